@@ -1,0 +1,129 @@
+#include "core/file.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+int cd_file_map(cd_file *f, const char *path, cd_error *e) {
+  memset(f, 0, sizeof *f);
+  int fd = open(path, O_RDONLY);
+  if (fd < 0) return cd_fail(e, "%s: cannot open: %s", path, strerror(errno));
+  struct stat st;
+  if (fstat(fd, &st) != 0) {
+    close(fd);
+    return cd_fail(e, "%s: cannot stat: %s", path, strerror(errno));
+  }
+  if (S_ISDIR(st.st_mode)) {
+    close(fd);
+    return cd_fail(e, "%s: is a directory, expected a file", path);
+  }
+  f->size = (size_t)st.st_size;
+  if (f->size == 0) {
+    close(fd);
+    return 0;
+  }
+  void *p = mmap(NULL, f->size, PROT_READ, MAP_PRIVATE, fd, 0);
+  close(fd);
+  if (p == MAP_FAILED) return cd_fail(e, "%s: cannot map %zu bytes: %s", path, f->size, strerror(errno));
+  f->data = p;
+  f->mapped = 1;
+  return 0;
+}
+
+void cd_file_close(cd_file *f) {
+  if (f->data) {
+    if (f->mapped) munmap((void *)f->data, f->size);
+    else free((void *)f->data);
+  }
+  memset(f, 0, sizeof *f);
+}
+
+int cd_file_read(const char *path, size_t max_size, uint8_t **data, size_t *size, cd_error *e) {
+  *data = NULL;
+  *size = 0;
+  FILE *fp = fopen(path, "rb");
+  if (!fp) return cd_fail(e, "%s: cannot open: %s", path, strerror(errno));
+  struct stat st;
+  if (fstat(fileno(fp), &st) != 0 || S_ISDIR(st.st_mode)) {
+    fclose(fp);
+    return cd_fail(e, "%s: not a regular file", path);
+  }
+  size_t n = (size_t)st.st_size;
+  if (n > max_size) {
+    fclose(fp);
+    return cd_fail(e, "%s: file is %zu bytes, more than the %zu allowed here", path, n, max_size);
+  }
+  uint8_t *buf = malloc(n + 1);
+  if (!buf) {
+    fclose(fp);
+    return cd_fail(e, "%s: out of memory reading %zu bytes", path, n);
+  }
+  size_t got = fread(buf, 1, n, fp);
+  fclose(fp);
+  if (got != n) {
+    free(buf);
+    return cd_fail(e, "%s: short read (%zu of %zu bytes)", path, got, n);
+  }
+  buf[n] = 0;
+  *data = buf;
+  *size = n;
+  return 0;
+}
+
+int cd_file_exists(const char *path) {
+  struct stat st;
+  return stat(path, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+int cd_path_join(char *out, size_t cap, const char *dir, const char *name) {
+  int n = snprintf(out, cap, "%s/%s", dir, name);
+  return (n < 0 || (size_t)n >= cap) ? -1 : 0;
+}
+
+int cd_atomic_open(cd_atomic_file *af, const char *path, cd_error *e) {
+  memset(af, 0, sizeof *af);
+  if (strlen(path) + 32 >= sizeof af->tmp_path) return cd_fail(e, "%s: path too long", path);
+  snprintf(af->path, sizeof af->path, "%s", path);
+  snprintf(af->tmp_path, sizeof af->tmp_path, "%s.tmp.%ld", path, (long)getpid());
+  af->fp = fopen(af->tmp_path, "wb");
+  if (!af->fp) return cd_fail(e, "%s: cannot create: %s", af->tmp_path, strerror(errno));
+  return 0;
+}
+
+int cd_atomic_commit(cd_atomic_file *af, cd_error *e) {
+  int bad = ferror(af->fp);
+  if (fflush(af->fp) != 0) bad = 1;
+  if (!bad && fsync(fileno(af->fp)) != 0 && errno != EINVAL) bad = 1;
+  if (fclose(af->fp) != 0) bad = 1;
+  af->fp = NULL;
+  if (bad) {
+    remove(af->tmp_path);
+    return cd_fail(e, "%s: write failed: %s", af->path, strerror(errno));
+  }
+  if (rename(af->tmp_path, af->path) != 0) {
+    int err = errno;
+    remove(af->tmp_path);
+    return cd_fail(e, "%s: cannot rename temp file into place: %s", af->path, strerror(err));
+  }
+  return 0;
+}
+
+void cd_atomic_abort(cd_atomic_file *af) {
+  if (af->fp) fclose(af->fp);
+  af->fp = NULL;
+  if (af->tmp_path[0]) remove(af->tmp_path);
+}
+
+int cd_write_file_atomic(const char *path, const void *data, size_t n, cd_error *e) {
+  cd_atomic_file af;
+  if (cd_atomic_open(&af, path, e)) return -1;
+  if (n && fwrite(data, 1, n, af.fp) != n) {
+    cd_atomic_abort(&af);
+    return cd_fail(e, "%s: write failed", path);
+  }
+  return cd_atomic_commit(&af, e);
+}

@@ -1,0 +1,43 @@
+/* Whole-file access: memory mapping (weights are mapped, never copied, so peak memory stays
+ * near the checkpoint size), bounded reads, and atomic writes (temp file + rename, so an
+ * interrupted run never leaves a half-written output behind). */
+#ifndef CD_FILE_H
+#define CD_FILE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "core/error.h"
+
+typedef struct {
+  const uint8_t *data; /* read-only view of the whole file (NULL for an empty file) */
+  size_t size;
+  int mapped;          /* 1: munmap on close; 0: heap copy, free on close */
+} cd_file;
+
+int cd_file_map(cd_file *f, const char *path, cd_error *e);
+void cd_file_close(cd_file *f);
+
+/* Reads a whole file into a malloc'd, NUL-terminated buffer; fails if larger than max_size. */
+int cd_file_read(const char *path, size_t max_size, uint8_t **data, size_t *size, cd_error *e);
+
+int cd_file_exists(const char *path);
+/* Joins dir and name into out ("dir/name"); returns -1 if it does not fit. */
+int cd_path_join(char *out, size_t cap, const char *dir, const char *name);
+
+/* Atomic output: write to "<path>.tmp.<pid>", then cd_atomic_commit renames it over path.
+ * cd_atomic_abort removes the temp file. */
+typedef struct {
+  FILE *fp;
+  char tmp_path[4096];
+  char path[4096];
+} cd_atomic_file;
+
+int cd_atomic_open(cd_atomic_file *af, const char *path, cd_error *e);
+int cd_atomic_commit(cd_atomic_file *af, cd_error *e);
+void cd_atomic_abort(cd_atomic_file *af);
+/* One-shot: writes n bytes atomically. */
+int cd_write_file_atomic(const char *path, const void *data, size_t n, cd_error *e);
+
+#endif

@@ -1,0 +1,36 @@
+/* NumPy .npy (format 1.0/2.0/3.0) read and write: the interchange format for features,
+ * labels, pixels and gradients. Supported dtypes: <f4, <f8 (read), <i4, <i8, |u1, |b1 (read);
+ * C order only (fortran_order True is rejected with a clear message). Writes are atomic. */
+#ifndef CD_NPY_H
+#define CD_NPY_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/dtype.h"
+#include "core/error.h"
+
+typedef struct {
+  cd_dtype dtype;
+  int ndim;
+  int64_t shape[8];
+  size_t numel;
+  void *data; /* malloc'd, owned; aligned to 64 bytes */
+} cd_array;
+
+int cd_npy_load(const char *path, cd_array *a, cd_error *e);
+void cd_array_free(cd_array *a);
+
+/* Loads and converts to float32 (from f4/f8/i4/i8/u1). Checks ndim when expect_ndim > 0. */
+int cd_npy_load_f32(const char *path, int expect_ndim, cd_array *a, cd_error *e);
+/* Loads integer labels (i4/i8/u1/b1) into int32, 1-D (or [N,1]) only. */
+int cd_npy_load_labels(const char *path, cd_array *a, cd_error *e);
+
+int cd_npy_save(const char *path, cd_dtype dtype, int ndim, const int64_t *shape,
+                const void *data, cd_error *e);
+static inline int cd_npy_save_f32(const char *path, int ndim, const int64_t *shape,
+                                  const float *data, cd_error *e) {
+  return cd_npy_save(path, CD_F32, ndim, shape, data, e);
+}
+
+#endif

@@ -1,0 +1,72 @@
+#include "tests/testutil.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+
+int cd_test_failures = 0;
+int cd_test_checks = 0;
+
+double cd_test_max_abs(const float *a, const float *b, size_t n) {
+  double m = 0;
+  for (size_t i = 0; i < n; i++) {
+    double d = fabs((double)a[i] - (double)b[i]);
+    if (d != d) return INFINITY; /* NaN counts as a total mismatch */
+    if (d > m) m = d;
+  }
+  return m;
+}
+
+double cd_test_max_rel(const float *a, const float *b, size_t n) {
+  double ref = 0;
+  for (size_t i = 0; i < n; i++)
+    if (fabs(b[i]) > ref) ref = fabs(b[i]);
+  double d = cd_test_max_abs(a, b, n);
+  return ref > 0 ? d / ref : d;
+}
+
+int cd_test_close(const char *name, const float *a, const float *b, size_t n, double tol) {
+  double r = cd_test_max_rel(a, b, n);
+  int ok = r <= tol;
+  printf("  %-44s max rel err %.3e (tol %.0e) %s\n", name, r, tol, ok ? "ok" : "FAIL");
+  CHECK(ok, "%s: max rel err %.3e > %.0e", name, r, tol);
+  return ok;
+}
+
+static int is_dir(const char *p) {
+  struct stat st;
+  return stat(p, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+const char *cd_test_reference_dir(void) {
+  const char *env = getenv("CLIPDEBIAS_REFERENCE");
+  if (env && is_dir(env)) return env;
+  if (is_dir("../shared/reference")) return "../shared/reference";
+  return NULL;
+}
+
+const char *cd_test_require_reference(void) {
+  const char *d = cd_test_reference_dir();
+  if (!d) {
+    printf("SKIP: ../shared/reference not found (set CLIPDEBIAS_REFERENCE to run)\n");
+    exit(77);
+  }
+  return d;
+}
+
+float cd_test_randf(uint64_t *s) {
+  *s ^= *s << 13;
+  *s ^= *s >> 7;
+  *s ^= *s << 17;
+  return (float)((*s >> 40) * (1.0 / 16777216.0)) * 2.0f - 1.0f;
+}
+
+void cd_test_fill(float *x, size_t n, uint64_t seed, float scale) {
+  uint64_t s = seed * 0x9E3779B97F4A7C15ull + 1;
+  for (size_t i = 0; i < n; i++) x[i] = scale * cd_test_randf(&s);
+}
+
+int cd_test_finish(const char *name) {
+  printf("%s: %d checks, %d failed\n", name, cd_test_checks, cd_test_failures);
+  return cd_test_failures ? 1 : 0;
+}
