@@ -1,0 +1,11 @@
+/* Every `clipdebias <command>` entry point: int cd_cmd_<name>(int argc, char **argv), where
+ * argv[0] is the command name. Returns the process exit code. */
+#ifndef CD_COMMANDS_H
+#define CD_COMMANDS_H
+
+int cd_cmd_info(int argc, char **argv);
+int cd_cmd_tokenize(int argc, char **argv);
+int cd_cmd_embed_text(int argc, char **argv);
+int cd_cmd_embed_image(int argc, char **argv);
+
+#endif

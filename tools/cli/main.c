@@ -1,0 +1,43 @@
+/* clipdebias: the command-line program. Each command lives in its own cmd_<name>.c. */
+#include <stdio.h>
+#include <string.h>
+
+#include "tools/cli/commands.h"
+
+typedef struct {
+  const char *name;
+  int (*run)(int argc, char **argv);
+  const char *summary;
+} cd_command;
+
+static const cd_command COMMANDS[] = {
+    {"info", cd_cmd_info, "show a checkpoint's layout, sizes, dtype, and this CPU's features"},
+    {"tokenize", cd_cmd_tokenize, "CLIP BPE token ids [N,77] of texts"},
+    {"embed-text", cd_cmd_embed_text, "text features [N,D] (upstream encode_text)"},
+    {"embed-image", cd_cmd_embed_image, "image features [N,D] (upstream encode_image)"},
+};
+
+static void usage(FILE *fp) {
+  fprintf(fp,
+          "clipdebias - CLIP on CPUs, and prompt tuning robust to spurious correlations\n\n"
+          "usage: clipdebias <command> [options]   (clipdebias <command> --help for details)\n\n"
+          "commands:\n");
+  for (size_t i = 0; i < sizeof COMMANDS / sizeof COMMANDS[0]; i++)
+    fprintf(fp, "  %-14s %s\n", COMMANDS[i].name, COMMANDS[i].summary);
+  fprintf(fp,
+          "\n--model accepts a Hugging Face CLIPModel folder, an OpenCLIP folder\n"
+          "(open_clip_config.json + open_clip_model.safetensors) or one .safetensors file\n"
+          "in OpenAI naming. Threads: --threads N or OMP_NUM_THREADS.\n");
+}
+
+int main(int argc, char **argv) {
+  if (argc < 2 || !strcmp(argv[1], "-h") || !strcmp(argv[1], "--help") || !strcmp(argv[1], "help")) {
+    usage(stdout);
+    return argc < 2 ? 1 : 0;
+  }
+  for (size_t i = 0; i < sizeof COMMANDS / sizeof COMMANDS[0]; i++)
+    if (!strcmp(argv[1], COMMANDS[i].name)) return COMMANDS[i].run(argc - 1, argv + 1);
+  fprintf(stderr, "clipdebias: unknown command '%s'\n\n", argv[1]);
+  usage(stderr);
+  return 1;
+}
