@@ -84,6 +84,9 @@ typedef struct {
  * OpenAI/OpenCLIP naming. */
 int cd_clip_load(cd_clip *m, const char *path, const cd_clip_load_opts *opts, cd_error *e);
 void cd_clip_free(cd_clip *m);
+/* Opens a tokenizer from bpe_simple_vocab_16e6.txt.gz or a folder holding vocab.json +
+ * merges.txt (or the .gz); desc receives a description of the source. */
+cd_tokenizer *cd_tokenizer_open(const char *path, char *desc, size_t cap, cd_error *e);
 const char *cd_layout_name(cd_layout l);
 
 /* Image tower: pixels [N,3,S,S] (preprocessed) -> features [N,embed] (not normalised). */

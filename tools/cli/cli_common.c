@@ -1,0 +1,59 @@
+#include "tools/cli/cli_common.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/cpu.h"
+#include "tools/cli/args.h"
+
+int cd_cli_common_arg(int argc, char **argv, int *i, cd_cli_opts *o) {
+  const char *a = argv[*i];
+  if (cd_arg_is(a, "--model")) return (o->model = cd_arg_value(argc, argv, i)) ? 1 : -1;
+  if (cd_arg_is(a, "--vocab")) return (o->vocab = cd_arg_value(argc, argv, i)) ? 1 : -1;
+  if (cd_arg_is(a, "--threads")) {
+    const char *v = cd_arg_value(argc, argv, i);
+    if (!v || cd_arg_int("--threads", v, 1, 1024, &o->threads)) return -1;
+    cd_threads_set(o->threads);
+    return 1;
+  }
+  if (cd_arg_is(a, "--text")) return cd_arg_values(argc, argv, i, &o->texts, &o->n_texts) ? -1 : 1;
+  if (cd_arg_is(a, "--text-file")) {
+    const char *path = cd_arg_value(argc, argv, i);
+    if (!path || cd_read_lines(path, &o->file_lines, &o->n_file_lines)) return -1;
+    if (o->n_file_lines == 0) return cd_cli_fail("%s: no text lines", path), -1;
+    const char **grown = realloc((void *)o->texts, sizeof(char *) * (size_t)(o->n_texts + o->n_file_lines));
+    if (!grown) return -1;
+    for (int k = 0; k < o->n_file_lines; k++) grown[o->n_texts++] = o->file_lines[k];
+    o->texts = grown;
+    return 1;
+  }
+  return 0;
+}
+
+void cd_cli_opts_free(cd_cli_opts *o) {
+  free((void *)o->texts);
+  if (o->file_lines) cd_free_lines(o->file_lines, o->n_file_lines);
+}
+
+int cd_cli_load_model(const cd_cli_opts *o, int need_tokenizer, cd_clip *m) {
+  if (!o->model) return cd_cli_fail("--model is required (a Hugging Face folder, an OpenCLIP folder or a .safetensors file)"), -1;
+  cd_clip_load_opts lo = {o->vocab, need_tokenizer};
+  cd_error e;
+  if (cd_clip_load(m, o->model, &lo, &e)) return cd_cli_fail("%s", e.msg), -1;
+  return 0;
+}
+
+int cd_cli_tokenize_all(const cd_clip *m, const cd_cli_opts *o, int truncate, int32_t **tokens) {
+  int L = m->text.context;
+  if (!m->tokenizer) return cd_cli_fail("%s: no tokenizer loaded", m->path), -1;
+  int32_t *t = calloc((size_t)o->n_texts * (size_t)L, sizeof(int32_t));
+  if (!t) return cd_cli_fail("out of memory"), -1;
+  cd_error e;
+  for (int i = 0; i < o->n_texts; i++)
+    if (cd_tokenize(m->tokenizer, o->texts[i], L, truncate, t + (size_t)i * L, &e)) {
+      free(t);
+      return cd_cli_fail("text %d: %s", i + 1, e.msg), -1;
+    }
+  *tokens = t;
+  return 0;
+}

@@ -1,0 +1,26 @@
+/* Options shared by the model commands: --model, --vocab, --threads, text inputs. */
+#ifndef CD_CLI_COMMON_H
+#define CD_CLI_COMMON_H
+
+#include "models/clip.h"
+
+typedef struct {
+  const char *model;
+  const char *vocab;
+  int threads;            /* 0 = OpenMP default */
+  const char **texts;     /* --text values and --text-file lines */
+  int n_texts;
+  char **file_lines;      /* owned lines of --text-file */
+  int n_file_lines;
+} cd_cli_opts;
+
+/* Handles --model/--vocab/--threads/--text/--text-file at argv[*i]. Returns 1 if consumed,
+ * 0 if not one of these, -1 on error (message printed). */
+int cd_cli_common_arg(int argc, char **argv, int *i, cd_cli_opts *o);
+void cd_cli_opts_free(cd_cli_opts *o);
+/* Loads the model named by --model (prints the error and returns -1 on failure). */
+int cd_cli_load_model(const cd_cli_opts *o, int need_tokenizer, cd_clip *m);
+/* Tokenizes every text into a malloc'd int32 [n, context] array. */
+int cd_cli_tokenize_all(const cd_clip *m, const cd_cli_opts *o, int truncate, int32_t **tokens);
+
+#endif

@@ -1,0 +1,66 @@
+/* clipdebias info --model M : what was loaded and what this machine offers. */
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "core/cpu.h"
+#include "tools/cli/args.h"
+#include "tools/cli/cli_common.h"
+#include "tools/cli/commands.h"
+
+static void print_help(void) {
+  printf("usage: clipdebias info --model M [--vocab V] [--threads N]\n\n"
+         "Shows the checkpoint layout, the dimensions inferred from its tensors, the parameter\n"
+         "count, how weights are held (stored dtype; float32 used in place from the memory map\n"
+         "or widened to float32 copies), the tokenizer source, the detected CPU features and the\n"
+         "kernel ISA in use, and the thread count.\n"
+         "Without --model it shows only the machine part.\n");
+}
+
+static void print_cpu(void) {
+  cd_cpu_features f;
+  cd_cpu_detect(&f);
+  printf("cpu:        %s\n", f.brand[0] ? f.brand : "(unknown)");
+  printf("features:  %s%s%s%s%s%s%s%s\n", f.avx2 ? " avx2" : "", f.fma ? " fma" : "", f.f16c ? " f16c" : "",
+         f.avx512f ? " avx512f" : "", f.avx512bw ? " avx512bw" : "", f.avx512vl ? " avx512vl" : "",
+         f.neon ? " neon" : "", (!f.os_avx && f.avx2) ? " (OS lacks AVX state)" : "");
+  printf("kernels:    %s\n", cd_isa_name(cd_cpu_best_isa()));
+  printf("threads:    %d\n", cd_threads_get());
+}
+
+static void print_tower(const char *name, const cd_transformer *tf) {
+  printf("%-11s width %d, layers %d, heads %d, mlp %d, %s, eps %g\n", name, tf->width, tf->layers, tf->heads,
+         tf->mlp_dim, tf->act == CD_ACT_GELU ? "GELU" : "QuickGELU", tf->eps);
+}
+
+int cd_cmd_info(int argc, char **argv) {
+  if (cd_args_want_help(argc, argv)) return print_help(), 0;
+  cd_cli_opts o = {0};
+  for (int i = 1; i < argc; i++) {
+    int r = cd_cli_common_arg(argc, argv, &i, &o);
+    if (r < 0) return cd_cli_opts_free(&o), 1;
+    if (r == 0) return cd_cli_opts_free(&o), cd_cli_fail("info: unknown option '%s' (see --help)", argv[i]);
+  }
+  if (o.model) {
+    cd_clip m;
+    if (cd_cli_load_model(&o, 0, &m)) return cd_cli_opts_free(&o), 1;
+    printf("model:      %s\n", m.path);
+    printf("layout:     %s\n", cd_layout_name(m.layout));
+    printf("weights:    %s\n", m.weights_path);
+    printf("vision:     image %d, patch %d, grid %dx%d, tokens %d\n", m.vision.image_size, m.vision.patch_size,
+           m.vision.grid, m.vision.grid, m.vision.n_tokens);
+    print_tower("  tower:", &m.vision.tf);
+    printf("text:       context %d, vocab %d\n", m.text.context, m.text.vocab_size);
+    print_tower("  tower:", &m.text.tf);
+    printf("embed dim:  %d\n", m.embed_dim);
+    printf("logit scale: %.6g (exp of stored %.6g)\n", exp((double)m.logit_scale_log), m.logit_scale_log);
+    printf("parameters: %zu (%.1fM)\n", m.n_params, m.n_params / 1e6);
+    printf("dtype:      stored %s; %.1f MB float32 used in place (memory-mapped), %.1f MB converted to float32\n",
+           m.stored_dtype, m.bytes_mapped / 1e6, m.bytes_converted / 1e6);
+    printf("tokenizer:  %s\n", m.tokenizer_desc);
+    cd_clip_free(&m);
+  }
+  print_cpu();
+  cd_cli_opts_free(&o);
+  return 0;
+}
