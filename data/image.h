@@ -18,7 +18,8 @@ typedef enum {
   CD_MODE_CMYK,  /* 4 channels, as Pillow holds Adobe JPEG CMYK (already un-inverted) */
   CD_MODE_P,     /* 1 channel of palette indices; palette is RGBA */
   CD_MODE_I16,   /* 16-bit gray (PNG), 1 channel of uint16 in pixels16 */
-  CD_MODE_RGB16  /* 16-bit RGB(A) PNG, reduced as Pillow does when converting */
+  CD_MODE_RGB16, /* 16-bit RGB(A) PNG, reduced as Pillow does when converting */
+  CD_MODE_1      /* bilevel (1-bit gray PNG), 1 channel of 0/255; resized NEAREST like Pillow */
 } cd_image_mode;
 
 typedef struct {
