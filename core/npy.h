@@ -19,6 +19,8 @@ typedef struct {
 } cd_array;
 
 int cd_npy_load(const char *path, cd_array *a, cd_error *e);
+/* Same from a buffer (the data is copied into a); `what` names it in messages. */
+int cd_npy_load_memory(const uint8_t *buf, size_t size, const char *what, cd_array *a, cd_error *e);
 void cd_array_free(cd_array *a);
 
 /* Loads and converts to float32 (from f4/f8/i4/i8/u1). Checks ndim when expect_ndim > 0. */

@@ -37,6 +37,9 @@ typedef struct {
 } cd_safetensors;
 
 int cd_st_open(cd_safetensors *st, const char *path, cd_error *e);
+/* Same validation over a caller-owned buffer (kept alive until cd_st_close); `what` names
+ * it in messages. Used by the fuzzer and by tools that already hold the bytes. */
+int cd_st_open_memory(cd_safetensors *st, const uint8_t *data, size_t size, const char *what, cd_error *e);
 void cd_st_close(cd_safetensors *st);
 const cd_st_tensor *cd_st_find(const cd_safetensors *st, const char *name);
 const char *cd_st_meta(const cd_safetensors *st, const char *key); /* NULL if absent */
