@@ -23,7 +23,16 @@ int cd_fail_prefix(cd_error *e, const char *fmt, ...) {
   vsnprintf(prefix, sizeof prefix, fmt, ap);
   va_end(ap);
   memcpy(old, e->msg, sizeof old);
-  snprintf(e->msg, sizeof e->msg, "%s: %s", prefix, old);
+  /* Truncation is acceptable here: the message stays NUL-terminated and readable. */
+  size_t k = strlen(prefix);
+  if (k > sizeof e->msg - 3) k = sizeof e->msg - 3;
+  memcpy(e->msg, prefix, k);
+  memcpy(e->msg + k, ": ", 2);
+  size_t room = sizeof e->msg - k - 3;
+  size_t n = strlen(old);
+  if (n > room) n = room;
+  memcpy(e->msg + k + 2, old, n);
+  e->msg[k + 2 + n] = 0;
   return -1;
 }
 

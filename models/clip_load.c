@@ -362,7 +362,7 @@ static int read_openclip_config(const char *path, cd_arch *a, cd_error *e) {
   cd_json_doc *doc = cd_json_parse_file(path, 1 << 24, e);
   if (!doc) return -1;
   const cd_json *root = cd_json_root(doc), *cfg = cd_json_get(root, "model_cfg");
-  if (!cfg) cfg = root; /* a bare model config (open_clip/model_configs/*.json) */
+  if (!cfg) cfg = root; /* a bare model config, as in open_clip's model_configs folder */
   const cd_json *tc = cd_json_get(cfg, "text_cfg"), *vc = cd_json_get(cfg, "vision_cfg");
   if (!tc || !vc) {
     cd_json_free(doc);
