@@ -62,4 +62,11 @@ void cd_attention_forward_ref(float *out, float *att, const float *qkv, int B, i
 void cd_attention_backward_ref(float *dqkv, const float *dout, const float *qkv,
                                const float *att, int B, int T, int C, int NH, int causal);
 
+void cd_quickgelu_forward_ref(float *out, const float *inp, size_t n);
+void cd_quickgelu_backward_ref(float *dinp, const float *dout, const float *inp, size_t n);
+void cd_gelu_forward_ref(float *out, const float *inp, size_t n);
+void cd_gelu_backward_ref(float *dinp, const float *dout, const float *inp, size_t n);
+void cd_add_forward_ref(float *out, const float *a, const float *b, size_t n);
+void cd_softmax_forward_ref(float *out, const float *inp, int M, int N);
+
 #endif

@@ -1,0 +1,283 @@
+/* The blocked GEMM driver (BLIS loop structure, see gemm.h) and the portable micro-kernel.
+ *
+ * Determinism: every C element belongs to exactly one MR x NR tile, and a tile is computed
+ * by exactly one thread per KC block: the micro-kernel sums its KC products in increasing k
+ * order from zero, then adds the result into C, and the KC blocks are visited in the same
+ * increasing order by every thread with a barrier in between. The tiling depends only on
+ * (M, N, K, kernel), never on the thread count, so the bits of C do not depend on how many
+ * threads ran or how the work was scheduled. tests/test_ops_forward.c checks 1 vs 2 threads. */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+#include "ops/gemm.h"
+
+#define MAX_TILE (CD_GEMM_AVX512_MR * CD_GEMM_AVX512_NR)
+
+void cd_gemm_ukernel_ref(int kc, const float *a, const float *b, float *c, ptrdiff_t ldc,
+                         float alpha, float beta) {
+  enum { MR = CD_GEMM_REF_MR, NR = CD_GEMM_REF_NR };
+  float acc[MR][NR] = {{0}};
+  for (int p = 0; p < kc; p++, a += MR, b += NR)
+    for (int i = 0; i < MR; i++)
+      for (int j = 0; j < NR; j++) acc[i][j] += a[i] * b[j];
+  for (int i = 0; i < MR; i++)
+    for (int j = 0; j < NR; j++)
+      c[i * ldc + j] = beta == 0.0f ? alpha * acc[i][j] : alpha * acc[i][j] + beta * c[i * ldc + j];
+}
+
+int cd_gemm_kernel_for(cd_isa isa, cd_gemm_kernel_info *k) {
+  switch (isa) {
+  case CD_ISA_REF:
+    *k = (cd_gemm_kernel_info){"ref 4x8", CD_GEMM_REF_MR, CD_GEMM_REF_NR, 128, 256, 4096,
+                               cd_gemm_ukernel_ref};
+    return 1;
+#if defined(__x86_64__) || defined(_M_X64)
+  case CD_ISA_AVX2:
+    *k = (cd_gemm_kernel_info){"avx2 6x16", CD_GEMM_AVX2_MR, CD_GEMM_AVX2_NR, 120, 256, 3072,
+                               cd_gemm_ukernel_avx2};
+    return 1;
+  case CD_ISA_AVX512:
+    *k = (cd_gemm_kernel_info){"avx512 12x32", CD_GEMM_AVX512_MR, CD_GEMM_AVX512_NR, 144, 384,
+                               4096, cd_gemm_ukernel_avx512};
+    return 1;
+#endif
+#if defined(__aarch64__)
+  case CD_ISA_NEON:
+    *k = (cd_gemm_kernel_info){"neon 8x8", CD_GEMM_NEON_MR, CD_GEMM_NEON_NR, 128, 256, 4096,
+                               cd_gemm_ukernel_neon};
+    return 1;
+#endif
+  default:
+    return 0;
+  }
+}
+
+int cd_gemm_isa_usable(cd_isa isa) {
+  cd_gemm_kernel_info k;
+  if (!cd_gemm_kernel_for(isa, &k)) return 0;
+  cd_cpu_features f;
+  cd_cpu_detect(&f);
+  switch (isa) {
+  case CD_ISA_REF: return 1;
+  case CD_ISA_AVX2: return f.avx2 && f.fma && f.os_avx;
+  case CD_ISA_AVX512: return f.avx512f && f.os_avx512;
+  case CD_ISA_NEON: return f.neon;
+  }
+  return 0;
+}
+
+typedef struct {
+  int tA, tB, M, N, K, lda, ldb, ldc;
+  const float *A, *B;
+  float *C;
+  float alpha, beta;
+  cd_gemm_kernel_info k;
+} gemm_job;
+
+static int imin(int a, int b) { return a < b ? a : b; }
+static size_t round_up(size_t x, size_t m) { return (x + m - 1) / m * m; }
+
+static float *alloc_floats(size_t n) {
+  return aligned_alloc(64, round_up(n * sizeof(float) + 64, 64));
+}
+
+/* Rows [i0, i0+mlen) x cols [p0, p0+kc) of op(A) into MR-row micro-panels, zero padded. */
+static void pack_a(const gemm_job *g, int i0, int mlen, int p0, int kc, float *dst) {
+  const int MR = g->k.mr;
+  for (int ir = 0; ir < mlen; ir += MR, dst += (size_t)MR * kc) {
+    int mr = imin(MR, mlen - ir);
+    if (!g->tA) {
+      for (int i = 0; i < mr; i++) {
+        const float *src = g->A + (size_t)(i0 + ir + i) * g->lda + p0;
+        for (int p = 0; p < kc; p++) dst[(size_t)p * MR + i] = src[p];
+      }
+    } else {
+      for (int p = 0; p < kc; p++) {
+        const float *src = g->A + (size_t)(p0 + p) * g->lda + i0 + ir;
+        for (int i = 0; i < mr; i++) dst[(size_t)p * MR + i] = src[i];
+      }
+    }
+    for (int i = mr; i < MR; i++)
+      for (int p = 0; p < kc; p++) dst[(size_t)p * MR + i] = 0.0f;
+  }
+}
+
+/* One NR-column micro-panel of op(B): rows [p0, p0+kc), cols [j0, j0+nlen), zero padded. */
+static void pack_b_panel(const gemm_job *g, int j0, int nlen, int p0, int kc, float *dst) {
+  const int NR = g->k.nr;
+  if (g->tB) {
+    for (int j = 0; j < nlen; j++) {
+      const float *src = g->B + (size_t)(j0 + j) * g->ldb + p0;
+      for (int p = 0; p < kc; p++) dst[(size_t)p * NR + j] = src[p];
+    }
+  } else {
+    for (int p = 0; p < kc; p++) {
+      const float *src = g->B + (size_t)(p0 + p) * g->ldb + j0;
+      for (int j = 0; j < nlen; j++) dst[(size_t)p * NR + j] = src[j];
+    }
+  }
+  for (int j = nlen; j < NR; j++)
+    for (int p = 0; p < kc; p++) dst[(size_t)p * NR + j] = 0.0f;
+}
+
+/* One MR x NR tile of C at (i, j) with mr x nr valid entries. */
+static void run_tile(const gemm_job *g, const float *ap, const float *bp, int kc, int i, int j,
+                     float beta) {
+  const int MR = g->k.mr, NR = g->k.nr, mr = imin(MR, g->M - i), nr = imin(NR, g->N - j);
+  float *c = g->C + (size_t)i * g->ldc + j;
+  if (mr == MR && nr == NR) {
+    g->k.kernel(kc, ap, bp, c, g->ldc, g->alpha, beta);
+    return;
+  }
+  _Alignas(64) float t[MAX_TILE];
+  g->k.kernel(kc, ap, bp, t, NR, 1.0f, 0.0f);
+  for (int ii = 0; ii < mr; ii++)
+    for (int jj = 0; jj < nr; jj++) {
+      float *cc = c + (size_t)ii * g->ldc + jj;
+      *cc = beta == 0.0f ? g->alpha * t[ii * NR + jj] : g->alpha * t[ii * NR + jj] + beta * *cc;
+    }
+}
+
+static int thread_id(void) {
+#ifdef _OPENMP
+  return omp_get_thread_num();
+#else
+  return 0;
+#endif
+}
+
+/* M <= MC: all of op(A) is packed once (it is small), and each thread packs the B
+ * micro-panel it is about to use into its own L1-sized buffer, so B (the big weight) is read
+ * from memory exactly once and never written back out. This is the text-tower case. */
+static void gemm_small_m(const gemm_job *g, int nt, float *ap, float *bbuf) {
+  const int MR = g->k.mr, NR = g->k.nr, KC = g->k.kc;
+  const int Mp = (int)round_up((size_t)g->M, (size_t)MR), npa = Mp / MR;
+  const int npb = (g->N + NR - 1) / NR, npc = (g->K + KC - 1) / KC;
+#pragma omp parallel num_threads(nt)
+  {
+    float *bp = bbuf + (size_t)thread_id() * KC * NR;
+#pragma omp for schedule(static)
+    for (int u = 0; u < npc * npa; u++) {
+      int pc = u / npa, ir = (u % npa) * MR, p0 = pc * KC, kc = imin(KC, g->K - p0);
+      pack_a(g, ir, imin(MR, g->M - ir), p0, kc, ap + (size_t)p0 * Mp + (size_t)ir * kc);
+    }
+    for (int p0 = 0; p0 < g->K; p0 += KC) {
+      int kc = imin(KC, g->K - p0);
+      float beta = p0 == 0 ? g->beta : 1.0f;
+      const float *apc = ap + (size_t)p0 * Mp;
+#pragma omp for schedule(static)
+      for (int jp = 0; jp < npb; jp++) {
+        int j = jp * NR;
+        pack_b_panel(g, j, imin(NR, g->N - j), p0, kc, bp);
+        for (int ir = 0; ir < g->M; ir += MR) run_tile(g, apc + (size_t)ir * kc, bp, kc, ir, j, beta);
+      }
+    }
+  }
+}
+
+/* General case: B is packed per (NC, KC) block by all threads together; the (MC block, range
+ * of NR panels) work units are shared out, each thread packing its MC x KC block of A into
+ * its own buffer (kept while consecutive units share the same MC block). */
+static void gemm_large(const gemm_job *g, int nt, float *bpk, float *abuf) {
+  const int MR = g->k.mr, NR = g->k.nr, MC = g->k.mc, KC = g->k.kc, NC = g->k.nc;
+  const int nic = (g->M + MC - 1) / MC;
+#pragma omp parallel num_threads(nt)
+  {
+    float *ap = abuf + (size_t)thread_id() * MC * KC;
+    for (int jc = 0; jc < g->N; jc += NC) {
+      int nc = imin(NC, g->N - jc), npb = (nc + NR - 1) / NR;
+      int nch = imin(npb, (2 * nt + nic - 1) / nic);
+      for (int p0 = 0; p0 < g->K; p0 += KC) {
+        int kc = imin(KC, g->K - p0), packed_ic = -1;
+        float beta = p0 == 0 ? g->beta : 1.0f;
+#pragma omp for schedule(static)
+        for (int jp = 0; jp < npb; jp++)
+          pack_b_panel(g, jc + jp * NR, imin(NR, nc - jp * NR), p0, kc, bpk + (size_t)jp * NR * kc);
+#pragma omp for schedule(static)
+        for (int u = 0; u < nic * nch; u++) {
+          int ic = u / nch, ch = u % nch, i0 = ic * MC, mc = imin(MC, g->M - i0);
+          if (ic != packed_ic) {
+            pack_a(g, i0, mc, p0, kc, ap);
+            packed_ic = ic;
+          }
+          for (int jp = ch * npb / nch; jp < (ch + 1) * npb / nch; jp++)
+            for (int ir = 0; ir < mc; ir += MR)
+              run_tile(g, ap + (size_t)ir * kc, bpk + (size_t)jp * NR * kc, kc, i0 + ir,
+                       jc + jp * NR, beta);
+        }
+      }
+    }
+  }
+}
+
+static float op_a(const gemm_job *g, int i, int p) {
+  return g->tA ? g->A[(size_t)p * g->lda + i] : g->A[(size_t)i * g->lda + p];
+}
+static float op_b(const gemm_job *g, int p, int j) {
+  return g->tB ? g->B[(size_t)j * g->ldb + p] : g->B[(size_t)p * g->ldb + j];
+}
+
+/* Used only when the packing buffers cannot be allocated: slow but never fails. */
+static void gemm_unpacked(const gemm_job *g) {
+  for (int i = 0; i < g->M; i++)
+    for (int j = 0; j < g->N; j++) {
+      float s = 0.0f, *c = g->C + (size_t)i * g->ldc + j;
+      for (int p = 0; p < g->K; p++) s += op_a(g, i, p) * op_b(g, p, j);
+      *c = g->beta == 0.0f ? g->alpha * s : g->alpha * s + g->beta * *c;
+    }
+}
+
+static int pick_threads(int nthreads, int M, int N, int K) {
+  int nt = nthreads;
+#ifdef _OPENMP
+  if (nt <= 0) nt = omp_get_max_threads();
+  if (omp_in_parallel()) nt = 1;
+#else
+  nt = 1;
+#endif
+  /* Below ~2 MFLOP the fork/join costs more than it saves. */
+  if ((double)M * N * K < 1e6) nt = 1;
+  return nt < 1 ? 1 : nt;
+}
+
+void cd_gemm_ex(cd_isa isa, int nthreads, int transA, int transB, int M, int N, int K,
+                float alpha, const float *A, int lda, const float *B, int ldb, float beta,
+                float *C, int ldc) {
+  if (M <= 0 || N <= 0) return;
+  gemm_job g = {transA, transB, M, N, K, lda, ldb, ldc, A, B, C, alpha, beta, {0}};
+  if (K <= 0 || alpha == 0.0f) {
+    for (int i = 0; i < M; i++)
+      for (int j = 0; j < N; j++) {
+        float *c = C + (size_t)i * ldc + j;
+        *c = beta == 0.0f ? 0.0f : beta * *c;
+      }
+    return;
+  }
+  if (!cd_gemm_kernel_for(isa, &g.k)) cd_gemm_kernel_for(CD_ISA_REF, &g.k);
+  int nt = pick_threads(nthreads, M, N, K);
+  const size_t KC = (size_t)g.k.kc, NR = (size_t)g.k.nr, MC = (size_t)g.k.mc;
+  if (M <= g.k.mc) {
+    float *ap = alloc_floats(round_up((size_t)M, (size_t)g.k.mr) * (size_t)K);
+    float *bb = alloc_floats((size_t)nt * KC * NR);
+    if (ap && bb) gemm_small_m(&g, nt, ap, bb);
+    else gemm_unpacked(&g);
+    free(ap);
+    free(bb);
+  } else {
+    size_t ncp = round_up((size_t)imin(N, g.k.nc), NR);
+    float *bp = alloc_floats(ncp * KC), *ab = alloc_floats((size_t)nt * MC * KC);
+    if (bp && ab) gemm_large(&g, nt, bp, ab);
+    else gemm_unpacked(&g);
+    free(bp);
+    free(ab);
+  }
+}
+
+void cd_gemm(int transA, int transB, int M, int N, int K, float alpha, const float *A, int lda,
+             const float *B, int ldb, float beta, float *C, int ldc) {
+  cd_gemm_ex(cd_cpu_best_isa(), 0, transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+}

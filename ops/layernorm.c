@@ -1,0 +1,92 @@
+/* LayerNorm over the last dimension: rows in parallel, two-pass mean/variance in float. */
+#include <math.h>
+#include <stdlib.h>
+
+#include "ops/ops.h"
+
+#define PAR_MIN 16384
+
+static void row_stats(const float *x, int C, float eps, float *mean, float *rstd) {
+  float s = 0.0f, v = 0.0f;
+#pragma omp simd reduction(+ : s)
+  for (int c = 0; c < C; c++) s += x[c];
+  float mu = s / C;
+#pragma omp simd reduction(+ : v)
+  for (int c = 0; c < C; c++) v += (x[c] - mu) * (x[c] - mu);
+  *mean = mu;
+  *rstd = 1.0f / sqrtf(v / C + eps);
+}
+
+void cd_layernorm_forward(float *out, float *mean, float *rstd, const float *inp,
+                          const float *weight, const float *bias, int M, int C, float eps) {
+#pragma omp parallel for schedule(static) if ((double)M * C > PAR_MIN)
+  for (int m = 0; m < M; m++) {
+    const float *x = inp + (size_t)m * C;
+    float *y = out + (size_t)m * C, mu, rs;
+    row_stats(x, C, eps, &mu, &rs);
+#pragma omp simd
+    for (int c = 0; c < C; c++) y[c] = (x[c] - mu) * rs * weight[c] + bias[c];
+    if (mean) mean[m] = mu;
+    if (rstd) rstd[m] = rs;
+  }
+}
+
+/* dinp row by row; dweight/dbias by column blocks so each column sums its rows in order,
+ * whatever the thread count. mean/rstd may be NULL: then they are recomputed (eps 1e-5). */
+void cd_layernorm_backward(float *dinp, float *dweight, float *dbias, const float *dout,
+                           const float *inp, const float *weight, const float *mean,
+                           const float *rstd, int M, int C) {
+  if (M <= 0 || C <= 0) return;
+  float *stats = NULL;
+  if (!mean || !rstd) {
+    stats = malloc(sizeof(float) * 2 * (size_t)M);
+    if (!stats) {
+      cd_layernorm_backward_ref(dinp, dweight, dbias, dout, inp, weight, NULL, NULL, M, C);
+      return;
+    }
+    for (int m = 0; m < M; m++) row_stats(inp + (size_t)m * C, C, 1e-5f, stats + m, stats + M + m);
+    mean = stats;
+    rstd = stats + M;
+  }
+  if (dinp) {
+#pragma omp parallel for schedule(static) if ((double)M * C > PAR_MIN)
+    for (int m = 0; m < M; m++) {
+      const float *x = inp + (size_t)m * C, *dy = dout + (size_t)m * C;
+      float *dx = dinp + (size_t)m * C, mu = mean[m], rs = rstd[m], gm = 0.0f, gnm = 0.0f;
+#pragma omp simd reduction(+ : gm, gnm)
+      for (int c = 0; c < C; c++) {
+        float g = weight[c] * dy[c];
+        gm += g;
+        gnm += g * (x[c] - mu) * rs;
+      }
+      gm /= C;
+      gnm /= C;
+#pragma omp simd
+      for (int c = 0; c < C; c++)
+        dx[c] += (weight[c] * dy[c] - gm - (x[c] - mu) * rs * gnm) * rs;
+    }
+  }
+  if (dweight || dbias) {
+    enum { CHUNK = 64 };
+    int nchunks = (C + CHUNK - 1) / CHUNK;
+#pragma omp parallel for schedule(static) if ((double)M * C > PAR_MIN)
+    for (int ch = 0; ch < nchunks; ch++) {
+      int c0 = ch * CHUNK, c1 = c0 + CHUNK < C ? c0 + CHUNK : C;
+      float dw[CHUNK] = {0}, db[CHUNK] = {0};
+      for (int m = 0; m < M; m++) {
+        const float *x = inp + (size_t)m * C, *dy = dout + (size_t)m * C;
+        float mu = mean[m], rs = rstd[m];
+#pragma omp simd
+        for (int c = c0; c < c1; c++) {
+          dw[c - c0] += (x[c] - mu) * rs * dy[c];
+          db[c - c0] += dy[c];
+        }
+      }
+      for (int c = c0; c < c1; c++) {
+        if (dweight) dweight[c] += dw[c - c0];
+        if (dbias) dbias[c] += db[c - c0];
+      }
+    }
+  }
+  free(stats);
+}
