@@ -58,6 +58,7 @@ typedef struct {
   char path[4096];          /* what --model named */
   char weights_path[4096];  /* the .safetensors actually mapped */
   char tokenizer_desc[4200];/* where the tokenizer came from */
+  char arch_source[4200];   /* where head counts / activation came from (config or rule) */
   int embed_dim;
   float logit_scale_log;    /* as stored; logits use exp() of it */
   cd_vision vision;

@@ -477,6 +477,15 @@ static int detect_layout(cd_clip *m, const char *path, char *dir, size_t dircap,
   return 0;
 }
 
+/* A single OpenAI-naming file cannot say its head counts (upstream assumes width / 64, true
+ * of every OpenAI release). A config beside it, OpenCLIP's or Hugging Face's, says them
+ * exactly, so it wins when present. */
+static void sidecar_config(const char *dir, char *cfg, size_t cap) {
+  if (cd_path_join(cfg, cap, dir, "open_clip_config.json") == 0 && cd_file_exists(cfg)) return;
+  if (cd_path_join(cfg, cap, dir, "config.json") == 0 && cd_file_exists(cfg)) return;
+  cfg[0] = 0;
+}
+
 int cd_clip_load(cd_clip *m, const char *path, const cd_clip_load_opts *opts, cd_error *e) {
   memset(m, 0, sizeof *m);
   snprintf(m->path, sizeof m->path, "%s", path);
@@ -484,8 +493,10 @@ int cd_clip_load(cd_clip *m, const char *path, const cd_clip_load_opts *opts, cd
   if (detect_layout(m, path, dir, sizeof dir, cfg, sizeof cfg, e)) return -1;
 
   cd_arch arch = {0, 0, CD_ACT_QUICKGELU, CD_ACT_QUICKGELU, 1e-5f, 1e-5f};
-  if (m->layout == CD_LAYOUT_HF && read_hf_config(cfg, &arch, e)) return -1;
-  if (m->layout == CD_LAYOUT_OPENCLIP_DIR && read_openclip_config(cfg, &arch, e)) return -1;
+  if (m->layout == CD_LAYOUT_OPENAI_FILE) sidecar_config(dir, cfg, sizeof cfg);
+  snprintf(m->arch_source, sizeof m->arch_source, "%s", cfg[0] ? cfg : "upstream rule: heads = width / 64, QuickGELU");
+  if (cfg[0] && strstr(cfg, "open_clip_config.json") && read_openclip_config(cfg, &arch, e)) return -1;
+  if (cfg[0] && !strstr(cfg, "open_clip_config.json") && read_hf_config(cfg, &arch, e)) return -1;
   if (!cd_file_exists(m->weights_path)) return cd_fail(e, "%s: weights file not found", m->weights_path);
   if (cd_st_open(&m->st, m->weights_path, e)) return -1;
 

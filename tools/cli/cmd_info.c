@@ -58,6 +58,7 @@ int cd_cmd_info(int argc, char **argv) {
     printf("dtype:      stored %s; %.1f MB float32 used in place (memory-mapped), %.1f MB converted to float32\n",
            m.stored_dtype, m.bytes_mapped / 1e6, m.bytes_converted / 1e6);
     printf("tokenizer:  %s\n", m.tokenizer_desc);
+    printf("heads from: %s\n", m.arch_source);
     cd_clip_free(&m);
   }
   print_cpu();
