@@ -8,6 +8,7 @@
 
 #include "core/npy.h"
 #include "data/image.h"
+#include "data/image_batch.h"
 #include "data/resize.h"
 #include "tests/testutil.h"
 
@@ -150,7 +151,41 @@ static void check_sizes(void) {
         "1x1 gray preprocess");
 }
 
+/* The parallel batch gives each file exactly what the single-file path gives, and records
+ * a bad file without disturbing its neighbours. */
+static void check_batch(void) {
+  const char *paths[] = {DIR "p00_RGB_61x45_S48.png", "tests/fixtures/png/bad_bad_crc_idat.png",
+                         DIR "p03_L_100x53_S48.png", DIR "p06_P_50x77_S32.png",
+                         "tests/fixtures/png/no_such_file.png", DIR "p08_I_45x38_S32.png"};
+  int n = 6, S = 40;
+  size_t plane = (size_t)3 * S * S;
+  float *out = malloc(n * plane * sizeof(float)), *one = malloc(plane * sizeof(float));
+  cd_image_status st[6];
+  cd_error e;
+  int failed = cd_image_batch_preprocess(paths, n, S, 2, out, st, &e);
+  CHECK(failed == 2, "batch: %d failures, expected 2", failed);
+  CHECK(cd_image_batch_first_failure(st, n) == 1, "batch: first failure is not file 1");
+  CHECK(!st[1].ok && strstr(st[1].msg, "bad_crc_idat.png") && strstr(st[1].msg, "CRC"),
+        "batch: bad CRC message \"%s\"", st[1].msg);
+  CHECK(!st[4].ok && strstr(st[4].msg, "no_such_file.png"), "batch: missing file message \"%s\"",
+        st[4].msg);
+  for (int i = 0; i < n; i++) {
+    if (!st[i].ok) continue;
+    cd_image img;
+    if (cd_image_load(paths[i], &img, &e) || cd_clip_preprocess(&img, S, one, &e)) {
+      CHECK(0, "%s", e.msg);
+      continue;
+    }
+    CHECK(memcmp(one, out + i * plane, plane * sizeof(float)) == 0, "batch slot %d differs", i);
+    cd_image_free(&img);
+  }
+  printf("batch of %d files (2 threads): %d failed as expected, others identical to single-file\n", n, failed);
+  free(out);
+  free(one);
+}
+
 int main(void) {
+  check_batch();
   check_sizes();
   check_resize_cases();
   check_preprocess_cases();
