@@ -309,7 +309,8 @@ TEXTS = ["a photo of a cat.",
          "The Dog sat on the LOG!",
          "   lots   of    spaces\tand\ttabs  ",
          "zebra 42 quux; it's the bird's nest",
-         "<|startoftext|>hello<|endoftext|>"]
+         "<|startoftext|>hello<|endoftext|>",
+         "wow!! ok"]
 
 
 # ----------------------------------------------------------------------------- fixtures
@@ -388,8 +389,8 @@ def write_fixture(root, name, layout, spec, storage, quick_gelu=True, n_text=5, 
         np.save(os.path.join(d, "texts_tokens.npy"), ttoks)
         np.save(os.path.join(d, "texts_features.npy"), ttf)
         with open(os.path.join(d, "texts_tokens.txt"), "w") as f:
-            for row in ttoks:
-                f.write(" ".join(str(int(x)) for x in row) + "\n")
+            for row in ttoks:   # ids up to and including the (first) EOT, as `tokenize` prints
+                f.write(" ".join(str(int(x)) for x in row[:int(row.argmax()) + 1]) + "\n")
 
     expected = {
         "layout": layout, "model": os.path.relpath(model_path, d),
