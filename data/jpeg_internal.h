@@ -1,0 +1,56 @@
+/* Pieces of the JPEG decoder shared between data/jpeg*.c. Not a public interface.
+ * The arithmetic follows libjpeg-turbo's defaults bit for bit (islow IDCT, fancy
+ * upsampling, table-driven YCbCr->RGB) so that decoded pixels equal Pillow's. */
+#ifndef CD_JPEG_INTERNAL_H
+#define CD_JPEG_INTERNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Zigzag position -> natural (row-major) index. 16 extra entries of 63 absorb run lengths
+ * that overshoot the block in corrupt data, exactly as libjpeg's jpeg_natural_order does. */
+extern const uint8_t cd_jpeg_natural_order[64 + 16];
+
+/* 1024-entry post-IDCT limit table indexed by (value & 1023), value centred on 0:
+ * clamps -512..511 to 0..255 after adding 128 and wraps beyond, like libjpeg's. */
+extern const uint8_t *cd_jpeg_idct_limit(void);
+
+/* libjpeg's jpeg_idct_islow: coef and quant in natural order; quant values are the
+ * 16-bit multipliers libjpeg-turbo stores (int16). Writes 8x8 samples at out (stride). */
+void cd_jpeg_idct_islow(const int16_t *coef, const int16_t *quant, uint8_t *out, int stride);
+
+/* Upsampling method for one component, chosen as jdsample.c chooses it with
+ * do_fancy_upsampling = TRUE. */
+typedef enum {
+  CD_UP_FULL,
+  CD_UP_H2V1_FANCY,
+  CD_UP_H2V1_BOX,
+  CD_UP_H1V2_FANCY,
+  CD_UP_H2V2_FANCY,
+  CD_UP_H2V2_BOX,
+  CD_UP_INT
+} cd_jpeg_upmethod;
+
+typedef struct {
+  const uint8_t *plane; /* decoded samples, stride bytes per row */
+  int stride;
+  int cw, ch;           /* real (downsampled) width and height of the component */
+  cd_jpeg_upmethod method;
+  int hexp, vexp;       /* integral expansion factors (CD_UP_INT, box modes) */
+} cd_jpeg_upcomp;
+
+/* Colour transforms applied after upsampling. */
+typedef enum {
+  CD_CC_GRAY,  /* 1 channel copy */
+  CD_CC_YCC,   /* YCbCr -> RGB (jdcolor.c ycc_rgb_convert) */
+  CD_CC_RGB,   /* 3 channels copy */
+  CD_CC_CMYK,  /* 4 channels, inverted as Pillow's "CMYK;I" raw mode does */
+  CD_CC_YCCK   /* YCCK -> CMYK (jdcolor.c ycck_cmyk_convert), then inverted */
+} cd_jpeg_colorxf;
+
+/* Upsamples every component to width x height and converts colour into out
+ * (width*height*nc bytes). Returns 0, or -1 if a scratch allocation failed. */
+int cd_jpeg_upsample_convert(const cd_jpeg_upcomp *comps, int nc, cd_jpeg_colorxf xf,
+                             int width, int height, uint8_t *out);
+
+#endif
