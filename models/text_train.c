@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "models/coop_gemm.h"
 #include "models/segment_attention.h"
 #include "ops/ops.h"
 
@@ -89,6 +90,7 @@ int cd_text_train_init(cd_text_train *t, const cd_clip *m, const cd_prompt *p, c
   t->NH = tx->tf.heads;
   t->E = m->embed_dim;
   t->act = tx->tf.act;
+  t->isa = cd_cpu_best_isa();
   t->Tk = cd_segments_max_keys(t->P, t->n_seg, t->seg);
   size_t R = (size_t)t->R, C = (size_t)t->C, F = (size_t)t->F, L = (size_t)t->L;
   size_t N = (size_t)t->n_cls, E = (size_t)t->E, A = (size_t)t->NH * R * t->Tk;
@@ -159,15 +161,15 @@ void cd_text_train_forward(cd_text_train *t, const cd_clip *m, const float *ctx)
     float *fch = t->fch + l * RF, *fcg = t->fcg + l * RF;
     cd_layernorm_forward(ln1, t->mean1 + (size_t)l * R, t->rstd1 + (size_t)l * R, x, b->ln_1_w,
                          b->ln_1_b, R, C, tf->eps);
-    cd_matmul_forward(qkv, ln1, b->qkv_w, b->qkv_b, R, C, 3 * C);
+    cd_skinny_linear_forward(t->isa, qkv, ln1, b->qkv_w, b->qkv_b, R, C, 3 * C);
     cd_attention_forward_segments(atty, att, qkv, R, t->P, t->n_seg, t->seg, C, t->NH);
-    cd_matmul_forward(t->dC, atty, b->out_w, b->out_b, R, C, C);
+    cd_skinny_linear_forward(t->isa, t->dC, atty, b->out_w, b->out_b, R, C, C);
     cd_add_forward(xm, x, t->dC, RC);
     cd_layernorm_forward(ln2, t->mean2 + (size_t)l * R, t->rstd2 + (size_t)l * R, xm, b->ln_2_w,
                          b->ln_2_b, R, C, tf->eps);
-    cd_matmul_forward(fch, ln2, b->fc_w, b->fc_b, R, C, F);
+    cd_skinny_linear_forward(t->isa, fch, ln2, b->fc_w, b->fc_b, R, C, F);
     activation_forward(t->act, fcg, fch, RF);
-    cd_matmul_forward(t->dC, fcg, b->proj_w, b->proj_b, R, F, C);
+    cd_skinny_linear_forward(t->isa, t->dC, fcg, b->proj_w, b->proj_b, R, F, C);
     cd_add_forward(xo, xm, t->dC, RC);
   }
   const float *xl = t->x + (size_t)t->L * RC;
@@ -175,7 +177,7 @@ void cd_text_train_forward(cd_text_train *t, const cd_clip *m, const float *ctx)
     memcpy(t->eot_x + (size_t)c * C, xl + (size_t)t->eot_row[c] * C, sizeof(float) * C);
   cd_layernorm_forward(t->lnf, t->meanf, t->rstdf, t->eot_x, tx->ln_final_w, tx->ln_final_b,
                        t->n_cls, C, tf->eps);
-  cd_matmul_forward(t->features, t->lnf, tx->proj, NULL, t->n_cls, C, t->E);
+  cd_skinny_linear_forward(t->isa, t->features, t->lnf, tx->proj, NULL, t->n_cls, C, t->E);
 }
 
 void cd_text_train_backward(cd_text_train *t, const cd_clip *m, const float *dfeatures,
@@ -186,7 +188,7 @@ void cd_text_train_backward(cd_text_train *t, const cd_clip *m, const float *dfe
   size_t RC = (size_t)R * C, RF = (size_t)R * F, A = (size_t)t->NH * R * t->Tk;
   /* projection and ln_final on the EOT rows, scattered into the residual gradient */
   memset(t->dC, 0, sizeof(float) * (size_t)N * C);
-  cd_matmul_backward(t->dC, NULL, NULL, dfeatures, t->lnf, tx->proj, N, C, t->E);
+  cd_skinny_linear_backward(t->isa, t->dC, dfeatures, tx->proj, N, C, t->E);
   memset(t->dcls, 0, sizeof(float) * (size_t)N * C);
   cd_layernorm_backward(t->dcls, NULL, NULL, t->dC, t->eot_x, tx->ln_final_w, t->meanf,
                         t->rstdf, N, C);
@@ -199,26 +201,24 @@ void cd_text_train_backward(cd_text_train *t, const cd_clip *m, const float *dfe
   for (int l = t->L - 1; l >= 0; l--) {
     const cd_block *b = &tf->blocks[l];
     const float *x = t->x + l * RC, *xm = t->xmid + l * RC;
-    const float *ln1 = t->ln1 + l * RC, *ln2 = t->ln2 + l * RC, *qkv = t->qkv + l * 3 * RC;
-    const float *att = t->att + l * A, *atty = t->atty + l * RC;
-    const float *fch = t->fch + l * RF, *fcg = t->fcg + l * RF;
+    const float *qkv = t->qkv + l * 3 * RC, *att = t->att + l * A, *fch = t->fch + l * RF;
     /* MLP branch: dx already holds the residual path's gradient of xmid */
     memset(t->dF, 0, sizeof(float) * RF);
-    cd_matmul_backward(t->dF, NULL, NULL, t->dx, fcg, b->proj_w, R, F, C);
+    cd_skinny_linear_backward(t->isa, t->dF, t->dx, b->proj_w, R, F, C);
     memset(t->dF2, 0, sizeof(float) * RF);
     activation_backward(t->act, t->dF2, t->dF, fch, RF);
     memset(t->dC, 0, sizeof(float) * RC);
-    cd_matmul_backward(t->dC, NULL, NULL, t->dF2, ln2, b->fc_w, R, C, F);
+    cd_skinny_linear_backward(t->isa, t->dC, t->dF2, b->fc_w, R, C, F);
     cd_layernorm_backward(t->dx, NULL, NULL, t->dC, xm, b->ln_2_w, t->mean2 + (size_t)l * R,
                           t->rstd2 + (size_t)l * R, R, C);
     /* attention branch */
     memset(t->dC, 0, sizeof(float) * RC);
-    cd_matmul_backward(t->dC, NULL, NULL, t->dx, atty, b->out_w, R, C, C);
+    cd_skinny_linear_backward(t->isa, t->dC, t->dx, b->out_w, R, C, C);
     memset(t->dqkv, 0, sizeof(float) * 3 * RC);
     cd_attention_backward_segments(t->dqkv, t->dC, qkv, att, R, t->P, t->n_seg, t->seg, C,
                                    t->NH);
     memset(t->dC, 0, sizeof(float) * RC);
-    cd_matmul_backward(t->dC, NULL, NULL, t->dqkv, ln1, b->qkv_w, R, C, 3 * C);
+    cd_skinny_linear_backward(t->isa, t->dC, t->dqkv, b->qkv_w, R, C, 3 * C);
     cd_layernorm_backward(t->dx, NULL, NULL, t->dC, x, b->ln_1_w, t->mean1 + (size_t)l * R,
                           t->rstd1 + (size_t)l * R, R, C);
   }

@@ -17,6 +17,7 @@
 
 #include <stdint.h>
 
+#include "core/cpu.h"
 #include "core/error.h"
 #include "models/clip.h"
 #include "models/prompt.h"
@@ -31,6 +32,7 @@ typedef struct {
   int *eot_row;      /* [n_cls] */
   int L, C, F, NH, E, Tk;
   cd_activation act;
+  cd_isa isa;        /* kernel choice, looked up once */
   /* saved activations, per layer l */
   float *x;          /* [L+1][R,C] residual stream entering block l; x[L] leaves the tower */
   float *xmid;       /* [L][R,C] after the attention residual */

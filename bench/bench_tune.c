@@ -1,0 +1,118 @@
+/* Prompt-tuning throughput: CoOp steps/s on a ViT-B/32-sized text tower (width 512, 12 layers,
+ * 8 heads, MLP 2048, vocab 49408, embed 512; random weights built in memory), 2 classes,
+ * 16 context vectors, batch 32 of cached image features. One step = text forward, loss,
+ * backward to the context, SGD update (what `clipdebias tune` does per minibatch).
+ * usage: bench_tune [steps] [threads]   prints "steps/s <value>". */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+
+#include "core/cpu.h"
+#include "core/progress.h"
+#include "models/clip.h"
+#include "models/coop_loss.h"
+#include "models/optim.h"
+#include "models/prompt.h"
+#include "models/text_train.h"
+
+enum { W = 512, LAYERS = 12, HEADS = 8, MLP = 2048, VOCAB = 49408, CTX = 77, EMB = 512 };
+enum { NCLS = 2, NCTX = 16, BATCH = 32 };
+
+static double cpu_seconds(void) {
+  struct rusage ru;
+  getrusage(RUSAGE_SELF, &ru);
+  return ru.ru_utime.tv_sec + ru.ru_stime.tv_sec + 1e-6 * (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec);
+}
+
+static uint64_t rs = 88172645463325252ull;
+static float *rnd(size_t n, float scale, float offset) {
+  float *p = malloc(sizeof(float) * n);
+  if (!p) {
+    fprintf(stderr, "bench_tune: out of memory\n");
+    exit(1);
+  }
+  for (size_t i = 0; i < n; i++) {
+    rs ^= rs << 13, rs ^= rs >> 7, rs ^= rs << 17;
+    p[i] = offset + scale * (float)((rs >> 40) * (1.0 / 16777216.0) * 2 - 1);
+  }
+  return p;
+}
+
+int main(int argc, char **argv) {
+  int steps = argc > 1 ? atoi(argv[1]) : 20;
+  if (argc > 2) cd_threads_set(atoi(argv[2]));
+  cd_clip m;
+  memset(&m, 0, sizeof m);
+  cd_block blocks[LAYERS];
+  cd_text *tx = &m.text;
+  tx->vocab_size = VOCAB;
+  tx->context = CTX;
+  tx->tok_emb = rnd((size_t)VOCAB * W, 0.02f, 0);
+  tx->pos_emb = rnd((size_t)CTX * W, 0.01f, 0);
+  tx->ln_final_w = rnd(W, 0.1f, 1);
+  tx->ln_final_b = rnd(W, 0.1f, 0);
+  tx->proj = rnd((size_t)EMB * W, 0.044f, 0);
+  tx->tf = (cd_transformer){W, LAYERS, HEADS, MLP, CD_ACT_QUICKGELU, 1e-5f, blocks};
+  for (int l = 0; l < LAYERS; l++) {
+    cd_block *b = &blocks[l];
+    b->ln_1_w = rnd(W, 0.1f, 1), b->ln_1_b = rnd(W, 0.1f, 0);
+    b->qkv_w = rnd((size_t)3 * W * W, 0.044f, 0), b->qkv_b = rnd(3 * W, 0.01f, 0);
+    b->out_w = rnd((size_t)W * W, 0.044f, 0), b->out_b = rnd(W, 0.01f, 0);
+    b->ln_2_w = rnd(W, 0.1f, 1), b->ln_2_b = rnd(W, 0.1f, 0);
+    b->fc_w = rnd((size_t)MLP * W, 0.044f, 0), b->fc_b = rnd(MLP, 0.01f, 0);
+    b->proj_w = rnd((size_t)W * MLP, 0.022f, 0), b->proj_b = rnd(W, 0.01f, 0);
+  }
+  m.embed_dim = EMB;
+  m.logit_scale_log = logf(100.0f);
+
+  /* "X X ... X landbird." / "X X ... X waterbird." with the real BPE ids */
+  const int32_t n0[] = {1567, 3329}, n1[] = {2505, 3329};
+  const int32_t *names[NCLS] = {n0, n1};
+  int lens[NCLS] = {2, 2};
+  int32_t prefix[NCTX], tokens[NCLS * CTX];
+  for (int i = 0; i < NCTX; i++) prefix[i] = 343;
+  cd_error e;
+  cd_prompt p;
+  cd_text_train t;
+  cd_optim opt;
+  cd_optim_config oc;
+  cd_optim_config_default(&oc);
+  if (cd_prompt_build_tokens(NCLS, NCTX, prefix, names, lens, 269, CD_SOT, CD_EOT, CTX, tokens,
+                             &e) ||
+      cd_prompt_init(&p, NCLS, NCTX, W, 0, CD_CLASS_END, tokens, CTX, lens, &e) ||
+      cd_text_train_init(&t, &m, &p, &e) || cd_optim_init(&opt, &oc, p.ctx_numel, &e)) {
+    fprintf(stderr, "bench_tune: %s\n", e.msg);
+    return 1;
+  }
+  cd_prompt_init_random(&p, 1, 0.02f);
+  float *img = rnd((size_t)BATCH * EMB, 1, 0), *w = rnd(BATCH, 0.5f, 1);
+  cd_l2_normalize_rows(img, BATCH, EMB);
+  int32_t y[BATCH];
+  for (int i = 0; i < BATCH; i++) y[i] = i % NCLS;
+  float dtxt[NCLS * EMB];
+  float *grad = malloc(sizeof(float) * p.ctx_numel);
+  double loss = 0, t0 = 0, c0 = 0, tf = 0;
+  for (int s = -2; s < steps; s++) { /* two warm-up steps */
+    if (s == 0) t0 = cd_time_now(), c0 = cpu_seconds();
+    double ts = cd_time_now();
+    cd_text_train_forward(&t, &m, p.ctx);
+    if (s >= 0) tf += cd_time_now() - ts;
+    if (cd_coop_loss(img, BATCH, t.features, NCLS, EMB, m.logit_scale_log, y, w, NULL, &loss,
+                     dtxt, NULL, &e)) {
+      fprintf(stderr, "bench_tune: %s\n", e.msg);
+      return 1;
+    }
+    memset(grad, 0, sizeof(float) * p.ctx_numel);
+    cd_text_train_backward(&t, &m, dtxt, grad);
+    cd_optim_step(&opt, p.ctx, grad, 0.002);
+  }
+  double dt = cd_time_now() - t0, dc = cpu_seconds() - c0;
+  printf("rows %d (instead of %d), threads %d, loss %.6f\n", t.R, NCLS * CTX, cd_threads_get(),
+         loss);
+  printf("forward %.1f ms/step, total %.1f ms/step, cpu %.1f ms/step (all threads)\n",
+         1e3 * tf / steps, 1e3 * dt / steps, 1e3 * dc / steps);
+  printf("steps/s %.3f\n", steps / dt);
+  return 0;
+}
