@@ -1,0 +1,75 @@
+/* libFuzzer harness: any bytes either parse into a tree whose every node is well formed
+ * (lengths match the NUL-terminated strings, counts match arrays) or fail with a message
+ * carrying line:column. */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/json.h"
+
+static size_t walk(const cd_json *v, int depth) {
+  if (depth > 65) abort(); /* the parser must enforce its depth limit */
+  size_t n = 1;
+  switch (v->type) {
+    case CD_JSON_STRING:
+      if (!v->str || v->str[v->len] != 0) abort();
+      break;
+    case CD_JSON_NUMBER:
+      /* Within 2^53 the double and the int64 are the same number. */
+      if (v->is_integer && v->integer > -9007199254740992LL && v->integer < 9007199254740992LL &&
+          (double)v->integer != v->number)
+        abort();
+      break;
+    case CD_JSON_ARRAY:
+    case CD_JSON_OBJECT:
+      if (v->n && !v->items) abort();
+      for (size_t i = 0; i < v->n; i++) {
+        if (v->type == CD_JSON_OBJECT) {
+          if (!v->keys[i] || v->keys[i][v->key_lens[i]] != 0) abort();
+          /* Lookup of a key without embedded NULs finds a member with that key. */
+          if (strlen(v->keys[i]) == v->key_lens[i]) {
+            const cd_json *g = cd_json_get(v, v->keys[i]);
+            if (!g || g->type != cd_json_get(v, v->keys[i])->type) abort();
+          }
+        }
+        n += walk(&v->items[i], depth + 1);
+      }
+      break;
+    default:
+      break;
+  }
+  return n;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
+  cd_error e;
+  e.msg[0] = 0;
+  cd_json_doc *d = cd_json_parse((const char *)data, size, "fuzz.json", &e);
+  if (!d) {
+    if (strncmp(e.msg, "fuzz.json:", 10) != 0) abort(); /* every error carries where */
+    return 0;
+  }
+  const cd_json *r = cd_json_root(d);
+  walk(r, 0);
+  if (r->type == CD_JSON_OBJECT && r->n) {
+    (void)cd_json_get_int(r, r->keys[0], 0);
+    (void)cd_json_get_num(r, r->keys[0], 0);
+    (void)cd_json_get_str(r, r->keys[0], NULL);
+  }
+  /* Writer round trip: a string re-parses to itself. */
+  if (r->type == CD_JSON_STRING && strlen(r->str) == r->len) {
+    char *buf = NULL;
+    size_t blen = 0;
+    FILE *ms = open_memstream(&buf, &blen);
+    if (ms) {
+      cd_json_write_string(ms, r->str);
+      fclose(ms);
+      cd_json_doc *d2 = cd_json_parse(buf, blen, "rt", &e);
+      if (!d2 || cd_json_root(d2)->type != CD_JSON_STRING || strcmp(cd_json_root(d2)->str, r->str)) abort();
+      cd_json_free(d2);
+      free(buf);
+    }
+  }
+  cd_json_free(d);
+  return 0;
+}
