@@ -5,19 +5,22 @@
 #include <string.h>
 
 #include "core/json.h"
-#include "core/progress.h"
 #include "tests/testutil.h"
 
-#if defined(__SANITIZE_ADDRESS__)
-#define SANITIZED 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define SANITIZED 1
-#endif
-#endif
-#ifndef SANITIZED
-#define SANITIZED 0
-#endif
+#include <time.h>
+
+/* CPU time of this thread: the machine is shared, so wall time would measure the load. */
+static double cpu_now(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+/* The timing limit holds for a normal build; under AddressSanitizer (linked into the
+ * sanitizer and fuzz builds, even when this file itself is not instrumented) it is only
+ * reported. The ASan runtime defines __asan_init. */
+extern void __asan_init(void) __attribute__((weak));
+#define SANITIZED (&__asan_init != NULL)
 
 static cd_json_doc *parse(const char *s, cd_error *e) { return cd_json_parse(s, strlen(s), "t.json", e); }
 
@@ -207,9 +210,9 @@ static void test_speed(void) {
   cd_error e = {{0}};
   double best = 1e9;
   for (int rep = 0; rep < 5; rep++) {
-    double t0 = cd_time_now();
+    double t0 = cpu_now();
     cd_json_doc *d = cd_json_parse(v, len, "vocab", &e);
-    double dt = cd_time_now() - t0;
+    double dt = cpu_now() - t0;
     if (dt < best) best = dt;
     CHECK(d && cd_json_root(d)->n == 49408, "synthetic vocab entries");
     if (d && rep == 0) {
@@ -218,7 +221,7 @@ static void test_speed(void) {
     }
     cd_json_free(d);
   }
-  printf("  synthetic vocab (49408 entries, %zu bytes): %.2f ms (limit 50 ms%s)\n", len, best * 1e3,
+  printf("  synthetic vocab (49408 entries, %zu bytes): %.2f ms CPU (limit 50 ms%s)\n", len, best * 1e3,
          SANITIZED ? ", not enforced under sanitizers" : "");
   if (!SANITIZED) CHECK(best < 0.050, "vocab parse %.1f ms >= 50 ms", best * 1e3);
   free(v);
@@ -232,9 +235,9 @@ static void test_speed(void) {
   snprintf(path, sizeof path, "%s/tiny/vocab.json", ref);
   best = 1e9;
   for (int rep = 0; rep < 5; rep++) {
-    double t0 = cd_time_now();
+    double t0 = cpu_now();
     cd_json_doc *d = cd_json_parse_file(path, 64u << 20, &e);
-    double dt = cd_time_now() - t0;
+    double dt = cpu_now() - t0;
     if (dt < best) best = dt;
     CHECK(d != NULL, "vocab.json: %s", e.msg);
     if (!d) return;
@@ -245,7 +248,8 @@ static void test_speed(void) {
     CHECK(cd_json_get_int(r, "!", -1) == 0, "first byte token");
     cd_json_free(d);
   }
-  printf("  reference vocab.json (49408 entries, file read + parse): %.2f ms (limit 50 ms)\n", best * 1e3);
+  printf("  reference vocab.json (49408 entries, file read + parse): %.2f ms CPU (limit 50 ms%s)\n", best * 1e3,
+         SANITIZED ? ", not enforced under sanitizers" : "");
   if (!SANITIZED) CHECK(best < 0.050, "vocab.json parse %.1f ms >= 50 ms", best * 1e3);
   cd_error e2 = {{0}};
   CHECK(!cd_json_parse_file(path, 1000, &e2) && strstr(e2.msg, "more than the 1000 allowed"), "max_size: %s",
