@@ -15,6 +15,8 @@ static const cd_command COMMANDS[] = {
     {"tokenize", cd_cmd_tokenize, "CLIP BPE token ids [N,77] of texts"},
     {"embed-text", cd_cmd_embed_text, "text features [N,D] (upstream encode_text)"},
     {"embed-image", cd_cmd_embed_image, "image features [N,D] (upstream encode_image)"},
+    {"prompt-grad", cd_cmd_prompt_grad, "CoOp loss and d loss / d context vectors"},
+    {"tune", cd_cmd_tune, "CoOp prompt tuning on cached image features"},
 };
 
 static void usage(FILE *fp) {
