@@ -389,8 +389,8 @@ def write_fixture(root, name, layout, spec, storage, quick_gelu=True, n_text=5, 
         np.save(os.path.join(d, "texts_tokens.npy"), ttoks)
         np.save(os.path.join(d, "texts_features.npy"), ttf)
         with open(os.path.join(d, "texts_tokens.txt"), "w") as f:
-            for row in ttoks:   # ids up to and including the (first) EOT, as `tokenize` prints
-                f.write(" ".join(str(int(x)) for x in row[:int(row.argmax()) + 1]) + "\n")
+            for row in ttoks:   # the ids without the zero padding (a 0 inside is a real id)
+                f.write(" ".join(str(int(x)) for x in row[:int(np.nonzero(row)[0][-1]) + 1]) + "\n")
 
     expected = {
         "layout": layout, "model": os.path.relpath(model_path, d),
