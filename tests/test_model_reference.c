@@ -42,6 +42,12 @@ static void check_dims(const char *what, const cd_clip *m, int text_heads) {
   };
   for (size_t i = 0; i < sizeof d / sizeof d[0]; i++)
     CHECK(d[i].got == d[i].want, "%s: %s = %ld, expected %ld", what, d[i].k, d[i].got, d[i].want);
+  /* Parameters of these shapes: a block has 12C^2 + 13C (in_proj, out_proj, c_fc, c_proj, 2 LN). */
+  size_t V = 128, T = 64, blk_v = 12 * V * V + 13 * V, blk_t = 12 * T * T + 13 * T;
+  size_t want = V * 3 * 32 * 32 + V + 50 * V + 2 * V + 2 * blk_v + 2 * V + V * 32 /* vision */
+                + 49408 * T + 77 * T + 2 * blk_t + 2 * T + T * 32                  /* text */
+                + 1;                                                               /* logit_scale */
+  CHECK(m->n_params == want, "%s: %zu parameters, expected %zu", what, m->n_params, want);
   CHECK(m->vision.tf.act == CD_ACT_QUICKGELU && m->text.tf.act == CD_ACT_QUICKGELU, "%s: activation", what);
   printf("  %s: %s, %zu params, stored %s, text heads %d, tokenizer: %s\n", what, cd_layout_name(m->layout),
          m->n_params, m->stored_dtype, m->text.tf.heads, m->tokenizer_desc);
