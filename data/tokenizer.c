@@ -700,14 +700,17 @@ int cd_tokenize(const cd_tokenizer *t, const char *text, int ctx, int truncate, 
   if (n + 2 > ctx && !truncate) {
     free(ids);
     size_t len = strlen(text);
-    if (len > 200)
-      return cd_fail(e, "Input %.200s... (%zu bytes) is too long for context length %d", text, len, ctx);
+    if (len > 200) {
+      int cut = 200; /* keep the message valid UTF-8: do not split a character */
+      while (cut > 0 && ((uint8_t)text[cut] & 0xC0) == 0x80) cut--;
+      return cd_fail(e, "Input %.*s... (%zu bytes) is too long for context length %d", cut, text, len, ctx);
+    }
     return cd_fail(e, "Input %s is too long for context length %d", text, ctx);
   }
   memset(out, 0, (size_t)ctx * sizeof *out);
   out[0] = t->sot;
   int k = n < ctx - 1 ? n : ctx - 1;
-  memcpy(out + 1, ids, (size_t)k * sizeof *ids);
+  if (k > 0) memcpy(out + 1, ids, (size_t)k * sizeof *ids);
   /* Fits: EOT follows the ids. Truncated: tokens[:ctx] then tokens[-1] = EOT. */
   out[k + 1 < ctx ? k + 1 : ctx - 1] = t->eot;
   free(ids);

@@ -114,6 +114,42 @@ static void test_truncation(const cd_tokenizer *t) {
   CHECK(!strcmp(cd_tokenizer_id_to_str(t, sot), "<|startoftext|>"), "SOT text");
 }
 
+/* Random texts built from the pieces the pipeline treats specially (entities, special-token
+ * text, sigma, dotted I, combining marks, invalid bytes): no crash, ids in range. */
+static void test_random_texts(const cd_tokenizer *t) {
+  static const char *frag[] = {"&", "#", "x", "X", "amp", ";", "lt", "nbsp", "1", "39", "\xce\xa3", "\xc4\xb0",
+                               " ", "\t", "\n", "'", "s", "ll", "<|", "startoftext", "endoftext", "|>",
+                               "\xcd\x85", "\xc3\xa9", "\xf0\x9f\x99\x82", "\xe2\x80\x83", "A", "\xff", "\xc5\xbf", "&#x10FFFF;", "&#99999999999999999999", "&NotEqualTilde;"};
+  uint64_t st = 12345;
+  int bad_ids = 0, errors = 0;
+  for (int it = 0; it < 3000; it++) {
+    char text[512];
+    size_t len = 0;
+    int pieces = (int)((cd_test_randf(&st) + 1) * 20);
+    for (int p = 0; p < pieces; p++) {
+      const char *f = frag[(int)((cd_test_randf(&st) + 1) * 0.5 * (sizeof frag / sizeof *frag)) % (sizeof frag / sizeof *frag)];
+      size_t fl = strlen(f);
+      if (len + fl >= sizeof text) break;
+      memcpy(text + len, f, fl);
+      len += fl;
+    }
+    text[len] = 0;
+    int32_t *ids = NULL, tok[CD_CONTEXT];
+    int n = 0;
+    cd_error e;
+    if (cd_tokenizer_encode(t, text, &ids, &n, &e) != 0) {
+      errors++;
+      CHECK(strstr(e.msg, "UTF-8") != NULL, "unexpected error '%s'", e.msg);
+      continue;
+    }
+    for (int i = 0; i < n; i++) bad_ids += ids[i] < 0 || ids[i] >= cd_tokenizer_vocab_size(t);
+    free(ids);
+    CHECK(cd_tokenize(t, text, CD_CONTEXT, 1, tok, &e) == 0, "tokenize failed: %s", e.msg);
+  }
+  CHECK(bad_ids == 0, "%d ids out of range", bad_ids);
+  printf("  3000 random texts: %d rejected as invalid UTF-8, %d ids out of range\n", errors, bad_ids);
+}
+
 static void expect_load_error(const char *what, cd_tokenizer *t, const cd_error *e, const char *needle) {
   CHECK(t == NULL, "%s: loaded", what);
   CHECK(t != NULL || strstr(e->msg, needle) != NULL, "%s: message '%s' lacks '%s'", what, e->msg, needle);
@@ -154,6 +190,7 @@ int main(void) {
          total);
   CHECK(total >= 80, "tiny fixture has only %d cases", total);
   test_truncation(tiny);
+  test_random_texts(tiny);
   cd_tokenizer_free(tiny);
   test_load_errors();
 
