@@ -2,6 +2,7 @@
  * does not save ZMM state, and then using it faults. */
 #include "core/cpu.h"
 
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -53,7 +54,7 @@ static void detect_x86(cd_cpu_features *f) {
 }
 #endif
 
-void cd_cpu_detect(cd_cpu_features *f) {
+static void detect_uncached(cd_cpu_features *f) {
   memset(f, 0, sizeof *f);
 #if defined(__x86_64__) || defined(__i386__)
   detect_x86(f);
@@ -62,6 +63,25 @@ void cd_cpu_detect(cd_cpu_features *f) {
   strcpy(f->brand, "aarch64");
 #endif
   if (!f->brand[0]) strcpy(f->brand, "unknown CPU");
+}
+
+/* CPUID traps to the hypervisor on virtual machines (microseconds per leaf) and kernels ask
+ * for the ISA on every call, so the immutable answer is computed once. State 0: empty,
+ * 1: being filled by one thread (others compute their own copy), 2: ready. */
+static _Atomic int g_cpu_state;
+static cd_cpu_features g_cpu;
+
+void cd_cpu_detect(cd_cpu_features *f) {
+  if (atomic_load_explicit(&g_cpu_state, memory_order_acquire) == 2) {
+    *f = g_cpu;
+    return;
+  }
+  detect_uncached(f);
+  int expect = 0;
+  if (atomic_compare_exchange_strong(&g_cpu_state, &expect, 1)) {
+    g_cpu = *f;
+    atomic_store_explicit(&g_cpu_state, 2, memory_order_release);
+  }
 }
 
 cd_isa cd_cpu_best_isa(void) {

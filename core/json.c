@@ -67,8 +67,8 @@ static void error_at(parser *ps, const char *at, const char *msg) {
     if (*q == '\n') {
       line++;
       col = 1;
-    } else {
-      col++;
+    } else if (((unsigned char)*q & 0xC0) != 0x80) {
+      col++; /* columns count characters, not UTF-8 continuation bytes */
     }
   }
   cd_fail(ps->e, "%s:%d:%d: %s", ps->what, line, col, msg);

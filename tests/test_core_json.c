@@ -131,6 +131,7 @@ static void test_malformed(void) {
       {"{}}", "unexpected data after"},
       {"\"a\"\"b\"", "unexpected data after"},
       {"[\n\n   x]", "t.json:3:4: unexpected character"},
+      {"[\"\xc3\xa9\xe2\x82\xac\", x]", "t.json:1:8: unexpected character"},
   };
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
     cd_error e = {{0}};

@@ -224,7 +224,15 @@ static void test_cpu(void) {
   CHECK(f.sse42 == !!__builtin_cpu_supports("sse4.2"), "sse4.2");
   CHECK(!f.os_avx512 || f.os_avx, "ZMM state implies YMM state");
 #endif
+  cd_cpu_features f2;
+  cd_cpu_detect(&f2);
+  CHECK(!memcmp(&f, &f2, sizeof f), "repeated detection gives the same answer");
   unsetenv("CLIPDEBIAS_ISA");
+  double tstart = cd_time_now();
+  for (int i = 0; i < 1000; i++) (void)cd_cpu_best_isa();
+  double per = (cd_time_now() - tstart) / 1000;
+  printf("  cd_cpu_best_isa: %.2f us per call (kernels call it per operation; limit 5 us)\n", per * 1e6);
+  CHECK(per < 5e-6, "cd_cpu_best_isa too slow: %.2f us", per * 1e6);
   cd_isa best = cd_cpu_best_isa();
   printf("  best ISA: %s\n", cd_isa_name(best));
   if (f.avx512f && f.avx512bw && f.avx512vl && f.avx512dq && f.os_avx512 && f.avx2 && f.fma)
