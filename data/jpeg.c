@@ -654,8 +654,12 @@ static int decode_scan(decoder *d) {
         }
       }
       if (br_check(d)) return -1;
+      /* The rest of the scan leaves coefficients untouched: stop early so that a file of
+       * many empty scans costs nothing per block. */
+      if (d->insufficient && d->multi_scan && !d->restart_interval) goto end_scan;
     }
   }
+end_scan:
   /* Resume marker parsing after the entropy-coded data. */
   d->p = b->p;
   d->scans_done++;
@@ -770,6 +774,10 @@ static int run(decoder *d, cd_image *out) {
         d->restart_interval = rd16(skip);
         break;
       case 0xDA:
+        /* libjpeg has no limit, but decoding cost grows with scans x blocks; real files
+         * have at most a few dozen scans (TurboJPEG's own limit is 500). */
+        if (d->scans_done >= 500)
+          return cd_fail(d->e, "%s: corrupt JPEG: more than 500 scans", d->what);
         if (parse_sos(d, &payload)) return -1;
         if (!d->allocated && allocate(d)) return -1;
         if (decode_scan(d)) return -1;
