@@ -10,6 +10,7 @@ PY=/usr/bin/python3
 DIR="$(mktemp -d /tmp/bench_preprocess.XXXXXX)"
 trap 'rm -rf "$DIR"' EXIT
 
+cmake -S "$ROOT" -B "$BUILD" >/dev/null
 cmake --build "$BUILD" --target bench_preprocess -j2 >/dev/null
 # 500x375 JPEGs (quality 90, 4:2:0) with photo-like smooth content plus noise.
 "$PY" - "$DIR" "$N" <<'PYEOF'

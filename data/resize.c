@@ -80,9 +80,11 @@ static uint8_t clip8(int32_t v) {
   return (uint8_t)(v > 255 ? 255 : v);
 }
 
-/* Horizontal 8-bit pass over rows [y0, y0 + rows) of src (width w) into dst (width ow). */
-static void horiz_u8(const uint8_t *src, int w, int c, int y0, int rows, uint8_t *dst, int ow,
-                     const coeffs *cf, const int32_t *kk) {
+/* Horizontal 8-bit pass over rows [y0, y0 + rows) of src (width w) into dst (width ow).
+ * Inlined with a constant channel count so each case gets its own unrolled loop. */
+static inline __attribute__((always_inline)) void horiz_u8_c(
+    const uint8_t *src, int w, const int c, int y0, int rows, uint8_t *dst, int ow,
+    const coeffs *cf, const int32_t *kk) {
   for (int yy = 0; yy < rows; yy++) {
     const uint8_t *in = src + ((size_t)(yy + y0) * w) * c;
     uint8_t *out = dst + (size_t)yy * ow * c;
@@ -90,12 +92,22 @@ static void horiz_u8(const uint8_t *src, int w, int c, int y0, int rows, uint8_t
       int xmin = cf->bounds[xx * 2], xmax = cf->bounds[xx * 2 + 1];
       const int32_t *k = kk + (size_t)xx * cf->ksize;
       const uint8_t *p = in + (size_t)xmin * c;
-      for (int ch = 0; ch < c; ch++) {
-        int32_t ss = 1 << (PRECISION_BITS - 1);
-        for (int x = 0; x < xmax; x++) ss += p[x * c + ch] * k[x];
-        out[xx * c + ch] = clip8(ss);
-      }
+      int32_t ss[4];
+      for (int ch = 0; ch < c; ch++) ss[ch] = 1 << (PRECISION_BITS - 1);
+      for (int x = 0; x < xmax; x++)
+        for (int ch = 0; ch < c; ch++) ss[ch] += p[x * c + ch] * k[x];
+      for (int ch = 0; ch < c; ch++) out[xx * c + ch] = clip8(ss[ch]);
     }
+  }
+}
+
+static void horiz_u8(const uint8_t *src, int w, int c, int y0, int rows, uint8_t *dst, int ow,
+                     const coeffs *cf, const int32_t *kk) {
+  switch (c) {
+    case 1: horiz_u8_c(src, w, 1, y0, rows, dst, ow, cf, kk); break;
+    case 2: horiz_u8_c(src, w, 2, y0, rows, dst, ow, cf, kk); break;
+    case 3: horiz_u8_c(src, w, 3, y0, rows, dst, ow, cf, kk); break;
+    default: horiz_u8_c(src, w, 4, y0, rows, dst, ow, cf, kk); break;
   }
 }
 
