@@ -113,6 +113,35 @@ TEXTS = [
     "x" * 300, "ab" * 200,
 ]
 
+
+
+def random_texts(n=200, seed=7):
+    """Random mixes of many scripts, symbols, combining marks, case-special letters, entities
+    and special-token text (assigned code points only: the regex module may know a newer
+    Unicode version than this Python's unicodedata, which the C tables follow)."""
+    import random
+    import unicodedata
+    rng = random.Random(seed)
+    pools = [(0x20, 0x7F), (0xA0, 0x250), (0x300, 0x370), (0x370, 0x400), (0x400, 0x530), (0x10A0, 0x1100),
+             (0x1E00, 0x2000), (0x1F00, 0x1FFF), (0x2000, 0x2070), (0x2100, 0x2200), (0x2460, 0x2500),
+             (0x2C00, 0x2D30), (0x3000, 0x3100), (0x4E00, 0x4E80), (0xA640, 0xA6A0), (0xA720, 0xA800),
+             (0xFB00, 0xFB50), (0x10400, 0x10450), (0x1E900, 0x1E960), (0x1F300, 0x1F700), (0x1C, 0x20)]
+    frags = ["&amp;", "&#39;", "&lt", "&nbsp;", "'s", "'LL", "<|startoftext|>", "<|endoftext|>", "Σ",
+             "İ", " ", "\t", "\n", "&#x3a3;", "ΑΣ", "&Sigma;", "ΣΑ"]
+    out = []
+    for _ in range(n):
+        parts = []
+        for _ in range(rng.randint(1, 25)):
+            if rng.random() < 0.3:
+                parts.append(rng.choice(frags))
+            else:
+                c = chr(rng.randrange(*rng.choice(pools)))
+                if unicodedata.category(c) != "Cn":
+                    parts.append(c)
+        out.append("".join(parts))
+    return out
+
+
 TINY_MERGES = [("t", "h"), ("th", "e</w>"), ("p", "h"), ("ph", "o"), ("t", "o</w>"), ("pho", "to</w>"),
                ("a", "t"), ("c", "at</w>"), ("o", "f</w>"), ("i", "t"), ("'", "s</w>")]
 TINY_TEXTS = ["the photo of a cat", "a photo of the cat!", "it's", "", "Ωmega", "the " * 80, "a " * 75,
@@ -141,7 +170,7 @@ def main():
     tok = Tokenizer([tuple(m.split()) for m in merges])
     assert len(tok.vocab) == 49408
     cases = []
-    for t in TEXTS:
+    for t in TEXTS + random_texts():
         toks, too_long = tok.tokenize(t)
         cases.append({"text": t, "ids": tok.encode(t), "tokens": toks, "too_long": too_long})
     with open(os.path.join(OUT, "cases.json"), "w", encoding="utf-8") as fp:
