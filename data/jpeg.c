@@ -65,6 +65,7 @@ typedef struct {
   /* scan */
   int ns, scomp[4], ss, se, ah, al;
   int eobrun, insufficient;
+  int seg_truncated; /* the last marker segment ran past the end of the data */
   bitreader br;
 } decoder;
 
@@ -158,10 +159,12 @@ static int rd16(const uint8_t *p) { return (p[0] << 8) | p[1]; }
 
 /* Reads a marker segment's length and returns its payload (after the length field). */
 static int segment(decoder *d, const char *name, const uint8_t **payload, int *len) {
-  if (d->end - d->p < 2) return cd_fail(d->e, "%s: JPEG data is truncated (in %s)", d->what, name);
+  if (d->end - d->p < 2 || d->end - d->p < rd16(d->p)) {
+    d->seg_truncated = 1;
+    return cd_fail(d->e, "%s: JPEG data is truncated (in %s)", d->what, name);
+  }
   int n = rd16(d->p);
   if (n < 2) return cd_fail(d->e, "%s: corrupt JPEG: %s segment length %d", d->what, name, n);
-  if (d->end - d->p < n) return cd_fail(d->e, "%s: JPEG data is truncated (in %s)", d->what, name);
   *payload = d->p + 2;
   *len = n - 2;
   d->p += n;
@@ -738,67 +741,88 @@ static int emit(decoder *d, cd_image *out) {
 
 /* ---------------------------------------------------------------- driver */
 
+/* libjpeg's get_dac: the values are checked even though arithmetic coding is refused. */
+static int parse_dac(decoder *d) {
+  const uint8_t *s = NULL;
+  int n = 0;
+  if (segment(d, "DAC", &s, &n)) return -1;
+  if (n & 1) return cd_fail(d->e, "%s: corrupt JPEG: bad DAC length", d->what);
+  for (int i = 0; i < n; i += 2) {
+    if (s[i] >= 32) return cd_fail(d->e, "%s: corrupt JPEG: bogus DAC index %d", d->what, s[i]);
+    if (s[i] < 16 && (s[i + 1] & 15) > (s[i + 1] >> 4))
+      return cd_fail(d->e, "%s: corrupt JPEG: bogus DAC value 0x%x", d->what, s[i + 1]);
+  }
+  return 0;
+}
+
+/* Handles one marker: 0 to go on, 1 at EOI, -1 on error. */
+static int handle_marker(decoder *d, int m) {
+  const uint8_t *payload = NULL, *skip = NULL;
+  int len = 0;
+  switch (m) {
+    case 0xD9:
+      return 1;
+    case 0xC0: case 0xC1: case 0xC2:
+      return parse_sof(d, m);
+    case 0xC3: case 0xC5: case 0xC6: case 0xC7:
+      return cd_fail(d->e, "%s: lossless or hierarchical JPEG (SOF%d) is not supported", d->what,
+                     m - 0xC0);
+    case 0xC9: case 0xCA: case 0xCB: case 0xCD: case 0xCE: case 0xCF:
+      return cd_fail(d->e, "%s: arithmetic-coded JPEG (SOF%d) is not supported", d->what, m - 0xC0);
+    case 0xC4:
+      return parse_dht(d);
+    case 0xDB:
+      return parse_dqt(d);
+    case 0xCC:
+      return parse_dac(d);
+    case 0xDD:
+      if (segment(d, "DRI", &skip, &len)) return -1;
+      if (len < 2) return cd_fail(d->e, "%s: corrupt JPEG: short DRI segment", d->what);
+      d->restart_interval = rd16(skip);
+      return 0;
+    case 0xDA:
+      /* After the only scan of a sequential image libjpeg expects EOI (Pillow then reports
+       * a broken data stream). */
+      if (d->scans_done && !d->multi_scan)
+        return cd_fail(d->e, "%s: corrupt JPEG: another scan where EOI was expected", d->what);
+      /* libjpeg has no limit, but decoding cost grows with scans x blocks; real files
+       * have at most a few dozen scans (TurboJPEG's own limit is 500). */
+      if (d->scans_done >= 500) return cd_fail(d->e, "%s: corrupt JPEG: more than 500 scans", d->what);
+      if (parse_sos(d, &payload)) return -1;
+      if (!d->allocated && allocate(d)) return -1;
+      return decode_scan(d);
+    case 0xD8:
+      return cd_fail(d->e, "%s: corrupt JPEG: second SOI marker", d->what);
+    case 0xDC: case 0xDE: case 0xDF: case 0xFE:
+      return segment(d, "marker", &skip, &len);
+    default:
+      if (m >= 0xE0 && m <= 0xEF) return parse_app(d, m);
+      if ((m >= 0xD0 && m <= 0xD7) || m == 0x01) return 0; /* stray RSTn / TEM: no data */
+      return cd_fail(d->e, "%s: corrupt JPEG: unknown marker 0xFF%02X", d->what, m);
+  }
+}
+
 static int run(decoder *d, cd_image *out) {
   if (d->end - d->p < 2 || d->p[0] != 0xFF || d->p[1] != 0xD8)
     return cd_fail(d->e, "%s: not a JPEG file (no SOI marker)", d->what);
   d->p += 2;
   for (;;) {
+    /* A single-scan sequential image is complete once its scan is: like Pillow, accept it
+     * when the data then ends, even inside a marker segment (libjpeg merely suspends). */
+    int complete = d->scans_done && !d->multi_scan;
     int m = next_marker(d);
     if (m < 0) {
-      /* Only a single-scan sequential image may lack EOI once its scan is complete
-       * (libjpeg then has all scanlines); otherwise Pillow reports truncation. */
-      if (d->scans_done && !d->multi_scan) break;
+      if (complete) break;
       return cd_fail(d->e, "%s: JPEG data is truncated", d->what);
     }
-    if (m == 0xD9) break;
-    const uint8_t *payload = NULL, *skip = NULL;
-    int len = 0;
-    switch (m) {
-      case 0xC0: case 0xC1: case 0xC2:
-        if (parse_sof(d, m)) return -1;
-        break;
-      case 0xC3: case 0xC5: case 0xC6: case 0xC7:
-        return cd_fail(d->e, "%s: lossless or hierarchical JPEG (SOF%d) is not supported", d->what,
-                       m - 0xC0);
-      case 0xC9: case 0xCA: case 0xCB: case 0xCD: case 0xCE: case 0xCF:
-        return cd_fail(d->e, "%s: arithmetic-coded JPEG (SOF%d) is not supported", d->what, m - 0xC0);
-      case 0xC4:
-        if (parse_dht(d)) return -1;
-        break;
-      case 0xDB:
-        if (parse_dqt(d)) return -1;
-        break;
-      case 0xDD:
-        if (segment(d, "DRI", &skip, &len)) return -1;
-        if (len < 2) return cd_fail(d->e, "%s: corrupt JPEG: short DRI segment", d->what);
-        d->restart_interval = rd16(skip);
-        break;
-      case 0xDA:
-        /* libjpeg has no limit, but decoding cost grows with scans x blocks; real files
-         * have at most a few dozen scans (TurboJPEG's own limit is 500). */
-        if (d->scans_done >= 500)
-          return cd_fail(d->e, "%s: corrupt JPEG: more than 500 scans", d->what);
-        if (parse_sos(d, &payload)) return -1;
-        if (!d->allocated && allocate(d)) return -1;
-        if (decode_scan(d)) return -1;
-        if (!d->multi_scan) goto done; /* libjpeg stops reading after the only scan it needs */
-        break;
-      case 0xD8:
-        return cd_fail(d->e, "%s: corrupt JPEG: second SOI marker", d->what);
-      case 0xCC: case 0xDC: case 0xDE: case 0xDF: case 0xFE:
-        if (segment(d, "marker", &skip, &len)) return -1;
-        break;
-      default:
-        if (m >= 0xE0 && m <= 0xEF) {
-          if (parse_app(d, m)) return -1;
-        } else if ((m >= 0xD0 && m <= 0xD7) || m == 0x01) {
-          /* stray RSTn / TEM carry no data */
-        } else {
-          return cd_fail(d->e, "%s: corrupt JPEG: unknown marker 0xFF%02X", d->what, m);
-        }
+    d->seg_truncated = 0;
+    int rc = handle_marker(d, m);
+    if (rc == 1) break;
+    if (rc < 0) {
+      if (complete && d->seg_truncated) break;
+      return -1;
     }
   }
-done:
   if (!d->scans_done) return cd_fail(d->e, "%s: JPEG has no image data (no scan)", d->what);
   if (d->multi_scan) finish_multi_scan(d);
   return emit(d, out);
