@@ -90,7 +90,7 @@ int cd_atomic_open(cd_atomic_file *af, const char *path, cd_error *e) {
   snprintf(af->path, sizeof af->path, "%s", path);
   snprintf(af->tmp_path, sizeof af->tmp_path, "%s.tmp.%ld", path, (long)getpid());
   af->fp = fopen(af->tmp_path, "wb");
-  if (!af->fp) return cd_fail(e, "%s: cannot create: %s", af->tmp_path, strerror(errno));
+  if (!af->fp) return cd_fail(e, "%s: cannot create output file: %s", path, strerror(errno));
   return 0;
 }
 

@@ -120,6 +120,7 @@ static const float *get_transposed(cd_clip *m, const char *name, int64_t rows, i
   if (!src) return NULL;
   float *dst = own(m, (size_t)(rows * cols), e);
   if (!dst) return NULL;
+  m->bytes_converted += (size_t)(rows * cols) * sizeof(float);
   for (int64_t r = 0; r < rows; r++)
     for (int64_t c = 0; c < cols; c++) dst[c * rows + r] = src[r * cols + c];
   return dst;
@@ -138,6 +139,7 @@ static int get_packed_qkv(cd_clip *m, const char *prefix, int C, cd_block *b, cd
     memcpy(w + (size_t)i * C * C, pw, sizeof(float) * (size_t)C * C);
     memcpy(bias + (size_t)i * C, pb, sizeof(float) * (size_t)C);
   }
+  m->bytes_converted += sizeof(float) * ((size_t)3 * C * C + (size_t)3 * C);
   b->qkv_w = w;
   b->qkv_b = bias;
   return 0;

@@ -67,7 +67,10 @@ int cd_cmd_tokenize(int argc, char **argv) {
     } else {
       for (int t = 0; t < o.n_texts; t++) {
         const int32_t *row = ids + (size_t)t * L;
-        for (int k = 0; k < L && (k == 0 || row[k] != 0); k++) printf(k ? " %d" : "%d", row[k]);
+        /* Id 0 is a real token ("!"): print through the last non-zero id (EOT), not to the first 0. */
+        int last = L - 1;
+        while (last > 0 && row[last] == 0) last--;
+        for (int k = 0; k <= last; k++) printf(k ? " %d" : "%d", row[k]);
         printf("\n");
       }
       rc = 0;
