@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# CoOp tuning throughput, clipdebias vs PyTorch, same thread count, in one run.
+# usage: bench/bench_tune.sh [threads] [build-dir]   (run from the repository root)
+set -euo pipefail
+threads=${1:-$(nproc)}
+build=${2:-build}
+python=${PYTHON:-python3}
+cmake --build "$build" --target bench_tune -j"$threads" >/dev/null
+echo "== clipdebias (threads $threads)"
+out=$(OMP_NUM_THREADS=$threads "$build/bench_tune" 30 "$threads")
+echo "$out"
+ours=$(echo "$out" | awk '/^steps\/s/ {print $2}')
+echo "== PyTorch (threads $threads)"
+out=$(OMP_NUM_THREADS=$threads "$python" bench/tune_torch.py 5 "$threads")
+echo "$out"
+theirs=$(echo "$out" | awk '/^steps\/s/ {print $2}')
+awk -v a="$ours" -v b="$theirs" 'BEGIN { printf "clipdebias %.3f steps/s, PyTorch %.3f steps/s: %.1fx\n", a, b, a / b }'
