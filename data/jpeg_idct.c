@@ -1,7 +1,10 @@
 /* Inverse DCT: libjpeg's "islow" accurate integer method (jidctint.c, CONST_BITS 13,
- * PASS1_BITS 2), the default of libjpeg-turbo and therefore of Pillow. Written with 64-bit
- * intermediates like the C reference (JLONG is long), so corrupt coefficients cannot hit
- * signed overflow; the column/row shortcuts give the same numbers as the full path. */
+ * PASS1_BITS 2), the default of libjpeg-turbo and therefore of Pillow. On x86-64 Pillow's
+ * libjpeg-turbo runs the AVX2 version (jidctint-avx2.asm), which equals jidctint.c for valid
+ * data but keeps values in 16-bit lanes: dequantised coefficients wrap to 16 bits, a few
+ * sums are 16-bit, products and sums are 32-bit, each pass saturates to int16 and the output
+ * saturates to 0..255 (instead of jidctint.c's wrapping range-limit table). We emulate that
+ * lane arithmetic so corrupt files also decode as Pillow decodes them. */
 #include "data/jpeg_internal.h"
 
 const uint8_t cd_jpeg_natural_order[64 + 16] = {
@@ -11,119 +14,82 @@ const uint8_t cd_jpeg_natural_order[64 + 16] = {
     58, 59, 52, 45, 38, 31, 39, 46, 53, 60, 61, 54, 47, 55, 62, 63,
     63, 63, 63, 63, 63, 63, 63, 63, 63, 63, 63, 63, 63, 63, 63, 63};
 
-/* jdmaster.c prepare_range_limit_table, seen from IDCT_range_limit (offset CENTERJSAMPLE)
- * and masked with RANGE_MASK: 0..127 -> 128..255, 128..511 -> 255, 512..895 -> 0,
- * 896..1023 (i.e. -128..-1) -> 0..127. Built at compile time: no hidden mutable state. */
-#define R4(x) x, x, x, x
-#define R16(x) R4(x), R4(x), R4(x), R4(x)
-#define R64(x) R16(x), R16(x), R16(x), R16(x)
-#define SEQ8(b) b, b + 1, b + 2, b + 3, b + 4, b + 5, b + 6, b + 7
-#define SEQ64(b) SEQ8(b), SEQ8(b + 8), SEQ8(b + 16), SEQ8(b + 24), SEQ8(b + 32), SEQ8(b + 40), \
-                 SEQ8(b + 48), SEQ8(b + 56)
-static const uint8_t limit_table[1024] = {
-    SEQ64(128), SEQ64(192),                          /* 0..127 */
-    R64(255), R64(255), R64(255), R64(255), R64(255), R64(255), /* 128..511 */
-    R64(0), R64(0), R64(0), R64(0), R64(0), R64(0),  /* 512..895 */
-    SEQ64(0), SEQ64(64)                              /* 896..1023 */
-};
-
-const uint8_t *cd_jpeg_idct_limit(void) { return limit_table; }
-
 #define CONST_BITS 13
 #define PASS1_BITS 2
-#define FIX_0_298631336 ((int64_t)2446)
-#define FIX_0_390180644 ((int64_t)3196)
-#define FIX_0_541196100 ((int64_t)4433)
-#define FIX_0_765366865 ((int64_t)6270)
-#define FIX_0_899976223 ((int64_t)7373)
-#define FIX_1_175875602 ((int64_t)9633)
-#define FIX_1_501321110 ((int64_t)12299)
-#define FIX_1_847759065 ((int64_t)15137)
-#define FIX_1_961570560 ((int64_t)16069)
-#define FIX_2_053119869 ((int64_t)16819)
-#define FIX_2_562915447 ((int64_t)20995)
-#define FIX_3_072711026 ((int64_t)25172)
+#define F_0_298 2446
+#define F_0_390 3196
+#define F_0_541 4433
+#define F_0_765 6270
+#define F_0_899 7373
+#define F_1_175 9633
+#define F_1_501 12299
+#define F_1_847 15137
+#define F_1_961 16069
+#define F_2_053 16819
+#define F_2_562 20995
+#define F_3_072 25172
 
-/* Shifts on int64 done through uint64 so negative values stay defined (libjpeg's LEFT_SHIFT);
- * right shift of a negative value is arithmetic on every compiler we target. */
-#define LSHIFT(x, n) ((int64_t)((uint64_t)(x) << (n)))
-#define DESCALE(x, n) (((x) + ((int64_t)1 << ((n)-1))) >> (n))
+/* 16-bit lane add (vpaddw) and 32-bit lane arithmetic (vpmaddwd/vpaddd) with wraparound. */
+static inline int16_t add16(int a, int b) { return (int16_t)(uint16_t)((unsigned)a + (unsigned)b); }
+static inline uint32_t mad(int a, int fa, int b, int fb) {
+  return (uint32_t)(a * fa) + (uint32_t)(b * fb);
+}
+static inline int16_t descale_sat16(uint32_t x, int n) {
+  int32_t v = (int32_t)(x + (1u << (n - 1))) >> n;
+  return (int16_t)(v < -32768 ? -32768 : v > 32767 ? 32767 : v);
+}
 
-/* Even/odd butterfly shared by both passes; inputs s0..s7, outputs o[8] (undescaled). */
-static inline void idct_1d(int64_t s0, int64_t s1, int64_t s2, int64_t s3, int64_t s4,
-                           int64_t s5, int64_t s6, int64_t s7, int64_t o[8]) {
-  int64_t z1 = (s2 + s6) * FIX_0_541196100;
-  int64_t tmp2 = z1 + s6 * -FIX_1_847759065;
-  int64_t tmp3 = z1 + s2 * FIX_0_765366865;
-  int64_t tmp0 = LSHIFT(s0 + s4, CONST_BITS);
-  int64_t tmp1 = LSHIFT(s0 - s4, CONST_BITS);
-  int64_t tmp10 = tmp0 + tmp3, tmp13 = tmp0 - tmp3;
-  int64_t tmp11 = tmp1 + tmp2, tmp12 = tmp1 - tmp2;
-
-  tmp0 = s7;
-  tmp1 = s5;
-  tmp2 = s3;
-  tmp3 = s1;
-  z1 = tmp0 + tmp3;
-  int64_t z2 = tmp1 + tmp2, z3 = tmp0 + tmp2, z4 = tmp1 + tmp3;
-  int64_t z5 = (z3 + z4) * FIX_1_175875602;
-  tmp0 *= FIX_0_298631336;
-  tmp1 *= FIX_2_053119869;
-  tmp2 *= FIX_3_072711026;
-  tmp3 *= FIX_1_501321110;
-  z1 *= -FIX_0_899976223;
-  z2 *= -FIX_2_562915447;
-  z3 *= -FIX_1_961570560;
-  z4 *= -FIX_0_390180644;
-  z3 += z5;
-  z4 += z5;
-  tmp0 += z1 + z3;
-  tmp1 += z2 + z4;
-  tmp2 += z2 + z3;
-  tmp3 += z1 + z4;
-
-  o[0] = tmp10 + tmp3;
-  o[7] = tmp10 - tmp3;
-  o[1] = tmp11 + tmp2;
-  o[6] = tmp11 - tmp2;
-  o[2] = tmp12 + tmp1;
-  o[5] = tmp12 - tmp1;
-  o[3] = tmp13 + tmp0;
-  o[4] = tmp13 - tmp0;
+/* One 8-point pass of the AVX2 "dodct" macro on in[0..7] (stride 1), descaling by n. */
+static void dodct(const int16_t *in, int n, int16_t *out) {
+  int i0 = in[0], i1 = in[1], i2 = in[2], i3 = in[3], i4 = in[4], i5 = in[5], i6 = in[6],
+      i7 = in[7];
+  /* even part */
+  uint32_t tmp3 = mad(i2, F_0_541 + F_0_765, i6, F_0_541);
+  uint32_t tmp2 = mad(i2, F_0_541, i6, F_0_541 - F_1_847);
+  uint32_t tmp0 = (uint32_t)add16(i0, i4) << CONST_BITS;
+  int16_t neg4 = (int16_t)(uint16_t)(0u - (unsigned)i4); /* vpsignw wraps -(-32768) */
+  uint32_t tmp1 = (uint32_t)add16(i0, neg4) << CONST_BITS;
+  uint32_t tmp10 = tmp0 + tmp3, tmp13 = tmp0 - tmp3;
+  uint32_t tmp11 = tmp1 + tmp2, tmp12 = tmp1 - tmp2;
+  /* odd part */
+  int z3 = add16(i7, i3), z4 = add16(i5, i1);
+  uint32_t z3p = mad(z3, F_1_175 - F_1_961, z4, F_1_175);
+  uint32_t z4p = mad(z3, F_1_175, z4, F_1_175 - F_0_390);
+  uint32_t o0 = mad(i7, F_0_298 - F_0_899, i1, -F_0_899) + z3p;
+  uint32_t o1 = mad(i5, F_2_053 - F_2_562, i3, -F_2_562) + z4p;
+  uint32_t o3 = mad(i7, -F_0_899, i1, F_1_501 - F_0_899) + z4p;
+  uint32_t o2 = mad(i5, -F_2_562, i3, F_3_072 - F_2_562) + z3p;
+  out[0] = descale_sat16(tmp10 + o3, n);
+  out[7] = descale_sat16(tmp10 - o3, n);
+  out[1] = descale_sat16(tmp11 + o2, n);
+  out[6] = descale_sat16(tmp11 - o2, n);
+  out[2] = descale_sat16(tmp12 + o1, n);
+  out[5] = descale_sat16(tmp12 - o1, n);
+  out[3] = descale_sat16(tmp13 + o0, n);
+  out[4] = descale_sat16(tmp13 - o0, n);
 }
 
 void cd_jpeg_idct_islow(const int16_t *coef, const int16_t *quant, uint8_t *out, int stride) {
-  int ws[64];
-  const uint8_t *lim = limit_table;
-
-  for (int c = 0; c < 8; c++) {
-    const int16_t *in = coef + c;
-    const int16_t *q = quant + c;
-    if (in[8] == 0 && in[16] == 0 && in[24] == 0 && in[32] == 0 && in[40] == 0 &&
-        in[48] == 0 && in[56] == 0) {
-      int dc = (int)LSHIFT((int64_t)in[0] * q[0], PASS1_BITS);
-      for (int r = 0; r < 8; r++) ws[r * 8 + c] = dc;
-      continue;
+  int16_t ws[64]; /* ws[c * 8 + r]: pass-1 output of column c, row r */
+  int ac_rows = 0;
+  for (int k = 8; k < 64; k++) ac_rows |= coef[k];
+  if (!ac_rows) { /* only row 0 of coefficients: pass 1 is a 16-bit shift (vpsllw) */
+    for (int c = 0; c < 8; c++) {
+      int16_t v = (int16_t)(uint16_t)((unsigned)(coef[c] * quant[c]) << PASS1_BITS);
+      for (int r = 0; r < 8; r++) ws[c * 8 + r] = v;
     }
-    int64_t o[8];
-    idct_1d((int64_t)in[0] * q[0], (int64_t)in[8] * q[8], (int64_t)in[16] * q[16],
-            (int64_t)in[24] * q[24], (int64_t)in[32] * q[32], (int64_t)in[40] * q[40],
-            (int64_t)in[48] * q[48], (int64_t)in[56] * q[56], o);
-    for (int r = 0; r < 8; r++) ws[r * 8 + c] = (int)DESCALE(o[r], CONST_BITS - PASS1_BITS);
+  } else {
+    for (int c = 0; c < 8; c++) {
+      int16_t in[8];
+      for (int r = 0; r < 8; r++) in[r] = (int16_t)(uint16_t)(unsigned)(coef[r * 8 + c] * quant[r * 8 + c]);
+      dodct(in, CONST_BITS - PASS1_BITS, ws + c * 8);
+    }
   }
-
   for (int r = 0; r < 8; r++) {
-    const int *w = ws + r * 8;
+    int16_t in[8], o[8];
+    for (int c = 0; c < 8; c++) in[c] = ws[c * 8 + r];
+    dodct(in, CONST_BITS + PASS1_BITS + 3, o);
     uint8_t *dst = out + (size_t)r * stride;
-    if (w[1] == 0 && w[2] == 0 && w[3] == 0 && w[4] == 0 && w[5] == 0 && w[6] == 0 &&
-        w[7] == 0) {
-      uint8_t v = lim[(int)DESCALE((int64_t)w[0], PASS1_BITS + 3) & 1023];
-      for (int c = 0; c < 8; c++) dst[c] = v;
-      continue;
-    }
-    int64_t o[8];
-    idct_1d(w[0], w[1], w[2], w[3], w[4], w[5], w[6], w[7], o);
-    for (int c = 0; c < 8; c++)
-      dst[c] = lim[(int)DESCALE(o[c], CONST_BITS + PASS1_BITS + 3) & 1023];
+    for (int c = 0; c < 8; c++) dst[c] = (uint8_t)(o[c] < -128 ? 0 : o[c] > 127 ? 255 : o[c] + 128);
   }
 }

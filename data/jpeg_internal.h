@@ -11,12 +11,8 @@
  * that overshoot the block in corrupt data, exactly as libjpeg's jpeg_natural_order does. */
 extern const uint8_t cd_jpeg_natural_order[64 + 16];
 
-/* 1024-entry post-IDCT limit table indexed by (value & 1023), value centred on 0:
- * clamps -512..511 to 0..255 after adding 128 and wraps beyond, like libjpeg's. */
-extern const uint8_t *cd_jpeg_idct_limit(void);
-
-/* libjpeg's jpeg_idct_islow: coef and quant in natural order; quant values are the
- * 16-bit multipliers libjpeg-turbo stores (int16). Writes 8x8 samples at out (stride). */
+/* libjpeg-turbo's islow IDCT as its x86-64 SIMD code computes it: coef and quant in natural
+ * order, quant as the 16-bit multipliers it stores. Writes 8x8 samples at out (stride). */
 void cd_jpeg_idct_islow(const int16_t *coef, const int16_t *quant, uint8_t *out, int stride);
 
 /* Upsampling method for one component, chosen as jdsample.c chooses it with
