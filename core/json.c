@@ -311,7 +311,7 @@ static int parse_number(parser *ps, cd_json *v) {
       v->integer = neg ? (int64_t)(0 - acc) : (int64_t)acc;
       if (neg && acc == (uint64_t)INT64_MAX + 1) v->integer = INT64_MIN;
       v->is_integer = 1;
-      v->number = (double)v->integer;
+      v->number = (neg && acc == 0) ? -0.0 : (double)v->integer; /* "-0" keeps its sign */
       ps->p = p;
       return 0;
     }

@@ -1,6 +1,7 @@
 /* JSON parser: values, escapes, number exactness, every class of malformed input (each
  * asserting the message and its line:column), depth limit, writer round trip, and the
  * speed of a CLIP-sized vocab.json. */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -66,6 +67,10 @@ static void test_values(void) {
   /* Top-level scalars, whitespace, BOM. */
   d = parse(" \t\r\n 42 \n", &e);
   CHECK(d && cd_json_root(d)->integer == 42, "scalar root");
+  cd_json_free(d);
+  d = parse("-0", &e);
+  CHECK(d && cd_json_root(d)->is_integer && cd_json_root(d)->integer == 0 && signbit(cd_json_root(d)->number),
+        "-0 keeps its sign as a double");
   cd_json_free(d);
   d = parse("\xEF\xBB\xBF[]", &e);
   CHECK(d && cd_json_root(d)->type == CD_JSON_ARRAY && cd_json_root(d)->n == 0, "BOM + empty array");
