@@ -191,6 +191,30 @@ def main():
     ok("pil_cmyk_sub2_17x9", pil_save(synth(17, 9, 12, channels=4), "CMYK", quality=70,
                                       subsampling=2))
 
+    # Corrupt but decodable (libjpeg only warns): bad Huffman codes, huge coefficients that
+    # overflow the IDCT's 16-bit lanes, a marker cutting a scan short, damaged restart markers.
+    import random
+    rnd = random.Random(5)
+    base = cjpeg(synth(64, 48, 2), ["-sample", "2x2"])
+    rst = cjpeg(rgb, ["-restart", "1B", "-sample", "2x2"])
+    made = 0
+    while made < 6:
+        src = base if made < 4 else rst
+        d = bytearray(src)
+        sos = d.find(b"\xff\xda")
+        if made == 3:
+            d = d[:sos + 14 + (len(d) - sos) // 2] + b"\xff\xd9"
+        else:
+            for _ in range(3):
+                q = rnd.randrange(sos + 14, len(d) - 2)
+                d[q] ^= 1 << rnd.randrange(8)
+        try:
+            decoded(bytes(d))
+        except Exception:
+            continue
+        ok("corrupt%d_%s" % (made, "rst_37x29" if made >= 4 else "420_64x48"), bytes(d))
+        made += 1
+
     # Rejected on purpose.
     fail("bad_arithmetic", cjpeg(rgb, ["-arithmetic"]), "arithmetic")
     sof = bytearray(cjpeg(rgb, []))
