@@ -8,7 +8,9 @@
 
 #include "core/json.h"
 
-#define ST_MAX_HEADER (100u * 1024u * 1024u)
+/* Real headers are kilobytes (a few hundred tensors); the cap bounds what a hostile header
+ * can make the JSON parser allocate (about 90 bytes per tiny value). */
+#define ST_MAX_HEADER (16u * 1024u * 1024u)
 
 static char *dup_str(const char *s, size_t n) {
   char *d = malloc(n + 1);
@@ -121,7 +123,7 @@ static int parse_header(cd_safetensors *st, const uint8_t *buf, size_t size, con
   uint64_t n = 0;
   for (int i = 7; i >= 0; i--) n = (n << 8) | buf[i];
   if (n > ST_MAX_HEADER)
-    return cd_fail(e, "%s: header length %llu is larger than the 100 MB limit (not a safetensors file?)", what,
+    return cd_fail(e, "%s: header length %llu is larger than the 16 MB limit (not a safetensors file?)", what,
                    (unsigned long long)n);
   if (n > size - 8)
     return cd_fail(e, "%s: header length %llu exceeds the file (%zu bytes after the length)", what,

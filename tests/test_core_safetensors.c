@@ -154,7 +154,7 @@ typedef struct {
 static void test_rejections(void) {
   static const bad_case cases[] = {
       {"header length beyond file", "{}", 0, 4096, "header length 4096 exceeds the file (2 bytes after the length)"},
-      {"header length over 100 MB", "{}", 0, 200000000, "larger than the 100 MB limit"},
+      {"header length over 16 MB", "{}", 0, 20000000, "larger than the 16 MB limit"},
       {"malformed JSON", "{\"a\":{\"dtype\":\"F32\" \"shape\":[1]}}", 0, 0, "bad.safetensors: header:1:21: expected ',' or '}'"},
       {"truncated JSON", "{\"a\":", 0, 0, "header:1:6: unexpected end of input"},
       {"non-object header", "[1,2]", 0, 0, "header is not a JSON object"},

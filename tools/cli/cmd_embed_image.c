@@ -1,20 +1,47 @@
-/* clipdebias embed-image : upstream encode_image, float32 [N, D] .npy. */
+/* clipdebias embed-image : upstream encode_image, float32 [N, D] .npy, from preprocessed
+ * pixels or from image files (decoded and preprocessed here, exactly as upstream). */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "core/npy.h"
 #include "core/progress.h"
 #include "tools/cli/args.h"
 #include "tools/cli/cli_common.h"
 #include "tools/cli/commands.h"
+#include "tools/cli/image_inputs.h"
 
 static void print_help(void) {
-  printf("usage: clipdebias embed-image --model M --pixels P.npy --out E.npy\n"
-         "                              [--batch B] [--normalize] [--threads N]\n\n"
+  printf("usage: clipdebias embed-image --model M (--pixels P.npy | --images FILE... | --list F)\n"
+         "                              --out E.npy [--batch B] [--normalize] [--threads N]\n"
+         "                              [--skip-bad] [--shard i/n]\n\n"
          "Writes float32 [N, D] image features, exactly upstream CLIP.encode_image (not\n"
          "L2-normalised unless --normalize).\n"
          "  --pixels P.npy  float32 [N, 3, S, S], already preprocessed (S = the model's image size)\n"
-         "  --batch B       images per forward pass (default 32); memory grows with B\n");
+         "  --images F...   JPEG / PNG / PPM files, decoded and preprocessed as upstream\n"
+         "                  (Resize(S, bicubic), CenterCrop(S), RGB, CLIP mean/std)\n"
+         "  --list F        a text file with one image path per line\n"
+         "  --batch B       images per forward pass (default 32); memory grows with B\n"
+         "  --skip-bad      report unreadable images on stderr and go on (default: stop)\n"
+         "  --shard i/n     only the i-th of n contiguous slices of the list (0-based), so n\n"
+         "                  machines can share the work; join the outputs with `clipdebias merge`\n"
+         "With image files, E.npy.json records the file of every output row, the skipped files\n"
+         "and the shard, and rows follow the list order.\n");
+}
+
+typedef struct {
+  const cd_clip *m;
+  float *feat;    /* [capacity, D] */
+  int rows;
+} embed_ctx;
+
+static int embed_batch(void *ctx, const float *pixels, int n) {
+  embed_ctx *c = ctx;
+  cd_error e;
+  if (cd_clip_encode_image(c->m, pixels, n, c->feat + (size_t)c->rows * c->m->embed_dim, &e))
+    return cd_cli_fail("%s", e.msg);
+  c->rows += n;
+  return 0;
 }
 
 static int encode_pixels(const cd_clip *m, const cd_array *px, int batch, float *feat) {
@@ -22,25 +49,72 @@ static int encode_pixels(const cd_clip *m, const cd_array *px, int batch, float 
   size_t img = (size_t)3 * S * S;
   cd_progress prog;
   cd_progress_start(&prog, "embed-image", "img", (size_t)N);
-  cd_error e;
   for (int start = 0; start < N; start += batch) {
     int n = N - start < batch ? N - start : batch;
-    if (cd_clip_encode_image(m, (const float *)px->data + (size_t)start * img, n,
-                             feat + (size_t)start * m->embed_dim, &e))
-      return cd_cli_fail("%s", e.msg);
+    embed_ctx c = {m, feat + (size_t)start * m->embed_dim, 0};
+    if (embed_batch(&c, (const float *)px->data + (size_t)start * img, n)) return 1;
     cd_progress_update(&prog, (size_t)(start + n));
   }
   cd_progress_finish(&prog);
   return 0;
 }
 
+static int load_pixels(const char *path, int S, cd_array *px) {
+  cd_error e;
+  if (cd_npy_load_f32(path, 4, px, &e)) return cd_cli_fail("%s", e.msg);
+  if (px->shape[1] != 3 || px->shape[2] != S || px->shape[3] != S || px->shape[0] < 1)
+    return cd_cli_fail("%s: pixels have shape [%lld, %lld, %lld, %lld]; this model needs [N, 3, %d, %d]", path,
+                       (long long)px->shape[0], (long long)px->shape[1], (long long)px->shape[2],
+                       (long long)px->shape[3], S, S);
+  return 0;
+}
+
+static int save(const char *out, const float *feat, int rows, int D, int normalize) {
+  cd_error e;
+  if (normalize) cd_l2_normalize_rows((float *)feat, rows, D);
+  int64_t shape[2] = {rows, D};
+  if (cd_npy_save_f32(out, 2, shape, feat, &e)) return cd_cli_fail("%s", e.msg);
+  return 0;
+}
+
+/* --pixels path. */
+static int run_pixels(const cd_clip *m, const char *pixels, int batch, const char *out, int normalize) {
+  cd_array px = {0};
+  int rc = load_pixels(pixels, m->vision.image_size, &px);
+  if (rc == 0) {
+    int N = (int)px.shape[0];
+    float *feat = malloc(sizeof(float) * (size_t)N * (size_t)m->embed_dim);
+    rc = !feat ? cd_cli_fail("out of memory") : encode_pixels(m, &px, batch, feat);
+    if (rc == 0) rc = save(out, feat, N, m->embed_dim, normalize);
+    free(feat);
+  }
+  cd_array_free(&px);
+  return rc;
+}
+
+/* --images / --list path. */
+static int run_files(const cd_clip *m, cd_image_inputs *in, int batch, const char *out, int normalize) {
+  int n = in->end - in->begin;
+  embed_ctx c = {m, malloc(sizeof(float) * ((size_t)n + 1) * (size_t)m->embed_dim), 0};
+  unsigned char *ok = calloc((size_t)n + 1, 1);
+  int rc = (!c.feat || !ok) ? cd_cli_fail("out of memory") : 0;
+  if (rc == 0) rc = cd_image_inputs_run(in, m->vision.image_size, batch, "embed-image", ok, embed_batch, &c);
+  if (rc == 0) rc = save(out, c.feat, c.rows, m->embed_dim, normalize);
+  if (rc == 0) rc = cd_image_inputs_write_sidecar(in, out, m->path, m->vision.image_size, ok);
+  free(c.feat);
+  free(ok);
+  return rc;
+}
+
 int cd_cmd_embed_image(int argc, char **argv) {
   if (cd_args_want_help(argc, argv)) return print_help(), 0;
   cd_cli_opts o = {0};
+  cd_image_inputs in = {0};
   const char *out = NULL, *pixels = NULL;
   int normalize = 0, batch = 32, rc = 1;
   for (int i = 1; i < argc; i++) {
     int r = cd_cli_common_arg(argc, argv, &i, &o);
+    if (r == 0) r = cd_image_inputs_arg(argc, argv, &i, &in);
     if (r < 0) goto done;
     if (r == 1) continue;
     if (cd_arg_is(argv[i], "--out")) {
@@ -56,34 +130,17 @@ int cd_cmd_embed_image(int argc, char **argv) {
       goto done;
     }
   }
-  if (!out || !pixels) {
-    cd_cli_fail("embed-image: --out and --pixels are required");
+  if (!out || (!pixels && !cd_image_inputs_given(&in)) || (pixels && cd_image_inputs_given(&in))) {
+    cd_cli_fail("embed-image: --out and one of --pixels, --images or --list are required");
     goto done;
   }
+  if (!pixels && cd_image_inputs_resolve(&in)) goto done;
   cd_clip m;
   if (cd_cli_load_model(&o, 0, &m)) goto done;
-  cd_array px = {0};
-  cd_error e;
-  int S = m.vision.image_size;
-  if (cd_npy_load_f32(pixels, 4, &px, &e)) cd_cli_fail("%s", e.msg);
-  else if (px.shape[1] != 3 || px.shape[2] != S || px.shape[3] != S || px.shape[0] < 1)
-    cd_cli_fail("%s: pixels have shape [%lld, %lld, %lld, %lld]; this model needs [N, 3, %d, %d]", pixels,
-                (long long)px.shape[0], (long long)px.shape[1], (long long)px.shape[2], (long long)px.shape[3], S, S);
-  else {
-    int N = (int)px.shape[0];
-    float *feat = malloc(sizeof(float) * (size_t)N * (size_t)m.embed_dim);
-    if (!feat) cd_cli_fail("out of memory");
-    else if (encode_pixels(&m, &px, batch, feat) == 0) {
-      if (normalize) cd_l2_normalize_rows(feat, N, m.embed_dim);
-      int64_t shape[2] = {N, m.embed_dim};
-      if (cd_npy_save_f32(out, 2, shape, feat, &e)) cd_cli_fail("%s", e.msg);
-      else rc = 0;
-    }
-    free(feat);
-  }
-  cd_array_free(&px);
+  rc = pixels ? run_pixels(&m, pixels, batch, out, normalize) : run_files(&m, &in, batch, out, normalize);
   cd_clip_free(&m);
 done:
+  cd_image_inputs_free(&in);
   cd_cli_opts_free(&o);
   return rc;
 }

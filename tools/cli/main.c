@@ -14,7 +14,9 @@ static const cd_command COMMANDS[] = {
     {"info", cd_cmd_info, "show a checkpoint's layout, sizes, dtype, and this CPU's features"},
     {"tokenize", cd_cmd_tokenize, "CLIP BPE token ids [N,77] of texts"},
     {"embed-text", cd_cmd_embed_text, "text features [N,D] (upstream encode_text)"},
-    {"embed-image", cd_cmd_embed_image, "image features [N,D] (upstream encode_image)"},
+    {"embed-image", cd_cmd_embed_image, "image features [N,D] (upstream encode_image) from pixels or files"},
+    {"preprocess", cd_cmd_preprocess, "image files -> CLIP-preprocessed pixels [N,3,S,S]"},
+    {"merge", cd_cmd_merge, "join the outputs of --shard i/n runs in list order"},
     {"prompt-grad", cd_cmd_prompt_grad, "CoOp loss and d loss / d context vectors"},
     {"tune", cd_cmd_tune, "CoOp prompt tuning on cached image features"},
 };
