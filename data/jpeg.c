@@ -8,7 +8,13 @@
  *    MCU in progress is finished with zero bits and the rest of the segment stays zero;
  *  - invalid Huffman codes decode as symbol 0, as libjpeg does (it only warns).
  * Allocation happens only after the first SOS has been validated, and the blocks that scan
- * claims must be plausible for the bytes left (each block costs at least one bit). */
+ * claims must be plausible for the bytes left (each block costs at least one bit).
+ * Colour: 3 components are YCbCr unless an Adobe marker says transform 0 (or there is no
+ * JFIF/Adobe marker and the ids are 'R','G','B'), as jdapimin.c decides. 4 components:
+ * Pillow asks libjpeg for CMYK (YCCK is converted to CMYK with C = 255 - R etc.) and then
+ * unpacks with raw mode "CMYK;I", inverting every channel; we store that final result.
+ * Not reproduced: libjpeg's block smoothing, which only acts on progressive images whose
+ * scans leave low-frequency coefficients unfinished (cut-short or unusual progressions). */
 #include <stdlib.h>
 #include <string.h>
 
