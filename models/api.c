@@ -5,6 +5,7 @@
 
 #include "clipdebias.h"
 #include "data/image.h"
+#include "data/image_batch.h"
 #include "models/clip.h"
 
 struct clipdebias_model {
@@ -77,20 +78,24 @@ int clipdebias_encode_pixels(const clipdebias_model *m, const float *pixels, int
 
 int clipdebias_encode_image_files(const clipdebias_model *m, const char *const *paths, int n,
                                   int normalize, float *features, char *err, size_t errcap) {
+  enum { CHUNK = 16 }; /* files decoded in parallel, then encoded together */
   int S = m->clip.vision.image_size;
   cd_error e;
-  float *px = cd_malloc(sizeof(float) * 3 * (size_t)S * S, &e);
-  if (!px) return report(&e, err, errcap);
-  int rc = 0;
-  for (int i = 0; i < n && rc == 0; i++) {
-    cd_image img;
-    if (cd_image_load(paths[i], &img, &e)) rc = report(&e, err, errcap);
-    else {
-      if (cd_clip_preprocess(&img, S, px, &e)) rc = report(&e, err, errcap);
-      cd_image_free(&img);
+  float *px = cd_malloc(sizeof(float) * CHUNK * 3 * (size_t)S * S, &e);
+  cd_image_status *st = cd_malloc(sizeof(cd_image_status) * CHUNK, &e);
+  int rc = (px && st) ? 0 : report(&e, err, errcap);
+  for (int start = 0; start < n && rc == 0; start += CHUNK) {
+    int k = n - start < CHUNK ? n - start : CHUNK;
+    int failed = cd_image_batch_preprocess(paths + start, k, S, 0, px, st, &e);
+    if (failed < 0) rc = report(&e, err, errcap);
+    else if (failed > 0) {
+      snprintf(e.msg, sizeof e.msg, "%s", st[cd_image_batch_first_failure(st, k)].msg);
+      rc = report(&e, err, errcap);
+    } else {
+      rc = clipdebias_encode_pixels(m, px, k, normalize, features + (size_t)start * m->clip.embed_dim, err, errcap);
     }
-    if (rc == 0) rc = clipdebias_encode_pixels(m, px, 1, normalize, features + (size_t)i * m->clip.embed_dim, err, errcap);
   }
   free(px);
+  free(st);
   return rc;
 }
