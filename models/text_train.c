@@ -70,6 +70,7 @@ static int plan(cd_text_train *t, const cd_prompt *p, int vocab, int context, cd
     t->eot_row[c] = r - 1;
   }
   t->seg[p->n_cls] = R;
+  t->g0 = P > 0 ? 1 : 0;
   return 0;
 }
 
@@ -99,11 +100,11 @@ int cd_text_train_init(cd_text_train *t, const cd_clip *m, const cd_prompt *p, c
       L * R, L * R, L * R, L * R,                           /* mean/rstd */
       L * R * 3 * C, L * A, L * R * C, L * R * F, L * R * F, /* qkv att atty fch fcg */
       N * C, N * C, N, N, N * E,                            /* eot_x lnf meanf rstdf feat */
-      R * C, R * C, R * 3 * C, R * F, R * F, N * C};        /* dx dC dqkv dF dF2 dcls */
+      R * C, R * C, R * 3 * C, R * F, R * F, N * C, N * C}; /* dx dC dqkv dF dF2 dcls dxe */
   float **ptrs[] = {&t->x, &t->xmid, &t->ln1, &t->ln2, &t->mean1, &t->rstd1, &t->mean2,
                     &t->rstd2, &t->qkv, &t->att, &t->atty, &t->fch, &t->fcg, &t->eot_x,
                     &t->lnf, &t->meanf, &t->rstdf, &t->features, &t->dx, &t->dC, &t->dqkv,
-                    &t->dF, &t->dF2, &t->dcls};
+                    &t->dF, &t->dF2, &t->dcls, &t->dxe};
   size_t n = sizeof sizes / sizeof sizes[0], total = 0;
   for (size_t i = 0; i < n; i++) total += (sizes[i] + 15) & ~(size_t)15; /* 64-byte steps */
   if (posix_memalign((void **)&t->arena, 64, total * sizeof(float)) || !t->arena) {
@@ -153,6 +154,7 @@ void cd_text_train_forward(cd_text_train *t, const cd_clip *m, const float *ctx)
     float *dst = t->x + (size_t)r * C;
     for (int i = 0; i < C; i++) dst[i] = src[i] + pe[i];
   }
+  int N = t->n_cls;
   for (int l = 0; l < t->L; l++) {
     const cd_block *b = &tf->blocks[l];
     float *x = t->x + l * RC, *xm = t->xmid + l * RC, *xo = t->x + (l + 1) * RC;
@@ -163,65 +165,103 @@ void cd_text_train_forward(cd_text_train *t, const cd_clip *m, const float *ctx)
                          b->ln_1_b, R, C, tf->eps);
     cd_skinny_linear_forward(t->isa, qkv, ln1, b->qkv_w, b->qkv_b, R, C, 3 * C);
     cd_attention_forward_segments(atty, att, qkv, R, t->P, t->n_seg, t->seg, C, t->NH);
-    cd_skinny_linear_forward(t->isa, t->dC, atty, b->out_w, b->out_b, R, C, C);
-    cd_add_forward(xm, x, t->dC, RC);
+    int M = R;
+    const float *xin = x;
+    if (l == t->L - 1) {
+      /* Only the EOT rows leave the last block: its out-proj and MLP run on those rows alone
+       * (rows 0..N-1 of this layer's buffers), writing straight into eot_x. */
+      for (int c = 0; c < N; c++) {
+        memcpy(t->dcls + (size_t)c * C, atty + (size_t)t->eot_row[c] * C, sizeof(float) * C);
+        memcpy(t->dxe + (size_t)c * C, x + (size_t)t->eot_row[c] * C, sizeof(float) * C);
+      }
+      M = N;
+      atty = t->dcls;
+      xin = t->dxe;
+      xo = t->eot_x;
+    }
+    size_t MC = (size_t)M * C;
+    cd_skinny_linear_forward(t->isa, t->dC, atty, b->out_w, b->out_b, M, C, C);
+    cd_add_forward(xm, xin, t->dC, MC);
     cd_layernorm_forward(ln2, t->mean2 + (size_t)l * R, t->rstd2 + (size_t)l * R, xm, b->ln_2_w,
-                         b->ln_2_b, R, C, tf->eps);
-    cd_skinny_linear_forward(t->isa, fch, ln2, b->fc_w, b->fc_b, R, C, F);
-    activation_forward(t->act, fcg, fch, RF);
-    cd_skinny_linear_forward(t->isa, t->dC, fcg, b->proj_w, b->proj_b, R, F, C);
-    cd_add_forward(xo, xm, t->dC, RC);
+                         b->ln_2_b, M, C, tf->eps);
+    cd_skinny_linear_forward(t->isa, fch, ln2, b->fc_w, b->fc_b, M, C, F);
+    activation_forward(t->act, fcg, fch, (size_t)M * F);
+    cd_skinny_linear_forward(t->isa, t->dC, fcg, b->proj_w, b->proj_b, M, F, C);
+    cd_add_forward(xo, xm, t->dC, MC);
   }
-  const float *xl = t->x + (size_t)t->L * RC;
-  for (int c = 0; c < t->n_cls; c++)
-    memcpy(t->eot_x + (size_t)c * C, xl + (size_t)t->eot_row[c] * C, sizeof(float) * C);
+  if (t->L == 0)
+    for (int c = 0; c < N; c++)
+      memcpy(t->eot_x + (size_t)c * C, t->x + (size_t)t->eot_row[c] * C, sizeof(float) * C);
   cd_layernorm_forward(t->lnf, t->meanf, t->rstdf, t->eot_x, tx->ln_final_w, tx->ln_final_b,
-                       t->n_cls, C, tf->eps);
-  cd_skinny_linear_forward(t->isa, t->features, t->lnf, tx->proj, NULL, t->n_cls, C, t->E);
+                       N, C, tf->eps);
+  cd_skinny_linear_forward(t->isa, t->features, t->lnf, tx->proj, NULL, N, C, t->E);
+}
+
+/* MLP branch backward over M rows starting at row r0 of this layer's buffers: d accumulates
+ * the gradient of the block's mid-point xm (it holds the residual path's share on entry). */
+static void mlp_backward(cd_text_train *t, const cd_block *b, int l, float *d, int r0, int M) {
+  int R = t->R, C = t->C, F = t->F;
+  size_t RC = (size_t)R * C, RF = (size_t)R * F, off = (size_t)r0;
+  const float *xm = t->xmid + l * RC + off * C, *fch = t->fch + l * RF + off * F;
+  memset(t->dF, 0, sizeof(float) * (size_t)M * F);
+  cd_skinny_linear_backward(t->isa, t->dF, d, b->proj_w, M, F, C);
+  memset(t->dF2, 0, sizeof(float) * (size_t)M * F);
+  activation_backward(t->act, t->dF2, t->dF, fch, (size_t)M * F);
+  memset(t->dC, 0, sizeof(float) * (size_t)M * C);
+  cd_skinny_linear_backward(t->isa, t->dC, t->dF2, b->fc_w, M, C, F);
+  cd_layernorm_backward(d, NULL, NULL, t->dC, xm, b->ln_2_w, t->mean2 + (size_t)l * R + off,
+                        t->rstd2 + (size_t)l * R + off, M, C);
 }
 
 void cd_text_train_backward(cd_text_train *t, const cd_clip *m, const float *dfeatures,
                             float *dctx) {
   const cd_text *tx = &m->text;
   const cd_transformer *tf = &tx->tf;
-  int R = t->R, C = t->C, F = t->F, N = t->n_cls;
-  size_t RC = (size_t)R * C, RF = (size_t)R * F, A = (size_t)t->NH * R * t->Tk;
+  int R = t->R, C = t->C, N = t->n_cls;
+  size_t RC = (size_t)R * C, A = (size_t)t->NH * R * t->Tk;
   /* projection and ln_final on the EOT rows, scattered into the residual gradient */
   memset(t->dC, 0, sizeof(float) * (size_t)N * C);
   cd_skinny_linear_backward(t->isa, t->dC, dfeatures, tx->proj, N, C, t->E);
   memset(t->dcls, 0, sizeof(float) * (size_t)N * C);
   cd_layernorm_backward(t->dcls, NULL, NULL, t->dC, t->eot_x, tx->ln_final_w, t->meanf,
                         t->rstdf, N, C);
+  /* Rows before g0 (SOT of a shared prefix) do not depend on the context: their gradients
+   * would never reach it, so the backward products skip them. */
+  int g0 = t->g0, G = R - g0;
+  size_t gC = (size_t)g0 * C;
   memset(t->dx, 0, sizeof(float) * RC);
-  for (int c = 0; c < N; c++) {
-    float *d = t->dx + (size_t)t->eot_row[c] * C;
-    const float *s = t->dcls + (size_t)c * C;
-    for (int i = 0; i < C; i++) d[i] += s[i];
-  }
   for (int l = t->L - 1; l >= 0; l--) {
     const cd_block *b = &tf->blocks[l];
-    const float *x = t->x + l * RC, *xm = t->xmid + l * RC;
-    const float *qkv = t->qkv + l * 3 * RC, *att = t->att + l * A, *fch = t->fch + l * RF;
-    /* MLP branch: dx already holds the residual path's gradient of xmid */
-    memset(t->dF, 0, sizeof(float) * RF);
-    cd_skinny_linear_backward(t->isa, t->dF, t->dx, b->proj_w, R, F, C);
-    memset(t->dF2, 0, sizeof(float) * RF);
-    activation_backward(t->act, t->dF2, t->dF, fch, RF);
+    const float *x = t->x + l * RC;
+    const float *qkv = t->qkv + l * 3 * RC, *att = t->att + l * A;
     memset(t->dC, 0, sizeof(float) * RC);
-    cd_skinny_linear_backward(t->isa, t->dC, t->dF2, b->fc_w, R, C, F);
-    cd_layernorm_backward(t->dx, NULL, NULL, t->dC, xm, b->ln_2_w, t->mean2 + (size_t)l * R,
-                          t->rstd2 + (size_t)l * R, R, C);
-    /* attention branch */
-    memset(t->dC, 0, sizeof(float) * RC);
-    cd_skinny_linear_backward(t->isa, t->dC, t->dx, b->out_w, R, C, C);
+    if (l == t->L - 1) {
+      /* last block: MLP and out-proj on the EOT rows only (see the forward) */
+      memcpy(t->dxe, t->dcls, sizeof(float) * (size_t)N * C);
+      mlp_backward(t, b, l, t->dxe, 0, N);
+      memset(t->dcls, 0, sizeof(float) * (size_t)N * C);
+      cd_skinny_linear_backward(t->isa, t->dcls, t->dxe, b->out_w, N, C, C);
+      memset(t->dC, 0, sizeof(float) * RC);
+      for (int c = 0; c < N; c++) {
+        memcpy(t->dC + (size_t)t->eot_row[c] * C, t->dcls + (size_t)c * C, sizeof(float) * C);
+        memcpy(t->dx + (size_t)t->eot_row[c] * C, t->dxe + (size_t)c * C, sizeof(float) * C);
+      }
+    } else {
+      mlp_backward(t, b, l, t->dx + gC, g0, G);
+      memset(t->dC, 0, sizeof(float) * RC);
+      cd_skinny_linear_backward(t->isa, t->dC + gC, t->dx + gC, b->out_w, G, C, C);
+    }
     memset(t->dqkv, 0, sizeof(float) * 3 * RC);
     cd_attention_backward_segments(t->dqkv, t->dC, qkv, att, R, t->P, t->n_seg, t->seg, C,
                                    t->NH);
     memset(t->dC, 0, sizeof(float) * RC);
-    cd_skinny_linear_backward(t->isa, t->dC, t->dqkv, b->qkv_w, R, C, 3 * C);
-    cd_layernorm_backward(t->dx, NULL, NULL, t->dC, x, b->ln_1_w, t->mean1 + (size_t)l * R,
-                          t->rstd1 + (size_t)l * R, R, C);
+    cd_skinny_linear_backward(t->isa, t->dC + gC, t->dqkv + 3 * gC, b->qkv_w, G, C, 3 * C);
+    cd_layernorm_backward(t->dx + gC, NULL, NULL, t->dC + gC, x + gC, b->ln_1_w,
+                          t->mean1 + (size_t)l * R + g0, t->rstd1 + (size_t)l * R + g0, G, C);
   }
+  if (t->L == 0)
+    for (int c = 0; c < N; c++)
+      memcpy(t->dx + (size_t)t->eot_row[c] * C, t->dcls + (size_t)c * C, sizeof(float) * C);
   for (int r = 0; r < R; r++) {
     if (t->row_ctx[r] < 0) continue;
     float *d = dctx + (size_t)t->row_ctx[r] * C;

@@ -11,7 +11,8 @@
  *    as [prefix | suffix_0 | suffix_1 | ...] with segment-causal attention
  *    (segment_attention.h), so every GEMM runs once over all rows;
  *  - otherwise (csc, middle, front) the per-class sequences are packed block-diagonally.
- *  - Only the EOT rows go through ln_final and the projection. */
+ *  - Only the EOT rows go through the last block's out-proj and MLP, ln_final and the
+ *    projection; the backward skips rows that precede every context vector. */
 #ifndef CD_TEXT_TRAIN_H
 #define CD_TEXT_TRAIN_H
 
@@ -30,6 +31,7 @@ typedef struct {
   int32_t *row_tok;  /* [R] token id, -1 on context rows */
   int *row_ctx;      /* [R] context row, -1 on token rows */
   int *eot_row;      /* [n_cls] */
+  int g0;            /* rows before g0 do not depend on the context (backward skips them) */
   int L, C, F, NH, E, Tk;
   cd_activation act;
   cd_isa isa;        /* kernel choice, looked up once */
@@ -45,7 +47,7 @@ typedef struct {
   float *eot_x, *lnf, *meanf, *rstdf; /* [n_cls,C], [n_cls,C], [n_cls] x2 */
   float *features;   /* [n_cls,E] unnormalised text features */
   /* backward scratch */
-  float *dx, *dC, *dqkv, *dF, *dF2, *dcls;
+  float *dx, *dC, *dqkv, *dF, *dF2, *dcls, *dxe;
   float *arena;
 } cd_text_train;
 
