@@ -21,7 +21,7 @@
 #include "data/html_entities.h"
 #include "data/unicode_tables.h"
 
-#define MAX_TEXT_BYTES (1u << 20) /* BPE is quadratic per word: bound the work */
+#define MAX_TEXT_BYTES (1u << 20) /* bounds the work and memory per text */
 #define N_MERGES (49152 - 256 - 2) /* upstream keeps lines[1 : 49152-256-2+1] */
 #define MAX_FILE (64u << 20)
 
@@ -603,7 +603,86 @@ static size_t next_piece(const uint32_t *s, size_t n) {
   return k;
 }
 
-/* ---- BPE ---- */
+/* ---- BPE ----
+ * Upstream repeatedly takes the lowest-ranked adjacent pair and merges all of its
+ * occurrences left to right. Rescanning the word per merge is quadratic, so the symbols live
+ * in a linked list and candidate pairs in a min-heap keyed by (rank, position): all entries
+ * of the lowest rank are taken as one batch and applied in position order, which is exactly
+ * upstream's left-to-right pass (a merge can never create another pair of the same rank, and
+ * pairs it creates wait for the next batch as they would wait for upstream's next round).
+ * Stale entries are recognised on use: the pair at that position must still have that rank. */
+typedef struct {
+  uint64_t *h;
+  size_t n;
+} heap;
+
+static void heap_push(heap *q, uint64_t v) {
+  size_t i = q->n++;
+  while (i > 0 && q->h[(i - 1) / 2] > v) {
+    q->h[i] = q->h[(i - 1) / 2];
+    i = (i - 1) / 2;
+  }
+  q->h[i] = v;
+}
+
+static uint64_t heap_pop(heap *q) {
+  uint64_t top = q->h[0], v = q->h[--q->n];
+  size_t i = 0;
+  for (;;) {
+    size_t c = 2 * i + 1;
+    if (c >= q->n) break;
+    if (c + 1 < q->n && q->h[c + 1] < q->h[c]) c++;
+    if (q->h[c] >= v) break;
+    q->h[i] = q->h[c];
+    i = c;
+  }
+  if (q->n) q->h[i] = v;
+  return top;
+}
+
+static void push_pair(const cd_tokenizer *t, heap *q, const int32_t *sym, int32_t p, int32_t nx) {
+  int32_t merged = -1, r = pair_rank(t, sym[p], sym[nx], &merged);
+  if (r >= 0) heap_push(q, (uint64_t)(uint32_t)r << 32 | (uint32_t)p);
+}
+
+/* Merges w[0..n) in place; returns the number of symbols left. */
+static size_t bpe_merge(const cd_tokenizer *t, int32_t *w, size_t n) {
+  if (n < 2) return n;
+  int32_t *nxt = malloc(n * sizeof *nxt), *prv = malloc(n * sizeof *prv), *batch = malloc(n * sizeof *batch);
+  heap q = {malloc(3 * n * sizeof *q.h), 0}; /* n-1 initial pairs + at most 2 per merge */
+  if (!nxt || !prv || !batch || !q.h) {
+    free(nxt), free(prv), free(batch), free(q.h);
+    return 0;
+  }
+  for (size_t i = 0; i < n; i++) {
+    nxt[i] = i + 1 < n ? (int32_t)i + 1 : -1;
+    prv[i] = (int32_t)i - 1;
+  }
+  for (size_t i = 0; i + 1 < n; i++) push_pair(t, &q, w, (int32_t)i, (int32_t)i + 1);
+  while (q.n > 0) {
+    uint32_t rank = (uint32_t)(q.h[0] >> 32);
+    size_t nb = 0;
+    while (q.n > 0 && (uint32_t)(q.h[0] >> 32) == rank) {
+      int32_t p = (int32_t)(uint32_t)heap_pop(&q);
+      if (nb == 0 || batch[nb - 1] != p) batch[nb++] = p;
+    }
+    for (size_t k = 0; k < nb; k++) {
+      int32_t p = batch[k], nx = nxt[p], merged = -1;
+      if (prv[p] == -2 || nx < 0 || pair_rank(t, w[p], w[nx], &merged) != (int32_t)rank) continue;
+      w[p] = merged;
+      nxt[p] = nxt[nx];
+      if (nxt[nx] >= 0) prv[nxt[nx]] = p;
+      prv[nx] = -2; /* removed */
+      if (prv[p] >= 0) push_pair(t, &q, w, prv[p], p);
+      if (nxt[p] >= 0) push_pair(t, &q, w, p, nxt[p]);
+    }
+  }
+  size_t m = 0;
+  for (int32_t p = 0; p >= 0; p = nxt[p]) w[m++] = w[p];
+  free(nxt), free(prv), free(batch), free(q.h);
+  return m;
+}
+
 static int bpe(const cd_tokenizer *t, const uint8_t *bytes, size_t n, int32_t **ids, int *nids, int *cap) {
   int32_t *w = malloc(n * sizeof *w);
   if (!w) return -1;
@@ -614,24 +693,8 @@ static int bpe(const cd_tokenizer *t, const uint8_t *bytes, size_t n, int32_t **
     w[0] = t->eot, m = 1;
   } else {
     for (size_t i = 0; i < n; i++) w[i] = (i + 1 == n ? t->byte_id_w : t->byte_id)[bytes[i]];
-    while (m > 1) {
-      int32_t best = -1, merged = -1, ma, mb;
-      for (size_t i = 0; i + 1 < m; i++) {
-        int32_t mid, r = pair_rank(t, w[i], w[i + 1], &mid);
-        if (r >= 0 && (best < 0 || r < best)) best = r, merged = mid, ma = w[i], mb = w[i + 1];
-      }
-      if (best < 0) break;
-      size_t o = 0;
-      for (size_t i = 0; i < m;) {
-        if (i + 1 < m && w[i] == ma && w[i + 1] == mb) {
-          w[o++] = merged;
-          i += 2;
-        } else {
-          w[o++] = w[i++];
-        }
-      }
-      m = o;
-    }
+    m = bpe_merge(t, w, n);
+    if (m == 0) return free(w), -1;
   }
   if (*nids + (int)m > *cap) {
     int nc = (*cap ? *cap * 2 : 64) + (int)m;

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "core/file.h"
 #include "core/json.h"
@@ -203,6 +204,25 @@ int main(void) {
   CHECK(t != NULL, "%s", e.msg);
   if (t) {
     ok = run_cases("clip", t, FIX "cases.json", &total);
+    /* A 256 KiB single word must finish quickly (BPE is not quadratic); > 1 MiB is refused. */
+    size_t big = 256 << 10;
+    char *s = malloc((2u << 20) + 2);
+    uint32_t x = 1;
+    for (size_t i = 0; i < big; i++) x = x * 1103515245u + 12345u, s[i] = (char)('a' + (x >> 16) % 26);
+    s[big] = 0;
+    int32_t *ids;
+    int n;
+    clock_t c0 = clock();
+    int rc = cd_tokenizer_encode(t, s, &ids, &n, &e);
+    double sec = (double)(clock() - c0) / CLOCKS_PER_SEC;
+    CHECK(rc == 0 && n > 1000, "256 KiB word: %s", rc ? e.msg : "too few ids");
+    if (rc == 0) free(ids);
+    printf("  256 KiB single word: %d ids in %.2f s CPU\n", n, sec);
+    memset(s, 'a', (2u << 20) + 1);
+    s[(2u << 20) + 1] = 0;
+    rc = cd_tokenizer_encode(t, s, &ids, &n, &e);
+    CHECK(rc != 0 && strstr(e.msg, "too long"), "2 MiB text must be refused");
+    free(s);
     printf("  CLIP vocabulary (%d ids): %d/%d cases identical to Python\n", cd_tokenizer_vocab_size(t), ok, total);
     CHECK(total >= 60, "fixture has only %d cases", total);
     cd_tokenizer_free(t);
