@@ -57,7 +57,7 @@ static void test_gemm_isa(cd_isa isa) {
     for (int tB = 0; tB < 2; tB++)
       for (int a = 0; a < ns; a++)
         for (int b = 0; b < ns; b++)
-          for (int c = 0; c < ns; c += 2) {
+          for (int c = 0; c < ns; c += 3) { /* K in {1, 17, 129} */
             int M = sizes[a], N = sizes[b], K = sizes[c];
             /* Leading dimensions with padding catch stride mistakes. */
             int lda = (tA ? M : K) + 3, ldb = (tB ? K : N) + 1, ldc = N + 2;
@@ -81,8 +81,8 @@ static void test_gemm_isa(cd_isa isa) {
             free(A), free(B), free(C0), free(C1);
           }
   /* Shapes crossing the MC / KC / NC blocks of every kernel, threaded. */
-  static const int big[][3] = {{300, 200, 530}, {77, 2048, 520}, {145, 3100, 40}, {5, 33, 1030}};
-  for (int s = 0; s < 4; s++)
+  static const int big[][3] = {{300, 200, 530}, {77, 520, 300}, {145, 3100, 40}, {9, 4100, 20}, {5, 33, 1030}};
+  for (int s = 0; s < 5; s++)
     for (int tA = 0; tA < 2; tA++)
       for (int tB = 0; tB < 2; tB++) {
         int M = big[s][0], N = big[s][1], K = big[s][2];
@@ -109,7 +109,7 @@ static int same_bits(const float *a, const float *b, size_t n) {
 
 /* The same GEMM with 1 and 2 threads must give identical bits (both driver paths). */
 static void test_gemm_threads(cd_isa isa) {
-  static const int shapes[][3] = {{77, 512, 512}, {50, 2048, 512}, {400, 300, 700}, {1600, 96, 768}};
+  static const int shapes[][3] = {{77, 512, 512}, {50, 1100, 300}, {250, 130, 530}, {600, 96, 300}};
   for (int s = 0; s < 4; s++) {
     int M = shapes[s][0], N = shapes[s][1], K = shapes[s][2];
     float *A = fmake((size_t)M * K, 11, 1.0f), *B = fmake((size_t)N * K, 12, 1.0f);
@@ -235,7 +235,7 @@ static void test_elementwise(void) {
 
 /* Whole dispatched ops with 1 vs 2 OpenMP threads: identical bits. */
 static void test_ops_threads(void) {
-  int M = 154, K = 512, N = 2048, B = 4, T = 77, C = 512, NH = 8;
+  int M = 154, K = 512, N = 1024, B = 4, T = 77, C = 512, NH = 8;
   float *x = fmake((size_t)M * K, 61, 1.0f), *w = fmake((size_t)N * K, 62, 0.1f), *b = fmake(N, 63, 1.0f);
   float *o1 = malloc(sizeof(float) * M * N), *o2 = malloc(sizeof(float) * M * N);
   cd_threads_set(1);
@@ -292,7 +292,7 @@ int main(void) {
     test_layernorm();
     test_attention();
     test_elementwise();
-    test_ops_threads();
+    if (pass == 0) test_ops_threads(); /* the ref kernel's invariance is checked above */
   }
   return cd_test_finish("test_ops_forward");
 }
