@@ -1,10 +1,11 @@
 /* GEMM throughput of cd_matmul_forward (out = inp · W^T + b) on the CLIP shapes, in GFLOP/s.
- * Usage: bench_gemm [threads] [min_seconds_per_shape]. Prints one line per shape:
+ * Usage: bench_gemm [threads] [min_seconds_per_shape] [tag-substring]. One line per shape:
  *   <tag> M K N gflops
  * bench/gemm_torch.py prints the same lines for torch.nn.functional.linear, and
  * bench/bench_gemm.sh runs both and prints the ratios. */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 #include "core/cpu.h"
@@ -33,6 +34,7 @@ int main(int argc, char **argv) {
   fprintf(stderr, "clipdebias gemm: isa %s, %d threads\n", cd_isa_name(cd_cpu_best_isa()),
           cd_threads_get());
   for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
+    if (argc > 3 && !strstr(shapes[s].tag, argv[3])) continue;
     int M = shapes[s].M, K = shapes[s].K, N = shapes[s].N;
     float *x = malloc(sizeof(float) * M * K), *w = malloc(sizeof(float) * N * K);
     float *b = malloc(sizeof(float) * N), *o = malloc(sizeof(float) * M * N);

@@ -33,22 +33,22 @@ int cd_gemm_kernel_for(cd_isa isa, cd_gemm_kernel_info *k) {
   switch (isa) {
   case CD_ISA_REF:
     *k = (cd_gemm_kernel_info){"ref 4x8", CD_GEMM_REF_MR, CD_GEMM_REF_NR, 128, 256, 4096,
-                               cd_gemm_ukernel_ref};
+                               cd_gemm_ukernel_ref, NULL};
     return 1;
 #if defined(__x86_64__) || defined(_M_X64)
   case CD_ISA_AVX2:
     *k = (cd_gemm_kernel_info){"avx2 6x16", CD_GEMM_AVX2_MR, CD_GEMM_AVX2_NR, 120, 256, 3072,
-                               cd_gemm_ukernel_avx2};
+                               cd_gemm_ukernel_avx2, cd_gemm_pack_bt_avx2};
     return 1;
   case CD_ISA_AVX512:
     *k = (cd_gemm_kernel_info){"avx512 12x32", CD_GEMM_AVX512_MR, CD_GEMM_AVX512_NR, 144, 384,
-                               4096, cd_gemm_ukernel_avx512};
+                               4096, cd_gemm_ukernel_avx512, NULL};
     return 1;
 #endif
 #if defined(__aarch64__)
   case CD_ISA_NEON:
     *k = (cd_gemm_kernel_info){"neon 8x8", CD_GEMM_NEON_MR, CD_GEMM_NEON_NR, 128, 256, 4096,
-                               cd_gemm_ukernel_neon};
+                               cd_gemm_ukernel_neon, NULL};
     return 1;
 #endif
   default:
@@ -109,6 +109,10 @@ static void pack_a(const gemm_job *g, int i0, int mlen, int p0, int kc, float *d
 /* One NR-column micro-panel of op(B): rows [p0, p0+kc), cols [j0, j0+nlen), zero padded. */
 static void pack_b_panel(const gemm_job *g, int j0, int nlen, int p0, int kc, float *dst) {
   const int NR = g->k.nr;
+  if (g->tB && nlen == NR && g->k.pack_bt) {
+    g->k.pack_bt(g->B + (size_t)j0 * g->ldb + p0, g->ldb, kc, dst);
+    return;
+  }
   if (g->tB) {
     for (int j = 0; j < nlen; j++) {
       const float *src = g->B + (size_t)(j0 + j) * g->ldb + p0;

@@ -26,6 +26,9 @@ typedef struct {
   int mr, nr;      /* register tile */
   int mc, kc, nc;  /* cache blocks: A block mc x kc in L2, B panel kc x nr in L1 */
   cd_gemm_ukernel kernel;
+  /* Optional: packs a full NR-column micro-panel of a transposed B ([N,K] rows, the Linear
+   * weight) for kc steps, B pointing at row j0, column p0. NULL: the portable packer. */
+  void (*pack_bt)(const float *B, ptrdiff_t ldb, int kc, float *dst);
 } cd_gemm_kernel_info;
 
 /* Fills *k with the micro-kernel for isa and returns 1, or returns 0 when this build has no
@@ -52,6 +55,7 @@ void cd_gemm_ukernel_avx512(int kc, const float *a, const float *b, float *c, pt
                             float alpha, float beta);
 void cd_gemm_ukernel_neon(int kc, const float *a, const float *b, float *c, ptrdiff_t ldc,
                           float alpha, float beta);
+void cd_gemm_pack_bt_avx2(const float *B, ptrdiff_t ldb, int kc, float *dst);
 
 #define CD_GEMM_REF_MR 4
 #define CD_GEMM_REF_NR 8

@@ -36,6 +36,43 @@ void cd_gemm_ukernel_avx2(int kc, const float *a, const float *b, float *c, ptrd
   __m256 va = _mm256_set1_ps(alpha), vb = _mm256_set1_ps(beta);
   STORE(0); STORE(1); STORE(2); STORE(3); STORE(4); STORE(5);
 }
+
+/* Transposes 8 rows x 8 columns (rows r[i], contiguous) into dst[q * 16 + i]. */
+static void transpose8(const float *src, ptrdiff_t ld, float *dst) {
+  __m256 r0 = _mm256_loadu_ps(src), r1 = _mm256_loadu_ps(src + ld);
+  __m256 r2 = _mm256_loadu_ps(src + 2 * ld), r3 = _mm256_loadu_ps(src + 3 * ld);
+  __m256 r4 = _mm256_loadu_ps(src + 4 * ld), r5 = _mm256_loadu_ps(src + 5 * ld);
+  __m256 r6 = _mm256_loadu_ps(src + 6 * ld), r7 = _mm256_loadu_ps(src + 7 * ld);
+  __m256 t0 = _mm256_unpacklo_ps(r0, r1), t1 = _mm256_unpackhi_ps(r0, r1);
+  __m256 t2 = _mm256_unpacklo_ps(r2, r3), t3 = _mm256_unpackhi_ps(r2, r3);
+  __m256 t4 = _mm256_unpacklo_ps(r4, r5), t5 = _mm256_unpackhi_ps(r4, r5);
+  __m256 t6 = _mm256_unpacklo_ps(r6, r7), t7 = _mm256_unpackhi_ps(r6, r7);
+  __m256 s0 = _mm256_shuffle_ps(t0, t2, 0x44), s1 = _mm256_shuffle_ps(t0, t2, 0xEE);
+  __m256 s2 = _mm256_shuffle_ps(t1, t3, 0x44), s3 = _mm256_shuffle_ps(t1, t3, 0xEE);
+  __m256 s4 = _mm256_shuffle_ps(t4, t6, 0x44), s5 = _mm256_shuffle_ps(t4, t6, 0xEE);
+  __m256 s6 = _mm256_shuffle_ps(t5, t7, 0x44), s7 = _mm256_shuffle_ps(t5, t7, 0xEE);
+  _mm256_store_ps(dst + 0 * 16, _mm256_permute2f128_ps(s0, s4, 0x20));
+  _mm256_store_ps(dst + 1 * 16, _mm256_permute2f128_ps(s1, s5, 0x20));
+  _mm256_store_ps(dst + 2 * 16, _mm256_permute2f128_ps(s2, s6, 0x20));
+  _mm256_store_ps(dst + 3 * 16, _mm256_permute2f128_ps(s3, s7, 0x20));
+  _mm256_store_ps(dst + 4 * 16, _mm256_permute2f128_ps(s0, s4, 0x31));
+  _mm256_store_ps(dst + 5 * 16, _mm256_permute2f128_ps(s1, s5, 0x31));
+  _mm256_store_ps(dst + 6 * 16, _mm256_permute2f128_ps(s2, s6, 0x31));
+  _mm256_store_ps(dst + 7 * 16, _mm256_permute2f128_ps(s3, s7, 0x31));
+}
+
+/* Packing a Linear weight panel is a 16 x kc transpose; doing it 8 x 8 in registers keeps
+ * it well below the micro-kernel's cost even when M is only a few rows. dst is 64-byte
+ * aligned (packed buffers are). */
+void cd_gemm_pack_bt_avx2(const float *B, ptrdiff_t ldb, int kc, float *dst) {
+  int p = 0;
+  for (; p + 8 <= kc; p += 8) {
+    transpose8(B + p, ldb, dst + (size_t)p * 16);
+    transpose8(B + 8 * ldb + p, ldb, dst + (size_t)p * 16 + 8);
+  }
+  for (; p < kc; p++)
+    for (int j = 0; j < 16; j++) dst[(size_t)p * 16 + j] = B[j * ldb + p];
+}
 #else
 /* Keeps the translation unit non-empty (ISO C) on other architectures. */
 typedef int cd_gemm_avx2_unused;
