@@ -6,6 +6,8 @@
  * Tiles at the edges are the same code instantiated with smaller constant sizes. */
 #include <immintrin.h>
 #include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
 #ifdef _OPENMP
 #include <omp.h>
 #endif
@@ -21,14 +23,14 @@ INLINE float hsum8(__m256 v) {
   return _mm_cvtss_f32(s);
 }
 
-INLINE void fwd_tile(int NW, int NX, const float *W, const float *X, int K, int N, float *out,
-                     const float *bias, int n0, int m0) {
+INLINE void fwd_tile(int NW, int NX, const float *W, const float *X, int K, size_t ldx, int N,
+                     float *out, const float *bias, int n0, int m0) {
   __m256 acc[3][4];
   for (int a = 0; a < NW; a++)
     for (int b = 0; b < NX; b++) acc[a][b] = _mm256_setzero_ps();
   const float *w[3], *x[4];
   for (int a = 0; a < NW; a++) w[a] = W + (size_t)(n0 + a) * K;
-  for (int b = 0; b < NX; b++) x[b] = X + (size_t)(m0 + b) * K;
+  for (int b = 0; b < NX; b++) x[b] = X + (size_t)(m0 + b) * ldx;
   int K8 = K & ~7;
   for (int k = 0; k < K8; k += 8) {
     __m256 wv[3];
@@ -46,31 +48,41 @@ INLINE void fwd_tile(int NW, int NX, const float *W, const float *X, int K, int 
     }
 }
 
-INLINE void fwd_rows(int NW, const float *W, const float *X, int M, int K, int N, float *out,
-                     const float *bias, int n0) {
+INLINE void fwd_rows(int NW, const float *W, const float *X, int M, int K, size_t ldx, int N,
+                     float *out, const float *bias, int n0) {
   int m = 0;
-  for (; m + 4 <= M; m += 4) fwd_tile(NW, 4, W, X, K, N, out, bias, n0, m);
+  for (; m + 4 <= M; m += 4) fwd_tile(NW, 4, W, X, K, ldx, N, out, bias, n0, m);
   switch (M - m) {
-  case 3: fwd_tile(NW, 3, W, X, K, N, out, bias, n0, m); break;
-  case 2: fwd_tile(NW, 2, W, X, K, N, out, bias, n0, m); break;
-  case 1: fwd_tile(NW, 1, W, X, K, N, out, bias, n0, m); break;
+  case 3: fwd_tile(NW, 3, W, X, K, ldx, N, out, bias, n0, m); break;
+  case 2: fwd_tile(NW, 2, W, X, K, ldx, N, out, bias, n0, m); break;
+  case 1: fwd_tile(NW, 1, W, X, K, ldx, N, out, bias, n0, m); break;
   default: break;
   }
 }
 
 void cd_skinny_linear_forward_avx2(float *out, const float *X, const float *W,
                                    const float *bias, int M, int K, int N) {
+  /* Rows a multiple of 4 KB apart share L1 sets, and a tile streams 7 rows at once: give the
+   * inputs a padded copy (small next to the weight) so they spread over the sets. */
+  size_t ldx = (size_t)K;
+  float *pad = NULL;
+  if (K >= 1024 && K % 1024 == 0 && (pad = malloc(sizeof(float) * (size_t)M * (K + 16)))) {
+    ldx = (size_t)K + 16;
+    for (int m = 0; m < M; m++) memcpy(pad + m * ldx, X + (size_t)m * K, sizeof(float) * K);
+    X = pad;
+  }
   int nb = (N + 2) / 3;
 #pragma omp parallel for schedule(static) if ((double)M * N * K > 2e5)
   for (int b = 0; b < nb; b++) {
     int n0 = b * 3, nw = N - n0 < 3 ? N - n0 : 3;
-    if (nw == 3) fwd_rows(3, W, X, M, K, N, out, bias, n0);
-    else if (nw == 2) fwd_rows(2, W, X, M, K, N, out, bias, n0);
-    else fwd_rows(1, W, X, M, K, N, out, bias, n0);
+    if (nw == 3) fwd_rows(3, W, X, M, K, ldx, N, out, bias, n0);
+    else if (nw == 2) fwd_rows(2, W, X, M, K, ldx, N, out, bias, n0);
+    else fwd_rows(1, W, X, M, K, ldx, N, out, bias, n0);
   }
+  free(pad);
 }
 
-INLINE void bwd_tile(int MR, float *dX, const float *dY, const float *W, int K, int N, int m0,
+INLINE void bwd_tile(int MR, float *dX, const float *dY, const float *pk, int K, int N, int m0,
                      int j0, int p0, int p1) {
   __m256 acc[6][2];
   for (int r = 0; r < MR; r++) {
@@ -79,7 +91,7 @@ INLINE void bwd_tile(int MR, float *dX, const float *dY, const float *W, int K, 
   }
   const float *g = dY + (size_t)m0 * N;
   for (int p = p0; p < p1; p++) {
-    const float *w = W + (size_t)p * K + j0;
+    const float *w = pk + (size_t)(p - p0) * 16;
     __m256 b0 = _mm256_loadu_ps(w), b1 = _mm256_loadu_ps(w + 8);
     for (int r = 0; r < MR; r++) {
       __m256 a = _mm256_broadcast_ss(g + (size_t)r * N + p);
@@ -97,7 +109,7 @@ INLINE void bwd_tile(int MR, float *dX, const float *dY, const float *W, int K, 
 /* Threads own disjoint column strips of dX; each walks W in chunks of rows so that a chunk's
  * part of every strip is read from memory once, row-contiguously, and reused from L1 by all
  * row tiles. */
-enum { PCHUNK = 64 };
+enum { PCHUNK = 32 };
 
 void cd_skinny_linear_backward_avx2(float *dX, const float *dY, const float *W, int M, int K,
                                     int N) {
@@ -110,21 +122,43 @@ void cd_skinny_linear_backward_avx2(float *dX, const float *dY, const float *W, 
     tid = omp_get_thread_num();
 #endif
     int jb0 = (int)((long)nj * tid / nt), jb1 = (int)((long)nj * (tid + 1) / nt);
-    for (int p0 = 0; p0 < N; p0 += PCHUNK) {
+    int ns = jb1 - jb0;
+    float *pk = ns > 0 ? aligned_alloc(32, sizeof(float) * PCHUNK * 16 * (size_t)ns) : NULL;
+    for (int p0 = 0; pk && p0 < N; p0 += PCHUNK) {
       int p1 = p0 + PCHUNK < N ? p0 + PCHUNK : N;
-      for (int jb = jb0; jb < jb1; jb++) {
-        int j0 = jb * 16, m = 0;
-        for (; m + 6 <= M; m += 6) bwd_tile(6, dX, dY, W, K, N, m, j0, p0, p1);
+      /* this thread's columns of the chunk, read row by row (sequential in memory) into
+       * contiguous strips [strip][row][16]: every row tile then reads its strip from L1 */
+      for (int p = p0; p < p1; p++) {
+        const float *w = W + (size_t)p * K + (size_t)jb0 * 16;
+        for (int j = 0; j < ns; j++) {
+          float *d = pk + ((size_t)j * PCHUNK + (p - p0)) * 16;
+          _mm256_store_ps(d, _mm256_loadu_ps(w + j * 16));
+          _mm256_store_ps(d + 8, _mm256_loadu_ps(w + j * 16 + 8));
+        }
+      }
+      for (int j = 0; j < ns; j++) {
+        const float *st = pk + (size_t)j * PCHUNK * 16;
+        int j0 = (jb0 + j) * 16, m = 0;
+        for (; m + 6 <= M; m += 6) bwd_tile(6, dX, dY, st, K, N, m, j0, p0, p1);
         switch (M - m) {
-        case 5: bwd_tile(5, dX, dY, W, K, N, m, j0, p0, p1); break;
-        case 4: bwd_tile(4, dX, dY, W, K, N, m, j0, p0, p1); break;
-        case 3: bwd_tile(3, dX, dY, W, K, N, m, j0, p0, p1); break;
-        case 2: bwd_tile(2, dX, dY, W, K, N, m, j0, p0, p1); break;
-        case 1: bwd_tile(1, dX, dY, W, K, N, m, j0, p0, p1); break;
+        case 5: bwd_tile(5, dX, dY, st, K, N, m, j0, p0, p1); break;
+        case 4: bwd_tile(4, dX, dY, st, K, N, m, j0, p0, p1); break;
+        case 3: bwd_tile(3, dX, dY, st, K, N, m, j0, p0, p1); break;
+        case 2: bwd_tile(2, dX, dY, st, K, N, m, j0, p0, p1); break;
+        case 1: bwd_tile(1, dX, dY, st, K, N, m, j0, p0, p1); break;
         default: break;
         }
       }
     }
+    if (ns > 0 && !pk) /* no memory for the strips: stream the weight directly */
+      for (int m = 0; m < M; m++)
+        for (int p = 0; p < N; p++) {
+          float gv = dY[(size_t)m * N + p];
+          const float *w = W + (size_t)p * K;
+          float *d = dX + (size_t)m * K;
+          for (int k = jb0 * 16; k < jb1 * 16; k++) d[k] += gv * w[k];
+        }
+    free(pk);
   }
   /* columns beyond the last full strip */
   for (int m = 0; m < M; m++)
