@@ -9,15 +9,17 @@
 
 #include "ops/gemm.h"
 #include "ops/ops.h"
+#include "ops/vecmath.h"
 
 /* Row softmax of s[T,T] in place; with causal, row t keeps columns <= t and the rest are
  * exactly 0 (as PyTorch's -inf mask gives). */
-static void softmax_rows(float *s, int T, int causal) {
+CD_VEC_FN static void softmax_rows(float *s, int T, int causal) {
   for (int t = 0; t < T; t++) {
     float *r = s + (size_t)t * T, mx = -INFINITY, sum = 0.0f;
     int len = causal ? t + 1 : T;
     for (int j = 0; j < len; j++) mx = r[j] > mx ? r[j] : mx;
-    for (int j = 0; j < len; j++) sum += r[j] = expf(r[j] - mx);
+#pragma omp simd reduction(+ : sum)
+    for (int j = 0; j < len; j++) sum += r[j] = cd_expf_fast(r[j] - mx);
     float inv = 1.0f / sum;
     for (int j = 0; j < len; j++) r[j] *= inv;
     for (int j = len; j < T; j++) r[j] = 0.0f;
