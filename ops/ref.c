@@ -174,8 +174,13 @@ void cd_attention_backward_ref(float *dqkv, const float *dout, const float *qkv,
   free(p);
 }
 
+/* CLIP computes x * sigmoid(1.702 * x) on float tensors, so 1.702 * x is rounded to float
+ * first; the reference does the same and is exact from there on. */
 void cd_quickgelu_forward_ref(float *out, const float *inp, size_t n) {
-  for (size_t i = 0; i < n; i++) out[i] = (float)(inp[i] / (1.0 + exp(-1.702 * inp[i])));
+  for (size_t i = 0; i < n; i++) {
+    double y = (float)(1.702f * inp[i]);
+    out[i] = (float)(inp[i] / (1.0 + exp(-y)));
+  }
 }
 
 void cd_quickgelu_backward_ref(float *dinp, const float *dout, const float *inp, size_t n) {

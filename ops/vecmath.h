@@ -2,7 +2,7 @@
  * `#pragma omp simd` (libm's expf is a call per element and stays scalar). Cephes-style: round
  * x/ln2 to n with the 1.5*2^23 trick, reduce with a two-part ln2, degree-6 polynomial, scale
  * by 2^n through the exponent bits. Max error ~2 ulp over the normal range; results below
- * e^-87.3 (where 2^n would be subnormal) are flushed to 0, above e^88.7 clamped. */
+ * e^-87.3 (where 2^n would be subnormal) are flushed to 0, above e^88.37 clamped. */
 #ifndef CD_OPS_VECMATH_H
 #define CD_OPS_VECMATH_H
 
@@ -20,7 +20,7 @@
 
 #pragma omp declare simd notinbranch
 CD_VEC_FN static inline float cd_expf_fast(float x) {
-  const float hi = 88.7f, lo = -87.3f;
+  const float hi = 88.37f, lo = -87.3f; /* 2^n stays a normal float */
   float xc = x > hi ? hi : (x < lo ? lo : x);
   float n = (xc * 1.44269504088896341f + 12582912.0f) - 12582912.0f;
   float r = xc - n * 0.693359375f;

@@ -8,6 +8,7 @@
 #include "core/cpu.h"
 #include "ops/gemm.h"
 #include "ops/ops.h"
+#include "ops/vecmath.h"
 #include "tests/testutil.h"
 
 static float *fmake(size_t n, uint64_t seed, float scale) {
@@ -233,6 +234,45 @@ static void test_elementwise(void) {
   free(x), free(y), free(o), free(r);
 }
 
+/* max over i of |a-b| / (|b| + floor): catches errors in small values that a max-norm hides. */
+static double elem_rel(const float *a, const float *b, size_t n, double floor) {
+  double m = 0;
+  for (size_t i = 0; i < n; i++) {
+    double e = fabs((double)a[i] - b[i]) / (fabs(b[i]) + floor);
+    m = e > m || e != e ? e : m;
+  }
+  return m;
+}
+
+/* The vectorised exp behind the activations and softmaxes, against libm's double exp. */
+static void test_expf_fast(void) {
+  double worst = 0;
+  int n = 0, edges = 1;
+  for (double x = -87.0; x <= 88.3; x += 0.0137, n++) {
+    double e = fabs(cd_expf_fast((float)x) - exp((double)(float)x)) / exp((double)(float)x);
+    worst = e > worst ? e : worst;
+  }
+  edges &= cd_expf_fast(-100.0f) == 0.0f && cd_expf_fast(-1e30f) == 0.0f;
+  edges &= isfinite(cd_expf_fast(100.0f)) && cd_expf_fast(100.0f) > 1e38f && cd_expf_fast(0.0f) == 1.0f;
+  printf("  %-44s max rel err %.3e (tol 2e-07, %d points)\n", "expf_fast on [-87, 88.3]", worst, n);
+  CHECK(worst <= 2e-7, "expf_fast rel err %.3e", worst);
+  CHECK(edges, "expf_fast: exp(-100) must flush to 0, exp(100) stay finite, exp(0) == 1");
+  size_t m = 20011;
+  float *x = fmake(m, 57, 12.0f), *o = malloc(sizeof(float) * m), *r = malloc(sizeof(float) * m);
+  cd_quickgelu_forward(o, x, m);
+  cd_quickgelu_forward_ref(r, x, m);
+  double e1 = elem_rel(o, r, m, 1e-30);
+  cd_gelu_forward(o, x, m);
+  cd_gelu_forward_ref(r, x, m);
+  /* gelu's 1 + erf(x/√2) cancels for x << 0 in float (as in PyTorch's formula), so small
+   * values are judged by absolute error: |a-b| / (|b| + 1). */
+  double e2 = elem_rel(o, r, m, 1.0);
+  printf("  %-44s max rel err %.3e (tol 1e-06)\n", "quickgelu forward, per element", e1);
+  printf("  %-44s max err %.3e (tol 1e-06)\n", "gelu forward, per element |a-b|/(|b|+1)", e2);
+  CHECK(e1 <= 1e-6 && e2 <= 1e-6, "activations per-element rel err %.3e %.3e", e1, e2);
+  free(x), free(o), free(r);
+}
+
 /* Whole dispatched ops with 1 vs 2 OpenMP threads: identical bits. */
 static void test_ops_threads(void) {
   int M = 154, K = 512, N = 1024, B = 4, T = 77, C = 512, NH = 8;
@@ -269,6 +309,7 @@ static void test_ops_threads(void) {
 
 int main(void) {
   printf("best ISA: %s\n", cd_isa_name(cd_cpu_best_isa()));
+  test_expf_fast();
   static const cd_isa isas[] = {CD_ISA_REF, CD_ISA_AVX2, CD_ISA_AVX512, CD_ISA_NEON};
   for (int i = 0; i < 4; i++) {
     cd_gemm_kernel_info k;
