@@ -92,5 +92,8 @@ t0 = time.perf_counter()
 for _ in range(steps):
     loss = step()
 dt = time.perf_counter() - t0
-print(f"torch {torch.__version__}, threads {torch.get_num_threads()}, loss {loss:.6f}")
+blas = [l.split("BLAS_INFO=")[1].split(",")[0] for l in torch.__config__.show().splitlines()
+        if "BLAS_INFO=" in l]
+print(f"torch {torch.__version__} (BLAS {blas[0] if blas else '?'}), threads "
+      f"{torch.get_num_threads()}, loss {loss:.6f}")
 print(f"steps/s {steps / dt:.3f}")
