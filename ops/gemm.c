@@ -5,7 +5,9 @@
  * order from zero, then adds the result into C, and the KC blocks are visited in the same
  * increasing order by every thread with a barrier in between. The tiling depends only on
  * (M, N, K, kernel), never on the thread count, so the bits of C do not depend on how many
- * threads ran or how the work was scheduled. tests/test_ops_forward.c checks 1 vs 2 threads. */
+ * threads ran or how the work was scheduled. tests/test_ops_forward.c checks 1 vs 2 threads.
+ * That is why the tile loops can use dynamic scheduling: on a shared machine a preempted
+ * thread then delays only its own units instead of a fixed half of the work. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -173,7 +175,7 @@ static void gemm_small_m(const gemm_job *g, int nt, float *ap, float *bbuf) {
       int kc = imin(KC, g->K - p0);
       float beta = p0 == 0 ? g->beta : 1.0f;
       const float *apc = ap + (size_t)p0 * Mp;
-#pragma omp for schedule(static)
+#pragma omp for schedule(dynamic, 2)
       for (int jp = 0; jp < npb; jp++) {
         int j = jp * NR;
         pack_b_panel(g, j, imin(NR, g->N - j), p0, kc, bp);
@@ -198,10 +200,10 @@ static void gemm_large(const gemm_job *g, int nt, float *bpk, float *abuf) {
       for (int p0 = 0; p0 < g->K; p0 += KC) {
         int kc = imin(KC, g->K - p0), packed_ic = -1;
         float beta = p0 == 0 ? g->beta : 1.0f;
-#pragma omp for schedule(static)
+#pragma omp for schedule(dynamic, 4)
         for (int jp = 0; jp < npb; jp++)
           pack_b_panel(g, jc + jp * NR, imin(NR, nc - jp * NR), p0, kc, bpk + (size_t)jp * NR * kc);
-#pragma omp for schedule(static)
+#pragma omp for schedule(dynamic, 1)
         for (int u = 0; u < nic * nch; u++) {
           int ic = u / nch, ch = u % nch, i0 = ic * MC, mc = imin(MC, g->M - i0);
           if (ic != packed_ic) {
