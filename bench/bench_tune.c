@@ -114,5 +114,17 @@ int main(int argc, char **argv) {
   printf("forward %.1f ms/step, total %.1f ms/step, cpu %.1f ms/step (all threads)\n",
          1e3 * tf / steps, 1e3 * dt / steps, 1e3 * dc / steps);
   printf("steps/s %.3f\n", steps / dt);
+  free(grad), free(img), free(w);
+  cd_optim_free(&opt);
+  cd_text_train_free(&t);
+  cd_prompt_free(&p);
+  for (int l = 0; l < LAYERS; l++) {
+    cd_block *b = &blocks[l];
+    const float *ps[] = {b->ln_1_w, b->ln_1_b, b->qkv_w, b->qkv_b, b->out_w, b->out_b,
+                         b->ln_2_w, b->ln_2_b, b->fc_w, b->fc_b, b->proj_w, b->proj_b};
+    for (size_t i = 0; i < sizeof ps / sizeof ps[0]; i++) free((void *)ps[i]);
+  }
+  free((void *)tx->tok_emb), free((void *)tx->pos_emb), free((void *)tx->ln_final_w);
+  free((void *)tx->ln_final_b), free((void *)tx->proj);
   return 0;
 }

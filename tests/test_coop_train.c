@@ -262,8 +262,8 @@ int main(void) {
   float img[N * EMB], w[N];
   int32_t y[N];
   make_data(&tm.m, img, y, w);
-  check_training(&tm.m, img, y, w, CD_OPTIM_ADAM, 0.05, 50);
-  check_training(&tm.m, img, y, w, CD_OPTIM_SGD, 0.5, 50);
+  check_training(&tm.m, img, y, w, CD_OPTIM_ADAM, 0.05, 40);
+  check_training(&tm.m, img, y, w, CD_OPTIM_SGD, 0.5, 40);
   check_resume(&tm.m, img, y, w);
   free(tm.buf);
   return cd_test_finish("test_coop_train");
