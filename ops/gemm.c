@@ -156,6 +156,10 @@ static int thread_id(void) {
 #endif
 }
 
+/* Barriers are the expensive part on a busy machine (a preempted thread stalls the others
+ * at each one), so both paths have as few as possible: one after the shared packing step,
+ * then each work unit runs all of its KC blocks on its own. */
+
 /* M <= MC: all of op(A) is packed once (it is small), and each thread packs the B
  * micro-panel it is about to use into its own L1-sized buffer, so B (the big weight) is read
  * from memory exactly once and never written back out. This is the text-tower case. */
@@ -171,49 +175,49 @@ static void gemm_small_m(const gemm_job *g, int nt, float *ap, float *bbuf) {
       int pc = u / npa, ir = (u % npa) * MR, p0 = pc * KC, kc = imin(KC, g->K - p0);
       pack_a(g, ir, imin(MR, g->M - ir), p0, kc, ap + (size_t)p0 * Mp + (size_t)ir * kc);
     }
-    for (int p0 = 0; p0 < g->K; p0 += KC) {
-      int kc = imin(KC, g->K - p0);
-      float beta = p0 == 0 ? g->beta : 1.0f;
-      const float *apc = ap + (size_t)p0 * Mp;
 #pragma omp for schedule(dynamic, 2)
-      for (int jp = 0; jp < npb; jp++) {
-        int j = jp * NR;
+    for (int jp = 0; jp < npb; jp++) {
+      int j = jp * NR;
+      for (int p0 = 0; p0 < g->K; p0 += KC) {
+        int kc = imin(KC, g->K - p0);
         pack_b_panel(g, j, imin(NR, g->N - j), p0, kc, bp);
-        for (int ir = 0; ir < g->M; ir += MR) run_tile(g, apc + (size_t)ir * kc, bp, kc, ir, j, beta);
+        for (int ir = 0; ir < g->M; ir += MR)
+          run_tile(g, ap + (size_t)p0 * Mp + (size_t)ir * kc, bp, kc, ir, j,
+                   p0 == 0 ? g->beta : 1.0f);
       }
     }
   }
 }
 
-/* General case: B is packed per (NC, KC) block by all threads together; the (MC block, range
- * of NR panels) work units are shared out, each thread packing its MC x KC block of A into
- * its own buffer (kept while consecutive units share the same MC block). */
-static void gemm_large(const gemm_job *g, int nt, float *bpk, float *abuf) {
-  const int MR = g->k.mr, NR = g->k.nr, MC = g->k.mc, KC = g->k.kc, NC = g->k.nc;
-  const int nic = (g->M + MC - 1) / MC;
+/* General case: op(B) is packed for all of K, ncw columns at a time (ncw*K floats, sized to
+ * stay in the last-level cache), by all threads together. Then the (MC block, range of NR
+ * panels) work units are shared out; a unit walks the KC blocks in order, packing its
+ * MC x KC block of A into the thread's own buffer (L2) for each. */
+static void gemm_large(const gemm_job *g, int nt, int ncw, float *bpk, float *abuf) {
+  const int MR = g->k.mr, NR = g->k.nr, MC = g->k.mc, KC = g->k.kc;
+  const int nic = (g->M + MC - 1) / MC, npc = (g->K + KC - 1) / KC;
 #pragma omp parallel num_threads(nt)
   {
     float *ap = abuf + (size_t)thread_id() * MC * KC;
-    for (int jc = 0; jc < g->N; jc += NC) {
-      int nc = imin(NC, g->N - jc), npb = (nc + NR - 1) / NR;
-      int nch = imin(npb, (2 * nt + nic - 1) / nic);
-      for (int p0 = 0; p0 < g->K; p0 += KC) {
-        int kc = imin(KC, g->K - p0), packed_ic = -1;
-        float beta = p0 == 0 ? g->beta : 1.0f;
+    for (int jc = 0; jc < g->N; jc += ncw) {
+      int nc = imin(ncw, g->N - jc), npb = (nc + NR - 1) / NR, ncp = npb * NR;
+      int nch = imin(npb, (4 * nt + nic - 1) / nic);
 #pragma omp for schedule(dynamic, 4)
-        for (int jp = 0; jp < npb; jp++)
-          pack_b_panel(g, jc + jp * NR, imin(NR, nc - jp * NR), p0, kc, bpk + (size_t)jp * NR * kc);
+      for (int u = 0; u < npc * npb; u++) {
+        int p0 = (u / npb) * KC, jp = u % npb, kc = imin(KC, g->K - p0);
+        pack_b_panel(g, jc + jp * NR, imin(NR, nc - jp * NR), p0, kc,
+                     bpk + (size_t)p0 * ncp + (size_t)jp * NR * kc);
+      }
 #pragma omp for schedule(dynamic, 1)
-        for (int u = 0; u < nic * nch; u++) {
-          int ic = u / nch, ch = u % nch, i0 = ic * MC, mc = imin(MC, g->M - i0);
-          if (ic != packed_ic) {
-            pack_a(g, i0, mc, p0, kc, ap);
-            packed_ic = ic;
-          }
+      for (int u = 0; u < nic * nch; u++) {
+        int ic = u / nch, ch = u % nch, i0 = ic * MC, mc = imin(MC, g->M - i0);
+        for (int p0 = 0; p0 < g->K; p0 += KC) {
+          int kc = imin(KC, g->K - p0);
+          pack_a(g, i0, mc, p0, kc, ap);
           for (int jp = ch * npb / nch; jp < (ch + 1) * npb / nch; jp++)
             for (int ir = 0; ir < mc; ir += MR)
-              run_tile(g, ap + (size_t)ir * kc, bpk + (size_t)jp * NR * kc, kc, i0 + ir,
-                       jc + jp * NR, beta);
+              run_tile(g, ap + (size_t)ir * kc, bpk + (size_t)p0 * ncp + (size_t)jp * NR * kc, kc,
+                       i0 + ir, jc + jp * NR, p0 == 0 ? g->beta : 1.0f);
         }
       }
     }
@@ -274,9 +278,13 @@ void cd_gemm_ex(cd_isa isa, int nthreads, int transA, int transB, int M, int N, 
     free(ap);
     free(bb);
   } else {
-    size_t ncp = round_up((size_t)imin(N, g.k.nc), NR);
-    float *bp = alloc_floats(ncp * KC), *ab = alloc_floats((size_t)nt * MC * KC);
-    if (bp && ab) gemm_large(&g, nt, bp, ab);
+    /* Packed B: at most nc columns and about 4M floats (16 MB) per step. */
+    size_t ncw = (size_t)((4u << 20) / (unsigned)K) / NR * NR;
+    if (ncw < NR) ncw = NR;
+    if (ncw > (size_t)g.k.nc) ncw = (size_t)g.k.nc;
+    if (ncw > round_up((size_t)N, NR)) ncw = round_up((size_t)N, NR);
+    float *bp = alloc_floats(ncw * (size_t)K), *ab = alloc_floats((size_t)nt * MC * KC);
+    if (bp && ab) gemm_large(&g, nt, (int)ncw, bp, ab);
     else gemm_unpacked(&g);
     free(bp);
     free(ab);

@@ -24,7 +24,8 @@ typedef void (*cd_gemm_ukernel)(int kc, const float *a, const float *b, float *c
 typedef struct {
   const char *name;
   int mr, nr;      /* register tile */
-  int mc, kc, nc;  /* cache blocks: A block mc x kc in L2, B panel kc x nr in L1 */
+  int mc, kc, nc;  /* A block mc x kc in L2, B panel kc x nr in L1; B packed nc columns
+                   * (and at most ~4M floats) at a time, for all of K */
   cd_gemm_ukernel kernel;
   /* Optional: packs a full NR-column micro-panel of a transposed B ([N,K] rows, the Linear
    * weight) for kc steps, B pointing at row j0, column p0. NULL: the portable packer. */

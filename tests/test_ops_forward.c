@@ -82,7 +82,7 @@ static void test_gemm_isa(cd_isa isa) {
             free(A), free(B), free(C0), free(C1);
           }
   /* Shapes crossing the MC / KC / NC blocks of every kernel, threaded. */
-  static const int big[][3] = {{300, 200, 530}, {77, 520, 300}, {145, 3100, 40}, {9, 4100, 20}, {5, 33, 1030}};
+  static const int big[][3] = {{300, 200, 530}, {77, 520, 300}, {145, 3100, 40}, {130, 4100, 20}, {5, 33, 1030}};
   for (int s = 0; s < 5; s++)
     for (int tA = 0; tA < 2; tA++)
       for (int tB = 0; tB < 2; tB++) {
