@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "models/coop_gemm.h"
+#include "ops/skinny.h"
 #include "models/segment_attention.h"
 #include "ops/ops.h"
 

@@ -1,4 +1,4 @@
-/* AVX2 + FMA skinny products (see coop_gemm.h). Register tiles:
+/* AVX2 + FMA skinny products (see ops/skinny.h). Register tiles:
  *   forward : 3 weight rows x 4 input rows of 8-lane partial dot products (12 accumulators),
  *             reduced horizontally at the end; threads split the weight rows.
  *   backward: 6 rows x 16 columns of dX (12 accumulators) updated with a broadcast of dY
@@ -12,7 +12,7 @@
 #include <omp.h>
 #endif
 
-#include "models/coop_gemm.h"
+#include "ops/skinny.h"
 
 #define INLINE static inline __attribute__((always_inline))
 

@@ -1,5 +1,5 @@
-/* Dispatch and plain C versions of the skinny products (see coop_gemm.h). */
-#include "models/coop_gemm.h"
+/* Dispatch and plain C versions of the skinny products (see ops/skinny.h). */
+#include "ops/skinny.h"
 
 #include <stddef.h>
 

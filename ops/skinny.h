@@ -6,8 +6,8 @@
  *   backward dX[M,K] += dY[M,N] · W[N,K]            (rank-1 updates over N, 16-wide row strips)
  * AVX2+FMA variants are picked at run time (core/cpu.h); the plain C versions are the
  * reference and the fallback. */
-#ifndef CD_COOP_GEMM_H
-#define CD_COOP_GEMM_H
+#ifndef CD_SKINNY_H
+#define CD_SKINNY_H
 
 #include "core/cpu.h"
 
@@ -22,7 +22,7 @@ void cd_skinny_linear_forward_ref(float *out, const float *X, const float *W, co
                                   int M, int K, int N);
 void cd_skinny_linear_backward_ref(float *dX, const float *dY, const float *W, int M, int K,
                                    int N);
-/* AVX2 kernels (models/coop_gemm_avx2.c); only call when the CPU has AVX2 + FMA. */
+/* AVX2 kernels (ops/skinny_avx2.c); only call when the CPU has AVX2 + FMA. */
 void cd_skinny_linear_forward_avx2(float *out, const float *X, const float *W,
                                    const float *bias, int M, int K, int N);
 void cd_skinny_linear_backward_avx2(float *dX, const float *dY, const float *W, int M, int K,
