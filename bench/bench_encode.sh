@@ -45,7 +45,8 @@ ours_img=$(awk -v n="$n_img" -v t="$ti" 'BEGIN { printf "%.2f", n / t }')
 ours_txt=$(awk -v n="$n_txt" -v t="$tt" 'BEGIN { printf "%.2f", n / t }')
 torch_img=$(echo "$torch_out" | awk '/image/ {print $3}')
 torch_txt=$(echo "$torch_out" | awk '/text/ {print $3}')
-echo "ViT-B/32-sized CLIP, $threads threads ($n_img images, $n_txt prompts)"
+backend=$(echo "$torch_out" | awk '/backend/ {print $3}')
+echo "ViT-B/32-sized CLIP, $threads threads ($n_img images, $n_txt prompts); PyTorch linear backend: $backend"
 printf '%-8s %14s %14s %8s\n' "" "clipdebias/s" "pytorch/s" ratio
 printf '%-8s %14s %14s %8.2f\n' image "$ours_img" "$torch_img" "$(awk -v a="$ours_img" -v b="$torch_img" 'BEGIN{print a/b}')"
 printf '%-8s %14s %14s %8.2f\n' text "$ours_txt" "$torch_txt" "$(awk -v a="$ours_txt" -v b="$torch_txt" 'BEGIN{print a/b}')"
