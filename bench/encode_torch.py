@@ -1,10 +1,7 @@
 """PyTorch side of bench_encode.sh: upstream-style CLIP (tools/gen/clip_torch.py) encoding the
 same pixels and tokens as clipdebias, timed after the model is built.
 
-Debian's python3-torch routes F.linear to the netlib reference BLAS (1-2 GFLOP/s), which
-would make any ratio meaningless, so by default every linear layer runs through oneDNN
-(mkldnn_linear, weights converted once), PyTorch's own optimised CPU path. BACKEND=default
-keeps stock F.linear.
+Linear layers run on oneDNN (bench/torch_onednn.py); BACKEND=default keeps stock F.linear.
 usage: encode_torch.py CHECKPOINT.safetensors PIXELS.npy TOKENS.npy THREADS REPEATS"""
 import os
 import sys
@@ -15,6 +12,9 @@ import torch
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tools", "gen"))
 from clip_torch import build_model  # noqa: E402
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import torch_onednn  # noqa: E402
 
 
 def load_safetensors(path):
@@ -34,27 +34,6 @@ def load_safetensors(path):
     return out
 
 
-def use_onednn_linear():
-    """Replaces F.linear (also used inside nn.MultiheadAttention) with oneDNN's linear."""
-    import torch.nn.functional as F
-    cache = {}
-    stock = F.linear
-
-    def linear(x, w, b=None):
-        if x.dtype != torch.float32 or x.dim() < 2:
-            return stock(x, w, b)
-        key = id(w)
-        if key not in cache:
-            bias = b if b is not None else torch.zeros(w.shape[0])
-            cache[key] = (w, w.to_mkldnn(), bias.to_mkldnn())
-        _, wm, bm = cache[key]
-        shape = x.shape
-        y = torch._C._nn.mkldnn_linear(x.reshape(-1, shape[-1]).contiguous().to_mkldnn(), wm, bm)
-        return y.to_dense().reshape(*shape[:-1], w.shape[0])
-
-    F.linear = linear
-
-
 def best_of(fn, repeats):
     best = float("inf")
     for _ in range(repeats):
@@ -67,11 +46,7 @@ def best_of(fn, repeats):
 def main():
     ckpt, pixels, tokens, threads, repeats = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]), int(sys.argv[5])
     torch.set_num_threads(threads)
-    backend = os.environ.get("BACKEND", "onednn")
-    if backend == "onednn" and torch.backends.mkldnn.is_available():
-        use_onednn_linear()
-    else:
-        backend = "default"
+    backend = torch_onednn.use()
     model = build_model(load_safetensors(ckpt))
     px = torch.from_numpy(np.load(pixels))
     tok = torch.from_numpy(np.load(tokens).astype(np.int64))

@@ -17,6 +17,9 @@ steps = int(sys.argv[1]) if len(sys.argv) > 1 else 5
 threads = int(sys.argv[2]) if len(sys.argv) > 2 else torch.get_num_threads()
 torch.set_num_threads(threads)
 torch.manual_seed(0)
+sys.path.insert(0, __import__("os").path.dirname(__import__("os").path.abspath(__file__)))
+import torch_onednn  # noqa: E402  (linear layers on oneDNN; BACKEND=default for stock BLAS)
+backend = torch_onednn.use()
 W, L, H, V, CTX, E, NCTX, B = 512, 12, 8, 49408, 77, 512, 16, 32
 
 
@@ -97,3 +100,4 @@ blas = [l.split("BLAS_INFO=")[1].split(",")[0] for l in torch.__config__.show().
 print(f"torch {torch.__version__} (BLAS {blas[0] if blas else '?'}), threads "
       f"{torch.get_num_threads()}, loss {loss:.6f}")
 print(f"steps/s {steps / dt:.3f}")
+print(f"linear backend {backend}")
