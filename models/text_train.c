@@ -5,7 +5,7 @@
 #include <string.h>
 
 #include "ops/skinny.h"
-#include "models/segment_attention.h"
+#include "ops/attention_segments.h"
 #include "ops/ops.h"
 
 /* Maps prompt position `pos` of class c to a context row (>= 0) or, when it holds a fixed

@@ -9,7 +9,7 @@
 #include "models/clip.h"
 #include "models/coop_loss.h"
 #include "models/prompt.h"
-#include "models/segment_attention.h"
+#include "ops/attention_segments.h"
 #include "models/text_train.h"
 #include "ops/ops.h"
 #include "tests/testutil.h"

@@ -7,8 +7,8 @@
  * attention (independent sequences of different lengths packed together).
  * qkv [R,3C] (q | k | v), out [R,C], att [NH, R, Tk] probabilities with Tk =
  * cd_segments_max_keys(): entry j < P is prefix key j, entry P + u is segment row seg[s]+u. */
-#ifndef CD_SEGMENT_ATTENTION_H
-#define CD_SEGMENT_ATTENTION_H
+#ifndef CD_ATTENTION_SEGMENTS_H
+#define CD_ATTENTION_SEGMENTS_H
 
 int cd_segments_max_keys(int P, int n_seg, const int *seg);
 void cd_attention_forward_segments(float *out, float *att, const float *qkv, int R, int P,
