@@ -15,48 +15,15 @@
 #include "models/prompt_ckpt.h"
 #include "models/text_train.h"
 #include "tests/testutil.h"
+#include "tests/tiny_clip.h"
 
 enum { W = 16, LAYERS = 2, HEADS = 2, MLP = 64, VOCAB = 50, CTXLEN = 16, EMB = 8 };
 
-typedef struct {
-  cd_clip m;
-  cd_block blocks[LAYERS];
-  float *buf;
-} tiny_model;
-
-static float *take(float **p, size_t n, uint64_t seed, float scale, float offset) {
-  float *r = *p;
-  cd_test_fill(r, n, seed, scale);
-  for (size_t i = 0; i < n; i++) r[i] += offset;
-  *p += n;
-  return r;
-}
+typedef cd_tiny_clip tiny_model;
 
 static void tiny_build(tiny_model *t, uint64_t seed) {
-  memset(t, 0, sizeof *t);
-  size_t per = 4 * W + 3 * W * W + 3 * W + W * W + W + MLP * W + MLP + W * MLP + W;
-  t->buf = malloc(sizeof(float) * (VOCAB * W + CTXLEN * W + 2 * W + EMB * W + LAYERS * per));
-  float *p = t->buf;
-  cd_text *tx = &t->m.text;
-  tx->vocab_size = VOCAB;
-  tx->context = CTXLEN;
-  tx->tok_emb = take(&p, VOCAB * W, seed + 1, 0.5f, 0);
-  tx->pos_emb = take(&p, CTXLEN * W, seed + 2, 0.3f, 0);
-  tx->ln_final_w = take(&p, W, seed + 3, 0.3f, 1);
-  tx->ln_final_b = take(&p, W, seed + 4, 0.2f, 0);
-  tx->proj = take(&p, EMB * W, seed + 5, 0.4f, 0);
-  tx->tf = (cd_transformer){W, LAYERS, HEADS, MLP, CD_ACT_QUICKGELU, 1e-5f, t->blocks};
-  for (int l = 0; l < LAYERS; l++) {
-    cd_block *b = &t->blocks[l];
-    uint64_t s = seed + 100 * (l + 1);
-    b->ln_1_w = take(&p, W, s + 1, 0.3f, 1), b->ln_1_b = take(&p, W, s + 2, 0.2f, 0);
-    b->qkv_w = take(&p, 3 * W * W, s + 3, 0.6f, 0), b->qkv_b = take(&p, 3 * W, s + 4, 0.2f, 0);
-    b->out_w = take(&p, W * W, s + 5, 0.3f, 0), b->out_b = take(&p, W, s + 6, 0.2f, 0);
-    b->ln_2_w = take(&p, W, s + 7, 0.3f, 1), b->ln_2_b = take(&p, W, s + 8, 0.2f, 0);
-    b->fc_w = take(&p, MLP * W, s + 9, 0.3f, 0), b->fc_b = take(&p, MLP, s + 10, 0.2f, 0);
-    b->proj_w = take(&p, W * MLP, s + 11, 0.15f, 0), b->proj_b = take(&p, W, s + 12, 0.2f, 0);
-  }
-  t->m.embed_dim = EMB;
+  cd_tiny_dims d = {W, LAYERS, HEADS, MLP, VOCAB, CTXLEN, EMB, CD_ACT_QUICKGELU};
+  CHECK(cd_tiny_clip_build(t, &d, seed) == 0, "cannot build the tiny model");
   t->m.logit_scale_log = logf(20.0f);
 }
 
