@@ -9,7 +9,7 @@
  *  - shared prefix: with unified context and the class name at the end, SOT + context
  *    (1 + n_ctx rows) is identical for every class and is computed once: the rows are packed
  *    as [prefix | suffix_0 | suffix_1 | ...] with segment-causal attention
- *    (segment_attention.h), so every GEMM runs once over all rows;
+ *    (ops/attention_segments.h), so every GEMM runs once over all rows;
  *  - otherwise (csc, middle, front) the per-class sequences are packed block-diagonally.
  *  - Only the EOT rows go through the last block's out-proj and MLP, ln_final and the
  *    projection; the backward skips rows that precede every context vector. */
