@@ -73,6 +73,7 @@ typedef struct {
   int eobrun, insufficient;
   int seg_truncated; /* the last marker segment ran past the end of the data */
   bitreader br;
+  cd_jpeg_idct_fn idct;
 } decoder;
 
 /* ---------------------------------------------------------------- bit reading */
@@ -452,13 +453,15 @@ static int parse_sos(decoder *d, const uint8_t **payload) {
 
 /* -------- block decoders; each returns nothing and leaves errors to br_check */
 
-static void decode_block_seq(decoder *d, component *c, int16_t *blk) {
+/* Returns 0 when the block has no AC coefficient (only blk[0] may be nonzero). */
+static int decode_block_seq(decoder *d, component *c, int16_t *blk) {
   bitreader *b = &d->br;
   const huff_table *dc = &d->dc[c->dc_tbl], *ac = &d->ac[c->ac_tbl];
   int s = huff_decode(b, dc);
   int diff = s ? extend(br_get(b, s), s) : 0;
   c->dc_pred = (int)((unsigned)c->dc_pred + (unsigned)diff);
   blk[0] = (int16_t)c->dc_pred;
+  int any = 0;
   for (int k = 1; k < 64; k++) {
     int rs = huff_decode(b, ac);
     int r = rs >> 4;
@@ -466,11 +469,13 @@ static void decode_block_seq(decoder *d, component *c, int16_t *blk) {
     if (s) {
       k += r;
       blk[cd_jpeg_natural_order[k]] = (int16_t)extend(br_get(b, s), s);
+      any = 1;
     } else {
       if (r != 15) break;
       k += 15;
     }
   }
+  return any;
 }
 
 static int decode_dc_first(decoder *d, component *c, int16_t *blk) {
@@ -654,10 +659,12 @@ static int decode_scan(decoder *d) {
             if (d->multi_scan) {
               if (!d->insufficient && decode_block(d, c, coef_block(c, x, y))) return -1;
             } else {
+              uint8_t *px = c->plane + ((size_t)y * c->bw * 64 + (size_t)x * 8);
               memset(blk, 0, sizeof blk);
-              if (!d->insufficient) decode_block_seq(d, c, blk);
-              cd_jpeg_idct_islow(blk, c->quant, c->plane + ((size_t)y * c->bw * 64 + (size_t)x * 8),
-                                 c->bw * 8);
+              if (!d->insufficient && decode_block_seq(d, c, blk))
+                d->idct(blk, c->quant, px, c->bw * 8);
+              else
+                cd_jpeg_idct_dc(blk[0], c->quant[0], px, c->bw * 8);
             }
           }
         }
@@ -686,7 +693,7 @@ static void finish_multi_scan(decoder *d) {
     }
     for (int by = 0; by < c->bh; by++)
       for (int bx = 0; bx < c->bw; bx++)
-        cd_jpeg_idct_islow(coef_block(c, bx, by), c->quant,
+        d->idct(coef_block(c, bx, by), c->quant,
                            c->plane + ((size_t)by * c->bw * 64 + (size_t)bx * 8), c->bw * 8);
   }
 }
@@ -840,6 +847,7 @@ int cd_jpeg_decode(const uint8_t *data, size_t size, const char *what, cd_image 
   if (!d) return cd_fail(e, "%s: out of memory", what);
   d->what = what;
   d->e = e;
+  d->idct = cd_jpeg_idct_select();
   d->data = d->p = data;
   d->end = data ? data + size : data;
   int rc = size ? run(d, out) : cd_fail(e, "%s: empty file (0 bytes), not a JPEG", what);

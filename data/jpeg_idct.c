@@ -5,6 +5,9 @@
  * sums are 16-bit, products and sums are 32-bit, each pass saturates to int16 and the output
  * saturates to 0..255 (instead of jidctint.c's wrapping range-limit table). We emulate that
  * lane arithmetic so corrupt files also decode as Pillow decodes them. */
+#include <string.h>
+
+#include "core/cpu.h"
 #include "data/jpeg_internal.h"
 
 const uint8_t cd_jpeg_natural_order[64 + 16] = {
@@ -92,4 +95,23 @@ void cd_jpeg_idct_islow(const int16_t *coef, const int16_t *quant, uint8_t *out,
     uint8_t *dst = out + (size_t)r * stride;
     for (int c = 0; c < 8; c++) dst[c] = (uint8_t)(o[c] < -128 ? 0 : o[c] > 127 ? 255 : o[c] + 128);
   }
+}
+
+void cd_jpeg_idct_dc(int coef0, int quant0, uint8_t *out, int stride) {
+  /* Pass 1 turns column 0 into v in every row (the row-0-only shortcut) and the other
+   * columns into zeros; pass 2 then sees (v, 0, .., 0) in every row, and all its outputs
+   * are descale(v << CONST_BITS). */
+  int16_t v = (int16_t)(uint16_t)((unsigned)(coef0 * quant0) << PASS1_BITS);
+  int o = (int)(((uint32_t)v << CONST_BITS) + (1u << (CONST_BITS + PASS1_BITS + 2)));
+  o = (int32_t)(uint32_t)o >> (CONST_BITS + PASS1_BITS + 3);
+  uint8_t px = (uint8_t)(o < -128 ? 0 : o > 127 ? 255 : o + 128);
+  for (int r = 0; r < 8; r++) memset(out + (size_t)r * stride, px, 8);
+}
+
+cd_jpeg_idct_fn cd_jpeg_idct_select(void) {
+#if defined(__x86_64__) || defined(_M_X64)
+  cd_isa isa = cd_cpu_best_isa();
+  if (isa == CD_ISA_AVX2 || isa == CD_ISA_AVX512) return cd_jpeg_idct_islow_avx2;
+#endif
+  return cd_jpeg_idct_islow;
 }

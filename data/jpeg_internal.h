@@ -14,6 +14,16 @@ extern const uint8_t cd_jpeg_natural_order[64 + 16];
 /* libjpeg-turbo's islow IDCT as its x86-64 SIMD code computes it: coef and quant in natural
  * order, quant as the 16-bit multipliers it stores. Writes 8x8 samples at out (stride). */
 void cd_jpeg_idct_islow(const int16_t *coef, const int16_t *quant, uint8_t *out, int stride);
+/* The same, for a block whose coefficients other than coef0 (the DC) are all zero: the
+ * result is one constant, written to all 64 samples. */
+void cd_jpeg_idct_dc(int coef0, int quant0, uint8_t *out, int stride);
+/* AVX2 version of cd_jpeg_idct_islow with identical output (data/jpeg_idct_avx2.c); only
+ * call it when the CPU has AVX2. */
+void cd_jpeg_idct_islow_avx2(const int16_t *coef, const int16_t *quant, uint8_t *out, int stride);
+
+typedef void (*cd_jpeg_idct_fn)(const int16_t *coef, const int16_t *quant, uint8_t *out, int stride);
+/* The fastest IDCT this CPU runs (cd_cpu_best_isa). */
+cd_jpeg_idct_fn cd_jpeg_idct_select(void);
 
 /* Upsampling method for one component, chosen as jdsample.c chooses it with
  * do_fancy_upsampling = TRUE. */
