@@ -61,5 +61,23 @@ check "--skip-bad keeps the good rows" grep -q "\"rows\": $n" "$TMP/bad.npy.json
 check "good rows identical to the clean run" cmp -s <(tail -c +129 "$TMP/bad.npy") <(tail -c +129 "$TMP/files.npy")
 if grep -q -e Sanitizer -e 'runtime error' "$TMP/err"; then bad "no sanitizer report"; else ok "no sanitizer report"; fi
 
+# 4. an interrupted run resumes from its last checkpoint and ends identical to a clean run.
+head -n 4 "$TMP/list.txt" > "$TMP/resume.txt"
+echo "$TMP/late.jpg" >> "$TMP/resume.txt"
+tail -n +5 "$TMP/list.txt" >> "$TMP/resume.txt"
+cp "$TMP/page.jpg" "$TMP/late.jpg"          # the 5th file is broken: the run stops there
+"$BIN" embed-image --model "$MODEL" --list "$TMP/resume.txt" --batch 1 --checkpoint-every 0.000001 \
+  --out "$TMP/resumed.npy" 2> "$TMP/err"
+check "interrupted run fails on the broken file" test $? -eq 1
+check "checkpoint written before the failure" grep -q '"done": 4' "$TMP/resumed.npy.partial.json"
+cp "$first" "$TMP/late.jpg"                 # repaired: same list, same paths
+"$BIN" embed-image --model "$MODEL" --list "$TMP/resume.txt" --batch 1 --checkpoint-every 0.000001 \
+  --out "$TMP/resumed.npy" 2> "$TMP/err"
+check "rerun succeeds" test $? -eq 0
+check "rerun says it resumed after 4 files" grep -q "resuming .* after 4 of $((n + 1)) files" "$TMP/err"
+"$BIN" embed-image --model "$MODEL" --list "$TMP/resume.txt" --batch 1 --checkpoint-every 0 --out "$TMP/clean.npy"
+check "resumed output == clean output" cmp -s "$TMP/resumed.npy" "$TMP/clean.npy"
+check "checkpoint files removed at the end" test ! -e "$TMP/resumed.npy.partial.json" -a ! -e "$TMP/resumed.npy.partial.npy"
+
 echo "cli_images: $((checks - fails)) passed, $fails failed"
 [ $fails -eq 0 ]

@@ -37,7 +37,8 @@ typedef struct {
   long long rows;
 } pre_ctx;
 
-static int write_batch(void *ctx, const float *pixels, int n) {
+static int write_batch(void *ctx, const float *pixels, int n, int done) {
+  (void)done;
   pre_ctx *c = ctx;
   size_t count = (size_t)n * 3 * (size_t)c->S * (size_t)c->S;
   if (fwrite(pixels, sizeof(float), count, c->fp) != count) return cd_cli_fail("write failed (disk full?)");

@@ -69,9 +69,9 @@ int cd_image_inputs_run(const cd_image_inputs *in, int S, int batch, const char 
   cd_image_status *st = malloc(sizeof(cd_image_status) * (size_t)batch);
   if (!px || !st) return free(px), free(st), cd_cli_fail("out of memory for a batch of %d images", batch);
   cd_progress prog;
-  cd_progress_start(&prog, label, "img", (size_t)n_all);
+  cd_progress_start(&prog, label, "img", (size_t)(n_all - in->resume_at));
   int rc = 0, skipped = 0;
-  for (int start = 0; start < n_all && rc == 0; start += batch) {
+  for (int start = in->resume_at; start < n_all && rc == 0; start += batch) {
     int n = n_all - start < batch ? n_all - start : batch;
     cd_error e;
     if (cd_image_batch_preprocess(in->paths + in->begin + start, n, S, 0, px, st, &e) < 0) {
@@ -91,8 +91,8 @@ int cd_image_inputs_run(const cd_image_inputs *in, int S, int batch, const char 
     }
     if (rc) break;
     int n_ok = compact_ok(px, img_floats, st, n);
-    if (n_ok && fn(ctx, px, n_ok)) rc = 1;
-    cd_progress_update(&prog, (size_t)(start + n));
+    if (fn(ctx, px, n_ok, start + n)) rc = 1;
+    cd_progress_update(&prog, (size_t)(start + n - in->resume_at));
   }
   cd_progress_finish(&prog);
   if (rc == 0 && skipped) fprintf(stderr, "clipdebias: skipped %d unreadable image(s) of %d\n", skipped, n_all);
@@ -137,4 +137,65 @@ int cd_image_inputs_write_sidecar(const cd_image_inputs *in, const char *out, co
   fputs("\n}\n", fp);
   if (cd_atomic_commit(&af, &e)) return cd_cli_fail("%s", e.msg);
   return 0;
+}
+
+static void partial_paths(const char *out, char *json, char *npy, size_t cap) {
+  snprintf(json, cap, "%s.partial.json", out);
+  snprintf(npy, cap, "%s.partial.npy", out);
+}
+
+int cd_image_inputs_write_partial(const cd_image_inputs *in, const char *out, const char *model,
+                                  const unsigned char *ok, int done, int rows) {
+  char json[4200], npy[4200];
+  partial_paths(out, json, npy, sizeof json);
+  cd_atomic_file af;
+  cd_error e;
+  if (cd_atomic_open(&af, json, &e)) return cd_cli_fail("%s", e.msg);
+  fputs("{\n  \"model\": ", af.fp);
+  cd_json_write_string(af.fp, model ? model : "");
+  fputs(",\n  \"list\": ", af.fp);
+  cd_json_write_string(af.fp, in->list_path ? in->list_path : "");
+  fprintf(af.fp, ",\n  \"total\": %d,\n  \"begin\": %d,\n  \"end\": %d,\n  \"done\": %d,\n  \"rows\": %d,\n  \"ok\": \"",
+          in->total, in->begin, in->end, done, rows);
+  for (int k = 0; k < done; k++) fputc(ok[k] ? '1' : '0', af.fp);
+  fputs("\"\n}\n", af.fp);
+  if (cd_atomic_commit(&af, &e)) return cd_cli_fail("%s", e.msg);
+  return 0;
+}
+
+int cd_image_inputs_read_partial(const cd_image_inputs *in, const char *out, const char *model,
+                                 unsigned char *ok, int *rows) {
+  char json[4200], npy[4200];
+  partial_paths(out, json, npy, sizeof json);
+  *rows = 0;
+  if (!cd_file_exists(json)) return 0;
+  cd_error e;
+  cd_json_doc *doc = cd_json_parse_file(json, (size_t)1 << 30, &e);
+  if (!doc) return cd_cli_fail("%s (delete it to start over)", e.msg), -1;
+  const cd_json *r = cd_json_root(doc);
+  const char *flags = cd_json_get_str(r, "ok", "");
+  int done = (int)cd_json_get_int(r, "done", -1);
+  int same = !strcmp(cd_json_get_str(r, "model", ""), model ? model : "") &&
+             !strcmp(cd_json_get_str(r, "list", ""), in->list_path ? in->list_path : "") &&
+             cd_json_get_int(r, "total", -1) == in->total && cd_json_get_int(r, "begin", -1) == in->begin &&
+             cd_json_get_int(r, "end", -1) == in->end && done >= 0 && done <= in->end - in->begin &&
+             (int)strlen(flags) == done;
+  if (!same) {
+    cd_json_free(doc);
+    fprintf(stderr, "clipdebias: %s belongs to another run; starting over\n", json);
+    return 0;
+  }
+  int n_ok = 0;
+  for (int k = 0; k < done; k++) n_ok += (ok[k] = flags[k] == '1');
+  *rows = (int)cd_json_get_int(r, "rows", -1);
+  cd_json_free(doc);
+  if (*rows != n_ok) return cd_cli_fail("%s: rows %d disagree with its ok flags (%d); delete it to start over", json, *rows, n_ok), -1;
+  return done;
+}
+
+void cd_image_inputs_remove_partial(const char *out) {
+  char json[4200], npy[4200];
+  partial_paths(out, json, npy, sizeof json);
+  remove(json);
+  remove(npy);
 }

@@ -19,6 +19,7 @@ typedef struct {
   const char **paths;    /* the whole list (argv or list lines) */
   int total;             /* length of the whole list */
   int begin, end;        /* this shard's slice [begin, end) */
+  int resume_at;         /* files of the slice already done by an earlier run (skipped) */
 } cd_image_inputs;
 
 /* Handles --images / --list / --shard / --skip-bad at argv[*i]: 1 consumed, 0 not ours, -1 error. */
@@ -29,10 +30,12 @@ void cd_image_inputs_free(cd_image_inputs *in);
 int cd_image_inputs_given(const cd_image_inputs *in);
 
 /* Per-batch callback: pixels [n_ok, 3, S, S] of the batch's files that decoded, in list
- * order. Returns 0 to continue, non-zero (after printing its error) to stop. */
-typedef int (*cd_image_batch_fn)(void *ctx, const float *pixels, int n_ok);
+ * order; done = files of the slice finished so far (ok[0..done) is final). Returns 0 to
+ * continue, non-zero (after printing its error) to stop. */
+typedef int (*cd_image_batch_fn)(void *ctx, const float *pixels, int n_ok, int done);
 
-/* Decodes this shard's files in batches of `batch`, calling fn for each batch's good images.
+/* Decodes this shard's files from resume_at on in batches of `batch`, calling fn for each
+ * batch's good images.
  * ok[k] (end-begin entries, caller-allocated) records which files produced a row. With
  * skip_bad, failures are reported on stderr and skipped; otherwise the first stops the run.
  * Shows a progress line on a terminal. Returns 0, or 1 after printing the error. */
@@ -43,5 +46,16 @@ int cd_image_inputs_run(const cd_image_inputs *in, int S, int batch, const char 
  * "begin", "end", "rows", "paths": [...rows' files...], "skipped": [...]} atomically. */
 int cd_image_inputs_write_sidecar(const cd_image_inputs *in, const char *out, const char *model,
                                   int S, const unsigned char *ok);
+
+/* Progress checkpoints for long runs: <out>.partial.json records the first `done` files of
+ * the slice (their ok flags) next to <out>.partial.npy holding their rows. */
+int cd_image_inputs_write_partial(const cd_image_inputs *in, const char *out, const char *model,
+                                  const unsigned char *ok, int done, int rows);
+/* Reads <out>.partial.json if it exists and belongs to the same model, list and slice:
+ * returns the files done (restoring ok[0..done)) and sets *rows; 0 when there is nothing to
+ * resume; -1 (message printed) when it exists but is unreadable. */
+int cd_image_inputs_read_partial(const cd_image_inputs *in, const char *out, const char *model,
+                                 unsigned char *ok, int *rows);
+void cd_image_inputs_remove_partial(const char *out);
 
 #endif
