@@ -7,7 +7,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define PRECISION_BITS (32 - 8 - 2)
+#include "core/cpu.h"
+#include "data/resize_internal.h"
+
+#define PRECISION_BITS CD_RESIZE_PRECISION_BITS
 
 static double bicubic(double x) {
   const double a = -0.5;
@@ -179,18 +182,34 @@ int cd_resize_bicubic_u8(const uint8_t *src, int w, int h, int c, uint8_t *dst, 
   uint8_t *tmp = NULL;
   int32_t *kh = NULL, *kv = NULL;
   const uint8_t *cur = src;
+  int avx2 = 0;
+#if defined(__x86_64__) || defined(_M_X64)
+  cd_isa isa = cd_cpu_best_isa();
+  avx2 = isa == CD_ISA_AVX2 || isa == CD_ISA_AVX512;
+#endif
   if (p.need_h) {
     int rows = p.ybox_last - p.ybox_first;
     kh = coeffs_fixed(&p.ch, ow, e);
     uint8_t *hout = p.need_v ? (tmp = cd_malloc((size_t)ow * rows * c, e)) : dst;
     if (!kh || !hout) goto done;
-    horiz_u8(src, w, c, p.ybox_first, rows, hout, ow, &p.ch, kh);
+    int done_h = 0; /* the AVX2 pass falls back to C if its scratch allocation fails */
+#if defined(__x86_64__) || defined(_M_X64)
+    if (avx2 && c >= 3)
+      done_h = cd_resize_horiz_u8_avx2(src, (size_t)w * h * c, w, c, p.ybox_first, rows, hout, ow,
+                                       p.ch.bounds, p.ch.ksize, kh) == 0;
+#endif
+    if (!done_h) horiz_u8(src, w, c, p.ybox_first, rows, hout, ow, &p.ch, kh);
     cur = hout;
   }
   if (p.need_v) {
     kv = coeffs_fixed(&p.cv, oh, e);
     if (!kv) goto done;
-    vert_u8(cur, ow, c, dst, oh, &p.cv, kv);
+#if defined(__x86_64__) || defined(_M_X64)
+    if (avx2)
+      cd_resize_vert_u8_avx2(cur, (size_t)ow * c, dst, oh, p.cv.bounds, p.cv.ksize, kv);
+    else
+#endif
+      vert_u8(cur, ow, c, dst, oh, &p.cv, kv);
   } else if (!p.need_h) {
     memcpy(dst, src, (size_t)w * h * c);
   }
