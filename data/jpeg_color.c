@@ -2,6 +2,7 @@
  * output path (jdsample.c with do_fancy_upsampling, jdcolor.c). The decoded component
  * planes are complete, so libjpeg's "context rows" are simply the neighbouring plane rows,
  * clamped to the first and last real row as jdmainct.c's edge pointers do. */
+#include "core/cpu.h"
 #include "data/jpeg_internal.h"
 
 #include <stdlib.h>
@@ -79,11 +80,18 @@ static void replicate(const uint8_t *in, int hexp, int width, uint8_t *out) {
 }
 
 /* Returns the upsampled row y of component c (either a plane row or scratch). */
-static const uint8_t *upsample_row(const cd_jpeg_upcomp *c, int y, int width, uint8_t *scratch) {
+static const uint8_t *upsample_row(const cd_jpeg_upcomp *c, int y, int width, uint8_t *scratch,
+                                  int avx2) {
   switch (c->method) {
     case CD_UP_FULL:
       return prow(c, y);
     case CD_UP_H2V1_FANCY:
+#if defined(__x86_64__) || defined(_M_X64)
+      if (avx2) {
+        cd_jpeg_h2v1_fancy_avx2(prow(c, y), c->cw, scratch);
+        return scratch;
+      }
+#endif
       h2v1_fancy(prow(c, y), c->cw, scratch);
       return scratch;
     case CD_UP_H1V2_FANCY: {
@@ -96,6 +104,12 @@ static const uint8_t *upsample_row(const cd_jpeg_upcomp *c, int y, int width, ui
     case CD_UP_H2V2_FANCY: {
       const uint8_t *in0 = prow(c, y >> 1);
       const uint8_t *in1 = prow(c, (y & 1) ? (y >> 1) + 1 : (y >> 1) - 1);
+#if defined(__x86_64__) || defined(_M_X64)
+      if (avx2) {
+        cd_jpeg_h2v2_fancy_avx2(in0, in1, c->cw, scratch);
+        return scratch;
+      }
+#endif
       h2v2_fancy(in0, in1, c->cw, scratch);
       return scratch;
     }
@@ -120,9 +134,14 @@ int cd_jpeg_upsample_convert(const cd_jpeg_upcomp *comps, int nc, cd_jpeg_colorx
     return -1;
   }
   build_ycc_tables(t);
+  int avx2 = 0;
+#if defined(__x86_64__) || defined(_M_X64)
+  cd_isa isa = cd_cpu_best_isa();
+  avx2 = isa == CD_ISA_AVX2 || isa == CD_ISA_AVX512;
+#endif
   for (int y = 0; y < height; y++) {
     const uint8_t *r[4];
-    for (int c = 0; c < nc; c++) r[c] = upsample_row(&comps[c], y, width, scratch + row_cap * c);
+    for (int c = 0; c < nc; c++) r[c] = upsample_row(&comps[c], y, width, scratch + row_cap * c, avx2);
     uint8_t *o = out + (size_t)y * width * nc;
     switch (xf) {
       case CD_CC_GRAY:
@@ -136,6 +155,12 @@ int cd_jpeg_upsample_convert(const cd_jpeg_upcomp *comps, int nc, cd_jpeg_colorx
         }
         break;
       case CD_CC_YCC:
+#if defined(__x86_64__) || defined(_M_X64)
+        if (avx2) {
+          cd_jpeg_ycc_rgb_avx2(r[0], r[1], r[2], width, o);
+          break;
+        }
+#endif
         for (int x = 0; x < width; x++) {
           int yy = r[0][x], cb = r[1][x], cr = r[2][x];
           o[3 * x] = clamp255(yy + t->cr_r[cr]);

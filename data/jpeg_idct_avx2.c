@@ -108,6 +108,6 @@ void cd_jpeg_idct_islow_avx2(const int16_t *coef, const int16_t *quant, uint8_t 
   for (int r = 0; r < 8; r += 2) {
     __m128i b = _mm_xor_si128(_mm_packs_epi16(row[r], row[r + 1]), bias);
     _mm_storel_epi64((__m128i *)(out + (size_t)r * stride), b);
-    _mm_storeh_pd((double *)(out + (size_t)(r + 1) * stride), _mm_castsi128_pd(b));
+    _mm_storel_epi64((__m128i *)(out + (size_t)(r + 1) * stride), _mm_unpackhi_epi64(b, b));
   }
 }

@@ -54,6 +54,12 @@ typedef enum {
   CD_CC_YCCK   /* YCCK -> CMYK (jdcolor.c ycck_cmyk_convert), then inverted */
 } cd_jpeg_colorxf;
 
+/* AVX2 row kernels of data/jpeg_color.c with identical output (data/jpeg_color_avx2.c). */
+void cd_jpeg_h2v1_fancy_avx2(const uint8_t *in, int cw, uint8_t *out);
+void cd_jpeg_h2v2_fancy_avx2(const uint8_t *in0, const uint8_t *in1, int cw, uint8_t *out);
+void cd_jpeg_ycc_rgb_avx2(const uint8_t *y, const uint8_t *cb, const uint8_t *cr, int width,
+                          uint8_t *out);
+
 /* Upsamples every component to width x height and converts colour into out
  * (width*height*nc bytes). Returns 0, or -1 if a scratch allocation failed. */
 int cd_jpeg_upsample_convert(const cd_jpeg_upcomp *comps, int nc, cd_jpeg_colorxf xf,

@@ -1,7 +1,9 @@
 /* The JPEG decoder's fast paths against its plain C reference (which test_jpeg checks
  * against Pillow): the AVX2 IDCT and the DC-only IDCT must give the same bytes as
  * cd_jpeg_idct_islow for every kind of block, including the out-of-range coefficients of
- * corrupt files, where only exact emulation of the 16-bit lanes keeps the outputs equal. */
+ * corrupt files, where only exact emulation of the 16-bit lanes keeps the outputs equal;
+ * upsampling + colour conversion must give the same bytes with CLIPDEBIAS_ISA=ref and
+ * with this machine's best ISA, for every sampling layout and many widths. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -39,6 +41,45 @@ static void make_block(int kind, int shape, int16_t *coef, int16_t *quant) {
   int density = 1 + (int)(rnd() % 4);
   for (int i = 0; i < n; i++)
     if (i == 0 || rnd() % density == 0) coef[i] = coef_value(kind);
+}
+
+/* Random planes for 3 components in the given layout (chroma factors hx, vx), converted
+ * with the reference and the best ISA; returns the number of differing bytes. */
+static long convert_case(int width, int height, int hx, int vx, cd_jpeg_colorxf xf) {
+  cd_jpeg_upcomp up[3];
+  uint8_t *planes[3];
+  for (int c = 0; c < 3; c++) {
+    int h = c ? hx : 1, v = c ? vx : 1;
+    int cw = (width + h - 1) / h, ch = (height + v - 1) / v;
+    int stride = (cw + 7) / 8 * 8 + 8;
+    planes[c] = malloc((size_t)stride * ch);
+    for (size_t i = 0; i < (size_t)stride * ch; i++) {
+      uint32_t r = rnd();
+      planes[c][i] = (r & 15) == 0 ? (uint8_t)((r >> 4 & 1) * 255) : (uint8_t)(r >> 8);
+    }
+    up[c].plane = planes[c];
+    up[c].stride = stride;
+    up[c].cw = cw;
+    up[c].ch = ch;
+    up[c].hexp = h;
+    up[c].vexp = v;
+    if (h == 1 && v == 1) up[c].method = CD_UP_FULL;
+    else if (h == 2 && v == 1) up[c].method = cw > 2 ? CD_UP_H2V1_FANCY : CD_UP_H2V1_BOX;
+    else if (h == 1 && v == 2) up[c].method = CD_UP_H1V2_FANCY;
+    else up[c].method = cw > 2 ? CD_UP_H2V2_FANCY : CD_UP_H2V2_BOX;
+  }
+  size_t n = (size_t)width * height * 3;
+  uint8_t *want = malloc(n), *got = malloc(n);
+  setenv("CLIPDEBIAS_ISA", "ref", 1);
+  int rc1 = cd_jpeg_upsample_convert(up, 3, xf, width, height, want);
+  unsetenv("CLIPDEBIAS_ISA");
+  int rc2 = cd_jpeg_upsample_convert(up, 3, xf, width, height, got);
+  long diff = rc1 || rc2 ? -1 : 0;
+  for (size_t i = 0; diff >= 0 && i < n; i++) diff += want[i] != got[i];
+  for (int c = 0; c < 3; c++) free(planes[c]);
+  free(want);
+  free(got);
+  return diff;
 }
 
 int main(void) {
@@ -88,5 +129,26 @@ int main(void) {
   printf("IDCT: %ld random blocks, AVX2 %s: %ld differ (tolerance 0); DC-only: %ld differ "
          "(tolerance 0)\n", blocks, avx2 ? "checked" : "not available", bad_avx2, bad_dc);
   CHECK(bad_avx2 == 0 && bad_dc == 0, "fast IDCT paths must equal the reference");
+
+  static const int layouts[4][2] = {{1, 1}, {2, 1}, {1, 2}, {2, 2}};
+  int conv_cases = 0, conv_bad = 0;
+  for (int width = 1; width <= 70; width++) {
+    for (int l = 0; l < 4; l++) {
+      for (int xf = 0; xf < 2; xf++) {
+        int height = 1 + (int)(rnd() % 9);
+        long d = convert_case(width, height, layouts[l][0], layouts[l][1], xf ? CD_CC_RGB : CD_CC_YCC);
+        conv_cases++;
+        if (d != 0 && conv_bad++ < 5)
+          CHECK(0, "upsample+convert %dx%d, chroma %dx%d, %s: %ld bytes differ", width, height,
+                layouts[l][0], layouts[l][1], xf ? "RGB" : "YCbCr", d);
+      }
+    }
+  }
+  long d = convert_case(500, 375, 2, 2, CD_CC_YCC);
+  conv_cases++;
+  if (d != 0) conv_bad++;
+  printf("upsample+convert %s vs ref: %d cases, %d differ (tolerance 0)\n",
+         cd_isa_name(cd_cpu_best_isa()), conv_cases, conv_bad);
+  CHECK(conv_bad == 0, "fast upsampling and colour conversion must equal the reference");
   return cd_test_finish("test_jpeg_simd");
 }
