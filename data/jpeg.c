@@ -25,6 +25,9 @@
 
 typedef struct {
   uint16_t fast[1 << FAST_BITS]; /* (length << 8) | symbol; 0 when the code is longer */
+  /* For AC use: when a code and its value bits fit in FAST_BITS together and the symbol has
+   * a nonzero size, (value << 16) | (run << 8) | (code + value length); otherwise 0. */
+  int32_t fast_ac[1 << FAST_BITS];
   int32_t maxcode[18];           /* largest code of each length, -1 if none; [17] sentinel */
   int32_t valoffset[18];
   uint8_t vals[256];
@@ -79,6 +82,24 @@ typedef struct {
 /* ---------------------------------------------------------------- bit reading */
 
 static void br_refill(bitreader *b) {
+  /* Fast path: 8 bytes without 0xFF (no stuffing, no marker) are appended as a whole. Bits
+   * of a partly taken byte land below the valid ones; they are that byte's own bits, which
+   * the next refill ORs in again, so they change nothing. */
+  if (!b->stop && b->end - b->p >= 8) {
+    uint64_t x;
+    memcpy(&x, b->p, 8);
+    uint64_t t = ~x; /* a 0xFF byte is a zero byte of t */
+    if (!((t - 0x0101010101010101ull) & ~t & 0x8080808080808080ull)) {
+      int n = (63 - b->bits) >> 3;
+#if !defined(__BYTE_ORDER__) || __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+      x = __builtin_bswap64(x);
+#endif
+      b->buf |= x >> b->bits;
+      b->bits += n * 8;
+      b->p += n;
+      return;
+    }
+  }
   while (b->bits <= 56) {
     if (b->stop) {
       b->bits += 8;
@@ -244,6 +265,15 @@ static int build_huff(decoder *d, huff_table *h, const uint8_t *counts, const ui
     if (l > FAST_BITS) break;
     int shift = FAST_BITS - l;
     for (int j = 0; j < (1 << shift); j++) h->fast[(code[i] << shift) | j] = (uint16_t)((l << 8) | vals[i]);
+  }
+  for (int i = 0; i < (1 << FAST_BITS); i++) {
+    unsigned f = h->fast[i];
+    int len = (int)(f >> 8), r = (int)(f >> 4) & 15, sz = (int)f & 15;
+    h->fast_ac[i] = 0;
+    if (!f || !sz || len + sz > FAST_BITS) continue;
+    unsigned v = ((unsigned)i >> (FAST_BITS - len - sz)) & ((1u << sz) - 1);
+    int val = v < (1u << (sz - 1)) ? (int)v - (1 << sz) + 1 : (int)v;
+    h->fast_ac[i] = (int32_t)(((uint32_t)(uint16_t)(int16_t)val << 16) | (uint32_t)(r << 8) | (uint32_t)(len + sz));
   }
   memcpy(h->vals, vals, (size_t)nsym);
   memset(h->vals + nsym, 0, (size_t)(256 - nsym));
@@ -463,6 +493,17 @@ static int decode_block_seq(decoder *d, component *c, int16_t *blk) {
   blk[0] = (int16_t)c->dc_pred;
   int any = 0;
   for (int k = 1; k < 64; k++) {
+    if (b->bits < 32) br_refill(b);
+    int32_t fa = ac->fast_ac[b->buf >> (64 - FAST_BITS)];
+    if (fa) { /* short code with its value: one lookup */
+      int len = fa & 255;
+      b->buf <<= len;
+      b->bits -= len;
+      k += (fa >> 8) & 15;
+      blk[cd_jpeg_natural_order[k]] = (int16_t)(fa >> 16);
+      any = 1;
+      continue;
+    }
     int rs = huff_decode(b, ac);
     int r = rs >> 4;
     s = rs & 15;
