@@ -73,6 +73,22 @@ int cd_clip_preprocess(const cd_image *img, int S, float *out, cd_error *e) {
   }
   int top = crop_offset(src->height, S), left = crop_offset(src->width, S);
   size_t plane = (size_t)S * S;
+  int inside = top >= 0 && left >= 0 && top + S <= src->height && left + S <= src->width;
+  if (inside && src->pixels && (src->mode == CD_MODE_RGB || src->mode == CD_MODE_RGBA)) {
+    /* The common case without per-pixel mode dispatch: same table, same floats. */
+    int ch = src->channels;
+    for (int y = 0; y < S; y++) {
+      const uint8_t *row = src->pixels + ((size_t)(y + top) * src->width + left) * ch;
+      float *o0 = out + (size_t)y * S, *o1 = o0 + plane, *o2 = o1 + plane;
+      for (int x = 0; x < S; x++) {
+        o0[x] = lut[0][row[x * ch]];
+        o1[x] = lut[1][row[x * ch + 1]];
+        o2[x] = lut[2][row[x * ch + 2]];
+      }
+    }
+    if (src == &resized) cd_image_free(&resized);
+    return 0;
+  }
   for (int y = 0; y < S; y++) {
     for (int x = 0; x < S; x++) {
       int sy = y + top, sx = x + left;
