@@ -1,10 +1,10 @@
 /* The blocked GEMM driver (BLIS loop structure, see gemm.h) and the portable micro-kernel.
  *
  * Determinism: every C element belongs to exactly one MR x NR tile, and a tile is computed
- * by exactly one thread per KC block: the micro-kernel sums its KC products in increasing k
- * order from zero, then adds the result into C, and the KC blocks are visited in the same
- * increasing order by every thread with a barrier in between. The tiling depends only on
- * (M, N, K, kernel), never on the thread count, so the bits of C do not depend on how many
+ * by exactly one work unit, which walks the KC blocks in increasing order: per block the
+ * micro-kernel sums its KC products in increasing k order from zero, then adds the result
+ * into C. The tiling and KC depend only on (M, N, K, kernel), never on the thread count or
+ * the cache blocking (MC, chunks, packing steps), so the bits of C do not depend on how many
  * threads ran or how the work was scheduled. tests/test_ops_forward.c checks 1 vs 2 threads.
  * That is why the tile loops can use dynamic scheduling: on a shared machine a preempted
  * thread then delays only its own units instead of a fixed half of the work. */
@@ -35,22 +35,22 @@ int cd_gemm_kernel_for(cd_isa isa, cd_gemm_kernel_info *k) {
   switch (isa) {
   case CD_ISA_REF:
     *k = (cd_gemm_kernel_info){"ref 4x8", CD_GEMM_REF_MR, CD_GEMM_REF_NR, 128, 256, 4096,
-                               cd_gemm_ukernel_ref, NULL};
+                               cd_gemm_ukernel_ref, NULL, NULL};
     return 1;
 #if defined(__x86_64__) || defined(_M_X64)
   case CD_ISA_AVX2:
-    *k = (cd_gemm_kernel_info){"avx2 6x16", CD_GEMM_AVX2_MR, CD_GEMM_AVX2_NR, 120, 256, 3072,
-                               cd_gemm_ukernel_avx2, cd_gemm_pack_bt_avx2};
+    *k = (cd_gemm_kernel_info){"avx2 6x16", CD_GEMM_AVX2_MR, CD_GEMM_AVX2_NR, 120, 384, 3072,
+                               cd_gemm_ukernel_avx2, cd_gemm_pack_bt_avx2, cd_gemm_pack_a_avx2};
     return 1;
   case CD_ISA_AVX512:
     *k = (cd_gemm_kernel_info){"avx512 12x32", CD_GEMM_AVX512_MR, CD_GEMM_AVX512_NR, 144, 384,
-                               4096, cd_gemm_ukernel_avx512, NULL};
+                               4096, cd_gemm_ukernel_avx512, NULL, NULL};
     return 1;
 #endif
 #if defined(__aarch64__)
   case CD_ISA_NEON:
     *k = (cd_gemm_kernel_info){"neon 8x8", CD_GEMM_NEON_MR, CD_GEMM_NEON_NR, 128, 256, 4096,
-                               cd_gemm_ukernel_neon, NULL};
+                               cd_gemm_ukernel_neon, NULL, NULL};
     return 1;
 #endif
   default:
@@ -77,6 +77,8 @@ typedef struct {
   const float *A, *B;
   float *C;
   float alpha, beta;
+  const float *bias; /* NULL, or N values added to every row of C (then beta is 0) */
+  int kc;            /* the KC blocking of this product */
   cd_gemm_kernel_info k;
 } gemm_job;
 
@@ -92,6 +94,10 @@ static void pack_a(const gemm_job *g, int i0, int mlen, int p0, int kc, float *d
   const int MR = g->k.mr;
   for (int ir = 0; ir < mlen; ir += MR, dst += (size_t)MR * kc) {
     int mr = imin(MR, mlen - ir);
+    if (!g->tA && mr == MR && g->k.pack_a) {
+      g->k.pack_a(g->A + (size_t)(i0 + ir) * g->lda + p0, g->lda, kc, dst);
+      continue;
+    }
     if (!g->tA) {
       for (int i = 0; i < mr; i++) {
         const float *src = g->A + (size_t)(i0 + ir + i) * g->lda + p0;
@@ -130,11 +136,18 @@ static void pack_b_panel(const gemm_job *g, int j0, int nlen, int p0, int kc, fl
     for (int p = 0; p < kc; p++) dst[(size_t)p * NR + j] = 0.0f;
 }
 
-/* One MR x NR tile of C at (i, j) with mr x nr valid entries. */
+/* One MR x NR tile of C at (i, j) with mr x nr valid entries, for the KC block at p0. The
+ * first block scales C by beta, or starts from the bias: it is laid into the tile just before
+ * the kernel adds to it (beta = 1), which is cheap while the tile is in L1 and gives the
+ * same bits as adding the product to a bias-filled C. */
 static void run_tile(const gemm_job *g, const float *ap, const float *bp, int kc, int i, int j,
-                     float beta) {
+                     int p0) {
   const int MR = g->k.mr, NR = g->k.nr, mr = imin(MR, g->M - i), nr = imin(NR, g->N - j);
-  float *c = g->C + (size_t)i * g->ldc + j;
+  float *c = g->C + (size_t)i * g->ldc + j, beta = p0 == 0 ? g->beta : 1.0f;
+  if (p0 == 0 && g->bias) {
+    for (int ii = 0; ii < mr; ii++) memcpy(c + (size_t)ii * g->ldc, g->bias + j, sizeof(float) * nr);
+    beta = 1.0f;
+  }
   if (mr == MR && nr == NR) {
     g->k.kernel(kc, ap, bp, c, g->ldc, g->alpha, beta);
     return;
@@ -164,7 +177,7 @@ static int thread_id(void) {
  * micro-panel it is about to use into its own L1-sized buffer, so B (the big weight) is read
  * from memory exactly once and never written back out. This is the text-tower case. */
 static void gemm_small_m(const gemm_job *g, int nt, float *ap, float *bbuf) {
-  const int MR = g->k.mr, NR = g->k.nr, KC = g->k.kc;
+  const int MR = g->k.mr, NR = g->k.nr, KC = g->kc;
   const int Mp = (int)round_up((size_t)g->M, (size_t)MR), npa = Mp / MR;
   const int npb = (g->N + NR - 1) / NR, npc = (g->K + KC - 1) / KC;
 #pragma omp parallel num_threads(nt)
@@ -182,42 +195,53 @@ static void gemm_small_m(const gemm_job *g, int nt, float *ap, float *bbuf) {
         int kc = imin(KC, g->K - p0);
         pack_b_panel(g, j, imin(NR, g->N - j), p0, kc, bp);
         for (int ir = 0; ir < g->M; ir += MR)
-          run_tile(g, ap + (size_t)p0 * Mp + (size_t)ir * kc, bp, kc, ir, j,
-                   p0 == 0 ? g->beta : 1.0f);
+          run_tile(g, ap + (size_t)p0 * Mp + (size_t)ir * kc, bp, kc, ir, j, p0);
       }
     }
   }
 }
 
-/* General case: op(B) is packed for all of K, ncw columns at a time (ncw*K floats, sized to
- * stay in the last-level cache), by all threads together. Then the (MC block, range of NR
- * panels) work units are shared out; a unit walks the KC blocks in order, packing its
- * MC x KC block of A into the thread's own buffer (L2) for each. */
-static void gemm_large(const gemm_job *g, int nt, int ncw, float *bpk, float *abuf) {
-  const int MR = g->k.mr, NR = g->k.nr, MC = g->k.mc, KC = g->k.kc;
-  const int nic = (g->M + MC - 1) / MC, npc = (g->K + KC - 1) / KC;
+/* General case (large M): op(A) is packed for mcw rows (at most A_PACK_FLOATS) and op(B)
+ * for ncw columns (at most ~4M floats, so it stays in the last-level cache), both for all of
+ * K, by all threads together in one shared step: each is packed exactly once. Then (MC block, chunk of NR panels) work units are shared
+ * out. A unit walks the KC blocks in order; per KC block its MC x KC slice of packed A stays
+ * in L2 while the B micro-panels of the chunk stream through L1, and the unit's MC x chunk
+ * block of C is small enough to stay in L2 between KC blocks (with a chunk of all N, C
+ * would go out to L3 and back once per KC block). */
+static void gemm_large(const gemm_job *g, int nt, int mcw, int ncw, int chw, float *apk,
+                       float *bpk) {
+  const int MR = g->k.mr, NR = g->k.nr, MC = g->k.mc, KC = g->kc;
+  const int npc = (g->K + KC - 1) / KC;
 #pragma omp parallel num_threads(nt)
-  {
-    float *ap = abuf + (size_t)thread_id() * MC * KC;
+  for (int ic0 = 0; ic0 < g->M; ic0 += mcw) {
+    int mw = imin(mcw, g->M - ic0), npa = (mw + MR - 1) / MR, mwp = npa * MR;
+    int nic = (mw + MC - 1) / MC;
     for (int jc = 0; jc < g->N; jc += ncw) {
       int nc = imin(ncw, g->N - jc), npb = (nc + NR - 1) / NR, ncp = npb * NR;
-      int nch = imin(npb, (4 * nt + nic - 1) / nic);
+      int cpb = chw / NR, nch = (npb + cpb - 1) / cpb;
+      int na = jc == 0 ? npc * npa : 0; /* A is packed once per row step */
 #pragma omp for schedule(dynamic, 4)
-      for (int u = 0; u < npc * npb; u++) {
-        int p0 = (u / npb) * KC, jp = u % npb, kc = imin(KC, g->K - p0);
-        pack_b_panel(g, jc + jp * NR, imin(NR, nc - jp * NR), p0, kc,
-                     bpk + (size_t)p0 * ncp + (size_t)jp * NR * kc);
+      for (int u = 0; u < na + npc * npb; u++) {
+        if (u < na) {
+          int p0 = (u / npa) * KC, ir = (u % npa) * MR, kc = imin(KC, g->K - p0);
+          pack_a(g, ic0 + ir, imin(MR, mw - ir), p0, kc, apk + (size_t)p0 * mwp + (size_t)ir * kc);
+        } else {
+          int v = u - na, p0 = (v / npb) * KC, jp = v % npb, kc = imin(KC, g->K - p0);
+          pack_b_panel(g, jc + jp * NR, imin(NR, nc - jp * NR), p0, kc,
+                       bpk + (size_t)p0 * ncp + (size_t)jp * NR * kc);
+        }
       }
 #pragma omp for schedule(dynamic, 1)
       for (int u = 0; u < nic * nch; u++) {
-        int ic = u / nch, ch = u % nch, i0 = ic * MC, mc = imin(MC, g->M - i0);
+        int ic = u / nch, ch = u % nch, i0 = ic * MC, mc = imin(MC, mw - i0);
+        int jp0 = ch * cpb, jp1 = imin(npb, jp0 + cpb);
         for (int p0 = 0; p0 < g->K; p0 += KC) {
           int kc = imin(KC, g->K - p0);
-          pack_a(g, i0, mc, p0, kc, ap);
-          for (int jp = ch * npb / nch; jp < (ch + 1) * npb / nch; jp++)
+          const float *ap = apk + (size_t)p0 * mwp + (size_t)i0 * kc;
+          for (int jp = jp0; jp < jp1; jp++)
             for (int ir = 0; ir < mc; ir += MR)
               run_tile(g, ap + (size_t)ir * kc, bpk + (size_t)p0 * ncp + (size_t)jp * NR * kc, kc,
-                       i0 + ir, jc + jp * NR, p0 == 0 ? g->beta : 1.0f);
+                       ic0 + i0 + ir, jc + jp * NR, p0);
         }
       }
     }
@@ -237,7 +261,8 @@ static void gemm_unpacked(const gemm_job *g) {
     for (int j = 0; j < g->N; j++) {
       float s = 0.0f, *c = g->C + (size_t)i * g->ldc + j;
       for (int p = 0; p < g->K; p++) s += op_a(g, i, p) * op_b(g, p, j);
-      *c = g->beta == 0.0f ? g->alpha * s : g->alpha * s + g->beta * *c;
+      *c = g->bias ? g->alpha * s + g->bias[j]
+           : g->beta == 0.0f ? g->alpha * s : g->alpha * s + g->beta * *c;
     }
 }
 
@@ -254,41 +279,76 @@ static int pick_threads(int nthreads, int M, int N, int K) {
   return nt < 1 ? 1 : nt;
 }
 
+/* KC blocks of equal size (multiple of 8) no larger than the kernel's kc, so that a K just
+ * above kc is not split into a full block and a sliver. Depends only on K and the kernel. */
+static int kc_for(int K, int kc_max) {
+  int nb = (K + kc_max - 1) / kc_max;
+  return (int)round_up((size_t)((K + nb - 1) / nb), 8);
+}
+
+/* Packed A (large-M path) is at most this many floats per step: M is cut into equal steps. */
+#define A_PACK_FLOATS (8u << 20)
+/* The C block of one large-M work unit (MC rows x a chunk of columns) stays in L2. */
+#define C_BLOCK_FLOATS (48 * 1024)
+
+static void gemm_run(cd_isa isa, int nthreads, gemm_job *g) {
+  const int M = g->M, N = g->N, K = g->K;
+  if (K <= 0 || g->alpha == 0.0f) {
+    for (int i = 0; i < M; i++)
+      for (int j = 0; j < N; j++) {
+        float *c = g->C + (size_t)i * g->ldc + j;
+        *c = g->bias ? g->bias[j] : g->beta == 0.0f ? 0.0f : g->beta * *c;
+      }
+    return;
+  }
+  if (!cd_gemm_kernel_for(isa, &g->k)) cd_gemm_kernel_for(CD_ISA_REF, &g->k);
+  int nt = pick_threads(nthreads, M, N, K);
+  const size_t NR = (size_t)g->k.nr, MR = (size_t)g->k.mr;
+  g->kc = kc_for(K, g->k.kc);
+  if (M <= g->k.mc) {
+    float *ap = alloc_floats(round_up((size_t)M, MR) * (size_t)K);
+    float *bb = alloc_floats((size_t)nt * g->kc * NR);
+    if (ap && bb) gemm_small_m(g, nt, ap, bb);
+    else gemm_unpacked(g);
+    free(ap);
+    free(bb);
+    return;
+  }
+  const size_t MC = (size_t)g->k.mc;
+  size_t chw = C_BLOCK_FLOATS / MC / NR * NR;
+  if (chw < NR) chw = NR;
+  /* Row steps of packed A: equal, whole MC blocks, each at most A_PACK_FLOATS. */
+  size_t mcw = A_PACK_FLOATS / (size_t)K / MC * MC;
+  if (mcw < MC) mcw = MC;
+  size_t nsteps = ((size_t)M + mcw - 1) / mcw;
+  mcw = round_up(((size_t)M + nsteps - 1) / nsteps, MC);
+  if (mcw > (size_t)M) mcw = (size_t)M;
+  /* Packed B: at most nc columns and about 4M floats (16 MB, last-level cache) per step. */
+  size_t ncw = (size_t)((4u << 20) / (unsigned)K) / NR * NR;
+  if (ncw < NR) ncw = NR;
+  if (ncw > (size_t)g->k.nc) ncw = (size_t)g->k.nc;
+  if (ncw > round_up((size_t)N, NR)) ncw = round_up((size_t)N, NR);
+  float *ap = alloc_floats(round_up(mcw, MR) * (size_t)K), *bp = alloc_floats(ncw * (size_t)K);
+  if (ap && bp) gemm_large(g, nt, (int)mcw, (int)ncw, (int)chw, ap, bp);
+  else gemm_unpacked(g);
+  free(ap);
+  free(bp);
+}
+
 void cd_gemm_ex(cd_isa isa, int nthreads, int transA, int transB, int M, int N, int K,
                 float alpha, const float *A, int lda, const float *B, int ldb, float beta,
                 float *C, int ldc) {
   if (M <= 0 || N <= 0) return;
-  gemm_job g = {transA, transB, M, N, K, lda, ldb, ldc, A, B, C, alpha, beta, {0}};
-  if (K <= 0 || alpha == 0.0f) {
-    for (int i = 0; i < M; i++)
-      for (int j = 0; j < N; j++) {
-        float *c = C + (size_t)i * ldc + j;
-        *c = beta == 0.0f ? 0.0f : beta * *c;
-      }
-    return;
-  }
-  if (!cd_gemm_kernel_for(isa, &g.k)) cd_gemm_kernel_for(CD_ISA_REF, &g.k);
-  int nt = pick_threads(nthreads, M, N, K);
-  const size_t KC = (size_t)g.k.kc, NR = (size_t)g.k.nr, MC = (size_t)g.k.mc;
-  if (M <= g.k.mc) {
-    float *ap = alloc_floats(round_up((size_t)M, (size_t)g.k.mr) * (size_t)K);
-    float *bb = alloc_floats((size_t)nt * KC * NR);
-    if (ap && bb) gemm_small_m(&g, nt, ap, bb);
-    else gemm_unpacked(&g);
-    free(ap);
-    free(bb);
-  } else {
-    /* Packed B: at most nc columns and about 4M floats (16 MB) per step. */
-    size_t ncw = (size_t)((4u << 20) / (unsigned)K) / NR * NR;
-    if (ncw < NR) ncw = NR;
-    if (ncw > (size_t)g.k.nc) ncw = (size_t)g.k.nc;
-    if (ncw > round_up((size_t)N, NR)) ncw = round_up((size_t)N, NR);
-    float *bp = alloc_floats(ncw * (size_t)K), *ab = alloc_floats((size_t)nt * MC * KC);
-    if (bp && ab) gemm_large(&g, nt, (int)ncw, bp, ab);
-    else gemm_unpacked(&g);
-    free(bp);
-    free(ab);
-  }
+  gemm_job g = {transA, transB, M, N, K, lda, ldb, ldc, A, B, C, alpha, beta, NULL, 0, {0}};
+  gemm_run(isa, nthreads, &g);
+}
+
+void cd_gemm_bias_ex(cd_isa isa, int nthreads, int transA, int transB, int M, int N, int K,
+                     const float *A, int lda, const float *B, int ldb, const float *bias,
+                     float *C, int ldc) {
+  if (M <= 0 || N <= 0) return;
+  gemm_job g = {transA, transB, M, N, K, lda, ldb, ldc, A, B, C, 1.0f, 0.0f, bias, 0, {0}};
+  gemm_run(isa, nthreads, &g);
 }
 
 void cd_gemm(int transA, int transB, int M, int N, int K, float alpha, const float *A, int lda,

@@ -24,12 +24,16 @@ typedef void (*cd_gemm_ukernel)(int kc, const float *a, const float *b, float *c
 typedef struct {
   const char *name;
   int mr, nr;      /* register tile */
-  int mc, kc, nc;  /* A block mc x kc in L2, B panel kc x nr in L1; B packed nc columns
-                   * (and at most ~4M floats) at a time, for all of K */
+  int mc, kc, nc;  /* A block mc x kc in L2, B panel kc x nr in L1 (K is cut into equal
+                   * blocks of at most kc); B packed nc columns (and at most ~4M floats) at
+                   * a time, for all of K */
   cd_gemm_ukernel kernel;
   /* Optional: packs a full NR-column micro-panel of a transposed B ([N,K] rows, the Linear
    * weight) for kc steps, B pointing at row j0, column p0. NULL: the portable packer. */
   void (*pack_bt)(const float *B, ptrdiff_t ldb, int kc, float *dst);
+  /* Optional: packs a full MR-row micro-panel of a row-major A ([M,K]) for kc steps, A
+   * pointing at row i0, column p0. NULL: the portable packer. */
+  void (*pack_a)(const float *A, ptrdiff_t lda, int kc, float *dst);
 } cd_gemm_kernel_info;
 
 /* Fills *k with the micro-kernel for isa and returns 1, or returns 0 when this build has no
@@ -46,6 +50,11 @@ void cd_gemm(int transA, int transB, int M, int N, int K, float alpha, const flo
 void cd_gemm_ex(cd_isa isa, int nthreads, int transA, int transB, int M, int N, int K,
                 float alpha, const float *A, int lda, const float *B, int ldb, float beta,
                 float *C, int ldc);
+/* C = op(A) · op(B) + bias, the bias (N values) added to every row; C is not read. Gives
+ * the same bits as filling C with the bias and calling cd_gemm_ex with alpha = beta = 1. */
+void cd_gemm_bias_ex(cd_isa isa, int nthreads, int transA, int transB, int M, int N, int K,
+                     const float *A, int lda, const float *B, int ldb, const float *bias,
+                     float *C, int ldc);
 
 /* Micro-kernels (one file per ISA, compiled with that ISA's flags only). */
 void cd_gemm_ukernel_ref(int kc, const float *a, const float *b, float *c, ptrdiff_t ldc,
@@ -57,6 +66,7 @@ void cd_gemm_ukernel_avx512(int kc, const float *a, const float *b, float *c, pt
 void cd_gemm_ukernel_neon(int kc, const float *a, const float *b, float *c, ptrdiff_t ldc,
                           float alpha, float beta);
 void cd_gemm_pack_bt_avx2(const float *B, ptrdiff_t ldb, int kc, float *dst);
+void cd_gemm_pack_a_avx2(const float *A, ptrdiff_t lda, int kc, float *dst);
 
 #define CD_GEMM_REF_MR 4
 #define CD_GEMM_REF_NR 8

@@ -5,15 +5,8 @@
 void cd_matmul_forward(float *out, const float *inp, const float *weight, const float *bias,
                        int M, int K, int N) {
   if (M <= 0 || N <= 0) return;
-  float beta = 0.0f;
-  if (bias) {
-    /* The GEMM adds into C, so the bias is laid down first (beta = 1). */
-#pragma omp parallel for schedule(static) if ((double)M * N > 65536)
-    for (int m = 0; m < M; m++)
-      for (int n = 0; n < N; n++) out[(size_t)m * N + n] = bias[n];
-    beta = 1.0f;
-  }
-  cd_gemm(0, 1, M, N, K, 1.0f, inp, K, weight, K, beta, out, N);
+  if (bias) cd_gemm_bias_ex(cd_cpu_best_isa(), 0, 0, 1, M, N, K, inp, K, weight, K, bias, out, N);
+  else cd_gemm(0, 1, M, N, K, 1.0f, inp, K, weight, K, 0.0f, out, N);
 }
 
 /* Column sums of dout; threads split the columns so each sum runs over rows in order. */
