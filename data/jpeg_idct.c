@@ -17,21 +17,6 @@ const uint8_t cd_jpeg_natural_order[64 + 16] = {
     58, 59, 52, 45, 38, 31, 39, 46, 53, 60, 61, 54, 47, 55, 62, 63,
     63, 63, 63, 63, 63, 63, 63, 63, 63, 63, 63, 63, 63, 63, 63, 63};
 
-#define CONST_BITS 13
-#define PASS1_BITS 2
-#define F_0_298 2446
-#define F_0_390 3196
-#define F_0_541 4433
-#define F_0_765 6270
-#define F_0_899 7373
-#define F_1_175 9633
-#define F_1_501 12299
-#define F_1_847 15137
-#define F_1_961 16069
-#define F_2_053 16819
-#define F_2_562 20995
-#define F_3_072 25172
-
 /* 16-bit lane add (vpaddw) and 32-bit lane arithmetic (vpmaddwd/vpaddd) with wraparound. */
 static inline int16_t add16(int a, int b) { return (int16_t)(uint16_t)((unsigned)a + (unsigned)b); }
 static inline uint32_t mad(int a, int fa, int b, int fb) {

@@ -65,4 +65,21 @@ void cd_jpeg_ycc_rgb_avx2(const uint8_t *y, const uint8_t *cb, const uint8_t *cr
 int cd_jpeg_upsample_convert(const cd_jpeg_upcomp *comps, int nc, cd_jpeg_colorxf xf,
                              int width, int height, uint8_t *out);
 
+/* islow IDCT fixed-point constants (libjpeg's jidctint.c): FIX(x) = round(x * 2^CONST_BITS),
+ * shared by the C and AVX2 IDCTs so both compute the same numbers. */
+#define CONST_BITS 13
+#define PASS1_BITS 2
+#define F_0_298 2446
+#define F_0_390 3196
+#define F_0_541 4433
+#define F_0_765 6270
+#define F_0_899 7373
+#define F_1_175 9633
+#define F_1_501 12299
+#define F_1_847 15137
+#define F_1_961 16069
+#define F_2_053 16819
+#define F_2_562 20995
+#define F_3_072 25172
+
 #endif
