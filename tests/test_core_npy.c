@@ -327,19 +327,13 @@ static void test_reference(void) {
 }
 
 int main(void) {
-  snprintf(g_dir, sizeof g_dir, "/tmp/cd_npy_XXXXXX");
-  if (!mkdtemp(g_dir)) {
-    perror("mkdtemp");
-    return 1;
-  }
+  if (cd_test_make_tmpdir(g_dir, sizeof g_dir, "cd_npy")) return 1;
   test_round_trip();
   test_conversions();
   test_labels();
   test_dialects();
   test_rejections();
   test_reference();
-  char cmd[128];
-  snprintf(cmd, sizeof cmd, "rm -rf %s", g_dir);
-  if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", g_dir);
+  cd_test_remove_tmpdir(g_dir);
   return cd_test_finish("test_core_npy");
 }

@@ -270,17 +270,11 @@ static void test_reference_checkpoint(void) {
 }
 
 int main(void) {
-  snprintf(g_dir, sizeof g_dir, "/tmp/cd_st_XXXXXX");
-  if (!mkdtemp(g_dir)) {
-    perror("mkdtemp");
-    return 1;
-  }
+  if (cd_test_make_tmpdir(g_dir, sizeof g_dir, "cd_st")) return 1;
   test_round_trip();
   test_metadata_and_overlap();
   test_rejections();
   test_reference_checkpoint();
-  char cmd[128];
-  snprintf(cmd, sizeof cmd, "rm -rf %s", g_dir);
-  if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", g_dir);
+  cd_test_remove_tmpdir(g_dir);
   return cd_test_finish("test_core_safetensors");
 }

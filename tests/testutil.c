@@ -1,8 +1,12 @@
+#define _XOPEN_SOURCE 700 /* nftw */
 #include "tests/testutil.h"
 
 #include <math.h>
 #include <stdlib.h>
+#include <ftw.h>
+#include <stdio.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 int cd_test_failures = 0;
 int cd_test_checks = 0;
@@ -69,4 +73,22 @@ void cd_test_fill(float *x, size_t n, uint64_t seed, float scale) {
 int cd_test_finish(const char *name) {
   printf("%s: %d checks, %d failed\n", name, cd_test_checks, cd_test_failures);
   return cd_test_failures ? 1 : 0;
+}
+
+int cd_test_make_tmpdir(char *buf, size_t cap, const char *name) {
+  snprintf(buf, cap, "/tmp/%s_XXXXXX", name);
+  if (!mkdtemp(buf)) {
+    perror("mkdtemp");
+    return -1;
+  }
+  return 0;
+}
+
+static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw) {
+  (void)st, (void)flag, (void)ftw;
+  return remove(path);
+}
+
+void cd_test_remove_tmpdir(const char *dir) {
+  if (nftw(dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS) != 0) fprintf(stderr, "could not remove %s\n", dir);
 }

@@ -37,6 +37,11 @@ const char *cd_test_require_reference(void);
 float cd_test_randf(uint64_t *state);          /* uniform [-1, 1) */
 void cd_test_fill(float *x, size_t n, uint64_t seed, float scale);
 
+/* A fresh directory /tmp/<name>_XXXXXX for files a test writes (0 ok, -1 with perror), and
+ * its removal with everything in it. */
+int cd_test_make_tmpdir(char *buf, size_t cap, const char *name);
+void cd_test_remove_tmpdir(const char *dir);
+
 /* Prints the summary line and returns the process exit code. */
 int cd_test_finish(const char *name);
 
