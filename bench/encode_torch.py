@@ -47,7 +47,7 @@ def main():
     ckpt, pixels, tokens, threads, repeats = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]), int(sys.argv[5])
     torch.set_num_threads(threads)
     backend = torch_onednn.use()
-    model = build_model(load_safetensors(ckpt))
+    model = build_model(load_safetensors(ckpt)).requires_grad_(False)  # frozen: oneDNN path
     px = torch.from_numpy(np.load(pixels))
     tok = torch.from_numpy(np.load(tokens).astype(np.int64))
     with torch.no_grad():
