@@ -9,18 +9,10 @@
 
 static char g_dir[64];
 
-static const char *tmp_path(const char *name) {
-  static char p[4][256];
-  static int k;
-  k = (k + 1) % 4;
-  snprintf(p[k], sizeof p[k], "%s/%s", g_dir, name);
-  return p[k];
-}
+static const char *tmp_path(const char *name) { return cd_test_path(g_dir, name); }
 
 static void write_raw(const char *path, const void *data, size_t n) {
-  FILE *fp = fopen(path, "wb");
-  if (n) fwrite(data, 1, n, fp);
-  fclose(fp);
+  CHECK(cd_test_write_file(path, data, n) == 0, "cannot write %s", path);
 }
 
 static size_t read_raw(const char *path, uint8_t *buf, size_t cap) {

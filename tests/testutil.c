@@ -92,3 +92,18 @@ static int remove_entry(const char *path, const struct stat *st, int flag, struc
 void cd_test_remove_tmpdir(const char *dir) {
   if (nftw(dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS) != 0) fprintf(stderr, "could not remove %s\n", dir);
 }
+
+const char *cd_test_path(const char *dir, const char *name) {
+  static char p[4][512];
+  static int k;
+  k = (k + 1) % 4;
+  snprintf(p[k], sizeof p[k], "%s/%s", dir, name);
+  return p[k];
+}
+
+int cd_test_write_file(const char *path, const void *data, size_t n) {
+  FILE *fp = fopen(path, "wb");
+  if (!fp) return -1;
+  int ok = (n == 0 || fwrite(data, 1, n, fp) == n);
+  return (fclose(fp) == 0 && ok) ? 0 : -1;
+}

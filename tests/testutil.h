@@ -41,6 +41,10 @@ void cd_test_fill(float *x, size_t n, uint64_t seed, float scale);
  * its removal with everything in it. */
 int cd_test_make_tmpdir(char *buf, size_t cap, const char *name);
 void cd_test_remove_tmpdir(const char *dir);
+/* "dir/name" in one of 4 rotating static buffers, so a few paths can be alive at once. */
+const char *cd_test_path(const char *dir, const char *name);
+/* Writes n bytes to path (for hand-made hostile files); 0 ok, -1 on failure. */
+int cd_test_write_file(const char *path, const void *data, size_t n);
 
 /* Prints the summary line and returns the process exit code. */
 int cd_test_finish(const char *name);
