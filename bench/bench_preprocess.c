@@ -2,15 +2,9 @@
  * Usage: bench_preprocess <threads> <S> <image>...   Prints images/s. */
 #include <stdio.h>
 #include <stdlib.h>
-#include <time.h>
 
+#include "core/progress.h"
 #include "data/image_batch.h"
-
-static double now_s(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
 
 int main(int argc, char **argv) {
   if (argc < 4) {
@@ -23,7 +17,7 @@ int main(int argc, char **argv) {
   cd_error e;
   double best = 1e30;
   for (int rep = 0; rep < 3; rep++) {
-    double t0 = now_s();
+    double t0 = cd_time_now();
     for (int i = 0; i < n; i += batch) {
       int k = n - i < batch ? n - i : batch;
       int failed = cd_image_batch_preprocess((const char *const *)argv + 3 + i, k, S, threads, out, st, &e);
@@ -33,7 +27,7 @@ int main(int argc, char **argv) {
         return 1;
       }
     }
-    double dt = now_s() - t0;
+    double dt = cd_time_now() - t0;
     if (dt < best) best = dt;
   }
   printf("C pipeline: %d images in %.3f s (best of 3, %d threads): %.1f images/s\n", n, best, threads, n / best);

@@ -5,10 +5,10 @@
 #include <dirent.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "core/file.h"
 #include "core/npy.h"
+#include "core/progress.h"
 #include "data/image.h"
 #include "tests/testutil.h"
 
@@ -25,12 +25,6 @@
 #ifndef TIMED_BUILD
 #define TIMED_BUILD 1
 #endif
-
-static double now_s(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
 
 static uint64_t fnv1a64(const uint8_t *p, size_t n) {
   uint64_t h = 0xCBF29CE484222325ull;
@@ -120,9 +114,9 @@ static void check_hash(const char *name, const char *mode, int w, int h, unsigne
     /* Speed: best of several runs (the machine is shared). */
     double best = 1e9;
     for (int r = 0; r < 15; r++) {
-      double t0 = now_s();
+      double t0 = cd_time_now();
       if (cd_jpeg_decode(data, size, name, &img, &e) == 0) cd_image_free(&img);
-      double t = now_s() - t0;
+      double t = cd_time_now() - t0;
       if (t < best) best = t;
     }
     printf("  %-36s decode time %.2f ms (best of 15, limit 40 ms%s)\n", name, best * 1e3,
@@ -267,12 +261,12 @@ static void hostile_crafted(void) {
 
   memcpy(b, base, size); /* 65535x65535 in a 1 KB file: rejected before allocating */
   b[sof + 5] = b[sof + 6] = b[sof + 7] = b[sof + 8] = 0xFF;
-  double t0 = now_s();
+  double t0 = cd_time_now();
   expect_fail("65535x65535 claimed", b, size, "larger than");
   memcpy(b, base, size);
   b[sof + 5] = 0x1F; b[sof + 6] = 0x40; b[sof + 7] = 0x4E; b[sof + 8] = 0x20; /* 20000x8000 */
   expect_fail("20000x8000 in 1 KB", b, size, "truncated");
-  CHECK(now_s() - t0 < 0.5, "oversized claims took %.2f s", now_s() - t0);
+  CHECK(cd_time_now() - t0 < 0.5, "oversized claims took %.2f s", cd_time_now() - t0);
   memcpy(b, base, size);
   b[sof + 5] = b[sof + 6] = 0;
   expect_fail("zero height", b, size, "empty image");
@@ -339,9 +333,9 @@ static void hostile_crafted(void) {
     for (size_t k = 0; k < nscan; k++) memcpy(many + end1 + k * sizeof refine, refine, sizeof refine);
     many[cap - 2] = 0xFF;
     many[cap - 1] = 0xD9;
-    double t1 = now_s();
+    double t1 = cd_time_now();
     expect_fail("600 empty scans", many, cap, "scans");
-    double dt = now_s() - t1;
+    double dt = cd_time_now() - t1;
     printf("  %-36s rejected in %.1f ms\n", "600 empty scans", dt * 1e3);
     CHECK(dt < 0.5, "600 empty scans took %.2f s", dt);
     free(many);

@@ -4,10 +4,10 @@
  * problem; format sniffing recognises HTML, text, empty and unknown files. */
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "core/file.h"
 #include "core/npy.h"
+#include "core/progress.h"
 #include "data/image.h"
 #include "tests/testutil.h"
 
@@ -93,12 +93,6 @@ static void check_good_cases(void) {
   CHECK(ncase >= 60, "only %d decode cases", ncase);
 }
 
-static double now_s(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
 static void check_bad_cases(void) {
   FILE *f = fopen(DIR "bad_cases.txt", "r");
   CHECK(f != NULL, "cannot open " DIR "bad_cases.txt");
@@ -115,9 +109,9 @@ static void check_bad_cases(void) {
     snprintf(path, sizeof path, DIR "%s", file);
     cd_image img;
     cd_error e = {{0}};
-    double t0 = now_s();
+    double t0 = cd_time_now();
     int rc = cd_image_load(path, &img, &e);
-    double dt = now_s() - t0;
+    double dt = cd_time_now() - t0;
     CHECK(rc != 0, "%s: hostile file was accepted", file);
     CHECK(strstr(e.msg, phrase) != NULL, "%s: message \"%s\" lacks \"%s\"", file, e.msg, phrase);
     CHECK(strstr(e.msg, file) != NULL, "%s: message \"%s\" does not name the file", file, e.msg);
