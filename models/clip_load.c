@@ -80,66 +80,102 @@ static int check_shape(cd_clip *m, const cd_st_tensor *t, const char *name, int 
   return cd_fail(e, "%s: tensor '%s' has shape %s, expected %s", m->weights_path, name, got, exp);
 }
 
-/* The tensor as float32 (in place when possible). */
-static const float *as_f32(cd_clip *m, const cd_st_tensor *t, cd_error *e) {
+static void count(cd_clip *m, const cd_st_tensor *t) {
   note_dtype(m, t->dtype);
   m->n_params += t->numel;
+}
+
+/* Owned float32 buffer of n floats that the model will hold (counted as converted bytes). */
+static float *own_converted(cd_clip *m, size_t n, cd_error *e) {
+  float *p = own(m, n, e);
+  if (p) m->bytes_converted += n * sizeof(float);
+  return p;
+}
+
+/* The tensor as float32 (in place when possible). */
+static const float *as_f32(cd_clip *m, const cd_st_tensor *t, cd_error *e) {
+  count(m, t);
   if (t->dtype == CD_F32 && ((uintptr_t)t->data % sizeof(float)) == 0) {
     m->bytes_mapped += t->nbytes;
     return t->data;
   }
-  float *p = own(m, t->numel, e);
-  if (!p) return NULL;
-  cd_convert_to_f32(p, t->data, t->dtype, t->numel);
-  m->bytes_converted += t->numel * sizeof(float);
+  float *p = own_converted(m, t->numel, e);
+  if (p) cd_convert_to_f32(p, t->data, t->dtype, t->numel);
   return p;
+}
+
+/* Looks up name and checks its shape. */
+static const cd_st_tensor *lookup(cd_clip *m, const char *name, int ndim, const int64_t *shape, cd_error *e) {
+  const cd_st_tensor *t = find(m, name, e);
+  return (t && check_shape(m, t, name, ndim, shape, e) == 0) ? t : NULL;
+}
+
+static const cd_st_tensor *vlookup(cd_clip *m, cd_error *e, int ndim, const int64_t *shape, const char *fmt, va_list ap) {
+  char name[512];
+  vsnprintf(name, sizeof name, fmt, ap);
+  return lookup(m, name, ndim, shape, e);
+}
+
+static const cd_st_tensor *lookupf(cd_clip *m, cd_error *e, int ndim, const int64_t *shape, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+static const cd_st_tensor *lookupf(cd_clip *m, cd_error *e, int ndim, const int64_t *shape, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  const cd_st_tensor *t = vlookup(m, e, ndim, shape, fmt, ap);
+  va_end(ap);
+  return t;
 }
 
 /* Looks up name, checks its shape, returns float32 data. */
 static const float *get(cd_clip *m, const char *name, int ndim, const int64_t *shape, cd_error *e) {
-  const cd_st_tensor *t = find(m, name, e);
-  if (!t || check_shape(m, t, name, ndim, shape, e)) return NULL;
-  return as_f32(m, t, e);
+  const cd_st_tensor *t = lookup(m, name, ndim, shape, e);
+  return t ? as_f32(m, t, e) : NULL;
 }
 
 static const float *getf(cd_clip *m, cd_error *e, int ndim, const int64_t *shape, const char *fmt, ...)
     __attribute__((format(printf, 5, 6)));
 static const float *getf(cd_clip *m, cd_error *e, int ndim, const int64_t *shape, const char *fmt, ...) {
-  char name[512];
   va_list ap;
   va_start(ap, fmt);
-  vsnprintf(name, sizeof name, fmt, ap);
+  const cd_st_tensor *t = vlookup(m, e, ndim, shape, fmt, ap);
   va_end(ap);
-  return get(m, name, ndim, shape, e);
+  return t ? as_f32(m, t, e) : NULL;
 }
 
-/* [rows, cols] stored -> owned [cols, rows] (OpenAI projections are [width, embed]). */
+/* [rows, cols] stored -> owned [cols, rows] (OpenAI projections are [width, embed]). The
+ * source is widened into a scratch copy, never kept. */
 static const float *get_transposed(cd_clip *m, const char *name, int64_t rows, int64_t cols, cd_error *e) {
   int64_t shape[2] = {rows, cols};
-  const float *src = get(m, name, 2, shape, e);
-  if (!src) return NULL;
-  float *dst = own(m, (size_t)(rows * cols), e);
-  if (!dst) return NULL;
-  m->bytes_converted += (size_t)(rows * cols) * sizeof(float);
-  for (int64_t r = 0; r < rows; r++)
-    for (int64_t c = 0; c < cols; c++) dst[c * rows + r] = src[r * cols + c];
+  size_t n = (size_t)(rows * cols);
+  const cd_st_tensor *t = lookup(m, name, 2, shape, e);
+  float *src = t ? cd_malloc(sizeof(float) * n, e) : NULL;
+  float *dst = src ? own_converted(m, n, e) : NULL;
+  if (dst) {
+    count(m, t);
+    cd_convert_to_f32(src, t->data, t->dtype, n);
+    for (int64_t r = 0; r < rows; r++)
+      for (int64_t c = 0; c < cols; c++) dst[c * rows + r] = src[r * cols + c];
+  }
+  free(src);
   return dst;
 }
 
-/* Hugging Face q/k/v [C,C] (+[C] biases) -> packed [3C, C] and [3C]. */
+/* Hugging Face q/k/v [C,C] (+[C] biases) -> packed [3C, C] and [3C], widened straight into
+ * the packed buffers. */
 static int get_packed_qkv(cd_clip *m, const char *prefix, int C, cd_block *b, cd_error *e) {
   static const char *parts[3] = {"q_proj", "k_proj", "v_proj"};
-  float *w = own(m, (size_t)3 * C * C, e), *bias = own(m, (size_t)3 * C, e);
+  float *w = own_converted(m, (size_t)3 * C * C, e), *bias = own_converted(m, (size_t)3 * C, e);
   if (!w || !bias) return -1;
   int64_t wshape[2] = {C, C}, bshape[1] = {C};
   for (int i = 0; i < 3; i++) {
-    const float *pw = getf(m, e, 2, wshape, "%sself_attn.%s.weight", prefix, parts[i]);
-    const float *pb = pw ? getf(m, e, 1, bshape, "%sself_attn.%s.bias", prefix, parts[i]) : NULL;
-    if (!pb) return -1;
-    memcpy(w + (size_t)i * C * C, pw, sizeof(float) * (size_t)C * C);
-    memcpy(bias + (size_t)i * C, pb, sizeof(float) * (size_t)C);
+    const cd_st_tensor *tw = lookupf(m, e, 2, wshape, "%sself_attn.%s.weight", prefix, parts[i]);
+    const cd_st_tensor *tb = tw ? lookupf(m, e, 1, bshape, "%sself_attn.%s.bias", prefix, parts[i]) : NULL;
+    if (!tb) return -1;
+    count(m, tw);
+    count(m, tb);
+    cd_convert_to_f32(w + (size_t)i * C * C, tw->data, tw->dtype, (size_t)C * C);
+    cd_convert_to_f32(bias + (size_t)i * C, tb->data, tb->dtype, (size_t)C);
   }
-  m->bytes_converted += sizeof(float) * ((size_t)3 * C * C + (size_t)3 * C);
   b->qkv_w = w;
   b->qkv_b = bias;
   return 0;
