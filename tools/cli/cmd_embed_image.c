@@ -115,9 +115,9 @@ static int load_pixels(const char *path, int S, cd_array *px) {
   return 0;
 }
 
-static int save(const char *out, const float *feat, int rows, int D, int normalize) {
+static int save(const char *out, float *feat, int rows, int D, int normalize) {
   cd_error e;
-  if (normalize) cd_l2_normalize_rows((float *)feat, rows, D);
+  if (normalize) cd_l2_normalize_rows(feat, rows, D);
   int64_t shape[2] = {rows, D};
   if (cd_npy_save_f32(out, 2, shape, feat, &e)) return cd_cli_fail("%s", e.msg);
   return 0;
