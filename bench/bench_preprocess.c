@@ -1,10 +1,10 @@
-/* Decode + CLIP preprocessing throughput of the C pipeline (data/image_batch.h).
+/* Decode + CLIP preprocessing throughput of the C pipeline (data/image/image_batch.h).
  * Usage: bench_preprocess <threads> <S> <image>...   Prints images/s. */
 #include <stdio.h>
 #include <stdlib.h>
 
 #include "core/progress.h"
-#include "data/image_batch.h"
+#include "data/image/image_batch.h"
 
 int main(int argc, char **argv) {
   if (argc < 4) {

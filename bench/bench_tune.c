@@ -11,11 +11,11 @@
 
 #include "core/cpu.h"
 #include "core/progress.h"
-#include "models/clip.h"
-#include "models/coop_loss.h"
-#include "models/optim.h"
-#include "models/prompt.h"
-#include "models/text_train.h"
+#include "models/clip/clip.h"
+#include "models/tuning/coop_loss.h"
+#include "models/tuning/optim.h"
+#include "models/tuning/prompt.h"
+#include "models/tuning/text_train.h"
 
 enum { W = 512, LAYERS = 12, HEADS = 8, MLP = 2048, VOCAB = 49408, CTX = 77, EMB = 512 };
 enum { NCLS = 2, NCTX = 16, BATCH = 32 };

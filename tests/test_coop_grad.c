@@ -6,11 +6,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "models/clip.h"
-#include "models/coop_loss.h"
-#include "models/prompt.h"
+#include "models/clip/clip.h"
+#include "models/tuning/coop_loss.h"
+#include "models/tuning/prompt.h"
 #include "ops/attention_segments.h"
-#include "models/text_train.h"
+#include "models/tuning/text_train.h"
 #include "ops/ops.h"
 #include "tests/testutil.h"
 #include "tests/tiny_clip.h"

@@ -8,10 +8,10 @@
 
 #include "core/json.h"
 #include "core/npy.h"
-#include "models/clip.h"
-#include "models/coop_loss.h"
-#include "models/prompt.h"
-#include "models/text_train.h"
+#include "models/clip/clip.h"
+#include "models/tuning/coop_loss.h"
+#include "models/tuning/prompt.h"
+#include "models/tuning/text_train.h"
 #include "tests/testutil.h"
 
 static int load(const char *dir, const char *name, cd_array *a, int f32) {

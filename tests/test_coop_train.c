@@ -8,12 +8,12 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "models/clip.h"
-#include "models/coop_train.h"
-#include "models/optim.h"
-#include "models/prompt.h"
-#include "models/prompt_ckpt.h"
-#include "models/text_train.h"
+#include "models/clip/clip.h"
+#include "models/tuning/coop_train.h"
+#include "models/tuning/optim.h"
+#include "models/tuning/prompt.h"
+#include "models/tuning/prompt_ckpt.h"
+#include "models/tuning/text_train.h"
 #include "tests/testutil.h"
 #include "tests/tiny_clip.h"
 

@@ -9,7 +9,7 @@
 #include "core/file.h"
 #include "core/npy.h"
 #include "core/progress.h"
-#include "data/image.h"
+#include "data/image/image.h"
 #include "tests/testutil.h"
 
 #define DIR_ "tests/fixtures/jpeg"

@@ -8,7 +8,7 @@
 
 #include "core/file.h"
 #include "core/progress.h"
-#include "data/image.h"
+#include "data/image/image.h"
 #include "tests/testutil.h"
 
 /* Reads width, height and component count from the first SOF marker, independently of

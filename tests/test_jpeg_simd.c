@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "core/cpu.h"
-#include "data/jpeg_internal.h"
+#include "data/image/jpeg_internal.h"
 #include "tests/testutil.h"
 
 static uint64_t rng_state = 0x9E3779B97F4A7C15ull;

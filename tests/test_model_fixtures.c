@@ -16,7 +16,7 @@
 #include "core/file.h"
 #include "core/json.h"
 #include "core/npy.h"
-#include "models/clip.h"
+#include "models/clip/clip.h"
 #include "tests/testutil.h"
 
 #define FIXDIR "tests/fixtures/model"

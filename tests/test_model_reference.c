@@ -15,7 +15,7 @@
 #include <string.h>
 
 #include "core/npy.h"
-#include "models/clip.h"
+#include "models/clip/clip.h"
 #include "tests/testutil.h"
 
 #define TOL 1e-4

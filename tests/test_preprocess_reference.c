@@ -10,7 +10,7 @@
 #include "core/file.h"
 #include "core/json.h"
 #include "core/npy.h"
-#include "data/image.h"
+#include "data/image/image.h"
 #include "tests/testutil.h"
 
 #define S 224

@@ -7,9 +7,9 @@
 #include <string.h>
 
 #include "core/npy.h"
-#include "data/image.h"
-#include "data/image_batch.h"
-#include "data/resize.h"
+#include "data/image/image.h"
+#include "data/image/image_batch.h"
+#include "data/image/resize.h"
 #include "tests/testutil.h"
 
 #define DIR "tests/fixtures/resize/"

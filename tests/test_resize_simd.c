@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "core/cpu.h"
-#include "data/resize.h"
+#include "data/image/resize.h"
 #include "tests/testutil.h"
 
 static uint64_t rng = 0x2545F4914F6CDD1Dull;

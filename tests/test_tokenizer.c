@@ -10,7 +10,7 @@
 
 #include "core/file.h"
 #include "core/json.h"
-#include "data/tokenizer.h"
+#include "data/text/tokenizer.h"
 #include "tests/testutil.h"
 
 #define FIX "tests/fixtures/tokenizer/"

@@ -8,7 +8,7 @@
 #include "core/file.h"
 #include "core/json.h"
 #include "core/npy.h"
-#include "data/tokenizer.h"
+#include "data/text/tokenizer.h"
 #include "tests/testutil.h"
 
 static void compare(const char *name, const cd_tokenizer *t, const cd_json *texts, const cd_array *want) {

@@ -6,7 +6,7 @@
 
 #include <stdint.h>
 
-#include "models/clip.h"
+#include "models/clip/clip.h"
 
 enum { CD_TINY_MAX_LAYERS = 8 };
 

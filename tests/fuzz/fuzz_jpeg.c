@@ -4,7 +4,7 @@
 #include <stddef.h>
 #include <string.h>
 
-#include "data/image.h"
+#include "data/image/image.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   cd_image img;

@@ -3,7 +3,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 
-#include "data/image.h"
+#include "data/image/image.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   cd_image img;

@@ -2,7 +2,7 @@
 #ifndef CD_CLI_COMMON_H
 #define CD_CLI_COMMON_H
 
-#include "models/clip.h"
+#include "models/clip/clip.h"
 
 typedef struct {
   const char *model;

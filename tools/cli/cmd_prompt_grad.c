@@ -4,9 +4,9 @@
 #include <string.h>
 
 #include "core/npy.h"
-#include "models/coop_loss.h"
-#include "models/prompt.h"
-#include "models/text_train.h"
+#include "models/tuning/coop_loss.h"
+#include "models/tuning/prompt.h"
+#include "models/tuning/text_train.h"
 #include "tools/cli/args.h"
 #include "tools/cli/cli_common.h"
 #include "tools/cli/commands.h"

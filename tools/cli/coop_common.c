@@ -5,7 +5,7 @@
 #include <string.h>
 
 #include "core/npy.h"
-#include "models/clip.h"
+#include "models/clip/clip.h"
 #include "tools/cli/args.h"
 
 void cd_coop_data_free(cd_coop_data *d) {

@@ -6,7 +6,7 @@
 #include "core/file.h"
 #include "core/json.h"
 #include "core/progress.h"
-#include "data/image_batch.h"
+#include "data/image/image_batch.h"
 #include "tools/cli/args.h"
 
 int cd_image_inputs_arg(int argc, char **argv, int *i, cd_image_inputs *in) {

@@ -1,0 +1,15 @@
+file(REMOVE_RECURSE
+  "CMakeFiles/test_coop_reference.dir/tests/test_coop_reference.c.o"
+  "CMakeFiles/test_coop_reference.dir/tests/test_coop_reference.c.o.d"
+  "CMakeFiles/test_coop_reference.dir/tests/testutil.c.o"
+  "CMakeFiles/test_coop_reference.dir/tests/testutil.c.o.d"
+  "CMakeFiles/test_coop_reference.dir/tests/tiny_clip.c.o"
+  "CMakeFiles/test_coop_reference.dir/tests/tiny_clip.c.o.d"
+  "test_coop_reference"
+  "test_coop_reference.pdb"
+)
+
+# Per-language clean rules from dependency scanning.
+foreach(lang C)
+  include(CMakeFiles/test_coop_reference.dir/cmake_clean_${lang}.cmake OPTIONAL)
+endforeach()

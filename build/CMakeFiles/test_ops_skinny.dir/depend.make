@@ -1,0 +1,2 @@
+# Empty dependencies file for test_ops_skinny.
+# This may be replaced when dependencies are built.

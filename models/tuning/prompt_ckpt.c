@@ -1,0 +1,198 @@
+/* Prompt-tuning checkpoints (see prompt_ckpt.h). */
+#include "models/tuning/prompt_ckpt.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/file.h"
+#include "core/json.h"
+#include "core/npy.h"
+
+static int base_of(const char *path, char *base, size_t cap) {
+  size_t n = strlen(path);
+  if (n >= 4 && !strcmp(path + n - 4, ".npy")) n -= 4;
+  else if (n >= 5 && !strcmp(path + n - 5, ".json")) n -= 5;
+  if (n + 16 > cap) return -1;
+  memcpy(base, path, n);
+  base[n] = 0;
+  return 0;
+}
+
+int cd_prompt_ckpt_paths(const char *ctx_path, char *json, char *optim, size_t cap) {
+  char base[4096];
+  if (base_of(ctx_path, base, sizeof base) || strlen(base) + 16 > cap) return -1;
+  snprintf(json, cap, "%s.json", base);
+  snprintf(optim, cap, "%s.optim.npy", base);
+  return 0;
+}
+
+static void write_meta(FILE *fp, const cd_prompt_ckpt_meta *m) {
+  fprintf(fp, "{\n  \"format\": \"clipdebias-coop\",\n  \"classnames\": [");
+  for (int i = 0; i < m->n_cls; i++) {
+    if (i) fprintf(fp, ", ");
+    cd_json_write_string(fp, m->classnames[i]);
+  }
+  fprintf(fp, "],\n  \"n_ctx\": %d,\n  \"csc\": %s,\n  \"width\": %d,\n  \"position\": \"%s\",\n",
+          m->n_ctx, m->csc ? "true" : "false", m->width, cd_class_position_name(m->position));
+  fprintf(fp, "  \"ctx_init\": ");
+  cd_json_write_string(fp, m->ctx_init);
+  fprintf(fp, ",\n  \"model\": ");
+  cd_json_write_string(fp, m->model);
+  const cd_optim_config *o = &m->optim;
+  fprintf(fp, ",\n  \"step\": %ld,\n  \"epoch\": %d,\n  \"seed\": %llu,\n  \"batch\": %d,\n",
+          m->step, m->epoch, (unsigned long long)m->seed, m->batch);
+  fprintf(fp, "  \"optim\": {\"kind\": \"%s\", \"lr\": %.17g, \"momentum\": %.17g, "
+              "\"weight_decay\": %.17g, \"beta1\": %.17g, \"beta2\": %.17g, \"eps\": %.17g, "
+              "\"max_epoch\": %d, \"warmup_epochs\": %d, \"warmup_lr\": %.17g}\n}\n",
+          cd_optim_kind_name(o->kind), o->lr, o->momentum, o->weight_decay, o->beta1, o->beta2,
+          o->eps, o->max_epoch, o->warmup_epochs, o->warmup_lr);
+}
+
+int cd_prompt_ckpt_save(const char *ctx_path, const cd_prompt_ckpt_meta *meta,
+                        const cd_prompt *p, const cd_optim *o, cd_error *e) {
+  char json[4200], optim[4200];
+  if (cd_prompt_ckpt_paths(ctx_path, json, optim, sizeof json))
+    return cd_fail(e, "%s: path too long", ctx_path);
+  int64_t shape[3] = {p->n_cls, p->n_ctx, p->width};
+  if (p->csc ? cd_npy_save_f32(ctx_path, 3, shape, p->ctx, e)
+             : cd_npy_save_f32(ctx_path, 2, shape + 1, p->ctx, e))
+    return -1;
+  if (o) {
+    float *st = malloc(sizeof(float) * 2 * (o->n ? o->n : 1));
+    if (!st) return cd_fail(e, "%s: out of memory", optim);
+    memcpy(st, o->m, sizeof(float) * o->n);
+    memcpy(st + o->n, o->v, sizeof(float) * o->n);
+    int64_t s2[2] = {2, (int64_t)o->n};
+    int r = cd_npy_save_f32(optim, 2, s2, st, e);
+    free(st);
+    if (r) return -1;
+  }
+  cd_atomic_file af;
+  if (cd_atomic_open(&af, json, e)) return -1;
+  write_meta(af.fp, meta);
+  return cd_atomic_commit(&af, e);
+}
+
+void cd_prompt_ckpt_meta_free(cd_prompt_ckpt_meta *m) {
+  cd_free_classnames(m->classnames, m->n_cls);
+  m->classnames = NULL;
+  m->n_cls = 0;
+}
+
+static int num(const cd_json *o, const char *k, const char *path, double *out, cd_error *e) {
+  const cd_json *v = cd_json_get(o, k);
+  if (!v || (v->type != CD_JSON_NUMBER && v->type != CD_JSON_BOOL))
+    return cd_fail(e, "%s: missing or non-numeric \"%s\"", path, k);
+  *out = v->type == CD_JSON_BOOL ? v->boolean : v->number;
+  return 0;
+}
+
+int cd_prompt_ckpt_load_meta(const char *path, cd_prompt_ckpt_meta *m, cd_error *e) {
+  memset(m, 0, sizeof *m);
+  char json[4200], optim[4200];
+  if (cd_prompt_ckpt_paths(path, json, optim, sizeof json))
+    return cd_fail(e, "%s: path too long", path);
+  cd_json_doc *doc = cd_json_parse_file(json, 1 << 24, e);
+  if (!doc) return -1;
+  const cd_json *r = cd_json_root(doc);
+  const cd_json *names = cd_json_get(r, "classnames"), *oj = cd_json_get(r, "optim");
+  double n_ctx = 0, csc = 0, width = 0, step = 0, epoch = 0, seed = 0, batch = 0;
+  int rc = -1;
+  if (!names || names->type != CD_JSON_ARRAY || names->n < 1 || names->n > 1000000) {
+    cd_fail(e, "%s: \"classnames\" must be a non-empty array", json);
+    goto done;
+  }
+  if (!oj || oj->type != CD_JSON_OBJECT) {
+    cd_fail(e, "%s: missing \"optim\" object", json);
+    goto done;
+  }
+  if (num(r, "n_ctx", json, &n_ctx, e) || num(r, "csc", json, &csc, e) ||
+      num(r, "width", json, &width, e) || num(r, "step", json, &step, e) ||
+      num(r, "epoch", json, &epoch, e) || num(r, "seed", json, &seed, e) ||
+      num(r, "batch", json, &batch, e))
+    goto done;
+  if (n_ctx < 1 || n_ctx > 77 || width < 1 || width > 65536 || epoch < 0 || step < 0 ||
+      batch < 1 || epoch > 1e9) {
+    cd_fail(e, "%s: n_ctx/width/epoch/step/batch out of range", json);
+    goto done;
+  }
+  int pos = cd_class_position_parse(cd_json_get_str(r, "position", "end"));
+  int kind = cd_optim_parse_kind(cd_json_get_str(oj, "kind", "sgd"));
+  if (pos < 0 || kind < 0) {
+    cd_fail(e, "%s: unknown \"position\" or optimiser kind", json);
+    goto done;
+  }
+  m->classnames = cd_calloc(names->n, sizeof(char *), e);
+  if (!m->classnames) goto done;
+  for (size_t i = 0; i < names->n; i++) {
+    const cd_json *s = &names->items[i];
+    if (s->type != CD_JSON_STRING) {
+      cd_fail(e, "%s: class name %zu is not a string", json, i);
+      goto done;
+    }
+    m->classnames[i] = strdup(s->str);
+    m->n_cls = (int)i + 1;
+    if (!m->classnames[i]) {
+      cd_fail(e, "%s: out of memory", json);
+      goto done;
+    }
+  }
+  m->n_ctx = (int)n_ctx;
+  m->csc = csc != 0;
+  m->width = (int)width;
+  m->position = (cd_class_position)pos;
+  m->step = (long)step;
+  m->epoch = (int)epoch;
+  m->seed = (uint64_t)seed;
+  m->batch = (int)batch;
+  snprintf(m->ctx_init, sizeof m->ctx_init, "%s", cd_json_get_str(r, "ctx_init", ""));
+  snprintf(m->model, sizeof m->model, "%s", cd_json_get_str(r, "model", ""));
+  cd_optim_config *o = &m->optim;
+  cd_optim_config_default(o);
+  o->kind = (cd_optim_kind)kind;
+  o->lr = cd_json_get_num(oj, "lr", o->lr);
+  o->momentum = cd_json_get_num(oj, "momentum", o->momentum);
+  o->weight_decay = cd_json_get_num(oj, "weight_decay", o->weight_decay);
+  o->beta1 = cd_json_get_num(oj, "beta1", o->beta1);
+  o->beta2 = cd_json_get_num(oj, "beta2", o->beta2);
+  o->eps = cd_json_get_num(oj, "eps", o->eps);
+  o->max_epoch = (int)cd_json_get_int(oj, "max_epoch", o->max_epoch);
+  o->warmup_epochs = (int)cd_json_get_int(oj, "warmup_epochs", o->warmup_epochs);
+  o->warmup_lr = cd_json_get_num(oj, "warmup_lr", o->warmup_lr);
+  rc = 0;
+done:
+  cd_json_free(doc);
+  if (rc) cd_prompt_ckpt_meta_free(m);
+  return rc;
+}
+
+int cd_prompt_ckpt_load_state(const char *path, cd_prompt *p, cd_optim *o, cd_error *e) {
+  char json[4200], optim[4200], ctxp[4200], base[4096];
+  if (cd_prompt_ckpt_paths(path, json, optim, sizeof json) || base_of(path, base, sizeof base))
+    return cd_fail(e, "%s: path too long", path);
+  snprintf(ctxp, sizeof ctxp, "%s.npy", base);
+  cd_array a;
+  if (cd_npy_load_f32(ctxp, 0, &a, e)) return -1;
+  if (a.numel != p->ctx_numel) {
+    cd_array_free(&a);
+    return cd_fail(e, "%s: %zu context values, the prompt needs %zu", ctxp, a.numel,
+                   p->ctx_numel);
+  }
+  memcpy(p->ctx, a.data, sizeof(float) * a.numel);
+  cd_array_free(&a);
+  if (!o) return 0;
+  if (cd_npy_load_f32(optim, 2, &a, e)) return -1;
+  if (a.shape[0] != 2 || (size_t)a.shape[1] != o->n) {
+    cd_array_free(&a);
+    return cd_fail(e, "%s: optimiser state shape does not match %zu parameters", optim, o->n);
+  }
+  memcpy(o->m, a.data, sizeof(float) * o->n);
+  memcpy(o->v, (float *)a.data + o->n, sizeof(float) * o->n);
+  cd_array_free(&a);
+  cd_prompt_ckpt_meta meta;
+  if (cd_prompt_ckpt_load_meta(path, &meta, e)) return -1;
+  o->step = meta.step;
+  cd_prompt_ckpt_meta_free(&meta);
+  return 0;
+}

@@ -1,0 +1,64 @@
+/* CLIP text tower for prompt tuning: forward from input embeddings (token embeddings with
+ * learnable context vectors spliced in) keeping the activations the backward needs, and the
+ * backward down to the context vectors only (the tower's weights are frozen: no weight
+ * gradients are formed).
+ *
+ * Work saved compared with running [n_cls, 77] prompts:
+ *  - EOT cut: under the causal mask tokens after EOT cannot reach the EOT feature, so each
+ *    prompt runs only up to its EOT (T_c = eot_c + 1 rows);
+ *  - shared prefix: with unified context and the class name at the end, SOT + context
+ *    (1 + n_ctx rows) is identical for every class and is computed once: the rows are packed
+ *    as [prefix | suffix_0 | suffix_1 | ...] with segment-causal attention
+ *    (ops/attention_segments.h), so every GEMM runs once over all rows;
+ *  - otherwise (csc, middle, front) the per-class sequences are packed block-diagonally.
+ *  - Only the EOT rows go through the last block's out-proj and MLP, ln_final and the
+ *    projection; the backward skips rows that precede every context vector. */
+#ifndef CD_TEXT_TRAIN_H
+#define CD_TEXT_TRAIN_H
+
+#include <stdint.h>
+
+#include "core/cpu.h"
+#include "core/error.h"
+#include "models/clip/clip.h"
+#include "models/tuning/prompt.h"
+
+typedef struct {
+  /* packed layout */
+  int R, P, n_seg, n_cls, n_ctx_rows; /* n_ctx_rows: rows of the ctx array ([*, C]) */
+  int *seg;          /* [n_seg + 1], seg[0] = P, seg[n_seg] = R */
+  int *row_pos;      /* [R] position (pos_emb row) */
+  int32_t *row_tok;  /* [R] token id, -1 on context rows */
+  int *row_ctx;      /* [R] context row, -1 on token rows */
+  int *eot_row;      /* [n_cls] */
+  int g0;            /* rows before g0 do not depend on the context (backward skips them) */
+  int L, C, F, NH, E, Tk;
+  cd_activation act;
+  cd_isa isa;        /* kernel choice, looked up once */
+  /* saved activations, per layer l */
+  float *x;          /* [L+1][R,C] residual stream entering block l; x[L] leaves the tower */
+  float *xmid;       /* [L][R,C] after the attention residual */
+  float *ln1, *ln2;  /* [L][R,C] */
+  float *mean1, *rstd1, *mean2, *rstd2; /* [L][R] */
+  float *qkv;        /* [L][R,3C] */
+  float *att;        /* [L][NH,R,Tk] */
+  float *atty;       /* [L][R,C] attention output before out-proj */
+  float *fch, *fcg;  /* [L][R,F] before / after the activation */
+  float *eot_x, *lnf, *meanf, *rstdf; /* [n_cls,C], [n_cls,C], [n_cls] x2 */
+  float *features;   /* [n_cls,E] unnormalised text features */
+  /* backward scratch */
+  float *dx, *dC, *dqkv, *dF, *dF2, *dcls, *dxe;
+  float *arena;
+} cd_text_train;
+
+/* Plans the packed rows for the prompt p on the text tower of m and allocates everything.
+ * Checks every token id against the vocabulary and every length against the context. */
+int cd_text_train_init(cd_text_train *t, const cd_clip *m, const cd_prompt *p, cd_error *e);
+void cd_text_train_free(cd_text_train *t);
+/* ctx laid out like cd_prompt.ctx. Result in t->features [n_cls, E]. */
+void cd_text_train_forward(cd_text_train *t, const cd_clip *m, const float *ctx);
+/* dctx += d loss / d ctx given dfeatures = d loss / d t->features (after a forward). */
+void cd_text_train_backward(cd_text_train *t, const cd_clip *m, const float *dfeatures,
+                            float *dctx);
+
+#endif
