@@ -1,5 +1,6 @@
 /* CPU features from CPUID, gated by XGETBV: a CPU may support AVX-512 while the kernel
- * does not save ZMM state, and then using it faults. */
+ * does not save ZMM state, and then using it faults. AMX additionally needs the process to
+ * ask Linux for the tile data state (arch_prctl), or the first tile instruction faults. */
 #include "core/cpu.h"
 
 #include <stdatomic.h>
@@ -12,11 +13,26 @@
 
 #if defined(__x86_64__) || defined(__i386__)
 #include <cpuid.h>
+#if defined(__linux__)
+#include <sys/syscall.h>
+#include <unistd.h>
+#endif
 
 static unsigned long long read_xcr0(void) {
   unsigned eax, edx;
   __asm__ volatile("xgetbv" : "=a"(eax), "=d"(edx) : "c"(0));
   return ((unsigned long long)edx << 32) | eax;
+}
+
+/* Linux keeps AMX tile data off until a process asks (ARCH_REQ_XCOMP_PERM for
+ * XFEATURE_XTILEDATA); the grant is per process and idempotent. */
+static int request_amx(void) {
+#if defined(__linux__) && defined(__x86_64__) && defined(SYS_arch_prctl)
+  enum { ARCH_REQ_XCOMP_PERM = 0x1023, XFEATURE_XTILEDATA = 18 };
+  return syscall(SYS_arch_prctl, ARCH_REQ_XCOMP_PERM, XFEATURE_XTILEDATA) == 0;
+#else
+  return 0;
+#endif
 }
 
 static void detect_x86(cd_cpu_features *f) {
@@ -38,7 +54,16 @@ static void detect_x86(cd_cpu_features *f) {
     f->avx512dq = (b >> 17) & 1;
     f->avx512bw = (b >> 30) & 1;
     f->avx512vl = (b >> 31) & 1;
+    f->avx512_vnni = (c >> 11) & 1;
+    f->amx_bf16 = (d >> 22) & 1;
+    f->avx512_fp16 = (d >> 23) & 1;
+    f->amx_tile = (d >> 24) & 1;
+    f->amx_int8 = (d >> 25) & 1;
+    unsigned max_sub = a;
+    if (max_sub >= 1 && __get_cpuid_count(7, 1, &a, &b, &c, &d)) f->avx512_bf16 = (a >> 5) & 1;
   }
+  /* XCR0 bits 17 (XTILECFG) and 18 (XTILEDATA): the kernel manages tile state. */
+  if (f->amx_tile && f->os_avx512 && (xcr0 & 0x60000) == 0x60000) f->os_amx = request_amx();
   unsigned regs[12];
   if (__get_cpuid(0x80000000, &a, &b, &c, &d) && a >= 0x80000004) {
     for (unsigned i = 0; i < 3; i++)
@@ -84,30 +109,79 @@ void cd_cpu_detect(cd_cpu_features *f) {
   }
 }
 
-cd_isa cd_cpu_best_isa(void) {
+int cd_cpu_supports(cd_isa isa) {
   cd_cpu_features f;
   cd_cpu_detect(&f);
+  int avx2 = f.avx2 && f.fma && f.f16c && f.os_avx;
+  int avx512 = avx2 && f.avx512f && f.avx512bw && f.avx512vl && f.avx512dq && f.os_avx512;
+  switch (isa) {
+  case CD_ISA_REF: return 1;
+  case CD_ISA_AVX2: return avx2;
+  case CD_ISA_AVX512: return avx512;
+  case CD_ISA_AVX512BF16: return avx512 && f.avx512_bf16;
+  case CD_ISA_AMX: return avx512 && f.avx512_bf16 && f.amx_tile && f.amx_bf16 && f.os_amx;
+  case CD_ISA_NEON: return f.neon;
+  default: return 0;
+  }
+}
+
+cd_isa cd_isa_parent(cd_isa isa) {
+  switch (isa) {
+  case CD_ISA_AVX512: return CD_ISA_AVX2;
+  case CD_ISA_AVX512BF16: return CD_ISA_AVX512;
+  case CD_ISA_AMX: return CD_ISA_AVX512BF16;
+  default: return CD_ISA_REF;
+  }
+}
+
+/* CPUID is slow under virtualisation and kernels ask per call: computed once (see above). */
+static _Atomic int g_native = -1;
+
+cd_isa cd_cpu_native_isa(void) {
+  int n = atomic_load_explicit(&g_native, memory_order_relaxed);
+  if (n >= 0) return (cd_isa)n;
+  static const cd_isa order[] = {CD_ISA_AMX, CD_ISA_AVX512BF16, CD_ISA_AVX512, CD_ISA_AVX2, CD_ISA_NEON};
   cd_isa best = CD_ISA_REF;
-  if (f.neon) best = CD_ISA_NEON;
-  int has_avx2 = f.avx2 && f.fma && f.os_avx;
-  if (has_avx2) best = CD_ISA_AVX2;
-  if (has_avx2 && f.avx512f && f.avx512bw && f.avx512vl && f.avx512dq && f.os_avx512) best = CD_ISA_AVX512;
-  const char *env = getenv("CLIPDEBIAS_ISA");
-  if (!env || !*env) return best;
-  /* The override only lowers the level: asking for an unsupported ISA keeps the best one. */
-  if (!strcmp(env, "ref")) return CD_ISA_REF;
-  if (!strcmp(env, "avx2") && best == CD_ISA_AVX512) return CD_ISA_AVX2;
+  for (size_t i = 0; i < sizeof order / sizeof order[0]; i++)
+    if (cd_cpu_supports(order[i])) {
+      best = order[i];
+      break;
+    }
+  atomic_store_explicit(&g_native, (int)best, memory_order_relaxed);
   return best;
 }
 
-const char *cd_isa_name(cd_isa isa) {
-  switch (isa) {
-    case CD_ISA_REF: return "ref";
-    case CD_ISA_AVX2: return "avx2";
-    case CD_ISA_AVX512: return "avx512";
-    case CD_ISA_NEON: return "neon";
+/* 1 when level a is in the chain below (or equal to) level b. */
+static int in_chain(cd_isa a, cd_isa b) {
+  for (;;) {
+    if (a == b) return 1;
+    if (b == CD_ISA_REF) return 0;
+    b = cd_isa_parent(b);
   }
-  return "unknown";
+}
+
+cd_isa cd_cpu_best_isa(void) {
+  cd_isa best = cd_cpu_native_isa();
+  const char *env = getenv("CLIPDEBIAS_ISA");
+  if (!env || !*env) return best;
+  int want = cd_isa_from_name(env);
+  /* The override only lowers: an unknown or unsupported level keeps the best one. */
+  if (want < 0 || !in_chain((cd_isa)want, best)) return best;
+  return (cd_isa)want;
+}
+
+int cd_cpu_level_has(cd_isa isa) { return in_chain(isa, cd_cpu_best_isa()); }
+
+static const char *const isa_names[CD_ISA_COUNT] = {"ref", "avx2", "avx512", "avx512bf16", "amx", "neon"};
+
+const char *cd_isa_name(cd_isa isa) {
+  return (unsigned)isa < CD_ISA_COUNT ? isa_names[isa] : "unknown";
+}
+
+int cd_isa_from_name(const char *name) {
+  for (int i = 0; i < CD_ISA_COUNT; i++)
+    if (!strcmp(name, isa_names[i])) return i;
+  return -1;
 }
 
 int cd_threads_get(void) {

@@ -11,6 +11,12 @@
 
 #include <stddef.h>
 
+#include "core/arena.h"
+
+/* Activation of the MLP (and of GEMM epilogues): QuickGELU x·σ(1.702x) (OpenAI CLIP),
+ * exact erf GELU, or none. */
+typedef enum { CD_ACT_QUICKGELU = 0, CD_ACT_GELU = 1, CD_ACT_NONE = 2 } cd_activation;
+
 /* out[M,N] = inp[M,K] · weight[N,K]^T + bias[N]  (weight in PyTorch Linear layout [out,in];
  * bias may be NULL). */
 void cd_matmul_forward(float *out, const float *inp, const float *weight, const float *bias,
@@ -26,7 +32,10 @@ void cd_layernorm_backward(float *dinp, float *dweight, float *dbias, const floa
                            const float *inp, const float *weight, const float *mean,
                            const float *rstd, int M, int C);
 
-/* QuickGELU x·σ(1.702x) and exact GELU (erf), elementwise over n. */
+/* QuickGELU x·σ(1.702x) and exact GELU (erf), elementwise over n; out may equal inp. */
+void cd_activation_forward(float *out, const float *inp, size_t n, cd_activation act);
+void cd_activation_backward(float *dinp, const float *dout, const float *inp, size_t n,
+                            cd_activation act);
 void cd_quickgelu_forward(float *out, const float *inp, size_t n);
 void cd_quickgelu_backward(float *dinp, const float *dout, const float *inp, size_t n);
 void cd_gelu_forward(float *out, const float *inp, size_t n);
@@ -39,6 +48,9 @@ void cd_gelu_backward(float *dinp, const float *dout, const float *inp, size_t n
  * Scores are q·k / sqrt(C/NH). */
 void cd_attention_forward(float *out, float *att, const float *qkv, int B, int T, int C, int NH,
                           int causal);
+/* The same with scratch from an arena (NULL: heap). */
+void cd_attention_forward_ws(float *out, float *att, const float *qkv, int B, int T, int C,
+                             int NH, int causal, cd_arena *ws);
 void cd_attention_backward(float *dqkv, const float *dout, const float *qkv, const float *att,
                            int B, int T, int C, int NH, int causal);
 

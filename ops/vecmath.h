@@ -1,5 +1,6 @@
-/* Branch-free expf for the ops' inner loops: plain C that the compiler vectorises under
- * `#pragma omp simd` (libm's expf is a call per element and stays scalar). Cephes-style: round
+/* Branch-free expf and normal CDF for the ops' inner loops: plain C that the compiler
+ * vectorises under `#pragma omp simd` for whatever ISA the including file is compiled for
+ * (libm's calls stay scalar). expf, Cephes-style: round
  * x/ln2 to n with the 1.5*2^23 trick, reduce with a two-part ln2, degree-6 polynomial, scale
  * by 2^n through the exponent bits. Max error ~2 ulp over the normal range; results below
  * e^-87.3 (where 2^n would be subnormal) are flushed to 0, above e^88.37 clamped. */
@@ -36,6 +37,22 @@ CD_VEC_FN static inline float cd_expf_fast(float x) {
   float scale;
   memcpy(&scale, &bits, sizeof scale);
   return x < lo ? 0.0f : p * scale;
+}
+
+/* The standard normal CDF Φ(x) = (1 + erf(x/√2)) / 2 that GELU needs, from Abramowitz &
+ * Stegun 7.1.26: 1 - erf(z) = t·P(t)·e^{-z²}, t = 1/(1 + 0.3275911 z), z = |x|/√2 (absolute
+ * error <= 1.5e-7). Φ for x < 0 is the small term itself, so there is no cancellation in
+ * 1 + erf for negative x (gelu(x) = x·Φ(x) keeps its relative accuracy where it is tiny). */
+#pragma omp declare simd notinbranch
+CD_VEC_FN static inline float cd_normcdf_fast(float x) {
+  float z = (x < 0.0f ? -x : x) * 0.70710678118654752f, t = 1.0f / (1.0f + 0.3275911f * z);
+  float p = 1.061405429f;
+  p = p * t + -1.453152027f;
+  p = p * t + 1.421413741f;
+  p = p * t + -0.284496736f;
+  p = p * t + 0.254829592f;
+  float e = 0.5f * p * t * cd_expf_fast(-z * z); /* (1 - erf(z)) / 2 */
+  return x < 0.0f ? e : 1.0f - e;
 }
 
 #endif

@@ -9,7 +9,7 @@
 #include "models/clip/clip.h"
 #include "models/tuning/coop_loss.h"
 #include "models/tuning/prompt.h"
-#include "ops/attention_segments.h"
+#include "ops/attention/attention_segments.h"
 #include "models/tuning/text_train.h"
 #include "ops/ops.h"
 #include "tests/testutil.h"

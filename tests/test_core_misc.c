@@ -235,19 +235,33 @@ static void test_cpu(void) {
   CHECK(per < 5e-6, "cd_cpu_best_isa too slow: %.2f us", per * 1e6);
   cd_isa best = cd_cpu_best_isa();
   printf("  best ISA: %s\n", cd_isa_name(best));
-  if (f.avx512f && f.avx512bw && f.avx512vl && f.avx512dq && f.os_avx512 && f.avx2 && f.fma)
-    CHECK(best == CD_ISA_AVX512, "AVX-512 machine picks avx512");
-  else if (f.avx2 && f.fma && f.os_avx)
-    CHECK(best == CD_ISA_AVX2, "AVX2 machine picks avx2");
-  setenv("CLIPDEBIAS_ISA", "ref", 1);
-  CHECK(cd_cpu_best_isa() == CD_ISA_REF, "override to ref");
-  setenv("CLIPDEBIAS_ISA", "avx2", 1);
-  CHECK(cd_cpu_best_isa() == (best == CD_ISA_AVX512 ? CD_ISA_AVX2 : best), "override to avx2 only lowers");
-  setenv("CLIPDEBIAS_ISA", "avx512", 1);
-  CHECK(cd_cpu_best_isa() == best, "override never enables an unsupported ISA");
-  setenv("CLIPDEBIAS_ISA", "neon", 1);
-  CHECK(cd_cpu_best_isa() == best, "neon on x86 is ignored / on arm is the best anyway");
+#if defined(__x86_64__)
+  CHECK(f.avx512_bf16 == !!__builtin_cpu_supports("avx512bf16"), "avx512_bf16 agrees with the compiler");
+  int avx2 = f.avx2 && f.fma && f.f16c && f.os_avx;
+  int avx512 = avx2 && f.avx512f && f.avx512bw && f.avx512vl && f.avx512dq && f.os_avx512;
+  int amx = avx512 && f.avx512_bf16 && f.amx_tile && f.amx_bf16 && f.os_amx;
+  cd_isa want = amx ? CD_ISA_AMX : avx512 && f.avx512_bf16 ? CD_ISA_AVX512BF16 : avx512 ? CD_ISA_AVX512
+                : avx2 ? CD_ISA_AVX2 : CD_ISA_REF;
+  CHECK(best == want, "best level %s, expected %s from the feature bits", cd_isa_name(best), cd_isa_name(want));
+  CHECK(!f.os_amx || f.amx_tile, "AMX permission only where AMX exists");
+#endif
+  /* every level of the best one's chain can be forced; nothing above it can */
+  for (int l = 0; l < CD_ISA_COUNT; l++) {
+    setenv("CLIPDEBIAS_ISA", cd_isa_name((cd_isa)l), 1);
+    int below = 0;
+    for (cd_isa c = best;; c = cd_isa_parent(c)) {
+      if (c == (cd_isa)l) below = 1;
+      if (c == CD_ISA_REF) break;
+    }
+    CHECK(cd_cpu_best_isa() == (below ? (cd_isa)l : best), "override to %s gives %s", cd_isa_name((cd_isa)l),
+          cd_isa_name(cd_cpu_best_isa()));
+    CHECK(cd_cpu_supports((cd_isa)l) == below, "%s supported iff in the best level's chain", cd_isa_name((cd_isa)l));
+  }
+  setenv("CLIPDEBIAS_ISA", "bogus", 1);
+  CHECK(cd_cpu_best_isa() == best, "an unknown override is ignored");
   unsetenv("CLIPDEBIAS_ISA");
+  for (int l = 0; l < CD_ISA_COUNT; l++)
+    CHECK(cd_isa_from_name(cd_isa_name((cd_isa)l)) == l, "ISA name round trip %d", l);
   CHECK(!strcmp(cd_isa_name(CD_ISA_REF), "ref") && !strcmp(cd_isa_name(CD_ISA_AVX2), "avx2") &&
             !strcmp(cd_isa_name(CD_ISA_AVX512), "avx512") && !strcmp(cd_isa_name(CD_ISA_NEON), "neon"),
         "ISA names");

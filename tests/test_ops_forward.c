@@ -6,8 +6,9 @@
 #include <string.h>
 
 #include "core/cpu.h"
-#include "ops/gemm.h"
+#include "ops/gemm/gemm.h"
 #include "ops/ops.h"
+#include "ops/dispatch.h"
 #include "ops/vecmath.h"
 #include "tests/testutil.h"
 
@@ -49,7 +50,8 @@ static double gemm_err(const float *c, const float *r, int M, int N, int ldc) {
   return mx > 0 ? d / mx : d;
 }
 
-static void test_gemm_isa(cd_isa isa) {
+static void test_gemm_isa(const cd_kernels *kt) {
+  cd_isa isa = kt->isa;
   static const int sizes[] = {1, 3, 7, 17, 50, 77, 129};
   const int ns = (int)(sizeof sizes / sizeof sizes[0]);
   double worst = 0;
@@ -71,7 +73,7 @@ static void test_gemm_isa(cd_isa isa) {
               for (size_t i = 0; i < (size_t)M * ldc; i++)
                 if (i % ldc < (size_t)N) C0[i] = NAN;
             memcpy(C1, C0, sizeof(float) * (size_t)M * ldc);
-            cd_gemm_ex(isa, 1, tA, tB, M, N, K, alpha, A, lda, B, ldb, beta, C0, ldc);
+            cd_gemm_ex(kt, 1, tA, tB, M, N, K, alpha, A, lda, B, ldb, beta, C0, ldc);
             gemm_double(tA, tB, M, N, K, alpha, A, lda, B, ldb, beta, C1, ldc);
             double e = gemm_err(C0, C1, M, N, ldc);
             if (!(e <= worst)) worst = e;
@@ -91,7 +93,7 @@ static void test_gemm_isa(cd_isa isa) {
         float *A = fmake((size_t)M * K, 7, 1.0f), *B = fmake((size_t)N * K, 8, 1.0f);
         float *C0 = fmake((size_t)M * N, 9, 1.0f), *C1 = malloc(sizeof(float) * (size_t)M * N);
         memcpy(C1, C0, sizeof(float) * (size_t)M * N);
-        cd_gemm_ex(isa, 2, tA, tB, M, N, K, 1.0f, A, lda, B, ldb, 1.0f, C0, N);
+        cd_gemm_ex(kt, 2, tA, tB, M, N, K, 1.0f, A, lda, B, ldb, 1.0f, C0, N);
         gemm_double(tA, tB, M, N, K, 1.0f, A, lda, B, ldb, 1.0f, C1, N);
         double e = gemm_err(C0, C1, M, N, N);
         if (!(e <= worst)) worst = e;
@@ -109,14 +111,15 @@ static int same_bits(const float *a, const float *b, size_t n) {
 }
 
 /* The same GEMM with 1 and 2 threads must give identical bits (both driver paths). */
-static void test_gemm_threads(cd_isa isa) {
+static void test_gemm_threads(const cd_kernels *kt) {
+  cd_isa isa = kt->isa;
   static const int shapes[][3] = {{77, 512, 512}, {50, 1100, 300}, {250, 130, 530}, {600, 96, 300}};
   for (int s = 0; s < 4; s++) {
     int M = shapes[s][0], N = shapes[s][1], K = shapes[s][2];
     float *A = fmake((size_t)M * K, 11, 1.0f), *B = fmake((size_t)N * K, 12, 1.0f);
     float *C1 = malloc(sizeof(float) * (size_t)M * N), *C2 = malloc(sizeof(float) * (size_t)M * N);
-    cd_gemm_ex(isa, 1, 0, 1, M, N, K, 1.0f, A, K, B, K, 0.0f, C1, N);
-    cd_gemm_ex(isa, 2, 0, 1, M, N, K, 1.0f, A, K, B, K, 0.0f, C2, N);
+    cd_gemm_ex(kt, 1, 0, 1, M, N, K, 1.0f, A, K, B, K, 0.0f, C1, N);
+    cd_gemm_ex(kt, 2, 0, 1, M, N, K, 1.0f, A, K, B, K, 0.0f, C2, N);
     int ok = same_bits(C1, C2, (size_t)M * N);
     printf("  gemm %s %dx%dx%d 1 vs 2 threads: %s\n", cd_isa_name(isa), M, N, K,
            ok ? "identical bits" : "DIFFER");
@@ -310,20 +313,17 @@ static void test_ops_threads(void) {
 int main(void) {
   printf("best ISA: %s\n", cd_isa_name(cd_cpu_best_isa()));
   test_expf_fast();
-  static const cd_isa isas[] = {CD_ISA_REF, CD_ISA_AVX2, CD_ISA_AVX512, CD_ISA_NEON};
-  for (int i = 0; i < 4; i++) {
-    cd_gemm_kernel_info k;
-    if (!cd_gemm_kernel_for(isas[i], &k)) {
-      printf("  gemm %-8s not built for this architecture: skipped\n", cd_isa_name(isas[i]));
+  /* The general GEMM of every level this CPU runs that has its own float32 kernel. */
+  for (int isa = 0; isa < CD_ISA_COUNT; isa++) {
+    const cd_kernels *kt = cd_kernels_for((cd_isa)isa);
+    if (!kt) {
+      printf("  gemm %-10s not built for or not runnable on this CPU: skipped\n", cd_isa_name((cd_isa)isa));
       continue;
     }
-    if (!cd_gemm_isa_usable(isas[i])) {
-      printf("  gemm %-8s (%s) built but this CPU cannot run it: untested here\n",
-             cd_isa_name(isas[i]), k.name);
-      continue;
-    }
-    test_gemm_isa(isas[i]);
-    test_gemm_threads(isas[i]);
+    if (kt->from[CD_OP_GEMM_FP32] != (cd_isa)isa) continue; /* same kernel as a lower level */
+    printf("  gemm %-10s %s\n", cd_isa_name((cd_isa)isa), kt->gemm[CD_PREC_FP32]->name);
+    test_gemm_isa(kt);
+    test_gemm_threads(kt);
   }
   /* The dispatched ops, first at the best ISA, then forced to the portable kernel. */
   for (int pass = 0; pass < 2; pass++) {

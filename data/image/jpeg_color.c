@@ -136,8 +136,7 @@ int cd_jpeg_upsample_convert(const cd_jpeg_upcomp *comps, int nc, cd_jpeg_colorx
   build_ycc_tables(t);
   int avx2 = 0;
 #if defined(__x86_64__) || defined(_M_X64)
-  cd_isa isa = cd_cpu_best_isa();
-  avx2 = isa == CD_ISA_AVX2 || isa == CD_ISA_AVX512;
+  avx2 = cd_cpu_level_has(CD_ISA_AVX2);
 #endif
   for (int y = 0; y < height; y++) {
     const uint8_t *r[4];

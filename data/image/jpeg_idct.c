@@ -95,8 +95,7 @@ void cd_jpeg_idct_dc(int coef0, int quant0, uint8_t *out, int stride) {
 
 cd_jpeg_idct_fn cd_jpeg_idct_select(void) {
 #if defined(__x86_64__) || defined(_M_X64)
-  cd_isa isa = cd_cpu_best_isa();
-  if (isa == CD_ISA_AVX2 || isa == CD_ISA_AVX512) return cd_jpeg_idct_islow_avx2;
+  if (cd_cpu_level_has(CD_ISA_AVX2)) return cd_jpeg_idct_islow_avx2;
 #endif
   return cd_jpeg_idct_islow;
 }

@@ -184,8 +184,7 @@ int cd_resize_bicubic_u8(const uint8_t *src, int w, int h, int c, uint8_t *dst, 
   const uint8_t *cur = src;
   int avx2 = 0;
 #if defined(__x86_64__) || defined(_M_X64)
-  cd_isa isa = cd_cpu_best_isa();
-  avx2 = isa == CD_ISA_AVX2 || isa == CD_ISA_AVX512;
+  avx2 = cd_cpu_level_has(CD_ISA_AVX2);
 #endif
   if (p.need_h) {
     int rows = p.ybox_last - p.ybox_first;

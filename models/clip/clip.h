@@ -12,8 +12,8 @@
 #include "core/error.h"
 #include "core/safetensors.h"
 #include "data/text/tokenizer.h"
+#include "ops/ops.h"
 
-typedef enum { CD_ACT_QUICKGELU = 0, CD_ACT_GELU = 1 } cd_activation;
 
 typedef struct {
   const float *ln_1_w, *ln_1_b;     /* [C] */

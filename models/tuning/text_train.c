@@ -4,8 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ops/skinny.h"
-#include "ops/attention_segments.h"
+#include "ops/gemm/skinny.h"
+#include "ops/attention/attention_segments.h"
 #include "ops/ops.h"
 
 /* Maps prompt position `pos` of class c to a context row (>= 0) or, when it holds a fixed
@@ -91,7 +91,7 @@ int cd_text_train_init(cd_text_train *t, const cd_clip *m, const cd_prompt *p, c
   t->NH = tx->tf.heads;
   t->E = m->embed_dim;
   t->act = tx->tf.act;
-  t->isa = cd_cpu_best_isa();
+  t->kt = cd_kernels_get();
   t->Tk = cd_segments_max_keys(t->P, t->n_seg, t->seg);
   size_t R = (size_t)t->R, C = (size_t)t->C, F = (size_t)t->F, L = (size_t)t->L;
   size_t N = (size_t)t->n_cls, E = (size_t)t->E, A = (size_t)t->NH * R * t->Tk;
@@ -163,7 +163,7 @@ void cd_text_train_forward(cd_text_train *t, const cd_clip *m, const float *ctx)
     float *fch = t->fch + l * RF, *fcg = t->fcg + l * RF;
     cd_layernorm_forward(ln1, t->mean1 + (size_t)l * R, t->rstd1 + (size_t)l * R, x, b->ln_1_w,
                          b->ln_1_b, R, C, tf->eps);
-    cd_skinny_linear_forward(t->isa, qkv, ln1, b->qkv_w, b->qkv_b, R, C, 3 * C);
+    cd_skinny_linear_forward(t->kt, qkv, ln1, b->qkv_w, b->qkv_b, R, C, 3 * C);
     cd_attention_forward_segments(atty, att, qkv, R, t->P, t->n_seg, t->seg, C, t->NH);
     int M = R;
     const float *xin = x;
@@ -180,13 +180,13 @@ void cd_text_train_forward(cd_text_train *t, const cd_clip *m, const float *ctx)
       xo = t->eot_x;
     }
     size_t MC = (size_t)M * C;
-    cd_skinny_linear_forward(t->isa, t->dC, atty, b->out_w, b->out_b, M, C, C);
+    cd_skinny_linear_forward(t->kt, t->dC, atty, b->out_w, b->out_b, M, C, C);
     cd_add_forward(xm, xin, t->dC, MC);
     cd_layernorm_forward(ln2, t->mean2 + (size_t)l * R, t->rstd2 + (size_t)l * R, xm, b->ln_2_w,
                          b->ln_2_b, M, C, tf->eps);
-    cd_skinny_linear_forward(t->isa, fch, ln2, b->fc_w, b->fc_b, M, C, F);
+    cd_skinny_linear_forward(t->kt, fch, ln2, b->fc_w, b->fc_b, M, C, F);
     activation_forward(t->act, fcg, fch, (size_t)M * F);
-    cd_skinny_linear_forward(t->isa, t->dC, fcg, b->proj_w, b->proj_b, M, F, C);
+    cd_skinny_linear_forward(t->kt, t->dC, fcg, b->proj_w, b->proj_b, M, F, C);
     cd_add_forward(xo, xm, t->dC, MC);
   }
   if (t->L == 0)
@@ -194,7 +194,7 @@ void cd_text_train_forward(cd_text_train *t, const cd_clip *m, const float *ctx)
       memcpy(t->eot_x + (size_t)c * C, t->x + (size_t)t->eot_row[c] * C, sizeof(float) * C);
   cd_layernorm_forward(t->lnf, t->meanf, t->rstdf, t->eot_x, tx->ln_final_w, tx->ln_final_b,
                        N, C, tf->eps);
-  cd_skinny_linear_forward(t->isa, t->features, t->lnf, tx->proj, NULL, N, C, t->E);
+  cd_skinny_linear_forward(t->kt, t->features, t->lnf, tx->proj, NULL, N, C, t->E);
 }
 
 /* MLP branch backward over M rows starting at row r0 of this layer's buffers: d accumulates
@@ -204,11 +204,11 @@ static void mlp_backward(cd_text_train *t, const cd_block *b, int l, float *d, i
   size_t RC = (size_t)R * C, RF = (size_t)R * F, off = (size_t)r0;
   const float *xm = t->xmid + l * RC + off * C, *fch = t->fch + l * RF + off * F;
   memset(t->dF, 0, sizeof(float) * (size_t)M * F);
-  cd_skinny_linear_backward(t->isa, t->dF, d, b->proj_w, M, F, C);
+  cd_skinny_linear_backward(t->kt, t->dF, d, b->proj_w, M, F, C);
   memset(t->dF2, 0, sizeof(float) * (size_t)M * F);
   activation_backward(t->act, t->dF2, t->dF, fch, (size_t)M * F);
   memset(t->dC, 0, sizeof(float) * (size_t)M * C);
-  cd_skinny_linear_backward(t->isa, t->dC, t->dF2, b->fc_w, M, C, F);
+  cd_skinny_linear_backward(t->kt, t->dC, t->dF2, b->fc_w, M, C, F);
   cd_layernorm_backward(d, NULL, NULL, t->dC, xm, b->ln_2_w, t->mean2 + (size_t)l * R + off,
                         t->rstd2 + (size_t)l * R + off, M, C);
 }
@@ -221,7 +221,7 @@ void cd_text_train_backward(cd_text_train *t, const cd_clip *m, const float *dfe
   size_t RC = (size_t)R * C, A = (size_t)t->NH * R * t->Tk;
   /* projection and ln_final on the EOT rows, scattered into the residual gradient */
   memset(t->dC, 0, sizeof(float) * (size_t)N * C);
-  cd_skinny_linear_backward(t->isa, t->dC, dfeatures, tx->proj, N, C, t->E);
+  cd_skinny_linear_backward(t->kt, t->dC, dfeatures, tx->proj, N, C, t->E);
   memset(t->dcls, 0, sizeof(float) * (size_t)N * C);
   cd_layernorm_backward(t->dcls, NULL, NULL, t->dC, t->eot_x, tx->ln_final_w, t->meanf,
                         t->rstdf, N, C);
@@ -240,7 +240,7 @@ void cd_text_train_backward(cd_text_train *t, const cd_clip *m, const float *dfe
       memcpy(t->dxe, t->dcls, sizeof(float) * (size_t)N * C);
       mlp_backward(t, b, l, t->dxe, 0, N);
       memset(t->dcls, 0, sizeof(float) * (size_t)N * C);
-      cd_skinny_linear_backward(t->isa, t->dcls, t->dxe, b->out_w, N, C, C);
+      cd_skinny_linear_backward(t->kt, t->dcls, t->dxe, b->out_w, N, C, C);
       memset(t->dC, 0, sizeof(float) * RC);
       for (int c = 0; c < N; c++) {
         memcpy(t->dC + (size_t)t->eot_row[c] * C, t->dcls + (size_t)c * C, sizeof(float) * C);
@@ -249,13 +249,13 @@ void cd_text_train_backward(cd_text_train *t, const cd_clip *m, const float *dfe
     } else {
       mlp_backward(t, b, l, t->dx + gC, g0, G);
       memset(t->dC, 0, sizeof(float) * RC);
-      cd_skinny_linear_backward(t->isa, t->dC + gC, t->dx + gC, b->out_w, G, C, C);
+      cd_skinny_linear_backward(t->kt, t->dC + gC, t->dx + gC, b->out_w, G, C, C);
     }
     memset(t->dqkv, 0, sizeof(float) * 3 * RC);
     cd_attention_backward_segments(t->dqkv, t->dC, qkv, att, R, t->P, t->n_seg, t->seg, C,
                                    t->NH);
     memset(t->dC, 0, sizeof(float) * RC);
-    cd_skinny_linear_backward(t->isa, t->dC + gC, t->dqkv + 3 * gC, b->qkv_w, G, C, 3 * C);
+    cd_skinny_linear_backward(t->kt, t->dC + gC, t->dqkv + 3 * gC, b->qkv_w, G, C, 3 * C);
     cd_layernorm_backward(t->dx + gC, NULL, NULL, t->dC + gC, x + gC, b->ln_1_w,
                           t->mean1 + (size_t)l * R + g0, t->rstd1 + (size_t)l * R + g0, G, C);
   }

@@ -18,7 +18,7 @@
 
 #include <stdint.h>
 
-#include "core/cpu.h"
+#include "ops/dispatch.h"
 #include "core/error.h"
 #include "models/clip/clip.h"
 #include "models/tuning/prompt.h"
@@ -34,7 +34,7 @@ typedef struct {
   int g0;            /* rows before g0 do not depend on the context (backward skips them) */
   int L, C, F, NH, E, Tk;
   cd_activation act;
-  cd_isa isa;        /* kernel choice, looked up once */
+  const cd_kernels *kt; /* kernel table, looked up once */
   /* saved activations, per layer l */
   float *x;          /* [L+1][R,C] residual stream entering block l; x[L] leaves the tower */
   float *xmid;       /* [L][R,C] after the attention residual */

@@ -16,6 +16,18 @@ int cd_cli_common_arg(int argc, char **argv, int *i, cd_cli_opts *o) {
     cd_threads_set(o->threads);
     return 1;
   }
+  if (cd_arg_is(a, "--isa")) {
+    const char *v = cd_arg_value(argc, argv, i);
+    if (!v) return -1;
+    int isa = cd_isa_from_name(v);
+    if (isa < 0)
+      return cd_cli_fail("--isa %s: unknown level (ref, avx2, avx512, avx512bf16, amx, neon)", v), -1;
+    if (!cd_cpu_supports((cd_isa)isa))
+      return cd_cli_fail("--isa %s: this CPU cannot run it (its best level is %s)", v,
+                         cd_isa_name(cd_cpu_native_isa())), -1;
+    setenv("CLIPDEBIAS_ISA", v, 1); /* the one switch every kernel table reads */
+    return 1;
+  }
   if (cd_arg_is(a, "--text")) return cd_arg_values(argc, argv, i, &o->texts, &o->n_texts) ? -1 : 1;
   if (cd_arg_is(a, "--text-file")) {
     const char *path = cd_arg_value(argc, argv, i);

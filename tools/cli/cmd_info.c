@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "core/cpu.h"
+#include "ops/dispatch.h"
 #include "tools/cli/args.h"
 #include "tools/cli/cli_common.h"
 #include "tools/cli/commands.h"
@@ -13,7 +14,8 @@ static void print_help(void) {
          "Shows the checkpoint layout, the dimensions inferred from its tensors, the parameter\n"
          "count, how weights are held (stored dtype; float32 used in place from the memory map\n"
          "or widened to float32 copies), the tokenizer source, the detected CPU features and the\n"
-         "kernel ISA in use, and the thread count.\n"
+         "ISA level and, per op, which level's kernel runs (--isa or CLIPDEBIAS_ISA forces a\n"
+         "lower level), and the thread count.\n"
          "Without --model it shows only the machine part.\n");
 }
 
@@ -21,10 +23,19 @@ static void print_cpu(void) {
   cd_cpu_features f;
   cd_cpu_detect(&f);
   printf("cpu:        %s\n", f.brand[0] ? f.brand : "(unknown)");
-  printf("features:  %s%s%s%s%s%s%s%s\n", f.avx2 ? " avx2" : "", f.fma ? " fma" : "", f.f16c ? " f16c" : "",
-         f.avx512f ? " avx512f" : "", f.avx512bw ? " avx512bw" : "", f.avx512vl ? " avx512vl" : "",
-         f.neon ? " neon" : "", (!f.os_avx && f.avx2) ? " (OS lacks AVX state)" : "");
-  printf("kernels:    %s\n", cd_isa_name(cd_cpu_best_isa()));
+  printf("features:  %s%s%s%s%s%s%s%s%s%s%s%s%s%s\n", f.avx2 ? " avx2" : "", f.fma ? " fma" : "",
+         f.f16c ? " f16c" : "", f.avx512f ? " avx512f" : "", f.avx512bw ? " avx512bw" : "",
+         f.avx512vl ? " avx512vl" : "", f.avx512dq ? " avx512dq" : "", f.avx512_vnni ? " avx512_vnni" : "",
+         f.avx512_bf16 ? " avx512_bf16" : "", f.avx512_fp16 ? " avx512_fp16" : "",
+         f.amx_tile ? (f.os_amx ? " amx" : " amx(not granted by the OS)") : "", f.neon ? " neon" : "",
+         (!f.os_avx && f.avx2) ? " (OS lacks AVX state)" : "",
+         (f.avx512f && !f.os_avx512) ? " (OS lacks AVX-512 state)" : "");
+  cd_isa best = cd_cpu_best_isa(), native = cd_cpu_native_isa();
+  printf("isa level:  %s%s\n", cd_isa_name(best), best != native ? " (forced by --isa / CLIPDEBIAS_ISA)" : "");
+  const cd_kernels *kt = cd_kernels_get();
+  printf("kernels:\n");
+  for (int op = 0; op < CD_OP_COUNT; op++)
+    printf("  %-14s %s\n", cd_op_name((cd_op)op), cd_kernels_describe(kt, (cd_op)op));
   printf("threads:    %d\n", cd_threads_get());
 }
 

@@ -31,7 +31,9 @@ static void usage(FILE *fp) {
   fprintf(fp,
           "\n--model accepts a Hugging Face CLIPModel folder, an OpenCLIP folder\n"
           "(open_clip_config.json + open_clip_model.safetensors) or one .safetensors file\n"
-          "in OpenAI naming. Threads: --threads N or OMP_NUM_THREADS.\n");
+          "in OpenAI naming. Threads: --threads N or OMP_NUM_THREADS. Kernels: the best ISA\n"
+          "level of this CPU, or --isa LEVEL / CLIPDEBIAS_ISA=LEVEL for a lower one (`info`\n"
+          "lists what runs per op).\n");
 }
 
 int main(int argc, char **argv) {

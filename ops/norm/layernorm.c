@@ -1,7 +1,9 @@
-/* LayerNorm over the last dimension: rows in parallel, two-pass mean/variance in float. */
+/* LayerNorm over the last dimension: rows in parallel, two-pass mean/variance in float. The
+ * forward runs the kernel table's row kernel on blocks of rows; the backward is portable. */
 #include <math.h>
 #include <stdlib.h>
 
+#include "ops/dispatch.h"
 #include "ops/ops.h"
 
 #define PAR_MIN 16384
@@ -19,15 +21,15 @@ static void row_stats(const float *x, int C, float eps, float *mean, float *rstd
 
 void cd_layernorm_forward(float *out, float *mean, float *rstd, const float *inp,
                           const float *weight, const float *bias, int M, int C, float eps) {
+  enum { ROWS = 8 };
+  const cd_kernels *kt = cd_kernels_get();
+  int nb = (M + ROWS - 1) / ROWS;
 #pragma omp parallel for schedule(static) if ((double)M * C > PAR_MIN)
-  for (int m = 0; m < M; m++) {
-    const float *x = inp + (size_t)m * C;
-    float *y = out + (size_t)m * C, mu, rs;
-    row_stats(x, C, eps, &mu, &rs);
-#pragma omp simd
-    for (int c = 0; c < C; c++) y[c] = (x[c] - mu) * rs * weight[c] + bias[c];
-    if (mean) mean[m] = mu;
-    if (rstd) rstd[m] = rs;
+  for (int blk = 0; blk < nb; blk++) {
+    int m0 = blk * ROWS, n = M - m0 < ROWS ? M - m0 : ROWS;
+    size_t off = (size_t)m0 * C;
+    kt->layernorm_rows(out + off, mean ? mean + m0 : NULL, rstd ? rstd + m0 : NULL, inp + off,
+                       weight, bias, n, C, eps);
   }
 }
 

@@ -1,7 +1,7 @@
 /* Segment-causal attention (see ops/attention_segments.h). Rows are few (tens) in prompt tuning,
  * so the loops are plain C; the work is split over (head, row) in the forward and over heads
  * in the backward, where each head owns its column slice of dqkv (no write races). */
-#include "ops/attention_segments.h"
+#include "ops/attention/attention_segments.h"
 
 #include <math.h>
 #include <stdlib.h>

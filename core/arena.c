@@ -1,0 +1,60 @@
+/* Bump allocator over one aligned block (see core/arena.h). */
+#include "core/arena.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define ALIGN 64
+
+static size_t round_up(size_t n) { return (n + ALIGN - 1) & ~(size_t)(ALIGN - 1); }
+
+int cd_arena_init(cd_arena *a, size_t bytes, cd_error *e) {
+  memset(a, 0, sizeof *a);
+  if (bytes == 0) return 0;
+  bytes = round_up(bytes);
+  a->base = aligned_alloc(ALIGN, bytes);
+  if (!a->base) return cd_fail(e, "scratch arena: out of memory (%zu MB)", bytes >> 20);
+  a->cap = bytes;
+  return 0;
+}
+
+void cd_arena_free(cd_arena *a) {
+  free(a->base);
+  memset(a, 0, sizeof *a);
+}
+
+void *cd_arena_alloc(cd_arena *a, size_t n) {
+  if (!a) return NULL;
+  n = round_up(n ? n : 1);
+  if (n > a->cap - a->top) return NULL;
+  void *p = a->base + a->top;
+  a->top += n;
+  if (a->top > a->peak) a->peak = a->top;
+  return p;
+}
+
+size_t cd_arena_mark(const cd_arena *a) { return a ? a->top : 0; }
+
+void cd_arena_reset(cd_arena *a, size_t mark) {
+  if (a && mark <= a->top) a->top = mark;
+}
+
+void *cd_scratch_get(cd_scratch *s, cd_arena *a, size_t n) {
+  s->heap = 0;
+  s->arena = a;
+  s->mark = cd_arena_mark(a);
+  s->p = cd_arena_alloc(a, n);
+  if (!s->p) {
+    s->p = aligned_alloc(ALIGN, round_up(n ? n : 1));
+    s->heap = 1;
+  }
+  return s->p;
+}
+
+void cd_scratch_put(cd_scratch *s) {
+  if (!s->p) return;
+  if (s->heap) free(s->p);
+  else cd_arena_reset(s->arena, s->mark);
+  s->p = NULL;
+  s->heap = 0;
+}

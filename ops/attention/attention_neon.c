@@ -1,0 +1,15 @@
+/* Fused attention head compiled for NEON (tiles of 4 rows x 4 q registers); see attention_kernels.h. */
+#include "ops/attention/attention.h"
+#if defined(__aarch64__)
+#define ATT_RB 4
+#define ATT_W 16
+#include "ops/attention/attention_kernels.h"
+
+void cd_attention_head_neon(float *out, ptrdiff_t ldo, const float *q, const float *k,
+                       const float *v, ptrdiff_t ldqkv, int T, int hs, float scale, int causal,
+                       float *probs, float *scratch) {
+  attention_head_impl(out, ldo, q, k, v, ldqkv, T, hs, scale, causal, probs, scratch);
+}
+#else
+typedef int cd_attention_neon_unused; /* ISO C: no empty translation unit */
+#endif

@@ -1,0 +1,164 @@
+/* The kernel tables (see ops/dispatch.h): one fill function per ISA level, each setting only
+ * the entries that level has its own kernel for. */
+#include "ops/dispatch.h"
+
+#include <stdatomic.h>
+#include <string.h>
+
+#include "ops/activation/activation.h"
+#include "ops/attention/attention.h"
+#include "ops/elementwise/softmax.h"
+#include "ops/gemm/gemm.h"
+#include "ops/gemm/skinny.h"
+#include "ops/norm/layernorm.h"
+
+static const char *const prec_names[CD_PREC_COUNT] = {"fp32", "bf16", "bf16x3", "fp16"};
+
+const char *cd_precision_name(cd_precision p) {
+  return (unsigned)p < CD_PREC_COUNT ? prec_names[p] : "unknown";
+}
+
+int cd_precision_from_name(const char *name) {
+  for (int i = 0; i < CD_PREC_COUNT; i++)
+    if (!strcmp(name, prec_names[i])) return i;
+  return -1;
+}
+
+static const char *const op_names[CD_OP_COUNT] = {
+    "gemm fp32", "gemm bf16", "gemm bf16x3", "gemm fp16", "gemm epilogue", "layernorm",
+    "softmax", "activation", "attention", "skinny linear"};
+
+const char *cd_op_name(cd_op op) { return (unsigned)op < CD_OP_COUNT ? op_names[op] : "unknown"; }
+
+const char *cd_kernels_describe(const cd_kernels *k, cd_op op) {
+  if (op <= CD_OP_GEMM_FP16) return k->gemm[op - CD_OP_GEMM_FP32]->name;
+  return cd_isa_name(k->from[op]);
+}
+
+static void set_gemm(cd_kernels *k, const cd_gemm_kernel *g) {
+  k->gemm[g->prec] = g;
+  k->from[CD_OP_GEMM_FP32 + g->prec] = g->isa;
+}
+
+/* Marks ops [first, last] as provided by isa. */
+static void mark(cd_kernels *k, cd_isa isa, cd_op first, cd_op last) {
+  for (int op = first; op <= (int)last; op++) k->from[op] = isa;
+}
+
+static void fill_ref(cd_kernels *k) {
+  set_gemm(k, &cd_gemm_portable_fp32);
+  set_gemm(k, &cd_gemm_portable_bf16);
+  set_gemm(k, &cd_gemm_portable_bf16x3);
+  set_gemm(k, &cd_gemm_portable_fp16);
+  k->bias_act_tile = cd_bias_act_tile_portable;
+  k->layernorm_rows = cd_layernorm_rows_portable;
+  k->softmax_rows = cd_softmax_rows_portable;
+  k->act_forward = cd_act_forward_portable;
+  k->act_backward = cd_act_backward_portable;
+  k->attention_head = cd_attention_head_portable;
+  k->skinny_forward = cd_skinny_forward_portable;
+  k->skinny_backward = cd_skinny_backward_portable;
+  mark(k, CD_ISA_REF, CD_OP_EPILOGUE, CD_OP_SKINNY);
+}
+
+#if defined(__x86_64__) || defined(_M_X64)
+static void fill_avx2(cd_kernels *k) {
+  set_gemm(k, &cd_gemm_avx2_fp32);
+  set_gemm(k, &cd_gemm_avx2_fp16);
+  k->bias_act_tile = cd_bias_act_tile_avx2;
+  k->layernorm_rows = cd_layernorm_rows_avx2;
+  k->softmax_rows = cd_softmax_rows_avx2;
+  k->act_forward = cd_act_forward_avx2;
+  k->act_backward = cd_act_backward_avx2;
+  k->attention_head = cd_attention_head_avx2;
+  k->skinny_forward = cd_skinny_forward_avx2;
+  k->skinny_backward = cd_skinny_backward_avx2;
+  mark(k, CD_ISA_AVX2, CD_OP_EPILOGUE, CD_OP_SKINNY);
+}
+
+static void fill_avx512(cd_kernels *k) {
+  set_gemm(k, &cd_gemm_avx512_fp32);
+  set_gemm(k, &cd_gemm_avx512_fp16);
+  k->bias_act_tile = cd_bias_act_tile_avx512;
+  k->layernorm_rows = cd_layernorm_rows_avx512;
+  k->softmax_rows = cd_softmax_rows_avx512;
+  k->act_forward = cd_act_forward_avx512;
+  k->act_backward = cd_act_backward_avx512;
+  k->attention_head = cd_attention_head_avx512;
+  mark(k, CD_ISA_AVX512, CD_OP_EPILOGUE, CD_OP_ATTENTION);
+}
+
+static void fill_avx512bf16(cd_kernels *k) {
+  set_gemm(k, &cd_gemm_avx512bf16_bf16);
+  set_gemm(k, &cd_gemm_avx512bf16_bf16x3);
+}
+
+/* AMX tiles (tdpbf16ps): no kernel yet. The level exists so that its detection, the OS
+ * permission request and `--isa amx` work; an AMX GEMM slots in here as
+ * set_gemm(k, &cd_gemm_amx_bf16) / (..._bf16x3), with the bf16 pair layouts of
+ * gemm_portable.c (the layout AMX's B tiles take). */
+static void fill_amx(cd_kernels *k) { (void)k; }
+#endif
+
+#if defined(__aarch64__)
+static void fill_neon(cd_kernels *k) {
+  set_gemm(k, &cd_gemm_neon_fp32);
+  set_gemm(k, &cd_gemm_neon_fp16);
+  k->bias_act_tile = cd_bias_act_tile_neon;
+  k->layernorm_rows = cd_layernorm_rows_neon;
+  k->softmax_rows = cd_softmax_rows_neon;
+  k->act_forward = cd_act_forward_neon;
+  k->act_backward = cd_act_backward_neon;
+  mark(k, CD_ISA_NEON, CD_OP_EPILOGUE, CD_OP_ACTIVATION);
+}
+#endif
+
+/* Fills k for isa: the portable table, then each level of the chain from the bottom up.
+ * Returns 0 when this build has no such level. */
+static int build(cd_kernels *k, cd_isa isa) {
+  cd_isa chain[CD_ISA_COUNT];
+  int n = 0;
+  for (cd_isa l = isa; l != CD_ISA_REF; l = cd_isa_parent(l)) chain[n++] = l;
+  memset(k, 0, sizeof *k);
+  k->isa = isa;
+  fill_ref(k);
+  for (int i = n - 1; i >= 0; i--) {
+    switch (chain[i]) {
+#if defined(__x86_64__) || defined(_M_X64)
+    case CD_ISA_AVX2: fill_avx2(k); break;
+    case CD_ISA_AVX512: fill_avx512(k); break;
+    case CD_ISA_AVX512BF16: fill_avx512bf16(k); break;
+    case CD_ISA_AMX: fill_amx(k); break;
+#endif
+#if defined(__aarch64__)
+    case CD_ISA_NEON: fill_neon(k); break;
+#endif
+    default: return 0;
+    }
+  }
+  return 1;
+}
+
+/* Tables are built on first use: state 0 empty, 1 being filled, 2 ready, 3 not built. */
+static cd_kernels g_tables[CD_ISA_COUNT];
+static _Atomic int g_state[CD_ISA_COUNT];
+
+const cd_kernels *cd_kernels_for(cd_isa isa) {
+  if ((unsigned)isa >= CD_ISA_COUNT || !cd_cpu_supports(isa)) return NULL;
+  for (;;) {
+    int s = atomic_load_explicit(&g_state[isa], memory_order_acquire);
+    if (s == 2) return &g_tables[isa];
+    if (s == 3) return NULL;
+    int expect = 0;
+    if (s == 0 && atomic_compare_exchange_strong(&g_state[isa], &expect, 1)) {
+      int ok = build(&g_tables[isa], isa);
+      atomic_store_explicit(&g_state[isa], ok ? 2 : 3, memory_order_release);
+    }
+    /* else another thread is filling it (a few hundred nanoseconds): look again */
+  }
+}
+
+const cd_kernels *cd_kernels_get(void) {
+  const cd_kernels *k = cd_kernels_for(cd_cpu_best_isa());
+  return k ? k : cd_kernels_for(CD_ISA_REF);
+}

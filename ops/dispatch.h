@@ -1,0 +1,82 @@
+/* One dispatch idiom for every op: a table of kernels per ISA level.
+ *
+ * A table is built for a level by starting from the portable C kernels and walking the
+ * level's chain upwards (ref -> avx2 -> avx512 -> avx512bf16 -> amx, or ref -> neon), each
+ * level overwriting the entries it has a kernel for. So a level without its own kernel for an
+ * op runs the best kernel below it, never silently plain C, and `from[op]` says which level
+ * that is (`clipdebias info` prints it; tests/test_kernels.c checks every entry the CPU can
+ * run against the C reference).
+ *
+ * Call sites never test an ISA: they take cd_kernels_get() (the best level, after the
+ * CLIPDEBIAS_ISA override) or a table for an explicit level (tests, benches), and call the
+ * entry. A new level (e.g. AMX tiles) is one enum value in core/cpu.h, one fill function here
+ * and its kernel files; nothing at the call sites changes. */
+#ifndef CD_OPS_DISPATCH_H
+#define CD_OPS_DISPATCH_H
+
+#include <stddef.h>
+
+#include "core/cpu.h"
+#include "ops/ops.h"
+
+/* Arithmetic of the weight products (see ops/gemm/gemm.h):
+ *   fp32    float32 weights and activations (the reference)
+ *   bf16    both operands rounded to bfloat16, float32 accumulation
+ *   bf16x3  both operands split into bfloat16 hi + lo, hi*hi + hi*lo + lo*hi accumulated in
+ *           float32: float32-level accuracy from bf16 instructions
+ *   fp16    weights stored as IEEE half (half the memory), widened to float32 in the kernel;
+ *           activations and arithmetic float32 */
+typedef enum { CD_PREC_FP32 = 0, CD_PREC_BF16, CD_PREC_BF16X3, CD_PREC_FP16, CD_PREC_COUNT } cd_precision;
+const char *cd_precision_name(cd_precision p);
+/* Precision by name ("fp32", "bf16", "bf16x3", "fp16"); -1 when unknown. */
+int cd_precision_from_name(const char *name);
+
+typedef struct cd_gemm_kernel cd_gemm_kernel;
+
+/* Ops of the table, for `from` and for printing. */
+typedef enum {
+  CD_OP_GEMM_FP32 = 0, CD_OP_GEMM_BF16, CD_OP_GEMM_BF16X3, CD_OP_GEMM_FP16, /* = CD_OP_GEMM_FP32 + precision */
+  CD_OP_EPILOGUE, CD_OP_LAYERNORM, CD_OP_SOFTMAX, CD_OP_ACTIVATION, CD_OP_ATTENTION,
+  CD_OP_SKINNY, CD_OP_COUNT
+} cd_op;
+const char *cd_op_name(cd_op op);
+
+typedef struct cd_kernels {
+  cd_isa isa;                                /* the level this table was built for */
+  cd_isa from[CD_OP_COUNT];                  /* level that provided each entry */
+  /* Weight products per precision (NULL: no kernel at or below this level). */
+  const cd_gemm_kernel *gemm[CD_PREC_COUNT];
+  /* c[i, j] = act(c[i, j] + bias[j]) over an mr x nr tile (bias may be NULL): the GEMM
+   * epilogue, run while the tile is in L1. */
+  void (*bias_act_tile)(float *c, ptrdiff_t ldc, int mr, int nr, const float *bias, cd_activation act);
+  /* LayerNorm of M rows of C (mean/rstd may be NULL). */
+  void (*layernorm_rows)(float *out, float *mean, float *rstd, const float *inp, const float *w,
+                         const float *b, int M, int C, float eps);
+  /* In-place softmax of M rows of x (row stride ld); row i keeps its first len(i) columns,
+   * len(i) = causal ? i + 1 + diag : N, and the columns after that become exactly 0. */
+  void (*softmax_rows)(float *x, int M, int N, ptrdiff_t ld, int causal, int diag);
+  /* out = act(in) and din += dout * act'(in) over n elements (out may equal in). */
+  void (*act_forward)(float *out, const float *in, size_t n, cd_activation act);
+  void (*act_backward)(float *din, const float *dout, const float *in, size_t n, cd_activation act);
+  /* One attention head of T rows (see ops/attention/attention.h); NULL: the portable path. */
+  void (*attention_head)(float *out, ptrdiff_t ldo, const float *q, const float *k, const float *v,
+                         ptrdiff_t ldqkv, int T, int hs, float scale, int causal, float *probs,
+                         float *scratch);
+  /* Weight-streaming products for few rows (ops/gemm/skinny.h), single-threaded over a
+   * range of weight rows / gradient column strips; the drivers split the work. */
+  void (*skinny_forward)(float *out, const float *X, size_t ldx, const float *W,
+                         const float *bias, int M, int K, int N, int n0, int n1);
+  void (*skinny_backward)(float *dX, const float *dY, const float *W, int M, int K, int N,
+                          int j0, int j1, float *strip);
+} cd_kernels;
+
+/* What runs for op in table k: the kernel's name for the GEMMs ("avx512 fp32 10x32"), else
+ * the level's name. */
+const char *cd_kernels_describe(const cd_kernels *k, cd_op op);
+
+/* The table of the best level (cd_cpu_best_isa(), so CLIPDEBIAS_ISA applies). */
+const cd_kernels *cd_kernels_get(void);
+/* The table of level isa, or NULL when this build or this CPU cannot run it. */
+const cd_kernels *cd_kernels_for(cd_isa isa);
+
+#endif

@@ -1,0 +1,96 @@
+/* The general float32 GEMM C = alpha op(A) op(B) + beta C (see gemm.h): both operands are
+ * packed per call (B with the kernel's own packer when it is stored [N,K], the Linear
+ * layout), then the shared tile loops of gemm_core.c run. Used by tests and the backward
+ * products; the model's weight products go through cd_gemm_weight instead. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ops/gemm/gemm.h"
+
+static int imin(int a, int b) { return a < b ? a : b; }
+static size_t round_up(size_t x, size_t m) { return (x + m - 1) / m * m; }
+
+/* op(A) stored [K, M] (transA): MR columns of it into a micro-panel. */
+static void pack_a_trans(const float *A, ptrdiff_t lda, int mr, int kc, float alpha, float *dst, int MR) {
+  for (int p = 0; p < kc; p++)
+    for (int i = 0; i < MR; i++) dst[(size_t)p * MR + i] = i < mr ? alpha * A[(ptrdiff_t)p * lda + i] : 0.0f;
+}
+
+/* op(B) stored [K, N] (no transB): NR columns of it over all K into a panel. */
+static void pack_b_rows(const float *B, ptrdiff_t ldb, int nr, int K, float *dst, int NR) {
+  for (int p = 0; p < K; p++) {
+    memcpy(dst + (size_t)p * NR, B + (ptrdiff_t)p * ldb, sizeof(float) * (size_t)nr);
+    for (int j = nr; j < NR; j++) dst[(size_t)p * NR + j] = 0.0f;
+  }
+}
+
+static void scale_c(float *C, int ldc, int M, int N, float beta) {
+  for (int i = 0; i < M; i++)
+    for (int j = 0; j < N; j++) {
+      float *c = C + (size_t)i * ldc + j;
+      *c = beta == 0.0f ? 0.0f : beta * *c;
+    }
+}
+
+/* Used only when the packing buffers cannot be allocated: slow but never fails. */
+static void gemm_unpacked(int tA, int tB, int M, int N, int K, float alpha, const float *A, int lda,
+                          const float *B, int ldb, float beta, float *C, int ldc) {
+  for (int i = 0; i < M; i++)
+    for (int j = 0; j < N; j++) {
+      float s = 0.0f, *c = C + (size_t)i * ldc + j;
+      for (int p = 0; p < K; p++)
+        s += (tA ? A[(size_t)p * lda + i] : A[(size_t)i * lda + p]) *
+             (tB ? B[(size_t)j * ldb + p] : B[(size_t)p * ldb + j]);
+      *c = beta == 0.0f ? alpha * s : alpha * s + beta * *c;
+    }
+}
+
+void cd_gemm_ex(const cd_kernels *kt, int nthreads, int transA, int transB, int M, int N, int K,
+                float alpha, const float *A, int lda, const float *B, int ldb, float beta,
+                float *C, int ldc) {
+  if (M <= 0 || N <= 0) return;
+  if (K <= 0 || alpha == 0.0f) {
+    scale_c(C, ldc, M, N, beta);
+    return;
+  }
+  const cd_gemm_kernel *k = kt->gemm[CD_PREC_FP32];
+  const int MR = k->mr, NR = k->nr, nt = cd_gemm_threads(nthreads, M, N, K);
+  const int kc = cd_gemm_kc(K, k->kc), Mp = (int)round_up((size_t)M, (size_t)MR);
+  const int npb = (N + NR - 1) / NR, npa = Mp / MR, nblk = (K + kc - 1) / kc;
+  float *ap = aligned_alloc(64, round_up(sizeof(float) * (size_t)Mp * K, 64));
+  float *bp = aligned_alloc(64, round_up(sizeof(float) * (size_t)npb * NR * K, 64));
+  if (!ap || !bp) {
+    free(ap), free(bp);
+    gemm_unpacked(transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+    return;
+  }
+  if (beta != 0.0f && beta != 1.0f) scale_c(C, ldc, M, N, beta);
+#pragma omp parallel num_threads(nt) if (nt > 1)
+  {
+#pragma omp for schedule(static) nowait
+    for (int jp = 0; jp < npb; jp++) {
+      int nr = imin(NR, N - jp * NR);
+      float *dst = bp + (size_t)jp * NR * K;
+      if (transB) k->pack_b(B + (size_t)jp * NR * ldb, CD_F32, (size_t)ldb, nr, K, dst);
+      else pack_b_rows(B + (size_t)jp * NR, ldb, nr, K, dst, NR);
+    }
+#pragma omp for schedule(static)
+    for (int u = 0; u < nblk * npa; u++) {
+      int p0 = (u / npa) * kc, ir = (u % npa) * MR, kcb = imin(kc, K - p0);
+      float *dst = ap + (size_t)p0 * Mp + (size_t)ir * kcb;
+      if (transA) pack_a_trans(A + (size_t)p0 * lda + ir, lda, imin(MR, M - ir), kcb, alpha, dst, MR);
+      else k->pack_a(A + (size_t)ir * lda + p0, lda, imin(MR, M - ir), kcb, alpha, dst);
+    }
+  }
+  cd_gemm_job g = {k, kt, M, N, K, kc, (const unsigned char *)ap, Mp, (const unsigned char *)bp,
+                   sizeof(float) * (size_t)NR * K, C, ldc, beta != 0.0f, NULL, NULL, CD_ACT_NONE, NULL};
+  cd_gemm_run(&g, nt);
+  free(ap);
+  free(bp);
+}
+
+void cd_gemm(int transA, int transB, int M, int N, int K, float alpha, const float *A, int lda,
+             const float *B, int ldb, float beta, float *C, int ldc) {
+  cd_gemm_ex(cd_kernels_get(), 0, transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+}

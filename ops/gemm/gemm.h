@@ -1,0 +1,135 @@
+/* Blocked GEMM (the BLIS design: A packed into MR-row micro-panels, B into NR-column
+ * micro-panels, cache blocks MC x KC of A in L2 while KC x NR B micro-panels stream through
+ * L1, an MR x NR register tile per ISA and precision).
+ *
+ * Two drivers share the loops:
+ *  - cd_gemm_weight (ops/gemm/gemm_packed.c): out = act(A · W^T + bias) (+ resid) against a
+ *    weight packed ONCE at load (ops/gemm/weight.h) in the layout and precision of its kernel,
+ *    with the bias, activation and residual add applied to each tile while it is in L1.
+ *  - cd_gemm_ex (ops/gemm/gemm.c): the general float32 C = alpha op(A) op(B) + beta C on any
+ *    row-major operands (tests, backward products), packing both operands per call:
+ *      transA = 0: A is stored [M,K] (lda >= K);  transA = 1: A is stored [K,M] (lda >= M).
+ *      transB = 0: B is stored [K,N] (ldb >= N);  transB = 1: B is stored [N,K] (ldb >= K),
+ *      the PyTorch Linear weight layout. beta == 0 means C is not read.
+ *
+ * Results do not depend on the thread count: every C tile is computed by one work unit that
+ * walks the K blocks in increasing order, and the tiling and K blocking depend only on the
+ * shapes and the kernel. */
+#ifndef CD_GEMM_H
+#define CD_GEMM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/arena.h"
+#include "core/cpu.h"
+#include "core/dtype.h"
+#include "ops/dispatch.h"
+
+/* One micro-kernel call: the MR x NR tile at c over kc steps of packed A and B. */
+typedef struct {
+  int kc;              /* K steps (a multiple of the kernel's kstep) */
+  const void *a;       /* packed A micro-panel: kc x MR */
+  const void *b;       /* packed B micro-panel: kc x NR */
+  float *c;
+  ptrdiff_t ldc;
+  int accumulate;      /* 1: c += A·B;  0: c = A·B (c not read) */
+  const void *b_next;  /* the B micro-panel needed next, prefetched meanwhile (may be NULL) */
+} cd_tile;
+
+struct cd_gemm_kernel {
+  const char *name;    /* e.g. "avx512 fp32 10x32" */
+  cd_isa isa;
+  cd_precision prec;
+  int mr, nr;          /* register tile */
+  int mc, kc;          /* M block (A block in L2) and K block (B micro-panel in L1) */
+  int kstep;           /* K granularity of the packed layouts: 1, or 2 for bf16 pairs */
+  size_t a_bytes;      /* bytes of packed A per (row, k) */
+  size_t b_bytes;      /* bytes of packed B per (column, k) */
+  void (*tile)(const cd_tile *t);
+  /* Packs rows [0, mr) of A (row stride lda, float32; rows mr..MR-1 zero) for kc steps
+   * (padded with zeros up to a multiple of kstep), multiplied by alpha, into one micro-panel. */
+  void (*pack_a)(const float *A, ptrdiff_t lda, int mr, int kc, float alpha, void *dst);
+  /* Packs rows [0, nr) of W [*, K] stored as dtype with row stride ldw elements (rows
+   * nr..NR-1 zero) into one panel over K steps (zero padded to kstep): the B layout. */
+  void (*pack_b)(const void *W, cd_dtype dtype, size_t ldw, int nr, int K, void *dst);
+  /* Optional: widens a kc x NR micro-panel of B to float32 for a float32 tile (fp16 weights
+   * are stored half size and computed in float32). NULL: the tile reads B as packed. */
+  void (*widen_b)(const void *b, int kc, float *dst);
+};
+
+/* ---- packed weights (ops/gemm/weight.h holds the weight type) ---- */
+struct cd_weight;
+
+/* out[M,N] = act(A[M,K] · W[N,K]^T + bias) + resid, against a weight packed for its kernel.
+ * bias, resid may be NULL; act must be CD_ACT_NONE when resid is given; out may equal resid
+ * (in-place residual add). lda/ldo are row strides in floats (resid uses ldo). ws: scratch
+ * arena (NULL or too small: heap). */
+void cd_gemm_weight(const struct cd_weight *w, const float *A, ptrdiff_t lda, int M, float *out,
+                    ptrdiff_t ldo, const float *bias, cd_activation act, const float *resid,
+                    cd_arena *ws);
+/* Scratch bytes cd_gemm_weight needs for M rows against weights of K inputs (kernel k). */
+size_t cd_gemm_weight_scratch(const cd_gemm_kernel *k, int M, int K);
+
+/* ---- the general float32 GEMM ---- */
+
+/* Dispatched: cd_kernels_get()'s float32 kernel and the OpenMP thread count. */
+void cd_gemm(int transA, int transB, int M, int N, int K, float alpha, const float *A, int lda,
+             const float *B, int ldb, float beta, float *C, int ldc);
+/* Explicit kernel table and thread count (nthreads <= 0: OpenMP default; 1 inside a parallel
+ * region). Used by kernels, tests and benches. */
+void cd_gemm_ex(const cd_kernels *kt, int nthreads, int transA, int transB, int M, int N, int K,
+                float alpha, const float *A, int lda, const float *B, int ldb, float beta,
+                float *C, int ldc);
+
+/* ---- internals shared by the two drivers (ops/gemm/gemm_core.c) ---- */
+typedef struct {
+  const cd_gemm_kernel *k;
+  const cd_kernels *kt;     /* for the epilogue */
+  int M, N, Kp, kc;         /* Kp: K padded to kstep; kc: the K block */
+  const unsigned char *a;   /* packed A: per K block, Mp/MR micro-panels of kc x MR */
+  int Mp;                   /* M rounded up to MR */
+  const unsigned char *b;   /* packed B: panels of Kp x NR, panel_bytes apart */
+  size_t panel_bytes;
+  float *C;
+  ptrdiff_t ldc;
+  int accumulate;           /* C already holds values to add to */
+  const float *resid;       /* tiles start from resid (ldc stride) */
+  const float *bias;
+  cd_activation act;
+  float *wbuf;              /* per-thread widening buffers (kc x NR floats each) */
+} cd_gemm_job;
+
+/* K block size: equal blocks no larger than kc_max, multiples of 8 (and of kstep). */
+int cd_gemm_kc(int Kp, int kc_max);
+/* Packs op(A) rows [0, M) for every K block into job->a (parallel over nt threads; A is
+ * [M, K] with row stride lda). */
+void cd_gemm_pack_a_all(const cd_gemm_kernel *k, const float *A, ptrdiff_t lda, int M, int K,
+                        int kc, float alpha, unsigned char *dst, int nt);
+/* Runs the tiles (parallel over nt threads). */
+void cd_gemm_run(const cd_gemm_job *job, int nt);
+/* Threads for a product of this size: nthreads (<= 0: OpenMP default), 1 inside a parallel
+ * region or when the product is too small to split. */
+int cd_gemm_threads(int nthreads, int M, int N, int K);
+
+/* ---- kernels (one file per ISA, compiled with that ISA's flags only) ---- */
+extern const cd_gemm_kernel cd_gemm_portable_fp32, cd_gemm_portable_fp16, cd_gemm_portable_bf16,
+    cd_gemm_portable_bf16x3;
+extern const cd_gemm_kernel cd_gemm_avx2_fp32, cd_gemm_avx2_fp16;
+extern const cd_gemm_kernel cd_gemm_avx512_fp32, cd_gemm_avx512_fp16;
+extern const cd_gemm_kernel cd_gemm_avx512bf16_bf16, cd_gemm_avx512bf16_bf16x3;
+extern const cd_gemm_kernel cd_gemm_neon_fp32, cd_gemm_neon_fp16;
+
+/* Portable packers for float32 layouts (MR / NR given), used by the C kernels and as the
+ * edge case of the vectorised ones. */
+void cd_gemm_pack_a_f32(const float *A, ptrdiff_t lda, int mr, int kc, float alpha, float *dst, int MR);
+void cd_gemm_pack_b_f32(const void *W, cd_dtype dtype, size_t ldw, int nr, int K, float *dst, int NR);
+/* bfloat16 pair layouts (parts = 1: bf16, 2: bf16x3 hi + lo), see gemm_portable.c. */
+void cd_gemm_pack_a_bf16(const float *A, ptrdiff_t lda, int mr, int kc, float alpha, uint16_t *dst,
+                         int MR, int parts);
+void cd_gemm_pack_b_bf16(const void *W, cd_dtype dtype, size_t ldw, int nr, int K, uint16_t *dst,
+                         int NR, int parts);
+/* Element idx of W stored as dtype (any alignment), as float32. */
+float cd_gemm_load(const void *W, cd_dtype dtype, size_t idx);
+
+#endif

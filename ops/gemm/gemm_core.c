@@ -1,0 +1,159 @@
+/* The loops shared by both GEMM drivers (see gemm.h): K blocking, packing A for all K
+ * blocks, and the tile loops with the epilogue.
+ *
+ * Determinism: every C tile belongs to exactly one work unit, which walks the K blocks in
+ * increasing order: per block the micro-kernel sums its kc products in order from zero and
+ * then adds the block into C. The tiling and the K blocking depend only on (M, N, K, kernel),
+ * never on the thread count, the M blocking or the scheduling, so the bits of C do not depend
+ * on how many threads ran. That is why the unit loop can be scheduled dynamically: on a shared
+ * machine a preempted thread then delays only its own units, not a fixed half of the work. */
+#include <string.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+#include "ops/gemm/gemm.h"
+
+/* The largest register tile of any kernel (floats). */
+#define MAX_TILE (16 * 64)
+/* The C block of a work unit (M block x a chunk of panels) stays in L2 between K blocks. */
+#define C_BLOCK_FLOATS (48 * 1024)
+
+static int imin(int a, int b) { return a < b ? a : b; }
+static size_t round_up(size_t x, size_t m) { return (x + m - 1) / m * m; }
+
+int cd_gemm_kc(int Kp, int kc_max) {
+  int nb = (Kp + kc_max - 1) / kc_max;
+  if (nb < 1) nb = 1;
+  return (int)round_up((size_t)((Kp + nb - 1) / nb), 8);
+}
+
+int cd_gemm_threads(int nthreads, int M, int N, int K) {
+  int nt = nthreads;
+#ifdef _OPENMP
+  if (nt <= 0) nt = omp_get_max_threads();
+  if (omp_in_parallel()) nt = 1;
+#else
+  nt = 1;
+#endif
+  /* Below ~2 MFLOP the fork/join costs more than it saves. */
+  if ((double)M * N * K < 1e6) nt = 1;
+  return nt < 1 ? 1 : nt;
+}
+
+static int thread_id(void) {
+#ifdef _OPENMP
+  return omp_get_thread_num();
+#else
+  return 0;
+#endif
+}
+
+/* The A micro-panel of rows [ir, ir + MR) for the K block starting at p0 (length kcb). */
+static const unsigned char *a_panel(const cd_gemm_job *g, int p0, int ir, int kcb) {
+  return g->a + ((size_t)p0 * g->Mp + (size_t)ir * kcb) * g->k->a_bytes;
+}
+
+static void pack_a_unit(const cd_gemm_kernel *k, const float *A, ptrdiff_t lda, int M, int K,
+                        int Kp, int kc, int Mp, float alpha, unsigned char *dst, int u) {
+  int npa = Mp / k->mr, p0 = (u / npa) * kc, ir = (u % npa) * k->mr;
+  int kcb = imin(kc, Kp - p0), kvalid = imin(kcb, K - p0);
+  k->pack_a(A + (size_t)ir * lda + p0, lda, imin(k->mr, M - ir), kvalid, alpha,
+            dst + ((size_t)p0 * Mp + (size_t)ir * kcb) * k->a_bytes);
+}
+
+void cd_gemm_pack_a_all(const cd_gemm_kernel *k, const float *A, ptrdiff_t lda, int M, int K,
+                        int kc, float alpha, unsigned char *dst, int nt) {
+  int Kp = (int)round_up((size_t)K, (size_t)k->kstep), Mp = (int)round_up((size_t)M, (size_t)k->mr);
+  int units = ((Kp + kc - 1) / kc) * (Mp / k->mr);
+#pragma omp parallel for schedule(static) num_threads(nt) if (nt > 1)
+  for (int u = 0; u < units; u++) pack_a_unit(k, A, lda, M, K, Kp, kc, Mp, alpha, dst, u);
+}
+
+/* One tile: C (or its first-block starting values) through the micro-kernel, then the
+ * epilogue after the last K block. Edge tiles go through a full-size scratch tile. */
+static void run_tile(const cd_gemm_job *g, const void *ap, const void *bp, const void *bnext,
+                     int kcb, int i, int j, int first, int last) {
+  const cd_gemm_kernel *k = g->k;
+  const int MR = k->mr, NR = k->nr, mr = imin(MR, g->M - i), nr = imin(NR, g->N - j);
+  float *c = g->C + (ptrdiff_t)i * g->ldc + j;
+  const float *from = first ? (g->resid ? g->resid + (ptrdiff_t)i * g->ldc + j : g->accumulate ? c : NULL) : c;
+  int epi = last && (g->bias || g->act != CD_ACT_NONE);
+  const float *bias = g->bias ? g->bias + j : NULL;
+  if (mr == MR && nr == NR) {
+    if (from && from != c)
+      for (int r = 0; r < MR; r++) memcpy(c + (ptrdiff_t)r * g->ldc, from + (ptrdiff_t)r * g->ldc, sizeof(float) * NR);
+    cd_tile t = {kcb, ap, bp, c, g->ldc, from != NULL, bnext};
+    k->tile(&t);
+    if (epi) g->kt->bias_act_tile(c, g->ldc, MR, NR, bias, g->act);
+    return;
+  }
+  _Alignas(64) float tmp[MAX_TILE];
+  if (from) {
+    memset(tmp, 0, sizeof(float) * (size_t)MR * NR);
+    for (int r = 0; r < mr; r++) memcpy(tmp + r * NR, from + (ptrdiff_t)r * g->ldc, sizeof(float) * nr);
+  }
+  cd_tile t = {kcb, ap, bp, tmp, NR, from != NULL, bnext};
+  k->tile(&t);
+  if (epi) g->kt->bias_act_tile(tmp, NR, mr, nr, bias, g->act);
+  for (int r = 0; r < mr; r++) memcpy(c + (ptrdiff_t)r * g->ldc, tmp + r * NR, sizeof(float) * nr);
+}
+
+/* Micro-panel (jp, K block blk) against the unit's rows [i0, i0 + mc). */
+static void run_panel(const cd_gemm_job *g, int jp, int blk, int nblk, int i0, int mc,
+                      const void *bnext, float *wbuf) {
+  const cd_gemm_kernel *k = g->k;
+  int p0 = blk * g->kc, kcb = imin(g->kc, g->Kp - p0);
+  const void *b = g->b + (size_t)jp * g->panel_bytes + (size_t)p0 * k->nr * k->b_bytes;
+  if (k->widen_b) {
+    k->widen_b(b, kcb, wbuf);
+    b = wbuf;
+  }
+  for (int ir = 0; ir < mc; ir += k->mr)
+    run_tile(g, a_panel(g, p0, i0 + ir, kcb), b, ir == 0 ? bnext : NULL, kcb, i0 + ir,
+             jp * k->nr, blk == 0, blk == nblk - 1);
+}
+
+static const void *panel_at(const cd_gemm_job *g, int jp, int blk) {
+  return g->b + (size_t)jp * g->panel_bytes + (size_t)blk * g->kc * g->k->nr * g->k->b_bytes;
+}
+
+void cd_gemm_run(const cd_gemm_job *g, int nt) {
+  const cd_gemm_kernel *k = g->k;
+  const int MR = k->mr, NR = k->nr;
+  const int MC = (int)round_up((size_t)k->mc, (size_t)MR);
+  const int npb = (g->N + NR - 1) / NR, nblk = (g->Kp + g->kc - 1) / g->kc;
+  const int nic = (g->M + MC - 1) / MC, mcw = imin(MC, (int)round_up((size_t)g->M, (size_t)MR));
+  /* Panels per unit: the unit's C block stays in L2, and there are enough units to keep every
+   * thread busy (a few per thread, so a preempted one delays little). */
+  int cpb = C_BLOCK_FLOATS / (mcw * NR);
+  if (cpb < 1) cpb = 1;
+  int per_ic = (4 * nt + nic - 1) / nic;
+  if (per_ic > 1 && (npb + cpb - 1) / cpb < per_ic) cpb = (npb + per_ic - 1) / per_ic;
+  const int nch = (npb + cpb - 1) / cpb;
+#pragma omp parallel num_threads(nt) if (nt > 1)
+  {
+    float *wbuf = g->wbuf ? g->wbuf + (size_t)thread_id() * g->kc * NR : NULL;
+#pragma omp for schedule(dynamic, 1)
+    for (int u = 0; u < nic * nch; u++) {
+      int ic = u / nch, ch = u % nch, i0 = ic * MC, mc = imin(MC, g->M - i0);
+      int jp0 = ch * cpb, jp1 = imin(npb, jp0 + cpb);
+      if (nic == 1) {
+        /* All rows in one block (small M): each panel over all of K, then the next, so the
+         * weight streams through once, front to back. */
+        for (int jp = jp0; jp < jp1; jp++)
+          for (int blk = 0; blk < nblk; blk++) {
+            const void *nx = blk + 1 < nblk ? panel_at(g, jp, blk + 1) : jp + 1 < jp1 ? panel_at(g, jp + 1, 0) : NULL;
+            run_panel(g, jp, blk, nblk, i0, mc, nx, wbuf);
+          }
+      } else {
+        /* Per K block, the A block stays in L2 while the chunk's panels stream through L1. */
+        for (int blk = 0; blk < nblk; blk++)
+          for (int jp = jp0; jp < jp1; jp++) {
+            const void *nx = jp + 1 < jp1 ? panel_at(g, jp + 1, blk) : blk + 1 < nblk ? panel_at(g, jp0, blk + 1) : NULL;
+            run_panel(g, jp, blk, nblk, i0, mc, nx, wbuf);
+          }
+      }
+    }
+  }
+}

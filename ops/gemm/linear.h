@@ -1,0 +1,20 @@
+/* The one Linear entry point of the models, inference and prompt tuning alike:
+ *   out[M,N] = act(x[M,K] · W[N,K]^T + bias) + resid
+ * W packed for a kernel (ops/gemm/weight.h) runs the packed GEMM with the bias, activation
+ * and residual add applied to each tile while it is hot; W in its plain float32 layout (the
+ * prompt-tuning tower, whose backward reads W's rows) streams through the skinny kernels for
+ * few rows and the general GEMM otherwise, with the same epilogue after. */
+#ifndef CD_LINEAR_H
+#define CD_LINEAR_H
+
+#include "core/arena.h"
+#include "ops/gemm/weight.h"
+
+/* resid may be NULL or equal out (x += ...); act must be CD_ACT_NONE when resid is given.
+ * ws: scratch arena (NULL: heap). */
+void cd_linear_forward(float *out, const float *x, const cd_weight *w, const float *bias, int M,
+                       cd_activation act, const float *resid, cd_arena *ws);
+/* dx[M,K] += dout[M,N] · W (the input gradient; W frozen). Needs W's plain rows. */
+void cd_linear_backward_input(float *dx, const float *dout, const cd_weight *w, int M);
+
+#endif

@@ -1,0 +1,37 @@
+/* Skinny matrix products for prompt tuning: few rows (tens of tokens) against large frozen
+ * weights in PyTorch Linear layout [N,K], streamed straight from memory (no packing):
+ *   forward  out[M,N]  = X[M,K] · W[N,K]^T + bias   (dot products along K, rows of W contiguous)
+ *   backward dX[M,K] += dY[M,N] · W[N,K]            (rank-1 updates over N, 16-wide row strips)
+ * The drivers split the work over threads (forward: weight rows, backward: column strips of
+ * dX, so each output element is computed by one thread in a fixed order) and run the kernel
+ * table's range kernels. */
+#ifndef CD_SKINNY_H
+#define CD_SKINNY_H
+
+#include "ops/dispatch.h"
+
+void cd_skinny_linear_forward(const cd_kernels *kt, float *out, const float *X, const float *W,
+                              const float *bias, int M, int K, int N);
+void cd_skinny_linear_backward(const cd_kernels *kt, float *dX, const float *dY, const float *W,
+                               int M, int K, int N);
+
+/* Plain C versions over all rows (the ground truth of tests/test_ops_skinny.c). */
+void cd_skinny_linear_forward_ref(float *out, const float *X, const float *W, const float *bias,
+                                  int M, int K, int N);
+void cd_skinny_linear_backward_ref(float *dX, const float *dY, const float *W, int M, int K,
+                                   int N);
+
+/* Range kernels of the table: forward computes out columns [n0, n1) (weight rows), backward
+ * the dX columns [j0, j1) (j0 a multiple of 16), with strip scratch of CD_SKINNY_PCHUNK *
+ * (j1 - j0) floats, 32-byte aligned. */
+#define CD_SKINNY_PCHUNK 32
+void cd_skinny_forward_portable(float *out, const float *X, size_t ldx, const float *W,
+                                const float *bias, int M, int K, int N, int n0, int n1);
+void cd_skinny_backward_portable(float *dX, const float *dY, const float *W, int M, int K, int N,
+                                 int j0, int j1, float *strip);
+void cd_skinny_forward_avx2(float *out, const float *X, size_t ldx, const float *W,
+                            const float *bias, int M, int K, int N, int n0, int n1);
+void cd_skinny_backward_avx2(float *dX, const float *dY, const float *W, int M, int K, int N,
+                             int j0, int j1, float *strip);
+
+#endif

@@ -1,0 +1,48 @@
+/* Packing of typed weights (see ops/gemm/weight.h). */
+#include "ops/gemm/weight.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static size_t round_up(size_t x, size_t m) { return (x + m - 1) / m * m; }
+
+static size_t panel_bytes(int cols, const cd_gemm_kernel *k) {
+  return round_up((size_t)cols, (size_t)k->kstep) * (size_t)k->nr * k->b_bytes;
+}
+
+size_t cd_weight_packed_bytes(int rows, int cols, const cd_gemm_kernel *k) {
+  size_t np = ((size_t)rows + (size_t)k->nr - 1) / (size_t)k->nr;
+  return np * panel_bytes(cols, k);
+}
+
+int cd_weight_pack(cd_weight *w, const cd_gemm_kernel *k, cd_error *e) {
+  if (!w->data) return cd_fail(e, "weight [%d, %d]: no source data to pack", w->rows, w->cols);
+  size_t bytes = cd_weight_packed_bytes(w->rows, w->cols, k), pb = panel_bytes(w->cols, k);
+  unsigned char *dst = aligned_alloc(64, round_up(bytes ? bytes : 1, 64));
+  if (!dst) return cd_fail(e, "weight [%d, %d]: out of memory packing %zu MB", w->rows, w->cols, bytes >> 20);
+  int np = (w->rows + k->nr - 1) / k->nr;
+  size_t esz = cd_dtype_size(w->dtype);
+  const unsigned char *src = w->data;
+#pragma omp parallel for schedule(dynamic, 4) if ((size_t)w->rows * w->cols > 65536)
+  for (int jp = 0; jp < np; jp++) {
+    int j0 = jp * k->nr, nr = w->rows - j0 < k->nr ? w->rows - j0 : k->nr;
+    k->pack_b(src + (size_t)j0 * w->cols * esz, w->dtype, (size_t)w->cols, nr, w->cols,
+              dst + (size_t)jp * pb);
+  }
+  free(w->packed);
+  w->packed = dst;
+  w->packed_bytes = bytes;
+  w->kernel = k;
+  return 0;
+}
+
+void cd_weight_forget_source(cd_weight *w) { w->data = NULL; }
+
+const float *cd_weight_f32(const cd_weight *w) {
+  return w->data && w->dtype == CD_F32 ? w->data : NULL;
+}
+
+void cd_weight_free(cd_weight *w) {
+  free(w->packed);
+  memset(w, 0, sizeof *w);
+}
