@@ -1,55 +1,184 @@
-/* GEMM throughput of cd_matmul_forward (out = inp · W^T + b) on the CLIP shapes, in GFLOP/s.
- * Usage: bench_gemm [threads] [min_seconds_per_shape] [tag-substring]. One line per shape:
- *   <tag> M K N gflops
- * bench/gemm_torch.py prints the same lines for torch.nn.functional.linear, and
- * bench/bench_gemm.sh runs both and prints the ratios. */
+/* GEMM throughput on CLIP's shapes, per ISA level and precision, next to the measured FMA
+ * peak of this machine.
+ *
+ *   bench_gemm [threads] [seconds_per_case] [tag-substring]
+ *
+ * First the peak: a loop of independent FMAs (12 accumulators, no memory traffic) per vector
+ * width, and vdpbf16ps where the CPU has it, on `threads` threads. Then, for every level this
+ * CPU runs and every precision that level has its own kernel for, the packed-weight GEMM
+ * out = x · W^T + b (cd_gemm_weight, what the towers run) on ViT-B/32's shapes at batch 1
+ * (M = 50) and batch 32 (M = 1600), and the text tower's. One line per case:
+ *   <tag> M K N <level> <precision> <GFLOP/s> <% of the level's float32 FMA peak>
+ * GFLOP/s counts 2·M·K·N per product whatever the precision. Two clocks: wall time (best of
+ * several batches: on a shared machine the best is the least disturbed) and the process's CPU
+ * time divided by the thread count, which other processes taking the cores cannot inflate
+ * (run with OMP_WAIT_POLICY=passive so that threads waiting at a barrier do not count). The
+ * % of peak compares CPU-time rates with the peak loop measured the same way.
+ * bench/bench_gemm.sh puts the best level's fp32 lines beside PyTorch's. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "core/cpu.h"
 #include "core/progress.h"
-#include "ops/ops.h"
+#include "ops/dispatch.h"
+#include "ops/gemm/gemm.h"
+#include "ops/gemm/weight.h"
 
-static const struct { const char *tag; int M, K, N; } shapes[] = {
-    {"vit-b32.qkv", 1600, 768, 2304}, {"vit-b32.out", 1600, 768, 768},
-    {"vit-b32.fc", 1600, 768, 3072},  {"vit-b32.proj", 1600, 3072, 768},
-    {"text.qkv.M20", 20, 512, 1536},  {"text.out.M20", 20, 512, 512},
-    {"text.fc.M20", 20, 512, 2048},   {"text.proj.M20", 20, 2048, 512},
-    {"text.qkv.M77", 77, 512, 1536},  {"text.out.M77", 77, 512, 512},
-    {"text.fc.M77", 77, 512, 2048},   {"text.proj.M77", 77, 2048, 512},
-    {"text.fc.M5", 5, 512, 2048},     {"text.fc.M385", 385, 512, 2048},
+#if defined(__x86_64__)
+#include <immintrin.h>
+#endif
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+static const struct {
+  const char *tag;
+  int M, K, N;
+} shapes[] = {
+    {"vit-b32.b1.qkv", 50, 768, 2304},    {"vit-b32.b1.out", 50, 768, 768},
+    {"vit-b32.b1.fc", 50, 768, 3072},     {"vit-b32.b1.proj", 50, 3072, 768},
+    {"vit-b32.b32.qkv", 1600, 768, 2304}, {"vit-b32.b32.out", 1600, 768, 768},
+    {"vit-b32.b32.fc", 1600, 768, 3072},  {"vit-b32.b32.proj", 1600, 3072, 768},
+    {"text.qkv.M77", 77, 512, 1536},      {"text.fc.M77", 77, 512, 2048},
+    {"text.fc.M385", 385, 512, 2048},     {"text.proj.M385", 385, 2048, 512},
 };
+
+/* ---- peak ---- */
+#define PEAK_STEPS 20000
+#if defined(__x86_64__)
+#define PEAK_LOOP(T, set1, fma)                                      \
+  T a[12];                                                           \
+  T b = set1(1.0000001f), c = set1(1e-7f);                           \
+  for (int i = 0; i < 12; i++) a[i] = set1((float)i);                \
+  for (long k = 0; k < PEAK_STEPS; k++) {                            \
+    _Pragma("GCC unroll 12") for (int i = 0; i < 12; i++) a[i] = fma(a[i], b, c); \
+  }                                                                  \
+  float s = 0;                                                       \
+  for (int i = 0; i < 12; i++) s += ((float *)&a[i])[0];             \
+  return s;
+__attribute__((target("avx2,fma"))) static float peak_avx2(void) { PEAK_LOOP(__m256, _mm256_set1_ps, _mm256_fmadd_ps) }
+__attribute__((target("avx512f"))) static float peak_avx512(void) { PEAK_LOOP(__m512, _mm512_set1_ps, _mm512_fmadd_ps) }
+__attribute__((target("avx512f,avx512bf16"))) static float peak_bf16(void) {
+  __m512 a[12];
+  __m512bh b = (__m512bh)_mm512_set1_epi32(0x3f803f80);
+  for (int i = 0; i < 12; i++) a[i] = _mm512_set1_ps((float)i);
+  for (long k = 0; k < PEAK_STEPS; k++) {
+#pragma GCC unroll 12
+    for (int i = 0; i < 12; i++) a[i] = _mm512_dpbf16_ps(a[i], b, b);
+  }
+  float s = 0;
+  for (int i = 0; i < 12; i++) s += ((float *)&a[i])[0];
+  return s;
+}
+#endif
+
+static double cpu_now(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
+  return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
+typedef struct {
+  double wall, cpu; /* best seconds per call: wall clock, CPU time / threads */
+} timing;
+
+static void keep_best(timing *b, double wall, double cpu) {
+  if (wall < b->wall) b->wall = wall;
+  if (cpu < b->cpu) b->cpu = cpu;
+}
+
+/* Peak GFLOP/s (CPU-time based) of fn on nt threads, flops per call per thread given. */
+static double peak_of(float (*fn)(void), double flops, int nt, double secs, double *wall_gflops) {
+  timing best = {1e30, 1e30};
+  double t_end = cd_time_now() + secs;
+  volatile float sink = 0;
+  do {
+    double t0 = cd_time_now(), c0 = cpu_now();
+    float s = 0;
+#pragma omp parallel num_threads(nt) reduction(+ : s)
+    s += fn();
+    keep_best(&best, cd_time_now() - t0, (cpu_now() - c0) / nt);
+    sink += s;
+  } while (cd_time_now() < t_end);
+  (void)sink;
+  *wall_gflops = flops * nt / best.wall * 1e-9;
+  return flops * nt / best.cpu * 1e-9;
+}
+
+/* ---- GEMM ---- */
+static timing time_gemm(const cd_weight *w, const float *x, float *o, const float *b, int M, double secs,
+                        int nt, cd_arena *ws) {
+  cd_gemm_weight(w, x, w->cols, M, o, w->rows, b, CD_ACT_NONE, NULL, ws); /* warm up */
+  timing best = {1e30, 1e30};
+  double t_end = cd_time_now() + secs;
+  int reps = 1;
+  do {
+    double t0 = cd_time_now(), c0 = cpu_now();
+    for (int r = 0; r < reps; r++) cd_gemm_weight(w, x, w->cols, M, o, w->rows, b, CD_ACT_NONE, NULL, ws);
+    double dt = (cd_time_now() - t0) / reps;
+    keep_best(&best, dt, (cpu_now() - c0) / reps / nt);
+    if (dt * reps < 0.02) reps *= 2;
+  } while (cd_time_now() < t_end);
+  return best;
+}
 
 int main(int argc, char **argv) {
   int threads = argc > 1 ? atoi(argv[1]) : 0;
-  double min_s = argc > 2 ? atof(argv[2]) : 0.5;
+  double secs = argc > 2 ? atof(argv[2]) : 0.5;
+  const char *filter = argc > 3 ? argv[3] : NULL;
   if (threads > 0) cd_threads_set(threads);
-  fprintf(stderr, "clipdebias gemm: isa %s, %d threads\n", cd_isa_name(cd_cpu_best_isa()),
-          cd_threads_get());
-  for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
-    if (argc > 3 && !strstr(shapes[s].tag, argv[3])) continue;
-    int M = shapes[s].M, K = shapes[s].K, N = shapes[s].N;
-    float *x = malloc(sizeof(float) * M * K), *w = malloc(sizeof(float) * N * K);
-    float *b = malloc(sizeof(float) * N), *o = malloc(sizeof(float) * M * N);
-    if (!x || !w || !b || !o) return 1;
-    for (size_t i = 0; i < (size_t)M * K; i++) x[i] = (float)((i * 7919) % 1000) * 1e-3f - 0.5f;
-    for (size_t i = 0; i < (size_t)N * K; i++) w[i] = (float)((i * 104729) % 1000) * 1e-4f - 0.05f;
-    for (int i = 0; i < N; i++) b[i] = 0.01f * i;
-    cd_matmul_forward(o, x, w, b, M, K, N); /* warm up */
-    /* Best of several timed batches: the machine is shared, the best is the least disturbed. */
-    double best = 1e30, t_end = cd_time_now() + min_s;
-    int reps = 1;
-    do {
-      double t0 = cd_time_now();
-      for (int r = 0; r < reps; r++) cd_matmul_forward(o, x, w, b, M, K, N);
-      double dt = (cd_time_now() - t0) / reps;
-      if (dt < best) best = dt;
-      if (dt * reps < 0.02) reps *= 2;
-    } while (cd_time_now() < t_end);
-    printf("%s %d %d %d %.2f\n", shapes[s].tag, M, K, N, 2.0 * M * K * N / best * 1e-9);
-    fflush(stdout);
-    free(x), free(w), free(b), free(o);
+  int nt = cd_threads_get();
+  cd_cpu_features f;
+  cd_cpu_detect(&f);
+  fprintf(stderr, "clipdebias gemm: %s, best level %s, %d threads\n", f.brand, cd_isa_name(cd_cpu_best_isa()), nt);
+  double peak[CD_ISA_COUNT] = {0}, wall;
+#if defined(__x86_64__)
+  if (cd_cpu_supports(CD_ISA_AVX2)) {
+    peak[CD_ISA_AVX2] = peak_of(peak_avx2, 12.0 * 16 * PEAK_STEPS, nt, secs, &wall);
+    printf("peak avx2 fma: %.1f GFLOP/s (CPU time), %.1f (wall)\n", peak[CD_ISA_AVX2], wall);
   }
+  if (cd_cpu_supports(CD_ISA_AVX512)) {
+    peak[CD_ISA_AVX512] = peak_of(peak_avx512, 12.0 * 32 * PEAK_STEPS, nt, secs, &wall);
+    printf("peak avx512 fma: %.1f GFLOP/s (CPU time), %.1f (wall)\n", peak[CD_ISA_AVX512], wall);
+  }
+  peak[CD_ISA_AVX512BF16] = peak[CD_ISA_AMX] = peak[CD_ISA_AVX512];
+  if (cd_cpu_supports(CD_ISA_AVX512BF16)) {
+    double bf = peak_of(peak_bf16, 12.0 * 64 * PEAK_STEPS, nt, secs, &wall);
+    printf("peak avx512bf16 vdpbf16ps: %.1f GFLOP/s (CPU time), %.1f (wall), counting 2 products + 2 adds per lane\n", bf, wall);
+  }
+#endif
+  printf("# tag M K N level precision GFLOP/s(wall) GFLOP/s(cpu) %%peak(cpu, of the level's fp32 FMA)\n");
+  fflush(stdout);
+  cd_arena ws;
+  if (cd_arena_init(&ws, (size_t)64 << 20, NULL)) return 1;
+  for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
+    if (filter && !strstr(shapes[s].tag, filter)) continue;
+    int M = shapes[s].M, K = shapes[s].K, N = shapes[s].N;
+    float *x = malloc(sizeof(float) * M * K), *wf = malloc(sizeof(float) * N * K);
+    float *b = malloc(sizeof(float) * N), *o = malloc(sizeof(float) * M * N);
+    if (!x || !wf || !b || !o) return 1;
+    for (size_t i = 0; i < (size_t)M * K; i++) x[i] = (float)((i * 7919) % 1000) * 1e-3f - 0.5f;
+    for (size_t i = 0; i < (size_t)N * K; i++) wf[i] = (float)((i * 104729) % 1000) * 1e-4f - 0.05f;
+    for (int i = 0; i < N; i++) b[i] = 0.01f * i;
+    for (int l = 0; l < CD_ISA_COUNT; l++) {
+      const cd_kernels *kt = cd_kernels_for((cd_isa)l);
+      if (!kt || (l == CD_ISA_REF && cd_cpu_native_isa() != CD_ISA_REF)) continue; /* portable C: not a contender */
+      for (int p = 0; p < CD_PREC_COUNT; p++) {
+        if (kt->from[CD_OP_GEMM_FP32 + p] != (cd_isa)l) continue;
+        cd_weight w = {N, K, CD_F32, wf, NULL, NULL, 0};
+        if (cd_weight_pack(&w, kt->gemm[p], NULL)) return 1;
+        timing t = time_gemm(&w, x, o, b, M, secs, nt, &ws);
+        double fl = 2.0 * M * K * N * 1e-9, gw = fl / t.wall, gc = fl / t.cpu;
+        printf("%s %d %d %d %s %s %.1f %.1f %.0f\n", shapes[s].tag, M, K, N, cd_isa_name((cd_isa)l),
+               cd_precision_name((cd_precision)p), gw, gc, peak[l] > 0 ? 100.0 * gc / peak[l] : 0.0);
+        fflush(stdout);
+        cd_weight_free(&w);
+      }
+    }
+    free(x), free(wf), free(b), free(o);
+  }
+  cd_arena_free(&ws);
   return 0;
 }

@@ -42,6 +42,23 @@ void cd_file_close(cd_file *f) {
   memset(f, 0, sizeof *f);
 }
 
+void cd_file_prefetch(const cd_file *f, const void *p, size_t n) {
+  if (!f->mapped || !p || n == 0) return;
+  uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE), a = (uintptr_t)p / page * page;
+  size_t len = (uintptr_t)p + n - a;
+#ifdef MADV_POPULATE_READ
+  if (madvise((void *)a, len, MADV_POPULATE_READ) == 0) return;
+#endif
+  madvise((void *)a, len, MADV_WILLNEED); /* kernels before 5.14: at least read ahead */
+}
+
+void cd_file_release(const cd_file *f, const void *p, size_t n) {
+  if (!f->mapped || !p || n == 0) return;
+  uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE), a = (uintptr_t)p, b = a + n;
+  uintptr_t lo = (a + page - 1) / page * page, hi = b / page * page;
+  if (hi > lo) madvise((void *)lo, hi - lo, MADV_DONTNEED);
+}
+
 int cd_file_read(const char *path, size_t max_size, uint8_t **data, size_t *size, cd_error *e) {
   *data = NULL;
   *size = 0;

@@ -18,6 +18,13 @@ typedef struct {
 
 int cd_file_map(cd_file *f, const char *path, cd_error *e);
 void cd_file_close(cd_file *f);
+/* Maps the pages of [p, p + n) into this process in one call before they are read through
+ * (page faults one page at a time are slow, under virtualisation especially). Advisory. */
+void cd_file_prefetch(const cd_file *f, const void *p, size_t n);
+/* Drops the mapped pages inside [p, p + n) from this process's memory (the whole pages only;
+ * a later read faults them back in from the file). For data copied into another form, so
+ * the process does not hold both. No-op for heap copies. */
+void cd_file_release(const cd_file *f, const void *p, size_t n);
 
 /* Reads a whole file into a malloc'd, NUL-terminated buffer; fails if larger than max_size. */
 int cd_file_read(const char *path, size_t max_size, uint8_t **data, size_t *size, cd_error *e);

@@ -60,6 +60,8 @@ edit_header() {
   { le64 "$(wc -c <"$TMP/hdr")"; cat "$TMP/hdr"; tail -c +$((9 + HLEN)) "$GOOD"; } >"$1"
 }
 ei() { "$BIN" embed-image --model "$1" --pixels "${2:-$PIX}" --out "$TMP/e.npy"; }
+# info loads both towers (embed-image reads only the image tower's tensors)
+inf() { "$BIN" info --model "$1"; }
 
 echo "== model paths and folders"
 expect_fail "missing model folder" "$TMP/nope;;no such|not found|does not exist" ei "$TMP/nope"
@@ -88,7 +90,7 @@ cp "$FIX/openclip_f32/open_clip_model.safetensors" "$TMP/badoc/"
 printf '{"model_cfg": {"embed_dim": 24, "vision_cfg": {"width": 64}' >"$TMP/badoc/open_clip_config.json"
 expect_fail "truncated open_clip_config.json" "open_clip_config.json" ei "$TMP/badoc"
 sed 's/"heads": 1/"heads": 3/' "$FIX/openclip_f32/open_clip_config.json" >"$TMP/badoc/open_clip_config.json"
-expect_fail "open_clip heads not dividing width" "heads" ei "$TMP/badoc"
+expect_fail "open_clip heads not dividing width" "heads" inf "$TMP/badoc"
 
 echo "== hostile safetensors"
 : >"$TMP/empty.safetensors"
@@ -114,11 +116,18 @@ expect_fail "shape overflowing size_t" "huge_shape.safetensors;;ln_final.weight"
 edit_header "$TMP/dtype.safetensors" 's/("ln_final\.weight":\{"dtype":)"F32"/\1"Q4_K"/'
 expect_fail "unknown dtype" "dtype.safetensors;;ln_final.weight;;dtype" ei "$TMP/dtype.safetensors"
 edit_header "$TMP/intdtype.safetensors" 's/("ln_final\.weight":\{"dtype":)"F32"/\1"I32"/'
-expect_fail "integer dtype for a weight" "intdtype.safetensors;;ln_final.weight;;I32|dtype" ei "$TMP/intdtype.safetensors"
+expect_fail "integer dtype for a weight" "intdtype.safetensors;;ln_final.weight;;I32|dtype" inf "$TMP/intdtype.safetensors"
+checks=$((checks + 1))
+if ei "$TMP/intdtype.safetensors" >/dev/null 2>&1; then
+  echo "  ok   embed-image does not read the (broken) text tower"
+else
+  echo "  FAIL embed-image read the text tower it does not use"
+  fails=$((fails + 1))
+fi
 edit_header "$TMP/missing.safetensors" 's/"visual\.ln_post\.weight"/"visual.ln_post.weighx"/'
 expect_fail "missing tensor" "missing.safetensors;;visual.ln_post.weight;;missing" ei "$TMP/missing.safetensors"
 edit_header "$TMP/wrongshape.safetensors" 's/("text_projection":\{"dtype":"F32","shape":\[)64,24\]/\124,64]/'
-expect_fail "tensor shape wrong for the model" "wrongshape.safetensors;;text_projection" ei "$TMP/wrongshape.safetensors"
+expect_fail "tensor shape wrong for the model" "wrongshape.safetensors;;text_projection" inf "$TMP/wrongshape.safetensors"
 # 16 rows instead of 1 + 4*4 with a byte range that agrees (a 256-byte hole is left behind):
 # the loader, not the file reader, has to notice that 16 is not 1 + a square.
 POSEND=$(head -c $((8 + HLEN)) "$GOOD" | tail -c "$HLEN" |

@@ -89,7 +89,7 @@ static void text_feature_d(double *feat, const cd_prompt *p, const cd_text *tx, 
   for (int l = 0; l < LAYERS; l++) {
     const cd_block *b = &tx->tf.blocks[l];
     for (int t = 0; t < T; t++) ln_d(ln + t * C, x + t * C, b->ln_1_w, b->ln_1_b, C);
-    for (int t = 0; t < T; t++) lin_d(qkv + t * 3 * C, ln + t * C, b->qkv_w, b->qkv_b, C, 3 * C);
+    for (int t = 0; t < T; t++) lin_d(qkv + t * 3 * C, ln + t * C, cd_weight_f32(&b->qkv_w), b->qkv_b, C, 3 * C);
     for (int h = 0; h < HEADS; h++)
       for (int t = 0; t < T; t++) {
         double s[CTXLEN], mx = -1e300, z = 0;
@@ -107,20 +107,20 @@ static void text_feature_d(double *feat, const cd_prompt *p, const cd_text *tx, 
         }
       }
     for (int t = 0; t < T; t++) {
-      lin_d(tmp + t * C, ao + t * C, b->out_w, b->out_b, C, C);
+      lin_d(tmp + t * C, ao + t * C, cd_weight_f32(&b->out_w), b->out_b, C, C);
       for (int i = 0; i < C; i++) x[t * C + i] += tmp[t * C + i];
     }
     for (int t = 0; t < T; t++) {
       ln_d(ln + t * C, x + t * C, b->ln_2_w, b->ln_2_b, C);
-      lin_d(hid + t * MLP, ln + t * C, b->fc_w, b->fc_b, C, MLP);
+      lin_d(hid + t * MLP, ln + t * C, cd_weight_f32(&b->fc_w), b->fc_b, C, MLP);
       for (int i = 0; i < MLP; i++) hid[t * MLP + i] = act_d(tx->tf.act, hid[t * MLP + i]);
-      lin_d(tmp + t * C, hid + t * MLP, b->proj_w, b->proj_b, MLP, C);
+      lin_d(tmp + t * C, hid + t * MLP, cd_weight_f32(&b->proj_w), b->proj_b, MLP, C);
       for (int i = 0; i < C; i++) x[t * C + i] += tmp[t * C + i];
     }
   }
   int eot = cd_text_eot_index(p->tokens + (size_t)c * CTXLEN, CTXLEN);
   ln_d(ln, x + eot * C, tx->ln_final_w, tx->ln_final_b, C);
-  lin_d(feat, ln, tx->proj, NULL, C, EMB);
+  lin_d(feat, ln, cd_weight_f32(&tx->proj), NULL, C, EMB);
 }
 
 static double loss_d(const cd_prompt *p, const cd_clip *m, const double *ctx, const float *img,

@@ -107,7 +107,7 @@ int main(void) {
   char path[1024];
   cd_error e;
   cd_clip m;
-  cd_clip_load_opts opts = {NULL, 0};
+  cd_clip_load_opts opts = {NULL, 0, CD_TOWER_BOTH, 1, CD_PREC_FP32};
 
   snprintf(path, sizeof path, "%s/tiny", dir);
   if (cd_clip_load(&m, path, &opts, &e)) CHECK(0, "HF folder: %s", e.msg);

@@ -14,18 +14,23 @@ static float *take(float **p, size_t n, uint64_t seed, float scale, float offset
   return r;
 }
 
+/* A plain float32 Linear weight [rows, cols] over the next floats of the arena. */
+static cd_weight take_weight(float **p, int rows, int cols, uint64_t seed, float scale) {
+  return (cd_weight){rows, cols, CD_F32, take(p, (size_t)rows * cols, seed, scale, 0), NULL, NULL, 0};
+}
+
 static void fill_block(cd_block *b, float **p, int W, int F, uint64_t s) {
   b->ln_1_w = take(p, W, s + 1, 0.3f, 1);
   b->ln_1_b = take(p, W, s + 2, 0.2f, 0);
-  b->qkv_w = take(p, (size_t)3 * W * W, s + 3, 0.6f, 0);
+  b->qkv_w = take_weight(p, 3 * W, W, s + 3, 0.6f);
   b->qkv_b = take(p, (size_t)3 * W, s + 4, 0.2f, 0);
-  b->out_w = take(p, (size_t)W * W, s + 5, 0.3f, 0);
+  b->out_w = take_weight(p, W, W, s + 5, 0.3f);
   b->out_b = take(p, W, s + 6, 0.2f, 0);
   b->ln_2_w = take(p, W, s + 7, 0.3f, 1);
   b->ln_2_b = take(p, W, s + 8, 0.2f, 0);
-  b->fc_w = take(p, (size_t)F * W, s + 9, 0.3f, 0);
+  b->fc_w = take_weight(p, F, W, s + 9, 0.3f);
   b->fc_b = take(p, F, s + 10, 0.2f, 0);
-  b->proj_w = take(p, (size_t)W * F, s + 11, 0.15f, 0);
+  b->proj_w = take_weight(p, W, F, s + 11, 0.15f);
   b->proj_b = take(p, W, s + 12, 0.2f, 0);
 }
 
@@ -44,10 +49,11 @@ int cd_tiny_clip_build(cd_tiny_clip *t, const cd_tiny_dims *d, uint64_t seed) {
   tx->pos_emb = take(&p, (size_t)d->context * W, seed + 2, 0.3f, 0);
   tx->ln_final_w = take(&p, W, seed + 3, 0.3f, 1);
   tx->ln_final_b = take(&p, W, seed + 4, 0.2f, 0);
-  tx->proj = take(&p, (size_t)d->embed * W, seed + 5, 0.4f, 0);
+  tx->proj = take_weight(&p, d->embed, d->width, seed + 5, 0.4f);
   tx->tf = (cd_transformer){d->width, d->layers, d->heads, d->mlp, d->act, 1e-5f, t->blocks};
   for (int l = 0; l < d->layers; l++) fill_block(&t->blocks[l], &p, d->width, d->mlp, seed + 100 * (uint64_t)(l + 1));
   t->m.embed_dim = d->embed;
+  t->m.towers = CD_TOWER_TEXT;
   return 0;
 }
 

@@ -20,7 +20,7 @@ static int report(const cd_error *e, char *err, size_t cap) {
 clipdebias_model *clipdebias_load(const char *path, const char *vocab, char *err, size_t errcap) {
   cd_error e;
   clipdebias_model *m = cd_calloc(1, sizeof *m, &e);
-  cd_clip_load_opts o = {vocab, 0};
+  cd_clip_load_opts o = {vocab, 0, CD_TOWER_BOTH, 1, CD_PREC_FP32}; /* inference only: pack both towers */
   if (!m || cd_clip_load(&m->clip, path, &o, &e)) {
     free(m);
     report(&e, err, errcap);

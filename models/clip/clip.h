@@ -1,8 +1,12 @@
 /* CLIP: configuration, weights and the two towers.
- * Weights are held in one canonical layout whatever the checkpoint's naming:
- *   every Linear weight [out, in] (PyTorch layout), attention q,k,v packed as [3C, C],
- *   projections [embed, width]. Float32 tensors are used in place from the memory-mapped
- *   file when aligned; F16/BF16 (or unaligned) tensors are widened into owned buffers. */
+ * Weights are held in one canonical layout whatever the checkpoint's naming: every Linear
+ * weight [out, in] (PyTorch layout), attention q,k,v as one [3C, C], projections
+ * [embed, width]. Linear weights are typed (ops/gemm/weight.h): packed once at load for the
+ * GEMM kernel of the chosen precision (the image tower always; the text tower for inference
+ * commands), or kept as plain float32 rows (the text tower of prompt tuning, whose backward
+ * reads them). Other float32 tensors are used in place from the memory-mapped file when
+ * aligned; F16/BF16 (or unaligned) ones are widened into owned buffers. A tower a command
+ * does not ask for is not loaded at all. */
 #ifndef CD_CLIP_H
 #define CD_CLIP_H
 
@@ -12,16 +16,21 @@
 #include "core/error.h"
 #include "core/safetensors.h"
 #include "data/text/tokenizer.h"
+#include "ops/dispatch.h"
+#include "ops/gemm/weight.h"
 #include "ops/ops.h"
-
 
 typedef struct {
   const float *ln_1_w, *ln_1_b;     /* [C] */
-  const float *qkv_w, *qkv_b;       /* [3C, C], [3C] */
-  const float *out_w, *out_b;       /* [C, C], [C] */
+  cd_weight qkv_w;                  /* [3C, C] */
+  const float *qkv_b;               /* [3C] */
+  cd_weight out_w;                  /* [C, C] */
+  const float *out_b;               /* [C] */
   const float *ln_2_w, *ln_2_b;     /* [C] */
-  const float *fc_w, *fc_b;         /* [F, C], [F] */
-  const float *proj_w, *proj_b;     /* [C, F], [C] */
+  cd_weight fc_w;                   /* [F, C] */
+  const float *fc_b;                /* [F] */
+  cd_weight proj_w;                 /* [C, F] */
+  const float *proj_b;              /* [C] */
 } cd_block;
 
 typedef struct {
@@ -33,12 +42,12 @@ typedef struct {
 
 typedef struct {
   int image_size, patch_size, grid, n_tokens; /* n_tokens = grid*grid + 1 */
-  const float *patch_w;              /* conv1 [C, 3, P, P] (no bias) */
+  cd_weight patch_w;                 /* conv1 [C, 3, P, P] as [C, 3·P·P] (no bias) */
   const float *class_emb;            /* [C] */
   const float *pos_emb;              /* [n_tokens, C] */
   const float *ln_pre_w, *ln_pre_b;
   const float *ln_post_w, *ln_post_b;
-  const float *proj;                 /* [embed, C] */
+  cd_weight proj;                    /* [embed, C] */
   cd_transformer tf;
 } cd_vision;
 
@@ -47,7 +56,7 @@ typedef struct {
   const float *tok_emb;              /* [vocab, C] */
   const float *pos_emb;              /* [context, C] */
   const float *ln_final_w, *ln_final_b;
-  const float *proj;                 /* [embed, C] */
+  cd_weight proj;                    /* [embed, C] */
   cd_transformer tf;
 } cd_text;
 
@@ -71,13 +80,25 @@ typedef struct {
   size_t n_params;
   char stored_dtype[32];    /* "F32", "F16", "BF16", "mixed" */
   size_t bytes_mapped, bytes_converted; /* F32 used in place vs widened copies */
+  size_t bytes_packed;      /* weights packed for the GEMM kernels */
+  int towers;               /* CD_TOWER_* bits that were loaded */
+  cd_precision precision;   /* of the packed weights */
+  struct cd_pending_weight *pending; /* loader state: weights found, not yet finished */
+  int n_pending, cap_pending;
 } cd_clip;
+
+enum { CD_TOWER_VISION = 1, CD_TOWER_TEXT = 2, CD_TOWER_BOTH = 3 };
 
 /* Options for loading. vocab_path may name bpe_simple_vocab_16e6.txt.gz or a folder with
  * vocab.json + merges.txt; NULL means: look beside the weights. */
 typedef struct {
   const char *vocab_path;
   int require_tokenizer;    /* fail if no tokenizer can be found */
+  int towers;               /* CD_TOWER_* bits to load; 0 = both. Without the text tower
+                             * no tokenizer is loaded either. */
+  int pack_text;            /* 1: pack the text tower for inference (embed-text); 0: keep
+                             * its weights as plain float32 rows, as prompt tuning needs */
+  cd_precision precision;   /* arithmetic of the packed weights (default fp32) */
 } cd_clip_load_opts;
 
 /* Loads any supported layout: a Hugging Face CLIPModel folder, an OpenCLIP folder
@@ -92,14 +113,56 @@ const char *cd_layout_name(cd_layout l);
 
 /* Image tower: pixels [N,3,S,S] (preprocessed) -> features [N,embed] (not normalised). */
 int cd_clip_encode_image(const cd_clip *m, const float *pixels, int N, float *features, cd_error *e);
+/* The same with the scratch from ws when it has cd_clip_image_scratch_bytes(m, N) free (a
+ * session that encodes batch after batch then allocates nothing per batch). */
+int cd_clip_encode_image_ws(const cd_clip *m, const float *pixels, int N, float *features, cd_arena *ws,
+                            cd_error *e);
+size_t cd_clip_image_scratch_bytes(const cd_clip *m, int N);
 /* Text tower: tokens [N,context] (SOT..EOT, zero-padded) -> features [N,embed]. */
 int cd_clip_encode_text(const cd_clip *m, const int32_t *tokens, int N, float *features, cd_error *e);
 
-/* Shared pieces reused by the prompt learner: one pre-LN residual block over x [T,C] in place,
- * with scratch sized by cd_block_scratch_floats(T, tf). */
-size_t cd_block_scratch_floats(int B, int T, const cd_transformer *tf);
+/* ---- the transformer block (models/clip/clip_block.c), one for inference and training ----
+ *
+ * Rows a block attends over: B sequences of T rows each (dense attention, causal or not), or,
+ * when seg is given, R = seg[n_seg] rows packed as a shared causal prefix of P rows and
+ * n_seg segments (ops/attention/attention_segments.h; then M = R, B and T are unused).
+ * keep (optional): the rows that continue after attention, in order; the out-projection and
+ * the MLP then run on those n_keep rows only and x_out has n_keep rows. */
+typedef struct {
+  int B, T, causal;
+  int P, n_seg;
+  const int *seg;
+  const int *keep;
+  int n_keep;
+} cd_block_rows;
+
+/* Activations a backward reads, written by a training forward (M rows, Mk = kept rows). */
+typedef struct {
+  float *ln1, *mean1, *rstd1;  /* [M,C] [M] [M] */
+  float *qkv;                  /* [M,3C] */
+  float *att;                  /* probabilities: dense [B,NH,T,T]; segments [NH,M,Tk] */
+  float *atty;                 /* [M,C] attention output before the out-projection */
+  float *xmid;                 /* [Mk,C] after the attention residual */
+  float *ln2, *mean2, *rstd2;  /* [Mk,C] [Mk] [Mk] */
+  float *fch, *fcg;            /* [Mk,F] before / after the activation */
+} cd_block_saved;
+
+/* Arena bytes one block needs for B sequences of T rows (or M = B*T packed rows). */
+size_t cd_block_scratch_bytes(int B, int T, const cd_transformer *tf);
+/* x_out = block(x_in). At inference sv is NULL and x_out may equal x_in (in place); a
+ * training forward passes sv to keep the activations. Scratch from ws (NULL: heap). */
+void cd_block_forward_rows(const cd_transformer *tf, const cd_block *blk, const float *x_in,
+                           float *x_out, const cd_block_rows *rows, cd_block_saved *sv, cd_arena *ws);
+/* The input gradient of a block whose forward saved sv: dx_in = d loss / d x_in from
+ * dx_out = d loss / d x_out ([Mk, C]; may equal dx_in when nothing is kept aside). Only rows
+ * [g0, M) of dx_in are formed (rows before g0 cannot reach what is trained and are left as
+ * they are). The weights are frozen: no weight gradients. */
+void cd_block_backward(const cd_transformer *tf, const cd_block *blk, const cd_block_rows *rows,
+                       const cd_block_saved *sv, const float *x_in, const float *dx_out,
+                       float *dx_in, int g0, cd_arena *ws);
+/* Inference over B dense sequences of T tokens, x [B*T, C] in place. */
 void cd_block_forward(const cd_transformer *tf, const cd_block *blk, float *x, int B, int T,
-                      int causal, float *scratch);
+                      int causal, cd_arena *ws);
 /* Index of the EOT token: first position holding the largest id (upstream argmax). */
 int cd_text_eot_index(const int32_t *tokens, int context);
 void cd_l2_normalize_rows(float *x, int N, int D);

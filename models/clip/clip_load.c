@@ -7,8 +7,12 @@
  *           stored [width, embed] (transposed here). Dimensions are inferred from tensor
  *           shapes exactly as upstream build_model does (heads = width / 64).
  *
- * Float32 tensors that are 4-byte aligned in the mapping are used in place; everything else
- * (F16, BF16, unaligned F32, packed or transposed tensors) becomes an owned float32 copy. */
+ * Linear weights are collected while the tensors are looked up, then finished in one pass:
+ * packed for the GEMM kernel of the requested precision straight from their stored dtype
+ * (their mapped pages released right after, so the process holds one copy of each), or, for
+ * a text tower kept plain, used in place (aligned float32) or widened to float32. Other
+ * float32 tensors that are 4-byte aligned are used in place; everything else (F16, BF16,
+ * unaligned F32) becomes an owned float32 copy. */
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -19,6 +23,7 @@
 #include "core/file.h"
 #include "core/json.h"
 #include "models/clip/clip.h"
+#include "ops/gemm/gemm.h"
 
 const char *cd_layout_name(cd_layout l) {
   switch (l) {
@@ -31,17 +36,22 @@ const char *cd_layout_name(cd_layout l) {
 
 /* ---- tensor access ---------------------------------------------------------------------- */
 
-static float *own(cd_clip *m, size_t n_floats, cd_error *e) {
+/* Makes p (malloc'd) owned by the model; frees it and fails when the list cannot grow. */
+static int own_adopt(cd_clip *m, void *p, cd_error *e) {
   if (m->n_owned == m->cap_owned) {
     int cap = m->cap_owned ? m->cap_owned * 2 : 256;
     void **grown = realloc(m->owned, sizeof(void *) * (size_t)cap);
-    if (!grown) return cd_fail(e, "out of memory"), NULL;
+    if (!grown) return free(p), cd_fail(e, "out of memory");
     m->owned = grown;
     m->cap_owned = cap;
   }
+  m->owned[m->n_owned++] = p;
+  return 0;
+}
+
+static float *own(cd_clip *m, size_t n_floats, cd_error *e) {
   float *p = cd_malloc(sizeof(float) * n_floats, e);
-  if (p) m->owned[m->n_owned++] = p;
-  return p;
+  return p && own_adopt(m, p, e) == 0 ? p : NULL;
 }
 
 static void note_dtype(cd_clip *m, cd_dtype t) {
@@ -142,43 +152,145 @@ static const float *getf(cd_clip *m, cd_error *e, int ndim, const int64_t *shape
   return t ? as_f32(m, t, e) : NULL;
 }
 
-/* [rows, cols] stored -> owned [cols, rows] (OpenAI projections are [width, embed]). The
- * source is widened into a scratch copy, never kept. */
-static const float *get_transposed(cd_clip *m, const char *name, int64_t rows, int64_t cols, cd_error *e) {
+/* ---- Linear weights ----------------------------------------------------------------------
+ * Looked up first (shapes checked, sources noted), finished together by finish_weights. */
+
+struct cd_pending_weight {
+  cd_weight *w;
+  const cd_st_tensor *src; /* the mapped tensor behind w->data, or NULL */
+  float *tmp;              /* an owned float32 source assembled here (q|k|v, transposes), or NULL */
+  int pack;                /* 1: pack for the kernel; 0: keep plain float32 rows */
+};
+
+static int add_pending(cd_clip *m, cd_weight *w, const cd_st_tensor *src, float *tmp, int pack, cd_error *e) {
+  if (m->n_pending == m->cap_pending) {
+    int cap = m->cap_pending ? 2 * m->cap_pending : 128;
+    struct cd_pending_weight *g = realloc(m->pending, sizeof *g * (size_t)cap);
+    if (!g) return free(tmp), cd_fail(e, "out of memory");
+    m->pending = g;
+    m->cap_pending = cap;
+  }
+  m->pending[m->n_pending++] = (struct cd_pending_weight){w, src, tmp, pack};
+  return 0;
+}
+
+/* The owned float32 copy of a plain weight (unaligned or half precision source). */
+static int widen_plain(cd_clip *m, struct cd_pending_weight *p, cd_error *e) {
+  cd_weight *w = p->w;
+  size_t n = (size_t)w->rows * w->cols;
+  if (p->tmp) { /* assembled in float32 already: it becomes the weight */
+    if (own_adopt(m, p->tmp, e)) return -1;
+    m->bytes_converted += n * sizeof(float);
+    p->tmp = NULL;
+    return 0;
+  }
+  if (w->dtype == CD_F32 && ((uintptr_t)w->data % sizeof(float)) == 0) {
+    m->bytes_mapped += n * sizeof(float);
+    return 0;
+  }
+  float *f = own_converted(m, n, e);
+  if (!f) return -1;
+  cd_convert_to_f32(f, w->data, w->dtype, n);
+  w->data = f;
+  w->dtype = CD_F32;
+  return 0;
+}
+
+/* Packs every collected weight for kernel k (or widens the plain ones), releasing each
+ * mapped source right after its copy is made. */
+static int finish_weights(cd_clip *m, const cd_gemm_kernel *k, cd_error *e) {
+  int rc = 0;
+  for (int i = 0; i < m->n_pending && rc == 0; i++) {
+    struct cd_pending_weight *p = &m->pending[i];
+    if (!p->pack) {
+      rc = widen_plain(m, p, e);
+      continue;
+    }
+    if (p->src) cd_file_prefetch(&m->st.file, p->src->data, p->src->nbytes);
+    if (cd_weight_pack(p->w, k, e) || own_adopt(m, p->w->packed, e)) {
+      rc = cd_fail_prefix(e, "%s", m->weights_path);
+      break;
+    }
+    m->bytes_packed += p->w->packed_bytes;
+    if (p->src) cd_file_release(&m->st.file, p->src->data, p->src->nbytes);
+    cd_weight_forget_source(p->w);
+  }
+  for (int i = 0; i < m->n_pending; i++) free(m->pending[i].tmp);
+  free(m->pending);
+  m->pending = NULL;
+  m->n_pending = m->cap_pending = 0;
+  return rc;
+}
+
+/* Tensor t (already shape-checked) as a Linear weight [rows, cols]. */
+static int weight_from(cd_clip *m, cd_weight *w, int pack, int64_t rows, int64_t cols,
+                       const cd_st_tensor *t, cd_error *e) {
+  count(m, t);
+  *w = (cd_weight){(int)rows, (int)cols, t->dtype, t->data, NULL, NULL, 0};
+  return add_pending(m, w, t, NULL, pack, e);
+}
+
+/* A Linear weight [rows, cols] stored as tensor `name`. */
+static int get_weight(cd_clip *m, cd_weight *w, int pack, int64_t rows, int64_t cols, const char *name,
+                      cd_error *e) {
+  int64_t shape[2] = {rows, cols};
+  const cd_st_tensor *t = lookup(m, name, 2, shape, e);
+  return t ? weight_from(m, w, pack, rows, cols, t, e) : -1;
+}
+
+static int get_weightf(cd_clip *m, cd_weight *w, int pack, int64_t rows, int64_t cols, cd_error *e,
+                       const char *fmt, ...) __attribute__((format(printf, 7, 8)));
+static int get_weightf(cd_clip *m, cd_weight *w, int pack, int64_t rows, int64_t cols, cd_error *e,
+                       const char *fmt, ...) {
+  char name[512];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(name, sizeof name, fmt, ap);
+  va_end(ap);
+  return get_weight(m, w, pack, rows, cols, name, e);
+}
+
+/* A weight assembled in float32 by the loader (tmp becomes the weight's source). */
+static int tmp_weight(cd_clip *m, cd_weight *w, int pack, int rows, int cols, float *tmp, cd_error *e) {
+  *w = (cd_weight){rows, cols, CD_F32, tmp, NULL, NULL, 0};
+  return add_pending(m, w, NULL, tmp, pack, e);
+}
+
+/* Stored [rows, cols] -> the weight [cols, rows] (OpenAI projections are [width, embed]). */
+static int get_weight_transposed(cd_clip *m, cd_weight *w, int pack, int64_t rows, int64_t cols,
+                                 const char *name, cd_error *e) {
   int64_t shape[2] = {rows, cols};
   size_t n = (size_t)(rows * cols);
   const cd_st_tensor *t = lookup(m, name, 2, shape, e);
-  float *src = t ? cd_malloc(sizeof(float) * n, e) : NULL;
-  float *dst = src ? own_converted(m, n, e) : NULL;
-  if (dst) {
-    count(m, t);
-    cd_convert_to_f32(src, t->data, t->dtype, n);
-    for (int64_t r = 0; r < rows; r++)
-      for (int64_t c = 0; c < cols; c++) dst[c * rows + r] = src[r * cols + c];
-  }
+  float *src = t ? cd_malloc(sizeof(float) * n, e) : NULL, *dst = src ? cd_malloc(sizeof(float) * n, e) : NULL;
+  if (!dst) return free(src), -1;
+  count(m, t);
+  cd_convert_to_f32(src, t->data, t->dtype, n);
+  for (int64_t r = 0; r < rows; r++)
+    for (int64_t c = 0; c < cols; c++) dst[c * rows + r] = src[r * cols + c];
   free(src);
-  return dst;
+  return tmp_weight(m, w, pack, (int)cols, (int)rows, dst, e);
 }
 
-/* Hugging Face q/k/v [C,C] (+[C] biases) -> packed [3C, C] and [3C], widened straight into
- * the packed buffers. */
-static int get_packed_qkv(cd_clip *m, const char *prefix, int C, cd_block *b, cd_error *e) {
+/* Hugging Face q/k/v [C,C] (+[C] biases) -> one [3C, C] weight and a [3C] bias. */
+static int get_qkv(cd_clip *m, const char *prefix, int C, int pack, cd_block *b, cd_error *e) {
   static const char *parts[3] = {"q_proj", "k_proj", "v_proj"};
-  float *w = own_converted(m, (size_t)3 * C * C, e), *bias = own_converted(m, (size_t)3 * C, e);
-  if (!w || !bias) return -1;
+  float *w = cd_malloc(sizeof(float) * (size_t)3 * C * C, e), *bias = w ? own_converted(m, (size_t)3 * C, e) : NULL;
+  if (!bias) return free(w), -1;
   int64_t wshape[2] = {C, C}, bshape[1] = {C};
   for (int i = 0; i < 3; i++) {
     const cd_st_tensor *tw = lookupf(m, e, 2, wshape, "%sself_attn.%s.weight", prefix, parts[i]);
     const cd_st_tensor *tb = tw ? lookupf(m, e, 1, bshape, "%sself_attn.%s.bias", prefix, parts[i]) : NULL;
-    if (!tb) return -1;
+    if (!tb) return free(w), -1;
     count(m, tw);
     count(m, tb);
     cd_convert_to_f32(w + (size_t)i * C * C, tw->data, tw->dtype, (size_t)C * C);
     cd_convert_to_f32(bias + (size_t)i * C, tb->data, tb->dtype, (size_t)C);
+    /* these pages are copied now: let them go */
+    cd_file_release(&m->st.file, tw->data, tw->nbytes);
   }
-  b->qkv_w = w;
   b->qkv_b = bias;
-  return 0;
+  return tmp_weight(m, &b->qkv_w, pack, 3 * C, C, w, e);
 }
 
 /* ---- transformer blocks ----------------------------------------------------------------- */
@@ -193,7 +305,7 @@ static int count_layers(cd_clip *m, const char *fmt_probe) {
   }
 }
 
-static int load_blocks(cd_clip *m, cd_transformer *tf, const char *prefix_fmt, int hf, cd_error *e) {
+static int load_blocks(cd_clip *m, cd_transformer *tf, const char *prefix_fmt, int hf, int pack, cd_error *e) {
   int C = tf->width, L = tf->layers;
   tf->blocks = calloc((size_t)L, sizeof(cd_block));
   if (!tf->blocks) return cd_fail(e, "out of memory");
@@ -207,35 +319,34 @@ static int load_blocks(cd_clip *m, cd_transformer *tf, const char *prefix_fmt, i
   if (fc->ndim != 2 || fc->shape[1] != C)
     return cd_fail(e, "%s: tensor '%s' should be [mlp, %d]", m->weights_path, fcname, C);
   tf->mlp_dim = (int)fc->shape[0];
-  int64_t F = tf->mlp_dim, vC[1] = {C}, vF[1] = {F}, CC[2] = {C, C}, FC[2] = {F, C}, CF[2] = {C, F},
-          C3C[2] = {3 * (int64_t)C, C}, v3C[1] = {3 * (int64_t)C};
+  int64_t F = tf->mlp_dim, vC[1] = {C}, vF[1] = {F}, v3C[1] = {3 * (int64_t)C};
   for (int l = 0; l < L; l++) {
     cd_block *b = &tf->blocks[l];
     snprintf(p, sizeof p, prefix_fmt, l);
     if (hf) {
       if (!(b->ln_1_w = getf(m, e, 1, vC, "%slayer_norm1.weight", p))) return -1;
       if (!(b->ln_1_b = getf(m, e, 1, vC, "%slayer_norm1.bias", p))) return -1;
-      if (get_packed_qkv(m, p, C, b, e)) return -1;
-      if (!(b->out_w = getf(m, e, 2, CC, "%sself_attn.out_proj.weight", p))) return -1;
+      if (get_qkv(m, p, C, pack, b, e)) return -1;
+      if (get_weightf(m, &b->out_w, pack, C, C, e, "%sself_attn.out_proj.weight", p)) return -1;
       if (!(b->out_b = getf(m, e, 1, vC, "%sself_attn.out_proj.bias", p))) return -1;
       if (!(b->ln_2_w = getf(m, e, 1, vC, "%slayer_norm2.weight", p))) return -1;
       if (!(b->ln_2_b = getf(m, e, 1, vC, "%slayer_norm2.bias", p))) return -1;
-      if (!(b->fc_w = getf(m, e, 2, FC, "%smlp.fc1.weight", p))) return -1;
+      if (get_weightf(m, &b->fc_w, pack, F, C, e, "%smlp.fc1.weight", p)) return -1;
       if (!(b->fc_b = getf(m, e, 1, vF, "%smlp.fc1.bias", p))) return -1;
-      if (!(b->proj_w = getf(m, e, 2, CF, "%smlp.fc2.weight", p))) return -1;
+      if (get_weightf(m, &b->proj_w, pack, C, F, e, "%smlp.fc2.weight", p)) return -1;
       if (!(b->proj_b = getf(m, e, 1, vC, "%smlp.fc2.bias", p))) return -1;
     } else {
       if (!(b->ln_1_w = getf(m, e, 1, vC, "%sln_1.weight", p))) return -1;
       if (!(b->ln_1_b = getf(m, e, 1, vC, "%sln_1.bias", p))) return -1;
-      if (!(b->qkv_w = getf(m, e, 2, C3C, "%sattn.in_proj_weight", p))) return -1;
+      if (get_weightf(m, &b->qkv_w, pack, 3 * (int64_t)C, C, e, "%sattn.in_proj_weight", p)) return -1;
       if (!(b->qkv_b = getf(m, e, 1, v3C, "%sattn.in_proj_bias", p))) return -1;
-      if (!(b->out_w = getf(m, e, 2, CC, "%sattn.out_proj.weight", p))) return -1;
+      if (get_weightf(m, &b->out_w, pack, C, C, e, "%sattn.out_proj.weight", p)) return -1;
       if (!(b->out_b = getf(m, e, 1, vC, "%sattn.out_proj.bias", p))) return -1;
       if (!(b->ln_2_w = getf(m, e, 1, vC, "%sln_2.weight", p))) return -1;
       if (!(b->ln_2_b = getf(m, e, 1, vC, "%sln_2.bias", p))) return -1;
-      if (!(b->fc_w = getf(m, e, 2, FC, "%smlp.c_fc.weight", p))) return -1;
+      if (get_weightf(m, &b->fc_w, pack, F, C, e, "%smlp.c_fc.weight", p)) return -1;
       if (!(b->fc_b = getf(m, e, 1, vF, "%smlp.c_fc.bias", p))) return -1;
-      if (!(b->proj_w = getf(m, e, 2, CF, "%smlp.c_proj.weight", p))) return -1;
+      if (get_weightf(m, &b->proj_w, pack, C, F, e, "%smlp.c_proj.weight", p)) return -1;
       if (!(b->proj_b = getf(m, e, 1, vC, "%smlp.c_proj.bias", p))) return -1;
     }
   }
@@ -314,15 +425,16 @@ static int load_vision(cd_clip *m, const cd_names *nm, const cd_arch *arch, cd_e
   if (check_heads(m, "vision", C, v->tf.heads, e)) return -1;
 
   int64_t vC[1] = {C};
-  if (!(v->patch_w = as_f32(m, patch, e))) return -1;
+  /* conv1 with stride = kernel is a Linear layer over flattened patches */
+  if (weight_from(m, &v->patch_w, 1, C, 3 * (int64_t)P * P, patch, e)) return -1;
   if (!(v->class_emb = get(m, nm->v_class, 1, vC, e))) return -1;
   if (!(v->pos_emb = as_f32(m, pos, e))) return -1;
   if (get_ln(m, nm->v_ln_pre, C, &v->ln_pre_w, &v->ln_pre_b, e)) return -1;
   if (get_ln(m, nm->v_ln_post, C, &v->ln_post_w, &v->ln_post_b, e)) return -1;
-  return load_blocks(m, &v->tf, nm->v_blocks, nm->hf, e);
+  return load_blocks(m, &v->tf, nm->v_blocks, nm->hf, 1, e);
 }
 
-static int load_text(cd_clip *m, const cd_names *nm, const cd_arch *arch, cd_error *e) {
+static int load_text(cd_clip *m, const cd_names *nm, const cd_arch *arch, int pack, cd_error *e) {
   cd_text *t = &m->text;
   const cd_st_tensor *tok = find(m, nm->t_tok, e);
   if (!tok) return -1;
@@ -344,25 +456,26 @@ static int load_text(cd_clip *m, const cd_names *nm, const cd_arch *arch, cd_err
   if (!(t->tok_emb = as_f32(m, tok, e))) return -1;
   if (!(t->pos_emb = as_f32(m, pos, e))) return -1;
   if (get_ln(m, nm->t_ln_final, C, &t->ln_final_w, &t->ln_final_b, e)) return -1;
-  return load_blocks(m, &t->tf, nm->t_blocks, nm->hf, e);
+  return load_blocks(m, &t->tf, nm->t_blocks, nm->hf, pack, e);
 }
 
-/* Projections and logit scale. OpenAI stores proj as [width, embed]; HF as [embed, width]. */
-static int load_heads(cd_clip *m, const cd_names *nm, cd_error *e) {
-  const cd_st_tensor *vp = find(m, nm->v_proj, e);
-  if (!vp) return -1;
-  if (vp->ndim != 2) return cd_fail(e, "%s: tensor '%s' should be 2-D", m->weights_path, nm->v_proj);
-  int Cv = m->vision.tf.width, Ct = m->text.tf.width;
-  m->embed_dim = (int)(nm->hf ? vp->shape[0] : vp->shape[1]);
+/* A projection [embed, width]: OpenAI stores it as [width, embed], HF as [embed, width]. */
+static int load_proj(cd_clip *m, int hf, cd_weight *w, const char *name, int C, int pack, cd_error *e) {
   int E = m->embed_dim;
-  if (nm->hf) {
-    int64_t vs[2] = {E, Cv}, ts[2] = {E, Ct};
-    if (!(m->vision.proj = get(m, nm->v_proj, 2, vs, e))) return -1;
-    if (!(m->text.proj = get(m, nm->t_proj, 2, ts, e))) return -1;
-  } else {
-    if (!(m->vision.proj = get_transposed(m, nm->v_proj, Cv, E, e))) return -1;
-    if (!(m->text.proj = get_transposed(m, nm->t_proj, Ct, E, e))) return -1;
-  }
+  return hf ? get_weight(m, w, pack, E, C, name, e) : get_weight_transposed(m, w, pack, C, E, name, e);
+}
+
+/* Projections of the loaded towers and the logit scale. */
+static int load_heads(cd_clip *m, const cd_names *nm, int pack_text, cd_error *e) {
+  const char *probe = (m->towers & CD_TOWER_VISION) ? nm->v_proj : nm->t_proj;
+  const cd_st_tensor *t = find(m, probe, e);
+  if (!t) return -1;
+  if (t->ndim != 2) return cd_fail(e, "%s: tensor '%s' should be 2-D", m->weights_path, probe);
+  m->embed_dim = (int)(nm->hf ? t->shape[0] : t->shape[1]);
+  if ((m->towers & CD_TOWER_VISION) && load_proj(m, nm->hf, &m->vision.proj, nm->v_proj, m->vision.tf.width, 1, e))
+    return -1;
+  if ((m->towers & CD_TOWER_TEXT) && load_proj(m, nm->hf, &m->text.proj, nm->t_proj, m->text.tf.width, pack_text, e))
+    return -1;
   int64_t none[1] = {0};
   const float *ls = get(m, "logit_scale", 0, none, e);
   if (!ls) return -1;
@@ -524,6 +637,21 @@ static void sidecar_config(const char *dir, char *cfg, size_t cap) {
   cfg[0] = 0;
 }
 
+/* The GEMM kernel of the requested precision. A precision this CPU has no vector kernel for
+ * is refused rather than run by the portable C kernel (slower than float32 by far), unless
+ * the portable level was asked for. */
+static int pick_kernel(cd_clip *m, const cd_gemm_kernel **k, cd_error *e) {
+  const cd_kernels *kt = cd_kernels_get();
+  cd_precision p = m->precision;
+  if ((unsigned)p >= CD_PREC_COUNT) return cd_fail(e, "precision %d: unknown", (int)p);
+  if (kt->from[CD_OP_GEMM_FP32 + p] == CD_ISA_REF && kt->isa != CD_ISA_REF)
+    return cd_fail(e, "precision %s: this CPU (%s) has no kernel for it (%s needs AVX512_BF16 or AMX); use fp32%s",
+                   cd_precision_name(p), cd_isa_name(kt->isa), cd_precision_name(p),
+                   kt->from[CD_OP_GEMM_FP16] != CD_ISA_REF ? " or fp16" : "");
+  *k = kt->gemm[p];
+  return 0;
+}
+
 int cd_clip_load(cd_clip *m, const char *path, const cd_clip_load_opts *opts, cd_error *e) {
   memset(m, 0, sizeof *m);
   snprintf(m->path, sizeof m->path, "%s", path);
@@ -539,15 +667,24 @@ int cd_clip_load(cd_clip *m, const char *path, const cd_clip_load_opts *opts, cd
   if (cd_st_open(&m->st, m->weights_path, e)) return -1;
 
   const cd_names *nm = m->layout == CD_LAYOUT_HF ? &HF_NAMES : &OPENAI_NAMES;
-  if (load_vision(m, nm, &arch, e) || load_text(m, nm, &arch, e) || load_heads(m, nm, e) ||
-      load_tokenizer(m, dir, opts, e)) {
+  int towers = opts && opts->towers ? opts->towers & CD_TOWER_BOTH : CD_TOWER_BOTH;
+  int pack_text = opts && opts->pack_text;
+  m->towers = towers;
+  m->precision = opts ? opts->precision : CD_PREC_FP32;
+  const cd_gemm_kernel *k = NULL;
+  if (pick_kernel(m, &k, e) || (towers & CD_TOWER_VISION && load_vision(m, nm, &arch, e)) ||
+      (towers & CD_TOWER_TEXT && load_text(m, nm, &arch, pack_text, e)) || load_heads(m, nm, pack_text, e) ||
+      finish_weights(m, k, e) || (towers & CD_TOWER_TEXT && load_tokenizer(m, dir, opts, e))) {
     cd_clip_free(m);
     return -1;
   }
+  if (!(towers & CD_TOWER_TEXT)) snprintf(m->tokenizer_desc, sizeof m->tokenizer_desc, "not loaded (no text tower)");
   return 0;
 }
 
 void cd_clip_free(cd_clip *m) {
+  for (int i = 0; i < m->n_pending; i++) free(m->pending[i].tmp);
+  free(m->pending);
   for (int i = 0; i < m->n_owned; i++) free(m->owned[i]);
   free(m->owned);
   free(m->vision.tf.blocks);

@@ -2,11 +2,13 @@
  *   patches = conv1(pixels)            stride = kernel = P, no bias
  *   x = [class_emb; patches] + pos_emb
  *   x = ln_pre(x); blocks(x); f = ln_post(x[:, 0]) @ proj
- * Images are processed in chunks so activation memory stays bounded. */
+ * Images are processed in chunks so activation memory stays bounded; every buffer comes from
+ * one arena (the caller's, or one made per call). */
 #include <stdlib.h>
 #include <string.h>
 
 #include "models/clip/clip.h"
+#include "ops/gemm/linear.h"
 #include "ops/ops.h"
 
 /* im2col for one image: out [grid*grid, 3*P*P], each row in conv weight order (c, ky, kx). */
@@ -26,11 +28,12 @@ static void patchify(const float *img, int S, int P, int grid, float *out) {
 
 /* x [B, T, C] <- class token / patch embeddings + positional embeddings. */
 static void embed_patches(const cd_vision *v, const float *pixels, int B, float *cols,
-                          float *patch_out, float *x) {
+                          float *patch_out, float *x, cd_arena *ws) {
   int C = v->tf.width, P = v->patch_size, G = v->grid, T = v->n_tokens, S = v->image_size;
   size_t img_floats = (size_t)3 * S * S, npatch = (size_t)G * G;
+#pragma omp parallel for schedule(static) if (B > 1)
   for (int b = 0; b < B; b++) patchify(pixels + b * img_floats, S, P, G, cols + b * npatch * 3 * P * P);
-  cd_matmul_forward(patch_out, cols, v->patch_w, NULL, (int)(B * npatch), 3 * P * P, C);
+  cd_linear_forward(patch_out, cols, &v->patch_w, NULL, (int)(B * npatch), CD_ACT_NONE, NULL, ws);
   for (int b = 0; b < B; b++) {
     float *xb = x + (size_t)b * T * C;
     for (int c = 0; c < C; c++) xb[c] = v->class_emb[c] + v->pos_emb[c];
@@ -43,39 +46,69 @@ static void embed_patches(const cd_vision *v, const float *pixels, int B, float 
   }
 }
 
-/* Chunk size: bounded activation memory (~256 MB of scratch) whatever the model size. */
+/* Floats of the tower's own buffers for B images: x, im2col columns, patch embeddings, class
+ * rows before and after ln_post. */
+static size_t tower_floats(const cd_vision *v, int B) {
+  size_t T = (size_t)v->n_tokens, C = (size_t)v->tf.width, P = (size_t)v->patch_size;
+  return (size_t)B * (T * C + (T - 1) * 3 * P * P + (T - 1) * C + 2 * C) + 64;
+}
+
+/* Arena bytes for chunks of B images: the tower's buffers, then the largest of what a block
+ * and the patch / projection GEMMs take on top. */
+static size_t arena_bytes(const cd_vision *v, int B) {
+  size_t T = (size_t)v->n_tokens, P = (size_t)v->patch_size, rest = cd_block_scratch_bytes(B, (int)T, &v->tf);
+  if (v->patch_w.kernel) {
+    size_t g = cd_gemm_weight_scratch(v->patch_w.kernel, B * (int)(T - 1), (int)(3 * P * P));
+    rest = g > rest ? g : rest;
+  }
+  return sizeof(float) * tower_floats(v, B) + rest;
+}
+
+/* Chunk size: bounded activation memory (~256 MB) whatever the model size. */
 static int vision_chunk(const cd_vision *v, int N) {
-  size_t per_image = cd_block_scratch_floats(1, v->n_tokens, &v->tf) +
-                     (size_t)v->n_tokens * v->tf.width * 3 + (size_t)3 * v->image_size * v->image_size;
-  size_t budget = (size_t)64 << 20; /* floats */
+  size_t per_image = arena_bytes(v, 1), budget = (size_t)256 << 20;
   int chunk = (int)(budget / (per_image ? per_image : 1));
   if (chunk < 1) chunk = 1;
   if (chunk > 64) chunk = 64;
   return chunk < N ? chunk : N;
 }
 
-int cd_clip_encode_image(const cd_clip *m, const float *pixels, int N, float *features, cd_error *e) {
+size_t cd_clip_image_scratch_bytes(const cd_clip *m, int N) {
+  return arena_bytes(&m->vision, vision_chunk(&m->vision, N > 0 ? N : 1));
+}
+
+int cd_clip_encode_image_ws(const cd_clip *m, const float *pixels, int N, float *features, cd_arena *ws,
+                            cd_error *e) {
   const cd_vision *v = &m->vision;
+  if (!(m->towers & CD_TOWER_VISION)) return cd_fail(e, "%s: loaded without its image tower", m->path);
   if (N <= 0) return 0;
   int C = v->tf.width, T = v->n_tokens, P = v->patch_size, E = m->embed_dim;
   int chunk = vision_chunk(v, N);
-  size_t x_n = (size_t)chunk * T * C, cols_n = (size_t)chunk * (T - 1) * 3 * P * P;
-  size_t patch_n = (size_t)chunk * (T - 1) * C, scratch_n = cd_block_scratch_floats(chunk, T, &v->tf);
-  float *x = cd_malloc(sizeof(float) * (x_n + cols_n + patch_n + scratch_n + (size_t)chunk * 2 * C), e);
-  if (!x) return -1;
-  float *cols = x + x_n, *patch_out = cols + cols_n, *scratch = patch_out + patch_n;
-  float *cls = scratch + scratch_n, *cls_ln = cls + (size_t)chunk * C;
+  cd_arena own = {0};
+  if (!ws || ws->cap - ws->top < arena_bytes(v, chunk)) {
+    if (cd_arena_init(&own, arena_bytes(v, chunk), e)) return -1;
+    ws = &own;
+  }
+  size_t mark = cd_arena_mark(ws);
+  float *x = cd_arena_alloc(ws, sizeof(float) * tower_floats(v, chunk));
+  float *cols = x + (size_t)chunk * T * C, *patch_out = cols + (size_t)chunk * (T - 1) * 3 * P * P;
+  float *cls = patch_out + (size_t)chunk * (T - 1) * C, *cls_ln = cls + (size_t)chunk * C;
   size_t img_floats = (size_t)3 * v->image_size * v->image_size;
 
   for (int start = 0; start < N; start += chunk) {
     int B = N - start < chunk ? N - start : chunk;
-    embed_patches(v, pixels + (size_t)start * img_floats, B, cols, patch_out, x);
+    embed_patches(v, pixels + (size_t)start * img_floats, B, cols, patch_out, x, ws);
     cd_layernorm_forward(x, NULL, NULL, x, v->ln_pre_w, v->ln_pre_b, B * T, C, v->tf.eps);
-    for (int l = 0; l < v->tf.layers; l++) cd_block_forward(&v->tf, &v->tf.blocks[l], x, B, T, 0, scratch);
+    for (int l = 0; l < v->tf.layers; l++) cd_block_forward(&v->tf, &v->tf.blocks[l], x, B, T, 0, ws);
     for (int b = 0; b < B; b++) memcpy(cls + (size_t)b * C, x + (size_t)b * T * C, sizeof(float) * C);
     cd_layernorm_forward(cls_ln, NULL, NULL, cls, v->ln_post_w, v->ln_post_b, B, C, v->tf.eps);
-    cd_matmul_forward(features + (size_t)start * E, cls_ln, v->proj, NULL, B, C, E);
+    cd_linear_forward(features + (size_t)start * E, cls_ln, &v->proj, NULL, B, CD_ACT_NONE, NULL, ws);
   }
-  free(x);
+  cd_arena_reset(ws, mark);
+  cd_arena_free(&own);
   return 0;
+}
+
+int cd_clip_encode_image(const cd_clip *m, const float *pixels, int N, float *features, cd_error *e) {
+  return cd_clip_encode_image_ws(m, pixels, N, features, NULL, e);
 }

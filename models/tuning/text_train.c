@@ -4,8 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ops/gemm/skinny.h"
 #include "ops/attention/attention_segments.h"
+#include "ops/gemm/linear.h"
 #include "ops/ops.h"
 
 /* Maps prompt position `pos` of class c to a context row (>= 0) or, when it holds a fixed
@@ -81,6 +81,15 @@ int cd_text_train_init(cd_text_train *t, const cd_clip *m, const cd_prompt *p, c
     return cd_fail(e, "prompt width %d does not match the text tower width %d", p->width,
                    tx->tf.width);
   }
+  if (!(m->towers & CD_TOWER_TEXT))
+    return cd_fail(e, "%s: prompt tuning needs the text tower, and the model was loaded without it", m->path);
+  for (int l = 0; l < tx->tf.layers; l++) {
+    const cd_block *b = &tx->tf.blocks[l];
+    if (!cd_weight_f32(&b->qkv_w) || !cd_weight_f32(&b->out_w) || !cd_weight_f32(&b->fc_w) || !cd_weight_f32(&b->proj_w))
+      return cd_fail(e, "%s: prompt tuning needs the text tower's weights as float32 rows (load it with pack_text = 0)", m->path);
+  }
+  if (!cd_weight_f32(&tx->proj))
+    return cd_fail(e, "%s: prompt tuning needs the text projection as float32 rows (load with pack_text = 0)", m->path);
   if (plan(t, p, tx->vocab_size, tx->context, e)) {
     cd_text_train_free(t);
     return -1;
@@ -91,7 +100,6 @@ int cd_text_train_init(cd_text_train *t, const cd_clip *m, const cd_prompt *p, c
   t->NH = tx->tf.heads;
   t->E = m->embed_dim;
   t->act = tx->tf.act;
-  t->kt = cd_kernels_get();
   t->Tk = cd_segments_max_keys(t->P, t->n_seg, t->seg);
   size_t R = (size_t)t->R, C = (size_t)t->C, F = (size_t)t->F, L = (size_t)t->L;
   size_t N = (size_t)t->n_cls, E = (size_t)t->E, A = (size_t)t->NH * R * t->Tk;
@@ -100,11 +108,10 @@ int cd_text_train_init(cd_text_train *t, const cd_clip *m, const cd_prompt *p, c
       L * R, L * R, L * R, L * R,                           /* mean/rstd */
       L * R * 3 * C, L * A, L * R * C, L * R * F, L * R * F, /* qkv att atty fch fcg */
       N * C, N * C, N, N, N * E,                            /* eot_x lnf meanf rstdf feat */
-      R * C, R * C, R * 3 * C, R * F, R * F, N * C, N * C}; /* dx dC dqkv dF dF2 dcls dxe */
+      R * C, N * C, N * C};                                 /* dx dC dcls */
   float **ptrs[] = {&t->x, &t->xmid, &t->ln1, &t->ln2, &t->mean1, &t->rstd1, &t->mean2,
                     &t->rstd2, &t->qkv, &t->att, &t->atty, &t->fch, &t->fcg, &t->eot_x,
-                    &t->lnf, &t->meanf, &t->rstdf, &t->features, &t->dx, &t->dC, &t->dqkv,
-                    &t->dF, &t->dF2, &t->dcls, &t->dxe};
+                    &t->lnf, &t->meanf, &t->rstdf, &t->features, &t->dx, &t->dC, &t->dcls};
   size_t n = sizeof sizes / sizeof sizes[0], total = 0;
   for (size_t i = 0; i < n; i++) total += (sizes[i] + 15) & ~(size_t)15; /* 64-byte steps */
   if (posix_memalign((void **)&t->arena, 64, total * sizeof(float)) || !t->arena) {
@@ -118,7 +125,27 @@ int cd_text_train_init(cd_text_train *t, const cd_clip *m, const cd_prompt *p, c
     *ptrs[i] = q;
     q += (sizes[i] + 15) & ~(size_t)15;
   }
+  /* scratch of the block forward / backward (gathers, gradients, products) */
+  size_t fwd = cd_block_scratch_bytes(1, t->R, &tx->tf) + sizeof(float) * (2 * R * C + A);
+  size_t bwd = sizeof(float) * R * (9 * C + 2 * F) + 4096;
+  if (cd_arena_init(&t->ws, fwd > bwd ? fwd : bwd, e)) {
+    cd_text_train_free(t);
+    return -1;
+  }
   return 0;
+}
+
+/* Rows and saved activations of layer l. */
+static cd_block_rows layer_rows(const cd_text_train *t, int l) {
+  int last = l == t->L - 1;
+  return (cd_block_rows){0, 0, 1, t->P, t->n_seg, t->seg, last ? t->eot_row : NULL, last ? t->n_cls : 0};
+}
+
+static cd_block_saved layer_saved(const cd_text_train *t, int l) {
+  size_t R = (size_t)t->R, RC = R * t->C, RF = R * t->F, A = (size_t)t->NH * R * t->Tk;
+  return (cd_block_saved){t->ln1 + l * RC, t->mean1 + l * R, t->rstd1 + l * R, t->qkv + l * 3 * RC,
+                          t->att + l * A, t->atty + l * RC, t->xmid + l * RC, t->ln2 + l * RC,
+                          t->mean2 + l * R, t->rstd2 + l * R, t->fch + l * RF, t->fcg + l * RF};
 }
 
 void cd_text_train_free(cd_text_train *t) {
@@ -128,25 +155,15 @@ void cd_text_train_free(cd_text_train *t) {
   free(t->row_ctx);
   free(t->eot_row);
   free(t->arena);
+  cd_arena_free(&t->ws);
   memset(t, 0, sizeof *t);
-}
-
-static void activation_forward(cd_activation a, float *out, const float *in, size_t n) {
-  if (a == CD_ACT_GELU) cd_gelu_forward(out, in, n);
-  else cd_quickgelu_forward(out, in, n);
-}
-
-static void activation_backward(cd_activation a, float *din, const float *dout, const float *in,
-                                size_t n) {
-  if (a == CD_ACT_GELU) cd_gelu_backward(din, dout, in, n);
-  else cd_quickgelu_backward(din, dout, in, n);
 }
 
 void cd_text_train_forward(cd_text_train *t, const cd_clip *m, const float *ctx) {
   const cd_text *tx = &m->text;
   const cd_transformer *tf = &tx->tf;
-  int R = t->R, C = t->C, F = t->F;
-  size_t RC = (size_t)R * C, RF = (size_t)R * F, A = (size_t)t->NH * R * t->Tk;
+  int R = t->R, C = t->C, N = t->n_cls;
+  size_t RC = (size_t)R * C;
   for (int r = 0; r < R; r++) {
     const float *src = t->row_ctx[r] >= 0 ? ctx + (size_t)t->row_ctx[r] * C
                                           : tx->tok_emb + (size_t)t->row_tok[r] * C;
@@ -154,63 +171,20 @@ void cd_text_train_forward(cd_text_train *t, const cd_clip *m, const float *ctx)
     float *dst = t->x + (size_t)r * C;
     for (int i = 0; i < C; i++) dst[i] = src[i] + pe[i];
   }
-  int N = t->n_cls;
+  /* Only the EOT rows leave the last block: its out-proj and MLP run on those rows alone,
+   * writing straight into eot_x. */
   for (int l = 0; l < t->L; l++) {
-    const cd_block *b = &tf->blocks[l];
-    float *x = t->x + l * RC, *xm = t->xmid + l * RC, *xo = t->x + (l + 1) * RC;
-    float *ln1 = t->ln1 + l * RC, *ln2 = t->ln2 + l * RC, *qkv = t->qkv + l * 3 * RC;
-    float *att = t->att + l * A, *atty = t->atty + l * RC;
-    float *fch = t->fch + l * RF, *fcg = t->fcg + l * RF;
-    cd_layernorm_forward(ln1, t->mean1 + (size_t)l * R, t->rstd1 + (size_t)l * R, x, b->ln_1_w,
-                         b->ln_1_b, R, C, tf->eps);
-    cd_skinny_linear_forward(t->kt, qkv, ln1, b->qkv_w, b->qkv_b, R, C, 3 * C);
-    cd_attention_forward_segments(atty, att, qkv, R, t->P, t->n_seg, t->seg, C, t->NH);
-    int M = R;
-    const float *xin = x;
-    if (l == t->L - 1) {
-      /* Only the EOT rows leave the last block: its out-proj and MLP run on those rows alone
-       * (rows 0..N-1 of this layer's buffers), writing straight into eot_x. */
-      for (int c = 0; c < N; c++) {
-        memcpy(t->dcls + (size_t)c * C, atty + (size_t)t->eot_row[c] * C, sizeof(float) * C);
-        memcpy(t->dxe + (size_t)c * C, x + (size_t)t->eot_row[c] * C, sizeof(float) * C);
-      }
-      M = N;
-      atty = t->dcls;
-      xin = t->dxe;
-      xo = t->eot_x;
-    }
-    size_t MC = (size_t)M * C;
-    cd_skinny_linear_forward(t->kt, t->dC, atty, b->out_w, b->out_b, M, C, C);
-    cd_add_forward(xm, xin, t->dC, MC);
-    cd_layernorm_forward(ln2, t->mean2 + (size_t)l * R, t->rstd2 + (size_t)l * R, xm, b->ln_2_w,
-                         b->ln_2_b, M, C, tf->eps);
-    cd_skinny_linear_forward(t->kt, fch, ln2, b->fc_w, b->fc_b, M, C, F);
-    activation_forward(t->act, fcg, fch, (size_t)M * F);
-    cd_skinny_linear_forward(t->kt, t->dC, fcg, b->proj_w, b->proj_b, M, F, C);
-    cd_add_forward(xo, xm, t->dC, MC);
+    cd_block_rows rows = layer_rows(t, l);
+    cd_block_saved sv = layer_saved(t, l);
+    float *out = l == t->L - 1 ? t->eot_x : t->x + (l + 1) * RC;
+    cd_block_forward_rows(tf, &tf->blocks[l], t->x + l * RC, out, &rows, &sv, &t->ws);
   }
   if (t->L == 0)
     for (int c = 0; c < N; c++)
       memcpy(t->eot_x + (size_t)c * C, t->x + (size_t)t->eot_row[c] * C, sizeof(float) * C);
   cd_layernorm_forward(t->lnf, t->meanf, t->rstdf, t->eot_x, tx->ln_final_w, tx->ln_final_b,
                        N, C, tf->eps);
-  cd_skinny_linear_forward(t->kt, t->features, t->lnf, tx->proj, NULL, N, C, t->E);
-}
-
-/* MLP branch backward over M rows starting at row r0 of this layer's buffers: d accumulates
- * the gradient of the block's mid-point xm (it holds the residual path's share on entry). */
-static void mlp_backward(cd_text_train *t, const cd_block *b, int l, float *d, int r0, int M) {
-  int R = t->R, C = t->C, F = t->F;
-  size_t RC = (size_t)R * C, RF = (size_t)R * F, off = (size_t)r0;
-  const float *xm = t->xmid + l * RC + off * C, *fch = t->fch + l * RF + off * F;
-  memset(t->dF, 0, sizeof(float) * (size_t)M * F);
-  cd_skinny_linear_backward(t->kt, t->dF, d, b->proj_w, M, F, C);
-  memset(t->dF2, 0, sizeof(float) * (size_t)M * F);
-  activation_backward(t->act, t->dF2, t->dF, fch, (size_t)M * F);
-  memset(t->dC, 0, sizeof(float) * (size_t)M * C);
-  cd_skinny_linear_backward(t->kt, t->dC, t->dF2, b->fc_w, M, C, F);
-  cd_layernorm_backward(d, NULL, NULL, t->dC, xm, b->ln_2_w, t->mean2 + (size_t)l * R + off,
-                        t->rstd2 + (size_t)l * R + off, M, C);
+  cd_linear_forward(t->features, t->lnf, &tx->proj, NULL, N, CD_ACT_NONE, NULL, &t->ws);
 }
 
 void cd_text_train_backward(cd_text_train *t, const cd_clip *m, const float *dfeatures,
@@ -218,46 +192,21 @@ void cd_text_train_backward(cd_text_train *t, const cd_clip *m, const float *dfe
   const cd_text *tx = &m->text;
   const cd_transformer *tf = &tx->tf;
   int R = t->R, C = t->C, N = t->n_cls;
-  size_t RC = (size_t)R * C, A = (size_t)t->NH * R * t->Tk;
-  /* projection and ln_final on the EOT rows, scattered into the residual gradient */
+  size_t RC = (size_t)R * C;
+  /* projection and ln_final on the EOT rows */
   memset(t->dC, 0, sizeof(float) * (size_t)N * C);
-  cd_skinny_linear_backward(t->kt, t->dC, dfeatures, tx->proj, N, C, t->E);
+  cd_linear_backward_input(t->dC, dfeatures, &tx->proj, N);
   memset(t->dcls, 0, sizeof(float) * (size_t)N * C);
   cd_layernorm_backward(t->dcls, NULL, NULL, t->dC, t->eot_x, tx->ln_final_w, t->meanf,
                         t->rstdf, N, C);
   /* Rows before g0 (SOT of a shared prefix) do not depend on the context: their gradients
-   * would never reach it, so the backward products skip them. */
-  int g0 = t->g0, G = R - g0;
-  size_t gC = (size_t)g0 * C;
+   * would never reach it, so the blocks skip them. */
   memset(t->dx, 0, sizeof(float) * RC);
   for (int l = t->L - 1; l >= 0; l--) {
-    const cd_block *b = &tf->blocks[l];
-    const float *x = t->x + l * RC;
-    const float *qkv = t->qkv + l * 3 * RC, *att = t->att + l * A;
-    memset(t->dC, 0, sizeof(float) * RC);
-    if (l == t->L - 1) {
-      /* last block: MLP and out-proj on the EOT rows only (see the forward) */
-      memcpy(t->dxe, t->dcls, sizeof(float) * (size_t)N * C);
-      mlp_backward(t, b, l, t->dxe, 0, N);
-      memset(t->dcls, 0, sizeof(float) * (size_t)N * C);
-      cd_skinny_linear_backward(t->kt, t->dcls, t->dxe, b->out_w, N, C, C);
-      memset(t->dC, 0, sizeof(float) * RC);
-      for (int c = 0; c < N; c++) {
-        memcpy(t->dC + (size_t)t->eot_row[c] * C, t->dcls + (size_t)c * C, sizeof(float) * C);
-        memcpy(t->dx + (size_t)t->eot_row[c] * C, t->dxe + (size_t)c * C, sizeof(float) * C);
-      }
-    } else {
-      mlp_backward(t, b, l, t->dx + gC, g0, G);
-      memset(t->dC, 0, sizeof(float) * RC);
-      cd_skinny_linear_backward(t->kt, t->dC + gC, t->dx + gC, b->out_w, G, C, C);
-    }
-    memset(t->dqkv, 0, sizeof(float) * 3 * RC);
-    cd_attention_backward_segments(t->dqkv, t->dC, qkv, att, R, t->P, t->n_seg, t->seg, C,
-                                   t->NH);
-    memset(t->dC, 0, sizeof(float) * RC);
-    cd_skinny_linear_backward(t->kt, t->dC + gC, t->dqkv + 3 * gC, b->qkv_w, G, C, 3 * C);
-    cd_layernorm_backward(t->dx + gC, NULL, NULL, t->dC + gC, x + gC, b->ln_1_w,
-                          t->mean1 + (size_t)l * R + g0, t->rstd1 + (size_t)l * R + g0, G, C);
+    cd_block_rows rows = layer_rows(t, l);
+    cd_block_saved sv = layer_saved(t, l);
+    cd_block_backward(tf, &tf->blocks[l], &rows, &sv, t->x + l * RC, l == t->L - 1 ? t->dcls : t->dx,
+                      t->dx, t->g0, &t->ws);
   }
   if (t->L == 0)
     for (int c = 0; c < N; c++)

@@ -34,7 +34,6 @@ typedef struct {
   int g0;            /* rows before g0 do not depend on the context (backward skips them) */
   int L, C, F, NH, E, Tk;
   cd_activation act;
-  const cd_kernels *kt; /* kernel table, looked up once */
   /* saved activations, per layer l */
   float *x;          /* [L+1][R,C] residual stream entering block l; x[L] leaves the tower */
   float *xmid;       /* [L][R,C] after the attention residual */
@@ -46,9 +45,11 @@ typedef struct {
   float *fch, *fcg;  /* [L][R,F] before / after the activation */
   float *eot_x, *lnf, *meanf, *rstdf; /* [n_cls,C], [n_cls,C], [n_cls] x2 */
   float *features;   /* [n_cls,E] unnormalised text features */
-  /* backward scratch */
-  float *dx, *dC, *dqkv, *dF, *dF2, *dcls, *dxe;
+  /* backward */
+  float *dx;         /* [R,C] gradient of the residual stream */
+  float *dC, *dcls;  /* [n_cls,C] gradients of ln_final's output and input */
   float *arena;
+  cd_arena ws;       /* scratch of the block forward / backward */
 } cd_text_train;
 
 /* Plans the packed rows for the prompt p on the text tower of m and allocates everything.

@@ -4,6 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/arena.h"
+
 static size_t round_up(size_t x, size_t m) { return (x + m - 1) / m * m; }
 
 static size_t panel_bytes(int cols, const cd_gemm_kernel *k) {
@@ -18,7 +20,7 @@ size_t cd_weight_packed_bytes(int rows, int cols, const cd_gemm_kernel *k) {
 int cd_weight_pack(cd_weight *w, const cd_gemm_kernel *k, cd_error *e) {
   if (!w->data) return cd_fail(e, "weight [%d, %d]: no source data to pack", w->rows, w->cols);
   size_t bytes = cd_weight_packed_bytes(w->rows, w->cols, k), pb = panel_bytes(w->cols, k);
-  unsigned char *dst = aligned_alloc(64, round_up(bytes ? bytes : 1, 64));
+  unsigned char *dst = cd_alloc_big(bytes);
   if (!dst) return cd_fail(e, "weight [%d, %d]: out of memory packing %zu MB", w->rows, w->cols, bytes >> 20);
   int np = (w->rows + k->nr - 1) / k->nr;
   size_t esz = cd_dtype_size(w->dtype);

@@ -28,6 +28,15 @@ int cd_cli_common_arg(int argc, char **argv, int *i, cd_cli_opts *o) {
     setenv("CLIPDEBIAS_ISA", v, 1); /* the one switch every kernel table reads */
     return 1;
   }
+  if (cd_arg_is(a, "--precision")) {
+    const char *v = cd_arg_value(argc, argv, i);
+    if (!v) return -1;
+    int p = cd_precision_from_name(v);
+    if (p < 0) return cd_cli_fail("--precision %s: unknown (fp32, bf16, bf16x3, fp16)", v), -1;
+    o->precision = (cd_precision)p;
+    o->precision_given = 1;
+    return 1;
+  }
   if (cd_arg_is(a, "--text")) return cd_arg_values(argc, argv, i, &o->texts, &o->n_texts) ? -1 : 1;
   if (cd_arg_is(a, "--text-file")) {
     const char *path = cd_arg_value(argc, argv, i);
@@ -49,7 +58,7 @@ void cd_cli_opts_free(cd_cli_opts *o) {
 
 int cd_cli_load_model(const cd_cli_opts *o, int need_tokenizer, cd_clip *m) {
   if (!o->model) return cd_cli_fail("--model is required (a Hugging Face folder, an OpenCLIP folder or a .safetensors file)"), -1;
-  cd_clip_load_opts lo = {o->vocab, need_tokenizer};
+  cd_clip_load_opts lo = {o->vocab, need_tokenizer, o->towers, o->pack_text, o->precision};
   cd_error e;
   if (cd_clip_load(m, o->model, &lo, &e)) return cd_cli_fail("%s", e.msg), -1;
   return 0;

@@ -12,9 +12,14 @@ typedef struct {
   int n_texts;
   char **file_lines;      /* owned lines of --text-file */
   int n_file_lines;
+  cd_precision precision; /* --precision (fp32 unless given) */
+  int precision_given;
+  /* set by the command before cd_cli_load_model: */
+  int towers;             /* CD_TOWER_* the command uses (0 = both) */
+  int pack_text;          /* 1: the text tower only runs inference (pack it) */
 } cd_cli_opts;
 
-/* Handles --model/--vocab/--threads/--text/--text-file at argv[*i]. Returns 1 if consumed,
+/* Handles --model/--vocab/--threads/--isa/--precision/--text/--text-file at argv[*i]. Returns 1 if consumed,
  * 0 if not one of these, -1 on error (message printed). */
 int cd_cli_common_arg(int argc, char **argv, int *i, cd_cli_opts *o);
 void cd_cli_opts_free(cd_cli_opts *o);

@@ -189,6 +189,7 @@ int cd_cmd_embed_image(int argc, char **argv) {
   }
   if (!pixels && cd_image_inputs_resolve(&in)) goto done;
   cd_clip m;
+  o.towers = CD_TOWER_VISION;
   if (cd_cli_load_model(&o, 0, &m)) goto done;
   rc = pixels ? run_pixels(&m, pixels, batch, out, normalize) : run_files(&m, &in, batch, out, normalize, every);
   cd_clip_free(&m);

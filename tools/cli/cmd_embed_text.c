@@ -38,6 +38,8 @@ int cd_cmd_embed_text(int argc, char **argv) {
     goto done;
   }
   cd_clip m;
+  o.towers = CD_TOWER_TEXT;
+  o.pack_text = 1;
   if (cd_cli_load_model(&o, 1, &m)) goto done;
   int32_t *tokens = NULL;
   float *feat = NULL;

@@ -68,6 +68,8 @@ int cd_cmd_info(int argc, char **argv) {
     printf("parameters: %zu (%.1fM)\n", m.n_params, m.n_params / 1e6);
     printf("dtype:      stored %s; %.1f MB float32 used in place (memory-mapped), %.1f MB converted to float32\n",
            m.stored_dtype, m.bytes_mapped / 1e6, m.bytes_converted / 1e6);
+    printf("packed:     %.1f MB of weights packed for the %s GEMM (%s)\n", m.bytes_packed / 1e6,
+           cd_precision_name(m.precision), cd_kernels_describe(cd_kernels_get(), (cd_op)(CD_OP_GEMM_FP32 + m.precision)));
     printf("tokenizer:  %s\n", m.tokenizer_desc);
     printf("heads from: %s\n", m.arch_source);
     cd_clip_free(&m);

@@ -76,6 +76,7 @@ int cd_cmd_preprocess(int argc, char **argv) {
   if (cd_image_inputs_resolve(&in)) goto done;
   if (o.model) {
     cd_clip m;
+    o.towers = CD_TOWER_VISION;
     if (cd_cli_load_model(&o, 0, &m)) goto done;
     S = m.vision.image_size;
     cd_clip_free(&m);

@@ -81,6 +81,7 @@ int cd_cmd_prompt_grad(int argc, char **argv) {
     goto done;
   }
   cd_clip m;
+  o.towers = CD_TOWER_TEXT;
   if (cd_cli_load_model(&o, 1, &m)) {
     cd_free_classnames(names, n_cls);
     goto done;

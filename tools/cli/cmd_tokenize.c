@@ -44,6 +44,7 @@ int cd_cmd_tokenize(int argc, char **argv) {
   int L = CD_CONTEXT;
   cd_error e;
   if (o.model) {
+    o.towers = CD_TOWER_TEXT;
     if (cd_cli_load_model(&o, 1, &m)) goto done;
     L = m.text.context;
   } else if (o.vocab) {

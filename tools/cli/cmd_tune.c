@@ -150,6 +150,7 @@ int cd_cmd_tune(int argc, char **argv) {
     start_epoch = old.epoch;
   }
   cd_clip m;
+  o.towers = CD_TOWER_TEXT;
   if (cd_cli_load_model(&o, 1, &m)) {
     cd_prompt_ckpt_meta_free(&old);
     cd_free_classnames(names, n_cls);
