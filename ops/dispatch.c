@@ -109,7 +109,8 @@ static void fill_neon(cd_kernels *k) {
   k->softmax_rows = cd_softmax_rows_neon;
   k->act_forward = cd_act_forward_neon;
   k->act_backward = cd_act_backward_neon;
-  mark(k, CD_ISA_NEON, CD_OP_EPILOGUE, CD_OP_ACTIVATION);
+  k->attention_head = cd_attention_head_neon;
+  mark(k, CD_ISA_NEON, CD_OP_EPILOGUE, CD_OP_ATTENTION);
 }
 #endif
 

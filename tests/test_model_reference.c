@@ -53,8 +53,8 @@ static void check_dims(const char *what, const cd_clip *m, int text_heads) {
          m->n_params, m->stored_dtype, m->text.tf.heads, m->tokenizer_desc);
 }
 
-static void compare(const char *what, const cd_clip *m, const cd_array *tok, const cd_array *tf,
-                    const cd_array *px, const cd_array *imf) {
+static void compare_tol(const char *what, const cd_clip *m, const cd_array *tok, const cd_array *tf,
+                        const cd_array *px, const cd_array *imf, double tol) {
   int Nt = (int)tok->shape[0], Ni = (int)px->shape[0], D = m->embed_dim;
   float *out = calloc((size_t)(Nt > Ni ? Nt : Ni) * D, sizeof(float));
   char label[256];
@@ -62,14 +62,64 @@ static void compare(const char *what, const cd_clip *m, const cd_array *tok, con
   if (cd_clip_encode_text(m, tok->data, Nt, out, &e)) CHECK(0, "%s: encode_text: %s", what, e.msg);
   else {
     snprintf(label, sizeof label, "%s text_features [%d,%d]", what, Nt, D);
-    cd_test_close(label, out, tf->data, (size_t)Nt * D, TOL);
+    cd_test_close(label, out, tf->data, (size_t)Nt * D, tol);
   }
   if (cd_clip_encode_image(m, px->data, Ni, out, &e)) CHECK(0, "%s: encode_image: %s", what, e.msg);
   else {
     snprintf(label, sizeof label, "%s image_features [%d,%d]", what, Ni, D);
-    cd_test_close(label, out, imf->data, (size_t)Ni * D, TOL);
+    cd_test_close(label, out, imf->data, (size_t)Ni * D, tol);
   }
   free(out);
+}
+
+static void compare(const char *what, const cd_clip *m, const cd_array *tok, const cd_array *tf,
+                    const cd_array *px, const cd_array *imf) {
+  compare_tol(what, m, tok, tf, px, imf, TOL);
+}
+
+/* Features with 1 and with 2 threads: identical bits. */
+static void check_threads(const char *what, const cd_clip *m, const cd_array *tok, const cd_array *px) {
+  int Nt = (int)tok->shape[0], Ni = (int)px->shape[0], D = m->embed_dim;
+  float *a = calloc((size_t)(Nt + Ni) * D, sizeof(float)), *b = calloc((size_t)(Nt + Ni) * D, sizeof(float));
+  cd_error e;
+  int t0 = cd_threads_get(), ok = 1;
+  for (int pass = 0; pass < 2; pass++) {
+    float *o = pass ? b : a;
+    cd_threads_set(pass + 1);
+    ok &= cd_clip_encode_text(m, tok->data, Nt, o, &e) == 0 && cd_clip_encode_image(m, px->data, Ni, o + (size_t)Nt * D, &e) == 0;
+  }
+  cd_threads_set(t0);
+  int same = ok && !memcmp(a, b, sizeof(float) * (size_t)(Nt + Ni) * D);
+  printf("  %-44s %s\n", what, same ? "identical bits" : "DIFFER");
+  CHECK(same, "%s: features differ between 1 and 2 threads", what);
+  free(a), free(b);
+}
+
+/* Each reduced precision this CPU has a vector kernel for, against the same golden features
+ * with the tolerance its arithmetic earns: bf16x3 keeps float32-level accuracy; bf16 and
+ * fp16 lose what their rounding costs, amplified by this random network (measured 3.0e-2
+ * and 2.5e-3; a layout or rounding bug gives errors of order 1). */
+static void check_precisions(const char *path, const cd_array *tok, const cd_array *tf, const cd_array *px,
+                             const cd_array *imf) {
+  static const double tol[CD_PREC_COUNT] = {TOL, 6e-2, TOL, 6e-3};
+  const cd_kernels *kt = cd_kernels_get();
+  for (int p = 1; p < CD_PREC_COUNT; p++) {
+    char what[64];
+    snprintf(what, sizeof what, "hf folder at %s", cd_precision_name((cd_precision)p));
+    if (kt->from[CD_OP_GEMM_FP32 + p] == CD_ISA_REF && kt->isa != CD_ISA_REF) {
+      printf("  %-44s no kernel on this CPU: skipped\n", what);
+      continue;
+    }
+    cd_clip m;
+    cd_error e;
+    cd_clip_load_opts o = {NULL, 0, CD_TOWER_BOTH, 1, (cd_precision)p};
+    if (cd_clip_load(&m, path, &o, &e)) {
+      CHECK(0, "%s: %s", what, e.msg);
+      continue;
+    }
+    compare_tol(what, &m, tok, tf, px, imf, tol[p]);
+    cd_clip_free(&m);
+  }
 }
 
 /* The tokenizer found for the model must reproduce golden/tokens.npy from texts.json. */
@@ -116,6 +166,22 @@ int main(void) {
     CHECK(m.layout == CD_LAYOUT_HF, "hf folder: layout %s", cd_layout_name(m.layout));
     compare("hf folder", &m, &tok, &tf, &px, &imf);
     check_tokens("hf folder (vocab.json + merges.txt)", &m, dir, &tok);
+    check_threads("hf folder, 1 vs 2 threads", &m, &tok, &px);
+    cd_clip_free(&m);
+  }
+  check_precisions(path, &tok, &tf, &px, &imf);
+  /* the text tower as prompt tuning loads it: plain float32 rows, not packed */
+  cd_clip_load_opts plain = {NULL, 0, CD_TOWER_TEXT, 0, CD_PREC_FP32};
+  if (cd_clip_load(&m, path, &plain, &e)) CHECK(0, "HF folder, text only: %s", e.msg);
+  else {
+    int Nt = (int)tok.shape[0], D = m.embed_dim;
+    float *out = calloc((size_t)Nt * D, sizeof(float));
+    if (cd_clip_encode_text(&m, tok.data, Nt, out, &e)) CHECK(0, "text only: %s", e.msg);
+    else cd_test_close("hf folder, text tower plain float32", out, tf.data, (size_t)Nt * D, TOL);
+    CHECK(m.vision.tf.layers == 0 && m.bytes_packed == 0, "text only: the image tower was loaded or something packed");
+    CHECK(cd_clip_encode_image(&m, px.data, 1, out, &e) != 0 && strstr(e.msg, "image tower"),
+          "text only: encode_image must fail naming the missing tower");
+    free(out);
     cd_clip_free(&m);
   }
 

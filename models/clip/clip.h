@@ -163,6 +163,17 @@ void cd_block_backward(const cd_transformer *tf, const cd_block *blk, const cd_b
 /* Inference over B dense sequences of T tokens, x [B*T, C] in place. */
 void cd_block_forward(const cd_transformer *tf, const cd_block *blk, float *x, int B, int T,
                       int causal, cd_arena *ws);
+/* ---- reduced precision, measured (models/clip/clip_probe.c) ---- */
+typedef struct {
+  int images, texts;                    /* probe rows compared (texts 0 without a tokenizer) */
+  double image_cos_min, image_cos_mean; /* cosine of features at p vs float32 */
+  double text_cos_min, text_cos_mean;
+} cd_precision_report;
+/* Loads the model at float32 and at precision p (both towers, one after the other) and
+ * compares their features on synthetic probe images and a few prompts. */
+int cd_clip_precision_probe(const char *path, const cd_clip_load_opts *opts, cd_precision p,
+                            cd_precision_report *r, cd_error *e);
+
 /* Index of the EOT token: first position holding the largest id (upstream argmax). */
 int cd_text_eot_index(const int32_t *tokens, int context);
 void cd_l2_normalize_rows(float *x, int N, int D);

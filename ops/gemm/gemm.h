@@ -98,15 +98,16 @@ typedef struct {
   const float *bias;
   cd_activation act;
   float *wbuf;              /* per-thread widening buffers (kc x NR floats each) */
+  /* Optional: A to pack into `a` first, in the same parallel region (one fork and join per
+   * product matters when threads share the machine): [M, K] rows lda apart. */
+  const float *A_src;
+  ptrdiff_t lda;
+  int K;
 } cd_gemm_job;
 
 /* K block size: equal blocks no larger than kc_max, multiples of 8 (and of kstep). */
 int cd_gemm_kc(int Kp, int kc_max);
-/* Packs op(A) rows [0, M) for every K block into job->a (parallel over nt threads; A is
- * [M, K] with row stride lda). */
-void cd_gemm_pack_a_all(const cd_gemm_kernel *k, const float *A, ptrdiff_t lda, int M, int K,
-                        int kc, float alpha, unsigned char *dst, int nt);
-/* Runs the tiles (parallel over nt threads). */
+/* Packs job->A_src (when given) and runs the tiles, in one parallel region of nt threads. */
 void cd_gemm_run(const cd_gemm_job *job, int nt);
 /* Threads for a product of this size: nthreads (<= 0: OpenMP default), 1 inside a parallel
  * region or when the product is too small to split. */

@@ -49,8 +49,28 @@ static void tile_fp32(const cd_tile *t) {
   else tile_body(t->kc, t->a, t->b, t->c, t->ldc, t->accumulate, NULL);
 }
 
+/* A full 5-row micro-panel: rows 0-3 by 4 x 4 register transposes into the panel's columns
+ * (stride 5), row 4 element by element. */
 static void pack_a(const float *A, ptrdiff_t lda, int mr, int kc, float alpha, void *dst) {
-  cd_gemm_pack_a_f32(A, lda, mr, kc, alpha, dst, MR);
+  float *d = dst;
+  if (mr != MR || alpha != 1.0f) {
+    cd_gemm_pack_a_f32(A, lda, mr, kc, alpha, d, MR);
+    return;
+  }
+  int p = 0;
+  for (; p + 4 <= kc; p += 4) {
+    __m128 r0 = _mm_loadu_ps(A + p), r1 = _mm_loadu_ps(A + lda + p);
+    __m128 r2 = _mm_loadu_ps(A + 2 * lda + p), r3 = _mm_loadu_ps(A + 3 * lda + p);
+    _MM_TRANSPOSE4_PS(r0, r1, r2, r3);
+    float *c = d + (size_t)p * MR;
+    _mm_storeu_ps(c, r0);
+    _mm_storeu_ps(c + MR, r1);
+    _mm_storeu_ps(c + 2 * MR, r2);
+    _mm_storeu_ps(c + 3 * MR, r3);
+    for (int q = 0; q < 4; q++) c[q * MR + 4] = A[4 * lda + p + q];
+  }
+  for (; p < kc; p++)
+    for (int i = 0; i < MR; i++) d[(size_t)p * MR + i] = A[i * lda + p];
 }
 
 static void pack_b_fp32(const void *W, cd_dtype dtype, size_t ldw, int nr, int K, void *dst) {

@@ -50,8 +50,24 @@ static void tile_fp32(const cd_tile *t) {
   else tile_body(t->kc, t->a, t->b, t->c, t->ldc, t->accumulate, NULL);
 }
 
+/* A full 10-row micro-panel: rows 0-7 by 8 x 8 register transposes straight into the
+ * panel's columns (stride 10), rows 8-9 element by element. */
 static void pack_a(const float *A, ptrdiff_t lda, int mr, int kc, float alpha, void *dst) {
-  cd_gemm_pack_a_f32(A, lda, mr, kc, alpha, dst, MR);
+  float *d = dst;
+  if (mr != MR || alpha != 1.0f) {
+    cd_gemm_pack_a_f32(A, lda, mr, kc, alpha, d, MR);
+    return;
+  }
+  int p = 0;
+  for (; p + 8 <= kc; p += 8) {
+    cd_x86_transpose8(A + p, lda, d + (size_t)p * MR, MR);
+    for (int q = 0; q < 8; q++) {
+      d[(size_t)(p + q) * MR + 8] = A[8 * lda + p + q];
+      d[(size_t)(p + q) * MR + 9] = A[9 * lda + p + q];
+    }
+  }
+  for (; p < kc; p++)
+    for (int i = 0; i < MR; i++) d[(size_t)p * MR + i] = A[i * lda + p];
 }
 
 static void pack_b_fp32(const void *W, cd_dtype dtype, size_t ldw, int nr, int K, void *dst) {

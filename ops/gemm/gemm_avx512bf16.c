@@ -87,14 +87,41 @@ static void tile_bf16x3(const cd_tile *t) {
   else bf16x3_body(t->kc, t->a, t->b, t->c, t->ldc, t->accumulate, NULL);
 }
 
+/* Rows of A rounded to bfloat16 pairs (vcvtne2ps2bf16, round to nearest even like the
+ * portable packer): 32 floats of a row give 16 pair dwords, scattered to their K-pair slots
+ * (stride MR dwords; bf16x3: hi at 2i, lo at 2i + 1 of stride 2·MR). */
+static void pack_a_pairs(const float *A, ptrdiff_t lda, int mr, int kc, float alpha, uint32_t *d, int parts) {
+  if (mr != MR || alpha != 1.0f || kc % 32) {
+    cd_gemm_pack_a_bf16(A, lda, mr, kc, alpha, (uint16_t *)d, MR, parts);
+    return;
+  }
+  const int stride = MR * parts;
+  const __m512i idx = _mm512_mullo_epi32(_mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0),
+                                         _mm512_set1_epi32(stride));
+  for (int i = 0; i < MR; i++)
+    for (int p = 0; p < kc; p += 32) {
+      __m512 x0 = _mm512_loadu_ps(A + i * lda + p), x1 = _mm512_loadu_ps(A + i * lda + p + 16);
+      __m512i hi = (__m512i)_mm512_cvtne2ps_pbh(x1, x0);
+      uint32_t *base = d + (size_t)(p / 2) * stride + (size_t)i * parts;
+      _mm512_i32scatter_epi32(base, idx, hi, 4);
+      if (parts == 2) {
+        /* remainder x - float(hi), each half widened back from its 16 bf16 */
+        __m512 h0 = _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(_mm512_castsi512_si256(hi)), 16));
+        __m512 h1 = _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(_mm512_extracti64x4_epi64(hi, 1)), 16));
+        __m512i lo = (__m512i)_mm512_cvtne2ps_pbh(_mm512_sub_ps(x1, h1), _mm512_sub_ps(x0, h0));
+        _mm512_i32scatter_epi32(base + 1, idx, lo, 4);
+      }
+    }
+}
+
 static void pack_a_bf16(const float *A, ptrdiff_t lda, int mr, int kc, float alpha, void *dst) {
-  cd_gemm_pack_a_bf16(A, lda, mr, kc, alpha, dst, MR, 1);
+  pack_a_pairs(A, lda, mr, kc, alpha, dst, 1);
 }
 static void pack_b_bf16(const void *W, cd_dtype dtype, size_t ldw, int nr, int K, void *dst) {
   cd_gemm_pack_b_bf16(W, dtype, ldw, nr, K, dst, NR, 1);
 }
 static void pack_a_bf16x3(const float *A, ptrdiff_t lda, int mr, int kc, float alpha, void *dst) {
-  cd_gemm_pack_a_bf16(A, lda, mr, kc, alpha, dst, MR, 2);
+  pack_a_pairs(A, lda, mr, kc, alpha, dst, 2);
 }
 static void pack_b_bf16x3(const void *W, cd_dtype dtype, size_t ldw, int nr, int K, void *dst) {
   cd_gemm_pack_b_bf16(W, dtype, ldw, nr, K, dst, NR, 2);

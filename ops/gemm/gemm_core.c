@@ -62,14 +62,6 @@ static void pack_a_unit(const cd_gemm_kernel *k, const float *A, ptrdiff_t lda, 
             dst + ((size_t)p0 * Mp + (size_t)ir * kcb) * k->a_bytes);
 }
 
-void cd_gemm_pack_a_all(const cd_gemm_kernel *k, const float *A, ptrdiff_t lda, int M, int K,
-                        int kc, float alpha, unsigned char *dst, int nt) {
-  int Kp = (int)round_up((size_t)K, (size_t)k->kstep), Mp = (int)round_up((size_t)M, (size_t)k->mr);
-  int units = ((Kp + kc - 1) / kc) * (Mp / k->mr);
-#pragma omp parallel for schedule(static) num_threads(nt) if (nt > 1)
-  for (int u = 0; u < units; u++) pack_a_unit(k, A, lda, M, K, Kp, kc, Mp, alpha, dst, u);
-}
-
 /* One tile: C (or its first-block starting values) through the micro-kernel, then the
  * epilogue after the last K block. Edge tiles go through a full-size scratch tile. */
 static void run_tile(const cd_gemm_job *g, const void *ap, const void *bp, const void *bnext,
@@ -131,9 +123,13 @@ void cd_gemm_run(const cd_gemm_job *g, int nt) {
   int per_ic = (4 * nt + nic - 1) / nic;
   if (per_ic > 1 && (npb + cpb - 1) / cpb < per_ic) cpb = (npb + per_ic - 1) / per_ic;
   const int nch = (npb + cpb - 1) / cpb;
+  const int pack_units = g->A_src ? ((g->Kp + g->kc - 1) / g->kc) * (g->Mp / MR) : 0;
 #pragma omp parallel num_threads(nt) if (nt > 1)
   {
     float *wbuf = g->wbuf ? g->wbuf + (size_t)thread_id() * g->kc * NR : NULL;
+#pragma omp for schedule(static)
+    for (int u = 0; u < pack_units; u++)
+      pack_a_unit(k, g->A_src, g->lda, g->M, g->K, g->Kp, g->kc, g->Mp, 1.0f, (unsigned char *)g->a, u);
 #pragma omp for schedule(dynamic, 1)
     for (int u = 0; u < nic * nch; u++) {
       int ic = u / nch, ch = u % nch, i0 = ic * MC, mc = imin(MC, g->M - i0);

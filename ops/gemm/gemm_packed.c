@@ -47,10 +47,9 @@ void cd_gemm_weight(const cd_weight *w, const float *A, ptrdiff_t lda, int M, fl
                    resid ? resid + (size_t)h * ldo : NULL, ws);
     return;
   }
-  cd_gemm_pack_a_all(k, A, lda, M, K, kc, 1.0f, ap, nt);
   cd_gemm_job g = {k, cd_kernels_get(), M, N, Kp, kc, ap, (int)round_up((size_t)M, (size_t)k->mr),
                    w->packed, round_up((size_t)K, (size_t)k->kstep) * k->nr * k->b_bytes,
-                   out, ldo, 0, resid, bias, act, wbuf};
+                   out, ldo, 0, resid, bias, act, wbuf, A, lda, K};
   cd_gemm_run(&g, nt);
   cd_scratch_put(&sw);
   cd_scratch_put(&sa);

@@ -1,5 +1,6 @@
 #include "tools/cli/cli_common.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -61,6 +62,14 @@ int cd_cli_load_model(const cd_cli_opts *o, int need_tokenizer, cd_clip *m) {
   cd_clip_load_opts lo = {o->vocab, need_tokenizer, o->towers, o->pack_text, o->precision};
   cd_error e;
   if (cd_clip_load(m, o->model, &lo, &e)) return cd_cli_fail("%s", e.msg), -1;
+  if (o->precision != CD_PREC_FP32) { /* never silently */
+    static const char *what[CD_PREC_COUNT] = {
+        "", "weights and activations rounded to bfloat16 in the products, float32 accumulation",
+        "weights and activations split into bfloat16 hi + lo parts, float32 accumulation",
+        "weights stored as float16, float32 arithmetic"};
+    fprintf(stderr, "clipdebias: --precision %s: %s (`clipdebias info --model M --precision %s` measures the cosine against fp32)\n",
+            cd_precision_name(o->precision), what[o->precision], cd_precision_name(o->precision));
+  }
   return 0;
 }
 

@@ -34,6 +34,7 @@ static void print_help(void) {
 
 typedef struct {
   const cd_clip *m;
+  cd_arena *ws;   /* scratch of every batch (one arena for the whole run) */
   float *feat;    /* [capacity, D] */
   int rows;
   /* progress checkpoints (image files only): every `every` seconds */
@@ -57,7 +58,7 @@ static int save_partial(embed_ctx *c, int done) {
 static int embed_batch(void *ctx, const float *pixels, int n, int done) {
   embed_ctx *c = ctx;
   cd_error e;
-  if (n && cd_clip_encode_image(c->m, pixels, n, c->feat + (size_t)c->rows * c->m->embed_dim, &e))
+  if (n && cd_clip_encode_image_ws(c->m, pixels, n, c->feat + (size_t)c->rows * c->m->embed_dim, c->ws, &e))
     return cd_cli_fail("%s", e.msg);
   c->rows += n;
   if (c->out && c->every > 0 && cd_time_now() - c->last_save >= c->every && done < c->in->end - c->in->begin) {
@@ -90,14 +91,14 @@ static int resume(embed_ctx *c, cd_image_inputs *in, unsigned char *ok) {
   return rc ? -1 : done;
 }
 
-static int encode_pixels(const cd_clip *m, const cd_array *px, int batch, float *feat) {
+static int encode_pixels(const cd_clip *m, cd_arena *ws, const cd_array *px, int batch, float *feat) {
   int N = (int)px->shape[0], S = m->vision.image_size;
   size_t img = (size_t)3 * S * S;
   cd_progress prog;
   cd_progress_start(&prog, "embed-image", "img", (size_t)N);
   for (int start = 0; start < N; start += batch) {
     int n = N - start < batch ? N - start : batch;
-    embed_ctx c = {m, feat + (size_t)start * m->embed_dim, 0, NULL, NULL, NULL, 0, 0};
+    embed_ctx c = {m, ws, feat + (size_t)start * m->embed_dim, 0, NULL, NULL, NULL, 0, 0};
     if (embed_batch(&c, (const float *)px->data + (size_t)start * img, n, 0)) return 1;
     cd_progress_update(&prog, (size_t)(start + n));
   }
@@ -124,13 +125,13 @@ static int save(const char *out, float *feat, int rows, int D, int normalize) {
 }
 
 /* --pixels path. */
-static int run_pixels(const cd_clip *m, const char *pixels, int batch, const char *out, int normalize) {
+static int run_pixels(const cd_clip *m, cd_arena *ws, const char *pixels, int batch, const char *out, int normalize) {
   cd_array px = {0};
   int rc = load_pixels(pixels, m->vision.image_size, &px);
   if (rc == 0) {
     int N = (int)px.shape[0];
     float *feat = malloc(sizeof(float) * (size_t)N * (size_t)m->embed_dim);
-    rc = !feat ? cd_cli_fail("out of memory") : encode_pixels(m, &px, batch, feat);
+    rc = !feat ? cd_cli_fail("out of memory") : encode_pixels(m, ws, &px, batch, feat);
     if (rc == 0) rc = save(out, feat, N, m->embed_dim, normalize);
     free(feat);
   }
@@ -139,11 +140,11 @@ static int run_pixels(const cd_clip *m, const char *pixels, int batch, const cha
 }
 
 /* --images / --list path. */
-static int run_files(const cd_clip *m, cd_image_inputs *in, int batch, const char *out, int normalize,
-                     double every) {
+static int run_files(const cd_clip *m, cd_arena *ws, cd_image_inputs *in, int batch, const char *out,
+                     int normalize, double every) {
   int n = in->end - in->begin;
   unsigned char *ok = calloc((size_t)n + 1, 1);
-  embed_ctx c = {m, malloc(sizeof(float) * ((size_t)n + 1) * (size_t)m->embed_dim), 0, in, out, ok, every, cd_time_now()};
+  embed_ctx c = {m, ws, malloc(sizeof(float) * ((size_t)n + 1) * (size_t)m->embed_dim), 0, in, out, ok, every, cd_time_now()};
   int rc = (!c.feat || !ok) ? cd_cli_fail("out of memory") : 0;
   if (rc == 0 && every > 0 && resume(&c, in, ok) < 0) rc = 1;
   if (rc == 0) rc = cd_image_inputs_run(in, m->vision.image_size, batch, "embed-image", ok, embed_batch, &c);
@@ -191,7 +192,11 @@ int cd_cmd_embed_image(int argc, char **argv) {
   cd_clip m;
   o.towers = CD_TOWER_VISION;
   if (cd_cli_load_model(&o, 0, &m)) goto done;
-  rc = pixels ? run_pixels(&m, pixels, batch, out, normalize) : run_files(&m, &in, batch, out, normalize, every);
+  cd_arena ws; /* without memory for it, each batch makes its own */
+  int have_ws = cd_arena_init(&ws, cd_clip_image_scratch_bytes(&m, batch), NULL) == 0;
+  rc = pixels ? run_pixels(&m, have_ws ? &ws : NULL, pixels, batch, out, normalize)
+              : run_files(&m, have_ws ? &ws : NULL, &in, batch, out, normalize, every);
+  if (have_ws) cd_arena_free(&ws);
   cd_clip_free(&m);
 done:
   cd_image_inputs_free(&in);

@@ -10,12 +10,14 @@
 #include "tools/cli/commands.h"
 
 static void print_help(void) {
-  printf("usage: clipdebias info --model M [--vocab V] [--threads N]\n\n"
+  printf("usage: clipdebias info --model M [--vocab V] [--threads N] [--isa L] [--precision P]\n\n"
          "Shows the checkpoint layout, the dimensions inferred from its tensors, the parameter\n"
          "count, how weights are held (stored dtype; float32 used in place from the memory map\n"
          "or widened to float32 copies), the tokenizer source, the detected CPU features and the\n"
          "ISA level and, per op, which level's kernel runs (--isa or CLIPDEBIAS_ISA forces a\n"
-         "lower level), and the thread count.\n"
+         "lower level), and the thread count. With --precision bf16|bf16x3|fp16 it also loads\n"
+         "the model at that precision and at fp32 and prints the cosine between their features\n"
+         "on synthetic probe images and prompts.\n"
          "Without --model it shows only the machine part.\n");
 }
 
@@ -42,6 +44,20 @@ static void print_cpu(void) {
 static void print_tower(const char *name, const cd_transformer *tf) {
   printf("%-11s width %d, layers %d, heads %d, mlp %d, %s, eps %g\n", name, tf->width, tf->layers, tf->heads,
          tf->mlp_dim, tf->act == CD_ACT_GELU ? "GELU" : "QuickGELU", tf->eps);
+}
+
+/* --precision p: the cosine of p's features against float32 on the probe inputs. */
+static int print_precision(const cd_cli_opts *o) {
+  cd_clip_load_opts lo = {o->vocab, 0, CD_TOWER_BOTH, 1, CD_PREC_FP32};
+  cd_precision_report r;
+  cd_error e;
+  if (cd_clip_precision_probe(o->model, &lo, o->precision, &r, &e)) return cd_cli_fail("%s", e.msg);
+  printf("precision:  %s vs fp32 on %d synthetic probe images: cosine min %.7f, mean %.7f\n",
+         cd_precision_name(o->precision), r.images, r.image_cos_min, r.image_cos_mean);
+  if (r.texts)
+    printf("            %s vs fp32 on %d probe prompts: cosine min %.7f, mean %.7f\n",
+           cd_precision_name(o->precision), r.texts, r.text_cos_min, r.text_cos_mean);
+  return 0;
 }
 
 int cd_cmd_info(int argc, char **argv) {
@@ -73,6 +89,7 @@ int cd_cmd_info(int argc, char **argv) {
     printf("tokenizer:  %s\n", m.tokenizer_desc);
     printf("heads from: %s\n", m.arch_source);
     cd_clip_free(&m);
+    if (o.precision != CD_PREC_FP32 && print_precision(&o)) return cd_cli_opts_free(&o), 1;
   }
   print_cpu();
   cd_cli_opts_free(&o);
