@@ -19,6 +19,7 @@ static const cd_command COMMANDS[] = {
     {"merge", cd_cmd_merge, "join the outputs of --shard i/n runs in list order"},
     {"prompt-grad", cd_cmd_prompt_grad, "CoOp loss and d loss / d context vectors"},
     {"tune", cd_cmd_tune, "CoOp prompt tuning on cached image features"},
+    {"dataset", cd_cmd_dataset, "find a data set on disk and print its split x group counts"},
 };
 
 static void usage(FILE *fp) {
