@@ -20,6 +20,7 @@ static const cd_command COMMANDS[] = {
     {"prompt-grad", cd_cmd_prompt_grad, "CoOp loss and d loss / d context vectors"},
     {"tune", cd_cmd_tune, "CoOp prompt tuning on cached image features"},
     {"dataset", cd_cmd_dataset, "find a data set on disk and print its split x group counts"},
+    {"embed", cd_cmd_embed, "embed a data set once into a feature cache (shardable, resumable)"},
 };
 
 static void usage(FILE *fp) {
