@@ -52,6 +52,11 @@ void cd_group_name(char *out, size_t cap, int g, int n_attr, char *const *classn
   snprintf(out, cap, "g%d %s/%s", g, cls, att);
 }
 
+static void unknown_name(char *out, size_t cap, int y, char *const *classnames) {
+  if (classnames) snprintf(out, cap, "%s/? (a unknown)", classnames[y]);
+  else snprintf(out, cap, "y%d/? (a unknown)", y);
+}
+
 static void print_row(FILE *fp, int width, const char *label, const long c[3]) {
   fprintf(fp, "  %-*s %9ld %9ld %9ld %10ld\n", width, label, c[0], c[1], c[2], c[0] + c[1] + c[2]);
 }
@@ -63,6 +68,11 @@ void cd_group_counts_print(FILE *fp, const cd_group_counts *gc, char *const *cla
     cd_group_name(name, sizeof name, g, gc->n_attr, classnames, attr_names);
     if ((int)strlen(name) > width) width = (int)strlen(name);
   }
+  for (int y = 0; gc->any_unknown && y < gc->n_cls; y++) {
+    const long *u = gc->unknown + (size_t)y * 3;
+    unknown_name(name, sizeof name, y, classnames);
+    if ((u[0] || u[1] || u[2]) && (int)strlen(name) > width) width = (int)strlen(name);
+  }
   if (width > 60) width = 60;
   fprintf(fp, "  %-*s %9s %9s %9s %10s\n", width, gc->n_attr ? "group" : "class", SPLITS[0], SPLITS[1], SPLITS[2], "total");
   for (int g = 0; g < gc->n_groups; g++) {
@@ -72,7 +82,7 @@ void cd_group_counts_print(FILE *fp, const cd_group_counts *gc, char *const *cla
   for (int y = 0; gc->any_unknown && y < gc->n_cls; y++) {
     const long *u = gc->unknown + (size_t)y * 3;
     if (!u[0] && !u[1] && !u[2]) continue;
-    snprintf(name, sizeof name, "%s/? (a unknown)", classnames ? classnames[y] : "y");
+    unknown_name(name, sizeof name, y, classnames);
     print_row(fp, width, name, u);
   }
   print_row(fp, width, "total", gc->split_total);
