@@ -568,6 +568,15 @@ void cd_json_write_string(FILE *fp, const char *s) {
   fputc('"', fp);
 }
 
+void cd_json_write_string_list(FILE *fp, char *const *s, int n) {
+  fputc('[', fp);
+  for (int i = 0; i < n; i++) {
+    if (i) fputs(", ", fp);
+    cd_json_write_string(fp, s[i]);
+  }
+  fputc(']', fp);
+}
+
 void cd_json_write(FILE *fp, const cd_json *v) {
   switch (v->type) {
     case CD_JSON_NULL: fputs("null", fp); break;

@@ -6,13 +6,7 @@
 set -u
 BIN=${1:?usage: cli_datasets.sh path/to/clipdebias}
 F=tests/fixtures/datasets
-TMP=$(mktemp -d)
-trap 'rm -rf "$TMP"' EXIT
-checks=0
-fails=0
-ok() { checks=$((checks + 1)); echo "  ok   $1"; }
-bad() { checks=$((checks + 1)); fails=$((fails + 1)); echo "  FAIL $1"; }
-check() { local name=$1; shift; if "$@"; then ok "$name"; else bad "$name"; fi; }
+. tests/cli_lib.sh
 
 # run NAME ARGS...: runs `dataset`, keeps stdout+stderr in $TMP/out and the exit code in $rc
 run() { "$BIN" dataset "$@" > "$TMP/out" 2>&1; rc=$?; tr -s ' ' < "$TMP/out" > "$TMP/flat"; cat "$TMP/out" >> "$TMP/all"; }
@@ -189,5 +183,4 @@ check "unknown data set named" has "--dataset 'imagenet' is not one of waterbird
 
 check "no sanitizer report" sanitizer_clean
 check "fixture tree left untouched" bash -c "! find $F -name 'clipdebias_split_seed*.csv' | grep -q ."
-echo "cli_datasets: $checks checks, $fails failed"
-[ $fails -eq 0 ]
+finish cli_datasets

@@ -320,15 +320,6 @@ int cd_feature_cache_write_index(const char *path, const cd_feature_cache *c, cd
   return cd_atomic_commit(&af, e);
 }
 
-static void write_string_list(FILE *fp, char *const *s, int n) {
-  fputc('[', fp);
-  for (int i = 0; i < n; i++) {
-    if (i) fputs(", ", fp);
-    cd_json_write_string(fp, s[i]);
-  }
-  fputc(']', fp);
-}
-
 /* The minimal cache.json for caches made outside `embed` (tests, converted features). */
 static char *default_meta(const cd_feature_cache *c, cd_error *e) {
   char *text = NULL;
@@ -342,9 +333,9 @@ static char *default_meta(const cd_feature_cache *c, cd_error *e) {
   fprintf(fp, ", \"embed_dim\": %d},\n \"dataset\": {\"name\": ", c->D);
   cd_json_write_string(fp, c->dataset[0] ? c->dataset : "custom");
   fputs(", \"classnames\": ", fp);
-  write_string_list(fp, c->classnames, c->n_cls);
+  cd_json_write_string_list(fp, c->classnames, c->n_cls);
   fputs(", \"attr_names\": ", fp);
-  write_string_list(fp, c->attr_names, c->n_attr);
+  cd_json_write_string_list(fp, c->attr_names, c->n_attr);
   fprintf(fp, "},\n \"rows\": %d, \"skipped\": []}\n", c->N);
   fclose(fp);
   return text;

@@ -18,10 +18,10 @@ static const char *const WB_METADATA[] = {
     "data/" WB_FOLDER "/metadata.csv", "cub/data/" WB_FOLDER "/metadata.csv", NULL};
 
 static const char *layout_name(const char *metadata) {
-  if (strstr(metadata, "metadata_waterbirds.csv")) return "SubpopBench/BalancingGroups derived metadata (id,filename,split,y,a)";
-  if (strstr(metadata, "waterbirds_v1.0/")) return "WILDS waterbirds_v1.0 metadata.csv";
-  if (strstr(metadata, "cub/data/")) return "group_DRO cub/data layout, metadata.csv";
-  return "group_DRO metadata.csv (img_id,img_filename,y,split,place,place_filename)";
+  if (strstr(metadata, "metadata_waterbirds.csv")) return "SubpopBench/BalancingGroups derived metadata: id,filename,split,y,a";
+  if (strstr(metadata, "waterbirds_v1.0/")) return "WILDS waterbirds_v1.0";
+  if (strstr(metadata, "cub/data/")) return "group_DRO cub/data layout";
+  return "group_DRO metadata.csv";
 }
 
 static int find_metadata(const cd_dataset_opts *o, char *out, size_t cap, cd_error *e) {

@@ -63,15 +63,6 @@ static int select_records(const cd_dataset *d, const int want[3], selection *s, 
 
 /* ---- cache.json -------------------------------------------------------------------------- */
 
-static void write_names(FILE *fp, char *const *names, int n) {
-  fputc('[', fp);
-  for (int i = 0; i < n; i++) {
-    if (i) fputs(", ", fp);
-    cd_json_write_string(fp, names[i]);
-  }
-  fputc(']', fp);
-}
-
 static void write_model(FILE *fp, const cd_clip *m, const char *checksum) {
   fputs("{\"path\": ", fp);
   cd_json_write_string(fp, m->path);
@@ -93,9 +84,9 @@ static void write_dataset(FILE *fp, const cd_dataset *d, const selection *s) {
   fputs(", \"metadata\": ", fp);
   cd_json_write_string(fp, d->metadata);
   fprintf(fp, ", \"options\": %s, \"classnames\": ", d->options_json ? d->options_json : "{}");
-  write_names(fp, d->classnames, d->n_cls);
+  cd_json_write_string_list(fp, d->classnames, d->n_cls);
   fputs(", \"attr_names\": ", fp);
-  write_names(fp, d->attr_names, d->n_attr);
+  cd_json_write_string_list(fp, d->attr_names, d->n_attr);
   fprintf(fp, ", \"official_split\": %s, \"records\": %d, \"records_checksum\": \"%s\"}", d->official_split ? "true" : "false",
           s->n, s->checksum);
 }

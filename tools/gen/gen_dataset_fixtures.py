@@ -22,12 +22,16 @@ data sets. The Waterbirds trees also hold a grayscale JPEG, a CMYK JPEG, a PNG s
 .jpg, a progressive JPEG and a truncated JPEG.
 
 Usage: /usr/bin/python3 tools/gen/gen_dataset_fixtures.py   (from the repository root)
+       /usr/bin/python3 tools/gen/gen_dataset_fixtures.py --bench-tree DIR N
+          a Waterbirds-format tree of N photo-sized JPEGs (CUB-like, 300-500 px) in DIR for
+          measuring `embed` throughput (not a fixture: keep it out of the repository)
 """
 import gzip
 import io
 import os
 import random
 import shutil
+import sys
 import tarfile
 import zipfile
 
@@ -354,7 +358,24 @@ def gen_csv():
     write(os.path.join(base, "broken_columns", "data.csv"), "file,cls,fold\nimgs/a.jpg,0,0\n")
 
 
+def gen_bench_tree(folder, n):
+    rnd = random.Random(5)
+    rows = []
+    for i in range(n):
+        y, place, split = rnd.randrange(2), rnd.randrange(2), rnd.choice((0, 0, 0, 1, 2, 2))
+        species = WB_SPECIES[y][i % 2]
+        fn = "%s/%s_%05d.jpg" % (species, species.split(".")[1], i)
+        rows.append(dict(id=i + 1, filename=fn, y=y, split=split, place=place, place_filename="/b/bench/%08d.jpg" % i))
+        w, h = rnd.randrange(300, 501), rnd.randrange(250, 501)
+        img = scene(w, h, (230, 200, 40) if y else (90, 60, 30), (40, 90, 200) if place else (60, 130, 50), seed=i)
+        write(os.path.join(folder, WB, fn), jpeg_bytes(img))
+    write(os.path.join(folder, WB, "metadata.csv"), metadata_csv(rows))
+    print("wrote", n, "images under", os.path.join(folder, WB))
+
+
 def main():
+    if len(sys.argv) == 4 and sys.argv[1] == "--bench-tree":
+        return gen_bench_tree(sys.argv[2], int(sys.argv[3]))
     shutil.rmtree(OUT, ignore_errors=True)
     gen_waterbirds()
     gen_celeba()
