@@ -35,10 +35,10 @@ models=()
 [ -f "$ref/tiny/openai.safetensors" ] && models+=("$ref/tiny/openai.safetensors")
 models+=("$ckpt")
 for m in "${models[@]}"; do
-  rm -rf "$work/cache"
-  te=$(best2 bash -c "rm -rf '$work/cache' && '$bin' embed --dataset waterbirds --root '$tree' --model '$m' --out '$work/cache' --batch $batch --threads $threads")
-  ti=$(best2 "$bin" embed-image --model "$m" --list "$work/list_$n.txt" --batch "$batch" --threads "$threads" --out "$work/ei.npy")
-  cmp -s "$work/cache/features.npy" "$work/ei.npy" || echo "warning: embed and embed-image features differ for $m"
+  rm -rf "$work/embed_bench_cache"
+  te=$(best2 bash -c "rm -rf '$work/embed_bench_cache' && '$bin' embed --dataset waterbirds --root '$tree' --model '$m' --out '$work/embed_bench_cache' --batch $batch --threads $threads")
+  ti=$(best2 "$bin" embed-image --model "$m" --list "$work/list_$n.txt" --batch "$batch" --threads "$threads" --out "$work/embed_bench_ei.npy")
+  cmp -s "$work/embed_bench_cache/features.npy" "$work/embed_bench_ei.npy" || echo "warning: embed and embed-image features differ for $m"
   tt=$("$py" "$here/embed_torch.py" "$m" "$work/list_$n.txt" "$threads" "$batch" | awk '/torch embed/ {print $3}')
   name=$([ "$m" = "$ckpt" ] && echo "ViT-B/32 (random)" || echo "reference tiny")
   printf '%-22s %12s %12s %12s %10.2f %10.2f\n' "$name" "$(rate "$te")" "$(rate "$ti")" "$tt" \
