@@ -3,6 +3,7 @@
  * checksums (against xxhsum 0.8.1) and the cache identity comparison. */
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "core/hash.h"
@@ -160,6 +161,34 @@ static void test_csv(void) {
   cd_dataset_free(&d);
 }
 
+/* One hostile metadata file in dir g_dir/<name>/, loaded as `kind`: the message names it. */
+static void expect_bad(const char *kind, const char *name, const char *file, const char *text, const char *want) {
+  char dir[200], path[300];
+  snprintf(dir, sizeof dir, "%s/%s", g_dir, name);
+  snprintf(path, sizeof path, "%s/%s", dir, file);
+  mkdir(dir, 0777);
+  cd_test_write_file(path, text, strlen(text));
+  cd_dataset d;
+  cd_dataset_opts o = {.name = kind, .root = dir};
+  cd_error e = {{0}};
+  int rc = cd_dataset_load(&o, &d, &e);
+  CHECK(rc == -1 && strstr(e.msg, want) && strstr(e.msg, name), "%s: '%s' lacks '%s'", name, e.msg, want);
+  if (rc == 0) cd_dataset_free(&d);
+}
+
+static void test_bad_metadata(void) {
+  expect_bad("waterbirds", "wb_y2", "metadata.csv", "img_id,img_filename,y,split,place\n1,a.jpg,2,0,0\n", "row 1 (line 2): y = 2 is out of range (0..1)");
+  expect_bad("waterbirds", "wb_split", "metadata.csv", "img_id,img_filename,y,split,place\n1,a.jpg,0,dev,0\n", "split 'dev' is not 0/1/2");
+  expect_bad("waterbirds", "wb_fields", "metadata.csv", "img_id,img_filename,y,split,place\n1,a.jpg,0,0\n", "row 1 (line 2): has 4 fields, the header has 5");
+  expect_bad("waterbirds", "wb_noa", "metadata.csv", "img_id,img_filename,y,split\n1,a.jpg,0,0\n", "no column for the spurious attribute a");
+  expect_bad("waterbirds", "wb_empty", "metadata.csv", "img_id,img_filename,y,split,place\n", "lists no images");
+  expect_bad("waterbirds", "wb_gz", "metadata.csv", "\x1f\x8b\x08\x00rest", "is gzip-compressed");
+  expect_bad("celeba", "cb_value", "list_attr_celeba.txt", "1\nBlond_Hair Male\n000001.jpg 2 -1\n", "row 1 (line 3): value '2' is not -1 or 1");
+  expect_bad("celeba", "cb_short", "list_attr_celeba.txt", "1\nBlond_Hair Male\n000001.jpg 1\n", "row 1 (line 3): has 2 fields, expected 3");
+  expect_bad("celeba", "cb_nopart", "list_attr_celeba.csv", "image_id,Blond_Hair,Male\n000001.jpg,1,-1\n", "but no list_eval_partition.txt or .csv");
+  expect_bad("celeba", "cb_partcols", "list_eval_partition.csv", "file,part\n000001.jpg,0\n", "no annotation files found");
+}
+
 static void test_meta_compare(void) {
   const char *a = "{\"model\": {\"path\": \"/x\", \"checksum\": \"c1\", \"embed_dim\": 512}, \"dataset\": {\"name\": \"waterbirds\", "
                   "\"options\": {}, \"records_checksum\": \"r1\", \"root\": \"/data/a\"}, \"splits\": [\"train\"]}";
@@ -184,6 +213,7 @@ int main(void) {
   test_celeba();
   test_metashift();
   test_csv();
+  test_bad_metadata();
   test_meta_compare();
   cd_test_remove_tmpdir(g_dir);
   return cd_test_finish("test_datasets");
