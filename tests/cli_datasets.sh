@@ -6,7 +6,7 @@
 set -u
 BIN=${1:?usage: cli_datasets.sh path/to/clipdebias}
 F=tests/fixtures/datasets
-. tests/cli_lib.sh
+. tests/check_lib.sh
 
 # run NAME ARGS...: runs `dataset`, keeps stdout+stderr in $TMP/out and the exit code in $rc
 run() { "$BIN" dataset "$@" > "$TMP/out" 2>&1; rc=$?; tr -s ' ' < "$TMP/out" > "$TMP/flat"; cat "$TMP/out" >> "$TMP/all"; }

@@ -6,6 +6,6 @@ set -u
 BIN=${1:?usage: cli_embed.sh path/to/clipdebias}
 MODEL=tests/fixtures/model/hf_f32
 OTHER=tests/fixtures/model/openclip_f32
-. tests/cli_lib.sh
+. tests/check_lib.sh
 . tests/embed_checks.sh
 finish cli_embed

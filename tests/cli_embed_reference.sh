@@ -8,6 +8,6 @@ REF=${CLIPDEBIAS_REFERENCE:-../shared/reference}
 [ -d "$REF/tiny" ] || { echo "reference model $REF/tiny absent: skipped"; exit 77; }
 MODEL=$REF/tiny
 OTHER=$REF/tiny/openai.safetensors
-. tests/cli_lib.sh
+. tests/check_lib.sh
 . tests/embed_checks.sh
 finish cli_embed_reference
