@@ -4,7 +4,7 @@
 # compile C with /usr/bin/cc
 C_DEFINES = -D_DEFAULT_SOURCE -D_POSIX_C_SOURCE=200809L
 
-C_INCLUDES = -I/work/main
+C_INCLUDES = -I/work/wt/report
 
 C_FLAGS = -O3 -DNDEBUG -Wall -Wextra -Wno-unused-parameter -fopenmp -std=c11
 

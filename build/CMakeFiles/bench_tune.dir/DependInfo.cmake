@@ -8,12 +8,12 @@ set(CMAKE_DEPENDS_LANGUAGES
 
 # The set of dependency files which are needed:
 set(CMAKE_DEPENDS_DEPENDENCY_FILES
-  "/work/main/bench/bench_tune.c" "CMakeFiles/bench_tune.dir/bench/bench_tune.c.o" "gcc" "CMakeFiles/bench_tune.dir/bench/bench_tune.c.o.d"
+  "/work/wt/report/bench/bench_tune.c" "CMakeFiles/bench_tune.dir/bench/bench_tune.c.o" "gcc" "CMakeFiles/bench_tune.dir/bench/bench_tune.c.o.d"
   )
 
 # Targets to which this target links.
 set(CMAKE_TARGET_LINKED_INFO_FILES
-  "/work/main/build/CMakeFiles/clipdebias_engine.dir/DependInfo.cmake"
+  "/work/wt/report/build/CMakeFiles/clipdebias_engine.dir/DependInfo.cmake"
   )
 
 # Fortran module output directory.

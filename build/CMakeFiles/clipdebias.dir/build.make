@@ -53,10 +53,10 @@ RM = /usr/bin/cmake -E rm -f
 EQUALS = =
 
 # The top-level source directory on which CMake was run.
-CMAKE_SOURCE_DIR = /work/main
+CMAKE_SOURCE_DIR = /work/wt/report
 
 # The top-level build directory on which CMake was run.
-CMAKE_BINARY_DIR = /work/main/build
+CMAKE_BINARY_DIR = /work/wt/report/build
 
 # Include any dependencies generated for this target.
 include CMakeFiles/clipdebias.dir/depend.make
@@ -70,186 +70,200 @@ include CMakeFiles/clipdebias.dir/progress.make
 include CMakeFiles/clipdebias.dir/flags.make
 
 CMakeFiles/clipdebias.dir/tools/cli/args.c.o: CMakeFiles/clipdebias.dir/flags.make
-CMakeFiles/clipdebias.dir/tools/cli/args.c.o: /work/main/tools/cli/args.c
+CMakeFiles/clipdebias.dir/tools/cli/args.c.o: /work/wt/report/tools/cli/args.c
 CMakeFiles/clipdebias.dir/tools/cli/args.c.o: CMakeFiles/clipdebias.dir/compiler_depend.ts
-	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_1) "Building C object CMakeFiles/clipdebias.dir/tools/cli/args.c.o"
-	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -MD -MT CMakeFiles/clipdebias.dir/tools/cli/args.c.o -MF CMakeFiles/clipdebias.dir/tools/cli/args.c.o.d -o CMakeFiles/clipdebias.dir/tools/cli/args.c.o -c /work/main/tools/cli/args.c
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/wt/report/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_1) "Building C object CMakeFiles/clipdebias.dir/tools/cli/args.c.o"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -MD -MT CMakeFiles/clipdebias.dir/tools/cli/args.c.o -MF CMakeFiles/clipdebias.dir/tools/cli/args.c.o.d -o CMakeFiles/clipdebias.dir/tools/cli/args.c.o -c /work/wt/report/tools/cli/args.c
 
 CMakeFiles/clipdebias.dir/tools/cli/args.c.i: cmake_force
 	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Preprocessing C source to CMakeFiles/clipdebias.dir/tools/cli/args.c.i"
-	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -E /work/main/tools/cli/args.c > CMakeFiles/clipdebias.dir/tools/cli/args.c.i
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -E /work/wt/report/tools/cli/args.c > CMakeFiles/clipdebias.dir/tools/cli/args.c.i
 
 CMakeFiles/clipdebias.dir/tools/cli/args.c.s: cmake_force
 	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Compiling C source to assembly CMakeFiles/clipdebias.dir/tools/cli/args.c.s"
-	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -S /work/main/tools/cli/args.c -o CMakeFiles/clipdebias.dir/tools/cli/args.c.s
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -S /work/wt/report/tools/cli/args.c -o CMakeFiles/clipdebias.dir/tools/cli/args.c.s
 
 CMakeFiles/clipdebias.dir/tools/cli/cli_common.c.o: CMakeFiles/clipdebias.dir/flags.make
-CMakeFiles/clipdebias.dir/tools/cli/cli_common.c.o: /work/main/tools/cli/cli_common.c
+CMakeFiles/clipdebias.dir/tools/cli/cli_common.c.o: /work/wt/report/tools/cli/cli_common.c
 CMakeFiles/clipdebias.dir/tools/cli/cli_common.c.o: CMakeFiles/clipdebias.dir/compiler_depend.ts
-	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_2) "Building C object CMakeFiles/clipdebias.dir/tools/cli/cli_common.c.o"
-	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -MD -MT CMakeFiles/clipdebias.dir/tools/cli/cli_common.c.o -MF CMakeFiles/clipdebias.dir/tools/cli/cli_common.c.o.d -o CMakeFiles/clipdebias.dir/tools/cli/cli_common.c.o -c /work/main/tools/cli/cli_common.c
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/wt/report/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_2) "Building C object CMakeFiles/clipdebias.dir/tools/cli/cli_common.c.o"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -MD -MT CMakeFiles/clipdebias.dir/tools/cli/cli_common.c.o -MF CMakeFiles/clipdebias.dir/tools/cli/cli_common.c.o.d -o CMakeFiles/clipdebias.dir/tools/cli/cli_common.c.o -c /work/wt/report/tools/cli/cli_common.c
 
 CMakeFiles/clipdebias.dir/tools/cli/cli_common.c.i: cmake_force
 	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Preprocessing C source to CMakeFiles/clipdebias.dir/tools/cli/cli_common.c.i"
-	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -E /work/main/tools/cli/cli_common.c > CMakeFiles/clipdebias.dir/tools/cli/cli_common.c.i
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -E /work/wt/report/tools/cli/cli_common.c > CMakeFiles/clipdebias.dir/tools/cli/cli_common.c.i
 
 CMakeFiles/clipdebias.dir/tools/cli/cli_common.c.s: cmake_force
 	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Compiling C source to assembly CMakeFiles/clipdebias.dir/tools/cli/cli_common.c.s"
-	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -S /work/main/tools/cli/cli_common.c -o CMakeFiles/clipdebias.dir/tools/cli/cli_common.c.s
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -S /work/wt/report/tools/cli/cli_common.c -o CMakeFiles/clipdebias.dir/tools/cli/cli_common.c.s
 
 CMakeFiles/clipdebias.dir/tools/cli/cmd_embed_image.c.o: CMakeFiles/clipdebias.dir/flags.make
-CMakeFiles/clipdebias.dir/tools/cli/cmd_embed_image.c.o: /work/main/tools/cli/cmd_embed_image.c
+CMakeFiles/clipdebias.dir/tools/cli/cmd_embed_image.c.o: /work/wt/report/tools/cli/cmd_embed_image.c
 CMakeFiles/clipdebias.dir/tools/cli/cmd_embed_image.c.o: CMakeFiles/clipdebias.dir/compiler_depend.ts
-	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_3) "Building C object CMakeFiles/clipdebias.dir/tools/cli/cmd_embed_image.c.o"
-	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -MD -MT CMakeFiles/clipdebias.dir/tools/cli/cmd_embed_image.c.o -MF CMakeFiles/clipdebias.dir/tools/cli/cmd_embed_image.c.o.d -o CMakeFiles/clipdebias.dir/tools/cli/cmd_embed_image.c.o -c /work/main/tools/cli/cmd_embed_image.c
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/wt/report/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_3) "Building C object CMakeFiles/clipdebias.dir/tools/cli/cmd_embed_image.c.o"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -MD -MT CMakeFiles/clipdebias.dir/tools/cli/cmd_embed_image.c.o -MF CMakeFiles/clipdebias.dir/tools/cli/cmd_embed_image.c.o.d -o CMakeFiles/clipdebias.dir/tools/cli/cmd_embed_image.c.o -c /work/wt/report/tools/cli/cmd_embed_image.c
 
 CMakeFiles/clipdebias.dir/tools/cli/cmd_embed_image.c.i: cmake_force
 	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Preprocessing C source to CMakeFiles/clipdebias.dir/tools/cli/cmd_embed_image.c.i"
-	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -E /work/main/tools/cli/cmd_embed_image.c > CMakeFiles/clipdebias.dir/tools/cli/cmd_embed_image.c.i
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -E /work/wt/report/tools/cli/cmd_embed_image.c > CMakeFiles/clipdebias.dir/tools/cli/cmd_embed_image.c.i
 
 CMakeFiles/clipdebias.dir/tools/cli/cmd_embed_image.c.s: cmake_force
 	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Compiling C source to assembly CMakeFiles/clipdebias.dir/tools/cli/cmd_embed_image.c.s"
-	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -S /work/main/tools/cli/cmd_embed_image.c -o CMakeFiles/clipdebias.dir/tools/cli/cmd_embed_image.c.s
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -S /work/wt/report/tools/cli/cmd_embed_image.c -o CMakeFiles/clipdebias.dir/tools/cli/cmd_embed_image.c.s
 
 CMakeFiles/clipdebias.dir/tools/cli/cmd_embed_text.c.o: CMakeFiles/clipdebias.dir/flags.make
-CMakeFiles/clipdebias.dir/tools/cli/cmd_embed_text.c.o: /work/main/tools/cli/cmd_embed_text.c
+CMakeFiles/clipdebias.dir/tools/cli/cmd_embed_text.c.o: /work/wt/report/tools/cli/cmd_embed_text.c
 CMakeFiles/clipdebias.dir/tools/cli/cmd_embed_text.c.o: CMakeFiles/clipdebias.dir/compiler_depend.ts
-	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_4) "Building C object CMakeFiles/clipdebias.dir/tools/cli/cmd_embed_text.c.o"
-	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -MD -MT CMakeFiles/clipdebias.dir/tools/cli/cmd_embed_text.c.o -MF CMakeFiles/clipdebias.dir/tools/cli/cmd_embed_text.c.o.d -o CMakeFiles/clipdebias.dir/tools/cli/cmd_embed_text.c.o -c /work/main/tools/cli/cmd_embed_text.c
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/wt/report/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_4) "Building C object CMakeFiles/clipdebias.dir/tools/cli/cmd_embed_text.c.o"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -MD -MT CMakeFiles/clipdebias.dir/tools/cli/cmd_embed_text.c.o -MF CMakeFiles/clipdebias.dir/tools/cli/cmd_embed_text.c.o.d -o CMakeFiles/clipdebias.dir/tools/cli/cmd_embed_text.c.o -c /work/wt/report/tools/cli/cmd_embed_text.c
 
 CMakeFiles/clipdebias.dir/tools/cli/cmd_embed_text.c.i: cmake_force
 	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Preprocessing C source to CMakeFiles/clipdebias.dir/tools/cli/cmd_embed_text.c.i"
-	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -E /work/main/tools/cli/cmd_embed_text.c > CMakeFiles/clipdebias.dir/tools/cli/cmd_embed_text.c.i
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -E /work/wt/report/tools/cli/cmd_embed_text.c > CMakeFiles/clipdebias.dir/tools/cli/cmd_embed_text.c.i
 
 CMakeFiles/clipdebias.dir/tools/cli/cmd_embed_text.c.s: cmake_force
 	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Compiling C source to assembly CMakeFiles/clipdebias.dir/tools/cli/cmd_embed_text.c.s"
-	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -S /work/main/tools/cli/cmd_embed_text.c -o CMakeFiles/clipdebias.dir/tools/cli/cmd_embed_text.c.s
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -S /work/wt/report/tools/cli/cmd_embed_text.c -o CMakeFiles/clipdebias.dir/tools/cli/cmd_embed_text.c.s
 
 CMakeFiles/clipdebias.dir/tools/cli/cmd_info.c.o: CMakeFiles/clipdebias.dir/flags.make
-CMakeFiles/clipdebias.dir/tools/cli/cmd_info.c.o: /work/main/tools/cli/cmd_info.c
+CMakeFiles/clipdebias.dir/tools/cli/cmd_info.c.o: /work/wt/report/tools/cli/cmd_info.c
 CMakeFiles/clipdebias.dir/tools/cli/cmd_info.c.o: CMakeFiles/clipdebias.dir/compiler_depend.ts
-	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_5) "Building C object CMakeFiles/clipdebias.dir/tools/cli/cmd_info.c.o"
-	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -MD -MT CMakeFiles/clipdebias.dir/tools/cli/cmd_info.c.o -MF CMakeFiles/clipdebias.dir/tools/cli/cmd_info.c.o.d -o CMakeFiles/clipdebias.dir/tools/cli/cmd_info.c.o -c /work/main/tools/cli/cmd_info.c
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/wt/report/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_5) "Building C object CMakeFiles/clipdebias.dir/tools/cli/cmd_info.c.o"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -MD -MT CMakeFiles/clipdebias.dir/tools/cli/cmd_info.c.o -MF CMakeFiles/clipdebias.dir/tools/cli/cmd_info.c.o.d -o CMakeFiles/clipdebias.dir/tools/cli/cmd_info.c.o -c /work/wt/report/tools/cli/cmd_info.c
 
 CMakeFiles/clipdebias.dir/tools/cli/cmd_info.c.i: cmake_force
 	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Preprocessing C source to CMakeFiles/clipdebias.dir/tools/cli/cmd_info.c.i"
-	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -E /work/main/tools/cli/cmd_info.c > CMakeFiles/clipdebias.dir/tools/cli/cmd_info.c.i
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -E /work/wt/report/tools/cli/cmd_info.c > CMakeFiles/clipdebias.dir/tools/cli/cmd_info.c.i
 
 CMakeFiles/clipdebias.dir/tools/cli/cmd_info.c.s: cmake_force
 	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Compiling C source to assembly CMakeFiles/clipdebias.dir/tools/cli/cmd_info.c.s"
-	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -S /work/main/tools/cli/cmd_info.c -o CMakeFiles/clipdebias.dir/tools/cli/cmd_info.c.s
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -S /work/wt/report/tools/cli/cmd_info.c -o CMakeFiles/clipdebias.dir/tools/cli/cmd_info.c.s
 
 CMakeFiles/clipdebias.dir/tools/cli/cmd_merge.c.o: CMakeFiles/clipdebias.dir/flags.make
-CMakeFiles/clipdebias.dir/tools/cli/cmd_merge.c.o: /work/main/tools/cli/cmd_merge.c
+CMakeFiles/clipdebias.dir/tools/cli/cmd_merge.c.o: /work/wt/report/tools/cli/cmd_merge.c
 CMakeFiles/clipdebias.dir/tools/cli/cmd_merge.c.o: CMakeFiles/clipdebias.dir/compiler_depend.ts
-	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_6) "Building C object CMakeFiles/clipdebias.dir/tools/cli/cmd_merge.c.o"
-	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -MD -MT CMakeFiles/clipdebias.dir/tools/cli/cmd_merge.c.o -MF CMakeFiles/clipdebias.dir/tools/cli/cmd_merge.c.o.d -o CMakeFiles/clipdebias.dir/tools/cli/cmd_merge.c.o -c /work/main/tools/cli/cmd_merge.c
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/wt/report/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_6) "Building C object CMakeFiles/clipdebias.dir/tools/cli/cmd_merge.c.o"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -MD -MT CMakeFiles/clipdebias.dir/tools/cli/cmd_merge.c.o -MF CMakeFiles/clipdebias.dir/tools/cli/cmd_merge.c.o.d -o CMakeFiles/clipdebias.dir/tools/cli/cmd_merge.c.o -c /work/wt/report/tools/cli/cmd_merge.c
 
 CMakeFiles/clipdebias.dir/tools/cli/cmd_merge.c.i: cmake_force
 	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Preprocessing C source to CMakeFiles/clipdebias.dir/tools/cli/cmd_merge.c.i"
-	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -E /work/main/tools/cli/cmd_merge.c > CMakeFiles/clipdebias.dir/tools/cli/cmd_merge.c.i
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -E /work/wt/report/tools/cli/cmd_merge.c > CMakeFiles/clipdebias.dir/tools/cli/cmd_merge.c.i
 
 CMakeFiles/clipdebias.dir/tools/cli/cmd_merge.c.s: cmake_force
 	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Compiling C source to assembly CMakeFiles/clipdebias.dir/tools/cli/cmd_merge.c.s"
-	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -S /work/main/tools/cli/cmd_merge.c -o CMakeFiles/clipdebias.dir/tools/cli/cmd_merge.c.s
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -S /work/wt/report/tools/cli/cmd_merge.c -o CMakeFiles/clipdebias.dir/tools/cli/cmd_merge.c.s
 
 CMakeFiles/clipdebias.dir/tools/cli/cmd_preprocess.c.o: CMakeFiles/clipdebias.dir/flags.make
-CMakeFiles/clipdebias.dir/tools/cli/cmd_preprocess.c.o: /work/main/tools/cli/cmd_preprocess.c
+CMakeFiles/clipdebias.dir/tools/cli/cmd_preprocess.c.o: /work/wt/report/tools/cli/cmd_preprocess.c
 CMakeFiles/clipdebias.dir/tools/cli/cmd_preprocess.c.o: CMakeFiles/clipdebias.dir/compiler_depend.ts
-	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_7) "Building C object CMakeFiles/clipdebias.dir/tools/cli/cmd_preprocess.c.o"
-	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -MD -MT CMakeFiles/clipdebias.dir/tools/cli/cmd_preprocess.c.o -MF CMakeFiles/clipdebias.dir/tools/cli/cmd_preprocess.c.o.d -o CMakeFiles/clipdebias.dir/tools/cli/cmd_preprocess.c.o -c /work/main/tools/cli/cmd_preprocess.c
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/wt/report/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_7) "Building C object CMakeFiles/clipdebias.dir/tools/cli/cmd_preprocess.c.o"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -MD -MT CMakeFiles/clipdebias.dir/tools/cli/cmd_preprocess.c.o -MF CMakeFiles/clipdebias.dir/tools/cli/cmd_preprocess.c.o.d -o CMakeFiles/clipdebias.dir/tools/cli/cmd_preprocess.c.o -c /work/wt/report/tools/cli/cmd_preprocess.c
 
 CMakeFiles/clipdebias.dir/tools/cli/cmd_preprocess.c.i: cmake_force
 	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Preprocessing C source to CMakeFiles/clipdebias.dir/tools/cli/cmd_preprocess.c.i"
-	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -E /work/main/tools/cli/cmd_preprocess.c > CMakeFiles/clipdebias.dir/tools/cli/cmd_preprocess.c.i
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -E /work/wt/report/tools/cli/cmd_preprocess.c > CMakeFiles/clipdebias.dir/tools/cli/cmd_preprocess.c.i
 
 CMakeFiles/clipdebias.dir/tools/cli/cmd_preprocess.c.s: cmake_force
 	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Compiling C source to assembly CMakeFiles/clipdebias.dir/tools/cli/cmd_preprocess.c.s"
-	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -S /work/main/tools/cli/cmd_preprocess.c -o CMakeFiles/clipdebias.dir/tools/cli/cmd_preprocess.c.s
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -S /work/wt/report/tools/cli/cmd_preprocess.c -o CMakeFiles/clipdebias.dir/tools/cli/cmd_preprocess.c.s
 
 CMakeFiles/clipdebias.dir/tools/cli/cmd_prompt_grad.c.o: CMakeFiles/clipdebias.dir/flags.make
-CMakeFiles/clipdebias.dir/tools/cli/cmd_prompt_grad.c.o: /work/main/tools/cli/cmd_prompt_grad.c
+CMakeFiles/clipdebias.dir/tools/cli/cmd_prompt_grad.c.o: /work/wt/report/tools/cli/cmd_prompt_grad.c
 CMakeFiles/clipdebias.dir/tools/cli/cmd_prompt_grad.c.o: CMakeFiles/clipdebias.dir/compiler_depend.ts
-	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_8) "Building C object CMakeFiles/clipdebias.dir/tools/cli/cmd_prompt_grad.c.o"
-	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -MD -MT CMakeFiles/clipdebias.dir/tools/cli/cmd_prompt_grad.c.o -MF CMakeFiles/clipdebias.dir/tools/cli/cmd_prompt_grad.c.o.d -o CMakeFiles/clipdebias.dir/tools/cli/cmd_prompt_grad.c.o -c /work/main/tools/cli/cmd_prompt_grad.c
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/wt/report/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_8) "Building C object CMakeFiles/clipdebias.dir/tools/cli/cmd_prompt_grad.c.o"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -MD -MT CMakeFiles/clipdebias.dir/tools/cli/cmd_prompt_grad.c.o -MF CMakeFiles/clipdebias.dir/tools/cli/cmd_prompt_grad.c.o.d -o CMakeFiles/clipdebias.dir/tools/cli/cmd_prompt_grad.c.o -c /work/wt/report/tools/cli/cmd_prompt_grad.c
 
 CMakeFiles/clipdebias.dir/tools/cli/cmd_prompt_grad.c.i: cmake_force
 	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Preprocessing C source to CMakeFiles/clipdebias.dir/tools/cli/cmd_prompt_grad.c.i"
-	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -E /work/main/tools/cli/cmd_prompt_grad.c > CMakeFiles/clipdebias.dir/tools/cli/cmd_prompt_grad.c.i
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -E /work/wt/report/tools/cli/cmd_prompt_grad.c > CMakeFiles/clipdebias.dir/tools/cli/cmd_prompt_grad.c.i
 
 CMakeFiles/clipdebias.dir/tools/cli/cmd_prompt_grad.c.s: cmake_force
 	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Compiling C source to assembly CMakeFiles/clipdebias.dir/tools/cli/cmd_prompt_grad.c.s"
-	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -S /work/main/tools/cli/cmd_prompt_grad.c -o CMakeFiles/clipdebias.dir/tools/cli/cmd_prompt_grad.c.s
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -S /work/wt/report/tools/cli/cmd_prompt_grad.c -o CMakeFiles/clipdebias.dir/tools/cli/cmd_prompt_grad.c.s
+
+CMakeFiles/clipdebias.dir/tools/cli/cmd_report.c.o: CMakeFiles/clipdebias.dir/flags.make
+CMakeFiles/clipdebias.dir/tools/cli/cmd_report.c.o: /work/wt/report/tools/cli/cmd_report.c
+CMakeFiles/clipdebias.dir/tools/cli/cmd_report.c.o: CMakeFiles/clipdebias.dir/compiler_depend.ts
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/wt/report/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_9) "Building C object CMakeFiles/clipdebias.dir/tools/cli/cmd_report.c.o"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -MD -MT CMakeFiles/clipdebias.dir/tools/cli/cmd_report.c.o -MF CMakeFiles/clipdebias.dir/tools/cli/cmd_report.c.o.d -o CMakeFiles/clipdebias.dir/tools/cli/cmd_report.c.o -c /work/wt/report/tools/cli/cmd_report.c
+
+CMakeFiles/clipdebias.dir/tools/cli/cmd_report.c.i: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Preprocessing C source to CMakeFiles/clipdebias.dir/tools/cli/cmd_report.c.i"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -E /work/wt/report/tools/cli/cmd_report.c > CMakeFiles/clipdebias.dir/tools/cli/cmd_report.c.i
+
+CMakeFiles/clipdebias.dir/tools/cli/cmd_report.c.s: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Compiling C source to assembly CMakeFiles/clipdebias.dir/tools/cli/cmd_report.c.s"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -S /work/wt/report/tools/cli/cmd_report.c -o CMakeFiles/clipdebias.dir/tools/cli/cmd_report.c.s
 
 CMakeFiles/clipdebias.dir/tools/cli/cmd_tokenize.c.o: CMakeFiles/clipdebias.dir/flags.make
-CMakeFiles/clipdebias.dir/tools/cli/cmd_tokenize.c.o: /work/main/tools/cli/cmd_tokenize.c
+CMakeFiles/clipdebias.dir/tools/cli/cmd_tokenize.c.o: /work/wt/report/tools/cli/cmd_tokenize.c
 CMakeFiles/clipdebias.dir/tools/cli/cmd_tokenize.c.o: CMakeFiles/clipdebias.dir/compiler_depend.ts
-	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_9) "Building C object CMakeFiles/clipdebias.dir/tools/cli/cmd_tokenize.c.o"
-	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -MD -MT CMakeFiles/clipdebias.dir/tools/cli/cmd_tokenize.c.o -MF CMakeFiles/clipdebias.dir/tools/cli/cmd_tokenize.c.o.d -o CMakeFiles/clipdebias.dir/tools/cli/cmd_tokenize.c.o -c /work/main/tools/cli/cmd_tokenize.c
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/wt/report/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_10) "Building C object CMakeFiles/clipdebias.dir/tools/cli/cmd_tokenize.c.o"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -MD -MT CMakeFiles/clipdebias.dir/tools/cli/cmd_tokenize.c.o -MF CMakeFiles/clipdebias.dir/tools/cli/cmd_tokenize.c.o.d -o CMakeFiles/clipdebias.dir/tools/cli/cmd_tokenize.c.o -c /work/wt/report/tools/cli/cmd_tokenize.c
 
 CMakeFiles/clipdebias.dir/tools/cli/cmd_tokenize.c.i: cmake_force
 	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Preprocessing C source to CMakeFiles/clipdebias.dir/tools/cli/cmd_tokenize.c.i"
-	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -E /work/main/tools/cli/cmd_tokenize.c > CMakeFiles/clipdebias.dir/tools/cli/cmd_tokenize.c.i
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -E /work/wt/report/tools/cli/cmd_tokenize.c > CMakeFiles/clipdebias.dir/tools/cli/cmd_tokenize.c.i
 
 CMakeFiles/clipdebias.dir/tools/cli/cmd_tokenize.c.s: cmake_force
 	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Compiling C source to assembly CMakeFiles/clipdebias.dir/tools/cli/cmd_tokenize.c.s"
-	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -S /work/main/tools/cli/cmd_tokenize.c -o CMakeFiles/clipdebias.dir/tools/cli/cmd_tokenize.c.s
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -S /work/wt/report/tools/cli/cmd_tokenize.c -o CMakeFiles/clipdebias.dir/tools/cli/cmd_tokenize.c.s
 
 CMakeFiles/clipdebias.dir/tools/cli/cmd_tune.c.o: CMakeFiles/clipdebias.dir/flags.make
-CMakeFiles/clipdebias.dir/tools/cli/cmd_tune.c.o: /work/main/tools/cli/cmd_tune.c
+CMakeFiles/clipdebias.dir/tools/cli/cmd_tune.c.o: /work/wt/report/tools/cli/cmd_tune.c
 CMakeFiles/clipdebias.dir/tools/cli/cmd_tune.c.o: CMakeFiles/clipdebias.dir/compiler_depend.ts
-	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_10) "Building C object CMakeFiles/clipdebias.dir/tools/cli/cmd_tune.c.o"
-	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -MD -MT CMakeFiles/clipdebias.dir/tools/cli/cmd_tune.c.o -MF CMakeFiles/clipdebias.dir/tools/cli/cmd_tune.c.o.d -o CMakeFiles/clipdebias.dir/tools/cli/cmd_tune.c.o -c /work/main/tools/cli/cmd_tune.c
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/wt/report/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_11) "Building C object CMakeFiles/clipdebias.dir/tools/cli/cmd_tune.c.o"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -MD -MT CMakeFiles/clipdebias.dir/tools/cli/cmd_tune.c.o -MF CMakeFiles/clipdebias.dir/tools/cli/cmd_tune.c.o.d -o CMakeFiles/clipdebias.dir/tools/cli/cmd_tune.c.o -c /work/wt/report/tools/cli/cmd_tune.c
 
 CMakeFiles/clipdebias.dir/tools/cli/cmd_tune.c.i: cmake_force
 	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Preprocessing C source to CMakeFiles/clipdebias.dir/tools/cli/cmd_tune.c.i"
-	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -E /work/main/tools/cli/cmd_tune.c > CMakeFiles/clipdebias.dir/tools/cli/cmd_tune.c.i
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -E /work/wt/report/tools/cli/cmd_tune.c > CMakeFiles/clipdebias.dir/tools/cli/cmd_tune.c.i
 
 CMakeFiles/clipdebias.dir/tools/cli/cmd_tune.c.s: cmake_force
 	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Compiling C source to assembly CMakeFiles/clipdebias.dir/tools/cli/cmd_tune.c.s"
-	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -S /work/main/tools/cli/cmd_tune.c -o CMakeFiles/clipdebias.dir/tools/cli/cmd_tune.c.s
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -S /work/wt/report/tools/cli/cmd_tune.c -o CMakeFiles/clipdebias.dir/tools/cli/cmd_tune.c.s
 
 CMakeFiles/clipdebias.dir/tools/cli/coop_common.c.o: CMakeFiles/clipdebias.dir/flags.make
-CMakeFiles/clipdebias.dir/tools/cli/coop_common.c.o: /work/main/tools/cli/coop_common.c
+CMakeFiles/clipdebias.dir/tools/cli/coop_common.c.o: /work/wt/report/tools/cli/coop_common.c
 CMakeFiles/clipdebias.dir/tools/cli/coop_common.c.o: CMakeFiles/clipdebias.dir/compiler_depend.ts
-	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_11) "Building C object CMakeFiles/clipdebias.dir/tools/cli/coop_common.c.o"
-	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -MD -MT CMakeFiles/clipdebias.dir/tools/cli/coop_common.c.o -MF CMakeFiles/clipdebias.dir/tools/cli/coop_common.c.o.d -o CMakeFiles/clipdebias.dir/tools/cli/coop_common.c.o -c /work/main/tools/cli/coop_common.c
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/wt/report/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_12) "Building C object CMakeFiles/clipdebias.dir/tools/cli/coop_common.c.o"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -MD -MT CMakeFiles/clipdebias.dir/tools/cli/coop_common.c.o -MF CMakeFiles/clipdebias.dir/tools/cli/coop_common.c.o.d -o CMakeFiles/clipdebias.dir/tools/cli/coop_common.c.o -c /work/wt/report/tools/cli/coop_common.c
 
 CMakeFiles/clipdebias.dir/tools/cli/coop_common.c.i: cmake_force
 	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Preprocessing C source to CMakeFiles/clipdebias.dir/tools/cli/coop_common.c.i"
-	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -E /work/main/tools/cli/coop_common.c > CMakeFiles/clipdebias.dir/tools/cli/coop_common.c.i
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -E /work/wt/report/tools/cli/coop_common.c > CMakeFiles/clipdebias.dir/tools/cli/coop_common.c.i
 
 CMakeFiles/clipdebias.dir/tools/cli/coop_common.c.s: cmake_force
 	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Compiling C source to assembly CMakeFiles/clipdebias.dir/tools/cli/coop_common.c.s"
-	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -S /work/main/tools/cli/coop_common.c -o CMakeFiles/clipdebias.dir/tools/cli/coop_common.c.s
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -S /work/wt/report/tools/cli/coop_common.c -o CMakeFiles/clipdebias.dir/tools/cli/coop_common.c.s
 
 CMakeFiles/clipdebias.dir/tools/cli/image_inputs.c.o: CMakeFiles/clipdebias.dir/flags.make
-CMakeFiles/clipdebias.dir/tools/cli/image_inputs.c.o: /work/main/tools/cli/image_inputs.c
+CMakeFiles/clipdebias.dir/tools/cli/image_inputs.c.o: /work/wt/report/tools/cli/image_inputs.c
 CMakeFiles/clipdebias.dir/tools/cli/image_inputs.c.o: CMakeFiles/clipdebias.dir/compiler_depend.ts
-	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_12) "Building C object CMakeFiles/clipdebias.dir/tools/cli/image_inputs.c.o"
-	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -MD -MT CMakeFiles/clipdebias.dir/tools/cli/image_inputs.c.o -MF CMakeFiles/clipdebias.dir/tools/cli/image_inputs.c.o.d -o CMakeFiles/clipdebias.dir/tools/cli/image_inputs.c.o -c /work/main/tools/cli/image_inputs.c
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/wt/report/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_13) "Building C object CMakeFiles/clipdebias.dir/tools/cli/image_inputs.c.o"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -MD -MT CMakeFiles/clipdebias.dir/tools/cli/image_inputs.c.o -MF CMakeFiles/clipdebias.dir/tools/cli/image_inputs.c.o.d -o CMakeFiles/clipdebias.dir/tools/cli/image_inputs.c.o -c /work/wt/report/tools/cli/image_inputs.c
 
 CMakeFiles/clipdebias.dir/tools/cli/image_inputs.c.i: cmake_force
 	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Preprocessing C source to CMakeFiles/clipdebias.dir/tools/cli/image_inputs.c.i"
-	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -E /work/main/tools/cli/image_inputs.c > CMakeFiles/clipdebias.dir/tools/cli/image_inputs.c.i
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -E /work/wt/report/tools/cli/image_inputs.c > CMakeFiles/clipdebias.dir/tools/cli/image_inputs.c.i
 
 CMakeFiles/clipdebias.dir/tools/cli/image_inputs.c.s: cmake_force
 	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Compiling C source to assembly CMakeFiles/clipdebias.dir/tools/cli/image_inputs.c.s"
-	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -S /work/main/tools/cli/image_inputs.c -o CMakeFiles/clipdebias.dir/tools/cli/image_inputs.c.s
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -S /work/wt/report/tools/cli/image_inputs.c -o CMakeFiles/clipdebias.dir/tools/cli/image_inputs.c.s
 
 CMakeFiles/clipdebias.dir/tools/cli/main.c.o: CMakeFiles/clipdebias.dir/flags.make
-CMakeFiles/clipdebias.dir/tools/cli/main.c.o: /work/main/tools/cli/main.c
+CMakeFiles/clipdebias.dir/tools/cli/main.c.o: /work/wt/report/tools/cli/main.c
 CMakeFiles/clipdebias.dir/tools/cli/main.c.o: CMakeFiles/clipdebias.dir/compiler_depend.ts
-	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_13) "Building C object CMakeFiles/clipdebias.dir/tools/cli/main.c.o"
-	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -MD -MT CMakeFiles/clipdebias.dir/tools/cli/main.c.o -MF CMakeFiles/clipdebias.dir/tools/cli/main.c.o.d -o CMakeFiles/clipdebias.dir/tools/cli/main.c.o -c /work/main/tools/cli/main.c
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/wt/report/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_14) "Building C object CMakeFiles/clipdebias.dir/tools/cli/main.c.o"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -MD -MT CMakeFiles/clipdebias.dir/tools/cli/main.c.o -MF CMakeFiles/clipdebias.dir/tools/cli/main.c.o.d -o CMakeFiles/clipdebias.dir/tools/cli/main.c.o -c /work/wt/report/tools/cli/main.c
 
 CMakeFiles/clipdebias.dir/tools/cli/main.c.i: cmake_force
 	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Preprocessing C source to CMakeFiles/clipdebias.dir/tools/cli/main.c.i"
-	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -E /work/main/tools/cli/main.c > CMakeFiles/clipdebias.dir/tools/cli/main.c.i
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -E /work/wt/report/tools/cli/main.c > CMakeFiles/clipdebias.dir/tools/cli/main.c.i
 
 CMakeFiles/clipdebias.dir/tools/cli/main.c.s: cmake_force
 	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Compiling C source to assembly CMakeFiles/clipdebias.dir/tools/cli/main.c.s"
-	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -S /work/main/tools/cli/main.c -o CMakeFiles/clipdebias.dir/tools/cli/main.c.s
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -S /work/wt/report/tools/cli/main.c -o CMakeFiles/clipdebias.dir/tools/cli/main.c.s
 
 # Object files for target clipdebias
 clipdebias_OBJECTS = \
@@ -261,6 +275,7 @@ clipdebias_OBJECTS = \
 "CMakeFiles/clipdebias.dir/tools/cli/cmd_merge.c.o" \
 "CMakeFiles/clipdebias.dir/tools/cli/cmd_preprocess.c.o" \
 "CMakeFiles/clipdebias.dir/tools/cli/cmd_prompt_grad.c.o" \
+"CMakeFiles/clipdebias.dir/tools/cli/cmd_report.c.o" \
 "CMakeFiles/clipdebias.dir/tools/cli/cmd_tokenize.c.o" \
 "CMakeFiles/clipdebias.dir/tools/cli/cmd_tune.c.o" \
 "CMakeFiles/clipdebias.dir/tools/cli/coop_common.c.o" \
@@ -278,6 +293,7 @@ clipdebias: CMakeFiles/clipdebias.dir/tools/cli/cmd_info.c.o
 clipdebias: CMakeFiles/clipdebias.dir/tools/cli/cmd_merge.c.o
 clipdebias: CMakeFiles/clipdebias.dir/tools/cli/cmd_preprocess.c.o
 clipdebias: CMakeFiles/clipdebias.dir/tools/cli/cmd_prompt_grad.c.o
+clipdebias: CMakeFiles/clipdebias.dir/tools/cli/cmd_report.c.o
 clipdebias: CMakeFiles/clipdebias.dir/tools/cli/cmd_tokenize.c.o
 clipdebias: CMakeFiles/clipdebias.dir/tools/cli/cmd_tune.c.o
 clipdebias: CMakeFiles/clipdebias.dir/tools/cli/coop_common.c.o
@@ -288,7 +304,7 @@ clipdebias: libclipdebias_engine.a
 clipdebias: /usr/lib/gcc/x86_64-linux-gnu/12/libgomp.so
 clipdebias: /usr/lib/x86_64-linux-gnu/libpthread.a
 clipdebias: CMakeFiles/clipdebias.dir/link.txt
-	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --bold --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_14) "Linking C executable clipdebias"
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --bold --progress-dir=/work/wt/report/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_15) "Linking C executable clipdebias"
 	$(CMAKE_COMMAND) -E cmake_link_script CMakeFiles/clipdebias.dir/link.txt --verbose=$(VERBOSE)
 
 # Rule to build all files generated by this target.
@@ -300,6 +316,6 @@ CMakeFiles/clipdebias.dir/clean:
 .PHONY : CMakeFiles/clipdebias.dir/clean
 
 CMakeFiles/clipdebias.dir/depend:
-	cd /work/main/build && $(CMAKE_COMMAND) -E cmake_depends "Unix Makefiles" /work/main /work/main /work/main/build /work/main/build /work/main/build/CMakeFiles/clipdebias.dir/DependInfo.cmake --color=$(COLOR)
+	cd /work/wt/report/build && $(CMAKE_COMMAND) -E cmake_depends "Unix Makefiles" /work/wt/report /work/wt/report /work/wt/report/build /work/wt/report/build /work/wt/report/build/CMakeFiles/clipdebias.dir/DependInfo.cmake --color=$(COLOR)
 .PHONY : CMakeFiles/clipdebias.dir/depend
 

@@ -15,6 +15,8 @@ file(REMOVE_RECURSE
   "CMakeFiles/clipdebias.dir/tools/cli/cmd_preprocess.c.o.d"
   "CMakeFiles/clipdebias.dir/tools/cli/cmd_prompt_grad.c.o"
   "CMakeFiles/clipdebias.dir/tools/cli/cmd_prompt_grad.c.o.d"
+  "CMakeFiles/clipdebias.dir/tools/cli/cmd_report.c.o"
+  "CMakeFiles/clipdebias.dir/tools/cli/cmd_report.c.o.d"
   "CMakeFiles/clipdebias.dir/tools/cli/cmd_tokenize.c.o"
   "CMakeFiles/clipdebias.dir/tools/cli/cmd_tokenize.c.o.d"
   "CMakeFiles/clipdebias.dir/tools/cli/cmd_tune.c.o"

@@ -53,10 +53,10 @@ RM = /usr/bin/cmake -E rm -f
 EQUALS = =
 
 # The top-level source directory on which CMake was run.
-CMAKE_SOURCE_DIR = /work/main
+CMAKE_SOURCE_DIR = /work/wt/report
 
 # The top-level build directory on which CMake was run.
-CMAKE_BINARY_DIR = /work/main/build
+CMAKE_BINARY_DIR = /work/wt/report/build
 
 # Include any dependencies generated for this target.
 include CMakeFiles/clipdebias_engine.dir/depend.make
@@ -70,690 +70,746 @@ include CMakeFiles/clipdebias_engine.dir/progress.make
 include CMakeFiles/clipdebias_engine.dir/flags.make
 
 CMakeFiles/clipdebias_engine.dir/core/cpu.c.o: CMakeFiles/clipdebias_engine.dir/flags.make
-CMakeFiles/clipdebias_engine.dir/core/cpu.c.o: /work/main/core/cpu.c
+CMakeFiles/clipdebias_engine.dir/core/cpu.c.o: /work/wt/report/core/cpu.c
 CMakeFiles/clipdebias_engine.dir/core/cpu.c.o: CMakeFiles/clipdebias_engine.dir/compiler_depend.ts
-	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_1) "Building C object CMakeFiles/clipdebias_engine.dir/core/cpu.c.o"
-	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -MD -MT CMakeFiles/clipdebias_engine.dir/core/cpu.c.o -MF CMakeFiles/clipdebias_engine.dir/core/cpu.c.o.d -o CMakeFiles/clipdebias_engine.dir/core/cpu.c.o -c /work/main/core/cpu.c
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/wt/report/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_1) "Building C object CMakeFiles/clipdebias_engine.dir/core/cpu.c.o"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -MD -MT CMakeFiles/clipdebias_engine.dir/core/cpu.c.o -MF CMakeFiles/clipdebias_engine.dir/core/cpu.c.o.d -o CMakeFiles/clipdebias_engine.dir/core/cpu.c.o -c /work/wt/report/core/cpu.c
 
 CMakeFiles/clipdebias_engine.dir/core/cpu.c.i: cmake_force
 	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Preprocessing C source to CMakeFiles/clipdebias_engine.dir/core/cpu.c.i"
-	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -E /work/main/core/cpu.c > CMakeFiles/clipdebias_engine.dir/core/cpu.c.i
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -E /work/wt/report/core/cpu.c > CMakeFiles/clipdebias_engine.dir/core/cpu.c.i
 
 CMakeFiles/clipdebias_engine.dir/core/cpu.c.s: cmake_force
 	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Compiling C source to assembly CMakeFiles/clipdebias_engine.dir/core/cpu.c.s"
-	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -S /work/main/core/cpu.c -o CMakeFiles/clipdebias_engine.dir/core/cpu.c.s
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -S /work/wt/report/core/cpu.c -o CMakeFiles/clipdebias_engine.dir/core/cpu.c.s
 
 CMakeFiles/clipdebias_engine.dir/core/dtype.c.o: CMakeFiles/clipdebias_engine.dir/flags.make
-CMakeFiles/clipdebias_engine.dir/core/dtype.c.o: /work/main/core/dtype.c
+CMakeFiles/clipdebias_engine.dir/core/dtype.c.o: /work/wt/report/core/dtype.c
 CMakeFiles/clipdebias_engine.dir/core/dtype.c.o: CMakeFiles/clipdebias_engine.dir/compiler_depend.ts
-	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_2) "Building C object CMakeFiles/clipdebias_engine.dir/core/dtype.c.o"
-	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -MD -MT CMakeFiles/clipdebias_engine.dir/core/dtype.c.o -MF CMakeFiles/clipdebias_engine.dir/core/dtype.c.o.d -o CMakeFiles/clipdebias_engine.dir/core/dtype.c.o -c /work/main/core/dtype.c
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/wt/report/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_2) "Building C object CMakeFiles/clipdebias_engine.dir/core/dtype.c.o"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -MD -MT CMakeFiles/clipdebias_engine.dir/core/dtype.c.o -MF CMakeFiles/clipdebias_engine.dir/core/dtype.c.o.d -o CMakeFiles/clipdebias_engine.dir/core/dtype.c.o -c /work/wt/report/core/dtype.c
 
 CMakeFiles/clipdebias_engine.dir/core/dtype.c.i: cmake_force
 	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Preprocessing C source to CMakeFiles/clipdebias_engine.dir/core/dtype.c.i"
-	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -E /work/main/core/dtype.c > CMakeFiles/clipdebias_engine.dir/core/dtype.c.i
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -E /work/wt/report/core/dtype.c > CMakeFiles/clipdebias_engine.dir/core/dtype.c.i
 
 CMakeFiles/clipdebias_engine.dir/core/dtype.c.s: cmake_force
 	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Compiling C source to assembly CMakeFiles/clipdebias_engine.dir/core/dtype.c.s"
-	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -S /work/main/core/dtype.c -o CMakeFiles/clipdebias_engine.dir/core/dtype.c.s
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -S /work/wt/report/core/dtype.c -o CMakeFiles/clipdebias_engine.dir/core/dtype.c.s
 
 CMakeFiles/clipdebias_engine.dir/core/error.c.o: CMakeFiles/clipdebias_engine.dir/flags.make
-CMakeFiles/clipdebias_engine.dir/core/error.c.o: /work/main/core/error.c
+CMakeFiles/clipdebias_engine.dir/core/error.c.o: /work/wt/report/core/error.c
 CMakeFiles/clipdebias_engine.dir/core/error.c.o: CMakeFiles/clipdebias_engine.dir/compiler_depend.ts
-	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_3) "Building C object CMakeFiles/clipdebias_engine.dir/core/error.c.o"
-	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -MD -MT CMakeFiles/clipdebias_engine.dir/core/error.c.o -MF CMakeFiles/clipdebias_engine.dir/core/error.c.o.d -o CMakeFiles/clipdebias_engine.dir/core/error.c.o -c /work/main/core/error.c
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/wt/report/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_3) "Building C object CMakeFiles/clipdebias_engine.dir/core/error.c.o"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -MD -MT CMakeFiles/clipdebias_engine.dir/core/error.c.o -MF CMakeFiles/clipdebias_engine.dir/core/error.c.o.d -o CMakeFiles/clipdebias_engine.dir/core/error.c.o -c /work/wt/report/core/error.c
 
 CMakeFiles/clipdebias_engine.dir/core/error.c.i: cmake_force
 	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Preprocessing C source to CMakeFiles/clipdebias_engine.dir/core/error.c.i"
-	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -E /work/main/core/error.c > CMakeFiles/clipdebias_engine.dir/core/error.c.i
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -E /work/wt/report/core/error.c > CMakeFiles/clipdebias_engine.dir/core/error.c.i
 
 CMakeFiles/clipdebias_engine.dir/core/error.c.s: cmake_force
 	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Compiling C source to assembly CMakeFiles/clipdebias_engine.dir/core/error.c.s"
-	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -S /work/main/core/error.c -o CMakeFiles/clipdebias_engine.dir/core/error.c.s
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -S /work/wt/report/core/error.c -o CMakeFiles/clipdebias_engine.dir/core/error.c.s
 
 CMakeFiles/clipdebias_engine.dir/core/file.c.o: CMakeFiles/clipdebias_engine.dir/flags.make
-CMakeFiles/clipdebias_engine.dir/core/file.c.o: /work/main/core/file.c
+CMakeFiles/clipdebias_engine.dir/core/file.c.o: /work/wt/report/core/file.c
 CMakeFiles/clipdebias_engine.dir/core/file.c.o: CMakeFiles/clipdebias_engine.dir/compiler_depend.ts
-	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_4) "Building C object CMakeFiles/clipdebias_engine.dir/core/file.c.o"
-	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -MD -MT CMakeFiles/clipdebias_engine.dir/core/file.c.o -MF CMakeFiles/clipdebias_engine.dir/core/file.c.o.d -o CMakeFiles/clipdebias_engine.dir/core/file.c.o -c /work/main/core/file.c
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/wt/report/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_4) "Building C object CMakeFiles/clipdebias_engine.dir/core/file.c.o"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -MD -MT CMakeFiles/clipdebias_engine.dir/core/file.c.o -MF CMakeFiles/clipdebias_engine.dir/core/file.c.o.d -o CMakeFiles/clipdebias_engine.dir/core/file.c.o -c /work/wt/report/core/file.c
 
 CMakeFiles/clipdebias_engine.dir/core/file.c.i: cmake_force
 	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Preprocessing C source to CMakeFiles/clipdebias_engine.dir/core/file.c.i"
-	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -E /work/main/core/file.c > CMakeFiles/clipdebias_engine.dir/core/file.c.i
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -E /work/wt/report/core/file.c > CMakeFiles/clipdebias_engine.dir/core/file.c.i
 
 CMakeFiles/clipdebias_engine.dir/core/file.c.s: cmake_force
 	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Compiling C source to assembly CMakeFiles/clipdebias_engine.dir/core/file.c.s"
-	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -S /work/main/core/file.c -o CMakeFiles/clipdebias_engine.dir/core/file.c.s
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -S /work/wt/report/core/file.c -o CMakeFiles/clipdebias_engine.dir/core/file.c.s
 
 CMakeFiles/clipdebias_engine.dir/core/inflate.c.o: CMakeFiles/clipdebias_engine.dir/flags.make
-CMakeFiles/clipdebias_engine.dir/core/inflate.c.o: /work/main/core/inflate.c
+CMakeFiles/clipdebias_engine.dir/core/inflate.c.o: /work/wt/report/core/inflate.c
 CMakeFiles/clipdebias_engine.dir/core/inflate.c.o: CMakeFiles/clipdebias_engine.dir/compiler_depend.ts
-	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_5) "Building C object CMakeFiles/clipdebias_engine.dir/core/inflate.c.o"
-	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -MD -MT CMakeFiles/clipdebias_engine.dir/core/inflate.c.o -MF CMakeFiles/clipdebias_engine.dir/core/inflate.c.o.d -o CMakeFiles/clipdebias_engine.dir/core/inflate.c.o -c /work/main/core/inflate.c
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/wt/report/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_5) "Building C object CMakeFiles/clipdebias_engine.dir/core/inflate.c.o"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -MD -MT CMakeFiles/clipdebias_engine.dir/core/inflate.c.o -MF CMakeFiles/clipdebias_engine.dir/core/inflate.c.o.d -o CMakeFiles/clipdebias_engine.dir/core/inflate.c.o -c /work/wt/report/core/inflate.c
 
 CMakeFiles/clipdebias_engine.dir/core/inflate.c.i: cmake_force
 	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Preprocessing C source to CMakeFiles/clipdebias_engine.dir/core/inflate.c.i"
-	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -E /work/main/core/inflate.c > CMakeFiles/clipdebias_engine.dir/core/inflate.c.i
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -E /work/wt/report/core/inflate.c > CMakeFiles/clipdebias_engine.dir/core/inflate.c.i
 
 CMakeFiles/clipdebias_engine.dir/core/inflate.c.s: cmake_force
 	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Compiling C source to assembly CMakeFiles/clipdebias_engine.dir/core/inflate.c.s"
-	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -S /work/main/core/inflate.c -o CMakeFiles/clipdebias_engine.dir/core/inflate.c.s
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -S /work/wt/report/core/inflate.c -o CMakeFiles/clipdebias_engine.dir/core/inflate.c.s
 
 CMakeFiles/clipdebias_engine.dir/core/json.c.o: CMakeFiles/clipdebias_engine.dir/flags.make
-CMakeFiles/clipdebias_engine.dir/core/json.c.o: /work/main/core/json.c
+CMakeFiles/clipdebias_engine.dir/core/json.c.o: /work/wt/report/core/json.c
 CMakeFiles/clipdebias_engine.dir/core/json.c.o: CMakeFiles/clipdebias_engine.dir/compiler_depend.ts
-	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_6) "Building C object CMakeFiles/clipdebias_engine.dir/core/json.c.o"
-	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -MD -MT CMakeFiles/clipdebias_engine.dir/core/json.c.o -MF CMakeFiles/clipdebias_engine.dir/core/json.c.o.d -o CMakeFiles/clipdebias_engine.dir/core/json.c.o -c /work/main/core/json.c
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/wt/report/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_6) "Building C object CMakeFiles/clipdebias_engine.dir/core/json.c.o"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -MD -MT CMakeFiles/clipdebias_engine.dir/core/json.c.o -MF CMakeFiles/clipdebias_engine.dir/core/json.c.o.d -o CMakeFiles/clipdebias_engine.dir/core/json.c.o -c /work/wt/report/core/json.c
 
 CMakeFiles/clipdebias_engine.dir/core/json.c.i: cmake_force
 	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Preprocessing C source to CMakeFiles/clipdebias_engine.dir/core/json.c.i"
-	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -E /work/main/core/json.c > CMakeFiles/clipdebias_engine.dir/core/json.c.i
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -E /work/wt/report/core/json.c > CMakeFiles/clipdebias_engine.dir/core/json.c.i
 
 CMakeFiles/clipdebias_engine.dir/core/json.c.s: cmake_force
 	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Compiling C source to assembly CMakeFiles/clipdebias_engine.dir/core/json.c.s"
-	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -S /work/main/core/json.c -o CMakeFiles/clipdebias_engine.dir/core/json.c.s
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -S /work/wt/report/core/json.c -o CMakeFiles/clipdebias_engine.dir/core/json.c.s
 
 CMakeFiles/clipdebias_engine.dir/core/npy.c.o: CMakeFiles/clipdebias_engine.dir/flags.make
-CMakeFiles/clipdebias_engine.dir/core/npy.c.o: /work/main/core/npy.c
+CMakeFiles/clipdebias_engine.dir/core/npy.c.o: /work/wt/report/core/npy.c
 CMakeFiles/clipdebias_engine.dir/core/npy.c.o: CMakeFiles/clipdebias_engine.dir/compiler_depend.ts
-	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_7) "Building C object CMakeFiles/clipdebias_engine.dir/core/npy.c.o"
-	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -MD -MT CMakeFiles/clipdebias_engine.dir/core/npy.c.o -MF CMakeFiles/clipdebias_engine.dir/core/npy.c.o.d -o CMakeFiles/clipdebias_engine.dir/core/npy.c.o -c /work/main/core/npy.c
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/wt/report/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_7) "Building C object CMakeFiles/clipdebias_engine.dir/core/npy.c.o"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -MD -MT CMakeFiles/clipdebias_engine.dir/core/npy.c.o -MF CMakeFiles/clipdebias_engine.dir/core/npy.c.o.d -o CMakeFiles/clipdebias_engine.dir/core/npy.c.o -c /work/wt/report/core/npy.c
 
 CMakeFiles/clipdebias_engine.dir/core/npy.c.i: cmake_force
 	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Preprocessing C source to CMakeFiles/clipdebias_engine.dir/core/npy.c.i"
-	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -E /work/main/core/npy.c > CMakeFiles/clipdebias_engine.dir/core/npy.c.i
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -E /work/wt/report/core/npy.c > CMakeFiles/clipdebias_engine.dir/core/npy.c.i
 
 CMakeFiles/clipdebias_engine.dir/core/npy.c.s: cmake_force
 	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Compiling C source to assembly CMakeFiles/clipdebias_engine.dir/core/npy.c.s"
-	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -S /work/main/core/npy.c -o CMakeFiles/clipdebias_engine.dir/core/npy.c.s
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -S /work/wt/report/core/npy.c -o CMakeFiles/clipdebias_engine.dir/core/npy.c.s
 
 CMakeFiles/clipdebias_engine.dir/core/progress.c.o: CMakeFiles/clipdebias_engine.dir/flags.make
-CMakeFiles/clipdebias_engine.dir/core/progress.c.o: /work/main/core/progress.c
+CMakeFiles/clipdebias_engine.dir/core/progress.c.o: /work/wt/report/core/progress.c
 CMakeFiles/clipdebias_engine.dir/core/progress.c.o: CMakeFiles/clipdebias_engine.dir/compiler_depend.ts
-	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_8) "Building C object CMakeFiles/clipdebias_engine.dir/core/progress.c.o"
-	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -MD -MT CMakeFiles/clipdebias_engine.dir/core/progress.c.o -MF CMakeFiles/clipdebias_engine.dir/core/progress.c.o.d -o CMakeFiles/clipdebias_engine.dir/core/progress.c.o -c /work/main/core/progress.c
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/wt/report/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_8) "Building C object CMakeFiles/clipdebias_engine.dir/core/progress.c.o"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -MD -MT CMakeFiles/clipdebias_engine.dir/core/progress.c.o -MF CMakeFiles/clipdebias_engine.dir/core/progress.c.o.d -o CMakeFiles/clipdebias_engine.dir/core/progress.c.o -c /work/wt/report/core/progress.c
 
 CMakeFiles/clipdebias_engine.dir/core/progress.c.i: cmake_force
 	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Preprocessing C source to CMakeFiles/clipdebias_engine.dir/core/progress.c.i"
-	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -E /work/main/core/progress.c > CMakeFiles/clipdebias_engine.dir/core/progress.c.i
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -E /work/wt/report/core/progress.c > CMakeFiles/clipdebias_engine.dir/core/progress.c.i
 
 CMakeFiles/clipdebias_engine.dir/core/progress.c.s: cmake_force
 	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Compiling C source to assembly CMakeFiles/clipdebias_engine.dir/core/progress.c.s"
-	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -S /work/main/core/progress.c -o CMakeFiles/clipdebias_engine.dir/core/progress.c.s
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -S /work/wt/report/core/progress.c -o CMakeFiles/clipdebias_engine.dir/core/progress.c.s
 
 CMakeFiles/clipdebias_engine.dir/core/safetensors.c.o: CMakeFiles/clipdebias_engine.dir/flags.make
-CMakeFiles/clipdebias_engine.dir/core/safetensors.c.o: /work/main/core/safetensors.c
+CMakeFiles/clipdebias_engine.dir/core/safetensors.c.o: /work/wt/report/core/safetensors.c
 CMakeFiles/clipdebias_engine.dir/core/safetensors.c.o: CMakeFiles/clipdebias_engine.dir/compiler_depend.ts
-	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_9) "Building C object CMakeFiles/clipdebias_engine.dir/core/safetensors.c.o"
-	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -MD -MT CMakeFiles/clipdebias_engine.dir/core/safetensors.c.o -MF CMakeFiles/clipdebias_engine.dir/core/safetensors.c.o.d -o CMakeFiles/clipdebias_engine.dir/core/safetensors.c.o -c /work/main/core/safetensors.c
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/wt/report/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_9) "Building C object CMakeFiles/clipdebias_engine.dir/core/safetensors.c.o"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -MD -MT CMakeFiles/clipdebias_engine.dir/core/safetensors.c.o -MF CMakeFiles/clipdebias_engine.dir/core/safetensors.c.o.d -o CMakeFiles/clipdebias_engine.dir/core/safetensors.c.o -c /work/wt/report/core/safetensors.c
 
 CMakeFiles/clipdebias_engine.dir/core/safetensors.c.i: cmake_force
 	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Preprocessing C source to CMakeFiles/clipdebias_engine.dir/core/safetensors.c.i"
-	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -E /work/main/core/safetensors.c > CMakeFiles/clipdebias_engine.dir/core/safetensors.c.i
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -E /work/wt/report/core/safetensors.c > CMakeFiles/clipdebias_engine.dir/core/safetensors.c.i
 
 CMakeFiles/clipdebias_engine.dir/core/safetensors.c.s: cmake_force
 	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Compiling C source to assembly CMakeFiles/clipdebias_engine.dir/core/safetensors.c.s"
-	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -S /work/main/core/safetensors.c -o CMakeFiles/clipdebias_engine.dir/core/safetensors.c.s
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -S /work/wt/report/core/safetensors.c -o CMakeFiles/clipdebias_engine.dir/core/safetensors.c.s
 
 CMakeFiles/clipdebias_engine.dir/data/image/image.c.o: CMakeFiles/clipdebias_engine.dir/flags.make
-CMakeFiles/clipdebias_engine.dir/data/image/image.c.o: /work/main/data/image/image.c
+CMakeFiles/clipdebias_engine.dir/data/image/image.c.o: /work/wt/report/data/image/image.c
 CMakeFiles/clipdebias_engine.dir/data/image/image.c.o: CMakeFiles/clipdebias_engine.dir/compiler_depend.ts
-	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_10) "Building C object CMakeFiles/clipdebias_engine.dir/data/image/image.c.o"
-	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -MD -MT CMakeFiles/clipdebias_engine.dir/data/image/image.c.o -MF CMakeFiles/clipdebias_engine.dir/data/image/image.c.o.d -o CMakeFiles/clipdebias_engine.dir/data/image/image.c.o -c /work/main/data/image/image.c
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/wt/report/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_10) "Building C object CMakeFiles/clipdebias_engine.dir/data/image/image.c.o"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -MD -MT CMakeFiles/clipdebias_engine.dir/data/image/image.c.o -MF CMakeFiles/clipdebias_engine.dir/data/image/image.c.o.d -o CMakeFiles/clipdebias_engine.dir/data/image/image.c.o -c /work/wt/report/data/image/image.c
 
 CMakeFiles/clipdebias_engine.dir/data/image/image.c.i: cmake_force
 	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Preprocessing C source to CMakeFiles/clipdebias_engine.dir/data/image/image.c.i"
-	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -E /work/main/data/image/image.c > CMakeFiles/clipdebias_engine.dir/data/image/image.c.i
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -E /work/wt/report/data/image/image.c > CMakeFiles/clipdebias_engine.dir/data/image/image.c.i
 
 CMakeFiles/clipdebias_engine.dir/data/image/image.c.s: cmake_force
 	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Compiling C source to assembly CMakeFiles/clipdebias_engine.dir/data/image/image.c.s"
-	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -S /work/main/data/image/image.c -o CMakeFiles/clipdebias_engine.dir/data/image/image.c.s
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -S /work/wt/report/data/image/image.c -o CMakeFiles/clipdebias_engine.dir/data/image/image.c.s
 
 CMakeFiles/clipdebias_engine.dir/data/image/image_batch.c.o: CMakeFiles/clipdebias_engine.dir/flags.make
-CMakeFiles/clipdebias_engine.dir/data/image/image_batch.c.o: /work/main/data/image/image_batch.c
+CMakeFiles/clipdebias_engine.dir/data/image/image_batch.c.o: /work/wt/report/data/image/image_batch.c
 CMakeFiles/clipdebias_engine.dir/data/image/image_batch.c.o: CMakeFiles/clipdebias_engine.dir/compiler_depend.ts
-	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_11) "Building C object CMakeFiles/clipdebias_engine.dir/data/image/image_batch.c.o"
-	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -MD -MT CMakeFiles/clipdebias_engine.dir/data/image/image_batch.c.o -MF CMakeFiles/clipdebias_engine.dir/data/image/image_batch.c.o.d -o CMakeFiles/clipdebias_engine.dir/data/image/image_batch.c.o -c /work/main/data/image/image_batch.c
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/wt/report/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_11) "Building C object CMakeFiles/clipdebias_engine.dir/data/image/image_batch.c.o"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -MD -MT CMakeFiles/clipdebias_engine.dir/data/image/image_batch.c.o -MF CMakeFiles/clipdebias_engine.dir/data/image/image_batch.c.o.d -o CMakeFiles/clipdebias_engine.dir/data/image/image_batch.c.o -c /work/wt/report/data/image/image_batch.c
 
 CMakeFiles/clipdebias_engine.dir/data/image/image_batch.c.i: cmake_force
 	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Preprocessing C source to CMakeFiles/clipdebias_engine.dir/data/image/image_batch.c.i"
-	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -E /work/main/data/image/image_batch.c > CMakeFiles/clipdebias_engine.dir/data/image/image_batch.c.i
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -E /work/wt/report/data/image/image_batch.c > CMakeFiles/clipdebias_engine.dir/data/image/image_batch.c.i
 
 CMakeFiles/clipdebias_engine.dir/data/image/image_batch.c.s: cmake_force
 	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Compiling C source to assembly CMakeFiles/clipdebias_engine.dir/data/image/image_batch.c.s"
-	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -S /work/main/data/image/image_batch.c -o CMakeFiles/clipdebias_engine.dir/data/image/image_batch.c.s
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -S /work/wt/report/data/image/image_batch.c -o CMakeFiles/clipdebias_engine.dir/data/image/image_batch.c.s
 
 CMakeFiles/clipdebias_engine.dir/data/image/jpeg.c.o: CMakeFiles/clipdebias_engine.dir/flags.make
-CMakeFiles/clipdebias_engine.dir/data/image/jpeg.c.o: /work/main/data/image/jpeg.c
+CMakeFiles/clipdebias_engine.dir/data/image/jpeg.c.o: /work/wt/report/data/image/jpeg.c
 CMakeFiles/clipdebias_engine.dir/data/image/jpeg.c.o: CMakeFiles/clipdebias_engine.dir/compiler_depend.ts
-	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_12) "Building C object CMakeFiles/clipdebias_engine.dir/data/image/jpeg.c.o"
-	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -MD -MT CMakeFiles/clipdebias_engine.dir/data/image/jpeg.c.o -MF CMakeFiles/clipdebias_engine.dir/data/image/jpeg.c.o.d -o CMakeFiles/clipdebias_engine.dir/data/image/jpeg.c.o -c /work/main/data/image/jpeg.c
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/wt/report/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_12) "Building C object CMakeFiles/clipdebias_engine.dir/data/image/jpeg.c.o"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -MD -MT CMakeFiles/clipdebias_engine.dir/data/image/jpeg.c.o -MF CMakeFiles/clipdebias_engine.dir/data/image/jpeg.c.o.d -o CMakeFiles/clipdebias_engine.dir/data/image/jpeg.c.o -c /work/wt/report/data/image/jpeg.c
 
 CMakeFiles/clipdebias_engine.dir/data/image/jpeg.c.i: cmake_force
 	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Preprocessing C source to CMakeFiles/clipdebias_engine.dir/data/image/jpeg.c.i"
-	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -E /work/main/data/image/jpeg.c > CMakeFiles/clipdebias_engine.dir/data/image/jpeg.c.i
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -E /work/wt/report/data/image/jpeg.c > CMakeFiles/clipdebias_engine.dir/data/image/jpeg.c.i
 
 CMakeFiles/clipdebias_engine.dir/data/image/jpeg.c.s: cmake_force
 	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Compiling C source to assembly CMakeFiles/clipdebias_engine.dir/data/image/jpeg.c.s"
-	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -S /work/main/data/image/jpeg.c -o CMakeFiles/clipdebias_engine.dir/data/image/jpeg.c.s
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -S /work/wt/report/data/image/jpeg.c -o CMakeFiles/clipdebias_engine.dir/data/image/jpeg.c.s
 
 CMakeFiles/clipdebias_engine.dir/data/image/jpeg_color.c.o: CMakeFiles/clipdebias_engine.dir/flags.make
-CMakeFiles/clipdebias_engine.dir/data/image/jpeg_color.c.o: /work/main/data/image/jpeg_color.c
+CMakeFiles/clipdebias_engine.dir/data/image/jpeg_color.c.o: /work/wt/report/data/image/jpeg_color.c
 CMakeFiles/clipdebias_engine.dir/data/image/jpeg_color.c.o: CMakeFiles/clipdebias_engine.dir/compiler_depend.ts
-	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_13) "Building C object CMakeFiles/clipdebias_engine.dir/data/image/jpeg_color.c.o"
-	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -MD -MT CMakeFiles/clipdebias_engine.dir/data/image/jpeg_color.c.o -MF CMakeFiles/clipdebias_engine.dir/data/image/jpeg_color.c.o.d -o CMakeFiles/clipdebias_engine.dir/data/image/jpeg_color.c.o -c /work/main/data/image/jpeg_color.c
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/wt/report/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_13) "Building C object CMakeFiles/clipdebias_engine.dir/data/image/jpeg_color.c.o"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -MD -MT CMakeFiles/clipdebias_engine.dir/data/image/jpeg_color.c.o -MF CMakeFiles/clipdebias_engine.dir/data/image/jpeg_color.c.o.d -o CMakeFiles/clipdebias_engine.dir/data/image/jpeg_color.c.o -c /work/wt/report/data/image/jpeg_color.c
 
 CMakeFiles/clipdebias_engine.dir/data/image/jpeg_color.c.i: cmake_force
 	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Preprocessing C source to CMakeFiles/clipdebias_engine.dir/data/image/jpeg_color.c.i"
-	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -E /work/main/data/image/jpeg_color.c > CMakeFiles/clipdebias_engine.dir/data/image/jpeg_color.c.i
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -E /work/wt/report/data/image/jpeg_color.c > CMakeFiles/clipdebias_engine.dir/data/image/jpeg_color.c.i
 
 CMakeFiles/clipdebias_engine.dir/data/image/jpeg_color.c.s: cmake_force
 	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Compiling C source to assembly CMakeFiles/clipdebias_engine.dir/data/image/jpeg_color.c.s"
-	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -S /work/main/data/image/jpeg_color.c -o CMakeFiles/clipdebias_engine.dir/data/image/jpeg_color.c.s
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -S /work/wt/report/data/image/jpeg_color.c -o CMakeFiles/clipdebias_engine.dir/data/image/jpeg_color.c.s
 
 CMakeFiles/clipdebias_engine.dir/data/image/jpeg_color_avx2.c.o: CMakeFiles/clipdebias_engine.dir/flags.make
-CMakeFiles/clipdebias_engine.dir/data/image/jpeg_color_avx2.c.o: /work/main/data/image/jpeg_color_avx2.c
+CMakeFiles/clipdebias_engine.dir/data/image/jpeg_color_avx2.c.o: /work/wt/report/data/image/jpeg_color_avx2.c
 CMakeFiles/clipdebias_engine.dir/data/image/jpeg_color_avx2.c.o: CMakeFiles/clipdebias_engine.dir/compiler_depend.ts
-	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_14) "Building C object CMakeFiles/clipdebias_engine.dir/data/image/jpeg_color_avx2.c.o"
-	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -mavx2 -mfma -mf16c -MD -MT CMakeFiles/clipdebias_engine.dir/data/image/jpeg_color_avx2.c.o -MF CMakeFiles/clipdebias_engine.dir/data/image/jpeg_color_avx2.c.o.d -o CMakeFiles/clipdebias_engine.dir/data/image/jpeg_color_avx2.c.o -c /work/main/data/image/jpeg_color_avx2.c
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/wt/report/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_14) "Building C object CMakeFiles/clipdebias_engine.dir/data/image/jpeg_color_avx2.c.o"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -mavx2 -mfma -mf16c -MD -MT CMakeFiles/clipdebias_engine.dir/data/image/jpeg_color_avx2.c.o -MF CMakeFiles/clipdebias_engine.dir/data/image/jpeg_color_avx2.c.o.d -o CMakeFiles/clipdebias_engine.dir/data/image/jpeg_color_avx2.c.o -c /work/wt/report/data/image/jpeg_color_avx2.c
 
 CMakeFiles/clipdebias_engine.dir/data/image/jpeg_color_avx2.c.i: cmake_force
 	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Preprocessing C source to CMakeFiles/clipdebias_engine.dir/data/image/jpeg_color_avx2.c.i"
-	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -mavx2 -mfma -mf16c -E /work/main/data/image/jpeg_color_avx2.c > CMakeFiles/clipdebias_engine.dir/data/image/jpeg_color_avx2.c.i
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -mavx2 -mfma -mf16c -E /work/wt/report/data/image/jpeg_color_avx2.c > CMakeFiles/clipdebias_engine.dir/data/image/jpeg_color_avx2.c.i
 
 CMakeFiles/clipdebias_engine.dir/data/image/jpeg_color_avx2.c.s: cmake_force
 	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Compiling C source to assembly CMakeFiles/clipdebias_engine.dir/data/image/jpeg_color_avx2.c.s"
-	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -mavx2 -mfma -mf16c -S /work/main/data/image/jpeg_color_avx2.c -o CMakeFiles/clipdebias_engine.dir/data/image/jpeg_color_avx2.c.s
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -mavx2 -mfma -mf16c -S /work/wt/report/data/image/jpeg_color_avx2.c -o CMakeFiles/clipdebias_engine.dir/data/image/jpeg_color_avx2.c.s
 
 CMakeFiles/clipdebias_engine.dir/data/image/jpeg_idct.c.o: CMakeFiles/clipdebias_engine.dir/flags.make
-CMakeFiles/clipdebias_engine.dir/data/image/jpeg_idct.c.o: /work/main/data/image/jpeg_idct.c
+CMakeFiles/clipdebias_engine.dir/data/image/jpeg_idct.c.o: /work/wt/report/data/image/jpeg_idct.c
 CMakeFiles/clipdebias_engine.dir/data/image/jpeg_idct.c.o: CMakeFiles/clipdebias_engine.dir/compiler_depend.ts
-	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_15) "Building C object CMakeFiles/clipdebias_engine.dir/data/image/jpeg_idct.c.o"
-	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -MD -MT CMakeFiles/clipdebias_engine.dir/data/image/jpeg_idct.c.o -MF CMakeFiles/clipdebias_engine.dir/data/image/jpeg_idct.c.o.d -o CMakeFiles/clipdebias_engine.dir/data/image/jpeg_idct.c.o -c /work/main/data/image/jpeg_idct.c
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/wt/report/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_15) "Building C object CMakeFiles/clipdebias_engine.dir/data/image/jpeg_idct.c.o"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -MD -MT CMakeFiles/clipdebias_engine.dir/data/image/jpeg_idct.c.o -MF CMakeFiles/clipdebias_engine.dir/data/image/jpeg_idct.c.o.d -o CMakeFiles/clipdebias_engine.dir/data/image/jpeg_idct.c.o -c /work/wt/report/data/image/jpeg_idct.c
 
 CMakeFiles/clipdebias_engine.dir/data/image/jpeg_idct.c.i: cmake_force
 	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Preprocessing C source to CMakeFiles/clipdebias_engine.dir/data/image/jpeg_idct.c.i"
-	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -E /work/main/data/image/jpeg_idct.c > CMakeFiles/clipdebias_engine.dir/data/image/jpeg_idct.c.i
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -E /work/wt/report/data/image/jpeg_idct.c > CMakeFiles/clipdebias_engine.dir/data/image/jpeg_idct.c.i
 
 CMakeFiles/clipdebias_engine.dir/data/image/jpeg_idct.c.s: cmake_force
 	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Compiling C source to assembly CMakeFiles/clipdebias_engine.dir/data/image/jpeg_idct.c.s"
-	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -S /work/main/data/image/jpeg_idct.c -o CMakeFiles/clipdebias_engine.dir/data/image/jpeg_idct.c.s
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -S /work/wt/report/data/image/jpeg_idct.c -o CMakeFiles/clipdebias_engine.dir/data/image/jpeg_idct.c.s
 
 CMakeFiles/clipdebias_engine.dir/data/image/jpeg_idct_avx2.c.o: CMakeFiles/clipdebias_engine.dir/flags.make
-CMakeFiles/clipdebias_engine.dir/data/image/jpeg_idct_avx2.c.o: /work/main/data/image/jpeg_idct_avx2.c
+CMakeFiles/clipdebias_engine.dir/data/image/jpeg_idct_avx2.c.o: /work/wt/report/data/image/jpeg_idct_avx2.c
 CMakeFiles/clipdebias_engine.dir/data/image/jpeg_idct_avx2.c.o: CMakeFiles/clipdebias_engine.dir/compiler_depend.ts
-	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_16) "Building C object CMakeFiles/clipdebias_engine.dir/data/image/jpeg_idct_avx2.c.o"
-	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -mavx2 -mfma -mf16c -MD -MT CMakeFiles/clipdebias_engine.dir/data/image/jpeg_idct_avx2.c.o -MF CMakeFiles/clipdebias_engine.dir/data/image/jpeg_idct_avx2.c.o.d -o CMakeFiles/clipdebias_engine.dir/data/image/jpeg_idct_avx2.c.o -c /work/main/data/image/jpeg_idct_avx2.c
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/wt/report/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_16) "Building C object CMakeFiles/clipdebias_engine.dir/data/image/jpeg_idct_avx2.c.o"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -mavx2 -mfma -mf16c -MD -MT CMakeFiles/clipdebias_engine.dir/data/image/jpeg_idct_avx2.c.o -MF CMakeFiles/clipdebias_engine.dir/data/image/jpeg_idct_avx2.c.o.d -o CMakeFiles/clipdebias_engine.dir/data/image/jpeg_idct_avx2.c.o -c /work/wt/report/data/image/jpeg_idct_avx2.c
 
 CMakeFiles/clipdebias_engine.dir/data/image/jpeg_idct_avx2.c.i: cmake_force
 	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Preprocessing C source to CMakeFiles/clipdebias_engine.dir/data/image/jpeg_idct_avx2.c.i"
-	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -mavx2 -mfma -mf16c -E /work/main/data/image/jpeg_idct_avx2.c > CMakeFiles/clipdebias_engine.dir/data/image/jpeg_idct_avx2.c.i
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -mavx2 -mfma -mf16c -E /work/wt/report/data/image/jpeg_idct_avx2.c > CMakeFiles/clipdebias_engine.dir/data/image/jpeg_idct_avx2.c.i
 
 CMakeFiles/clipdebias_engine.dir/data/image/jpeg_idct_avx2.c.s: cmake_force
 	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Compiling C source to assembly CMakeFiles/clipdebias_engine.dir/data/image/jpeg_idct_avx2.c.s"
-	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -mavx2 -mfma -mf16c -S /work/main/data/image/jpeg_idct_avx2.c -o CMakeFiles/clipdebias_engine.dir/data/image/jpeg_idct_avx2.c.s
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -mavx2 -mfma -mf16c -S /work/wt/report/data/image/jpeg_idct_avx2.c -o CMakeFiles/clipdebias_engine.dir/data/image/jpeg_idct_avx2.c.s
 
 CMakeFiles/clipdebias_engine.dir/data/image/png.c.o: CMakeFiles/clipdebias_engine.dir/flags.make
-CMakeFiles/clipdebias_engine.dir/data/image/png.c.o: /work/main/data/image/png.c
+CMakeFiles/clipdebias_engine.dir/data/image/png.c.o: /work/wt/report/data/image/png.c
 CMakeFiles/clipdebias_engine.dir/data/image/png.c.o: CMakeFiles/clipdebias_engine.dir/compiler_depend.ts
-	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_17) "Building C object CMakeFiles/clipdebias_engine.dir/data/image/png.c.o"
-	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -MD -MT CMakeFiles/clipdebias_engine.dir/data/image/png.c.o -MF CMakeFiles/clipdebias_engine.dir/data/image/png.c.o.d -o CMakeFiles/clipdebias_engine.dir/data/image/png.c.o -c /work/main/data/image/png.c
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/wt/report/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_17) "Building C object CMakeFiles/clipdebias_engine.dir/data/image/png.c.o"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -MD -MT CMakeFiles/clipdebias_engine.dir/data/image/png.c.o -MF CMakeFiles/clipdebias_engine.dir/data/image/png.c.o.d -o CMakeFiles/clipdebias_engine.dir/data/image/png.c.o -c /work/wt/report/data/image/png.c
 
 CMakeFiles/clipdebias_engine.dir/data/image/png.c.i: cmake_force
 	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Preprocessing C source to CMakeFiles/clipdebias_engine.dir/data/image/png.c.i"
-	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -E /work/main/data/image/png.c > CMakeFiles/clipdebias_engine.dir/data/image/png.c.i
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -E /work/wt/report/data/image/png.c > CMakeFiles/clipdebias_engine.dir/data/image/png.c.i
 
 CMakeFiles/clipdebias_engine.dir/data/image/png.c.s: cmake_force
 	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Compiling C source to assembly CMakeFiles/clipdebias_engine.dir/data/image/png.c.s"
-	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -S /work/main/data/image/png.c -o CMakeFiles/clipdebias_engine.dir/data/image/png.c.s
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -S /work/wt/report/data/image/png.c -o CMakeFiles/clipdebias_engine.dir/data/image/png.c.s
 
 CMakeFiles/clipdebias_engine.dir/data/image/ppm.c.o: CMakeFiles/clipdebias_engine.dir/flags.make
-CMakeFiles/clipdebias_engine.dir/data/image/ppm.c.o: /work/main/data/image/ppm.c
+CMakeFiles/clipdebias_engine.dir/data/image/ppm.c.o: /work/wt/report/data/image/ppm.c
 CMakeFiles/clipdebias_engine.dir/data/image/ppm.c.o: CMakeFiles/clipdebias_engine.dir/compiler_depend.ts
-	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_18) "Building C object CMakeFiles/clipdebias_engine.dir/data/image/ppm.c.o"
-	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -MD -MT CMakeFiles/clipdebias_engine.dir/data/image/ppm.c.o -MF CMakeFiles/clipdebias_engine.dir/data/image/ppm.c.o.d -o CMakeFiles/clipdebias_engine.dir/data/image/ppm.c.o -c /work/main/data/image/ppm.c
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/wt/report/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_18) "Building C object CMakeFiles/clipdebias_engine.dir/data/image/ppm.c.o"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -MD -MT CMakeFiles/clipdebias_engine.dir/data/image/ppm.c.o -MF CMakeFiles/clipdebias_engine.dir/data/image/ppm.c.o.d -o CMakeFiles/clipdebias_engine.dir/data/image/ppm.c.o -c /work/wt/report/data/image/ppm.c
 
 CMakeFiles/clipdebias_engine.dir/data/image/ppm.c.i: cmake_force
 	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Preprocessing C source to CMakeFiles/clipdebias_engine.dir/data/image/ppm.c.i"
-	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -E /work/main/data/image/ppm.c > CMakeFiles/clipdebias_engine.dir/data/image/ppm.c.i
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -E /work/wt/report/data/image/ppm.c > CMakeFiles/clipdebias_engine.dir/data/image/ppm.c.i
 
 CMakeFiles/clipdebias_engine.dir/data/image/ppm.c.s: cmake_force
 	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Compiling C source to assembly CMakeFiles/clipdebias_engine.dir/data/image/ppm.c.s"
-	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -S /work/main/data/image/ppm.c -o CMakeFiles/clipdebias_engine.dir/data/image/ppm.c.s
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -S /work/wt/report/data/image/ppm.c -o CMakeFiles/clipdebias_engine.dir/data/image/ppm.c.s
 
 CMakeFiles/clipdebias_engine.dir/data/image/preprocess.c.o: CMakeFiles/clipdebias_engine.dir/flags.make
-CMakeFiles/clipdebias_engine.dir/data/image/preprocess.c.o: /work/main/data/image/preprocess.c
+CMakeFiles/clipdebias_engine.dir/data/image/preprocess.c.o: /work/wt/report/data/image/preprocess.c
 CMakeFiles/clipdebias_engine.dir/data/image/preprocess.c.o: CMakeFiles/clipdebias_engine.dir/compiler_depend.ts
-	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_19) "Building C object CMakeFiles/clipdebias_engine.dir/data/image/preprocess.c.o"
-	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -MD -MT CMakeFiles/clipdebias_engine.dir/data/image/preprocess.c.o -MF CMakeFiles/clipdebias_engine.dir/data/image/preprocess.c.o.d -o CMakeFiles/clipdebias_engine.dir/data/image/preprocess.c.o -c /work/main/data/image/preprocess.c
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/wt/report/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_19) "Building C object CMakeFiles/clipdebias_engine.dir/data/image/preprocess.c.o"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -MD -MT CMakeFiles/clipdebias_engine.dir/data/image/preprocess.c.o -MF CMakeFiles/clipdebias_engine.dir/data/image/preprocess.c.o.d -o CMakeFiles/clipdebias_engine.dir/data/image/preprocess.c.o -c /work/wt/report/data/image/preprocess.c
 
 CMakeFiles/clipdebias_engine.dir/data/image/preprocess.c.i: cmake_force
 	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Preprocessing C source to CMakeFiles/clipdebias_engine.dir/data/image/preprocess.c.i"
-	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -E /work/main/data/image/preprocess.c > CMakeFiles/clipdebias_engine.dir/data/image/preprocess.c.i
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -E /work/wt/report/data/image/preprocess.c > CMakeFiles/clipdebias_engine.dir/data/image/preprocess.c.i
 
 CMakeFiles/clipdebias_engine.dir/data/image/preprocess.c.s: cmake_force
 	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Compiling C source to assembly CMakeFiles/clipdebias_engine.dir/data/image/preprocess.c.s"
-	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -S /work/main/data/image/preprocess.c -o CMakeFiles/clipdebias_engine.dir/data/image/preprocess.c.s
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -S /work/wt/report/data/image/preprocess.c -o CMakeFiles/clipdebias_engine.dir/data/image/preprocess.c.s
 
 CMakeFiles/clipdebias_engine.dir/data/image/resize.c.o: CMakeFiles/clipdebias_engine.dir/flags.make
-CMakeFiles/clipdebias_engine.dir/data/image/resize.c.o: /work/main/data/image/resize.c
+CMakeFiles/clipdebias_engine.dir/data/image/resize.c.o: /work/wt/report/data/image/resize.c
 CMakeFiles/clipdebias_engine.dir/data/image/resize.c.o: CMakeFiles/clipdebias_engine.dir/compiler_depend.ts
-	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_20) "Building C object CMakeFiles/clipdebias_engine.dir/data/image/resize.c.o"
-	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -MD -MT CMakeFiles/clipdebias_engine.dir/data/image/resize.c.o -MF CMakeFiles/clipdebias_engine.dir/data/image/resize.c.o.d -o CMakeFiles/clipdebias_engine.dir/data/image/resize.c.o -c /work/main/data/image/resize.c
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/wt/report/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_20) "Building C object CMakeFiles/clipdebias_engine.dir/data/image/resize.c.o"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -MD -MT CMakeFiles/clipdebias_engine.dir/data/image/resize.c.o -MF CMakeFiles/clipdebias_engine.dir/data/image/resize.c.o.d -o CMakeFiles/clipdebias_engine.dir/data/image/resize.c.o -c /work/wt/report/data/image/resize.c
 
 CMakeFiles/clipdebias_engine.dir/data/image/resize.c.i: cmake_force
 	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Preprocessing C source to CMakeFiles/clipdebias_engine.dir/data/image/resize.c.i"
-	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -E /work/main/data/image/resize.c > CMakeFiles/clipdebias_engine.dir/data/image/resize.c.i
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -E /work/wt/report/data/image/resize.c > CMakeFiles/clipdebias_engine.dir/data/image/resize.c.i
 
 CMakeFiles/clipdebias_engine.dir/data/image/resize.c.s: cmake_force
 	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Compiling C source to assembly CMakeFiles/clipdebias_engine.dir/data/image/resize.c.s"
-	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -S /work/main/data/image/resize.c -o CMakeFiles/clipdebias_engine.dir/data/image/resize.c.s
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -S /work/wt/report/data/image/resize.c -o CMakeFiles/clipdebias_engine.dir/data/image/resize.c.s
 
 CMakeFiles/clipdebias_engine.dir/data/image/resize_avx2.c.o: CMakeFiles/clipdebias_engine.dir/flags.make
-CMakeFiles/clipdebias_engine.dir/data/image/resize_avx2.c.o: /work/main/data/image/resize_avx2.c
+CMakeFiles/clipdebias_engine.dir/data/image/resize_avx2.c.o: /work/wt/report/data/image/resize_avx2.c
 CMakeFiles/clipdebias_engine.dir/data/image/resize_avx2.c.o: CMakeFiles/clipdebias_engine.dir/compiler_depend.ts
-	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_21) "Building C object CMakeFiles/clipdebias_engine.dir/data/image/resize_avx2.c.o"
-	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -mavx2 -mfma -mf16c -MD -MT CMakeFiles/clipdebias_engine.dir/data/image/resize_avx2.c.o -MF CMakeFiles/clipdebias_engine.dir/data/image/resize_avx2.c.o.d -o CMakeFiles/clipdebias_engine.dir/data/image/resize_avx2.c.o -c /work/main/data/image/resize_avx2.c
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/wt/report/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_21) "Building C object CMakeFiles/clipdebias_engine.dir/data/image/resize_avx2.c.o"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -mavx2 -mfma -mf16c -MD -MT CMakeFiles/clipdebias_engine.dir/data/image/resize_avx2.c.o -MF CMakeFiles/clipdebias_engine.dir/data/image/resize_avx2.c.o.d -o CMakeFiles/clipdebias_engine.dir/data/image/resize_avx2.c.o -c /work/wt/report/data/image/resize_avx2.c
 
 CMakeFiles/clipdebias_engine.dir/data/image/resize_avx2.c.i: cmake_force
 	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Preprocessing C source to CMakeFiles/clipdebias_engine.dir/data/image/resize_avx2.c.i"
-	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -mavx2 -mfma -mf16c -E /work/main/data/image/resize_avx2.c > CMakeFiles/clipdebias_engine.dir/data/image/resize_avx2.c.i
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -mavx2 -mfma -mf16c -E /work/wt/report/data/image/resize_avx2.c > CMakeFiles/clipdebias_engine.dir/data/image/resize_avx2.c.i
 
 CMakeFiles/clipdebias_engine.dir/data/image/resize_avx2.c.s: cmake_force
 	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Compiling C source to assembly CMakeFiles/clipdebias_engine.dir/data/image/resize_avx2.c.s"
-	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -mavx2 -mfma -mf16c -S /work/main/data/image/resize_avx2.c -o CMakeFiles/clipdebias_engine.dir/data/image/resize_avx2.c.s
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -mavx2 -mfma -mf16c -S /work/wt/report/data/image/resize_avx2.c -o CMakeFiles/clipdebias_engine.dir/data/image/resize_avx2.c.s
 
 CMakeFiles/clipdebias_engine.dir/data/text/html_entities.c.o: CMakeFiles/clipdebias_engine.dir/flags.make
-CMakeFiles/clipdebias_engine.dir/data/text/html_entities.c.o: /work/main/data/text/html_entities.c
+CMakeFiles/clipdebias_engine.dir/data/text/html_entities.c.o: /work/wt/report/data/text/html_entities.c
 CMakeFiles/clipdebias_engine.dir/data/text/html_entities.c.o: CMakeFiles/clipdebias_engine.dir/compiler_depend.ts
-	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_22) "Building C object CMakeFiles/clipdebias_engine.dir/data/text/html_entities.c.o"
-	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -MD -MT CMakeFiles/clipdebias_engine.dir/data/text/html_entities.c.o -MF CMakeFiles/clipdebias_engine.dir/data/text/html_entities.c.o.d -o CMakeFiles/clipdebias_engine.dir/data/text/html_entities.c.o -c /work/main/data/text/html_entities.c
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/wt/report/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_22) "Building C object CMakeFiles/clipdebias_engine.dir/data/text/html_entities.c.o"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -MD -MT CMakeFiles/clipdebias_engine.dir/data/text/html_entities.c.o -MF CMakeFiles/clipdebias_engine.dir/data/text/html_entities.c.o.d -o CMakeFiles/clipdebias_engine.dir/data/text/html_entities.c.o -c /work/wt/report/data/text/html_entities.c
 
 CMakeFiles/clipdebias_engine.dir/data/text/html_entities.c.i: cmake_force
 	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Preprocessing C source to CMakeFiles/clipdebias_engine.dir/data/text/html_entities.c.i"
-	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -E /work/main/data/text/html_entities.c > CMakeFiles/clipdebias_engine.dir/data/text/html_entities.c.i
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -E /work/wt/report/data/text/html_entities.c > CMakeFiles/clipdebias_engine.dir/data/text/html_entities.c.i
 
 CMakeFiles/clipdebias_engine.dir/data/text/html_entities.c.s: cmake_force
 	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Compiling C source to assembly CMakeFiles/clipdebias_engine.dir/data/text/html_entities.c.s"
-	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -S /work/main/data/text/html_entities.c -o CMakeFiles/clipdebias_engine.dir/data/text/html_entities.c.s
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -S /work/wt/report/data/text/html_entities.c -o CMakeFiles/clipdebias_engine.dir/data/text/html_entities.c.s
 
 CMakeFiles/clipdebias_engine.dir/data/text/tokenizer.c.o: CMakeFiles/clipdebias_engine.dir/flags.make
-CMakeFiles/clipdebias_engine.dir/data/text/tokenizer.c.o: /work/main/data/text/tokenizer.c
+CMakeFiles/clipdebias_engine.dir/data/text/tokenizer.c.o: /work/wt/report/data/text/tokenizer.c
 CMakeFiles/clipdebias_engine.dir/data/text/tokenizer.c.o: CMakeFiles/clipdebias_engine.dir/compiler_depend.ts
-	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_23) "Building C object CMakeFiles/clipdebias_engine.dir/data/text/tokenizer.c.o"
-	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -MD -MT CMakeFiles/clipdebias_engine.dir/data/text/tokenizer.c.o -MF CMakeFiles/clipdebias_engine.dir/data/text/tokenizer.c.o.d -o CMakeFiles/clipdebias_engine.dir/data/text/tokenizer.c.o -c /work/main/data/text/tokenizer.c
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/wt/report/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_23) "Building C object CMakeFiles/clipdebias_engine.dir/data/text/tokenizer.c.o"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -MD -MT CMakeFiles/clipdebias_engine.dir/data/text/tokenizer.c.o -MF CMakeFiles/clipdebias_engine.dir/data/text/tokenizer.c.o.d -o CMakeFiles/clipdebias_engine.dir/data/text/tokenizer.c.o -c /work/wt/report/data/text/tokenizer.c
 
 CMakeFiles/clipdebias_engine.dir/data/text/tokenizer.c.i: cmake_force
 	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Preprocessing C source to CMakeFiles/clipdebias_engine.dir/data/text/tokenizer.c.i"
-	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -E /work/main/data/text/tokenizer.c > CMakeFiles/clipdebias_engine.dir/data/text/tokenizer.c.i
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -E /work/wt/report/data/text/tokenizer.c > CMakeFiles/clipdebias_engine.dir/data/text/tokenizer.c.i
 
 CMakeFiles/clipdebias_engine.dir/data/text/tokenizer.c.s: cmake_force
 	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Compiling C source to assembly CMakeFiles/clipdebias_engine.dir/data/text/tokenizer.c.s"
-	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -S /work/main/data/text/tokenizer.c -o CMakeFiles/clipdebias_engine.dir/data/text/tokenizer.c.s
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -S /work/wt/report/data/text/tokenizer.c -o CMakeFiles/clipdebias_engine.dir/data/text/tokenizer.c.s
 
 CMakeFiles/clipdebias_engine.dir/data/text/unicode_tables.c.o: CMakeFiles/clipdebias_engine.dir/flags.make
-CMakeFiles/clipdebias_engine.dir/data/text/unicode_tables.c.o: /work/main/data/text/unicode_tables.c
+CMakeFiles/clipdebias_engine.dir/data/text/unicode_tables.c.o: /work/wt/report/data/text/unicode_tables.c
 CMakeFiles/clipdebias_engine.dir/data/text/unicode_tables.c.o: CMakeFiles/clipdebias_engine.dir/compiler_depend.ts
-	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_24) "Building C object CMakeFiles/clipdebias_engine.dir/data/text/unicode_tables.c.o"
-	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -MD -MT CMakeFiles/clipdebias_engine.dir/data/text/unicode_tables.c.o -MF CMakeFiles/clipdebias_engine.dir/data/text/unicode_tables.c.o.d -o CMakeFiles/clipdebias_engine.dir/data/text/unicode_tables.c.o -c /work/main/data/text/unicode_tables.c
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/wt/report/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_24) "Building C object CMakeFiles/clipdebias_engine.dir/data/text/unicode_tables.c.o"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -MD -MT CMakeFiles/clipdebias_engine.dir/data/text/unicode_tables.c.o -MF CMakeFiles/clipdebias_engine.dir/data/text/unicode_tables.c.o.d -o CMakeFiles/clipdebias_engine.dir/data/text/unicode_tables.c.o -c /work/wt/report/data/text/unicode_tables.c
 
 CMakeFiles/clipdebias_engine.dir/data/text/unicode_tables.c.i: cmake_force
 	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Preprocessing C source to CMakeFiles/clipdebias_engine.dir/data/text/unicode_tables.c.i"
-	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -E /work/main/data/text/unicode_tables.c > CMakeFiles/clipdebias_engine.dir/data/text/unicode_tables.c.i
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -E /work/wt/report/data/text/unicode_tables.c > CMakeFiles/clipdebias_engine.dir/data/text/unicode_tables.c.i
 
 CMakeFiles/clipdebias_engine.dir/data/text/unicode_tables.c.s: cmake_force
 	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Compiling C source to assembly CMakeFiles/clipdebias_engine.dir/data/text/unicode_tables.c.s"
-	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -S /work/main/data/text/unicode_tables.c -o CMakeFiles/clipdebias_engine.dir/data/text/unicode_tables.c.s
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -S /work/wt/report/data/text/unicode_tables.c -o CMakeFiles/clipdebias_engine.dir/data/text/unicode_tables.c.s
 
 CMakeFiles/clipdebias_engine.dir/models/clip/api.c.o: CMakeFiles/clipdebias_engine.dir/flags.make
-CMakeFiles/clipdebias_engine.dir/models/clip/api.c.o: /work/main/models/clip/api.c
+CMakeFiles/clipdebias_engine.dir/models/clip/api.c.o: /work/wt/report/models/clip/api.c
 CMakeFiles/clipdebias_engine.dir/models/clip/api.c.o: CMakeFiles/clipdebias_engine.dir/compiler_depend.ts
-	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_25) "Building C object CMakeFiles/clipdebias_engine.dir/models/clip/api.c.o"
-	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -MD -MT CMakeFiles/clipdebias_engine.dir/models/clip/api.c.o -MF CMakeFiles/clipdebias_engine.dir/models/clip/api.c.o.d -o CMakeFiles/clipdebias_engine.dir/models/clip/api.c.o -c /work/main/models/clip/api.c
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/wt/report/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_25) "Building C object CMakeFiles/clipdebias_engine.dir/models/clip/api.c.o"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -MD -MT CMakeFiles/clipdebias_engine.dir/models/clip/api.c.o -MF CMakeFiles/clipdebias_engine.dir/models/clip/api.c.o.d -o CMakeFiles/clipdebias_engine.dir/models/clip/api.c.o -c /work/wt/report/models/clip/api.c
 
 CMakeFiles/clipdebias_engine.dir/models/clip/api.c.i: cmake_force
 	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Preprocessing C source to CMakeFiles/clipdebias_engine.dir/models/clip/api.c.i"
-	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -E /work/main/models/clip/api.c > CMakeFiles/clipdebias_engine.dir/models/clip/api.c.i
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -E /work/wt/report/models/clip/api.c > CMakeFiles/clipdebias_engine.dir/models/clip/api.c.i
 
 CMakeFiles/clipdebias_engine.dir/models/clip/api.c.s: cmake_force
 	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Compiling C source to assembly CMakeFiles/clipdebias_engine.dir/models/clip/api.c.s"
-	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -S /work/main/models/clip/api.c -o CMakeFiles/clipdebias_engine.dir/models/clip/api.c.s
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -S /work/wt/report/models/clip/api.c -o CMakeFiles/clipdebias_engine.dir/models/clip/api.c.s
 
 CMakeFiles/clipdebias_engine.dir/models/clip/clip_block.c.o: CMakeFiles/clipdebias_engine.dir/flags.make
-CMakeFiles/clipdebias_engine.dir/models/clip/clip_block.c.o: /work/main/models/clip/clip_block.c
+CMakeFiles/clipdebias_engine.dir/models/clip/clip_block.c.o: /work/wt/report/models/clip/clip_block.c
 CMakeFiles/clipdebias_engine.dir/models/clip/clip_block.c.o: CMakeFiles/clipdebias_engine.dir/compiler_depend.ts
-	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_26) "Building C object CMakeFiles/clipdebias_engine.dir/models/clip/clip_block.c.o"
-	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -MD -MT CMakeFiles/clipdebias_engine.dir/models/clip/clip_block.c.o -MF CMakeFiles/clipdebias_engine.dir/models/clip/clip_block.c.o.d -o CMakeFiles/clipdebias_engine.dir/models/clip/clip_block.c.o -c /work/main/models/clip/clip_block.c
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/wt/report/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_26) "Building C object CMakeFiles/clipdebias_engine.dir/models/clip/clip_block.c.o"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -MD -MT CMakeFiles/clipdebias_engine.dir/models/clip/clip_block.c.o -MF CMakeFiles/clipdebias_engine.dir/models/clip/clip_block.c.o.d -o CMakeFiles/clipdebias_engine.dir/models/clip/clip_block.c.o -c /work/wt/report/models/clip/clip_block.c
 
 CMakeFiles/clipdebias_engine.dir/models/clip/clip_block.c.i: cmake_force
 	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Preprocessing C source to CMakeFiles/clipdebias_engine.dir/models/clip/clip_block.c.i"
-	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -E /work/main/models/clip/clip_block.c > CMakeFiles/clipdebias_engine.dir/models/clip/clip_block.c.i
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -E /work/wt/report/models/clip/clip_block.c > CMakeFiles/clipdebias_engine.dir/models/clip/clip_block.c.i
 
 CMakeFiles/clipdebias_engine.dir/models/clip/clip_block.c.s: cmake_force
 	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Compiling C source to assembly CMakeFiles/clipdebias_engine.dir/models/clip/clip_block.c.s"
-	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -S /work/main/models/clip/clip_block.c -o CMakeFiles/clipdebias_engine.dir/models/clip/clip_block.c.s
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -S /work/wt/report/models/clip/clip_block.c -o CMakeFiles/clipdebias_engine.dir/models/clip/clip_block.c.s
 
 CMakeFiles/clipdebias_engine.dir/models/clip/clip_load.c.o: CMakeFiles/clipdebias_engine.dir/flags.make
-CMakeFiles/clipdebias_engine.dir/models/clip/clip_load.c.o: /work/main/models/clip/clip_load.c
+CMakeFiles/clipdebias_engine.dir/models/clip/clip_load.c.o: /work/wt/report/models/clip/clip_load.c
 CMakeFiles/clipdebias_engine.dir/models/clip/clip_load.c.o: CMakeFiles/clipdebias_engine.dir/compiler_depend.ts
-	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_27) "Building C object CMakeFiles/clipdebias_engine.dir/models/clip/clip_load.c.o"
-	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -MD -MT CMakeFiles/clipdebias_engine.dir/models/clip/clip_load.c.o -MF CMakeFiles/clipdebias_engine.dir/models/clip/clip_load.c.o.d -o CMakeFiles/clipdebias_engine.dir/models/clip/clip_load.c.o -c /work/main/models/clip/clip_load.c
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/wt/report/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_27) "Building C object CMakeFiles/clipdebias_engine.dir/models/clip/clip_load.c.o"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -MD -MT CMakeFiles/clipdebias_engine.dir/models/clip/clip_load.c.o -MF CMakeFiles/clipdebias_engine.dir/models/clip/clip_load.c.o.d -o CMakeFiles/clipdebias_engine.dir/models/clip/clip_load.c.o -c /work/wt/report/models/clip/clip_load.c
 
 CMakeFiles/clipdebias_engine.dir/models/clip/clip_load.c.i: cmake_force
 	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Preprocessing C source to CMakeFiles/clipdebias_engine.dir/models/clip/clip_load.c.i"
-	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -E /work/main/models/clip/clip_load.c > CMakeFiles/clipdebias_engine.dir/models/clip/clip_load.c.i
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -E /work/wt/report/models/clip/clip_load.c > CMakeFiles/clipdebias_engine.dir/models/clip/clip_load.c.i
 
 CMakeFiles/clipdebias_engine.dir/models/clip/clip_load.c.s: cmake_force
 	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Compiling C source to assembly CMakeFiles/clipdebias_engine.dir/models/clip/clip_load.c.s"
-	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -S /work/main/models/clip/clip_load.c -o CMakeFiles/clipdebias_engine.dir/models/clip/clip_load.c.s
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -S /work/wt/report/models/clip/clip_load.c -o CMakeFiles/clipdebias_engine.dir/models/clip/clip_load.c.s
 
 CMakeFiles/clipdebias_engine.dir/models/clip/clip_text.c.o: CMakeFiles/clipdebias_engine.dir/flags.make
-CMakeFiles/clipdebias_engine.dir/models/clip/clip_text.c.o: /work/main/models/clip/clip_text.c
+CMakeFiles/clipdebias_engine.dir/models/clip/clip_text.c.o: /work/wt/report/models/clip/clip_text.c
 CMakeFiles/clipdebias_engine.dir/models/clip/clip_text.c.o: CMakeFiles/clipdebias_engine.dir/compiler_depend.ts
-	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_28) "Building C object CMakeFiles/clipdebias_engine.dir/models/clip/clip_text.c.o"
-	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -MD -MT CMakeFiles/clipdebias_engine.dir/models/clip/clip_text.c.o -MF CMakeFiles/clipdebias_engine.dir/models/clip/clip_text.c.o.d -o CMakeFiles/clipdebias_engine.dir/models/clip/clip_text.c.o -c /work/main/models/clip/clip_text.c
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/wt/report/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_28) "Building C object CMakeFiles/clipdebias_engine.dir/models/clip/clip_text.c.o"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -MD -MT CMakeFiles/clipdebias_engine.dir/models/clip/clip_text.c.o -MF CMakeFiles/clipdebias_engine.dir/models/clip/clip_text.c.o.d -o CMakeFiles/clipdebias_engine.dir/models/clip/clip_text.c.o -c /work/wt/report/models/clip/clip_text.c
 
 CMakeFiles/clipdebias_engine.dir/models/clip/clip_text.c.i: cmake_force
 	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Preprocessing C source to CMakeFiles/clipdebias_engine.dir/models/clip/clip_text.c.i"
-	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -E /work/main/models/clip/clip_text.c > CMakeFiles/clipdebias_engine.dir/models/clip/clip_text.c.i
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -E /work/wt/report/models/clip/clip_text.c > CMakeFiles/clipdebias_engine.dir/models/clip/clip_text.c.i
 
 CMakeFiles/clipdebias_engine.dir/models/clip/clip_text.c.s: cmake_force
 	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Compiling C source to assembly CMakeFiles/clipdebias_engine.dir/models/clip/clip_text.c.s"
-	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -S /work/main/models/clip/clip_text.c -o CMakeFiles/clipdebias_engine.dir/models/clip/clip_text.c.s
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -S /work/wt/report/models/clip/clip_text.c -o CMakeFiles/clipdebias_engine.dir/models/clip/clip_text.c.s
 
 CMakeFiles/clipdebias_engine.dir/models/clip/clip_vision.c.o: CMakeFiles/clipdebias_engine.dir/flags.make
-CMakeFiles/clipdebias_engine.dir/models/clip/clip_vision.c.o: /work/main/models/clip/clip_vision.c
+CMakeFiles/clipdebias_engine.dir/models/clip/clip_vision.c.o: /work/wt/report/models/clip/clip_vision.c
 CMakeFiles/clipdebias_engine.dir/models/clip/clip_vision.c.o: CMakeFiles/clipdebias_engine.dir/compiler_depend.ts
-	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_29) "Building C object CMakeFiles/clipdebias_engine.dir/models/clip/clip_vision.c.o"
-	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -MD -MT CMakeFiles/clipdebias_engine.dir/models/clip/clip_vision.c.o -MF CMakeFiles/clipdebias_engine.dir/models/clip/clip_vision.c.o.d -o CMakeFiles/clipdebias_engine.dir/models/clip/clip_vision.c.o -c /work/main/models/clip/clip_vision.c
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/wt/report/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_29) "Building C object CMakeFiles/clipdebias_engine.dir/models/clip/clip_vision.c.o"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -MD -MT CMakeFiles/clipdebias_engine.dir/models/clip/clip_vision.c.o -MF CMakeFiles/clipdebias_engine.dir/models/clip/clip_vision.c.o.d -o CMakeFiles/clipdebias_engine.dir/models/clip/clip_vision.c.o -c /work/wt/report/models/clip/clip_vision.c
 
 CMakeFiles/clipdebias_engine.dir/models/clip/clip_vision.c.i: cmake_force
 	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Preprocessing C source to CMakeFiles/clipdebias_engine.dir/models/clip/clip_vision.c.i"
-	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -E /work/main/models/clip/clip_vision.c > CMakeFiles/clipdebias_engine.dir/models/clip/clip_vision.c.i
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -E /work/wt/report/models/clip/clip_vision.c > CMakeFiles/clipdebias_engine.dir/models/clip/clip_vision.c.i
 
 CMakeFiles/clipdebias_engine.dir/models/clip/clip_vision.c.s: cmake_force
 	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Compiling C source to assembly CMakeFiles/clipdebias_engine.dir/models/clip/clip_vision.c.s"
-	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -S /work/main/models/clip/clip_vision.c -o CMakeFiles/clipdebias_engine.dir/models/clip/clip_vision.c.s
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -S /work/wt/report/models/clip/clip_vision.c -o CMakeFiles/clipdebias_engine.dir/models/clip/clip_vision.c.s
+
+CMakeFiles/clipdebias_engine.dir/models/debias/report.c.o: CMakeFiles/clipdebias_engine.dir/flags.make
+CMakeFiles/clipdebias_engine.dir/models/debias/report.c.o: /work/wt/report/models/debias/report.c
+CMakeFiles/clipdebias_engine.dir/models/debias/report.c.o: CMakeFiles/clipdebias_engine.dir/compiler_depend.ts
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/wt/report/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_30) "Building C object CMakeFiles/clipdebias_engine.dir/models/debias/report.c.o"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -MD -MT CMakeFiles/clipdebias_engine.dir/models/debias/report.c.o -MF CMakeFiles/clipdebias_engine.dir/models/debias/report.c.o.d -o CMakeFiles/clipdebias_engine.dir/models/debias/report.c.o -c /work/wt/report/models/debias/report.c
+
+CMakeFiles/clipdebias_engine.dir/models/debias/report.c.i: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Preprocessing C source to CMakeFiles/clipdebias_engine.dir/models/debias/report.c.i"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -E /work/wt/report/models/debias/report.c > CMakeFiles/clipdebias_engine.dir/models/debias/report.c.i
+
+CMakeFiles/clipdebias_engine.dir/models/debias/report.c.s: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Compiling C source to assembly CMakeFiles/clipdebias_engine.dir/models/debias/report.c.s"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -S /work/wt/report/models/debias/report.c -o CMakeFiles/clipdebias_engine.dir/models/debias/report.c.s
+
+CMakeFiles/clipdebias_engine.dir/models/debias/report_charts.c.o: CMakeFiles/clipdebias_engine.dir/flags.make
+CMakeFiles/clipdebias_engine.dir/models/debias/report_charts.c.o: /work/wt/report/models/debias/report_charts.c
+CMakeFiles/clipdebias_engine.dir/models/debias/report_charts.c.o: CMakeFiles/clipdebias_engine.dir/compiler_depend.ts
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/wt/report/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_31) "Building C object CMakeFiles/clipdebias_engine.dir/models/debias/report_charts.c.o"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -MD -MT CMakeFiles/clipdebias_engine.dir/models/debias/report_charts.c.o -MF CMakeFiles/clipdebias_engine.dir/models/debias/report_charts.c.o.d -o CMakeFiles/clipdebias_engine.dir/models/debias/report_charts.c.o -c /work/wt/report/models/debias/report_charts.c
+
+CMakeFiles/clipdebias_engine.dir/models/debias/report_charts.c.i: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Preprocessing C source to CMakeFiles/clipdebias_engine.dir/models/debias/report_charts.c.i"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -E /work/wt/report/models/debias/report_charts.c > CMakeFiles/clipdebias_engine.dir/models/debias/report_charts.c.i
+
+CMakeFiles/clipdebias_engine.dir/models/debias/report_charts.c.s: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Compiling C source to assembly CMakeFiles/clipdebias_engine.dir/models/debias/report_charts.c.s"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -S /work/wt/report/models/debias/report_charts.c -o CMakeFiles/clipdebias_engine.dir/models/debias/report_charts.c.s
+
+CMakeFiles/clipdebias_engine.dir/models/debias/report_run.c.o: CMakeFiles/clipdebias_engine.dir/flags.make
+CMakeFiles/clipdebias_engine.dir/models/debias/report_run.c.o: /work/wt/report/models/debias/report_run.c
+CMakeFiles/clipdebias_engine.dir/models/debias/report_run.c.o: CMakeFiles/clipdebias_engine.dir/compiler_depend.ts
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/wt/report/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_32) "Building C object CMakeFiles/clipdebias_engine.dir/models/debias/report_run.c.o"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -MD -MT CMakeFiles/clipdebias_engine.dir/models/debias/report_run.c.o -MF CMakeFiles/clipdebias_engine.dir/models/debias/report_run.c.o.d -o CMakeFiles/clipdebias_engine.dir/models/debias/report_run.c.o -c /work/wt/report/models/debias/report_run.c
+
+CMakeFiles/clipdebias_engine.dir/models/debias/report_run.c.i: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Preprocessing C source to CMakeFiles/clipdebias_engine.dir/models/debias/report_run.c.i"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -E /work/wt/report/models/debias/report_run.c > CMakeFiles/clipdebias_engine.dir/models/debias/report_run.c.i
+
+CMakeFiles/clipdebias_engine.dir/models/debias/report_run.c.s: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Compiling C source to assembly CMakeFiles/clipdebias_engine.dir/models/debias/report_run.c.s"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -S /work/wt/report/models/debias/report_run.c -o CMakeFiles/clipdebias_engine.dir/models/debias/report_run.c.s
+
+CMakeFiles/clipdebias_engine.dir/models/debias/report_svg.c.o: CMakeFiles/clipdebias_engine.dir/flags.make
+CMakeFiles/clipdebias_engine.dir/models/debias/report_svg.c.o: /work/wt/report/models/debias/report_svg.c
+CMakeFiles/clipdebias_engine.dir/models/debias/report_svg.c.o: CMakeFiles/clipdebias_engine.dir/compiler_depend.ts
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/wt/report/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_33) "Building C object CMakeFiles/clipdebias_engine.dir/models/debias/report_svg.c.o"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -MD -MT CMakeFiles/clipdebias_engine.dir/models/debias/report_svg.c.o -MF CMakeFiles/clipdebias_engine.dir/models/debias/report_svg.c.o.d -o CMakeFiles/clipdebias_engine.dir/models/debias/report_svg.c.o -c /work/wt/report/models/debias/report_svg.c
+
+CMakeFiles/clipdebias_engine.dir/models/debias/report_svg.c.i: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Preprocessing C source to CMakeFiles/clipdebias_engine.dir/models/debias/report_svg.c.i"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -E /work/wt/report/models/debias/report_svg.c > CMakeFiles/clipdebias_engine.dir/models/debias/report_svg.c.i
+
+CMakeFiles/clipdebias_engine.dir/models/debias/report_svg.c.s: cmake_force
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Compiling C source to assembly CMakeFiles/clipdebias_engine.dir/models/debias/report_svg.c.s"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -S /work/wt/report/models/debias/report_svg.c -o CMakeFiles/clipdebias_engine.dir/models/debias/report_svg.c.s
 
 CMakeFiles/clipdebias_engine.dir/models/tuning/coop_loss.c.o: CMakeFiles/clipdebias_engine.dir/flags.make
-CMakeFiles/clipdebias_engine.dir/models/tuning/coop_loss.c.o: /work/main/models/tuning/coop_loss.c
+CMakeFiles/clipdebias_engine.dir/models/tuning/coop_loss.c.o: /work/wt/report/models/tuning/coop_loss.c
 CMakeFiles/clipdebias_engine.dir/models/tuning/coop_loss.c.o: CMakeFiles/clipdebias_engine.dir/compiler_depend.ts
-	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_30) "Building C object CMakeFiles/clipdebias_engine.dir/models/tuning/coop_loss.c.o"
-	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -MD -MT CMakeFiles/clipdebias_engine.dir/models/tuning/coop_loss.c.o -MF CMakeFiles/clipdebias_engine.dir/models/tuning/coop_loss.c.o.d -o CMakeFiles/clipdebias_engine.dir/models/tuning/coop_loss.c.o -c /work/main/models/tuning/coop_loss.c
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/wt/report/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_34) "Building C object CMakeFiles/clipdebias_engine.dir/models/tuning/coop_loss.c.o"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -MD -MT CMakeFiles/clipdebias_engine.dir/models/tuning/coop_loss.c.o -MF CMakeFiles/clipdebias_engine.dir/models/tuning/coop_loss.c.o.d -o CMakeFiles/clipdebias_engine.dir/models/tuning/coop_loss.c.o -c /work/wt/report/models/tuning/coop_loss.c
 
 CMakeFiles/clipdebias_engine.dir/models/tuning/coop_loss.c.i: cmake_force
 	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Preprocessing C source to CMakeFiles/clipdebias_engine.dir/models/tuning/coop_loss.c.i"
-	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -E /work/main/models/tuning/coop_loss.c > CMakeFiles/clipdebias_engine.dir/models/tuning/coop_loss.c.i
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -E /work/wt/report/models/tuning/coop_loss.c > CMakeFiles/clipdebias_engine.dir/models/tuning/coop_loss.c.i
 
 CMakeFiles/clipdebias_engine.dir/models/tuning/coop_loss.c.s: cmake_force
 	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Compiling C source to assembly CMakeFiles/clipdebias_engine.dir/models/tuning/coop_loss.c.s"
-	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -S /work/main/models/tuning/coop_loss.c -o CMakeFiles/clipdebias_engine.dir/models/tuning/coop_loss.c.s
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -S /work/wt/report/models/tuning/coop_loss.c -o CMakeFiles/clipdebias_engine.dir/models/tuning/coop_loss.c.s
 
 CMakeFiles/clipdebias_engine.dir/models/tuning/coop_train.c.o: CMakeFiles/clipdebias_engine.dir/flags.make
-CMakeFiles/clipdebias_engine.dir/models/tuning/coop_train.c.o: /work/main/models/tuning/coop_train.c
+CMakeFiles/clipdebias_engine.dir/models/tuning/coop_train.c.o: /work/wt/report/models/tuning/coop_train.c
 CMakeFiles/clipdebias_engine.dir/models/tuning/coop_train.c.o: CMakeFiles/clipdebias_engine.dir/compiler_depend.ts
-	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_31) "Building C object CMakeFiles/clipdebias_engine.dir/models/tuning/coop_train.c.o"
-	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -MD -MT CMakeFiles/clipdebias_engine.dir/models/tuning/coop_train.c.o -MF CMakeFiles/clipdebias_engine.dir/models/tuning/coop_train.c.o.d -o CMakeFiles/clipdebias_engine.dir/models/tuning/coop_train.c.o -c /work/main/models/tuning/coop_train.c
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/wt/report/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_35) "Building C object CMakeFiles/clipdebias_engine.dir/models/tuning/coop_train.c.o"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -MD -MT CMakeFiles/clipdebias_engine.dir/models/tuning/coop_train.c.o -MF CMakeFiles/clipdebias_engine.dir/models/tuning/coop_train.c.o.d -o CMakeFiles/clipdebias_engine.dir/models/tuning/coop_train.c.o -c /work/wt/report/models/tuning/coop_train.c
 
 CMakeFiles/clipdebias_engine.dir/models/tuning/coop_train.c.i: cmake_force
 	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Preprocessing C source to CMakeFiles/clipdebias_engine.dir/models/tuning/coop_train.c.i"
-	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -E /work/main/models/tuning/coop_train.c > CMakeFiles/clipdebias_engine.dir/models/tuning/coop_train.c.i
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -E /work/wt/report/models/tuning/coop_train.c > CMakeFiles/clipdebias_engine.dir/models/tuning/coop_train.c.i
 
 CMakeFiles/clipdebias_engine.dir/models/tuning/coop_train.c.s: cmake_force
 	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Compiling C source to assembly CMakeFiles/clipdebias_engine.dir/models/tuning/coop_train.c.s"
-	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -S /work/main/models/tuning/coop_train.c -o CMakeFiles/clipdebias_engine.dir/models/tuning/coop_train.c.s
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -S /work/wt/report/models/tuning/coop_train.c -o CMakeFiles/clipdebias_engine.dir/models/tuning/coop_train.c.s
 
 CMakeFiles/clipdebias_engine.dir/models/tuning/optim.c.o: CMakeFiles/clipdebias_engine.dir/flags.make
-CMakeFiles/clipdebias_engine.dir/models/tuning/optim.c.o: /work/main/models/tuning/optim.c
+CMakeFiles/clipdebias_engine.dir/models/tuning/optim.c.o: /work/wt/report/models/tuning/optim.c
 CMakeFiles/clipdebias_engine.dir/models/tuning/optim.c.o: CMakeFiles/clipdebias_engine.dir/compiler_depend.ts
-	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_32) "Building C object CMakeFiles/clipdebias_engine.dir/models/tuning/optim.c.o"
-	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -MD -MT CMakeFiles/clipdebias_engine.dir/models/tuning/optim.c.o -MF CMakeFiles/clipdebias_engine.dir/models/tuning/optim.c.o.d -o CMakeFiles/clipdebias_engine.dir/models/tuning/optim.c.o -c /work/main/models/tuning/optim.c
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/wt/report/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_36) "Building C object CMakeFiles/clipdebias_engine.dir/models/tuning/optim.c.o"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -MD -MT CMakeFiles/clipdebias_engine.dir/models/tuning/optim.c.o -MF CMakeFiles/clipdebias_engine.dir/models/tuning/optim.c.o.d -o CMakeFiles/clipdebias_engine.dir/models/tuning/optim.c.o -c /work/wt/report/models/tuning/optim.c
 
 CMakeFiles/clipdebias_engine.dir/models/tuning/optim.c.i: cmake_force
 	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Preprocessing C source to CMakeFiles/clipdebias_engine.dir/models/tuning/optim.c.i"
-	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -E /work/main/models/tuning/optim.c > CMakeFiles/clipdebias_engine.dir/models/tuning/optim.c.i
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -E /work/wt/report/models/tuning/optim.c > CMakeFiles/clipdebias_engine.dir/models/tuning/optim.c.i
 
 CMakeFiles/clipdebias_engine.dir/models/tuning/optim.c.s: cmake_force
 	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Compiling C source to assembly CMakeFiles/clipdebias_engine.dir/models/tuning/optim.c.s"
-	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -S /work/main/models/tuning/optim.c -o CMakeFiles/clipdebias_engine.dir/models/tuning/optim.c.s
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -S /work/wt/report/models/tuning/optim.c -o CMakeFiles/clipdebias_engine.dir/models/tuning/optim.c.s
 
 CMakeFiles/clipdebias_engine.dir/models/tuning/prompt.c.o: CMakeFiles/clipdebias_engine.dir/flags.make
-CMakeFiles/clipdebias_engine.dir/models/tuning/prompt.c.o: /work/main/models/tuning/prompt.c
+CMakeFiles/clipdebias_engine.dir/models/tuning/prompt.c.o: /work/wt/report/models/tuning/prompt.c
 CMakeFiles/clipdebias_engine.dir/models/tuning/prompt.c.o: CMakeFiles/clipdebias_engine.dir/compiler_depend.ts
-	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_33) "Building C object CMakeFiles/clipdebias_engine.dir/models/tuning/prompt.c.o"
-	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -MD -MT CMakeFiles/clipdebias_engine.dir/models/tuning/prompt.c.o -MF CMakeFiles/clipdebias_engine.dir/models/tuning/prompt.c.o.d -o CMakeFiles/clipdebias_engine.dir/models/tuning/prompt.c.o -c /work/main/models/tuning/prompt.c
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/wt/report/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_37) "Building C object CMakeFiles/clipdebias_engine.dir/models/tuning/prompt.c.o"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -MD -MT CMakeFiles/clipdebias_engine.dir/models/tuning/prompt.c.o -MF CMakeFiles/clipdebias_engine.dir/models/tuning/prompt.c.o.d -o CMakeFiles/clipdebias_engine.dir/models/tuning/prompt.c.o -c /work/wt/report/models/tuning/prompt.c
 
 CMakeFiles/clipdebias_engine.dir/models/tuning/prompt.c.i: cmake_force
 	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Preprocessing C source to CMakeFiles/clipdebias_engine.dir/models/tuning/prompt.c.i"
-	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -E /work/main/models/tuning/prompt.c > CMakeFiles/clipdebias_engine.dir/models/tuning/prompt.c.i
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -E /work/wt/report/models/tuning/prompt.c > CMakeFiles/clipdebias_engine.dir/models/tuning/prompt.c.i
 
 CMakeFiles/clipdebias_engine.dir/models/tuning/prompt.c.s: cmake_force
 	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Compiling C source to assembly CMakeFiles/clipdebias_engine.dir/models/tuning/prompt.c.s"
-	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -S /work/main/models/tuning/prompt.c -o CMakeFiles/clipdebias_engine.dir/models/tuning/prompt.c.s
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -S /work/wt/report/models/tuning/prompt.c -o CMakeFiles/clipdebias_engine.dir/models/tuning/prompt.c.s
 
 CMakeFiles/clipdebias_engine.dir/models/tuning/prompt_ckpt.c.o: CMakeFiles/clipdebias_engine.dir/flags.make
-CMakeFiles/clipdebias_engine.dir/models/tuning/prompt_ckpt.c.o: /work/main/models/tuning/prompt_ckpt.c
+CMakeFiles/clipdebias_engine.dir/models/tuning/prompt_ckpt.c.o: /work/wt/report/models/tuning/prompt_ckpt.c
 CMakeFiles/clipdebias_engine.dir/models/tuning/prompt_ckpt.c.o: CMakeFiles/clipdebias_engine.dir/compiler_depend.ts
-	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_34) "Building C object CMakeFiles/clipdebias_engine.dir/models/tuning/prompt_ckpt.c.o"
-	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -MD -MT CMakeFiles/clipdebias_engine.dir/models/tuning/prompt_ckpt.c.o -MF CMakeFiles/clipdebias_engine.dir/models/tuning/prompt_ckpt.c.o.d -o CMakeFiles/clipdebias_engine.dir/models/tuning/prompt_ckpt.c.o -c /work/main/models/tuning/prompt_ckpt.c
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/wt/report/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_38) "Building C object CMakeFiles/clipdebias_engine.dir/models/tuning/prompt_ckpt.c.o"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -MD -MT CMakeFiles/clipdebias_engine.dir/models/tuning/prompt_ckpt.c.o -MF CMakeFiles/clipdebias_engine.dir/models/tuning/prompt_ckpt.c.o.d -o CMakeFiles/clipdebias_engine.dir/models/tuning/prompt_ckpt.c.o -c /work/wt/report/models/tuning/prompt_ckpt.c
 
 CMakeFiles/clipdebias_engine.dir/models/tuning/prompt_ckpt.c.i: cmake_force
 	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Preprocessing C source to CMakeFiles/clipdebias_engine.dir/models/tuning/prompt_ckpt.c.i"
-	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -E /work/main/models/tuning/prompt_ckpt.c > CMakeFiles/clipdebias_engine.dir/models/tuning/prompt_ckpt.c.i
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -E /work/wt/report/models/tuning/prompt_ckpt.c > CMakeFiles/clipdebias_engine.dir/models/tuning/prompt_ckpt.c.i
 
 CMakeFiles/clipdebias_engine.dir/models/tuning/prompt_ckpt.c.s: cmake_force
 	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Compiling C source to assembly CMakeFiles/clipdebias_engine.dir/models/tuning/prompt_ckpt.c.s"
-	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -S /work/main/models/tuning/prompt_ckpt.c -o CMakeFiles/clipdebias_engine.dir/models/tuning/prompt_ckpt.c.s
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -S /work/wt/report/models/tuning/prompt_ckpt.c -o CMakeFiles/clipdebias_engine.dir/models/tuning/prompt_ckpt.c.s
 
 CMakeFiles/clipdebias_engine.dir/models/tuning/prompt_text.c.o: CMakeFiles/clipdebias_engine.dir/flags.make
-CMakeFiles/clipdebias_engine.dir/models/tuning/prompt_text.c.o: /work/main/models/tuning/prompt_text.c
+CMakeFiles/clipdebias_engine.dir/models/tuning/prompt_text.c.o: /work/wt/report/models/tuning/prompt_text.c
 CMakeFiles/clipdebias_engine.dir/models/tuning/prompt_text.c.o: CMakeFiles/clipdebias_engine.dir/compiler_depend.ts
-	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_35) "Building C object CMakeFiles/clipdebias_engine.dir/models/tuning/prompt_text.c.o"
-	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -MD -MT CMakeFiles/clipdebias_engine.dir/models/tuning/prompt_text.c.o -MF CMakeFiles/clipdebias_engine.dir/models/tuning/prompt_text.c.o.d -o CMakeFiles/clipdebias_engine.dir/models/tuning/prompt_text.c.o -c /work/main/models/tuning/prompt_text.c
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/wt/report/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_39) "Building C object CMakeFiles/clipdebias_engine.dir/models/tuning/prompt_text.c.o"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -MD -MT CMakeFiles/clipdebias_engine.dir/models/tuning/prompt_text.c.o -MF CMakeFiles/clipdebias_engine.dir/models/tuning/prompt_text.c.o.d -o CMakeFiles/clipdebias_engine.dir/models/tuning/prompt_text.c.o -c /work/wt/report/models/tuning/prompt_text.c
 
 CMakeFiles/clipdebias_engine.dir/models/tuning/prompt_text.c.i: cmake_force
 	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Preprocessing C source to CMakeFiles/clipdebias_engine.dir/models/tuning/prompt_text.c.i"
-	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -E /work/main/models/tuning/prompt_text.c > CMakeFiles/clipdebias_engine.dir/models/tuning/prompt_text.c.i
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -E /work/wt/report/models/tuning/prompt_text.c > CMakeFiles/clipdebias_engine.dir/models/tuning/prompt_text.c.i
 
 CMakeFiles/clipdebias_engine.dir/models/tuning/prompt_text.c.s: cmake_force
 	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Compiling C source to assembly CMakeFiles/clipdebias_engine.dir/models/tuning/prompt_text.c.s"
-	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -S /work/main/models/tuning/prompt_text.c -o CMakeFiles/clipdebias_engine.dir/models/tuning/prompt_text.c.s
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -S /work/wt/report/models/tuning/prompt_text.c -o CMakeFiles/clipdebias_engine.dir/models/tuning/prompt_text.c.s
 
 CMakeFiles/clipdebias_engine.dir/models/tuning/text_train.c.o: CMakeFiles/clipdebias_engine.dir/flags.make
-CMakeFiles/clipdebias_engine.dir/models/tuning/text_train.c.o: /work/main/models/tuning/text_train.c
+CMakeFiles/clipdebias_engine.dir/models/tuning/text_train.c.o: /work/wt/report/models/tuning/text_train.c
 CMakeFiles/clipdebias_engine.dir/models/tuning/text_train.c.o: CMakeFiles/clipdebias_engine.dir/compiler_depend.ts
-	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_36) "Building C object CMakeFiles/clipdebias_engine.dir/models/tuning/text_train.c.o"
-	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -MD -MT CMakeFiles/clipdebias_engine.dir/models/tuning/text_train.c.o -MF CMakeFiles/clipdebias_engine.dir/models/tuning/text_train.c.o.d -o CMakeFiles/clipdebias_engine.dir/models/tuning/text_train.c.o -c /work/main/models/tuning/text_train.c
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/wt/report/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_40) "Building C object CMakeFiles/clipdebias_engine.dir/models/tuning/text_train.c.o"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -MD -MT CMakeFiles/clipdebias_engine.dir/models/tuning/text_train.c.o -MF CMakeFiles/clipdebias_engine.dir/models/tuning/text_train.c.o.d -o CMakeFiles/clipdebias_engine.dir/models/tuning/text_train.c.o -c /work/wt/report/models/tuning/text_train.c
 
 CMakeFiles/clipdebias_engine.dir/models/tuning/text_train.c.i: cmake_force
 	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Preprocessing C source to CMakeFiles/clipdebias_engine.dir/models/tuning/text_train.c.i"
-	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -E /work/main/models/tuning/text_train.c > CMakeFiles/clipdebias_engine.dir/models/tuning/text_train.c.i
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -E /work/wt/report/models/tuning/text_train.c > CMakeFiles/clipdebias_engine.dir/models/tuning/text_train.c.i
 
 CMakeFiles/clipdebias_engine.dir/models/tuning/text_train.c.s: cmake_force
 	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Compiling C source to assembly CMakeFiles/clipdebias_engine.dir/models/tuning/text_train.c.s"
-	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -S /work/main/models/tuning/text_train.c -o CMakeFiles/clipdebias_engine.dir/models/tuning/text_train.c.s
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -S /work/wt/report/models/tuning/text_train.c -o CMakeFiles/clipdebias_engine.dir/models/tuning/text_train.c.s
 
 CMakeFiles/clipdebias_engine.dir/ops/activation.c.o: CMakeFiles/clipdebias_engine.dir/flags.make
-CMakeFiles/clipdebias_engine.dir/ops/activation.c.o: /work/main/ops/activation.c
+CMakeFiles/clipdebias_engine.dir/ops/activation.c.o: /work/wt/report/ops/activation.c
 CMakeFiles/clipdebias_engine.dir/ops/activation.c.o: CMakeFiles/clipdebias_engine.dir/compiler_depend.ts
-	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_37) "Building C object CMakeFiles/clipdebias_engine.dir/ops/activation.c.o"
-	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -MD -MT CMakeFiles/clipdebias_engine.dir/ops/activation.c.o -MF CMakeFiles/clipdebias_engine.dir/ops/activation.c.o.d -o CMakeFiles/clipdebias_engine.dir/ops/activation.c.o -c /work/main/ops/activation.c
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/wt/report/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_41) "Building C object CMakeFiles/clipdebias_engine.dir/ops/activation.c.o"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -MD -MT CMakeFiles/clipdebias_engine.dir/ops/activation.c.o -MF CMakeFiles/clipdebias_engine.dir/ops/activation.c.o.d -o CMakeFiles/clipdebias_engine.dir/ops/activation.c.o -c /work/wt/report/ops/activation.c
 
 CMakeFiles/clipdebias_engine.dir/ops/activation.c.i: cmake_force
 	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Preprocessing C source to CMakeFiles/clipdebias_engine.dir/ops/activation.c.i"
-	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -E /work/main/ops/activation.c > CMakeFiles/clipdebias_engine.dir/ops/activation.c.i
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -E /work/wt/report/ops/activation.c > CMakeFiles/clipdebias_engine.dir/ops/activation.c.i
 
 CMakeFiles/clipdebias_engine.dir/ops/activation.c.s: cmake_force
 	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Compiling C source to assembly CMakeFiles/clipdebias_engine.dir/ops/activation.c.s"
-	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -S /work/main/ops/activation.c -o CMakeFiles/clipdebias_engine.dir/ops/activation.c.s
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -S /work/wt/report/ops/activation.c -o CMakeFiles/clipdebias_engine.dir/ops/activation.c.s
 
 CMakeFiles/clipdebias_engine.dir/ops/attention.c.o: CMakeFiles/clipdebias_engine.dir/flags.make
-CMakeFiles/clipdebias_engine.dir/ops/attention.c.o: /work/main/ops/attention.c
+CMakeFiles/clipdebias_engine.dir/ops/attention.c.o: /work/wt/report/ops/attention.c
 CMakeFiles/clipdebias_engine.dir/ops/attention.c.o: CMakeFiles/clipdebias_engine.dir/compiler_depend.ts
-	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_38) "Building C object CMakeFiles/clipdebias_engine.dir/ops/attention.c.o"
-	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -MD -MT CMakeFiles/clipdebias_engine.dir/ops/attention.c.o -MF CMakeFiles/clipdebias_engine.dir/ops/attention.c.o.d -o CMakeFiles/clipdebias_engine.dir/ops/attention.c.o -c /work/main/ops/attention.c
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/wt/report/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_42) "Building C object CMakeFiles/clipdebias_engine.dir/ops/attention.c.o"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -MD -MT CMakeFiles/clipdebias_engine.dir/ops/attention.c.o -MF CMakeFiles/clipdebias_engine.dir/ops/attention.c.o.d -o CMakeFiles/clipdebias_engine.dir/ops/attention.c.o -c /work/wt/report/ops/attention.c
 
 CMakeFiles/clipdebias_engine.dir/ops/attention.c.i: cmake_force
 	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Preprocessing C source to CMakeFiles/clipdebias_engine.dir/ops/attention.c.i"
-	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -E /work/main/ops/attention.c > CMakeFiles/clipdebias_engine.dir/ops/attention.c.i
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -E /work/wt/report/ops/attention.c > CMakeFiles/clipdebias_engine.dir/ops/attention.c.i
 
 CMakeFiles/clipdebias_engine.dir/ops/attention.c.s: cmake_force
 	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Compiling C source to assembly CMakeFiles/clipdebias_engine.dir/ops/attention.c.s"
-	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -S /work/main/ops/attention.c -o CMakeFiles/clipdebias_engine.dir/ops/attention.c.s
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -S /work/wt/report/ops/attention.c -o CMakeFiles/clipdebias_engine.dir/ops/attention.c.s
 
 CMakeFiles/clipdebias_engine.dir/ops/attention_segments.c.o: CMakeFiles/clipdebias_engine.dir/flags.make
-CMakeFiles/clipdebias_engine.dir/ops/attention_segments.c.o: /work/main/ops/attention_segments.c
+CMakeFiles/clipdebias_engine.dir/ops/attention_segments.c.o: /work/wt/report/ops/attention_segments.c
 CMakeFiles/clipdebias_engine.dir/ops/attention_segments.c.o: CMakeFiles/clipdebias_engine.dir/compiler_depend.ts
-	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_39) "Building C object CMakeFiles/clipdebias_engine.dir/ops/attention_segments.c.o"
-	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -MD -MT CMakeFiles/clipdebias_engine.dir/ops/attention_segments.c.o -MF CMakeFiles/clipdebias_engine.dir/ops/attention_segments.c.o.d -o CMakeFiles/clipdebias_engine.dir/ops/attention_segments.c.o -c /work/main/ops/attention_segments.c
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/wt/report/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_43) "Building C object CMakeFiles/clipdebias_engine.dir/ops/attention_segments.c.o"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -MD -MT CMakeFiles/clipdebias_engine.dir/ops/attention_segments.c.o -MF CMakeFiles/clipdebias_engine.dir/ops/attention_segments.c.o.d -o CMakeFiles/clipdebias_engine.dir/ops/attention_segments.c.o -c /work/wt/report/ops/attention_segments.c
 
 CMakeFiles/clipdebias_engine.dir/ops/attention_segments.c.i: cmake_force
 	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Preprocessing C source to CMakeFiles/clipdebias_engine.dir/ops/attention_segments.c.i"
-	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -E /work/main/ops/attention_segments.c > CMakeFiles/clipdebias_engine.dir/ops/attention_segments.c.i
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -E /work/wt/report/ops/attention_segments.c > CMakeFiles/clipdebias_engine.dir/ops/attention_segments.c.i
 
 CMakeFiles/clipdebias_engine.dir/ops/attention_segments.c.s: cmake_force
 	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Compiling C source to assembly CMakeFiles/clipdebias_engine.dir/ops/attention_segments.c.s"
-	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -S /work/main/ops/attention_segments.c -o CMakeFiles/clipdebias_engine.dir/ops/attention_segments.c.s
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -S /work/wt/report/ops/attention_segments.c -o CMakeFiles/clipdebias_engine.dir/ops/attention_segments.c.s
 
 CMakeFiles/clipdebias_engine.dir/ops/elementwise.c.o: CMakeFiles/clipdebias_engine.dir/flags.make
-CMakeFiles/clipdebias_engine.dir/ops/elementwise.c.o: /work/main/ops/elementwise.c
+CMakeFiles/clipdebias_engine.dir/ops/elementwise.c.o: /work/wt/report/ops/elementwise.c
 CMakeFiles/clipdebias_engine.dir/ops/elementwise.c.o: CMakeFiles/clipdebias_engine.dir/compiler_depend.ts
-	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_40) "Building C object CMakeFiles/clipdebias_engine.dir/ops/elementwise.c.o"
-	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -MD -MT CMakeFiles/clipdebias_engine.dir/ops/elementwise.c.o -MF CMakeFiles/clipdebias_engine.dir/ops/elementwise.c.o.d -o CMakeFiles/clipdebias_engine.dir/ops/elementwise.c.o -c /work/main/ops/elementwise.c
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/wt/report/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_44) "Building C object CMakeFiles/clipdebias_engine.dir/ops/elementwise.c.o"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -MD -MT CMakeFiles/clipdebias_engine.dir/ops/elementwise.c.o -MF CMakeFiles/clipdebias_engine.dir/ops/elementwise.c.o.d -o CMakeFiles/clipdebias_engine.dir/ops/elementwise.c.o -c /work/wt/report/ops/elementwise.c
 
 CMakeFiles/clipdebias_engine.dir/ops/elementwise.c.i: cmake_force
 	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Preprocessing C source to CMakeFiles/clipdebias_engine.dir/ops/elementwise.c.i"
-	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -E /work/main/ops/elementwise.c > CMakeFiles/clipdebias_engine.dir/ops/elementwise.c.i
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -E /work/wt/report/ops/elementwise.c > CMakeFiles/clipdebias_engine.dir/ops/elementwise.c.i
 
 CMakeFiles/clipdebias_engine.dir/ops/elementwise.c.s: cmake_force
 	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Compiling C source to assembly CMakeFiles/clipdebias_engine.dir/ops/elementwise.c.s"
-	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -S /work/main/ops/elementwise.c -o CMakeFiles/clipdebias_engine.dir/ops/elementwise.c.s
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -S /work/wt/report/ops/elementwise.c -o CMakeFiles/clipdebias_engine.dir/ops/elementwise.c.s
 
 CMakeFiles/clipdebias_engine.dir/ops/gemm.c.o: CMakeFiles/clipdebias_engine.dir/flags.make
-CMakeFiles/clipdebias_engine.dir/ops/gemm.c.o: /work/main/ops/gemm.c
+CMakeFiles/clipdebias_engine.dir/ops/gemm.c.o: /work/wt/report/ops/gemm.c
 CMakeFiles/clipdebias_engine.dir/ops/gemm.c.o: CMakeFiles/clipdebias_engine.dir/compiler_depend.ts
-	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_41) "Building C object CMakeFiles/clipdebias_engine.dir/ops/gemm.c.o"
-	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -MD -MT CMakeFiles/clipdebias_engine.dir/ops/gemm.c.o -MF CMakeFiles/clipdebias_engine.dir/ops/gemm.c.o.d -o CMakeFiles/clipdebias_engine.dir/ops/gemm.c.o -c /work/main/ops/gemm.c
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/wt/report/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_45) "Building C object CMakeFiles/clipdebias_engine.dir/ops/gemm.c.o"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -MD -MT CMakeFiles/clipdebias_engine.dir/ops/gemm.c.o -MF CMakeFiles/clipdebias_engine.dir/ops/gemm.c.o.d -o CMakeFiles/clipdebias_engine.dir/ops/gemm.c.o -c /work/wt/report/ops/gemm.c
 
 CMakeFiles/clipdebias_engine.dir/ops/gemm.c.i: cmake_force
 	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Preprocessing C source to CMakeFiles/clipdebias_engine.dir/ops/gemm.c.i"
-	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -E /work/main/ops/gemm.c > CMakeFiles/clipdebias_engine.dir/ops/gemm.c.i
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -E /work/wt/report/ops/gemm.c > CMakeFiles/clipdebias_engine.dir/ops/gemm.c.i
 
 CMakeFiles/clipdebias_engine.dir/ops/gemm.c.s: cmake_force
 	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Compiling C source to assembly CMakeFiles/clipdebias_engine.dir/ops/gemm.c.s"
-	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -S /work/main/ops/gemm.c -o CMakeFiles/clipdebias_engine.dir/ops/gemm.c.s
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -S /work/wt/report/ops/gemm.c -o CMakeFiles/clipdebias_engine.dir/ops/gemm.c.s
 
 CMakeFiles/clipdebias_engine.dir/ops/gemm_avx2.c.o: CMakeFiles/clipdebias_engine.dir/flags.make
-CMakeFiles/clipdebias_engine.dir/ops/gemm_avx2.c.o: /work/main/ops/gemm_avx2.c
+CMakeFiles/clipdebias_engine.dir/ops/gemm_avx2.c.o: /work/wt/report/ops/gemm_avx2.c
 CMakeFiles/clipdebias_engine.dir/ops/gemm_avx2.c.o: CMakeFiles/clipdebias_engine.dir/compiler_depend.ts
-	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_42) "Building C object CMakeFiles/clipdebias_engine.dir/ops/gemm_avx2.c.o"
-	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -mavx2 -mfma -mf16c -MD -MT CMakeFiles/clipdebias_engine.dir/ops/gemm_avx2.c.o -MF CMakeFiles/clipdebias_engine.dir/ops/gemm_avx2.c.o.d -o CMakeFiles/clipdebias_engine.dir/ops/gemm_avx2.c.o -c /work/main/ops/gemm_avx2.c
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/wt/report/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_46) "Building C object CMakeFiles/clipdebias_engine.dir/ops/gemm_avx2.c.o"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -mavx2 -mfma -mf16c -MD -MT CMakeFiles/clipdebias_engine.dir/ops/gemm_avx2.c.o -MF CMakeFiles/clipdebias_engine.dir/ops/gemm_avx2.c.o.d -o CMakeFiles/clipdebias_engine.dir/ops/gemm_avx2.c.o -c /work/wt/report/ops/gemm_avx2.c
 
 CMakeFiles/clipdebias_engine.dir/ops/gemm_avx2.c.i: cmake_force
 	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Preprocessing C source to CMakeFiles/clipdebias_engine.dir/ops/gemm_avx2.c.i"
-	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -mavx2 -mfma -mf16c -E /work/main/ops/gemm_avx2.c > CMakeFiles/clipdebias_engine.dir/ops/gemm_avx2.c.i
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -mavx2 -mfma -mf16c -E /work/wt/report/ops/gemm_avx2.c > CMakeFiles/clipdebias_engine.dir/ops/gemm_avx2.c.i
 
 CMakeFiles/clipdebias_engine.dir/ops/gemm_avx2.c.s: cmake_force
 	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Compiling C source to assembly CMakeFiles/clipdebias_engine.dir/ops/gemm_avx2.c.s"
-	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -mavx2 -mfma -mf16c -S /work/main/ops/gemm_avx2.c -o CMakeFiles/clipdebias_engine.dir/ops/gemm_avx2.c.s
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -mavx2 -mfma -mf16c -S /work/wt/report/ops/gemm_avx2.c -o CMakeFiles/clipdebias_engine.dir/ops/gemm_avx2.c.s
 
 CMakeFiles/clipdebias_engine.dir/ops/gemm_avx512.c.o: CMakeFiles/clipdebias_engine.dir/flags.make
-CMakeFiles/clipdebias_engine.dir/ops/gemm_avx512.c.o: /work/main/ops/gemm_avx512.c
+CMakeFiles/clipdebias_engine.dir/ops/gemm_avx512.c.o: /work/wt/report/ops/gemm_avx512.c
 CMakeFiles/clipdebias_engine.dir/ops/gemm_avx512.c.o: CMakeFiles/clipdebias_engine.dir/compiler_depend.ts
-	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_43) "Building C object CMakeFiles/clipdebias_engine.dir/ops/gemm_avx512.c.o"
-	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -mavx512f -mavx512bw -mavx512vl -mavx512dq -mavx2 -mfma -mf16c -MD -MT CMakeFiles/clipdebias_engine.dir/ops/gemm_avx512.c.o -MF CMakeFiles/clipdebias_engine.dir/ops/gemm_avx512.c.o.d -o CMakeFiles/clipdebias_engine.dir/ops/gemm_avx512.c.o -c /work/main/ops/gemm_avx512.c
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/wt/report/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_47) "Building C object CMakeFiles/clipdebias_engine.dir/ops/gemm_avx512.c.o"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -mavx512f -mavx512bw -mavx512vl -mavx512dq -mavx2 -mfma -mf16c -MD -MT CMakeFiles/clipdebias_engine.dir/ops/gemm_avx512.c.o -MF CMakeFiles/clipdebias_engine.dir/ops/gemm_avx512.c.o.d -o CMakeFiles/clipdebias_engine.dir/ops/gemm_avx512.c.o -c /work/wt/report/ops/gemm_avx512.c
 
 CMakeFiles/clipdebias_engine.dir/ops/gemm_avx512.c.i: cmake_force
 	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Preprocessing C source to CMakeFiles/clipdebias_engine.dir/ops/gemm_avx512.c.i"
-	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -mavx512f -mavx512bw -mavx512vl -mavx512dq -mavx2 -mfma -mf16c -E /work/main/ops/gemm_avx512.c > CMakeFiles/clipdebias_engine.dir/ops/gemm_avx512.c.i
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -mavx512f -mavx512bw -mavx512vl -mavx512dq -mavx2 -mfma -mf16c -E /work/wt/report/ops/gemm_avx512.c > CMakeFiles/clipdebias_engine.dir/ops/gemm_avx512.c.i
 
 CMakeFiles/clipdebias_engine.dir/ops/gemm_avx512.c.s: cmake_force
 	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Compiling C source to assembly CMakeFiles/clipdebias_engine.dir/ops/gemm_avx512.c.s"
-	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -mavx512f -mavx512bw -mavx512vl -mavx512dq -mavx2 -mfma -mf16c -S /work/main/ops/gemm_avx512.c -o CMakeFiles/clipdebias_engine.dir/ops/gemm_avx512.c.s
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -mavx512f -mavx512bw -mavx512vl -mavx512dq -mavx2 -mfma -mf16c -S /work/wt/report/ops/gemm_avx512.c -o CMakeFiles/clipdebias_engine.dir/ops/gemm_avx512.c.s
 
 CMakeFiles/clipdebias_engine.dir/ops/gemm_neon.c.o: CMakeFiles/clipdebias_engine.dir/flags.make
-CMakeFiles/clipdebias_engine.dir/ops/gemm_neon.c.o: /work/main/ops/gemm_neon.c
+CMakeFiles/clipdebias_engine.dir/ops/gemm_neon.c.o: /work/wt/report/ops/gemm_neon.c
 CMakeFiles/clipdebias_engine.dir/ops/gemm_neon.c.o: CMakeFiles/clipdebias_engine.dir/compiler_depend.ts
-	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_44) "Building C object CMakeFiles/clipdebias_engine.dir/ops/gemm_neon.c.o"
-	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -MD -MT CMakeFiles/clipdebias_engine.dir/ops/gemm_neon.c.o -MF CMakeFiles/clipdebias_engine.dir/ops/gemm_neon.c.o.d -o CMakeFiles/clipdebias_engine.dir/ops/gemm_neon.c.o -c /work/main/ops/gemm_neon.c
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/wt/report/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_48) "Building C object CMakeFiles/clipdebias_engine.dir/ops/gemm_neon.c.o"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -MD -MT CMakeFiles/clipdebias_engine.dir/ops/gemm_neon.c.o -MF CMakeFiles/clipdebias_engine.dir/ops/gemm_neon.c.o.d -o CMakeFiles/clipdebias_engine.dir/ops/gemm_neon.c.o -c /work/wt/report/ops/gemm_neon.c
 
 CMakeFiles/clipdebias_engine.dir/ops/gemm_neon.c.i: cmake_force
 	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Preprocessing C source to CMakeFiles/clipdebias_engine.dir/ops/gemm_neon.c.i"
-	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -E /work/main/ops/gemm_neon.c > CMakeFiles/clipdebias_engine.dir/ops/gemm_neon.c.i
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -E /work/wt/report/ops/gemm_neon.c > CMakeFiles/clipdebias_engine.dir/ops/gemm_neon.c.i
 
 CMakeFiles/clipdebias_engine.dir/ops/gemm_neon.c.s: cmake_force
 	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Compiling C source to assembly CMakeFiles/clipdebias_engine.dir/ops/gemm_neon.c.s"
-	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -S /work/main/ops/gemm_neon.c -o CMakeFiles/clipdebias_engine.dir/ops/gemm_neon.c.s
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -S /work/wt/report/ops/gemm_neon.c -o CMakeFiles/clipdebias_engine.dir/ops/gemm_neon.c.s
 
 CMakeFiles/clipdebias_engine.dir/ops/layernorm.c.o: CMakeFiles/clipdebias_engine.dir/flags.make
-CMakeFiles/clipdebias_engine.dir/ops/layernorm.c.o: /work/main/ops/layernorm.c
+CMakeFiles/clipdebias_engine.dir/ops/layernorm.c.o: /work/wt/report/ops/layernorm.c
 CMakeFiles/clipdebias_engine.dir/ops/layernorm.c.o: CMakeFiles/clipdebias_engine.dir/compiler_depend.ts
-	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_45) "Building C object CMakeFiles/clipdebias_engine.dir/ops/layernorm.c.o"
-	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -MD -MT CMakeFiles/clipdebias_engine.dir/ops/layernorm.c.o -MF CMakeFiles/clipdebias_engine.dir/ops/layernorm.c.o.d -o CMakeFiles/clipdebias_engine.dir/ops/layernorm.c.o -c /work/main/ops/layernorm.c
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/wt/report/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_49) "Building C object CMakeFiles/clipdebias_engine.dir/ops/layernorm.c.o"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -MD -MT CMakeFiles/clipdebias_engine.dir/ops/layernorm.c.o -MF CMakeFiles/clipdebias_engine.dir/ops/layernorm.c.o.d -o CMakeFiles/clipdebias_engine.dir/ops/layernorm.c.o -c /work/wt/report/ops/layernorm.c
 
 CMakeFiles/clipdebias_engine.dir/ops/layernorm.c.i: cmake_force
 	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Preprocessing C source to CMakeFiles/clipdebias_engine.dir/ops/layernorm.c.i"
-	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -E /work/main/ops/layernorm.c > CMakeFiles/clipdebias_engine.dir/ops/layernorm.c.i
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -E /work/wt/report/ops/layernorm.c > CMakeFiles/clipdebias_engine.dir/ops/layernorm.c.i
 
 CMakeFiles/clipdebias_engine.dir/ops/layernorm.c.s: cmake_force
 	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Compiling C source to assembly CMakeFiles/clipdebias_engine.dir/ops/layernorm.c.s"
-	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -S /work/main/ops/layernorm.c -o CMakeFiles/clipdebias_engine.dir/ops/layernorm.c.s
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -S /work/wt/report/ops/layernorm.c -o CMakeFiles/clipdebias_engine.dir/ops/layernorm.c.s
 
 CMakeFiles/clipdebias_engine.dir/ops/matmul.c.o: CMakeFiles/clipdebias_engine.dir/flags.make
-CMakeFiles/clipdebias_engine.dir/ops/matmul.c.o: /work/main/ops/matmul.c
+CMakeFiles/clipdebias_engine.dir/ops/matmul.c.o: /work/wt/report/ops/matmul.c
 CMakeFiles/clipdebias_engine.dir/ops/matmul.c.o: CMakeFiles/clipdebias_engine.dir/compiler_depend.ts
-	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_46) "Building C object CMakeFiles/clipdebias_engine.dir/ops/matmul.c.o"
-	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -MD -MT CMakeFiles/clipdebias_engine.dir/ops/matmul.c.o -MF CMakeFiles/clipdebias_engine.dir/ops/matmul.c.o.d -o CMakeFiles/clipdebias_engine.dir/ops/matmul.c.o -c /work/main/ops/matmul.c
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/wt/report/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_50) "Building C object CMakeFiles/clipdebias_engine.dir/ops/matmul.c.o"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -MD -MT CMakeFiles/clipdebias_engine.dir/ops/matmul.c.o -MF CMakeFiles/clipdebias_engine.dir/ops/matmul.c.o.d -o CMakeFiles/clipdebias_engine.dir/ops/matmul.c.o -c /work/wt/report/ops/matmul.c
 
 CMakeFiles/clipdebias_engine.dir/ops/matmul.c.i: cmake_force
 	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Preprocessing C source to CMakeFiles/clipdebias_engine.dir/ops/matmul.c.i"
-	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -E /work/main/ops/matmul.c > CMakeFiles/clipdebias_engine.dir/ops/matmul.c.i
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -E /work/wt/report/ops/matmul.c > CMakeFiles/clipdebias_engine.dir/ops/matmul.c.i
 
 CMakeFiles/clipdebias_engine.dir/ops/matmul.c.s: cmake_force
 	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Compiling C source to assembly CMakeFiles/clipdebias_engine.dir/ops/matmul.c.s"
-	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -S /work/main/ops/matmul.c -o CMakeFiles/clipdebias_engine.dir/ops/matmul.c.s
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -S /work/wt/report/ops/matmul.c -o CMakeFiles/clipdebias_engine.dir/ops/matmul.c.s
 
 CMakeFiles/clipdebias_engine.dir/ops/ref.c.o: CMakeFiles/clipdebias_engine.dir/flags.make
-CMakeFiles/clipdebias_engine.dir/ops/ref.c.o: /work/main/ops/ref.c
+CMakeFiles/clipdebias_engine.dir/ops/ref.c.o: /work/wt/report/ops/ref.c
 CMakeFiles/clipdebias_engine.dir/ops/ref.c.o: CMakeFiles/clipdebias_engine.dir/compiler_depend.ts
-	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_47) "Building C object CMakeFiles/clipdebias_engine.dir/ops/ref.c.o"
-	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -MD -MT CMakeFiles/clipdebias_engine.dir/ops/ref.c.o -MF CMakeFiles/clipdebias_engine.dir/ops/ref.c.o.d -o CMakeFiles/clipdebias_engine.dir/ops/ref.c.o -c /work/main/ops/ref.c
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/wt/report/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_51) "Building C object CMakeFiles/clipdebias_engine.dir/ops/ref.c.o"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -MD -MT CMakeFiles/clipdebias_engine.dir/ops/ref.c.o -MF CMakeFiles/clipdebias_engine.dir/ops/ref.c.o.d -o CMakeFiles/clipdebias_engine.dir/ops/ref.c.o -c /work/wt/report/ops/ref.c
 
 CMakeFiles/clipdebias_engine.dir/ops/ref.c.i: cmake_force
 	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Preprocessing C source to CMakeFiles/clipdebias_engine.dir/ops/ref.c.i"
-	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -E /work/main/ops/ref.c > CMakeFiles/clipdebias_engine.dir/ops/ref.c.i
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -E /work/wt/report/ops/ref.c > CMakeFiles/clipdebias_engine.dir/ops/ref.c.i
 
 CMakeFiles/clipdebias_engine.dir/ops/ref.c.s: cmake_force
 	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Compiling C source to assembly CMakeFiles/clipdebias_engine.dir/ops/ref.c.s"
-	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -S /work/main/ops/ref.c -o CMakeFiles/clipdebias_engine.dir/ops/ref.c.s
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -S /work/wt/report/ops/ref.c -o CMakeFiles/clipdebias_engine.dir/ops/ref.c.s
 
 CMakeFiles/clipdebias_engine.dir/ops/skinny.c.o: CMakeFiles/clipdebias_engine.dir/flags.make
-CMakeFiles/clipdebias_engine.dir/ops/skinny.c.o: /work/main/ops/skinny.c
+CMakeFiles/clipdebias_engine.dir/ops/skinny.c.o: /work/wt/report/ops/skinny.c
 CMakeFiles/clipdebias_engine.dir/ops/skinny.c.o: CMakeFiles/clipdebias_engine.dir/compiler_depend.ts
-	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_48) "Building C object CMakeFiles/clipdebias_engine.dir/ops/skinny.c.o"
-	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -MD -MT CMakeFiles/clipdebias_engine.dir/ops/skinny.c.o -MF CMakeFiles/clipdebias_engine.dir/ops/skinny.c.o.d -o CMakeFiles/clipdebias_engine.dir/ops/skinny.c.o -c /work/main/ops/skinny.c
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/wt/report/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_52) "Building C object CMakeFiles/clipdebias_engine.dir/ops/skinny.c.o"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -MD -MT CMakeFiles/clipdebias_engine.dir/ops/skinny.c.o -MF CMakeFiles/clipdebias_engine.dir/ops/skinny.c.o.d -o CMakeFiles/clipdebias_engine.dir/ops/skinny.c.o -c /work/wt/report/ops/skinny.c
 
 CMakeFiles/clipdebias_engine.dir/ops/skinny.c.i: cmake_force
 	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Preprocessing C source to CMakeFiles/clipdebias_engine.dir/ops/skinny.c.i"
-	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -E /work/main/ops/skinny.c > CMakeFiles/clipdebias_engine.dir/ops/skinny.c.i
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -E /work/wt/report/ops/skinny.c > CMakeFiles/clipdebias_engine.dir/ops/skinny.c.i
 
 CMakeFiles/clipdebias_engine.dir/ops/skinny.c.s: cmake_force
 	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Compiling C source to assembly CMakeFiles/clipdebias_engine.dir/ops/skinny.c.s"
-	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -S /work/main/ops/skinny.c -o CMakeFiles/clipdebias_engine.dir/ops/skinny.c.s
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -S /work/wt/report/ops/skinny.c -o CMakeFiles/clipdebias_engine.dir/ops/skinny.c.s
 
 CMakeFiles/clipdebias_engine.dir/ops/skinny_avx2.c.o: CMakeFiles/clipdebias_engine.dir/flags.make
-CMakeFiles/clipdebias_engine.dir/ops/skinny_avx2.c.o: /work/main/ops/skinny_avx2.c
+CMakeFiles/clipdebias_engine.dir/ops/skinny_avx2.c.o: /work/wt/report/ops/skinny_avx2.c
 CMakeFiles/clipdebias_engine.dir/ops/skinny_avx2.c.o: CMakeFiles/clipdebias_engine.dir/compiler_depend.ts
-	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_49) "Building C object CMakeFiles/clipdebias_engine.dir/ops/skinny_avx2.c.o"
-	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -mavx2 -mfma -mf16c -MD -MT CMakeFiles/clipdebias_engine.dir/ops/skinny_avx2.c.o -MF CMakeFiles/clipdebias_engine.dir/ops/skinny_avx2.c.o.d -o CMakeFiles/clipdebias_engine.dir/ops/skinny_avx2.c.o -c /work/main/ops/skinny_avx2.c
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/wt/report/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_53) "Building C object CMakeFiles/clipdebias_engine.dir/ops/skinny_avx2.c.o"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -mavx2 -mfma -mf16c -MD -MT CMakeFiles/clipdebias_engine.dir/ops/skinny_avx2.c.o -MF CMakeFiles/clipdebias_engine.dir/ops/skinny_avx2.c.o.d -o CMakeFiles/clipdebias_engine.dir/ops/skinny_avx2.c.o -c /work/wt/report/ops/skinny_avx2.c
 
 CMakeFiles/clipdebias_engine.dir/ops/skinny_avx2.c.i: cmake_force
 	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Preprocessing C source to CMakeFiles/clipdebias_engine.dir/ops/skinny_avx2.c.i"
-	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -mavx2 -mfma -mf16c -E /work/main/ops/skinny_avx2.c > CMakeFiles/clipdebias_engine.dir/ops/skinny_avx2.c.i
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -mavx2 -mfma -mf16c -E /work/wt/report/ops/skinny_avx2.c > CMakeFiles/clipdebias_engine.dir/ops/skinny_avx2.c.i
 
 CMakeFiles/clipdebias_engine.dir/ops/skinny_avx2.c.s: cmake_force
 	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Compiling C source to assembly CMakeFiles/clipdebias_engine.dir/ops/skinny_avx2.c.s"
-	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -mavx2 -mfma -mf16c -S /work/main/ops/skinny_avx2.c -o CMakeFiles/clipdebias_engine.dir/ops/skinny_avx2.c.s
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -mavx2 -mfma -mf16c -S /work/wt/report/ops/skinny_avx2.c -o CMakeFiles/clipdebias_engine.dir/ops/skinny_avx2.c.s
 
 # Object files for target clipdebias_engine
 clipdebias_engine_OBJECTS = \
@@ -786,6 +842,10 @@ clipdebias_engine_OBJECTS = \
 "CMakeFiles/clipdebias_engine.dir/models/clip/clip_load.c.o" \
 "CMakeFiles/clipdebias_engine.dir/models/clip/clip_text.c.o" \
 "CMakeFiles/clipdebias_engine.dir/models/clip/clip_vision.c.o" \
+"CMakeFiles/clipdebias_engine.dir/models/debias/report.c.o" \
+"CMakeFiles/clipdebias_engine.dir/models/debias/report_charts.c.o" \
+"CMakeFiles/clipdebias_engine.dir/models/debias/report_run.c.o" \
+"CMakeFiles/clipdebias_engine.dir/models/debias/report_svg.c.o" \
 "CMakeFiles/clipdebias_engine.dir/models/tuning/coop_loss.c.o" \
 "CMakeFiles/clipdebias_engine.dir/models/tuning/coop_train.c.o" \
 "CMakeFiles/clipdebias_engine.dir/models/tuning/optim.c.o" \
@@ -839,6 +899,10 @@ libclipdebias_engine.a: CMakeFiles/clipdebias_engine.dir/models/clip/clip_block.
 libclipdebias_engine.a: CMakeFiles/clipdebias_engine.dir/models/clip/clip_load.c.o
 libclipdebias_engine.a: CMakeFiles/clipdebias_engine.dir/models/clip/clip_text.c.o
 libclipdebias_engine.a: CMakeFiles/clipdebias_engine.dir/models/clip/clip_vision.c.o
+libclipdebias_engine.a: CMakeFiles/clipdebias_engine.dir/models/debias/report.c.o
+libclipdebias_engine.a: CMakeFiles/clipdebias_engine.dir/models/debias/report_charts.c.o
+libclipdebias_engine.a: CMakeFiles/clipdebias_engine.dir/models/debias/report_run.c.o
+libclipdebias_engine.a: CMakeFiles/clipdebias_engine.dir/models/debias/report_svg.c.o
 libclipdebias_engine.a: CMakeFiles/clipdebias_engine.dir/models/tuning/coop_loss.c.o
 libclipdebias_engine.a: CMakeFiles/clipdebias_engine.dir/models/tuning/coop_train.c.o
 libclipdebias_engine.a: CMakeFiles/clipdebias_engine.dir/models/tuning/optim.c.o
@@ -861,7 +925,7 @@ libclipdebias_engine.a: CMakeFiles/clipdebias_engine.dir/ops/skinny.c.o
 libclipdebias_engine.a: CMakeFiles/clipdebias_engine.dir/ops/skinny_avx2.c.o
 libclipdebias_engine.a: CMakeFiles/clipdebias_engine.dir/build.make
 libclipdebias_engine.a: CMakeFiles/clipdebias_engine.dir/link.txt
-	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --bold --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_50) "Linking C static library libclipdebias_engine.a"
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --bold --progress-dir=/work/wt/report/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_54) "Linking C static library libclipdebias_engine.a"
 	$(CMAKE_COMMAND) -P CMakeFiles/clipdebias_engine.dir/cmake_clean_target.cmake
 	$(CMAKE_COMMAND) -E cmake_link_script CMakeFiles/clipdebias_engine.dir/link.txt --verbose=$(VERBOSE)
 
@@ -874,6 +938,6 @@ CMakeFiles/clipdebias_engine.dir/clean:
 .PHONY : CMakeFiles/clipdebias_engine.dir/clean
 
 CMakeFiles/clipdebias_engine.dir/depend:
-	cd /work/main/build && $(CMAKE_COMMAND) -E cmake_depends "Unix Makefiles" /work/main /work/main /work/main/build /work/main/build /work/main/build/CMakeFiles/clipdebias_engine.dir/DependInfo.cmake --color=$(COLOR)
+	cd /work/wt/report/build && $(CMAKE_COMMAND) -E cmake_depends "Unix Makefiles" /work/wt/report /work/wt/report /work/wt/report/build /work/wt/report/build /work/wt/report/build/CMakeFiles/clipdebias_engine.dir/DependInfo.cmake --color=$(COLOR)
 .PHONY : CMakeFiles/clipdebias_engine.dir/depend
 

@@ -53,10 +53,10 @@ RM = /usr/bin/cmake -E rm -f
 EQUALS = =
 
 # The top-level source directory on which CMake was run.
-CMAKE_SOURCE_DIR = /work/main
+CMAKE_SOURCE_DIR = /work/wt/report
 
 # The top-level build directory on which CMake was run.
-CMAKE_BINARY_DIR = /work/main/build
+CMAKE_BINARY_DIR = /work/wt/report/build
 
 # Include any dependencies generated for this target.
 include CMakeFiles/test_core_misc.dir/depend.make
@@ -70,46 +70,46 @@ include CMakeFiles/test_core_misc.dir/progress.make
 include CMakeFiles/test_core_misc.dir/flags.make
 
 CMakeFiles/test_core_misc.dir/tests/test_core_misc.c.o: CMakeFiles/test_core_misc.dir/flags.make
-CMakeFiles/test_core_misc.dir/tests/test_core_misc.c.o: /work/main/tests/test_core_misc.c
+CMakeFiles/test_core_misc.dir/tests/test_core_misc.c.o: /work/wt/report/tests/test_core_misc.c
 CMakeFiles/test_core_misc.dir/tests/test_core_misc.c.o: CMakeFiles/test_core_misc.dir/compiler_depend.ts
-	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_1) "Building C object CMakeFiles/test_core_misc.dir/tests/test_core_misc.c.o"
-	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -MD -MT CMakeFiles/test_core_misc.dir/tests/test_core_misc.c.o -MF CMakeFiles/test_core_misc.dir/tests/test_core_misc.c.o.d -o CMakeFiles/test_core_misc.dir/tests/test_core_misc.c.o -c /work/main/tests/test_core_misc.c
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/wt/report/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_1) "Building C object CMakeFiles/test_core_misc.dir/tests/test_core_misc.c.o"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -MD -MT CMakeFiles/test_core_misc.dir/tests/test_core_misc.c.o -MF CMakeFiles/test_core_misc.dir/tests/test_core_misc.c.o.d -o CMakeFiles/test_core_misc.dir/tests/test_core_misc.c.o -c /work/wt/report/tests/test_core_misc.c
 
 CMakeFiles/test_core_misc.dir/tests/test_core_misc.c.i: cmake_force
 	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Preprocessing C source to CMakeFiles/test_core_misc.dir/tests/test_core_misc.c.i"
-	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -E /work/main/tests/test_core_misc.c > CMakeFiles/test_core_misc.dir/tests/test_core_misc.c.i
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -E /work/wt/report/tests/test_core_misc.c > CMakeFiles/test_core_misc.dir/tests/test_core_misc.c.i
 
 CMakeFiles/test_core_misc.dir/tests/test_core_misc.c.s: cmake_force
 	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Compiling C source to assembly CMakeFiles/test_core_misc.dir/tests/test_core_misc.c.s"
-	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -S /work/main/tests/test_core_misc.c -o CMakeFiles/test_core_misc.dir/tests/test_core_misc.c.s
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -S /work/wt/report/tests/test_core_misc.c -o CMakeFiles/test_core_misc.dir/tests/test_core_misc.c.s
 
 CMakeFiles/test_core_misc.dir/tests/testutil.c.o: CMakeFiles/test_core_misc.dir/flags.make
-CMakeFiles/test_core_misc.dir/tests/testutil.c.o: /work/main/tests/testutil.c
+CMakeFiles/test_core_misc.dir/tests/testutil.c.o: /work/wt/report/tests/testutil.c
 CMakeFiles/test_core_misc.dir/tests/testutil.c.o: CMakeFiles/test_core_misc.dir/compiler_depend.ts
-	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_2) "Building C object CMakeFiles/test_core_misc.dir/tests/testutil.c.o"
-	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -MD -MT CMakeFiles/test_core_misc.dir/tests/testutil.c.o -MF CMakeFiles/test_core_misc.dir/tests/testutil.c.o.d -o CMakeFiles/test_core_misc.dir/tests/testutil.c.o -c /work/main/tests/testutil.c
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/wt/report/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_2) "Building C object CMakeFiles/test_core_misc.dir/tests/testutil.c.o"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -MD -MT CMakeFiles/test_core_misc.dir/tests/testutil.c.o -MF CMakeFiles/test_core_misc.dir/tests/testutil.c.o.d -o CMakeFiles/test_core_misc.dir/tests/testutil.c.o -c /work/wt/report/tests/testutil.c
 
 CMakeFiles/test_core_misc.dir/tests/testutil.c.i: cmake_force
 	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Preprocessing C source to CMakeFiles/test_core_misc.dir/tests/testutil.c.i"
-	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -E /work/main/tests/testutil.c > CMakeFiles/test_core_misc.dir/tests/testutil.c.i
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -E /work/wt/report/tests/testutil.c > CMakeFiles/test_core_misc.dir/tests/testutil.c.i
 
 CMakeFiles/test_core_misc.dir/tests/testutil.c.s: cmake_force
 	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Compiling C source to assembly CMakeFiles/test_core_misc.dir/tests/testutil.c.s"
-	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -S /work/main/tests/testutil.c -o CMakeFiles/test_core_misc.dir/tests/testutil.c.s
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -S /work/wt/report/tests/testutil.c -o CMakeFiles/test_core_misc.dir/tests/testutil.c.s
 
 CMakeFiles/test_core_misc.dir/tests/tiny_clip.c.o: CMakeFiles/test_core_misc.dir/flags.make
-CMakeFiles/test_core_misc.dir/tests/tiny_clip.c.o: /work/main/tests/tiny_clip.c
+CMakeFiles/test_core_misc.dir/tests/tiny_clip.c.o: /work/wt/report/tests/tiny_clip.c
 CMakeFiles/test_core_misc.dir/tests/tiny_clip.c.o: CMakeFiles/test_core_misc.dir/compiler_depend.ts
-	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_3) "Building C object CMakeFiles/test_core_misc.dir/tests/tiny_clip.c.o"
-	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -MD -MT CMakeFiles/test_core_misc.dir/tests/tiny_clip.c.o -MF CMakeFiles/test_core_misc.dir/tests/tiny_clip.c.o.d -o CMakeFiles/test_core_misc.dir/tests/tiny_clip.c.o -c /work/main/tests/tiny_clip.c
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --progress-dir=/work/wt/report/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_3) "Building C object CMakeFiles/test_core_misc.dir/tests/tiny_clip.c.o"
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -MD -MT CMakeFiles/test_core_misc.dir/tests/tiny_clip.c.o -MF CMakeFiles/test_core_misc.dir/tests/tiny_clip.c.o.d -o CMakeFiles/test_core_misc.dir/tests/tiny_clip.c.o -c /work/wt/report/tests/tiny_clip.c
 
 CMakeFiles/test_core_misc.dir/tests/tiny_clip.c.i: cmake_force
 	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Preprocessing C source to CMakeFiles/test_core_misc.dir/tests/tiny_clip.c.i"
-	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -E /work/main/tests/tiny_clip.c > CMakeFiles/test_core_misc.dir/tests/tiny_clip.c.i
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -E /work/wt/report/tests/tiny_clip.c > CMakeFiles/test_core_misc.dir/tests/tiny_clip.c.i
 
 CMakeFiles/test_core_misc.dir/tests/tiny_clip.c.s: cmake_force
 	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green "Compiling C source to assembly CMakeFiles/test_core_misc.dir/tests/tiny_clip.c.s"
-	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -S /work/main/tests/tiny_clip.c -o CMakeFiles/test_core_misc.dir/tests/tiny_clip.c.s
+	/usr/bin/cc $(C_DEFINES) $(C_INCLUDES) $(C_FLAGS) -S /work/wt/report/tests/tiny_clip.c -o CMakeFiles/test_core_misc.dir/tests/tiny_clip.c.s
 
 # Object files for target test_core_misc
 test_core_misc_OBJECTS = \
@@ -128,7 +128,7 @@ test_core_misc: libclipdebias_engine.a
 test_core_misc: /usr/lib/gcc/x86_64-linux-gnu/12/libgomp.so
 test_core_misc: /usr/lib/x86_64-linux-gnu/libpthread.a
 test_core_misc: CMakeFiles/test_core_misc.dir/link.txt
-	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --bold --progress-dir=/work/main/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_4) "Linking C executable test_core_misc"
+	@$(CMAKE_COMMAND) -E cmake_echo_color --switch=$(COLOR) --green --bold --progress-dir=/work/wt/report/build/CMakeFiles --progress-num=$(CMAKE_PROGRESS_4) "Linking C executable test_core_misc"
 	$(CMAKE_COMMAND) -E cmake_link_script CMakeFiles/test_core_misc.dir/link.txt --verbose=$(VERBOSE)
 
 # Rule to build all files generated by this target.
@@ -140,6 +140,6 @@ CMakeFiles/test_core_misc.dir/clean:
 .PHONY : CMakeFiles/test_core_misc.dir/clean
 
 CMakeFiles/test_core_misc.dir/depend:
-	cd /work/main/build && $(CMAKE_COMMAND) -E cmake_depends "Unix Makefiles" /work/main /work/main /work/main/build /work/main/build /work/main/build/CMakeFiles/test_core_misc.dir/DependInfo.cmake --color=$(COLOR)
+	cd /work/wt/report/build && $(CMAKE_COMMAND) -E cmake_depends "Unix Makefiles" /work/wt/report /work/wt/report /work/wt/report/build /work/wt/report/build /work/wt/report/build/CMakeFiles/test_core_misc.dir/DependInfo.cmake --color=$(COLOR)
 .PHONY : CMakeFiles/test_core_misc.dir/depend
 

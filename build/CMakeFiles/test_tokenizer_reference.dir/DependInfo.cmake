@@ -8,14 +8,14 @@ set(CMAKE_DEPENDS_LANGUAGES
 
 # The set of dependency files which are needed:
 set(CMAKE_DEPENDS_DEPENDENCY_FILES
-  "/work/main/tests/test_tokenizer_reference.c" "CMakeFiles/test_tokenizer_reference.dir/tests/test_tokenizer_reference.c.o" "gcc" "CMakeFiles/test_tokenizer_reference.dir/tests/test_tokenizer_reference.c.o.d"
-  "/work/main/tests/testutil.c" "CMakeFiles/test_tokenizer_reference.dir/tests/testutil.c.o" "gcc" "CMakeFiles/test_tokenizer_reference.dir/tests/testutil.c.o.d"
-  "/work/main/tests/tiny_clip.c" "CMakeFiles/test_tokenizer_reference.dir/tests/tiny_clip.c.o" "gcc" "CMakeFiles/test_tokenizer_reference.dir/tests/tiny_clip.c.o.d"
+  "/work/wt/report/tests/test_tokenizer_reference.c" "CMakeFiles/test_tokenizer_reference.dir/tests/test_tokenizer_reference.c.o" "gcc" "CMakeFiles/test_tokenizer_reference.dir/tests/test_tokenizer_reference.c.o.d"
+  "/work/wt/report/tests/testutil.c" "CMakeFiles/test_tokenizer_reference.dir/tests/testutil.c.o" "gcc" "CMakeFiles/test_tokenizer_reference.dir/tests/testutil.c.o.d"
+  "/work/wt/report/tests/tiny_clip.c" "CMakeFiles/test_tokenizer_reference.dir/tests/tiny_clip.c.o" "gcc" "CMakeFiles/test_tokenizer_reference.dir/tests/tiny_clip.c.o.d"
   )
 
 # Targets to which this target links.
 set(CMAKE_TARGET_LINKED_INFO_FILES
-  "/work/main/build/CMakeFiles/clipdebias_engine.dir/DependInfo.cmake"
+  "/work/wt/report/build/CMakeFiles/clipdebias_engine.dir/DependInfo.cmake"
   )
 
 # Fortran module output directory.

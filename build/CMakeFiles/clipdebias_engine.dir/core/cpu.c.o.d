@@ -1,5 +1,5 @@
-CMakeFiles/clipdebias_engine.dir/core/cpu.c.o: /work/main/core/cpu.c \
- /usr/include/stdc-predef.h /work/main/core/cpu.h \
+CMakeFiles/clipdebias_engine.dir/core/cpu.c.o: /work/wt/report/core/cpu.c \
+ /usr/include/stdc-predef.h /work/wt/report/core/cpu.h \
  /usr/lib/gcc/x86_64-linux-gnu/12/include/stdatomic.h \
  /usr/include/stdlib.h \
  /usr/include/x86_64-linux-gnu/bits/libc-header-start.h \

@@ -1,5 +1,6 @@
-CMakeFiles/clipdebias_engine.dir/core/dtype.c.o: /work/main/core/dtype.c \
- /usr/include/stdc-predef.h /work/main/core/dtype.h \
+CMakeFiles/clipdebias_engine.dir/core/dtype.c.o: \
+ /work/wt/report/core/dtype.c /usr/include/stdc-predef.h \
+ /work/wt/report/core/dtype.h \
  /usr/lib/gcc/x86_64-linux-gnu/12/include/stddef.h \
  /usr/lib/gcc/x86_64-linux-gnu/12/include/stdint.h /usr/include/stdint.h \
  /usr/include/x86_64-linux-gnu/bits/libc-header-start.h \

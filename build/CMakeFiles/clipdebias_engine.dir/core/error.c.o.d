@@ -1,5 +1,6 @@
-CMakeFiles/clipdebias_engine.dir/core/error.c.o: /work/main/core/error.c \
- /usr/include/stdc-predef.h /work/main/core/error.h \
+CMakeFiles/clipdebias_engine.dir/core/error.c.o: \
+ /work/wt/report/core/error.c /usr/include/stdc-predef.h \
+ /work/wt/report/core/error.h \
  /usr/lib/gcc/x86_64-linux-gnu/12/include/stddef.h \
  /usr/lib/gcc/x86_64-linux-gnu/12/include/stdarg.h \
  /usr/lib/gcc/x86_64-linux-gnu/12/include/stdint.h /usr/include/stdint.h \

@@ -1,5 +1,6 @@
-CMakeFiles/clipdebias_engine.dir/core/file.c.o: /work/main/core/file.c \
- /usr/include/stdc-predef.h /work/main/core/file.h \
+CMakeFiles/clipdebias_engine.dir/core/file.c.o: \
+ /work/wt/report/core/file.c /usr/include/stdc-predef.h \
+ /work/wt/report/core/file.h \
  /usr/lib/gcc/x86_64-linux-gnu/12/include/stddef.h \
  /usr/lib/gcc/x86_64-linux-gnu/12/include/stdint.h /usr/include/stdint.h \
  /usr/include/x86_64-linux-gnu/bits/libc-header-start.h \
@@ -26,7 +27,7 @@ CMakeFiles/clipdebias_engine.dir/core/file.c.o: /work/main/core/file.c \
  /usr/include/x86_64-linux-gnu/bits/stdio_lim.h \
  /usr/include/x86_64-linux-gnu/bits/floatn.h \
  /usr/include/x86_64-linux-gnu/bits/floatn-common.h \
- /usr/include/x86_64-linux-gnu/bits/stdio.h /work/main/core/error.h \
+ /usr/include/x86_64-linux-gnu/bits/stdio.h /work/wt/report/core/error.h \
  /usr/include/errno.h /usr/include/x86_64-linux-gnu/bits/errno.h \
  /usr/include/linux/errno.h /usr/include/x86_64-linux-gnu/asm/errno.h \
  /usr/include/asm-generic/errno.h /usr/include/asm-generic/errno-base.h \

@@ -1,6 +1,6 @@
 CMakeFiles/clipdebias_engine.dir/core/inflate.c.o: \
- /work/main/core/inflate.c /usr/include/stdc-predef.h \
- /work/main/core/inflate.h \
+ /work/wt/report/core/inflate.c /usr/include/stdc-predef.h \
+ /work/wt/report/core/inflate.h \
  /usr/lib/gcc/x86_64-linux-gnu/12/include/stddef.h \
  /usr/lib/gcc/x86_64-linux-gnu/12/include/stdint.h /usr/include/stdint.h \
  /usr/include/x86_64-linux-gnu/bits/libc-header-start.h \
@@ -17,7 +17,7 @@ CMakeFiles/clipdebias_engine.dir/core/inflate.c.o: \
  /usr/include/x86_64-linux-gnu/bits/wchar.h \
  /usr/include/x86_64-linux-gnu/bits/stdint-intn.h \
  /usr/include/x86_64-linux-gnu/bits/stdint-uintn.h \
- /work/main/core/error.h /usr/include/stdlib.h \
+ /work/wt/report/core/error.h /usr/include/stdlib.h \
  /usr/include/x86_64-linux-gnu/bits/waitflags.h \
  /usr/include/x86_64-linux-gnu/bits/waitstatus.h \
  /usr/include/x86_64-linux-gnu/bits/floatn.h \

@@ -1,5 +1,6 @@
-CMakeFiles/clipdebias_engine.dir/core/json.c.o: /work/main/core/json.c \
- /usr/include/stdc-predef.h /work/main/core/json.h \
+CMakeFiles/clipdebias_engine.dir/core/json.c.o: \
+ /work/wt/report/core/json.c /usr/include/stdc-predef.h \
+ /work/wt/report/core/json.h \
  /usr/lib/gcc/x86_64-linux-gnu/12/include/stddef.h \
  /usr/lib/gcc/x86_64-linux-gnu/12/include/stdint.h /usr/include/stdint.h \
  /usr/include/x86_64-linux-gnu/bits/libc-header-start.h \
@@ -16,7 +17,7 @@ CMakeFiles/clipdebias_engine.dir/core/json.c.o: /work/main/core/json.c \
  /usr/include/x86_64-linux-gnu/bits/wchar.h \
  /usr/include/x86_64-linux-gnu/bits/stdint-intn.h \
  /usr/include/x86_64-linux-gnu/bits/stdint-uintn.h \
- /work/main/core/error.h /usr/include/stdio.h \
+ /work/wt/report/core/error.h /usr/include/stdio.h \
  /usr/lib/gcc/x86_64-linux-gnu/12/include/stdarg.h \
  /usr/include/x86_64-linux-gnu/bits/types/__fpos_t.h \
  /usr/include/x86_64-linux-gnu/bits/types/__mbstate_t.h \
@@ -62,4 +63,4 @@ CMakeFiles/clipdebias_engine.dir/core/json.c.o: /work/main/core/json.c \
  /usr/include/x86_64-linux-gnu/bits/stdlib-float.h /usr/include/string.h \
  /usr/include/x86_64-linux-gnu/bits/types/locale_t.h \
  /usr/include/x86_64-linux-gnu/bits/types/__locale_t.h \
- /usr/include/strings.h /work/main/core/file.h
+ /usr/include/strings.h /work/wt/report/core/file.h

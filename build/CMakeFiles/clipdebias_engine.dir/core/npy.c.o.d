@@ -1,5 +1,5 @@
-CMakeFiles/clipdebias_engine.dir/core/npy.c.o: /work/main/core/npy.c \
- /usr/include/stdc-predef.h /work/main/core/npy.h \
+CMakeFiles/clipdebias_engine.dir/core/npy.c.o: /work/wt/report/core/npy.c \
+ /usr/include/stdc-predef.h /work/wt/report/core/npy.h \
  /usr/lib/gcc/x86_64-linux-gnu/12/include/stddef.h \
  /usr/lib/gcc/x86_64-linux-gnu/12/include/stdint.h /usr/include/stdint.h \
  /usr/include/x86_64-linux-gnu/bits/libc-header-start.h \
@@ -16,9 +16,9 @@ CMakeFiles/clipdebias_engine.dir/core/npy.c.o: /work/main/core/npy.c \
  /usr/include/x86_64-linux-gnu/bits/wchar.h \
  /usr/include/x86_64-linux-gnu/bits/stdint-intn.h \
  /usr/include/x86_64-linux-gnu/bits/stdint-uintn.h \
- /work/main/core/dtype.h /work/main/core/error.h /usr/include/errno.h \
- /usr/include/x86_64-linux-gnu/bits/errno.h /usr/include/linux/errno.h \
- /usr/include/x86_64-linux-gnu/asm/errno.h \
+ /work/wt/report/core/dtype.h /work/wt/report/core/error.h \
+ /usr/include/errno.h /usr/include/x86_64-linux-gnu/bits/errno.h \
+ /usr/include/linux/errno.h /usr/include/x86_64-linux-gnu/asm/errno.h \
  /usr/include/asm-generic/errno.h /usr/include/asm-generic/errno-base.h \
  /usr/include/stdio.h /usr/lib/gcc/x86_64-linux-gnu/12/include/stdarg.h \
  /usr/include/x86_64-linux-gnu/bits/types/__fpos_t.h \
@@ -60,4 +60,5 @@ CMakeFiles/clipdebias_engine.dir/core/npy.c.o: /work/main/core/npy.c \
  /usr/include/x86_64-linux-gnu/bits/types/__locale_t.h \
  /usr/include/strings.h /usr/include/x86_64-linux-gnu/sys/stat.h \
  /usr/include/x86_64-linux-gnu/bits/stat.h \
- /usr/include/x86_64-linux-gnu/bits/struct_stat.h /work/main/core/file.h
+ /usr/include/x86_64-linux-gnu/bits/struct_stat.h \
+ /work/wt/report/core/file.h

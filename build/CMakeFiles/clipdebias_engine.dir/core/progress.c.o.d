@@ -1,6 +1,6 @@
 CMakeFiles/clipdebias_engine.dir/core/progress.c.o: \
- /work/main/core/progress.c /usr/include/stdc-predef.h \
- /work/main/core/progress.h \
+ /work/wt/report/core/progress.c /usr/include/stdc-predef.h \
+ /work/wt/report/core/progress.h \
  /usr/lib/gcc/x86_64-linux-gnu/12/include/stddef.h /usr/include/stdio.h \
  /usr/include/x86_64-linux-gnu/bits/libc-header-start.h \
  /usr/include/features.h /usr/include/features-time64.h \

@@ -1,6 +1,6 @@
 CMakeFiles/clipdebias_engine.dir/core/safetensors.c.o: \
- /work/main/core/safetensors.c /usr/include/stdc-predef.h \
- /work/main/core/safetensors.h \
+ /work/wt/report/core/safetensors.c /usr/include/stdc-predef.h \
+ /work/wt/report/core/safetensors.h \
  /usr/lib/gcc/x86_64-linux-gnu/12/include/stddef.h \
  /usr/lib/gcc/x86_64-linux-gnu/12/include/stdint.h /usr/include/stdint.h \
  /usr/include/x86_64-linux-gnu/bits/libc-header-start.h \
@@ -17,8 +17,9 @@ CMakeFiles/clipdebias_engine.dir/core/safetensors.c.o: \
  /usr/include/x86_64-linux-gnu/bits/wchar.h \
  /usr/include/x86_64-linux-gnu/bits/stdint-intn.h \
  /usr/include/x86_64-linux-gnu/bits/stdint-uintn.h \
- /work/main/core/dtype.h /work/main/core/error.h /work/main/core/file.h \
- /usr/include/stdio.h /usr/lib/gcc/x86_64-linux-gnu/12/include/stdarg.h \
+ /work/wt/report/core/dtype.h /work/wt/report/core/error.h \
+ /work/wt/report/core/file.h /usr/include/stdio.h \
+ /usr/lib/gcc/x86_64-linux-gnu/12/include/stdarg.h \
  /usr/include/x86_64-linux-gnu/bits/types/__fpos_t.h \
  /usr/include/x86_64-linux-gnu/bits/types/__mbstate_t.h \
  /usr/include/x86_64-linux-gnu/bits/types/__fpos64_t.h \
@@ -56,4 +57,4 @@ CMakeFiles/clipdebias_engine.dir/core/safetensors.c.o: \
  /usr/include/x86_64-linux-gnu/bits/stdlib-float.h /usr/include/string.h \
  /usr/include/x86_64-linux-gnu/bits/types/locale_t.h \
  /usr/include/x86_64-linux-gnu/bits/types/__locale_t.h \
- /usr/include/strings.h /work/main/core/json.h
+ /usr/include/strings.h /work/wt/report/core/json.h

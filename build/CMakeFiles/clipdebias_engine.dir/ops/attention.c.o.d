@@ -1,5 +1,5 @@
 CMakeFiles/clipdebias_engine.dir/ops/attention.c.o: \
- /work/main/ops/attention.c /usr/include/stdc-predef.h \
+ /work/wt/report/ops/attention.c /usr/include/stdc-predef.h \
  /usr/include/math.h \
  /usr/include/x86_64-linux-gnu/bits/libc-header-start.h \
  /usr/include/features.h /usr/include/features-time64.h \
@@ -48,8 +48,9 @@ CMakeFiles/clipdebias_engine.dir/ops/attention.c.o: \
  /usr/include/x86_64-linux-gnu/bits/struct_rwlock.h /usr/include/alloca.h \
  /usr/include/x86_64-linux-gnu/bits/stdlib-bsearch.h \
  /usr/include/x86_64-linux-gnu/bits/stdlib-float.h \
- /usr/lib/gcc/x86_64-linux-gnu/12/include/omp.h /work/main/ops/gemm.h \
- /work/main/core/cpu.h /work/main/ops/ops.h /work/main/ops/vecmath.h \
+ /usr/lib/gcc/x86_64-linux-gnu/12/include/omp.h \
+ /work/wt/report/ops/gemm.h /work/wt/report/core/cpu.h \
+ /work/wt/report/ops/ops.h /work/wt/report/ops/vecmath.h \
  /usr/lib/gcc/x86_64-linux-gnu/12/include/stdint.h /usr/include/stdint.h \
  /usr/include/x86_64-linux-gnu/bits/wchar.h \
  /usr/include/x86_64-linux-gnu/bits/stdint-uintn.h /usr/include/string.h \

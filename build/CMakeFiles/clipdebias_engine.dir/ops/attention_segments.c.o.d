@@ -1,6 +1,6 @@
 CMakeFiles/clipdebias_engine.dir/ops/attention_segments.c.o: \
- /work/main/ops/attention_segments.c /usr/include/stdc-predef.h \
- /work/main/ops/attention_segments.h /usr/include/math.h \
+ /work/wt/report/ops/attention_segments.c /usr/include/stdc-predef.h \
+ /work/wt/report/ops/attention_segments.h /usr/include/math.h \
  /usr/include/x86_64-linux-gnu/bits/libc-header-start.h \
  /usr/include/features.h /usr/include/features-time64.h \
  /usr/include/x86_64-linux-gnu/bits/wordsize.h \

@@ -1,5 +1,5 @@
 CMakeFiles/clipdebias_engine.dir/ops/elementwise.c.o: \
- /work/main/ops/elementwise.c /usr/include/stdc-predef.h \
+ /work/wt/report/ops/elementwise.c /usr/include/stdc-predef.h \
  /usr/include/math.h \
  /usr/include/x86_64-linux-gnu/bits/libc-header-start.h \
  /usr/include/features.h /usr/include/features-time64.h \
@@ -20,9 +20,9 @@ CMakeFiles/clipdebias_engine.dir/ops/elementwise.c.o: \
  /usr/include/x86_64-linux-gnu/bits/fp-logb.h \
  /usr/include/x86_64-linux-gnu/bits/fp-fast.h \
  /usr/include/x86_64-linux-gnu/bits/mathcalls-helper-functions.h \
- /usr/include/x86_64-linux-gnu/bits/mathcalls.h /work/main/ops/ops.h \
+ /usr/include/x86_64-linux-gnu/bits/mathcalls.h /work/wt/report/ops/ops.h \
  /usr/lib/gcc/x86_64-linux-gnu/12/include/stddef.h \
- /work/main/ops/vecmath.h \
+ /work/wt/report/ops/vecmath.h \
  /usr/lib/gcc/x86_64-linux-gnu/12/include/stdint.h /usr/include/stdint.h \
  /usr/include/x86_64-linux-gnu/bits/wchar.h \
  /usr/include/x86_64-linux-gnu/bits/stdint-intn.h \

@@ -1,4 +1,4 @@
-CMakeFiles/clipdebias_engine.dir/ops/gemm.c.o: /work/main/ops/gemm.c \
+CMakeFiles/clipdebias_engine.dir/ops/gemm.c.o: /work/wt/report/ops/gemm.c \
  /usr/include/stdc-predef.h \
  /usr/lib/gcc/x86_64-linux-gnu/12/include/stdint.h /usr/include/stdint.h \
  /usr/include/x86_64-linux-gnu/bits/libc-header-start.h \
@@ -46,4 +46,4 @@ CMakeFiles/clipdebias_engine.dir/ops/gemm.c.o: /work/main/ops/gemm.c \
  /usr/include/x86_64-linux-gnu/bits/types/locale_t.h \
  /usr/include/x86_64-linux-gnu/bits/types/__locale_t.h \
  /usr/include/strings.h /usr/lib/gcc/x86_64-linux-gnu/12/include/omp.h \
- /work/main/ops/gemm.h /work/main/core/cpu.h
+ /work/wt/report/ops/gemm.h /work/wt/report/core/cpu.h

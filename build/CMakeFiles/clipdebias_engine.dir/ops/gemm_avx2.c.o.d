@@ -1,7 +1,8 @@
 CMakeFiles/clipdebias_engine.dir/ops/gemm_avx2.c.o: \
- /work/main/ops/gemm_avx2.c /usr/include/stdc-predef.h \
- /work/main/ops/gemm.h /usr/lib/gcc/x86_64-linux-gnu/12/include/stddef.h \
- /work/main/core/cpu.h \
+ /work/wt/report/ops/gemm_avx2.c /usr/include/stdc-predef.h \
+ /work/wt/report/ops/gemm.h \
+ /usr/lib/gcc/x86_64-linux-gnu/12/include/stddef.h \
+ /work/wt/report/core/cpu.h \
  /usr/lib/gcc/x86_64-linux-gnu/12/include/immintrin.h \
  /usr/lib/gcc/x86_64-linux-gnu/12/include/x86gprintrin.h \
  /usr/lib/gcc/x86_64-linux-gnu/12/include/ia32intrin.h \

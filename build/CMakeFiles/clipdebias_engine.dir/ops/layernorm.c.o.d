@@ -1,5 +1,5 @@
 CMakeFiles/clipdebias_engine.dir/ops/layernorm.c.o: \
- /work/main/ops/layernorm.c /usr/include/stdc-predef.h \
+ /work/wt/report/ops/layernorm.c /usr/include/stdc-predef.h \
  /usr/include/math.h \
  /usr/include/x86_64-linux-gnu/bits/libc-header-start.h \
  /usr/include/features.h /usr/include/features-time64.h \
@@ -47,4 +47,5 @@ CMakeFiles/clipdebias_engine.dir/ops/layernorm.c.o: \
  /usr/include/x86_64-linux-gnu/bits/struct_mutex.h \
  /usr/include/x86_64-linux-gnu/bits/struct_rwlock.h /usr/include/alloca.h \
  /usr/include/x86_64-linux-gnu/bits/stdlib-bsearch.h \
- /usr/include/x86_64-linux-gnu/bits/stdlib-float.h /work/main/ops/ops.h
+ /usr/include/x86_64-linux-gnu/bits/stdlib-float.h \
+ /work/wt/report/ops/ops.h

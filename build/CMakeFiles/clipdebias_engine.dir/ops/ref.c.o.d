@@ -1,4 +1,4 @@
-CMakeFiles/clipdebias_engine.dir/ops/ref.c.o: /work/main/ops/ref.c \
+CMakeFiles/clipdebias_engine.dir/ops/ref.c.o: /work/wt/report/ops/ref.c \
  /usr/include/stdc-predef.h /usr/include/math.h \
  /usr/include/x86_64-linux-gnu/bits/libc-header-start.h \
  /usr/include/features.h /usr/include/features-time64.h \
@@ -49,4 +49,4 @@ CMakeFiles/clipdebias_engine.dir/ops/ref.c.o: /work/main/ops/ref.c \
  /usr/include/x86_64-linux-gnu/bits/stdlib-float.h /usr/include/string.h \
  /usr/include/x86_64-linux-gnu/bits/types/locale_t.h \
  /usr/include/x86_64-linux-gnu/bits/types/__locale_t.h \
- /usr/include/strings.h /work/main/ops/ops.h
+ /usr/include/strings.h /work/wt/report/ops/ops.h

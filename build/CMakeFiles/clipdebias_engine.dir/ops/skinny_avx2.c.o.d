@@ -1,5 +1,5 @@
 CMakeFiles/clipdebias_engine.dir/ops/skinny_avx2.c.o: \
- /work/main/ops/skinny_avx2.c /usr/include/stdc-predef.h \
+ /work/wt/report/ops/skinny_avx2.c /usr/include/stdc-predef.h \
  /usr/lib/gcc/x86_64-linux-gnu/12/include/immintrin.h \
  /usr/lib/gcc/x86_64-linux-gnu/12/include/x86gprintrin.h \
  /usr/lib/gcc/x86_64-linux-gnu/12/include/ia32intrin.h \
@@ -131,4 +131,4 @@ CMakeFiles/clipdebias_engine.dir/ops/skinny_avx2.c.o: \
  /usr/include/x86_64-linux-gnu/bits/types/locale_t.h \
  /usr/include/x86_64-linux-gnu/bits/types/__locale_t.h \
  /usr/include/strings.h /usr/lib/gcc/x86_64-linux-gnu/12/include/omp.h \
- /work/main/ops/skinny.h /work/main/core/cpu.h
+ /work/wt/report/ops/skinny.h /work/wt/report/core/cpu.h

@@ -1,5 +1,6 @@
-CMakeFiles/test_api.dir/tests/test_api.c.o: /work/main/tests/test_api.c \
- /usr/include/stdc-predef.h /usr/include/math.h \
+CMakeFiles/test_api.dir/tests/test_api.c.o: \
+ /work/wt/report/tests/test_api.c /usr/include/stdc-predef.h \
+ /usr/include/math.h \
  /usr/include/x86_64-linux-gnu/bits/libc-header-start.h \
  /usr/include/features.h /usr/include/features-time64.h \
  /usr/include/x86_64-linux-gnu/bits/wordsize.h \
@@ -58,9 +59,9 @@ CMakeFiles/test_api.dir/tests/test_api.c.o: /work/main/tests/test_api.c \
  /usr/include/x86_64-linux-gnu/bits/stdlib-float.h /usr/include/string.h \
  /usr/include/x86_64-linux-gnu/bits/types/locale_t.h \
  /usr/include/x86_64-linux-gnu/bits/types/__locale_t.h \
- /usr/include/strings.h /work/main/clipdebias.h \
+ /usr/include/strings.h /work/wt/report/clipdebias.h \
  /usr/lib/gcc/x86_64-linux-gnu/12/include/stdint.h /usr/include/stdint.h \
  /usr/include/x86_64-linux-gnu/bits/wchar.h \
- /usr/include/x86_64-linux-gnu/bits/stdint-uintn.h /work/main/core/npy.h \
- /work/main/core/dtype.h /work/main/core/error.h \
- /work/main/tests/testutil.h
+ /usr/include/x86_64-linux-gnu/bits/stdint-uintn.h \
+ /work/wt/report/core/npy.h /work/wt/report/core/dtype.h \
+ /work/wt/report/core/error.h /work/wt/report/tests/testutil.h

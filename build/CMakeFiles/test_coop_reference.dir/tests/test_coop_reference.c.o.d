@@ -1,5 +1,5 @@
 CMakeFiles/test_coop_reference.dir/tests/test_coop_reference.c.o: \
- /work/main/tests/test_coop_reference.c /usr/include/stdc-predef.h \
+ /work/wt/report/tests/test_coop_reference.c /usr/include/stdc-predef.h \
  /usr/include/math.h \
  /usr/include/x86_64-linux-gnu/bits/libc-header-start.h \
  /usr/include/features.h /usr/include/features-time64.h \
@@ -50,11 +50,11 @@ CMakeFiles/test_coop_reference.dir/tests/test_coop_reference.c.o: \
  /usr/include/x86_64-linux-gnu/bits/stdlib-float.h /usr/include/string.h \
  /usr/include/x86_64-linux-gnu/bits/types/locale_t.h \
  /usr/include/x86_64-linux-gnu/bits/types/__locale_t.h \
- /usr/include/strings.h /work/main/core/json.h \
+ /usr/include/strings.h /work/wt/report/core/json.h \
  /usr/lib/gcc/x86_64-linux-gnu/12/include/stdint.h /usr/include/stdint.h \
  /usr/include/x86_64-linux-gnu/bits/wchar.h \
  /usr/include/x86_64-linux-gnu/bits/stdint-uintn.h \
- /work/main/core/error.h /usr/include/stdio.h \
+ /work/wt/report/core/error.h /usr/include/stdio.h \
  /usr/lib/gcc/x86_64-linux-gnu/12/include/stdarg.h \
  /usr/include/x86_64-linux-gnu/bits/types/__fpos_t.h \
  /usr/include/x86_64-linux-gnu/bits/types/__mbstate_t.h \
@@ -63,9 +63,11 @@ CMakeFiles/test_coop_reference.dir/tests/test_coop_reference.c.o: \
  /usr/include/x86_64-linux-gnu/bits/types/FILE.h \
  /usr/include/x86_64-linux-gnu/bits/types/struct_FILE.h \
  /usr/include/x86_64-linux-gnu/bits/stdio_lim.h \
- /usr/include/x86_64-linux-gnu/bits/stdio.h /work/main/core/npy.h \
- /work/main/core/dtype.h /work/main/models/clip/clip.h \
- /work/main/core/safetensors.h /work/main/core/file.h \
- /work/main/data/text/tokenizer.h /work/main/models/tuning/coop_loss.h \
- /work/main/models/tuning/prompt.h /work/main/models/tuning/text_train.h \
- /work/main/core/cpu.h /work/main/tests/testutil.h
+ /usr/include/x86_64-linux-gnu/bits/stdio.h /work/wt/report/core/npy.h \
+ /work/wt/report/core/dtype.h /work/wt/report/models/clip/clip.h \
+ /work/wt/report/core/safetensors.h /work/wt/report/core/file.h \
+ /work/wt/report/data/text/tokenizer.h \
+ /work/wt/report/models/tuning/coop_loss.h \
+ /work/wt/report/models/tuning/prompt.h \
+ /work/wt/report/models/tuning/text_train.h /work/wt/report/core/cpu.h \
+ /work/wt/report/tests/testutil.h

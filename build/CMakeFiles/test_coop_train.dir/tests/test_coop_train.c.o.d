@@ -1,5 +1,5 @@
 CMakeFiles/test_coop_train.dir/tests/test_coop_train.c.o: \
- /work/main/tests/test_coop_train.c /usr/include/stdc-predef.h \
+ /work/wt/report/tests/test_coop_train.c /usr/include/stdc-predef.h \
  /usr/include/math.h \
  /usr/include/x86_64-linux-gnu/bits/libc-header-start.h \
  /usr/include/features.h /usr/include/features-time64.h \
@@ -66,14 +66,16 @@ CMakeFiles/test_coop_train.dir/tests/test_coop_train.c.o: \
  /usr/include/x86_64-linux-gnu/bits/getopt_posix.h \
  /usr/include/x86_64-linux-gnu/bits/getopt_core.h \
  /usr/include/x86_64-linux-gnu/bits/unistd_ext.h \
- /work/main/models/clip/clip.h \
+ /work/wt/report/models/clip/clip.h \
  /usr/lib/gcc/x86_64-linux-gnu/12/include/stdint.h /usr/include/stdint.h \
  /usr/include/x86_64-linux-gnu/bits/wchar.h \
  /usr/include/x86_64-linux-gnu/bits/stdint-uintn.h \
- /work/main/core/error.h /work/main/core/safetensors.h \
- /work/main/core/dtype.h /work/main/core/file.h \
- /work/main/data/text/tokenizer.h /work/main/models/tuning/coop_train.h \
- /work/main/models/tuning/optim.h /work/main/models/tuning/prompt.h \
- /work/main/models/tuning/prompt_ckpt.h \
- /work/main/models/tuning/text_train.h /work/main/core/cpu.h \
- /work/main/tests/testutil.h /work/main/tests/tiny_clip.h
+ /work/wt/report/core/error.h /work/wt/report/core/safetensors.h \
+ /work/wt/report/core/dtype.h /work/wt/report/core/file.h \
+ /work/wt/report/data/text/tokenizer.h \
+ /work/wt/report/models/tuning/coop_train.h \
+ /work/wt/report/models/tuning/optim.h \
+ /work/wt/report/models/tuning/prompt.h \
+ /work/wt/report/models/tuning/prompt_ckpt.h \
+ /work/wt/report/models/tuning/text_train.h /work/wt/report/core/cpu.h \
+ /work/wt/report/tests/testutil.h /work/wt/report/tests/tiny_clip.h

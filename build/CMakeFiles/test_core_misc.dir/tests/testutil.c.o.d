@@ -1,6 +1,6 @@
 CMakeFiles/test_core_misc.dir/tests/testutil.c.o: \
- /work/main/tests/testutil.c /usr/include/stdc-predef.h \
- /work/main/tests/testutil.h \
+ /work/wt/report/tests/testutil.c /usr/include/stdc-predef.h \
+ /work/wt/report/tests/testutil.h \
  /usr/lib/gcc/x86_64-linux-gnu/12/include/stddef.h \
  /usr/lib/gcc/x86_64-linux-gnu/12/include/stdint.h /usr/include/stdint.h \
  /usr/include/x86_64-linux-gnu/bits/libc-header-start.h \

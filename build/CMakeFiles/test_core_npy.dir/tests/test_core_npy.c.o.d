@@ -1,5 +1,5 @@
 CMakeFiles/test_core_npy.dir/tests/test_core_npy.c.o: \
- /work/main/tests/test_core_npy.c /usr/include/stdc-predef.h \
+ /work/wt/report/tests/test_core_npy.c /usr/include/stdc-predef.h \
  /usr/include/stdlib.h \
  /usr/include/x86_64-linux-gnu/bits/libc-header-start.h \
  /usr/include/features.h /usr/include/features-time64.h \
@@ -49,12 +49,13 @@ CMakeFiles/test_core_npy.dir/tests/test_core_npy.c.o: \
  /usr/include/x86_64-linux-gnu/bits/confname.h \
  /usr/include/x86_64-linux-gnu/bits/getopt_posix.h \
  /usr/include/x86_64-linux-gnu/bits/getopt_core.h \
- /usr/include/x86_64-linux-gnu/bits/unistd_ext.h /work/main/core/npy.h \
+ /usr/include/x86_64-linux-gnu/bits/unistd_ext.h \
+ /work/wt/report/core/npy.h \
  /usr/lib/gcc/x86_64-linux-gnu/12/include/stdint.h /usr/include/stdint.h \
  /usr/include/x86_64-linux-gnu/bits/wchar.h \
  /usr/include/x86_64-linux-gnu/bits/stdint-uintn.h \
- /work/main/core/dtype.h /work/main/core/error.h \
- /work/main/tests/testutil.h /usr/include/stdio.h \
+ /work/wt/report/core/dtype.h /work/wt/report/core/error.h \
+ /work/wt/report/tests/testutil.h /usr/include/stdio.h \
  /usr/lib/gcc/x86_64-linux-gnu/12/include/stdarg.h \
  /usr/include/x86_64-linux-gnu/bits/types/__fpos_t.h \
  /usr/include/x86_64-linux-gnu/bits/types/__mbstate_t.h \

@@ -1,5 +1,5 @@
 CMakeFiles/test_core_safetensors.dir/tests/test_core_safetensors.c.o: \
- /work/main/tests/test_core_safetensors.c /usr/include/stdc-predef.h \
+ /work/wt/report/tests/test_core_safetensors.c /usr/include/stdc-predef.h \
  /usr/include/stdlib.h \
  /usr/include/x86_64-linux-gnu/bits/libc-header-start.h \
  /usr/include/features.h /usr/include/features-time64.h \
@@ -50,12 +50,13 @@ CMakeFiles/test_core_safetensors.dir/tests/test_core_safetensors.c.o: \
  /usr/include/x86_64-linux-gnu/bits/getopt_posix.h \
  /usr/include/x86_64-linux-gnu/bits/getopt_core.h \
  /usr/include/x86_64-linux-gnu/bits/unistd_ext.h \
- /work/main/core/safetensors.h \
+ /work/wt/report/core/safetensors.h \
  /usr/lib/gcc/x86_64-linux-gnu/12/include/stdint.h /usr/include/stdint.h \
  /usr/include/x86_64-linux-gnu/bits/wchar.h \
  /usr/include/x86_64-linux-gnu/bits/stdint-uintn.h \
- /work/main/core/dtype.h /work/main/core/error.h /work/main/core/file.h \
- /usr/include/stdio.h /usr/lib/gcc/x86_64-linux-gnu/12/include/stdarg.h \
+ /work/wt/report/core/dtype.h /work/wt/report/core/error.h \
+ /work/wt/report/core/file.h /usr/include/stdio.h \
+ /usr/lib/gcc/x86_64-linux-gnu/12/include/stdarg.h \
  /usr/include/x86_64-linux-gnu/bits/types/__fpos_t.h \
  /usr/include/x86_64-linux-gnu/bits/types/__mbstate_t.h \
  /usr/include/x86_64-linux-gnu/bits/types/__fpos64_t.h \
@@ -63,4 +64,5 @@ CMakeFiles/test_core_safetensors.dir/tests/test_core_safetensors.c.o: \
  /usr/include/x86_64-linux-gnu/bits/types/FILE.h \
  /usr/include/x86_64-linux-gnu/bits/types/struct_FILE.h \
  /usr/include/x86_64-linux-gnu/bits/stdio_lim.h \
- /usr/include/x86_64-linux-gnu/bits/stdio.h /work/main/tests/testutil.h
+ /usr/include/x86_64-linux-gnu/bits/stdio.h \
+ /work/wt/report/tests/testutil.h

@@ -1,5 +1,5 @@
 CMakeFiles/test_jpeg.dir/tests/test_jpeg.c.o: \
- /work/main/tests/test_jpeg.c /usr/include/stdc-predef.h \
+ /work/wt/report/tests/test_jpeg.c /usr/include/stdc-predef.h \
  /usr/include/dirent.h /usr/include/features.h \
  /usr/include/features-time64.h \
  /usr/include/x86_64-linux-gnu/bits/wordsize.h \
@@ -50,7 +50,7 @@ CMakeFiles/test_jpeg.dir/tests/test_jpeg.c.o: \
  /usr/include/x86_64-linux-gnu/bits/stdlib-float.h /usr/include/string.h \
  /usr/include/x86_64-linux-gnu/bits/types/locale_t.h \
  /usr/include/x86_64-linux-gnu/bits/types/__locale_t.h \
- /usr/include/strings.h /work/main/core/file.h \
+ /usr/include/strings.h /work/wt/report/core/file.h \
  /usr/lib/gcc/x86_64-linux-gnu/12/include/stdint.h /usr/include/stdint.h \
  /usr/include/x86_64-linux-gnu/bits/wchar.h \
  /usr/include/x86_64-linux-gnu/bits/stdint-uintn.h /usr/include/stdio.h \
@@ -62,6 +62,7 @@ CMakeFiles/test_jpeg.dir/tests/test_jpeg.c.o: \
  /usr/include/x86_64-linux-gnu/bits/types/FILE.h \
  /usr/include/x86_64-linux-gnu/bits/types/struct_FILE.h \
  /usr/include/x86_64-linux-gnu/bits/stdio_lim.h \
- /usr/include/x86_64-linux-gnu/bits/stdio.h /work/main/core/error.h \
- /work/main/core/npy.h /work/main/core/dtype.h /work/main/core/progress.h \
- /work/main/data/image/image.h /work/main/tests/testutil.h
+ /usr/include/x86_64-linux-gnu/bits/stdio.h /work/wt/report/core/error.h \
+ /work/wt/report/core/npy.h /work/wt/report/core/dtype.h \
+ /work/wt/report/core/progress.h /work/wt/report/data/image/image.h \
+ /work/wt/report/tests/testutil.h

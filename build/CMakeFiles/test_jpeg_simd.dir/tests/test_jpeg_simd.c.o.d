@@ -1,5 +1,5 @@
 CMakeFiles/test_jpeg_simd.dir/tests/test_jpeg_simd.c.o: \
- /work/main/tests/test_jpeg_simd.c /usr/include/stdc-predef.h \
+ /work/wt/report/tests/test_jpeg_simd.c /usr/include/stdc-predef.h \
  /usr/include/stdlib.h \
  /usr/include/x86_64-linux-gnu/bits/libc-header-start.h \
  /usr/include/features.h /usr/include/features-time64.h \
@@ -43,12 +43,12 @@ CMakeFiles/test_jpeg_simd.dir/tests/test_jpeg_simd.c.o: \
  /usr/include/x86_64-linux-gnu/bits/stdlib-float.h /usr/include/string.h \
  /usr/include/x86_64-linux-gnu/bits/types/locale_t.h \
  /usr/include/x86_64-linux-gnu/bits/types/__locale_t.h \
- /usr/include/strings.h /work/main/core/cpu.h \
- /work/main/data/image/jpeg_internal.h \
+ /usr/include/strings.h /work/wt/report/core/cpu.h \
+ /work/wt/report/data/image/jpeg_internal.h \
  /usr/lib/gcc/x86_64-linux-gnu/12/include/stdint.h /usr/include/stdint.h \
  /usr/include/x86_64-linux-gnu/bits/wchar.h \
  /usr/include/x86_64-linux-gnu/bits/stdint-uintn.h \
- /work/main/tests/testutil.h /usr/include/stdio.h \
+ /work/wt/report/tests/testutil.h /usr/include/stdio.h \
  /usr/lib/gcc/x86_64-linux-gnu/12/include/stdarg.h \
  /usr/include/x86_64-linux-gnu/bits/types/__fpos_t.h \
  /usr/include/x86_64-linux-gnu/bits/types/__mbstate_t.h \

@@ -1,5 +1,5 @@
 CMakeFiles/test_model_fixtures.dir/tests/test_model_fixtures.c.o: \
- /work/main/tests/test_model_fixtures.c /usr/include/stdc-predef.h \
+ /work/wt/report/tests/test_model_fixtures.c /usr/include/stdc-predef.h \
  /usr/include/math.h \
  /usr/include/x86_64-linux-gnu/bits/libc-header-start.h \
  /usr/include/features.h /usr/include/features-time64.h \
@@ -65,11 +65,12 @@ CMakeFiles/test_model_fixtures.dir/tests/test_model_fixtures.c.o: \
  /usr/include/x86_64-linux-gnu/bits/confname.h \
  /usr/include/x86_64-linux-gnu/bits/getopt_posix.h \
  /usr/include/x86_64-linux-gnu/bits/getopt_core.h \
- /usr/include/x86_64-linux-gnu/bits/unistd_ext.h /work/main/core/cpu.h \
- /work/main/core/file.h /usr/lib/gcc/x86_64-linux-gnu/12/include/stdint.h \
- /usr/include/stdint.h /usr/include/x86_64-linux-gnu/bits/wchar.h \
+ /usr/include/x86_64-linux-gnu/bits/unistd_ext.h \
+ /work/wt/report/core/cpu.h /work/wt/report/core/file.h \
+ /usr/lib/gcc/x86_64-linux-gnu/12/include/stdint.h /usr/include/stdint.h \
+ /usr/include/x86_64-linux-gnu/bits/wchar.h \
  /usr/include/x86_64-linux-gnu/bits/stdint-uintn.h \
- /work/main/core/error.h /work/main/core/json.h /work/main/core/npy.h \
- /work/main/core/dtype.h /work/main/models/clip/clip.h \
- /work/main/core/safetensors.h /work/main/data/text/tokenizer.h \
- /work/main/tests/testutil.h
+ /work/wt/report/core/error.h /work/wt/report/core/json.h \
+ /work/wt/report/core/npy.h /work/wt/report/core/dtype.h \
+ /work/wt/report/models/clip/clip.h /work/wt/report/core/safetensors.h \
+ /work/wt/report/data/text/tokenizer.h /work/wt/report/tests/testutil.h

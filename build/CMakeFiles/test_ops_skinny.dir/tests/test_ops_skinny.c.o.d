@@ -1,5 +1,5 @@
 CMakeFiles/test_ops_skinny.dir/tests/test_ops_skinny.c.o: \
- /work/main/tests/test_ops_skinny.c /usr/include/stdc-predef.h \
+ /work/wt/report/tests/test_ops_skinny.c /usr/include/stdc-predef.h \
  /usr/include/stdlib.h \
  /usr/include/x86_64-linux-gnu/bits/libc-header-start.h \
  /usr/include/features.h /usr/include/features-time64.h \
@@ -43,8 +43,9 @@ CMakeFiles/test_ops_skinny.dir/tests/test_ops_skinny.c.o: \
  /usr/include/x86_64-linux-gnu/bits/stdlib-float.h /usr/include/string.h \
  /usr/include/x86_64-linux-gnu/bits/types/locale_t.h \
  /usr/include/x86_64-linux-gnu/bits/types/__locale_t.h \
- /usr/include/strings.h /work/main/core/cpu.h /work/main/ops/ops.h \
- /work/main/ops/skinny.h /work/main/tests/testutil.h \
+ /usr/include/strings.h /work/wt/report/core/cpu.h \
+ /work/wt/report/ops/ops.h /work/wt/report/ops/skinny.h \
+ /work/wt/report/tests/testutil.h \
  /usr/lib/gcc/x86_64-linux-gnu/12/include/stdint.h /usr/include/stdint.h \
  /usr/include/x86_64-linux-gnu/bits/wchar.h \
  /usr/include/x86_64-linux-gnu/bits/stdint-uintn.h /usr/include/stdio.h \

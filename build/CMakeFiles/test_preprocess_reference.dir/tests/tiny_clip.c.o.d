@@ -1,6 +1,6 @@
 CMakeFiles/test_preprocess_reference.dir/tests/tiny_clip.c.o: \
- /work/main/tests/tiny_clip.c /usr/include/stdc-predef.h \
- /work/main/tests/tiny_clip.h \
+ /work/wt/report/tests/tiny_clip.c /usr/include/stdc-predef.h \
+ /work/wt/report/tests/tiny_clip.h \
  /usr/lib/gcc/x86_64-linux-gnu/12/include/stdint.h /usr/include/stdint.h \
  /usr/include/x86_64-linux-gnu/bits/libc-header-start.h \
  /usr/include/features.h /usr/include/features-time64.h \
@@ -16,11 +16,11 @@ CMakeFiles/test_preprocess_reference.dir/tests/tiny_clip.c.o: \
  /usr/include/x86_64-linux-gnu/bits/wchar.h \
  /usr/include/x86_64-linux-gnu/bits/stdint-intn.h \
  /usr/include/x86_64-linux-gnu/bits/stdint-uintn.h \
- /work/main/models/clip/clip.h \
+ /work/wt/report/models/clip/clip.h \
  /usr/lib/gcc/x86_64-linux-gnu/12/include/stddef.h \
- /work/main/core/error.h /work/main/core/safetensors.h \
- /work/main/core/dtype.h /work/main/core/file.h /usr/include/stdio.h \
- /usr/lib/gcc/x86_64-linux-gnu/12/include/stdarg.h \
+ /work/wt/report/core/error.h /work/wt/report/core/safetensors.h \
+ /work/wt/report/core/dtype.h /work/wt/report/core/file.h \
+ /usr/include/stdio.h /usr/lib/gcc/x86_64-linux-gnu/12/include/stdarg.h \
  /usr/include/x86_64-linux-gnu/bits/types/__fpos_t.h \
  /usr/include/x86_64-linux-gnu/bits/types/__mbstate_t.h \
  /usr/include/x86_64-linux-gnu/bits/types/__fpos64_t.h \
@@ -31,7 +31,7 @@ CMakeFiles/test_preprocess_reference.dir/tests/tiny_clip.c.o: \
  /usr/include/x86_64-linux-gnu/bits/floatn.h \
  /usr/include/x86_64-linux-gnu/bits/floatn-common.h \
  /usr/include/x86_64-linux-gnu/bits/stdio.h \
- /work/main/data/text/tokenizer.h /usr/include/stdlib.h \
+ /work/wt/report/data/text/tokenizer.h /usr/include/stdlib.h \
  /usr/include/x86_64-linux-gnu/bits/waitflags.h \
  /usr/include/x86_64-linux-gnu/bits/waitstatus.h \
  /usr/include/x86_64-linux-gnu/sys/types.h \
@@ -59,4 +59,4 @@ CMakeFiles/test_preprocess_reference.dir/tests/tiny_clip.c.o: \
  /usr/include/x86_64-linux-gnu/bits/stdlib-float.h /usr/include/string.h \
  /usr/include/x86_64-linux-gnu/bits/types/locale_t.h \
  /usr/include/x86_64-linux-gnu/bits/types/__locale_t.h \
- /usr/include/strings.h /work/main/tests/testutil.h
+ /usr/include/strings.h /work/wt/report/tests/testutil.h

@@ -1,5 +1,5 @@
 CMakeFiles/test_resize.dir/tests/test_resize.c.o: \
- /work/main/tests/test_resize.c /usr/include/stdc-predef.h \
+ /work/wt/report/tests/test_resize.c /usr/include/stdc-predef.h \
  /usr/include/math.h \
  /usr/include/x86_64-linux-gnu/bits/libc-header-start.h \
  /usr/include/features.h /usr/include/features-time64.h \
@@ -50,13 +50,14 @@ CMakeFiles/test_resize.dir/tests/test_resize.c.o: \
  /usr/include/x86_64-linux-gnu/bits/stdlib-float.h /usr/include/string.h \
  /usr/include/x86_64-linux-gnu/bits/types/locale_t.h \
  /usr/include/x86_64-linux-gnu/bits/types/__locale_t.h \
- /usr/include/strings.h /work/main/core/npy.h \
+ /usr/include/strings.h /work/wt/report/core/npy.h \
  /usr/lib/gcc/x86_64-linux-gnu/12/include/stdint.h /usr/include/stdint.h \
  /usr/include/x86_64-linux-gnu/bits/wchar.h \
  /usr/include/x86_64-linux-gnu/bits/stdint-uintn.h \
- /work/main/core/dtype.h /work/main/core/error.h \
- /work/main/data/image/image.h /work/main/data/image/image_batch.h \
- /work/main/data/image/resize.h /work/main/tests/testutil.h \
+ /work/wt/report/core/dtype.h /work/wt/report/core/error.h \
+ /work/wt/report/data/image/image.h \
+ /work/wt/report/data/image/image_batch.h \
+ /work/wt/report/data/image/resize.h /work/wt/report/tests/testutil.h \
  /usr/include/stdio.h /usr/lib/gcc/x86_64-linux-gnu/12/include/stdarg.h \
  /usr/include/x86_64-linux-gnu/bits/types/__fpos_t.h \
  /usr/include/x86_64-linux-gnu/bits/types/__mbstate_t.h \

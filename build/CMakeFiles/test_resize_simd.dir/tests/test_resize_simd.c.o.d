@@ -1,5 +1,5 @@
 CMakeFiles/test_resize_simd.dir/tests/test_resize_simd.c.o: \
- /work/main/tests/test_resize_simd.c /usr/include/stdc-predef.h \
+ /work/wt/report/tests/test_resize_simd.c /usr/include/stdc-predef.h \
  /usr/include/stdlib.h \
  /usr/include/x86_64-linux-gnu/bits/libc-header-start.h \
  /usr/include/features.h /usr/include/features-time64.h \
@@ -43,13 +43,13 @@ CMakeFiles/test_resize_simd.dir/tests/test_resize_simd.c.o: \
  /usr/include/x86_64-linux-gnu/bits/stdlib-float.h /usr/include/string.h \
  /usr/include/x86_64-linux-gnu/bits/types/locale_t.h \
  /usr/include/x86_64-linux-gnu/bits/types/__locale_t.h \
- /usr/include/strings.h /work/main/core/cpu.h \
- /work/main/data/image/resize.h \
+ /usr/include/strings.h /work/wt/report/core/cpu.h \
+ /work/wt/report/data/image/resize.h \
  /usr/lib/gcc/x86_64-linux-gnu/12/include/stdint.h /usr/include/stdint.h \
  /usr/include/x86_64-linux-gnu/bits/wchar.h \
  /usr/include/x86_64-linux-gnu/bits/stdint-uintn.h \
- /work/main/core/error.h /work/main/data/image/image.h \
- /work/main/tests/testutil.h /usr/include/stdio.h \
+ /work/wt/report/core/error.h /work/wt/report/data/image/image.h \
+ /work/wt/report/tests/testutil.h /usr/include/stdio.h \
  /usr/lib/gcc/x86_64-linux-gnu/12/include/stdarg.h \
  /usr/include/x86_64-linux-gnu/bits/types/__fpos_t.h \
  /usr/include/x86_64-linux-gnu/bits/types/__mbstate_t.h \

@@ -1,5 +1,5 @@
 CMakeFiles/test_tokenizer.dir/tests/test_tokenizer.c.o: \
- /work/main/tests/test_tokenizer.c /usr/include/stdc-predef.h \
+ /work/wt/report/tests/test_tokenizer.c /usr/include/stdc-predef.h \
  /usr/include/stdio.h \
  /usr/include/x86_64-linux-gnu/bits/libc-header-start.h \
  /usr/include/features.h /usr/include/features-time64.h \
@@ -56,8 +56,9 @@ CMakeFiles/test_tokenizer.dir/tests/test_tokenizer.c.o: \
  /usr/include/x86_64-linux-gnu/bits/time.h \
  /usr/include/x86_64-linux-gnu/bits/types/struct_tm.h \
  /usr/include/x86_64-linux-gnu/bits/types/struct_itimerspec.h \
- /work/main/core/file.h /usr/lib/gcc/x86_64-linux-gnu/12/include/stdint.h \
- /usr/include/stdint.h /usr/include/x86_64-linux-gnu/bits/wchar.h \
+ /work/wt/report/core/file.h \
+ /usr/lib/gcc/x86_64-linux-gnu/12/include/stdint.h /usr/include/stdint.h \
+ /usr/include/x86_64-linux-gnu/bits/wchar.h \
  /usr/include/x86_64-linux-gnu/bits/stdint-uintn.h \
- /work/main/core/error.h /work/main/core/json.h \
- /work/main/data/text/tokenizer.h /work/main/tests/testutil.h
+ /work/wt/report/core/error.h /work/wt/report/core/json.h \
+ /work/wt/report/data/text/tokenizer.h /work/wt/report/tests/testutil.h

@@ -1,6 +1,6 @@
 CMakeFiles/test_tokenizer_reference.dir/tests/test_tokenizer_reference.c.o: \
- /work/main/tests/test_tokenizer_reference.c /usr/include/stdc-predef.h \
- /usr/include/stdio.h \
+ /work/wt/report/tests/test_tokenizer_reference.c \
+ /usr/include/stdc-predef.h /usr/include/stdio.h \
  /usr/include/x86_64-linux-gnu/bits/libc-header-start.h \
  /usr/include/features.h /usr/include/features-time64.h \
  /usr/include/x86_64-linux-gnu/bits/wordsize.h \
@@ -52,10 +52,10 @@ CMakeFiles/test_tokenizer_reference.dir/tests/test_tokenizer_reference.c.o: \
  /usr/include/x86_64-linux-gnu/bits/stdlib-float.h /usr/include/string.h \
  /usr/include/x86_64-linux-gnu/bits/types/locale_t.h \
  /usr/include/x86_64-linux-gnu/bits/types/__locale_t.h \
- /usr/include/strings.h /work/main/core/file.h \
+ /usr/include/strings.h /work/wt/report/core/file.h \
  /usr/lib/gcc/x86_64-linux-gnu/12/include/stdint.h /usr/include/stdint.h \
  /usr/include/x86_64-linux-gnu/bits/wchar.h \
  /usr/include/x86_64-linux-gnu/bits/stdint-uintn.h \
- /work/main/core/error.h /work/main/core/json.h /work/main/core/npy.h \
- /work/main/core/dtype.h /work/main/data/text/tokenizer.h \
- /work/main/tests/testutil.h
+ /work/wt/report/core/error.h /work/wt/report/core/json.h \
+ /work/wt/report/core/npy.h /work/wt/report/core/dtype.h \
+ /work/wt/report/data/text/tokenizer.h /work/wt/report/tests/testutil.h

@@ -1,5 +1,6 @@
-CMakeFiles/clipdebias.dir/tools/cli/args.c.o: /work/main/tools/cli/args.c \
- /usr/include/stdc-predef.h /work/main/tools/cli/args.h \
+CMakeFiles/clipdebias.dir/tools/cli/args.c.o: \
+ /work/wt/report/tools/cli/args.c /usr/include/stdc-predef.h \
+ /work/wt/report/tools/cli/args.h \
  /usr/lib/gcc/x86_64-linux-gnu/12/include/stddef.h /usr/include/errno.h \
  /usr/include/features.h /usr/include/features-time64.h \
  /usr/include/x86_64-linux-gnu/bits/wordsize.h \
@@ -54,7 +55,8 @@ CMakeFiles/clipdebias.dir/tools/cli/args.c.o: /work/main/tools/cli/args.c \
  /usr/include/x86_64-linux-gnu/bits/stdlib-float.h /usr/include/string.h \
  /usr/include/x86_64-linux-gnu/bits/types/locale_t.h \
  /usr/include/x86_64-linux-gnu/bits/types/__locale_t.h \
- /usr/include/strings.h /work/main/core/error.h /work/main/core/file.h \
+ /usr/include/strings.h /work/wt/report/core/error.h \
+ /work/wt/report/core/file.h \
  /usr/lib/gcc/x86_64-linux-gnu/12/include/stdint.h /usr/include/stdint.h \
  /usr/include/x86_64-linux-gnu/bits/wchar.h \
  /usr/include/x86_64-linux-gnu/bits/stdint-uintn.h

@@ -1,5 +1,5 @@
 CMakeFiles/clipdebias.dir/tools/cli/cmd_info.c.o: \
- /work/main/tools/cli/cmd_info.c /usr/include/stdc-predef.h \
+ /work/wt/report/tools/cli/cmd_info.c /usr/include/stdc-predef.h \
  /usr/include/math.h \
  /usr/include/x86_64-linux-gnu/bits/libc-header-start.h \
  /usr/include/features.h /usr/include/features-time64.h \
@@ -33,12 +33,14 @@ CMakeFiles/clipdebias.dir/tools/cli/cmd_info.c.o: \
  /usr/include/x86_64-linux-gnu/bits/stdio.h /usr/include/string.h \
  /usr/include/x86_64-linux-gnu/bits/types/locale_t.h \
  /usr/include/x86_64-linux-gnu/bits/types/__locale_t.h \
- /usr/include/strings.h /work/main/core/cpu.h /work/main/tools/cli/args.h \
- /work/main/tools/cli/cli_common.h /work/main/models/clip/clip.h \
+ /usr/include/strings.h /work/wt/report/core/cpu.h \
+ /work/wt/report/tools/cli/args.h /work/wt/report/tools/cli/cli_common.h \
+ /work/wt/report/models/clip/clip.h \
  /usr/lib/gcc/x86_64-linux-gnu/12/include/stdint.h /usr/include/stdint.h \
  /usr/include/x86_64-linux-gnu/bits/wchar.h \
  /usr/include/x86_64-linux-gnu/bits/stdint-intn.h \
  /usr/include/x86_64-linux-gnu/bits/stdint-uintn.h \
- /work/main/core/error.h /work/main/core/safetensors.h \
- /work/main/core/dtype.h /work/main/core/file.h \
- /work/main/data/text/tokenizer.h /work/main/tools/cli/commands.h
+ /work/wt/report/core/error.h /work/wt/report/core/safetensors.h \
+ /work/wt/report/core/dtype.h /work/wt/report/core/file.h \
+ /work/wt/report/data/text/tokenizer.h \
+ /work/wt/report/tools/cli/commands.h

@@ -1,5 +1,5 @@
 CMakeFiles/clipdebias.dir/tools/cli/cmd_merge.c.o: \
- /work/main/tools/cli/cmd_merge.c /usr/include/stdc-predef.h \
+ /work/wt/report/tools/cli/cmd_merge.c /usr/include/stdc-predef.h \
  /usr/include/stdio.h \
  /usr/include/x86_64-linux-gnu/bits/libc-header-start.h \
  /usr/include/features.h /usr/include/features-time64.h \
@@ -52,10 +52,10 @@ CMakeFiles/clipdebias.dir/tools/cli/cmd_merge.c.o: \
  /usr/include/x86_64-linux-gnu/bits/stdlib-float.h /usr/include/string.h \
  /usr/include/x86_64-linux-gnu/bits/types/locale_t.h \
  /usr/include/x86_64-linux-gnu/bits/types/__locale_t.h \
- /usr/include/strings.h /work/main/core/file.h \
+ /usr/include/strings.h /work/wt/report/core/file.h \
  /usr/lib/gcc/x86_64-linux-gnu/12/include/stdint.h /usr/include/stdint.h \
  /usr/include/x86_64-linux-gnu/bits/wchar.h \
  /usr/include/x86_64-linux-gnu/bits/stdint-uintn.h \
- /work/main/core/error.h /work/main/core/json.h /work/main/core/npy.h \
- /work/main/core/dtype.h /work/main/tools/cli/args.h \
- /work/main/tools/cli/commands.h
+ /work/wt/report/core/error.h /work/wt/report/core/json.h \
+ /work/wt/report/core/npy.h /work/wt/report/core/dtype.h \
+ /work/wt/report/tools/cli/args.h /work/wt/report/tools/cli/commands.h

@@ -1,5 +1,5 @@
 CMakeFiles/clipdebias.dir/tools/cli/cmd_prompt_grad.c.o: \
- /work/main/tools/cli/cmd_prompt_grad.c /usr/include/stdc-predef.h \
+ /work/wt/report/tools/cli/cmd_prompt_grad.c /usr/include/stdc-predef.h \
  /usr/include/stdio.h \
  /usr/include/x86_64-linux-gnu/bits/libc-header-start.h \
  /usr/include/features.h /usr/include/features-time64.h \
@@ -52,14 +52,17 @@ CMakeFiles/clipdebias.dir/tools/cli/cmd_prompt_grad.c.o: \
  /usr/include/x86_64-linux-gnu/bits/stdlib-float.h /usr/include/string.h \
  /usr/include/x86_64-linux-gnu/bits/types/locale_t.h \
  /usr/include/x86_64-linux-gnu/bits/types/__locale_t.h \
- /usr/include/strings.h /work/main/core/npy.h \
+ /usr/include/strings.h /work/wt/report/core/npy.h \
  /usr/lib/gcc/x86_64-linux-gnu/12/include/stdint.h /usr/include/stdint.h \
  /usr/include/x86_64-linux-gnu/bits/wchar.h \
  /usr/include/x86_64-linux-gnu/bits/stdint-uintn.h \
- /work/main/core/dtype.h /work/main/core/error.h \
- /work/main/models/tuning/coop_loss.h /work/main/models/tuning/prompt.h \
- /work/main/data/text/tokenizer.h /work/main/models/tuning/text_train.h \
- /work/main/core/cpu.h /work/main/models/clip/clip.h \
- /work/main/core/safetensors.h /work/main/core/file.h \
- /work/main/tools/cli/args.h /work/main/tools/cli/cli_common.h \
- /work/main/tools/cli/commands.h /work/main/tools/cli/coop_common.h
+ /work/wt/report/core/dtype.h /work/wt/report/core/error.h \
+ /work/wt/report/models/tuning/coop_loss.h \
+ /work/wt/report/models/tuning/prompt.h \
+ /work/wt/report/data/text/tokenizer.h \
+ /work/wt/report/models/tuning/text_train.h /work/wt/report/core/cpu.h \
+ /work/wt/report/models/clip/clip.h /work/wt/report/core/safetensors.h \
+ /work/wt/report/core/file.h /work/wt/report/tools/cli/args.h \
+ /work/wt/report/tools/cli/cli_common.h \
+ /work/wt/report/tools/cli/commands.h \
+ /work/wt/report/tools/cli/coop_common.h

@@ -1,5 +1,5 @@
 CMakeFiles/clipdebias.dir/tools/cli/cmd_tokenize.c.o: \
- /work/main/tools/cli/cmd_tokenize.c /usr/include/stdc-predef.h \
+ /work/wt/report/tools/cli/cmd_tokenize.c /usr/include/stdc-predef.h \
  /usr/include/stdio.h \
  /usr/include/x86_64-linux-gnu/bits/libc-header-start.h \
  /usr/include/features.h /usr/include/features-time64.h \
@@ -49,12 +49,13 @@ CMakeFiles/clipdebias.dir/tools/cli/cmd_tokenize.c.o: \
  /usr/include/x86_64-linux-gnu/bits/struct_mutex.h \
  /usr/include/x86_64-linux-gnu/bits/struct_rwlock.h /usr/include/alloca.h \
  /usr/include/x86_64-linux-gnu/bits/stdlib-bsearch.h \
- /usr/include/x86_64-linux-gnu/bits/stdlib-float.h /work/main/core/npy.h \
+ /usr/include/x86_64-linux-gnu/bits/stdlib-float.h \
+ /work/wt/report/core/npy.h \
  /usr/lib/gcc/x86_64-linux-gnu/12/include/stdint.h /usr/include/stdint.h \
  /usr/include/x86_64-linux-gnu/bits/wchar.h \
  /usr/include/x86_64-linux-gnu/bits/stdint-uintn.h \
- /work/main/core/dtype.h /work/main/core/error.h \
- /work/main/tools/cli/args.h /work/main/tools/cli/cli_common.h \
- /work/main/models/clip/clip.h /work/main/core/safetensors.h \
- /work/main/core/file.h /work/main/data/text/tokenizer.h \
- /work/main/tools/cli/commands.h
+ /work/wt/report/core/dtype.h /work/wt/report/core/error.h \
+ /work/wt/report/tools/cli/args.h /work/wt/report/tools/cli/cli_common.h \
+ /work/wt/report/models/clip/clip.h /work/wt/report/core/safetensors.h \
+ /work/wt/report/core/file.h /work/wt/report/data/text/tokenizer.h \
+ /work/wt/report/tools/cli/commands.h

@@ -1,6 +1,6 @@
 CMakeFiles/clipdebias.dir/tools/cli/coop_common.c.o: \
- /work/main/tools/cli/coop_common.c /usr/include/stdc-predef.h \
- /work/main/tools/cli/coop_common.h \
+ /work/wt/report/tools/cli/coop_common.c /usr/include/stdc-predef.h \
+ /work/wt/report/tools/cli/coop_common.h \
  /usr/lib/gcc/x86_64-linux-gnu/12/include/stdint.h /usr/include/stdint.h \
  /usr/include/x86_64-linux-gnu/bits/libc-header-start.h \
  /usr/include/features.h /usr/include/features-time64.h \
@@ -53,10 +53,11 @@ CMakeFiles/clipdebias.dir/tools/cli/coop_common.c.o: \
  /usr/include/x86_64-linux-gnu/bits/stdlib-float.h /usr/include/string.h \
  /usr/include/x86_64-linux-gnu/bits/types/locale_t.h \
  /usr/include/x86_64-linux-gnu/bits/types/__locale_t.h \
- /usr/include/strings.h /work/main/core/npy.h /work/main/core/dtype.h \
- /work/main/core/error.h /work/main/models/clip/clip.h \
- /work/main/core/safetensors.h /work/main/core/file.h \
- /usr/include/stdio.h /usr/lib/gcc/x86_64-linux-gnu/12/include/stdarg.h \
+ /usr/include/strings.h /work/wt/report/core/npy.h \
+ /work/wt/report/core/dtype.h /work/wt/report/core/error.h \
+ /work/wt/report/models/clip/clip.h /work/wt/report/core/safetensors.h \
+ /work/wt/report/core/file.h /usr/include/stdio.h \
+ /usr/lib/gcc/x86_64-linux-gnu/12/include/stdarg.h \
  /usr/include/x86_64-linux-gnu/bits/types/__fpos_t.h \
  /usr/include/x86_64-linux-gnu/bits/types/__mbstate_t.h \
  /usr/include/x86_64-linux-gnu/bits/types/__fpos64_t.h \
@@ -65,4 +66,4 @@ CMakeFiles/clipdebias.dir/tools/cli/coop_common.c.o: \
  /usr/include/x86_64-linux-gnu/bits/types/struct_FILE.h \
  /usr/include/x86_64-linux-gnu/bits/stdio_lim.h \
  /usr/include/x86_64-linux-gnu/bits/stdio.h \
- /work/main/data/text/tokenizer.h /work/main/tools/cli/args.h
+ /work/wt/report/data/text/tokenizer.h /work/wt/report/tools/cli/args.h

@@ -1,6 +1,6 @@
 CMakeFiles/clipdebias.dir/tools/cli/image_inputs.c.o: \
- /work/main/tools/cli/image_inputs.c /usr/include/stdc-predef.h \
- /work/main/tools/cli/image_inputs.h /usr/include/stdio.h \
+ /work/wt/report/tools/cli/image_inputs.c /usr/include/stdc-predef.h \
+ /work/wt/report/tools/cli/image_inputs.h /usr/include/stdio.h \
  /usr/include/x86_64-linux-gnu/bits/libc-header-start.h \
  /usr/include/features.h /usr/include/features-time64.h \
  /usr/include/x86_64-linux-gnu/bits/wordsize.h \
@@ -52,10 +52,10 @@ CMakeFiles/clipdebias.dir/tools/cli/image_inputs.c.o: \
  /usr/include/x86_64-linux-gnu/bits/stdlib-float.h /usr/include/string.h \
  /usr/include/x86_64-linux-gnu/bits/types/locale_t.h \
  /usr/include/x86_64-linux-gnu/bits/types/__locale_t.h \
- /usr/include/strings.h /work/main/core/file.h \
+ /usr/include/strings.h /work/wt/report/core/file.h \
  /usr/lib/gcc/x86_64-linux-gnu/12/include/stdint.h /usr/include/stdint.h \
  /usr/include/x86_64-linux-gnu/bits/wchar.h \
  /usr/include/x86_64-linux-gnu/bits/stdint-uintn.h \
- /work/main/core/error.h /work/main/core/json.h \
- /work/main/core/progress.h /work/main/data/image/image_batch.h \
- /work/main/tools/cli/args.h
+ /work/wt/report/core/error.h /work/wt/report/core/json.h \
+ /work/wt/report/core/progress.h /work/wt/report/data/image/image_batch.h \
+ /work/wt/report/tools/cli/args.h

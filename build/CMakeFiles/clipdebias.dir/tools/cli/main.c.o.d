@@ -1,5 +1,6 @@
-CMakeFiles/clipdebias.dir/tools/cli/main.c.o: /work/main/tools/cli/main.c \
- /usr/include/stdc-predef.h /usr/include/stdio.h \
+CMakeFiles/clipdebias.dir/tools/cli/main.c.o: \
+ /work/wt/report/tools/cli/main.c /usr/include/stdc-predef.h \
+ /usr/include/stdio.h \
  /usr/include/x86_64-linux-gnu/bits/libc-header-start.h \
  /usr/include/features.h /usr/include/features-time64.h \
  /usr/include/x86_64-linux-gnu/bits/wordsize.h \
@@ -25,4 +26,4 @@ CMakeFiles/clipdebias.dir/tools/cli/main.c.o: /work/main/tools/cli/main.c \
  /usr/include/x86_64-linux-gnu/bits/stdio.h /usr/include/string.h \
  /usr/include/x86_64-linux-gnu/bits/types/locale_t.h \
  /usr/include/x86_64-linux-gnu/bits/types/__locale_t.h \
- /usr/include/strings.h /work/main/tools/cli/commands.h
+ /usr/include/strings.h /work/wt/report/tools/cli/commands.h

@@ -1,6 +1,6 @@
 CMakeFiles/clipdebias_engine.dir/data/image/image.c.o: \
- /work/main/data/image/image.c /usr/include/stdc-predef.h \
- /work/main/data/image/image.h \
+ /work/wt/report/data/image/image.c /usr/include/stdc-predef.h \
+ /work/wt/report/data/image/image.h \
  /usr/lib/gcc/x86_64-linux-gnu/12/include/stddef.h \
  /usr/lib/gcc/x86_64-linux-gnu/12/include/stdint.h /usr/include/stdint.h \
  /usr/include/x86_64-linux-gnu/bits/libc-header-start.h \
@@ -17,7 +17,7 @@ CMakeFiles/clipdebias_engine.dir/data/image/image.c.o: \
  /usr/include/x86_64-linux-gnu/bits/wchar.h \
  /usr/include/x86_64-linux-gnu/bits/stdint-intn.h \
  /usr/include/x86_64-linux-gnu/bits/stdint-uintn.h \
- /work/main/core/error.h /usr/include/stdlib.h \
+ /work/wt/report/core/error.h /usr/include/stdlib.h \
  /usr/include/x86_64-linux-gnu/bits/waitflags.h \
  /usr/include/x86_64-linux-gnu/bits/waitstatus.h \
  /usr/include/x86_64-linux-gnu/bits/floatn.h \
@@ -47,7 +47,7 @@ CMakeFiles/clipdebias_engine.dir/data/image/image.c.o: \
  /usr/include/x86_64-linux-gnu/bits/stdlib-float.h /usr/include/string.h \
  /usr/include/x86_64-linux-gnu/bits/types/locale_t.h \
  /usr/include/x86_64-linux-gnu/bits/types/__locale_t.h \
- /usr/include/strings.h /work/main/core/file.h /usr/include/stdio.h \
+ /usr/include/strings.h /work/wt/report/core/file.h /usr/include/stdio.h \
  /usr/lib/gcc/x86_64-linux-gnu/12/include/stdarg.h \
  /usr/include/x86_64-linux-gnu/bits/types/__fpos_t.h \
  /usr/include/x86_64-linux-gnu/bits/types/__mbstate_t.h \

@@ -1,8 +1,8 @@
 CMakeFiles/clipdebias_engine.dir/data/image/image_batch.c.o: \
- /work/main/data/image/image_batch.c /usr/include/stdc-predef.h \
- /work/main/data/image/image_batch.h \
+ /work/wt/report/data/image/image_batch.c /usr/include/stdc-predef.h \
+ /work/wt/report/data/image/image_batch.h \
  /usr/lib/gcc/x86_64-linux-gnu/12/include/stddef.h \
- /work/main/core/error.h /usr/include/string.h \
+ /work/wt/report/core/error.h /usr/include/string.h \
  /usr/include/x86_64-linux-gnu/bits/libc-header-start.h \
  /usr/include/features.h /usr/include/features-time64.h \
  /usr/include/x86_64-linux-gnu/bits/wordsize.h \
@@ -13,7 +13,7 @@ CMakeFiles/clipdebias_engine.dir/data/image/image_batch.c.o: \
  /usr/include/x86_64-linux-gnu/gnu/stubs-64.h \
  /usr/include/x86_64-linux-gnu/bits/types/locale_t.h \
  /usr/include/x86_64-linux-gnu/bits/types/__locale_t.h \
- /usr/include/strings.h /work/main/data/image/image.h \
+ /usr/include/strings.h /work/wt/report/data/image/image.h \
  /usr/lib/gcc/x86_64-linux-gnu/12/include/stdint.h /usr/include/stdint.h \
  /usr/include/x86_64-linux-gnu/bits/types.h \
  /usr/include/x86_64-linux-gnu/bits/typesizes.h \

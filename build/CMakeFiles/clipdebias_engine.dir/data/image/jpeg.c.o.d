@@ -1,5 +1,5 @@
 CMakeFiles/clipdebias_engine.dir/data/image/jpeg.c.o: \
- /work/main/data/image/jpeg.c /usr/include/stdc-predef.h \
+ /work/wt/report/data/image/jpeg.c /usr/include/stdc-predef.h \
  /usr/include/stdlib.h \
  /usr/include/x86_64-linux-gnu/bits/libc-header-start.h \
  /usr/include/features.h /usr/include/features-time64.h \
@@ -43,8 +43,8 @@ CMakeFiles/clipdebias_engine.dir/data/image/jpeg.c.o: \
  /usr/include/x86_64-linux-gnu/bits/stdlib-float.h /usr/include/string.h \
  /usr/include/x86_64-linux-gnu/bits/types/locale_t.h \
  /usr/include/x86_64-linux-gnu/bits/types/__locale_t.h \
- /usr/include/strings.h /work/main/data/image/image.h \
+ /usr/include/strings.h /work/wt/report/data/image/image.h \
  /usr/lib/gcc/x86_64-linux-gnu/12/include/stdint.h /usr/include/stdint.h \
  /usr/include/x86_64-linux-gnu/bits/wchar.h \
  /usr/include/x86_64-linux-gnu/bits/stdint-uintn.h \
- /work/main/core/error.h /work/main/data/image/jpeg_internal.h
+ /work/wt/report/core/error.h /work/wt/report/data/image/jpeg_internal.h

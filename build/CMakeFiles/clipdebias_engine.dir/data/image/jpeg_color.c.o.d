@@ -1,6 +1,6 @@
 CMakeFiles/clipdebias_engine.dir/data/image/jpeg_color.c.o: \
- /work/main/data/image/jpeg_color.c /usr/include/stdc-predef.h \
- /work/main/core/cpu.h /work/main/data/image/jpeg_internal.h \
+ /work/wt/report/data/image/jpeg_color.c /usr/include/stdc-predef.h \
+ /work/wt/report/core/cpu.h /work/wt/report/data/image/jpeg_internal.h \
  /usr/lib/gcc/x86_64-linux-gnu/12/include/stddef.h \
  /usr/lib/gcc/x86_64-linux-gnu/12/include/stdint.h /usr/include/stdint.h \
  /usr/include/x86_64-linux-gnu/bits/libc-header-start.h \

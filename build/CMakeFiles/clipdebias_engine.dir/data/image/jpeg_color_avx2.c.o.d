@@ -1,5 +1,5 @@
 CMakeFiles/clipdebias_engine.dir/data/image/jpeg_color_avx2.c.o: \
- /work/main/data/image/jpeg_color_avx2.c /usr/include/stdc-predef.h \
+ /work/wt/report/data/image/jpeg_color_avx2.c /usr/include/stdc-predef.h \
  /usr/lib/gcc/x86_64-linux-gnu/12/include/immintrin.h \
  /usr/lib/gcc/x86_64-linux-gnu/12/include/x86gprintrin.h \
  /usr/lib/gcc/x86_64-linux-gnu/12/include/ia32intrin.h \
@@ -130,7 +130,7 @@ CMakeFiles/clipdebias_engine.dir/data/image/jpeg_color_avx2.c.o: \
  /usr/include/string.h \
  /usr/include/x86_64-linux-gnu/bits/types/locale_t.h \
  /usr/include/x86_64-linux-gnu/bits/types/__locale_t.h \
- /usr/include/strings.h /work/main/data/image/jpeg_internal.h \
+ /usr/include/strings.h /work/wt/report/data/image/jpeg_internal.h \
  /usr/lib/gcc/x86_64-linux-gnu/12/include/stdint.h /usr/include/stdint.h \
  /usr/include/x86_64-linux-gnu/bits/wchar.h \
  /usr/include/x86_64-linux-gnu/bits/stdint-uintn.h

@@ -1,5 +1,5 @@
 CMakeFiles/clipdebias_engine.dir/data/image/jpeg_idct.c.o: \
- /work/main/data/image/jpeg_idct.c /usr/include/stdc-predef.h \
+ /work/wt/report/data/image/jpeg_idct.c /usr/include/stdc-predef.h \
  /usr/include/string.h \
  /usr/include/x86_64-linux-gnu/bits/libc-header-start.h \
  /usr/include/features.h /usr/include/features-time64.h \
@@ -12,8 +12,8 @@ CMakeFiles/clipdebias_engine.dir/data/image/jpeg_idct.c.o: \
  /usr/lib/gcc/x86_64-linux-gnu/12/include/stddef.h \
  /usr/include/x86_64-linux-gnu/bits/types/locale_t.h \
  /usr/include/x86_64-linux-gnu/bits/types/__locale_t.h \
- /usr/include/strings.h /work/main/core/cpu.h \
- /work/main/data/image/jpeg_internal.h \
+ /usr/include/strings.h /work/wt/report/core/cpu.h \
+ /work/wt/report/data/image/jpeg_internal.h \
  /usr/lib/gcc/x86_64-linux-gnu/12/include/stdint.h /usr/include/stdint.h \
  /usr/include/x86_64-linux-gnu/bits/types.h \
  /usr/include/x86_64-linux-gnu/bits/typesizes.h \

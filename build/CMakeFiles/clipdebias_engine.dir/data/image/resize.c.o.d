@@ -1,6 +1,6 @@
 CMakeFiles/clipdebias_engine.dir/data/image/resize.c.o: \
- /work/main/data/image/resize.c /usr/include/stdc-predef.h \
- /work/main/data/image/resize.h \
+ /work/wt/report/data/image/resize.c /usr/include/stdc-predef.h \
+ /work/wt/report/data/image/resize.h \
  /usr/lib/gcc/x86_64-linux-gnu/12/include/stdint.h /usr/include/stdint.h \
  /usr/include/x86_64-linux-gnu/bits/libc-header-start.h \
  /usr/include/features.h /usr/include/features-time64.h \
@@ -16,9 +16,9 @@ CMakeFiles/clipdebias_engine.dir/data/image/resize.c.o: \
  /usr/include/x86_64-linux-gnu/bits/wchar.h \
  /usr/include/x86_64-linux-gnu/bits/stdint-intn.h \
  /usr/include/x86_64-linux-gnu/bits/stdint-uintn.h \
- /work/main/core/error.h \
+ /work/wt/report/core/error.h \
  /usr/lib/gcc/x86_64-linux-gnu/12/include/stddef.h \
- /work/main/data/image/image.h /usr/include/math.h \
+ /work/wt/report/data/image/image.h /usr/include/math.h \
  /usr/include/x86_64-linux-gnu/bits/math-vector.h \
  /usr/include/x86_64-linux-gnu/bits/libm-simd-decl-stubs.h \
  /usr/include/x86_64-linux-gnu/bits/floatn.h \
@@ -55,5 +55,5 @@ CMakeFiles/clipdebias_engine.dir/data/image/resize.c.o: \
  /usr/include/x86_64-linux-gnu/bits/stdlib-float.h /usr/include/string.h \
  /usr/include/x86_64-linux-gnu/bits/types/locale_t.h \
  /usr/include/x86_64-linux-gnu/bits/types/__locale_t.h \
- /usr/include/strings.h /work/main/core/cpu.h \
- /work/main/data/image/resize_internal.h
+ /usr/include/strings.h /work/wt/report/core/cpu.h \
+ /work/wt/report/data/image/resize_internal.h

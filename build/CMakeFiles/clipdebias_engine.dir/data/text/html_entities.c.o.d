@@ -1,6 +1,6 @@
 CMakeFiles/clipdebias_engine.dir/data/text/html_entities.c.o: \
- /work/main/data/text/html_entities.c /usr/include/stdc-predef.h \
- /work/main/data/text/html_entities.h \
+ /work/wt/report/data/text/html_entities.c /usr/include/stdc-predef.h \
+ /work/wt/report/data/text/html_entities.h \
  /usr/lib/gcc/x86_64-linux-gnu/12/include/stddef.h \
  /usr/lib/gcc/x86_64-linux-gnu/12/include/stdint.h /usr/include/stdint.h \
  /usr/include/x86_64-linux-gnu/bits/libc-header-start.h \

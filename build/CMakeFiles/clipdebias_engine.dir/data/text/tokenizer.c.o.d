@@ -1,6 +1,6 @@
 CMakeFiles/clipdebias_engine.dir/data/text/tokenizer.c.o: \
- /work/main/data/text/tokenizer.c /usr/include/stdc-predef.h \
- /work/main/data/text/tokenizer.h \
+ /work/wt/report/data/text/tokenizer.c /usr/include/stdc-predef.h \
+ /work/wt/report/data/text/tokenizer.h \
  /usr/lib/gcc/x86_64-linux-gnu/12/include/stdint.h /usr/include/stdint.h \
  /usr/include/x86_64-linux-gnu/bits/libc-header-start.h \
  /usr/include/features.h /usr/include/features-time64.h \
@@ -16,7 +16,7 @@ CMakeFiles/clipdebias_engine.dir/data/text/tokenizer.c.o: \
  /usr/include/x86_64-linux-gnu/bits/wchar.h \
  /usr/include/x86_64-linux-gnu/bits/stdint-intn.h \
  /usr/include/x86_64-linux-gnu/bits/stdint-uintn.h \
- /work/main/core/error.h \
+ /work/wt/report/core/error.h \
  /usr/lib/gcc/x86_64-linux-gnu/12/include/stddef.h /usr/include/stdlib.h \
  /usr/include/x86_64-linux-gnu/bits/waitflags.h \
  /usr/include/x86_64-linux-gnu/bits/waitstatus.h \
@@ -47,7 +47,7 @@ CMakeFiles/clipdebias_engine.dir/data/text/tokenizer.c.o: \
  /usr/include/x86_64-linux-gnu/bits/stdlib-float.h /usr/include/string.h \
  /usr/include/x86_64-linux-gnu/bits/types/locale_t.h \
  /usr/include/x86_64-linux-gnu/bits/types/__locale_t.h \
- /usr/include/strings.h /work/main/core/file.h /usr/include/stdio.h \
+ /usr/include/strings.h /work/wt/report/core/file.h /usr/include/stdio.h \
  /usr/lib/gcc/x86_64-linux-gnu/12/include/stdarg.h \
  /usr/include/x86_64-linux-gnu/bits/types/__fpos_t.h \
  /usr/include/x86_64-linux-gnu/bits/types/__mbstate_t.h \
@@ -56,6 +56,7 @@ CMakeFiles/clipdebias_engine.dir/data/text/tokenizer.c.o: \
  /usr/include/x86_64-linux-gnu/bits/types/FILE.h \
  /usr/include/x86_64-linux-gnu/bits/types/struct_FILE.h \
  /usr/include/x86_64-linux-gnu/bits/stdio_lim.h \
- /usr/include/x86_64-linux-gnu/bits/stdio.h /work/main/core/inflate.h \
- /work/main/core/json.h /work/main/data/text/html_entities.h \
- /work/main/data/text/unicode_tables.h
+ /usr/include/x86_64-linux-gnu/bits/stdio.h \
+ /work/wt/report/core/inflate.h /work/wt/report/core/json.h \
+ /work/wt/report/data/text/html_entities.h \
+ /work/wt/report/data/text/unicode_tables.h

@@ -1,6 +1,6 @@
 CMakeFiles/clipdebias_engine.dir/data/text/unicode_tables.c.o: \
- /work/main/data/text/unicode_tables.c /usr/include/stdc-predef.h \
- /work/main/data/text/unicode_tables.h \
+ /work/wt/report/data/text/unicode_tables.c /usr/include/stdc-predef.h \
+ /work/wt/report/data/text/unicode_tables.h \
  /usr/lib/gcc/x86_64-linux-gnu/12/include/stdint.h /usr/include/stdint.h \
  /usr/include/x86_64-linux-gnu/bits/libc-header-start.h \
  /usr/include/features.h /usr/include/features-time64.h \

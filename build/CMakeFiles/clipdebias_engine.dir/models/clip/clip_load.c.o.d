@@ -1,5 +1,5 @@
 CMakeFiles/clipdebias_engine.dir/models/clip/clip_load.c.o: \
- /work/main/models/clip/clip_load.c /usr/include/stdc-predef.h \
+ /work/wt/report/models/clip/clip_load.c /usr/include/stdc-predef.h \
  /usr/include/math.h \
  /usr/include/x86_64-linux-gnu/bits/libc-header-start.h \
  /usr/include/features.h /usr/include/features-time64.h \
@@ -61,10 +61,11 @@ CMakeFiles/clipdebias_engine.dir/models/clip/clip_load.c.o: \
  /usr/include/x86_64-linux-gnu/bits/types/__locale_t.h \
  /usr/include/strings.h /usr/include/x86_64-linux-gnu/sys/stat.h \
  /usr/include/x86_64-linux-gnu/bits/stat.h \
- /usr/include/x86_64-linux-gnu/bits/struct_stat.h /work/main/core/file.h \
+ /usr/include/x86_64-linux-gnu/bits/struct_stat.h \
+ /work/wt/report/core/file.h \
  /usr/lib/gcc/x86_64-linux-gnu/12/include/stdint.h /usr/include/stdint.h \
  /usr/include/x86_64-linux-gnu/bits/wchar.h \
  /usr/include/x86_64-linux-gnu/bits/stdint-uintn.h \
- /work/main/core/error.h /work/main/core/json.h \
- /work/main/models/clip/clip.h /work/main/core/safetensors.h \
- /work/main/core/dtype.h /work/main/data/text/tokenizer.h
+ /work/wt/report/core/error.h /work/wt/report/core/json.h \
+ /work/wt/report/models/clip/clip.h /work/wt/report/core/safetensors.h \
+ /work/wt/report/core/dtype.h /work/wt/report/data/text/tokenizer.h

@@ -1,5 +1,5 @@
 CMakeFiles/clipdebias_engine.dir/models/clip/clip_vision.c.o: \
- /work/main/models/clip/clip_vision.c /usr/include/stdc-predef.h \
+ /work/wt/report/models/clip/clip_vision.c /usr/include/stdc-predef.h \
  /usr/include/stdlib.h \
  /usr/include/x86_64-linux-gnu/bits/libc-header-start.h \
  /usr/include/features.h /usr/include/features-time64.h \
@@ -43,13 +43,13 @@ CMakeFiles/clipdebias_engine.dir/models/clip/clip_vision.c.o: \
  /usr/include/x86_64-linux-gnu/bits/stdlib-float.h /usr/include/string.h \
  /usr/include/x86_64-linux-gnu/bits/types/locale_t.h \
  /usr/include/x86_64-linux-gnu/bits/types/__locale_t.h \
- /usr/include/strings.h /work/main/models/clip/clip.h \
+ /usr/include/strings.h /work/wt/report/models/clip/clip.h \
  /usr/lib/gcc/x86_64-linux-gnu/12/include/stdint.h /usr/include/stdint.h \
  /usr/include/x86_64-linux-gnu/bits/wchar.h \
  /usr/include/x86_64-linux-gnu/bits/stdint-uintn.h \
- /work/main/core/error.h /work/main/core/safetensors.h \
- /work/main/core/dtype.h /work/main/core/file.h /usr/include/stdio.h \
- /usr/lib/gcc/x86_64-linux-gnu/12/include/stdarg.h \
+ /work/wt/report/core/error.h /work/wt/report/core/safetensors.h \
+ /work/wt/report/core/dtype.h /work/wt/report/core/file.h \
+ /usr/include/stdio.h /usr/lib/gcc/x86_64-linux-gnu/12/include/stdarg.h \
  /usr/include/x86_64-linux-gnu/bits/types/__fpos_t.h \
  /usr/include/x86_64-linux-gnu/bits/types/__mbstate_t.h \
  /usr/include/x86_64-linux-gnu/bits/types/__fpos64_t.h \
@@ -58,4 +58,4 @@ CMakeFiles/clipdebias_engine.dir/models/clip/clip_vision.c.o: \
  /usr/include/x86_64-linux-gnu/bits/types/struct_FILE.h \
  /usr/include/x86_64-linux-gnu/bits/stdio_lim.h \
  /usr/include/x86_64-linux-gnu/bits/stdio.h \
- /work/main/data/text/tokenizer.h /work/main/ops/ops.h
+ /work/wt/report/data/text/tokenizer.h /work/wt/report/ops/ops.h

@@ -1,6 +1,6 @@
 CMakeFiles/clipdebias_engine.dir/models/tuning/coop_loss.c.o: \
- /work/main/models/tuning/coop_loss.c /usr/include/stdc-predef.h \
- /work/main/models/tuning/coop_loss.h \
+ /work/wt/report/models/tuning/coop_loss.c /usr/include/stdc-predef.h \
+ /work/wt/report/models/tuning/coop_loss.h \
  /usr/lib/gcc/x86_64-linux-gnu/12/include/stdint.h /usr/include/stdint.h \
  /usr/include/x86_64-linux-gnu/bits/libc-header-start.h \
  /usr/include/features.h /usr/include/features-time64.h \
@@ -16,7 +16,7 @@ CMakeFiles/clipdebias_engine.dir/models/tuning/coop_loss.c.o: \
  /usr/include/x86_64-linux-gnu/bits/wchar.h \
  /usr/include/x86_64-linux-gnu/bits/stdint-intn.h \
  /usr/include/x86_64-linux-gnu/bits/stdint-uintn.h \
- /work/main/core/error.h \
+ /work/wt/report/core/error.h \
  /usr/lib/gcc/x86_64-linux-gnu/12/include/stddef.h /usr/include/math.h \
  /usr/include/x86_64-linux-gnu/bits/math-vector.h \
  /usr/include/x86_64-linux-gnu/bits/libm-simd-decl-stubs.h \

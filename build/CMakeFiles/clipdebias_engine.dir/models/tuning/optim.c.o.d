@@ -1,8 +1,8 @@
 CMakeFiles/clipdebias_engine.dir/models/tuning/optim.c.o: \
- /work/main/models/tuning/optim.c /usr/include/stdc-predef.h \
- /work/main/models/tuning/optim.h \
+ /work/wt/report/models/tuning/optim.c /usr/include/stdc-predef.h \
+ /work/wt/report/models/tuning/optim.h \
  /usr/lib/gcc/x86_64-linux-gnu/12/include/stddef.h \
- /work/main/core/error.h /usr/include/math.h \
+ /work/wt/report/core/error.h /usr/include/math.h \
  /usr/include/x86_64-linux-gnu/bits/libc-header-start.h \
  /usr/include/features.h /usr/include/features-time64.h \
  /usr/include/x86_64-linux-gnu/bits/wordsize.h \

@@ -1,6 +1,6 @@
 CMakeFiles/clipdebias_engine.dir/models/tuning/prompt_ckpt.c.o: \
- /work/main/models/tuning/prompt_ckpt.c /usr/include/stdc-predef.h \
- /work/main/models/tuning/prompt_ckpt.h \
+ /work/wt/report/models/tuning/prompt_ckpt.c /usr/include/stdc-predef.h \
+ /work/wt/report/models/tuning/prompt_ckpt.h \
  /usr/lib/gcc/x86_64-linux-gnu/12/include/stdint.h /usr/include/stdint.h \
  /usr/include/x86_64-linux-gnu/bits/libc-header-start.h \
  /usr/include/features.h /usr/include/features-time64.h \
@@ -16,10 +16,11 @@ CMakeFiles/clipdebias_engine.dir/models/tuning/prompt_ckpt.c.o: \
  /usr/include/x86_64-linux-gnu/bits/wchar.h \
  /usr/include/x86_64-linux-gnu/bits/stdint-intn.h \
  /usr/include/x86_64-linux-gnu/bits/stdint-uintn.h \
- /work/main/core/error.h \
+ /work/wt/report/core/error.h \
  /usr/lib/gcc/x86_64-linux-gnu/12/include/stddef.h \
- /work/main/models/tuning/optim.h /work/main/models/tuning/prompt.h \
- /work/main/data/text/tokenizer.h /usr/include/stdio.h \
+ /work/wt/report/models/tuning/optim.h \
+ /work/wt/report/models/tuning/prompt.h \
+ /work/wt/report/data/text/tokenizer.h /usr/include/stdio.h \
  /usr/lib/gcc/x86_64-linux-gnu/12/include/stdarg.h \
  /usr/include/x86_64-linux-gnu/bits/types/__fpos_t.h \
  /usr/include/x86_64-linux-gnu/bits/types/__mbstate_t.h \
@@ -58,5 +59,6 @@ CMakeFiles/clipdebias_engine.dir/models/tuning/prompt_ckpt.c.o: \
  /usr/include/x86_64-linux-gnu/bits/stdlib-float.h /usr/include/string.h \
  /usr/include/x86_64-linux-gnu/bits/types/locale_t.h \
  /usr/include/x86_64-linux-gnu/bits/types/__locale_t.h \
- /usr/include/strings.h /work/main/core/file.h /work/main/core/json.h \
- /work/main/core/npy.h /work/main/core/dtype.h
+ /usr/include/strings.h /work/wt/report/core/file.h \
+ /work/wt/report/core/json.h /work/wt/report/core/npy.h \
+ /work/wt/report/core/dtype.h

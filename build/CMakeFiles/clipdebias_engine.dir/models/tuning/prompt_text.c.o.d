@@ -1,6 +1,6 @@
 CMakeFiles/clipdebias_engine.dir/models/tuning/prompt_text.c.o: \
- /work/main/models/tuning/prompt_text.c /usr/include/stdc-predef.h \
- /work/main/models/tuning/prompt.h \
+ /work/wt/report/models/tuning/prompt_text.c /usr/include/stdc-predef.h \
+ /work/wt/report/models/tuning/prompt.h \
  /usr/lib/gcc/x86_64-linux-gnu/12/include/stddef.h \
  /usr/lib/gcc/x86_64-linux-gnu/12/include/stdint.h /usr/include/stdint.h \
  /usr/include/x86_64-linux-gnu/bits/libc-header-start.h \
@@ -17,7 +17,7 @@ CMakeFiles/clipdebias_engine.dir/models/tuning/prompt_text.c.o: \
  /usr/include/x86_64-linux-gnu/bits/wchar.h \
  /usr/include/x86_64-linux-gnu/bits/stdint-intn.h \
  /usr/include/x86_64-linux-gnu/bits/stdint-uintn.h \
- /work/main/core/error.h /work/main/data/text/tokenizer.h \
+ /work/wt/report/core/error.h /work/wt/report/data/text/tokenizer.h \
  /usr/include/stdio.h /usr/lib/gcc/x86_64-linux-gnu/12/include/stdarg.h \
  /usr/include/x86_64-linux-gnu/bits/types/__fpos_t.h \
  /usr/include/x86_64-linux-gnu/bits/types/__mbstate_t.h \

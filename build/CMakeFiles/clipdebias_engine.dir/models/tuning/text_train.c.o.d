@@ -1,6 +1,6 @@
 CMakeFiles/clipdebias_engine.dir/models/tuning/text_train.c.o: \
- /work/main/models/tuning/text_train.c /usr/include/stdc-predef.h \
- /work/main/models/tuning/text_train.h \
+ /work/wt/report/models/tuning/text_train.c /usr/include/stdc-predef.h \
+ /work/wt/report/models/tuning/text_train.h \
  /usr/lib/gcc/x86_64-linux-gnu/12/include/stdint.h /usr/include/stdint.h \
  /usr/include/x86_64-linux-gnu/bits/libc-header-start.h \
  /usr/include/features.h /usr/include/features-time64.h \
@@ -15,12 +15,12 @@ CMakeFiles/clipdebias_engine.dir/models/tuning/text_train.c.o: \
  /usr/include/x86_64-linux-gnu/bits/time64.h \
  /usr/include/x86_64-linux-gnu/bits/wchar.h \
  /usr/include/x86_64-linux-gnu/bits/stdint-intn.h \
- /usr/include/x86_64-linux-gnu/bits/stdint-uintn.h /work/main/core/cpu.h \
- /work/main/core/error.h \
+ /usr/include/x86_64-linux-gnu/bits/stdint-uintn.h \
+ /work/wt/report/core/cpu.h /work/wt/report/core/error.h \
  /usr/lib/gcc/x86_64-linux-gnu/12/include/stddef.h \
- /work/main/models/clip/clip.h /work/main/core/safetensors.h \
- /work/main/core/dtype.h /work/main/core/file.h /usr/include/stdio.h \
- /usr/lib/gcc/x86_64-linux-gnu/12/include/stdarg.h \
+ /work/wt/report/models/clip/clip.h /work/wt/report/core/safetensors.h \
+ /work/wt/report/core/dtype.h /work/wt/report/core/file.h \
+ /usr/include/stdio.h /usr/lib/gcc/x86_64-linux-gnu/12/include/stdarg.h \
  /usr/include/x86_64-linux-gnu/bits/types/__fpos_t.h \
  /usr/include/x86_64-linux-gnu/bits/types/__mbstate_t.h \
  /usr/include/x86_64-linux-gnu/bits/types/__fpos64_t.h \
@@ -31,8 +31,9 @@ CMakeFiles/clipdebias_engine.dir/models/tuning/text_train.c.o: \
  /usr/include/x86_64-linux-gnu/bits/floatn.h \
  /usr/include/x86_64-linux-gnu/bits/floatn-common.h \
  /usr/include/x86_64-linux-gnu/bits/stdio.h \
- /work/main/data/text/tokenizer.h /work/main/models/tuning/prompt.h \
- /usr/include/stdlib.h /usr/include/x86_64-linux-gnu/bits/waitflags.h \
+ /work/wt/report/data/text/tokenizer.h \
+ /work/wt/report/models/tuning/prompt.h /usr/include/stdlib.h \
+ /usr/include/x86_64-linux-gnu/bits/waitflags.h \
  /usr/include/x86_64-linux-gnu/bits/waitstatus.h \
  /usr/include/x86_64-linux-gnu/sys/types.h \
  /usr/include/x86_64-linux-gnu/bits/types/clock_t.h \
@@ -59,5 +60,5 @@ CMakeFiles/clipdebias_engine.dir/models/tuning/text_train.c.o: \
  /usr/include/x86_64-linux-gnu/bits/stdlib-float.h /usr/include/string.h \
  /usr/include/x86_64-linux-gnu/bits/types/locale_t.h \
  /usr/include/x86_64-linux-gnu/bits/types/__locale_t.h \
- /usr/include/strings.h /work/main/ops/skinny.h \
- /work/main/ops/attention_segments.h /work/main/ops/ops.h
+ /usr/include/strings.h /work/wt/report/ops/skinny.h \
+ /work/wt/report/ops/attention_segments.h /work/wt/report/ops/ops.h
