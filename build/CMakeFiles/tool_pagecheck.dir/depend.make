@@ -1,2 +1,0 @@
-# Empty dependencies file for tool_pagecheck.
-# This may be replaced when dependencies are built.
