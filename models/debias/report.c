@@ -66,12 +66,12 @@ static const char CSS[] =
     ".warnings ul{margin:2px 0;padding-left:20px}\n"
     ".where{color:#59636e;font-size:12px}\n"
     "dl.args{display:grid;grid-template-columns:repeat(3,max-content minmax(0,1fr));gap:2px 14px;font-size:12.5px;"
-    "margin:4px 0}\n"
+    "margin:4px 0;align-items:baseline}\n"
     "dl.args dd{font-family:ui-monospace,'SFMono-Regular',Menlo,Consolas,monospace;font-size:12px}\n"
     "footer{margin-top:34px;padding-top:8px;border-top:1px solid #d0d7de;font-size:12px;color:#59636e}\n"
-    "@media print{body{max-width:none;padding:0;font-size:11.5px}section,figure,table{break-inside:avoid}"
-    ".warnings{background:none}}\n"
-    "@page{size:A4;margin:14mm}\n";
+    "@media print{body{max-width:none;padding:0;font-size:11.5px}.wide{overflow:visible}table.res{font-size:12px}"
+    "figure,table,dl,.warnings{break-inside:avoid}h2,h3,figcaption,.legend{break-after:avoid}.warnings{background:none}}\n"
+    "@page{size:A4 landscape;margin:10mm}\n";
 
 /* ---- small formatting helpers ---- */
 
@@ -147,7 +147,7 @@ static void write_header(FILE *fp, const cd_rp_run *run) {
   dt_dd(fp, "Head", head_text(run->head));
   buf[0] = 0;
   for (int i = 0; i < run->n_seeds; i++)
-    snprintf(buf + strlen(buf), sizeof buf - strlen(buf), "%s%d", i ? ", " : "", run->seeds[i]);
+    snprintf(buf + strlen(buf), sizeof buf - strlen(buf), "%s%ld", i ? ", " : "", run->seeds[i]);
   dt_dd(fp, "Seeds", run->n_seeds ? buf : NULL);
   dt_dd(fp, "Selection", select_text(run->select));
   duration(run->wall_seconds, buf, sizeof buf);
@@ -294,7 +294,7 @@ static void write_results_row(FILE *fp, const cd_rp_run *run, int m, double best
   if (epoch_col) {
     char sel[256] = "";
     for (int i = 0; i < me->n_selected; i++)
-      snprintf(sel + strlen(sel), sizeof sel - strlen(sel), "%s%d", i ? ", " : "", me->selected[i]);
+      snprintf(sel + strlen(sel), sizeof sel - strlen(sel), "%s%ld", i ? ", " : "", me->selected[i]);
     if (me->epochs > 0) snprintf(sel + strlen(sel), sizeof sel - strlen(sel), " / %d", me->epochs);
     fputs("<td class=\"sep\">", fp);
     cd_rp_esc(fp, me->epochs > 0 ? sel : "–");

@@ -252,7 +252,7 @@ typedef struct {
 
 static void draw_selected(const cd_plot *p, const cd_rp_method *m, const series *s, const char *color) {
   for (int i = 0; i < m->n_selected; i++) {
-    int e = m->selected[i], seen = 0;
+    int e = (int)m->selected[i], seen = 0;
     for (int j = 0; j < i; j++) seen |= m->selected[j] == e;
     if (seen || e < 0 || e >= s->n || !isfinite(s->mean[e])) continue;
     fprintf(p->fp, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"3.6\" fill=\"#fff\" stroke=\"%s\" stroke-width=\"1.6\"/>\n",

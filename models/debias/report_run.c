@@ -15,6 +15,7 @@
 
 #define MAX_FILE ((size_t)1 << 30)
 #define MAX_COUNT 1000000 /* classes, groups, seeds, epochs: anything larger is corrupt */
+#define MAX_IMAGES ((long)1 << 40)
 
 /* The file being read, for messages. */
 typedef struct {
@@ -77,35 +78,39 @@ static int read_array(src s, const cd_json *obj, const char *where, const char *
   return 0;
 }
 
+/* An optional array member and zeroed storage for its elements (*out NULL when empty). */
+static int open_array(src s, const cd_json *obj, const char *where, const char *key, size_t elem, const cd_json **arr,
+                      void **out) {
+  *out = NULL;
+  if (read_array(s, obj, where, key, arr)) return -1;
+  if (!*arr || (*arr)->n == 0) return 0;
+  return (*out = cd_calloc((*arr)->n, elem, s.e)) ? 0 : -1;
+}
+
 static int read_strings(src s, const cd_json *obj, const char *key, const char ***out, int *n) {
   const cd_json *arr;
-  *out = NULL;
   *n = 0;
-  if (read_array(s, obj, "", key, &arr)) return -1;
-  if (!arr || arr->n == 0) return 0;
-  if (!(*out = cd_calloc(arr->n, sizeof **out, s.e))) return -1;
-  for (size_t i = 0; i < arr->n; i++) {
+  if (open_array(s, obj, "", key, sizeof **out, &arr, (void **)out)) return -1;
+  for (size_t i = 0; *out && i < arr->n; i++) {
     if (arr->items[i].type != CD_JSON_STRING) return cd_fail(s.e, "%s: %s[%zu] is not a string", s.path, key, i);
     (*out)[i] = arr->items[i].str;
+    *n = (int)i + 1;
   }
-  *n = (int)arr->n;
   return 0;
 }
 
-static int read_longs(src s, const cd_json *obj, const char *where, const char *key, long **out, int *n) {
+/* Integers in [0, hi] (counts, seeds, epochs). */
+static int read_longs(src s, const cd_json *obj, const char *where, const char *key, long hi, long **out, int *n) {
   const cd_json *arr;
-  *out = NULL;
   *n = 0;
-  if (read_array(s, obj, where, key, &arr)) return -1;
-  if (!arr || arr->n == 0) return 0;
-  if (!(*out = cd_calloc(arr->n, sizeof **out, s.e))) return -1;
-  for (size_t i = 0; i < arr->n; i++) {
+  if (open_array(s, obj, where, key, sizeof **out, &arr, (void **)out)) return -1;
+  for (size_t i = 0; *out && i < arr->n; i++) {
     const cd_json *v = &arr->items[i];
-    if (v->type != CD_JSON_NUMBER || !v->is_integer || v->integer < 0 || v->integer > (int64_t)1 << 40)
-      return cd_fail(s.e, "%s: %s%s%s[%zu] is not a count", s.path, where, *where ? "." : "", key, i);
+    if (v->type != CD_JSON_NUMBER || !v->is_integer || v->integer < 0 || v->integer > hi)
+      return cd_fail(s.e, "%s: %s%s%s[%zu] is not an integer in [0, %ld]", s.path, where, *where ? "." : "", key, i, hi);
     (*out)[i] = (long)v->integer;
+    *n = (int)i + 1;
   }
-  *n = (int)arr->n;
   return 0;
 }
 
@@ -113,22 +118,15 @@ static int read_longs(src s, const cd_json *obj, const char *where, const char *
 static int read_doubles(src s, const cd_json *obj, const char *where, const char *key, double lo, double hi,
                         double **out, int *n) {
   const cd_json *arr;
-  *out = NULL;
   *n = 0;
-  if (read_array(s, obj, where, key, &arr)) return -1;
-  if (!arr || arr->n == 0) return 0;
-  if (!(*out = cd_calloc(arr->n, sizeof **out, s.e))) return -1;
-  for (size_t i = 0; i < arr->n; i++) {
+  if (open_array(s, obj, where, key, sizeof **out, &arr, (void **)out)) return -1;
+  for (size_t i = 0; *out && i < arr->n; i++) {
     const cd_json *v = &arr->items[i];
-    if (v->type == CD_JSON_NULL) {
-      (*out)[i] = NAN;
-      continue;
-    }
-    if (v->type != CD_JSON_NUMBER || !(v->number >= lo && v->number <= hi))
+    if (v->type != CD_JSON_NULL && (v->type != CD_JSON_NUMBER || !(v->number >= lo && v->number <= hi)))
       return cd_fail(s.e, "%s: %s%s%s[%zu] is not a number in [%g, %g]", s.path, where, *where ? "." : "", key, i, lo, hi);
-    (*out)[i] = v->number;
+    (*out)[i] = v->type == CD_JSON_NULL ? NAN : v->number;
+    *n = (int)i + 1;
   }
-  *n = (int)arr->n;
   return 0;
 }
 
@@ -154,9 +152,9 @@ static int read_stats(src s, const cd_json *obj, const char *where, double *out)
 static int read_group(src s, const cd_rp_run *run, const cd_json *v, const char *where, cd_rp_group *g) {
   long gi, y, a, n;
   if (want_object(s, v, where)) return -1;
-  if (read_int(s, v, where, "g", 0, MAX_COUNT, -1, &gi) || read_int(s, v, where, "y", 0, run->n_cls - 1, -2, &y) ||
+  if (read_int(s, v, where, "g", 0, run->n_groups - 1, -1, &gi) || read_int(s, v, where, "y", 0, run->n_cls - 1, -2, &y) ||
       read_int(s, v, where, "a", 0, run->n_attr > 0 ? run->n_attr - 1 : MAX_COUNT, -1, &a) ||
-      read_int(s, v, where, "n", 0, (long)1 << 40, 0, &n))
+      read_int(s, v, where, "n", 0, MAX_IMAGES, 0, &n))
     return -1;
   if (y == -2) return cd_fail(s.e, "%s: %s has no class \"y\"", s.path, where);
   g->g = (int)gi;
@@ -191,7 +189,7 @@ static int read_split(src s, const cd_rp_run *run, const cd_json *m, const char 
       if (read_group(s, run, &arr->items[i], w2, &sp->groups[i])) return -1;
     }
   }
-  if (read_longs(s, v, where, "pred_hist", &sp->pred_hist, &sp->n_pred)) return -1;
+  if (read_longs(s, v, where, "pred_hist", MAX_IMAGES, &sp->pred_hist, &sp->n_pred)) return -1;
   if (sp->n_pred && sp->n_pred != run->n_cls)
     return cd_fail(s.e, "%s: %s.pred_hist has %d entries for %d classes", s.path, where, sp->n_pred, run->n_cls);
   if (read_array(s, v, where, "warnings", &arr)) return -1;
@@ -214,15 +212,7 @@ static int read_method(src s, cd_rp_run *run, const char *name, const cd_json *m
   if (want_object(s, m, where)) return -1;
   if (read_int(s, m, where, "epochs", 0, MAX_COUNT, 0, &epochs)) return -1;
   out->epochs = (int)epochs;
-  long *sel;
-  int n_sel;
-  if (read_longs(s, m, where, "selected_epoch", &sel, &n_sel)) return -1;
-  if (n_sel) {
-    if (!(out->selected = cd_calloc((size_t)n_sel, sizeof *out->selected, s.e))) return free(sel), -1;
-    for (int i = 0; i < n_sel; i++) out->selected[i] = (int)(sel[i] > MAX_COUNT ? MAX_COUNT : sel[i]);
-    out->n_selected = n_sel;
-  }
-  free(sel);
+  if (read_longs(s, m, where, "selected_epoch", MAX_COUNT, &out->selected, &out->n_selected)) return -1;
   if (read_split(s, run, m, name, "test", &out->test) || read_split(s, run, m, name, "val", &out->val)) return -1;
   if (!out->test.present && !out->val.present)
     return cd_fail(s.e, "%s: %s has neither \"test\" nor \"val\" results", s.path, where);
@@ -280,7 +270,7 @@ static int read_pseudo(src s, cd_rp_run *run, const cd_json *root) {
       snprintf(where, sizeof where, "pseudo_labels.per_class[%zu]", i);
       if (want_object(s, &arr->items[i], where) ||
           read_int(s, &arr->items[i], where, "y", 0, run->n_cls - 1, 0, &y) ||
-          read_int(s, &arr->items[i], where, "n", 0, (long)1 << 40, 0, &n) ||
+          read_int(s, &arr->items[i], where, "n", 0, MAX_IMAGES, 0, &n) ||
           read_frac(s, &arr->items[i], where, "acc", &c->acc))
         return -1;
       c->y = (int)y;
@@ -323,25 +313,20 @@ static int read_results(cd_rp_run *run, cd_error *e) {
   if (!(run->results_doc = cd_json_parse_file(s.path, MAX_FILE, e))) return -1;
   const cd_json *root = cd_json_root(run->results_doc);
   if (root->type != CD_JSON_OBJECT) return cd_fail(e, "%s: not a JSON object", s.path);
-  long n_groups, *seeds;
+  long n_groups;
   if (read_str(s, root, "dataset", "(unnamed)", &run->dataset) || read_str(s, root, "model", NULL, &run->model) ||
       read_str(s, root, "cache", NULL, &run->cache) || read_str(s, root, "head", NULL, &run->head) ||
       read_str(s, root, "select", NULL, &run->select) ||
       read_num(s, root, "", "wall_seconds", 0, 1e12, "a duration", &run->wall_seconds) ||
       read_strings(s, root, "classnames", &run->classnames, &run->n_cls) ||
       read_strings(s, root, "attr_names", &run->attr_names, &run->n_attr) ||
-      read_longs(s, root, "", "seeds", &seeds, &run->n_seeds))
+      read_longs(s, root, "", "seeds", MAX_COUNT, &run->seeds, &run->n_seeds))
     return -1;
-  if (run->n_seeds) {
-    if (!(run->seeds = cd_calloc((size_t)run->n_seeds, sizeof *run->seeds, e))) return free(seeds), -1;
-    for (int i = 0; i < run->n_seeds; i++) run->seeds[i] = (int)(seeds[i] > MAX_COUNT ? MAX_COUNT : seeds[i]);
-  }
-  free(seeds);
   if (run->n_cls == 0) return cd_fail(e, "%s: no \"classnames\"", s.path);
   if (read_int(s, root, "", "n_groups", 1, MAX_COUNT, 0, &n_groups)) return -1;
   run->n_groups = (int)n_groups;
   int n_counts;
-  if (read_longs(s, root, "", "train_group_counts", &run->train_counts, &n_counts)) return -1;
+  if (read_longs(s, root, "", "train_group_counts", MAX_IMAGES, &run->train_counts, &n_counts)) return -1;
   if (n_counts && n_counts != run->n_groups)
     return cd_fail(e, "%s: train_group_counts has %d entries for %d groups", s.path, n_counts, run->n_groups);
   file_date(s.path, run->date, sizeof run->date);

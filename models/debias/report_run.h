@@ -30,7 +30,7 @@ typedef struct {
 
 typedef struct {
   const char *name;
-  int *selected;      /* [n_selected] selected epoch per seed */
+  long *selected;     /* [n_selected] selected epoch per seed */
   int n_selected;
   int epochs;
   cd_rp_split test, val;
@@ -69,7 +69,7 @@ typedef struct {
   const char *dataset, *model, *cache, *head, *select;
   char date[64];              /* when results.json was written (UTC) */
   double wall_seconds;        /* NAN if absent */
-  int *seeds;
+  long *seeds;
   int n_seeds;
   const char **classnames;
   int n_cls;
