@@ -47,6 +47,7 @@ static const char CSS[] =
     ".ln{display:inline-block;width:26px;height:0;border-top-width:2.5px;vertical-align:middle;margin-right:7px}\n"
     ".legend{display:flex;flex-wrap:wrap;gap:4px 20px;font-size:12.5px;margin:6px 0 10px}\n"
     ".figs{display:flex;flex-wrap:wrap;gap:14px 30px;align-items:flex-start}\n"
+    ".figs>div{min-width:0;max-width:100%}\n"
     "figure{margin:0}\n"
     "figcaption{font-size:12.5px;font-weight:600;margin:0 0 2px}\n"
     "svg.fig{display:block;max-width:100%;height:auto}\n"
@@ -343,7 +344,7 @@ static const cd_rp_group *split_group(const cd_rp_split *s, int g) {
 
 static void write_group_table(FILE *fp, const cd_rp_run *run, int test) {
   const char *split = test ? "test" : "val";
-  fprintf(fp, "<table class=\"bk groups\" data-split=\"%s\">\n<thead><tr><th style=\"text-align:left\">Group</th>"
+  fprintf(fp, "<div class=\"wide\">\n<table class=\"bk groups\" data-split=\"%s\">\n<thead><tr><th style=\"text-align:left\">Group</th>"
               "<th>Train n</th><th>%s n</th>",
           split, test ? "Test" : "Val");
   for (int m = 0; m < run->n_methods; m++) {
@@ -375,7 +376,7 @@ static void write_group_table(FILE *fp, const cd_rp_run *run, int test) {
     }
     fputs("</tr>\n", fp);
   }
-  fputs("</tbody>\n</table>\n", fp);
+  fputs("</tbody>\n</table>\n</div>\n", fp);
 }
 
 static void write_prediction_share(FILE *fp, const cd_rp_run *run) {
