@@ -34,7 +34,7 @@ expect_fail() {
 stage() { rm -rf "${TMP:?}/$1"; cp -r "$FIX/$1" "$TMP/$1"; }
 
 echo "== good runs"
-for f in full warn minimal hostile; do
+for f in full warn minimal hostile toyrun; do
   stage "$f"
   if out=$("$BIN" report --run "$TMP/$f" 2>"$TMP/err") && [ "$out" = "$TMP/$f/report.html" ] && [ -s "$TMP/$f/report.html" ]; then
     ok "$f: wrote $out"

@@ -1,5 +1,6 @@
 /* report.html from the run-directory fixtures in tests/fixtures/report/ (made by
- * tools/gen/gen_report_fixtures.py in the schema `clipdebias run` writes):
+ * tools/gen/gen_report_fixtures.py in the schema `clipdebias run` writes, and toyrun/: what
+ * `run` wrote for the Gaussian toy world of test_debias_toy, one seed):
  *   - the strict XML checker and the offline-page checker reject what they must;
  *   - every good fixture renders to a well-formed page that references nothing outside it;
  *   - every number of results.json appears in the results and per-group tables, formatted
@@ -396,6 +397,20 @@ static void test_minimal(void) {
   }
 }
 
+/* A directory written by `run` itself: every number in the tables, curves and weights drawn. */
+static void test_toyrun(void) {
+  char dir[256];
+  char *html = render("toyrun", dir, sizeof dir);
+  if (!html) return;
+  check_numbers("toyrun", html);
+  /* 2 bar charts, 4 curve panels, dpt w + p, oracle w + p, 1 confusion. */
+  CHECK(count(html, "<svg ") == 11, "toyrun: %d figures, want 11", count(html, "<svg "));
+  CHECK(count(html, "<circle") == 0, "toyrun: selection 'last' needs no markers, found %d", count(html, "<circle"));
+  CHECK(strstr(html, "<dt>training.select</dt><dd>last</dd>") != NULL, "toyrun: nested arguments not flattened");
+  free(html);
+  cd_test_remove_tmpdir(dir);
+}
+
 static void test_hostile(void) {
   char dir[256];
   char *html = render("hostile", dir, sizeof dir);
@@ -482,6 +497,7 @@ int main(void) {
   test_full();
   test_warn();
   test_minimal();
+  test_toyrun();
   test_hostile();
   test_derived_warnings();
   test_bad();

@@ -441,9 +441,14 @@ static void write_training(FILE *fp, const cd_rp_run *run) {
   if (!cd_rp_fig_curves(fp, run)) {
     fputs("<p class=\"note\">No training curves: no method of this run trained over epochs.</p>\n", fp);
   } else {
-    fputs("<p class=\"note\">Per epoch (0 = the initial prompt), mean over seeds; the band spans ± one std. "
-          "The dashed grey line is zero-shot. Circles mark the epoch the selection rule picked for a seed.</p>\n",
-          fp);
+    int zeroshot = 0, marked = run->select && (!strcmp(run->select, "val-pseudo") || !strcmp(run->select, "val-true"));
+    for (int m = 0; m < run->n_methods; m++) zeroshot |= !strcmp(run->methods[m].name, "zeroshot");
+    fputs("<p class=\"note\">Per epoch (0 = the initial head)", fp);
+    if (run->n_seeds > 1) fputs(", mean over seeds; the band spans ± one std", fp);
+    fputs(".", fp);
+    if (zeroshot) fputs(" The dashed grey line is zero-shot.", fp);
+    if (marked) fputs(" Circles mark the epoch the selection rule picked for a seed (in the panel it maximises).", fp);
+    fputs("</p>\n", fp);
   }
   fputs("</section>\n", fp);
 }

@@ -10,6 +10,9 @@ weights and GroupDRO's q computed by their update rules), so the pages look like
   hostile/  minimal/ with names full of markup, quotes and characters XML forbids
   bad_*/    copies of minimal/ with one defect each (the test checks the message)
 
+(toyrun/ beside them is not made here: it is what `clipdebias run` wrote for the toy world
+of tests/test_debias_toy.c.)
+
 Standard library only; deterministic.  python3 tools/gen/gen_report_fixtures.py
 """
 import json
