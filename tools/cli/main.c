@@ -21,6 +21,7 @@ static const cd_command COMMANDS[] = {
     {"tune", cd_cmd_tune, "CoOp prompt tuning on cached image features"},
     {"dataset", cd_cmd_dataset, "find a data set on disk and print its split x group counts"},
     {"embed", cd_cmd_embed, "embed a data set once into a feature cache (shardable, resumable)"},
+    {"report", cd_cmd_report, "rebuild RUN_DIR/report.html from a run's results"},
 };
 
 static void usage(FILE *fp) {
