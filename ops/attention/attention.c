@@ -1,7 +1,7 @@
 /* Multi-head self-attention core. Heads (b, h) run in parallel, one head per thread at a
- * time. The forward is the kernel table's fused head (ops/attention/attention.h); the
- * backward runs single-threaded blocked GEMMs per head on strided views of qkv. Either way no
- * head's result depends on the thread count. */
+ * time. The forward is the kernel table's fused head (ops/attention/attention.h) on the
+ * kernels' thread pool; the backward runs single-threaded blocked GEMMs per head on strided
+ * views of qkv. Either way no head's result depends on the thread count. */
 #include <math.h>
 #include <stdlib.h>
 #ifdef _OPENMP
@@ -9,6 +9,7 @@
 #endif
 
 #include "core/arena.h"
+#include "core/pool.h"
 #include "ops/attention/attention.h"
 #include "ops/dispatch.h"
 #include "ops/gemm/gemm.h"
@@ -44,11 +45,29 @@ size_t cd_attention_head_scratch(int T, int hs) {
   return ((size_t)hs + 8) * Tp;
 }
 
+typedef struct {
+  const cd_kernels *kt;
+  float *out, *att, *scratch;
+  const float *qkv;
+  int T, C, NH, hs, causal;
+  size_t per;
+  float scale;
+} head_job;
+
+static void head_item(void *ctx, int bh, int w) {
+  const head_job *j = ctx;
+  int b = bh / j->NH, h = bh % j->NH, C = j->C, T = j->T;
+  size_t C3 = (size_t)3 * C;
+  const float *q = j->qkv + (size_t)b * T * C3 + (size_t)h * j->hs;
+  j->kt->attention_head(j->out + (size_t)b * T * C + (size_t)h * j->hs, C, q, q + C, q + 2 * C, (ptrdiff_t)C3, T,
+                        j->hs, j->scale, j->causal, j->att ? j->att + (size_t)bh * T * T : NULL,
+                        j->scratch + (size_t)w * j->per);
+}
+
 void cd_attention_forward_ws(float *out, float *att, const float *qkv, int B, int T, int C,
                              int NH, int causal, cd_arena *ws) {
   if (B <= 0 || T <= 0 || C <= 0 || NH <= 0) return;
   int hs = C / NH, nbh = B * NH, nt = max_threads((double)nbh * T * T * hs);
-  const cd_kernels *kt = cd_kernels_get();
   size_t per = cd_attention_head_scratch(T, hs);
   cd_scratch sc = {0};
   float *scratch = cd_scratch_get(&sc, ws, sizeof(float) * (size_t)nt * per);
@@ -56,16 +75,8 @@ void cd_attention_forward_ws(float *out, float *att, const float *qkv, int B, in
     cd_attention_forward_ref(out, att, qkv, B, T, C, NH, causal);
     return;
   }
-  float scale = 1.0f / sqrtf((float)hs);
-  size_t C3 = (size_t)3 * C;
-#pragma omp parallel for schedule(static) num_threads(nt)
-  for (int bh = 0; bh < nbh; bh++) {
-    int b = bh / NH, h = bh % NH;
-    const float *q = qkv + (size_t)b * T * C3 + (size_t)h * hs;
-    kt->attention_head(out + (size_t)b * T * C + (size_t)h * hs, C, q, q + C, q + 2 * C, (ptrdiff_t)C3, T,
-                       hs, scale, causal, att ? att + (size_t)bh * T * T : NULL,
-                       scratch + (size_t)thread_id() * per);
-  }
+  head_job j = {cd_kernels_get(), out, att, scratch, qkv, T, C, NH, hs, causal, per, 1.0f / sqrtf((float)hs)};
+  cd_pool_run(nbh, nt, head_item, &j);
   cd_scratch_put(&sc);
 }
 

@@ -12,6 +12,7 @@
 #include <omp.h>
 #endif
 
+#include "core/pool.h"
 #include "ops/gemm/gemm.h"
 
 /* The largest register tile of any kernel (floats). */
@@ -41,13 +42,6 @@ int cd_gemm_threads(int nthreads, int M, int N, int K) {
   return nt < 1 ? 1 : nt;
 }
 
-static int thread_id(void) {
-#ifdef _OPENMP
-  return omp_get_thread_num();
-#else
-  return 0;
-#endif
-}
 
 /* The A micro-panel of rows [ir, ir + MR) for the K block starting at p0 (length kcb). */
 static const unsigned char *a_panel(const cd_gemm_job *g, int p0, int ir, int kcb) {
@@ -110,46 +104,58 @@ static const void *panel_at(const cd_gemm_job *g, int jp, int blk) {
   return g->b + (size_t)jp * g->panel_bytes + (size_t)blk * g->kc * g->k->nr * g->k->b_bytes;
 }
 
+/* The shape of the tile loops, from the job alone (never from the thread count). */
+typedef struct {
+  const cd_gemm_job *g;
+  int MC, npb, nblk, nic, cpb, nch;
+} gemm_plan;
+
+static void pack_item(void *ctx, int u, int w) {
+  const gemm_plan *p = ctx;
+  const cd_gemm_job *g = p->g;
+  (void)w;
+  pack_a_unit(g->k, g->A_src, g->lda, g->M, g->K, g->Kp, g->kc, g->Mp, 1.0f, (unsigned char *)g->a, u);
+}
+
+/* Work unit u: rows [i0, i0 + mc) against the panels of chunk ch, all K blocks in order. */
+static void tile_item(void *ctx, int u, int w) {
+  const gemm_plan *p = ctx;
+  const cd_gemm_job *g = p->g;
+  float *wbuf = g->wbuf ? g->wbuf + (size_t)w * g->kc * g->k->nr : NULL;
+  int ic = u / p->nch, ch = u % p->nch, i0 = ic * p->MC, mc = imin(p->MC, g->M - i0);
+  int jp0 = ch * p->cpb, jp1 = imin(p->npb, jp0 + p->cpb), nblk = p->nblk;
+  if (p->nic == 1) {
+    /* All rows in one block (small M): each panel over all of K, then the next, so the weight
+     * streams through once, front to back. */
+    for (int jp = jp0; jp < jp1; jp++)
+      for (int blk = 0; blk < nblk; blk++) {
+        const void *nx = blk + 1 < nblk ? panel_at(g, jp, blk + 1) : jp + 1 < jp1 ? panel_at(g, jp + 1, 0) : NULL;
+        run_panel(g, jp, blk, nblk, i0, mc, nx, wbuf);
+      }
+  } else {
+    /* Per K block, the A block stays in L2 while the chunk's panels stream through L1. */
+    for (int blk = 0; blk < nblk; blk++)
+      for (int jp = jp0; jp < jp1; jp++) {
+        const void *nx = jp + 1 < jp1 ? panel_at(g, jp + 1, blk) : blk + 1 < nblk ? panel_at(g, jp0, blk + 1) : NULL;
+        run_panel(g, jp, blk, nblk, i0, mc, nx, wbuf);
+      }
+  }
+}
+
 void cd_gemm_run(const cd_gemm_job *g, int nt) {
   const cd_gemm_kernel *k = g->k;
   const int MR = k->mr, NR = k->nr;
-  const int MC = (int)round_up((size_t)k->mc, (size_t)MR);
-  const int npb = (g->N + NR - 1) / NR, nblk = (g->Kp + g->kc - 1) / g->kc;
-  const int nic = (g->M + MC - 1) / MC, mcw = imin(MC, (int)round_up((size_t)g->M, (size_t)MR));
-  /* Panels per unit: the unit's C block stays in L2, and there are enough units to keep every
-   * thread busy (a few per thread, so a preempted one delays little). */
-  int cpb = C_BLOCK_FLOATS / (mcw * NR);
-  if (cpb < 1) cpb = 1;
-  int per_ic = (4 * nt + nic - 1) / nic;
-  if (per_ic > 1 && (npb + cpb - 1) / cpb < per_ic) cpb = (npb + per_ic - 1) / per_ic;
-  const int nch = (npb + cpb - 1) / cpb;
-  const int pack_units = g->A_src ? ((g->Kp + g->kc - 1) / g->kc) * (g->Mp / MR) : 0;
-#pragma omp parallel num_threads(nt) if (nt > 1)
-  {
-    float *wbuf = g->wbuf ? g->wbuf + (size_t)thread_id() * g->kc * NR : NULL;
-#pragma omp for schedule(static)
-    for (int u = 0; u < pack_units; u++)
-      pack_a_unit(k, g->A_src, g->lda, g->M, g->K, g->Kp, g->kc, g->Mp, 1.0f, (unsigned char *)g->a, u);
-#pragma omp for schedule(dynamic, 1)
-    for (int u = 0; u < nic * nch; u++) {
-      int ic = u / nch, ch = u % nch, i0 = ic * MC, mc = imin(MC, g->M - i0);
-      int jp0 = ch * cpb, jp1 = imin(npb, jp0 + cpb);
-      if (nic == 1) {
-        /* All rows in one block (small M): each panel over all of K, then the next, so the
-         * weight streams through once, front to back. */
-        for (int jp = jp0; jp < jp1; jp++)
-          for (int blk = 0; blk < nblk; blk++) {
-            const void *nx = blk + 1 < nblk ? panel_at(g, jp, blk + 1) : jp + 1 < jp1 ? panel_at(g, jp + 1, 0) : NULL;
-            run_panel(g, jp, blk, nblk, i0, mc, nx, wbuf);
-          }
-      } else {
-        /* Per K block, the A block stays in L2 while the chunk's panels stream through L1. */
-        for (int blk = 0; blk < nblk; blk++)
-          for (int jp = jp0; jp < jp1; jp++) {
-            const void *nx = jp + 1 < jp1 ? panel_at(g, jp + 1, blk) : blk + 1 < nblk ? panel_at(g, jp0, blk + 1) : NULL;
-            run_panel(g, jp, blk, nblk, i0, mc, nx, wbuf);
-          }
-      }
-    }
-  }
+  gemm_plan p = {g, (int)round_up((size_t)k->mc, (size_t)MR), (g->N + NR - 1) / NR,
+                 (g->Kp + g->kc - 1) / g->kc, 0, 0, 0};
+  p.nic = (g->M + p.MC - 1) / p.MC;
+  const int mcw = imin(p.MC, (int)round_up((size_t)g->M, (size_t)MR));
+  /* Panels per unit: the unit's C block stays in L2, and there are several units per thread
+   * (a thread delayed by the OS then holds up little). Fixed by the shapes, not by nt. */
+  p.cpb = C_BLOCK_FLOATS / (mcw * NR);
+  if (p.cpb < 1) p.cpb = 1;
+  int per_ic = (8 + p.nic - 1) / p.nic;
+  if (per_ic > 1 && (p.npb + p.cpb - 1) / p.cpb < per_ic) p.cpb = (p.npb + per_ic - 1) / per_ic;
+  p.nch = (p.npb + p.cpb - 1) / p.cpb;
+  if (g->A_src) cd_pool_run(((g->Kp + g->kc - 1) / g->kc) * (g->Mp / MR), nt, pack_item, &p);
+  cd_pool_run(p.nic * p.nch, nt, tile_item, &p);
 }

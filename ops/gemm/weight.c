@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "core/arena.h"
+#include "core/pool.h"
 
 static size_t round_up(size_t x, size_t m) { return (x + m - 1) / m * m; }
 
@@ -17,20 +18,30 @@ size_t cd_weight_packed_bytes(int rows, int cols, const cd_gemm_kernel *k) {
   return np * panel_bytes(cols, k);
 }
 
+typedef struct {
+  const cd_weight *w;
+  const cd_gemm_kernel *k;
+  unsigned char *dst;
+  size_t pb, esz;
+} pack_job;
+
+static void pack_panel(void *ctx, int jp, int worker) {
+  const pack_job *j = ctx;
+  const cd_weight *w = j->w;
+  int j0 = jp * j->k->nr, nr = w->rows - j0 < j->k->nr ? w->rows - j0 : j->k->nr;
+  (void)worker;
+  j->k->pack_b((const unsigned char *)w->data + (size_t)j0 * w->cols * j->esz, w->dtype, (size_t)w->cols, nr,
+               w->cols, j->dst + (size_t)jp * j->pb);
+}
+
 int cd_weight_pack(cd_weight *w, const cd_gemm_kernel *k, cd_error *e) {
   if (!w->data) return cd_fail(e, "weight [%d, %d]: no source data to pack", w->rows, w->cols);
-  size_t bytes = cd_weight_packed_bytes(w->rows, w->cols, k), pb = panel_bytes(w->cols, k);
+  size_t bytes = cd_weight_packed_bytes(w->rows, w->cols, k);
   unsigned char *dst = cd_alloc_big(bytes);
   if (!dst) return cd_fail(e, "weight [%d, %d]: out of memory packing %zu MB", w->rows, w->cols, bytes >> 20);
+  pack_job j = {w, k, dst, panel_bytes(w->cols, k), cd_dtype_size(w->dtype)};
   int np = (w->rows + k->nr - 1) / k->nr;
-  size_t esz = cd_dtype_size(w->dtype);
-  const unsigned char *src = w->data;
-#pragma omp parallel for schedule(dynamic, 4) if ((size_t)w->rows * w->cols > 65536)
-  for (int jp = 0; jp < np; jp++) {
-    int j0 = jp * k->nr, nr = w->rows - j0 < k->nr ? w->rows - j0 : k->nr;
-    k->pack_b(src + (size_t)j0 * w->cols * esz, w->dtype, (size_t)w->cols, nr, w->cols,
-              dst + (size_t)jp * pb);
-  }
+  cd_pool_run(np, (size_t)w->rows * w->cols > 65536 ? 0 : 1, pack_panel, &j);
   free(w->packed);
   w->packed = dst;
   w->packed_bytes = bytes;

@@ -3,6 +3,7 @@
 #include <math.h>
 #include <stdlib.h>
 
+#include "core/pool.h"
 #include "ops/dispatch.h"
 #include "ops/ops.h"
 
@@ -20,18 +21,29 @@ static void row_stats(const float *x, int C, float eps, float *mean, float *rstd
   *rstd = 1.0f / sqrtf(v / C + eps);
 }
 
+typedef struct {
+  const cd_kernels *kt;
+  float *out, *mean, *rstd;
+  const float *inp, *weight, *bias;
+  int M, C;
+  float eps;
+} ln_job;
+
+enum { LN_ROWS = 8 };
+
+static void ln_item(void *ctx, int blk, int w) {
+  const ln_job *j = ctx;
+  int m0 = blk * LN_ROWS, n = j->M - m0 < LN_ROWS ? j->M - m0 : LN_ROWS;
+  size_t off = (size_t)m0 * j->C;
+  (void)w;
+  j->kt->layernorm_rows(j->out + off, j->mean ? j->mean + m0 : NULL, j->rstd ? j->rstd + m0 : NULL, j->inp + off,
+                        j->weight, j->bias, n, j->C, j->eps);
+}
+
 void cd_layernorm_forward(float *out, float *mean, float *rstd, const float *inp,
                           const float *weight, const float *bias, int M, int C, float eps) {
-  enum { ROWS = 8 };
-  const cd_kernels *kt = cd_kernels_get();
-  int nb = (M + ROWS - 1) / ROWS;
-#pragma omp parallel for schedule(static) if ((double)M * C > PAR_MIN)
-  for (int blk = 0; blk < nb; blk++) {
-    int m0 = blk * ROWS, n = M - m0 < ROWS ? M - m0 : ROWS;
-    size_t off = (size_t)m0 * C;
-    kt->layernorm_rows(out + off, mean ? mean + m0 : NULL, rstd ? rstd + m0 : NULL, inp + off,
-                       weight, bias, n, C, eps);
-  }
+  ln_job j = {cd_kernels_get(), out, mean, rstd, inp, weight, bias, M, C, eps};
+  cd_pool_run((M + LN_ROWS - 1) / LN_ROWS, (double)M * C > PAR_MIN ? 0 : 1, ln_item, &j);
 }
 
 /* dinp row by row; dweight/dbias by column blocks so each column sums its rows in order,

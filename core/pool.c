@@ -1,0 +1,132 @@
+/* The kernels' thread pool (see core/pool.h).
+ *
+ * One job slot: the job's items are claimed by compare-and-swap on a word holding the job's
+ * generation and the next item, so a worker that wakes after its job is over (or reads the
+ * slot while the next job is being written) can never claim anything it should not: its CAS
+ * carries a stale generation and fails. The caller waits only for the items to be done, never
+ * for the workers to check in. Runs from different user threads are serialised. */
+#include "core/pool.h"
+
+#include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
+#include <stdint.h>
+
+#include "core/cpu.h"
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#define CPU_RELAX() _mm_pause()
+#elif defined(__aarch64__)
+#define CPU_RELAX() __asm__ volatile("yield")
+#else
+#define CPU_RELAX() ((void)0)
+#endif
+
+enum { MAX_THREADS = 256, SPIN = 4000 };
+
+static struct {
+  /* the job (atomics only so that a late worker's stale read is well defined) */
+  _Atomic(cd_pool_fn) fn;
+  _Atomic(void *) ctx;
+  _Atomic int n, threads;
+  _Atomic uint64_t claim; /* generation << 32 | next item */
+  _Atomic int done;
+  _Atomic uint32_t gen;
+  /* sleeping */
+  pthread_mutex_t mu;
+  pthread_cond_t cv;
+  _Atomic int sleepers;
+  /* workers started, and one run at a time */
+  int workers;
+  pthread_mutex_t run_mu;
+} P = {.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER, .run_mu = PTHREAD_MUTEX_INITIALIZER};
+
+static _Thread_local int t_in_pool; /* nested runs go inline */
+
+/* Claims and runs items of generation g until none are left. */
+static void work(uint32_t g, int w) {
+  for (;;) {
+    uint64_t c = atomic_load(&P.claim);
+    if ((uint32_t)(c >> 32) != g || (int)(uint32_t)c >= P.n) return;
+    if (!atomic_compare_exchange_weak(&P.claim, &c, c + 1)) continue;
+    /* claimed: the job cannot finish (nor its slot be rewritten) before this item is done */
+    cd_pool_fn fn = atomic_load(&P.fn);
+    fn(atomic_load(&P.ctx), (int)(uint32_t)c, w);
+    atomic_fetch_add(&P.done, 1);
+  }
+}
+
+static uint32_t wait_for_new_gen(uint32_t seen) {
+  for (int s = 0; s < SPIN; s++) {
+    uint32_t g = atomic_load(&P.gen);
+    if (g != seen) return g;
+    CPU_RELAX();
+  }
+  pthread_mutex_lock(&P.mu);
+  atomic_fetch_add(&P.sleepers, 1);
+  while (atomic_load(&P.gen) == seen) pthread_cond_wait(&P.cv, &P.mu);
+  atomic_fetch_sub(&P.sleepers, 1);
+  pthread_mutex_unlock(&P.mu);
+  return atomic_load(&P.gen);
+}
+
+static void *worker_main(void *arg) {
+  int w = (int)(intptr_t)arg;
+  t_in_pool = 1;
+  uint32_t seen = atomic_load(&P.gen);
+  for (;;) {
+    seen = wait_for_new_gen(seen);
+    if (w < P.threads) work(seen, w); /* a stale read of threads only skips or fails a claim */
+  }
+  return NULL;
+}
+
+/* Starts workers 1..need-1 that do not exist yet (run_mu held). */
+static void grow(int need) {
+  while (P.workers + 1 < need && P.workers + 1 < MAX_THREADS) {
+    pthread_t t;
+    pthread_attr_t a;
+    pthread_attr_init(&a);
+    pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
+    int ok = pthread_create(&t, &a, worker_main, (void *)(intptr_t)(P.workers + 1)) == 0;
+    pthread_attr_destroy(&a);
+    if (!ok) break; /* fewer threads than asked: the caller does the rest */
+    P.workers++;
+  }
+}
+
+void cd_pool_run(int n, int threads, cd_pool_fn fn, void *ctx) {
+  if (n <= 0) return;
+  if (threads <= 0) threads = cd_threads_get();
+  if (threads > n) threads = n;
+  if (threads > MAX_THREADS) threads = MAX_THREADS;
+  if (threads <= 1 || t_in_pool) {
+    for (int i = 0; i < n; i++) fn(ctx, i, 0);
+    return;
+  }
+  pthread_mutex_lock(&P.run_mu);
+  grow(threads);
+  uint32_t g = atomic_load(&P.gen) + 1;
+  atomic_store(&P.fn, fn);
+  atomic_store(&P.ctx, ctx);
+  atomic_store(&P.n, n);
+  atomic_store(&P.threads, threads);
+  atomic_store(&P.done, 0);
+  atomic_store(&P.claim, (uint64_t)g << 32);
+  atomic_store(&P.gen, g); /* publishes the job (sequentially consistent) */
+  if (atomic_load(&P.sleepers) > 0) {
+    pthread_mutex_lock(&P.mu);
+    pthread_cond_broadcast(&P.cv);
+    pthread_mutex_unlock(&P.mu);
+  }
+  t_in_pool = 1;
+  work(g, 0);
+  t_in_pool = 0;
+  /* Items still running on workers: wait for them (yielding, in case one shares our core). */
+  for (int s = 0; atomic_load(&P.done) < n; s++) {
+    if (s < SPIN) CPU_RELAX();
+    else sched_yield();
+  }
+  pthread_mutex_unlock(&P.run_mu);
+}

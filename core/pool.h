@@ -1,0 +1,26 @@
+/* The thread pool of the inference kernels: fork-join over numbered items where the calling
+ * thread works too and a run is over as soon as every item is done.
+ *
+ * Why not an OpenMP parallel loop: its closing barrier waits for every thread of the team,
+ * including one the OS has not scheduled yet, so on a machine with more runnable threads
+ * than cores (a shared server, a CI runner) each parallel region can cost a time slice and a
+ * forward pass of a few hundred regions slows down tenfold. Here a worker that wakes late
+ * finds the items taken and simply goes back to sleep; only an item it actually took is waited
+ * for. Idle workers spin briefly (the next run usually follows within microseconds), then
+ * sleep.
+ *
+ * Which thread runs an item never changes what the item computes, so results do not depend
+ * on the thread count as long as items are defined by the data, not by the threads. The pool
+ * is process-wide (like OpenMP's) and sized by cd_threads_set / OMP_NUM_THREADS. */
+#ifndef CD_POOL_H
+#define CD_POOL_H
+
+/* fn(ctx, item, worker): worker in [0, threads) indexes per-thread scratch. */
+typedef void (*cd_pool_fn)(void *ctx, int item, int worker);
+
+/* Runs fn on items [0, n) with up to `threads` participants (<= 0: cd_threads_get()); the
+ * calling thread is participant 0. Runs inline (one participant) when called from inside a
+ * pool item or when threads or n is 1. */
+void cd_pool_run(int n, int threads, cd_pool_fn fn, void *ctx);
+
+#endif
