@@ -4,20 +4,19 @@
 The second number is the oneDNN (mkldnn) linear on pre-converted tensors, reported because a
 distribution build of PyTorch may route F.linear to a slow generic BLAS (Debian's links the
 netlib reference BLAS); it is 0 when oneDNN is unavailable.
-Usage: gemm_torch.py [threads] [min_seconds_per_shape]"""
+Usage: gemm_torch.py [threads] [min_seconds_per_shape] (shapes: bench_gemm.c's)"""
 import sys
 import time
 
 import torch
 
 SHAPES = [
-    ("vit-b32.qkv", 1600, 768, 2304), ("vit-b32.out", 1600, 768, 768),
-    ("vit-b32.fc", 1600, 768, 3072), ("vit-b32.proj", 1600, 3072, 768),
-    ("text.qkv.M20", 20, 512, 1536), ("text.out.M20", 20, 512, 512),
-    ("text.fc.M20", 20, 512, 2048), ("text.proj.M20", 20, 2048, 512),
-    ("text.qkv.M77", 77, 512, 1536), ("text.out.M77", 77, 512, 512),
-    ("text.fc.M77", 77, 512, 2048), ("text.proj.M77", 77, 2048, 512),
-    ("text.fc.M5", 5, 512, 2048), ("text.fc.M385", 385, 512, 2048),
+    ("vit-b32.b1.qkv", 50, 768, 2304), ("vit-b32.b1.out", 50, 768, 768),
+    ("vit-b32.b1.fc", 50, 768, 3072), ("vit-b32.b1.proj", 50, 3072, 768),
+    ("vit-b32.b32.qkv", 1600, 768, 2304), ("vit-b32.b32.out", 1600, 768, 768),
+    ("vit-b32.b32.fc", 1600, 768, 3072), ("vit-b32.b32.proj", 1600, 3072, 768),
+    ("text.qkv.M77", 77, 512, 1536), ("text.fc.M77", 77, 512, 2048),
+    ("text.fc.M385", 385, 512, 2048), ("text.proj.M385", 385, 2048, 512),
 ]
 
 

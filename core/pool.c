@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include "core/cpu.h"
+#include "core/progress.h"
 
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
@@ -23,7 +24,12 @@
 #define CPU_RELAX() ((void)0)
 #endif
 
-enum { MAX_THREADS = 256, SPIN = 4000 };
+enum { MAX_THREADS = 256 };
+/* How long an idle worker polls for the next run before it sleeps: the runs of a forward pass
+ * follow each other within microseconds, and waking a sleeper costs tens of microseconds (more
+ * under virtualisation), which at batch 1 is a good part of a run. A millisecond of polling
+ * covers a forward; between batches (decoding, writing) the workers sleep. */
+#define SPIN_SECONDS 1e-3
 
 static struct {
   /* the job (atomics only so that a late worker's stale read is well defined) */
@@ -58,10 +64,12 @@ static void work(uint32_t g, int w) {
 }
 
 static uint32_t wait_for_new_gen(uint32_t seen) {
-  for (int s = 0; s < SPIN; s++) {
+  double until = cd_time_now() + SPIN_SECONDS;
+  for (int s = 1;; s++) {
     uint32_t g = atomic_load(&P.gen);
     if (g != seen) return g;
     CPU_RELAX();
+    if (s % 64 == 0 && cd_time_now() > until) break;
   }
   pthread_mutex_lock(&P.mu);
   atomic_fetch_add(&P.sleepers, 1);
@@ -124,8 +132,9 @@ void cd_pool_run(int n, int threads, cd_pool_fn fn, void *ctx) {
   work(g, 0);
   t_in_pool = 0;
   /* Items still running on workers: wait for them (yielding, in case one shares our core). */
-  for (int s = 0; atomic_load(&P.done) < n; s++) {
-    if (s < SPIN) CPU_RELAX();
+  double until = cd_time_now() + SPIN_SECONDS;
+  for (int s = 1; atomic_load(&P.done) < n; s++) {
+    if (s % 64 || cd_time_now() < until) CPU_RELAX();
     else sched_yield();
   }
   pthread_mutex_unlock(&P.run_mu);

@@ -89,35 +89,15 @@ static void widen_fp16(const void *b, int kc, float *dst) {
 
 const cd_gemm_kernel cd_gemm_avx2_fp32 = {
     .name = "avx2 fp32 5x16",
-    .isa = CD_ISA_AVX2,
-    .prec = CD_PREC_FP32,
-    .mr = MR,
-    .nr = NR,
-    .mc = 120,
-    .kc = 384,
-    .kstep = 1,
-    .a_bytes = 4,
-    .b_bytes = 4,
-    .tile = tile_fp32,
-    .pack_a = pack_a,
-    .pack_b = pack_b_fp32,
-    .widen_b = NULL};
+    .isa = CD_ISA_AVX2, .prec = CD_PREC_FP32, .mr = MR, .nr = NR, .mc = 120, .kc = 384,
+    .kstep = 1, .a_bytes = 4, .b_bytes = 4, .tile = tile_fp32, .pack_a = pack_a,
+    .pack_b = pack_b_fp32, .widen_b = NULL};
 
 const cd_gemm_kernel cd_gemm_avx2_fp16 = {
     .name = "avx2 fp16 5x16 (half weights widened by F16C, float32 arithmetic)",
-    .isa = CD_ISA_AVX2,
-    .prec = CD_PREC_FP16,
-    .mr = MR,
-    .nr = NR,
-    .mc = 120,
-    .kc = 384,
-    .kstep = 1,
-    .a_bytes = 4,
-    .b_bytes = 2,
-    .tile = tile_fp32,
-    .pack_a = pack_a,
-    .pack_b = pack_b_fp16,
-    .widen_b = widen_fp16};
+    .isa = CD_ISA_AVX2, .prec = CD_PREC_FP16, .mr = MR, .nr = NR, .mc = 120, .kc = 384,
+    .kstep = 1, .a_bytes = 4, .b_bytes = 2, .tile = tile_fp32, .pack_a = pack_a,
+    .pack_b = pack_b_fp16, .widen_b = widen_fp16};
 #else
 typedef int cd_gemm_avx2_unused; /* ISO C: no empty translation unit */
 #endif

@@ -129,35 +129,15 @@ static void pack_b_bf16x3(const void *W, cd_dtype dtype, size_t ldw, int nr, int
 
 const cd_gemm_kernel cd_gemm_avx512bf16_bf16 = {
     .name = "avx512bf16 bf16 10x32 (vdpbf16ps)",
-    .isa = CD_ISA_AVX512BF16,
-    .prec = CD_PREC_BF16,
-    .mr = MR,
-    .nr = NR,
-    .mc = 240,
-    .kc = 512,
-    .kstep = 2,
-    .a_bytes = 2,
-    .b_bytes = 2,
-    .tile = tile_bf16,
-    .pack_a = pack_a_bf16,
-    .pack_b = pack_b_bf16,
-    .widen_b = NULL};
+    .isa = CD_ISA_AVX512BF16, .prec = CD_PREC_BF16, .mr = MR, .nr = NR, .mc = 240, .kc = 512,
+    .kstep = 2, .a_bytes = 2, .b_bytes = 2, .tile = tile_bf16, .pack_a = pack_a_bf16,
+    .pack_b = pack_b_bf16, .widen_b = NULL};
 
 const cd_gemm_kernel cd_gemm_avx512bf16_bf16x3 = {
     .name = "avx512bf16 bf16x3 10x32 (3 x vdpbf16ps)",
-    .isa = CD_ISA_AVX512BF16,
-    .prec = CD_PREC_BF16X3,
-    .mr = MR,
-    .nr = NR,
-    .mc = 240,
-    .kc = 256,
-    .kstep = 2,
-    .a_bytes = 4,
-    .b_bytes = 4,
-    .tile = tile_bf16x3,
-    .pack_a = pack_a_bf16x3,
-    .pack_b = pack_b_bf16x3,
-    .widen_b = NULL};
+    .isa = CD_ISA_AVX512BF16, .prec = CD_PREC_BF16X3, .mr = MR, .nr = NR, .mc = 240, .kc = 256,
+    .kstep = 2, .a_bytes = 4, .b_bytes = 4, .tile = tile_bf16x3, .pack_a = pack_a_bf16x3,
+    .pack_b = pack_b_bf16x3, .widen_b = NULL};
 #else
 typedef int cd_gemm_avx512bf16_unused; /* ISO C: no empty translation unit */
 #endif

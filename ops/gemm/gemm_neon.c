@@ -58,35 +58,15 @@ static void widen_fp16(const void *b, int kc, float *dst) {
 
 const cd_gemm_kernel cd_gemm_neon_fp32 = {
     .name = "neon fp32 8x8",
-    .isa = CD_ISA_NEON,
-    .prec = CD_PREC_FP32,
-    .mr = MR,
-    .nr = NR,
-    .mc = 128,
-    .kc = 256,
-    .kstep = 1,
-    .a_bytes = 4,
-    .b_bytes = 4,
-    .tile = tile_fp32,
-    .pack_a = pack_a,
-    .pack_b = pack_b_fp32,
-    .widen_b = NULL};
+    .isa = CD_ISA_NEON, .prec = CD_PREC_FP32, .mr = MR, .nr = NR, .mc = 128, .kc = 256,
+    .kstep = 1, .a_bytes = 4, .b_bytes = 4, .tile = tile_fp32, .pack_a = pack_a,
+    .pack_b = pack_b_fp32, .widen_b = NULL};
 
 const cd_gemm_kernel cd_gemm_neon_fp16 = {
     .name = "neon fp16 8x8 (half weights widened, float32 arithmetic)",
-    .isa = CD_ISA_NEON,
-    .prec = CD_PREC_FP16,
-    .mr = MR,
-    .nr = NR,
-    .mc = 128,
-    .kc = 256,
-    .kstep = 1,
-    .a_bytes = 4,
-    .b_bytes = 2,
-    .tile = tile_fp32,
-    .pack_a = pack_a,
-    .pack_b = pack_b_fp16,
-    .widen_b = widen_fp16};
+    .isa = CD_ISA_NEON, .prec = CD_PREC_FP16, .mr = MR, .nr = NR, .mc = 128, .kc = 256,
+    .kstep = 1, .a_bytes = 4, .b_bytes = 2, .tile = tile_fp32, .pack_a = pack_a,
+    .pack_b = pack_b_fp16, .widen_b = widen_fp16};
 #else
 typedef int cd_gemm_neon_unused; /* ISO C: no empty translation unit */
 #endif

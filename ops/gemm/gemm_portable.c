@@ -78,19 +78,9 @@ static void tile_fp32(const cd_tile *t) {
 
 const cd_gemm_kernel cd_gemm_portable_fp32 = {
     .name = "ref fp32 4x8",
-    .isa = CD_ISA_REF,
-    .prec = CD_PREC_FP32,
-    .mr = MR,
-    .nr = NR,
-    .mc = 128,
-    .kc = 256,
-    .kstep = 1,
-    .a_bytes = 4,
-    .b_bytes = 4,
-    .tile = tile_fp32,
-    .pack_a = pack_a_fp32,
-    .pack_b = pack_b_fp32,
-    .widen_b = NULL};
+    .isa = CD_ISA_REF, .prec = CD_PREC_FP32, .mr = MR, .nr = NR, .mc = 128, .kc = 256,
+    .kstep = 1, .a_bytes = 4, .b_bytes = 4, .tile = tile_fp32, .pack_a = pack_a_fp32,
+    .pack_b = pack_b_fp32, .widen_b = NULL};
 
 /* ---- fp16: half-precision weights, float32 arithmetic ---- */
 
@@ -115,19 +105,9 @@ static void widen_fp16(const void *b, int kc, float *dst) {
 
 const cd_gemm_kernel cd_gemm_portable_fp16 = {
     .name = "ref fp16 4x8 (half weights, float32 arithmetic)",
-    .isa = CD_ISA_REF,
-    .prec = CD_PREC_FP16,
-    .mr = MR,
-    .nr = NR,
-    .mc = 128,
-    .kc = 256,
-    .kstep = 1,
-    .a_bytes = 4,
-    .b_bytes = 2,
-    .tile = tile_fp32,
-    .pack_a = pack_a_fp32,
-    .pack_b = pack_b_fp16,
-    .widen_b = widen_fp16};
+    .isa = CD_ISA_REF, .prec = CD_PREC_FP16, .mr = MR, .nr = NR, .mc = 128, .kc = 256,
+    .kstep = 1, .a_bytes = 4, .b_bytes = 2, .tile = tile_fp32, .pack_a = pack_a_fp32,
+    .pack_b = pack_b_fp16, .widen_b = widen_fp16};
 
 /* ---- bf16 pairs ---- */
 
@@ -198,19 +178,9 @@ static void tile_bf16(const cd_tile *t) {
 
 const cd_gemm_kernel cd_gemm_portable_bf16 = {
     .name = "ref bf16 4x8",
-    .isa = CD_ISA_REF,
-    .prec = CD_PREC_BF16,
-    .mr = MR,
-    .nr = NR,
-    .mc = 128,
-    .kc = 256,
-    .kstep = 2,
-    .a_bytes = 2,
-    .b_bytes = 2,
-    .tile = tile_bf16,
-    .pack_a = pack_a_bf16,
-    .pack_b = pack_b_bf16,
-    .widen_b = NULL};
+    .isa = CD_ISA_REF, .prec = CD_PREC_BF16, .mr = MR, .nr = NR, .mc = 128, .kc = 256,
+    .kstep = 2, .a_bytes = 2, .b_bytes = 2, .tile = tile_bf16, .pack_a = pack_a_bf16,
+    .pack_b = pack_b_bf16, .widen_b = NULL};
 
 static void pack_a_bf16x3(const float *A, ptrdiff_t lda, int mr, int kc, float alpha, void *dst) {
   cd_gemm_pack_a_bf16(A, lda, mr, kc, alpha, dst, MR, 2);
@@ -236,16 +206,6 @@ static void tile_bf16x3(const cd_tile *t) {
 
 const cd_gemm_kernel cd_gemm_portable_bf16x3 = {
     .name = "ref bf16x3 4x8",
-    .isa = CD_ISA_REF,
-    .prec = CD_PREC_BF16X3,
-    .mr = MR,
-    .nr = NR,
-    .mc = 128,
-    .kc = 256,
-    .kstep = 2,
-    .a_bytes = 4,
-    .b_bytes = 4,
-    .tile = tile_bf16x3,
-    .pack_a = pack_a_bf16x3,
-    .pack_b = pack_b_bf16x3,
-    .widen_b = NULL};
+    .isa = CD_ISA_REF, .prec = CD_PREC_BF16X3, .mr = MR, .nr = NR, .mc = 128, .kc = 256,
+    .kstep = 2, .a_bytes = 4, .b_bytes = 4, .tile = tile_bf16x3, .pack_a = pack_a_bf16x3,
+    .pack_b = pack_b_bf16x3, .widen_b = NULL};

@@ -5,21 +5,12 @@
 
 #include "core/pool.h"
 #include "ops/dispatch.h"
+#include "ops/norm/layernorm_kernels.h"
 #include "ops/ops.h"
 
 /* Below this many elements a fork/join costs more than the rows (one image: 38400). */
 #define PAR_MIN 65536
 
-static void row_stats(const float *x, int C, float eps, float *mean, float *rstd) {
-  float s = 0.0f, v = 0.0f;
-#pragma omp simd reduction(+ : s)
-  for (int c = 0; c < C; c++) s += x[c];
-  float mu = s / C;
-#pragma omp simd reduction(+ : v)
-  for (int c = 0; c < C; c++) v += (x[c] - mu) * (x[c] - mu);
-  *mean = mu;
-  *rstd = 1.0f / sqrtf(v / C + eps);
-}
 
 typedef struct {
   const cd_kernels *kt;
@@ -59,7 +50,7 @@ void cd_layernorm_backward(float *dinp, float *dweight, float *dbias, const floa
       cd_layernorm_backward_ref(dinp, dweight, dbias, dout, inp, weight, NULL, NULL, M, C);
       return;
     }
-    for (int m = 0; m < M; m++) row_stats(inp + (size_t)m * C, C, 1e-5f, stats + m, stats + M + m);
+    for (int m = 0; m < M; m++) layernorm_row_stats(inp + (size_t)m * C, C, 1e-5f, stats + m, stats + M + m);
     mean = stats;
     rstd = stats + M;
   }
