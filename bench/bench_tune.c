@@ -40,6 +40,11 @@ static float *rnd(size_t n, float scale, float offset) {
   return p;
 }
 
+/* A plain float32 Linear weight [rows, cols], as prompt tuning loads the text tower. */
+static cd_weight wrnd(int rows, int cols, float scale) {
+  return (cd_weight){rows, cols, CD_F32, rnd((size_t)rows * cols, scale, 0), NULL, NULL, 0};
+}
+
 int main(int argc, char **argv) {
   int steps = argc > 1 ? atoi(argv[1]) : 20;
   if (argc > 2) cd_threads_set(atoi(argv[2]));
@@ -53,18 +58,19 @@ int main(int argc, char **argv) {
   tx->pos_emb = rnd((size_t)CTX * W, 0.01f, 0);
   tx->ln_final_w = rnd(W, 0.1f, 1);
   tx->ln_final_b = rnd(W, 0.1f, 0);
-  tx->proj = rnd((size_t)EMB * W, 0.044f, 0);
+  tx->proj = wrnd(EMB, W, 0.044f);
   tx->tf = (cd_transformer){W, LAYERS, HEADS, MLP, CD_ACT_QUICKGELU, 1e-5f, blocks};
   for (int l = 0; l < LAYERS; l++) {
     cd_block *b = &blocks[l];
     b->ln_1_w = rnd(W, 0.1f, 1), b->ln_1_b = rnd(W, 0.1f, 0);
-    b->qkv_w = rnd((size_t)3 * W * W, 0.044f, 0), b->qkv_b = rnd(3 * W, 0.01f, 0);
-    b->out_w = rnd((size_t)W * W, 0.044f, 0), b->out_b = rnd(W, 0.01f, 0);
+    b->qkv_w = wrnd(3 * W, W, 0.044f), b->qkv_b = rnd(3 * W, 0.01f, 0);
+    b->out_w = wrnd(W, W, 0.044f), b->out_b = rnd(W, 0.01f, 0);
     b->ln_2_w = rnd(W, 0.1f, 1), b->ln_2_b = rnd(W, 0.1f, 0);
-    b->fc_w = rnd((size_t)MLP * W, 0.044f, 0), b->fc_b = rnd(MLP, 0.01f, 0);
-    b->proj_w = rnd((size_t)W * MLP, 0.022f, 0), b->proj_b = rnd(W, 0.01f, 0);
+    b->fc_w = wrnd(MLP, W, 0.044f), b->fc_b = rnd(MLP, 0.01f, 0);
+    b->proj_w = wrnd(W, MLP, 0.022f), b->proj_b = rnd(W, 0.01f, 0);
   }
   m.embed_dim = EMB;
+  m.towers = CD_TOWER_TEXT;
   m.logit_scale_log = logf(100.0f);
 
   /* "X X ... X landbird." / "X X ... X waterbird." with the real BPE ids */
@@ -120,11 +126,11 @@ int main(int argc, char **argv) {
   cd_prompt_free(&p);
   for (int l = 0; l < LAYERS; l++) {
     cd_block *b = &blocks[l];
-    const float *ps[] = {b->ln_1_w, b->ln_1_b, b->qkv_w, b->qkv_b, b->out_w, b->out_b,
-                         b->ln_2_w, b->ln_2_b, b->fc_w, b->fc_b, b->proj_w, b->proj_b};
+    const void *ps[] = {b->ln_1_w, b->ln_1_b, b->qkv_w.data, b->qkv_b, b->out_w.data, b->out_b,
+                        b->ln_2_w, b->ln_2_b, b->fc_w.data, b->fc_b, b->proj_w.data, b->proj_b};
     for (size_t i = 0; i < sizeof ps / sizeof ps[0]; i++) free((void *)ps[i]);
   }
   free((void *)tx->tok_emb), free((void *)tx->pos_emb), free((void *)tx->ln_final_w);
-  free((void *)tx->ln_final_b), free((void *)tx->proj);
+  free((void *)tx->ln_final_b), free((void *)tx->proj.data);
   return 0;
 }

@@ -23,6 +23,12 @@ typedef struct {
  * 0 if not one of these, -1 on error (message printed). */
 int cd_cli_common_arg(int argc, char **argv, int *i, cd_cli_opts *o);
 void cd_cli_opts_free(cd_cli_opts *o);
+/* Help lines of the kernel options (--isa, --precision) shared by the model commands. */
+#define CD_CLI_KERNEL_HELP                                                                        \
+  "  --precision P   fp32 (default) | bf16 | bf16x3 | fp16: arithmetic of the weight products\n"   \
+  "                  (said on stderr when not fp32; `info --precision P` measures the cosine)\n" \
+  "  --isa L         force a lower kernel level than this CPU's best (ref, avx2, avx512, ...)\n"
+
 /* Loads the model named by --model (prints the error and returns -1 on failure). */
 int cd_cli_load_model(const cd_cli_opts *o, int need_tokenizer, cd_clip *m);
 /* Tokenizes every text into a malloc'd int32 [n, context] array. */

@@ -14,7 +14,8 @@
 static void print_help(void) {
   printf("usage: clipdebias embed-image --model M (--pixels P.npy | --images FILE... | --list F)\n"
          "                              --out E.npy [--batch B] [--normalize] [--threads N]\n"
-         "                              [--skip-bad] [--shard i/n] [--checkpoint-every S]\n\n"
+         "                              [--skip-bad] [--shard i/n] [--checkpoint-every S]\n"
+         "                              [--precision P] [--isa L]\n\n"
          "Writes float32 [N, D] image features, exactly upstream CLIP.encode_image (not\n"
          "L2-normalised unless --normalize).\n"
          "  --pixels P.npy  float32 [N, 3, S, S], already preprocessed (S = the model's image size)\n"
@@ -28,6 +29,7 @@ static void print_help(void) {
          "  --checkpoint-every S  with image files, save progress to E.npy.partial.{npy,json}\n"
          "                  every S seconds (default 60; 0 = never); rerunning the same command\n"
          "                  after an interruption resumes from there\n"
+         CD_CLI_KERNEL_HELP
          "With image files, E.npy.json records the file of every output row, the skipped files\n"
          "and the shard, and rows follow the list order.\n");
 }

@@ -9,10 +9,12 @@
 
 static void print_help(void) {
   printf("usage: clipdebias embed-text --model M (--text T... | --text-file F) --out E.npy\n"
-         "                             [--normalize] [--truncate] [--vocab V] [--threads N]\n\n"
+         "                             [--normalize] [--truncate] [--vocab V] [--threads N]\n"
+         "                             [--precision P] [--isa L]\n\n"
          "Writes float32 [N, D] text features, exactly upstream CLIP.encode_text (not L2-normalised\n"
          "unless --normalize). --text-file takes one text per line. Texts longer than the context\n"
-         "are an error unless --truncate (EOT kept last, as upstream truncate=True).\n");
+         "are an error unless --truncate (EOT kept last, as upstream truncate=True).\n"
+         CD_CLI_KERNEL_HELP);
 }
 
 int cd_cmd_embed_text(int argc, char **argv) {
