@@ -1,7 +1,9 @@
 /* CLIP text tower for prompt tuning: forward from input embeddings (token embeddings with
  * learnable context vectors spliced in) keeping the activations the backward needs, and the
  * backward down to the context vectors only (the tower's weights are frozen: no weight
- * gradients are formed).
+ * gradients are formed). Each layer is the shared block of models/clip/clip_block.c
+ * (cd_block_forward_rows / cd_block_backward); this file plans the rows and keeps the
+ * activations. The tower must be loaded with plain float32 weights (pack_text = 0).
  *
  * Work saved compared with running [n_cls, 77] prompts:
  *  - EOT cut: under the causal mask tokens after EOT cannot reach the EOT feature, so each
@@ -9,7 +11,7 @@
  *  - shared prefix: with unified context and the class name at the end, SOT + context
  *    (1 + n_ctx rows) is identical for every class and is computed once: the rows are packed
  *    as [prefix | suffix_0 | suffix_1 | ...] with segment-causal attention
- *    (ops/attention_segments.h), so every GEMM runs once over all rows;
+ *    (ops/attention/attention_segments.h), so every GEMM runs once over all rows;
  *  - otherwise (csc, middle, front) the per-class sequences are packed block-diagonally.
  *  - Only the EOT rows go through the last block's out-proj and MLP, ln_final and the
  *    projection; the backward skips rows that precede every context vector. */
@@ -18,7 +20,7 @@
 
 #include <stdint.h>
 
-#include "ops/dispatch.h"
+#include "core/arena.h"
 #include "core/error.h"
 #include "models/clip/clip.h"
 #include "models/tuning/prompt.h"
