@@ -2,13 +2,20 @@
 #include "models/debias/jsonw.h"
 
 #include <math.h>
+#include <stdlib.h>
 
 #include "core/json.h"
 
 void cd_jw_num(FILE *fp, double v) {
   if (!isfinite(v)) fputs("null", fp);
   else if (v == (double)(int64_t)v && fabs(v) < 1e15) fprintf(fp, "%lld", (long long)v);
-  else fprintf(fp, "%.17g", v);
+  else {
+    /* shortest of 15 or 17 significant digits that reads back exactly (0.9, not 0.90000000000000002) */
+    char buf[32];
+    snprintf(buf, sizeof buf, "%.15g", v);
+    if (strtod(buf, NULL) != v) snprintf(buf, sizeof buf, "%.17g", v);
+    fputs(buf, fp);
+  }
 }
 
 void cd_jw_doubles(FILE *fp, const double *v, int n) {

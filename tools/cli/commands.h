@@ -9,6 +9,7 @@ int cd_cmd_embed_text(int argc, char **argv);
 int cd_cmd_embed_image(int argc, char **argv);
 int cd_cmd_prompt_grad(int argc, char **argv);
 int cd_cmd_tune(int argc, char **argv);
+int cd_cmd_run(int argc, char **argv);
 int cd_cmd_preprocess(int argc, char **argv);
 int cd_cmd_merge(int argc, char **argv);
 
