@@ -43,8 +43,25 @@ void cd_run_text_free(cd_run_text *t);
 int cd_run_execute(const cd_run_config *c, const cd_feature_cache *cache, const cd_clip *m,
                    const cd_run_text *text, const cd_run_resolved *res, FILE *log, cd_error *e);
 
-/* The whole command: loads the cache and the model, resolves class names, templates and
- * attribute prompts (dataset defaults), then cd_run_execute. */
+/* The cache and model of a configuration, with the class names (--classnames, else the cache's
+ * with '_' -> ' '), templates (default "a photo of a {}.") and attribute prompts (--attr-prompt,
+ * else the dataset's defaults; only resolved when need_attr_prompts). */
+typedef struct {
+  cd_feature_cache cache;
+  cd_clip model;
+  int model_loaded;
+  char **classnames;
+  int n_cls;
+  const char *const *templates;
+  int n_templates;
+  const char *const *attr_prompts;
+  int n_attr_prompts;
+} cd_run_inputs;
+
+int cd_run_inputs_load(cd_run_inputs *in, const cd_run_config *c, int need_attr_prompts, cd_error *e);
+void cd_run_inputs_free(cd_run_inputs *in);
+
+/* The whole command: cd_run_inputs_load, the text features, then cd_run_execute. */
 int cd_run(const cd_run_config *c, FILE *log, cd_error *e);
 
 #endif

@@ -7,6 +7,7 @@
 #include <stdio.h>
 
 #include "data/groups/group_metrics.h"
+#include "models/debias/eval.h"
 #include "models/debias/run.h"
 #include "models/tuning/tune_head.h"
 
@@ -57,8 +58,6 @@ int cd_run_path(char *buf, size_t cap, const cd_run_state *st, const char *metho
 void cd_run_write_metrics_line(FILE *fp, const char *method, int seed, int epoch, double loss,
                                double lr, const char *weight_groups, const double *weights,
                                const double *p_bar, int G, const cd_run_eval *ev);
-/* A split's metrics object of results.json / done.json. */
-void cd_run_write_split(FILE *fp, const cd_group_metrics *m, const char *indent);
 
 /* Trains and evaluates one (method, seed) pair into its directory, done.json last. */
 int cd_run_pair(const cd_run_state *st, cd_method method, int seed, cd_error *e);

@@ -239,9 +239,9 @@ static int write_done(const pair *p, double seconds, cd_error *e) {
     for (int k = 0; k < CD_SELECT_COUNT; k++)
       fprintf(fp, "%s\"%s\": %d", k ? ", " : "", cd_select_name((cd_select_kind)k), cd_selector_epoch(&p->sel, (cd_select_kind)k));
     fprintf(fp, "},\n  \"steps\": %ld,\n  \"wall_seconds\": %.3f,\n  \"val\": ", p->opt.step, seconds);
-    cd_run_write_split(fp, &val, "  ");
+    cd_eval_write_split(fp, &val, "  ");
     fputs(",\n  \"test\": ", fp);
-    cd_run_write_split(fp, &test, "  ");
+    cd_eval_write_split(fp, &test, "  ");
     fputs("\n}\n", fp);
     rc = cd_atomic_commit(&af, e);
   }

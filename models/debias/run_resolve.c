@@ -1,6 +1,6 @@
-/* cd_run: from a configuration to the inputs of cd_run_execute -- the cache, the model, and
- * the class names, templates and attribute prompts (flags, else the cache's names and the
- * dataset's default prompts). */
+/* From a configuration to the inputs of a run or a stage command: the cache, the model, and
+ * the class names, templates and attribute prompts (flags, else the cache's class names with
+ * CoOp's '_' -> ' ' and the dataset's default prompts). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,15 +10,15 @@
 
 static const char *const DEFAULT_TEMPLATE[1] = {"a photo of a {}."};
 
-static int resolve_attr_prompts(const cd_run_config *c, const cd_feature_cache *cache,
-                                const char *const **prompts, int *n, cd_error *e) {
+static int resolve_attr_prompts(const cd_run_config *c, cd_run_inputs *in, cd_error *e) {
+  const cd_feature_cache *cache = &in->cache;
   if (c->n_attr_prompts > 0) {
-    *prompts = c->attr_prompts;
-    *n = c->n_attr_prompts;
+    in->attr_prompts = c->attr_prompts;
+    in->n_attr_prompts = c->n_attr_prompts;
     return 0;
   }
-  *prompts = cd_default_attr_prompts(cache->dataset, n);
-  if (*prompts) return 0;
+  in->attr_prompts = cd_default_attr_prompts(cache->dataset, &in->n_attr_prompts);
+  if (in->attr_prompts) return 0;
   char names[512] = "";
   for (int a = 0; a < cache->n_attr; a++) {
     size_t l = strlen(names);
@@ -29,63 +29,73 @@ static int resolve_attr_prompts(const cd_run_config *c, const cd_feature_cache *
                  cache->dataset, cache->n_attr ? " (" : "", names, cache->n_attr ? ")" : "");
 }
 
-static int resolve_classnames(const cd_run_config *c, const cd_feature_cache *cache, char ***names, int *n,
-                              cd_error *e) {
-  *names = NULL;
-  *n = 0;
-  if (!c->classnames) {
-    /* the cache's names, with CoOp's '_' -> ' ' */
-    *names = cd_calloc((size_t)cache->n_cls, sizeof(char *), e);
-    if (!*names) return -1;
-    for (int k = 0; k < cache->n_cls; k++) {
-      if (!((*names)[k] = strdup(cache->classnames[k]))) return cd_fail(e, "out of memory");
-      *n = k + 1;
-      for (char *s = (*names)[k]; *s; s++)
-        if (*s == '_') *s = ' ';
-    }
+static int resolve_classnames(const cd_run_config *c, cd_run_inputs *in, cd_error *e) {
+  const cd_feature_cache *cache = &in->cache;
+  if (c->classnames) {
+    if (cd_parse_classnames(c->classnames, &in->classnames, &in->n_cls, e)) return cd_fail_prefix(e, "--classnames");
+    if (in->n_cls != cache->n_cls)
+      return cd_fail(e, "--classnames gives %d names, the cache %s has %d classes", in->n_cls, c->cache_dir, cache->n_cls);
     return 0;
   }
-  if (cd_parse_classnames(c->classnames, names, n, e)) return cd_fail_prefix(e, "--classnames");
-  if (*n != cache->n_cls)
-    return cd_fail(e, "--classnames gives %d names, the cache %s has %d classes", *n, c->cache_dir, cache->n_cls);
+  if (!(in->classnames = cd_calloc((size_t)cache->n_cls, sizeof(char *), e))) return -1;
+  for (int k = 0; k < cache->n_cls; k++) {
+    if (!(in->classnames[k] = strdup(cache->classnames[k]))) return cd_fail(e, "out of memory");
+    in->n_cls = k + 1;
+    for (char *s = in->classnames[k]; *s; s++)
+      if (*s == '_') *s = ' ';
+  }
   return 0;
 }
 
-int cd_run(const cd_run_config *c, FILE *log, cd_error *e) {
-  if (!c->cache_dir)
-    return cd_fail(e, "run: --cache DIR is required (a feature cache written by `clipdebias embed`)");
-  if (!c->model || !c->out_dir) return cd_fail(e, "run: --model and --out are required");
-  cd_feature_cache cache;
-  cd_clip m;
-  cd_run_text text;
-  char **names = NULL;
-  int n_names = 0, rc = -1, n_prompts = 0;
-  const char *const *prompts = NULL;
-  if (cd_feature_cache_load(c->cache_dir, &cache, e)) return -1;
+int cd_run_inputs_load(cd_run_inputs *in, const cd_run_config *c, int need_attr_prompts, cd_error *e) {
+  memset(in, 0, sizeof *in);
+  if (!c->cache_dir) return cd_fail(e, "--cache DIR is required (a feature cache written by `clipdebias embed`)");
+  if (!c->model) return cd_fail(e, "--model is required (the checkpoint the cache was embedded with)");
+  if (cd_feature_cache_load(c->cache_dir, &in->cache, e)) return -1;
+  in->templates = c->n_templates ? c->templates : DEFAULT_TEMPLATE;
+  in->n_templates = c->n_templates ? c->n_templates : 1;
   cd_clip_load_opts lo = {c->vocab, 1};
-  if (resolve_classnames(c, &cache, &names, &n_names, e) || resolve_attr_prompts(c, &cache, &prompts, &n_prompts, e)) {
-    cd_feature_cache_free(&cache);
-    cd_free_classnames(names, n_names);
+  if (resolve_classnames(c, in, e) || (need_attr_prompts && resolve_attr_prompts(c, in, e))) {
+    cd_run_inputs_free(in);
     return -1;
   }
-  if (cd_clip_load(&m, c->model, &lo, e)) {
-    cd_feature_cache_free(&cache);
-    cd_free_classnames(names, n_names);
+  if (cd_clip_load(&in->model, c->model, &lo, e)) {
+    cd_run_inputs_free(in);
     return -1;
   }
-  char *const *cls = names;
-  const char *const *tmpl = c->n_templates ? c->templates : DEFAULT_TEMPLATE;
-  int n_tmpl = c->n_templates ? c->n_templates : 1;
-  if (log) fprintf(log, "cache %s: %s, %d rows, %d classes; model %s\n", c->cache_dir, cache.dataset, cache.N,
-                   cache.n_cls, c->model);
-  if (!cd_run_text_prepare(&text, &m, c, cls, cache.n_cls, tmpl, n_tmpl, prompts, n_prompts, e)) {
-    cd_run_resolved res = {c->cache_dir, cache.dataset, cls, cache.n_cls, cache.attr_names, cache.n_attr,
-                           tmpl, n_tmpl, prompts, n_prompts, cache.N, cache.model_checksum};
-    rc = cd_run_execute(c, &cache, &m, &text, &res, log, e);
+  in->model_loaded = 1;
+  if (in->model.embed_dim != in->cache.D) {
+    cd_fail(e, "%s: features are %d wide, the model %s embeds to %d; the cache was made with another model (%s)",
+            c->cache_dir, in->cache.D, c->model, in->model.embed_dim, in->cache.model_path);
+    cd_run_inputs_free(in);
+    return -1;
+  }
+  return 0;
+}
+
+void cd_run_inputs_free(cd_run_inputs *in) {
+  if (in->model_loaded) cd_clip_free(&in->model);
+  cd_feature_cache_free(&in->cache);
+  cd_free_classnames(in->classnames, in->n_cls);
+  memset(in, 0, sizeof *in);
+}
+
+int cd_run(const cd_run_config *c, FILE *log, cd_error *e) {
+  if (!c->out_dir) return cd_fail(e, "run: --out RUN_DIR is required");
+  cd_run_inputs in;
+  cd_run_text text;
+  if (cd_run_inputs_load(&in, c, 1, e)) return -1;
+  if (log) fprintf(log, "cache %s: %s, %d rows, %d classes; model %s\n", c->cache_dir, in.cache.dataset, in.cache.N,
+                   in.cache.n_cls, c->model);
+  int rc = cd_run_text_prepare(&text, &in.model, c, in.classnames, in.n_cls, in.templates, in.n_templates,
+                               in.attr_prompts, in.n_attr_prompts, e);
+  if (!rc) {
+    cd_run_resolved res = {c->cache_dir, in.cache.dataset, in.classnames, in.n_cls, in.cache.attr_names,
+                           in.cache.n_attr, in.templates, in.n_templates, in.attr_prompts, in.n_attr_prompts,
+                           in.cache.N, in.cache.model_checksum};
+    rc = cd_run_execute(c, &in.cache, &in.model, &text, &res, log, e);
     cd_run_text_free(&text);
   }
-  cd_clip_free(&m);
-  cd_feature_cache_free(&cache);
-  cd_free_classnames(names, n_names);
+  cd_run_inputs_free(&in);
   return rc;
 }

@@ -85,11 +85,8 @@ int cd_run_results_collect(const cd_run_state *st, const int32_t *zeroshot_pred,
   for (int k = 0; k < c->n_methods; k++)
     if (collect_method(st, c->methods[k], zeroshot_pred, &r->m[k], e)) return cd_run_results_free(r), -1;
   /* pseudo-label accuracy over the rows it was inferred for: train and val */
-  int n = st->n_rows[CD_SPLIT_TRAIN] + st->n_rows[CD_SPLIT_VAL];
-  int *rows = cd_malloc(sizeof(int) * (size_t)(n ? n : 1), e);
-  if (!rows) return cd_run_results_free(r), -1;
-  memcpy(rows, st->rows[CD_SPLIT_TRAIN], sizeof(int) * (size_t)st->n_rows[CD_SPLIT_TRAIN]);
-  memcpy(rows + st->n_rows[CD_SPLIT_TRAIN], st->rows[CD_SPLIT_VAL], sizeof(int) * (size_t)st->n_rows[CD_SPLIT_VAL]);
+  int n, *rows;
+  if (cd_pseudo_rows(st->cache->split, st->N, &rows, &n, e)) return cd_run_results_free(r), -1;
   int rc = cd_pseudo_stats_compute(&r->pseudo, st->a_pseudo, st->n_attr > 0 ? st->cache->a : NULL, st->cache->y,
                                    rows, n, st->C, st->K, e);
   free(rows);
@@ -100,30 +97,8 @@ int cd_run_results_collect(const cd_run_state *st, const int32_t *zeroshot_pred,
 static void write_pseudo(FILE *fp, const cd_run_state *st, const cd_pseudo_stats *p) {
   fputs("  \"pseudo_label_acc\": ", fp);
   cd_jw_num(fp, p->acc);
-  fputs(",\n  \"pseudo_labels\": {\"splits\": [\"train\", \"val\"], \"rows\": ", fp);
-  fprintf(fp, "%lld, \"acc\": ", (long long)p->n);
-  cd_jw_num(fp, p->acc);
-  fputs(", \"per_class\": ", fp);
-  if (p->n == 0) fputs("null", fp);
-  else {
-    fputc('[', fp);
-    for (int c = 0; c < p->n_cls; c++) {
-      fprintf(fp, "%s{\"y\": %d, \"n\": %lld, \"acc\": ", c ? ", " : "", c, (long long)p->cls_n[c]);
-      cd_jw_num(fp, p->cls_n[c] ? (double)p->cls_correct[c] / (double)p->cls_n[c] : NAN);
-      fputc('}', fp);
-    }
-    fputc(']', fp);
-  }
-  fputs(", \"confusion\": ", fp);
-  if (p->n == 0) fputs("null", fp);
-  else {
-    fputc('[', fp);
-    for (int a = 0; a < p->n_attr; a++) {
-      if (a) fputs(", ", fp);
-      cd_jw_ints(fp, p->confusion + (size_t)a * p->n_attr, p->n_attr);
-    }
-    fputc(']', fp);
-  }
+  fputs(",\n  \"pseudo_labels\": {\"splits\": [\"train\", \"val\"], ", fp);
+  cd_pseudo_stats_write(fp, p);
   fputs(", \"train_group_counts\": ", fp);
   cd_jw_ints(fp, st->pseudo_counts, st->G_pseudo);
   fputs("},\n", fp);
@@ -136,9 +111,9 @@ static void write_method(FILE *fp, const cd_run_state *st, const cd_run_method_r
   fputs(",\n      \"selected_epoch\": ", fp);
   cd_jw_int32s(fp, (const int32_t *)m->selected_epoch, m->n_seeds);
   fprintf(fp, ",\n      \"epochs\": %d,\n      \"test\": ", m->method == CD_METHOD_ZEROSHOT ? 0 : st->cfg->optim.max_epoch);
-  cd_run_write_split(fp, &m->test, "      ");
+  cd_eval_write_split(fp, &m->test, "      ");
   fputs(",\n      \"val\": ", fp);
-  cd_run_write_split(fp, &m->val, "      ");
+  cd_eval_write_split(fp, &m->val, "      ");
   fputs("\n    }", fp);
 }
 
@@ -203,16 +178,7 @@ void cd_run_results_print(FILE *fp, const cd_run_state *st, const cd_run_results
             16 + (int)(strstr(c2, "±") != NULL), c2, 16 + (int)(strstr(c3, "±") != NULL), c3,
             16 + (int)(strstr(c4, "±") != NULL), c4);
   }
-  const cd_pseudo_stats *p = &r->pseudo;
-  if (p->n == 0) {
-    fprintf(fp, "pseudo-label accuracy: unknown (no true attribute in the cache)\n");
-    return;
-  }
-  fprintf(fp, "pseudo-label accuracy (train + val, %lld rows): %.2f%% (", (long long)p->n, 100 * p->acc);
-  for (int c = 0; c < p->n_cls; c++)
-    fprintf(fp, "%s%s %.2f%%", c ? ", " : "", st->cache->classnames[c],
-            p->cls_n[c] ? 100.0 * (double)p->cls_correct[c] / (double)p->cls_n[c] : NAN);
-  fprintf(fp, ")\n");
+  cd_pseudo_stats_print(fp, &r->pseudo, st->cache->classnames);
   for (int k = 0; k < r->n; k++)
     for (int w = 0; w < r->m[k].test.n_warnings; w++)
       fprintf(fp, "warning: %s: %s\n", cd_method_name(r->m[k].method), r->m[k].test.warnings[w]);

@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "models/debias/jsonw.h"
+
 int cd_text_features(const cd_clip *m, const char *const *texts, int n, float *out, cd_error *e) {
   if (!m->tokenizer) return cd_fail(e, "%s: zero-shot prompts need the model's tokenizer", m->path);
   int L = m->text.context;
@@ -111,4 +113,52 @@ const char *const *cd_default_attr_prompts(const char *dataset, int *n) {
   if (!strcmp(dataset, "metashift")) return METASHIFT;
   *n = 0;
   return NULL;
+}
+
+int cd_pseudo_rows(const int32_t *split, int N, int **rows, int *n, cd_error *e) {
+  *n = 0;
+  if (!(*rows = cd_malloc(sizeof(int) * (size_t)(N ? N : 1), e))) return -1;
+  for (int i = 0; i < N; i++)
+    if (split[i] == 0) (*rows)[(*n)++] = i;
+  for (int i = 0; i < N; i++)
+    if (split[i] == 1) (*rows)[(*n)++] = i;
+  return 0;
+}
+
+void cd_pseudo_stats_write(FILE *fp, const cd_pseudo_stats *p) {
+  fprintf(fp, "\"rows\": %lld, \"acc\": ", (long long)p->n);
+  cd_jw_num(fp, p->acc);
+  fputs(", \"per_class\": ", fp);
+  if (p->n == 0) fputs("null", fp);
+  else {
+    fputc('[', fp);
+    for (int c = 0; c < p->n_cls; c++) {
+      fprintf(fp, "%s{\"y\": %d, \"n\": %lld, \"acc\": ", c ? ", " : "", c, (long long)p->cls_n[c]);
+      cd_jw_num(fp, p->cls_n[c] ? (double)p->cls_correct[c] / (double)p->cls_n[c] : NAN);
+      fputc('}', fp);
+    }
+    fputc(']', fp);
+  }
+  fputs(", \"confusion\": ", fp);
+  if (p->n == 0) fputs("null", fp);
+  else {
+    fputc('[', fp);
+    for (int a = 0; a < p->n_attr; a++) {
+      if (a) fputs(", ", fp);
+      cd_jw_ints(fp, p->confusion + (size_t)a * p->n_attr, p->n_attr);
+    }
+    fputc(']', fp);
+  }
+}
+
+void cd_pseudo_stats_print(FILE *fp, const cd_pseudo_stats *p, char *const *classnames) {
+  if (p->n == 0) {
+    fprintf(fp, "pseudo-label accuracy: unknown (no true attribute in the cache)\n");
+    return;
+  }
+  fprintf(fp, "pseudo-label accuracy (train + val, %lld rows): %.2f%% (", (long long)p->n, 100 * p->acc);
+  for (int c = 0; c < p->n_cls; c++)
+    fprintf(fp, "%s%s %.2f%%", c ? ", " : "", classnames[c],
+            p->cls_n[c] ? 100.0 * (double)p->cls_correct[c] / (double)p->cls_n[c] : NAN);
+  fprintf(fp, ")\n");
 }

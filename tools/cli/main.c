@@ -20,6 +20,9 @@ static const cd_command COMMANDS[] = {
     {"prompt-grad", cd_cmd_prompt_grad, "CoOp loss and d loss / d context vectors"},
     {"tune", cd_cmd_tune, "CoOp prompt tuning on cached image features"},
     {"run", cd_cmd_run, "zero-shot, pseudo labels, DPT and baselines over seeds: the robustness table"},
+    {"zeroshot", cd_cmd_zeroshot, "zero-shot CLIP on a feature cache: predictions and group metrics"},
+    {"pseudolabel", cd_cmd_pseudolabel, "pseudo spurious attributes from attribute prompts, and their accuracy"},
+    {"eval", cd_cmd_eval, "group metrics of a tuned context on a feature cache"},
 };
 
 static void usage(FILE *fp) {
