@@ -142,7 +142,10 @@ void cd_eval_write_split(FILE *fp, const cd_group_metrics *m, const char *in) {
     fputc('}', fp);
   }
   fprintf(fp, "\n%s  ],\n%s  \"pred_hist\": ", in, in);
-  cd_jw_doubles(fp, m->pred_hist, m->n_cls);
+  /* counts; over several seeds the mean count, rounded */
+  fputc('[', fp);
+  for (int c = 0; c < m->n_cls; c++) fprintf(fp, c ? ", %lld" : "%lld", (long long)llround(m->pred_hist[c]));
+  fputc(']', fp);
   fprintf(fp, ",\n%s  \"warnings\": [", in);
   for (int w = 0; w < m->n_warnings; w++) {
     if (w) fputs(", ", fp);
