@@ -104,8 +104,9 @@ static int gather_splits(cd_run_state *st, cd_error *e) {
 }
 
 static int state_init(cd_run_state *st, const cd_run_config *cfg, const cd_feature_cache *c,
-                      const cd_clip *m, const cd_run_text *t, FILE *log, cd_error *e) {
+                      const cd_clip *m, const cd_run_text *t, const cd_run_resolved *res, FILE *log, cd_error *e) {
   memset(st, 0, sizeof *st);
+  st->classnames = res->classnames;
   st->cfg = cfg, st->cache = c, st->m = m, st->text = t, st->log = log;
   st->N = c->N, st->E = m->embed_dim, st->C = c->n_cls, st->n_attr = c->n_attr, st->K = t->n_attr_prompts;
   st->G = cd_group_count_of(st->C, st->n_attr);
@@ -237,7 +238,7 @@ int cd_run_execute(const cd_run_config *c, const cd_feature_cache *cache, const 
   size_t zs_len = 0;
   int32_t *zs_pred = NULL;
   int rc = -1;
-  if (state_init(&st, c, cache, m, text, log, e) || cd_make_dirs(c->out_dir, e) || write_args(&st, res, e) ||
+  if (state_init(&st, c, cache, m, text, res, log, e) || cd_make_dirs(c->out_dir, e) || write_args(&st, res, e) ||
       save_ints(&st, ".", "a_pseudo.npy", st.a_pseudo, e))
     goto done;
   FILE *fp = open_memstream(&zs, &zs_len);

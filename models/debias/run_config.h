@@ -46,6 +46,11 @@ typedef struct {
   int batch;
   cd_debias_params debias;
   int threads;                  /* recorded only: results do not depend on it */
+  /* Library use: called after every trained epoch of every pair (after its resume state is
+   * saved); a non-zero return stops the run there, like an interruption (rerunning resumes).
+   * NULL: never stops. */
+  int (*on_epoch)(void *user, cd_method method, int seed, int epoch);
+  void *on_epoch_user;
 } cd_run_config;
 
 /* Defaults: methods zeroshot,erm,dpt,oracle; seeds 0,1,2; select val-pseudo; prompt head;

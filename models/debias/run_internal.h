@@ -9,6 +9,9 @@
 #include "data/groups/group_metrics.h"
 #include "models/debias/eval.h"
 #include "models/debias/run.h"
+#include "models/debias/reweight.h"
+#include "models/debias/selection.h"
+#include "models/tuning/optim.h"
 #include "models/tuning/tune_head.h"
 
 enum { CD_SPLIT_TRAIN = 0, CD_SPLIT_VAL = 1, CD_SPLIT_TEST = 2, CD_SPLITS = 3 };
@@ -19,6 +22,7 @@ typedef struct {
   const cd_clip *m;
   const cd_run_text *text;
   FILE *log;
+  char *const *classnames; /* [C] the names the prompts were built with */
   int N, E, C;
   int n_attr;              /* true attribute values (0: unknown everywhere) */
   int K;                   /* attribute prompts = pseudo attribute values */
@@ -59,7 +63,38 @@ void cd_run_write_metrics_line(FILE *fp, const char *method, int seed, int epoch
                                double lr, const char *weight_groups, const double *weights,
                                const double *p_bar, int G, const cd_run_eval *ev);
 
-/* Trains and evaluates one (method, seed) pair into its directory, done.json last. */
+/* Trains and evaluates one (method, seed) pair into its directory, done.json last. An
+ * interrupted pair continues from the state its last finished epoch saved (identical to an
+ * uninterrupted run). */
 int cd_run_pair(const cd_run_state *st, cd_method method, int seed, cd_error *e);
+
+/* One pair while it trains (run_pair.c), and its files (run_pair_files.c). */
+typedef struct {
+  const cd_run_state *st;
+  cd_method method;
+  int seed;
+  cd_prompt prompt;
+  cd_head head;
+  cd_optim opt;
+  cd_reweight rw;
+  const char *weight_groups;  /* "pseudo" | "true" | NULL */
+  cd_run_eval ev;
+  cd_selector sel;
+  float *selected;            /* parameters of the selected epoch */
+  int selected_epoch;
+  FILE *lines;                /* this pair's metrics.jsonl, in memory */
+  char *lines_buf;
+  size_t lines_len;
+  char label[160];            /* progress line label */
+} cd_run_pair_ctx;
+
+/* buf (4200 bytes) = the pair's directory + name. */
+int cd_run_pair_path(char *buf, const cd_run_pair_ctx *p, const char *name, cd_error *e);
+/* metrics.jsonl, ctx files, predictions.npy, then done.json; removes the resume state. */
+int cd_run_pair_write(cd_run_pair_ctx *p, double seconds, cd_error *e);
+/* Resume state after epoch `epoch` (state/e<k>.* then state/state.json naming k). */
+int cd_run_pair_save_state(cd_run_pair_ctx *p, int epoch, cd_error *e);
+/* Loads the saved state; *epoch = 0 when there is none. */
+int cd_run_pair_load_state(cd_run_pair_ctx *p, int *epoch, cd_error *e);
 
 #endif

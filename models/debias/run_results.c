@@ -178,7 +178,7 @@ void cd_run_results_print(FILE *fp, const cd_run_state *st, const cd_run_results
             16 + (int)(strstr(c2, "±") != NULL), c2, 16 + (int)(strstr(c3, "±") != NULL), c3,
             16 + (int)(strstr(c4, "±") != NULL), c4);
   }
-  cd_pseudo_stats_print(fp, &r->pseudo, st->cache->classnames);
+  cd_pseudo_stats_print(fp, &r->pseudo, st->classnames);
   for (int k = 0; k < r->n; k++)
     for (int w = 0; w < r->m[k].test.n_warnings; w++)
       fprintf(fp, "warning: %s: %s\n", cd_method_name(r->m[k].method), r->m[k].test.warnings[w]);
