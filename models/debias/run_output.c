@@ -7,8 +7,20 @@
 #include "models/debias/jsonw.h"
 #include "models/debias/run_internal.h"
 
-static void write_accs(FILE *fp, const cd_group_metrics *m) {
-  cd_jw_doubles(fp, m->acc, m->G);
+/* `"avg_acc": .., "avg_acc_adjusted": .., "worst_group_acc": ..` of one split's metrics */
+static void split_numbers(FILE *fp, const cd_group_metrics *m) {
+  const char *keys[3] = {"avg_acc", "avg_acc_adjusted", "worst_group_acc"};
+  const double v[3] = {m->avg_acc, m->avg_acc_adjusted, m->worst_group_acc};
+  for (int k = 0; k < 3; k++) {
+    fprintf(fp, "%s\"%s\": ", k ? ", " : "", keys[k]);
+    cd_jw_num(fp, v[k]);
+  }
+}
+
+static void doubles_or_null(FILE *fp, const char *key, const double *v, int n) {
+  fprintf(fp, ", \"%s\": ", key);
+  if (v) cd_jw_doubles(fp, v, n);
+  else fputs("null", fp);
 }
 
 void cd_run_write_metrics_line(FILE *fp, const char *method, int seed, int epoch, double loss,
@@ -24,31 +36,16 @@ void cd_run_write_metrics_line(FILE *fp, const char *method, int seed, int epoch
   fputs(", \"weight_groups\": ", fp);
   if (weight_groups) fprintf(fp, "\"%s\"", weight_groups);
   else fputs("null", fp);
-  fputs(", \"group_weights\": ", fp);
-  if (weights) cd_jw_doubles(fp, weights, G);
-  else fputs("null", fp);
-  fputs(", \"p_bar\": ", fp);
-  if (p_bar) cd_jw_doubles(fp, p_bar, G);
-  else fputs("null", fp);
-  fputs(", \"val\": {\"avg_acc\": ", fp);
-  cd_jw_num(fp, ev->val.avg_acc);
-  fputs(", \"avg_acc_adjusted\": ", fp);
-  cd_jw_num(fp, ev->val.avg_acc_adjusted);
-  fputs(", \"worst_group_acc\": ", fp);
-  cd_jw_num(fp, ev->val.worst_group_acc);
+  doubles_or_null(fp, "group_weights", weights, G);
+  doubles_or_null(fp, "p_bar", p_bar, G);
+  fputs(", \"val\": {", fp);
+  split_numbers(fp, &ev->val);
   fputs(", \"worst_group_acc_pseudo\": ", fp);
   cd_jw_num(fp, ev->val_pseudo.worst_group_acc);
-  fputs(", \"groups\": ", fp);
-  write_accs(fp, &ev->val);
-  fputs(", \"groups_pseudo\": ", fp);
-  write_accs(fp, &ev->val_pseudo);
-  fputs("}, \"test\": {\"avg_acc\": ", fp);
-  cd_jw_num(fp, ev->test.avg_acc);
-  fputs(", \"avg_acc_adjusted\": ", fp);
-  cd_jw_num(fp, ev->test.avg_acc_adjusted);
-  fputs(", \"worst_group_acc\": ", fp);
-  cd_jw_num(fp, ev->test.worst_group_acc);
-  fputs(", \"groups\": ", fp);
-  write_accs(fp, &ev->test);
+  doubles_or_null(fp, "groups", ev->val.acc, ev->val.G);
+  doubles_or_null(fp, "groups_pseudo", ev->val_pseudo.acc, ev->val_pseudo.G);
+  fputs("}, \"test\": {", fp);
+  split_numbers(fp, &ev->test);
+  doubles_or_null(fp, "groups", ev->test.acc, ev->test.G);
   fputs("}}\n", fp);
 }
