@@ -22,6 +22,7 @@ void cd_run_config_default(cd_run_config *c) {
   c->position = CD_CLASS_END;
   cd_optim_config_default(&c->optim);
   c->batch = 32;
+  c->embed_batch = 32;
   cd_debias_params_default(&c->debias);
 }
 
@@ -134,7 +135,7 @@ void cd_run_config_write_json(FILE *fp, const cd_run_config *c, const cd_run_res
   fprintf(fp, "{\n  \"version\": 1,\n  \"command\": \"run\",\n  \"cache\": ");
   cd_json_write_string(fp, r->cache_dir);
   fprintf(fp, ",\n  \"dataset_root\": ");
-  if (c->root) cd_json_write_string(fp, c->root);
+  if (c->dataset && c->dataset->root) cd_json_write_string(fp, c->dataset->root);
   else fputs("null", fp);
   fprintf(fp, ",\n  \"model\": ");
   cd_json_write_string(fp, c->model);

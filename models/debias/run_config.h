@@ -10,6 +10,7 @@
 #include <stdio.h>
 
 #include "core/error.h"
+#include "data/datasets/dataset.h"
 #include "models/debias/methods.h"
 #include "models/debias/selection.h"
 #include "models/tuning/optim.h"
@@ -21,7 +22,10 @@ enum { CD_RUN_MAX_LIST = 64 };
 typedef struct {
   /* inputs and output */
   const char *cache_dir;        /* --cache: a feature cache directory */
-  const char *dataset, *root;   /* --dataset/--root: embed into out_dir/cache first */
+  const cd_dataset_opts *dataset; /* --dataset --root ...: embed into out_dir/cache first
+                                 * (or reuse a matching cache there); NULL with --cache */
+  int embed_batch;              /* images per forward pass when embedding (default 32) */
+  int skip_bad;                 /* embedding: leave unreadable images out instead of stopping */
   const char *model, *vocab;
   const char *out_dir;
   /* zero-shot and pseudo labels */

@@ -7,19 +7,23 @@
 #include "models/debias/run.h"
 #include "tools/cli/args.h"
 #include "tools/cli/commands.h"
+#include "tools/cli/dataset_args.h"
 #include "tools/cli/debias_args.h"
 
 static void print_help(void) {
   printf(
-      "usage: clipdebias run --cache CACHE --model M --out RUN_DIR\n"
+      "usage: clipdebias run (--cache CACHE | --dataset NAME --root DIR [data set options])\n"
+      "         --model M --out RUN_DIR\n"
       "         [--methods zeroshot,erm,dpt,oracle] [--seeds 0,1,2] [--select val-pseudo|val-true|last]\n"
       "         [--head prompt|linear] [--classnames a,b] [--template \"a photo of a {}.\"]...\n"
       "         [--attr-prompt TEXT]... [--n-ctx 16 | --ctx-init \"a photo of a\"] [--csc]\n"
       "         [--position end|middle|front] [--optim sgd|adam] [--lr 0.002] [--momentum 0.9]\n"
       "         [--weight-decay 5e-4] [--epochs 50] [--batch 32] [--warmup-epochs 1]\n"
       "         [--warmup-lr 1e-5] [--eta 2] [--ema 0.9] [--dpt-update epoch|step]\n"
-      "         [--gdro-eta 0.01] [--gdro-adj 0] [--vocab V] [--threads N]\n\n"
-      "Debiased Prompt Tuning end to end on a feature cache (clipdebias embed):\n"
+      "         [--gdro-eta 0.01] [--gdro-adj 0] [--embed-batch 32] [--skip-bad] [--vocab V]\n"
+      "         [--threads N]\n\n"
+      "Debiased Prompt Tuning end to end on a feature cache (clipdebias embed); with --dataset\n"
+      "the data set is embedded into RUN_DIR/cache first (a matching cache there is reused):\n"
       " 1. zero-shot: class features from the templates ({} = class name; several are averaged)\n"
       " 2. pseudo spurious labels: argmax over the attribute prompts (one per attribute value,\n"
       "    in order a = 0, 1, ...; defaults for waterbirds, celeba, metashift) on every image\n"
@@ -42,11 +46,14 @@ static void print_help(void) {
       "after one warm-up epoch at 1e-5), batch 32, context initialised from \"a photo of a\"\n"
       "(--n-ctx alone: N random vectors). RUN_DIR gets args.json, metrics.jsonl, results.json,\n"
       "a_pseudo.npy and one folder per method and seed; rerunning the same command resumes:\n"
-      "finished (method, seed) pairs are kept.\n");
+      "finished (method, seed) pairs are kept, an interrupted pair continues after its last\n"
+      "finished epoch. At the end: the table, and RUN_DIR/report.html.\n"
+      "Data set options (with --dataset):\n" CD_DATASET_HELP);
 }
 
 typedef struct {
   cd_run_config c;
+  cd_dataset_opts ds;
   int n_ctx_set, ctx_init_set;
 } run_args;
 
@@ -62,18 +69,16 @@ static int value_arg(run_args *a, const char *opt, const char *v) {
   int k;
   const char **dst = NULL;
   if (cd_arg_is(opt, "--cache")) dst = &c->cache_dir;
-  else if (cd_arg_is(opt, "--dataset")) dst = &c->dataset;
-  else if (cd_arg_is(opt, "--root")) dst = &c->root;
   else if (cd_arg_is(opt, "--model")) dst = &c->model;
   else if (cd_arg_is(opt, "--vocab")) dst = &c->vocab;
   else if (cd_arg_is(opt, "--out")) dst = &c->out_dir;
-  else if (cd_arg_is(opt, "--classnames")) dst = &c->classnames;
   if (dst) return *dst = v, 0;
   if (cd_arg_is(opt, "--template")) return list_arg(opt, v, c->templates, &c->n_templates);
   if (cd_arg_is(opt, "--attr-prompt")) return list_arg(opt, v, c->attr_prompts, &c->n_attr_prompts);
   if (cd_arg_is(opt, "--ctx-init")) return c->ctx_init = v, a->ctx_init_set = 1, 0;
   if (cd_arg_is(opt, "--n-ctx")) return a->n_ctx_set = 1, cd_arg_int(opt, v, 1, 75, &c->n_ctx);
   if (cd_arg_is(opt, "--batch")) return cd_arg_int(opt, v, 1, 1 << 24, &c->batch);
+  if (cd_arg_is(opt, "--embed-batch")) return cd_arg_int(opt, v, 1, 4096, &c->embed_batch);
   if (cd_arg_is(opt, "--threads")) {
     if (cd_arg_int(opt, v, 1, 1024, &c->threads)) return -1;
     cd_threads_set(c->threads);
@@ -101,18 +106,20 @@ static int parse(int argc, char **argv, run_args *a) {
   for (int i = 1; i < argc; i++) {
     int r = cd_cli_optim_arg(argc, argv, &i, &a->c.optim, NULL);
     if (!r) r = cd_cli_debias_arg(argc, argv, &i, &a->c.debias);
+    if (!r) r = cd_dataset_arg(argc, argv, &i, &a->ds);
     if (r < 0) return -1;
     if (r == 1) continue;
-    if (cd_arg_is(argv[i], "--csc")) {
-      a->c.csc = 1;
+    if (cd_arg_is(argv[i], "--csc") || cd_arg_is(argv[i], "--skip-bad")) {
+      *(cd_arg_is(argv[i], "--csc") ? &a->c.csc : &a->c.skip_bad) = 1;
       continue;
     }
     const char *opt = argv[i], *v = cd_arg_value(argc, argv, &i);
     if (!v || value_arg(a, opt, v)) return -1;
   }
   if (a->n_ctx_set && !a->ctx_init_set) a->c.ctx_init = ""; /* --n-ctx alone: random context */
-  if (a->c.dataset || a->c.root)
-    return cd_cli_fail("run: --dataset/--root need the embedding pipeline; embed first with `clipdebias embed` and pass --cache"), -1;
+  /* --classnames names the classes of the prompts (and of a csv data set) */
+  a->c.classnames = a->ds.classnames;
+  if (a->ds.name || a->ds.root) a->c.dataset = &a->ds;
   return 0;
 }
 
