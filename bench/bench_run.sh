@@ -43,7 +43,7 @@ X, rows = [], []
 for s, cs in enumerate(counts):
     for g, n in enumerate(cs):
         y, a = g // 2, g % 2
-        X.append((2 * y - 1) * 0.6 * core + (2 * a - 1) * 2.0 * spu + 0.45 * rng.standard_normal((n, len(core))) / np.sqrt(len(core) / 8))
+        X.append((2 * y - 1) * 0.6 * core + (2 * a - 1) * 2.0 * spu + 0.45 * rng.standard_normal((n, len(core))))
         rows += [(y, a, s)] * n
 cache = f"{work}/cache"
 os.makedirs(cache, exist_ok=True)
