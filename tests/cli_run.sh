@@ -51,6 +51,13 @@ end_to_end() { # MODEL NAME
   check "$name: zeroshot = run's zero-shot predictions" same "$TMP/zs/predictions.npy" "$out/zeroshot/predictions.npy"
   "$BIN" pseudolabel --cache "$out/cache" --model "$model" --out "$TMP/a.npy" >/dev/null
   check "$name: pseudolabel = run's a_pseudo.npy" same "$TMP/a.npy" "$out/a_pseudo.npy"
+  # tune's DPT weighting on raw arrays: zero-shot labels, pseudo attributes; resumed weights
+  local tune=(--model "$model" --features "$out/cache/features.npy" --labels "$out/zeroshot/predictions.npy"
+              --classnames landbird,waterbird --weights-from dpt --attrs "$out/a_pseudo.npy" --batch 4)
+  "$BIN" tune "${tune[@]}" --epochs 2 --out "$TMP/t.npy" >/dev/null 2>&1
+  check "$name: tune --weights-from dpt" grep -q '"states": \[{"epoch": 1, .*{"epoch": 2,' "$TMP/t.weights.json"
+  "$BIN" tune "${tune[@]}" --resume "$TMP/t.npy" --epochs 3 --out "$TMP/t.npy" >/dev/null 2>&1
+  check "$name: ... resumed with its weights" grep -q '{"epoch": 3,' "$TMP/t.weights.json"
   "$BIN" run --dataset waterbirds --root $WB --skip-bad --model "$model" --out "$out" --epochs 3 --seeds 0,1 \
     --methods zeroshot,erm,dpt,oracle,gdro,gdro-pseudo >"$TMP/log2" 2>&1
   check "$name: a rerun reuses every pair" test "$(grep -c 'finished earlier' "$TMP/log2")" -eq 10
