@@ -6,17 +6,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/file.h"
-#include "core/json.h"
-#include "core/npy.h"
 #include "core/progress.h"
-#include "models/debias/jsonw.h"
-#include "models/debias/reweight.h"
+#include "data/datasets/feature_cache.h"
 #include "models/debias/run_internal.h"
-#include "models/debias/selection.h"
-#include "models/tuning/prompt_ckpt.h"
 #include "models/tuning/tune_session.h"
-
 
 static void pair_free(cd_run_pair_ctx *p) {
   if (p->lines) fclose(p->lines);
@@ -103,7 +96,7 @@ static int on_epoch(void *user, int epoch, double mean_loss, cd_error *e) {
   }
   snprintf(p->label, sizeof p->label, "%s seed %d  val worst %.3f (pseudo %.3f)", cd_method_name(p->method),
            p->seed, p->ev.val.worst_group_acc, p->ev.val_pseudo.worst_group_acc);
-  if (epoch < c->optim.max_epoch && cd_run_pair_save_state(p, epoch, e)) return -1;
+  if (cd_run_pair_save_state(p, epoch, e)) return -1;
   if (c->on_epoch && c->on_epoch(c->on_epoch_user, p->method, p->seed, epoch))
     return cd_fail(e, "stopped after epoch %d (rerun to continue)", epoch);
   return 0;
