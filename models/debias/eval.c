@@ -114,22 +114,15 @@ void cd_eval_print(FILE *fp, const cd_feature_cache *c, const cd_eval_result *r)
 }
 
 void cd_eval_write_split(FILE *fp, const cd_group_metrics *m, const char *in) {
-  fprintf(fp, "{\n%s  \"rows\": %lld,\n%s  \"avg_acc\": ", in, (long long)m->n_rows, in);
-  cd_jw_num(fp, m->avg_acc);
-  fprintf(fp, ",\n%s  \"avg_acc_adjusted\": ", in);
-  cd_jw_num(fp, m->avg_acc_adjusted);
-  fprintf(fp, ",\n%s  \"worst_group_acc\": ", in);
-  cd_jw_num(fp, m->worst_group_acc);
-  fprintf(fp, ",\n%s  \"gap\": ", in);
-  cd_jw_num(fp, m->gap);
-  fprintf(fp, ",\n%s  \"std\": {\"avg_acc\": ", in);
-  cd_jw_num(fp, m->avg_acc_std);
-  fputs(", \"avg_acc_adjusted\": ", fp);
-  cd_jw_num(fp, m->avg_acc_adjusted_std);
-  fputs(", \"worst_group_acc\": ", fp);
-  cd_jw_num(fp, m->worst_group_acc_std);
-  fputs(", \"gap\": ", fp);
-  cd_jw_num(fp, m->gap_std);
+  static const char *const keys[4] = {"avg_acc", "avg_acc_adjusted", "worst_group_acc", "gap"};
+  const double v[4] = {m->avg_acc, m->avg_acc_adjusted, m->worst_group_acc, m->gap};
+  const double sd[4] = {m->avg_acc_std, m->avg_acc_adjusted_std, m->worst_group_acc_std, m->gap_std};
+  char sep[64];
+  snprintf(sep, sizeof sep, ",\n%s  ", in);
+  fprintf(fp, "{\n%s  \"rows\": %lld,\n%s  ", in, (long long)m->n_rows, in);
+  cd_jw_members(fp, keys, v, 4, sep);
+  fprintf(fp, "%s\"std\": {", sep);
+  cd_jw_members(fp, keys, sd, 4, ", ");
   fprintf(fp, "},\n%s  \"groups\": [", in);
   for (int g = 0; g < m->G; g++) {
     fprintf(fp, "%s\n%s    {\"g\": %d, \"y\": %d, \"a\": ", g ? "," : "", in, g, cd_group_y(g, m->n_attr));

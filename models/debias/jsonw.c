@@ -27,6 +27,13 @@ void cd_jw_doubles(FILE *fp, const double *v, int n) {
   fputc(']', fp);
 }
 
+void cd_jw_members(FILE *fp, const char *const *keys, const double *v, int n, const char *sep) {
+  for (int i = 0; i < n; i++) {
+    fprintf(fp, "%s\"%s\": ", i ? sep : "", keys[i]);
+    cd_jw_num(fp, v[i]);
+  }
+}
+
 void cd_jw_ints(FILE *fp, const int64_t *v, int n) {
   fputc('[', fp);
   for (int i = 0; i < n; i++) fprintf(fp, i ? ", %lld" : "%lld", (long long)v[i]);

@@ -10,6 +10,8 @@
 
 void cd_jw_num(FILE *fp, double v);
 void cd_jw_doubles(FILE *fp, const double *v, int n);
+/* `"k0": v0, "k1": v1, ...` (numbers as cd_jw_num), each key after sep (the first after nothing). */
+void cd_jw_members(FILE *fp, const char *const *keys, const double *v, int n, const char *sep);
 void cd_jw_ints(FILE *fp, const int64_t *v, int n);
 void cd_jw_int32s(FILE *fp, const int32_t *v, int n);
 void cd_jw_strings(FILE *fp, char *const *v, int n);

@@ -9,12 +9,9 @@
 
 /* `"avg_acc": .., "avg_acc_adjusted": .., "worst_group_acc": ..` of one split's metrics */
 static void split_numbers(FILE *fp, const cd_group_metrics *m) {
-  const char *keys[3] = {"avg_acc", "avg_acc_adjusted", "worst_group_acc"};
+  static const char *const keys[3] = {"avg_acc", "avg_acc_adjusted", "worst_group_acc"};
   const double v[3] = {m->avg_acc, m->avg_acc_adjusted, m->worst_group_acc};
-  for (int k = 0; k < 3; k++) {
-    fprintf(fp, "%s\"%s\": ", k ? ", " : "", keys[k]);
-    cd_jw_num(fp, v[k]);
-  }
+  cd_jw_members(fp, keys, v, 3, ", ");
 }
 
 static void doubles_or_null(FILE *fp, const char *key, const double *v, int n) {
