@@ -143,14 +143,18 @@ int cd_image_list_write_partial(const cd_image_list *l, const char *prefix, cons
   return cd_atomic_commit(&af, e);
 }
 
-/* NULL when the checkpoint is one of this run, else what differs. */
-static const char *other_run(const cd_json *r, const cd_image_list *l, const char *model) {
-  if (cd_json_get_int(r, "version", 1) != PARTIAL_VERSION) return "an older version of clipdebias";
-  if (strcmp(cd_json_get_str(r, "model", ""), model ? model : "")) return "another model";
-  if (strcmp(cd_json_get_str(r, "list", ""), l->name ? l->name : "") || cd_json_get_int(r, "total", -1) != l->total)
-    return "another list";
-  if (cd_json_get_int(r, "begin", -1) != l->begin || cd_json_get_int(r, "end", -1) != l->end) return "another slice of the list";
-  return NULL;
+/* 0 when the checkpoint is one of this run, else 1 with what differs in why. */
+static int other_run(const cd_json *r, const cd_image_list *l, const char *model, char *why, size_t cap) {
+  const char *its = cd_json_get_str(r, "model", "");
+  if (cd_json_get_int(r, "version", 1) != PARTIAL_VERSION) snprintf(why, cap, "an older version of clipdebias");
+  else if (strcmp(its, model ? model : "")) snprintf(why, cap, "another model (%s; this run: %s)", its, model ? model : "");
+  else if (strcmp(cd_json_get_str(r, "list", ""), l->name ? l->name : "") || cd_json_get_int(r, "total", -1) != l->total)
+    snprintf(why, cap, "another list");
+  else if (cd_json_get_int(r, "begin", -1) != l->begin || cd_json_get_int(r, "end", -1) != l->end)
+    snprintf(why, cap, "another slice of the list (files %d to %d)", (int)cd_json_get_int(r, "begin", -1),
+             (int)cd_json_get_int(r, "end", -1));
+  else return 0;
+  return 1;
 }
 
 /* ok[0..done) from the skipped entries (reasons restored when wanted); the number of rows
@@ -178,11 +182,12 @@ int cd_image_list_read_partial(const cd_image_list *l, const char *prefix, const
   cd_json_doc *doc = cd_json_parse_file(json, (size_t)1 << 30, e);
   if (!doc) return cd_fail_prefix(e, "unreadable checkpoint (delete it to start over)");
   const cd_json *r = cd_json_root(doc);
-  const char *other = other_run(r, l, model);
+  char other[4400];
+  int is_other = other_run(r, l, model, other, sizeof other);
   int done = (int)cd_json_get_int(r, "done", -1), n_rows = (int)cd_json_get_int(r, "rows", -1), implied = -1;
-  if (!other && done >= 0 && done <= l->end - l->begin) implied = restore_skipped(cd_json_get(r, "skipped"), done, ok, reasons);
+  if (!is_other && done >= 0 && done <= l->end - l->begin) implied = restore_skipped(cd_json_get(r, "skipped"), done, ok, reasons);
   cd_json_free(doc);
-  if (other) {
+  if (is_other) {
     if (log) fprintf(log, "clipdebias: %s is a checkpoint of %s; starting over\n", json, other);
     return 0;
   }
