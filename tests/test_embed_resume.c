@@ -70,12 +70,14 @@ static int run(const char *prefix, int n, run_opts *ro, cd_embed_result *r, cd_e
   return rc;
 }
 
-static int same_file(const char *a, const char *b) {
-  uint8_t *x = NULL, *y = NULL;
-  size_t nx = 0, ny = 0;
-  int same = !cd_file_read(a, 1 << 24, &x, &nx, NULL) && !cd_file_read(b, 1 << 24, &y, &ny, NULL) && nx == ny && !memcmp(x, y, nx);
-  free(x), free(y);
-  return same;
+/* A run stopped by image k, broken for it and repaired afterwards: its result code. */
+static int run_broken(int k, const char *prefix, run_opts *ro, cd_error *e) {
+  cd_embed_result r;
+  break_image(k);
+  int rc = run(prefix, N, ro, &r, e);
+  repair_image(k);
+  if (rc == 0) cd_embed_result_free(&r);
+  return rc;
 }
 
 static int exists(const char *name) { return cd_file_exists(cd_test_path(g_dir, name)); }
@@ -84,12 +86,10 @@ static void test_stop_resume_crash(const cd_clip *m) {
   cd_error e = {{0}};
   cd_embed_result r;
   run_opts ro = {.m = m, .every = 1e-9};
-  break_image(5);
-  CHECK(run("run", N, &ro, &r, &e) == -1 && strstr(e.msg, "img05.jpg"), "stops at the broken 6th image: %s", e.msg);
+  CHECK(run_broken(5, "run", &ro, &e) == -1 && strstr(e.msg, "img05.jpg"), "stops at the broken 6th image: %s", e.msg);
   CHECK(exists("run.partial.json") && exists("run.partial.npy") && !exists("run.npy"), "checkpoint kept, no output");
   copy_file(cd_test_path(g_dir, "run.partial.json"), cd_test_path(g_dir, "at4.json"));
-  repair_image(5), break_image(9);
-  CHECK(run("run", N, &ro, &r, &e) == -1 && strstr(e.msg, "img09.jpg"), "second run stops at the 10th: %s", e.msg);
+  CHECK(run_broken(9, "run", &ro, &e) == -1 && strstr(e.msg, "img09.jpg"), "second run stops at the 10th: %s", e.msg);
   CHECK(strstr(ro.log, "resuming") && strstr(ro.log, "after 4 of 12 files"), "second run resumed after 4: %s", ro.log);
   /* A crash after rows 4..7 were appended (and synced) but before the .json saying so, with
    * half a row torn off at the end: the old .json vouches for a prefix of the rows file. */
@@ -97,11 +97,10 @@ static void test_stop_resume_crash(const cd_clip *m) {
   FILE *fp = fopen(cd_test_path(g_dir, "run.partial.npy"), "ab");
   fwrite("torn row", 1, 8, fp);
   fclose(fp);
-  repair_image(9);
   CHECK(run("run", N, &ro, &r, &e) == 0, "third run: %s", e.msg);
   CHECK(r.resumed_from == 4 && r.rows == N && strstr(ro.log, "after 4 of 12 files"), "resumed from the vouched 4 files (%d): %s",
         r.resumed_from, ro.log);
-  CHECK(same_file(cd_test_path(g_dir, "run.npy"), cd_test_path(g_dir, "clean.npy")), "resumed output == uninterrupted, byte for byte");
+  CHECK(cd_test_same_file(cd_test_path(g_dir, "run.npy"), cd_test_path(g_dir, "clean.npy")), "resumed output == uninterrupted, byte for byte");
   CHECK(!exists("run.partial.json") && !exists("run.partial.npy"), "checkpoint files gone after the commit");
   cd_embed_result_free(&r);
 }
@@ -111,13 +110,11 @@ static void test_checkpoint_on_failure(const cd_clip *m) {
   cd_error e = {{0}};
   cd_embed_result r;
   run_opts ro = {.m = m, .every = 1e9};
-  break_image(7);
-  CHECK(run("late", N, &ro, &r, &e) == -1, "stops at the 8th image");
-  repair_image(7);
+  CHECK(run_broken(7, "late", &ro, &e) == -1, "stops at the 8th image");
   CHECK(exists("late.partial.json"), "a checkpoint was written when the run stopped");
   CHECK(run("late", N, &ro, &r, &e) == 0 && r.resumed_from == 6 && r.checkpoints == 0, "resumed after the 6 finished files (%d): %s",
         r.resumed_from, e.msg);
-  CHECK(same_file(cd_test_path(g_dir, "late.npy"), cd_test_path(g_dir, "clean.npy")), "== uninterrupted, byte for byte");
+  CHECK(cd_test_same_file(cd_test_path(g_dir, "late.npy"), cd_test_path(g_dir, "clean.npy")), "== uninterrupted, byte for byte");
   cd_embed_result_free(&r);
 }
 
@@ -125,9 +122,7 @@ static void test_short_rows_file(const cd_clip *m) {
   cd_error e = {{0}};
   cd_embed_result r;
   run_opts ro = {.m = m, .every = 1e-9};
-  break_image(5);
-  CHECK(run("short", N, &ro, &r, &e) == -1, "stops");
-  repair_image(5);
+  CHECK(run_broken(5, "short", &ro, &e) == -1, "stops");
   const char *npy = cd_test_path(g_dir, "short.partial.npy");
   CHECK(truncate(npy, 128 + 2 * 4 * m->embed_dim) == 0, "rows file cut to 2 rows");
   CHECK(run("short", N, &ro, &r, &e) == -1 && strstr(e.msg, "fewer than the 4 expected") && strstr(e.msg, "delete") &&
@@ -140,29 +135,23 @@ static void test_other_runs(const cd_clip *m, const cd_clip *other) {
   cd_error e = {{0}};
   cd_embed_result r;
   run_opts ro = {.m = m, .every = 1e-9};
-  break_image(5);
-  run("other", N, &ro, &r, &e);
-  repair_image(5);
+  run_broken(5, "other", &ro, &e);
   run_opts ro2 = {.m = other, .every = 1e-9};
   CHECK(run("other", N, &ro2, &r, &e) == 0 && r.resumed_from == 0, "another model: starts over (%s)", e.msg);
   CHECK(strstr(ro2.log, "is a checkpoint of another model (tests/fixtures/model/hf_f32; this run: tests/fixtures/model/openclip_f32); starting over"), "log: %s", ro2.log);
-  CHECK(same_file(cd_test_path(g_dir, "other.npy"), cd_test_path(g_dir, "clean_other.npy")), "== a clean run of that model");
+  CHECK(cd_test_same_file(cd_test_path(g_dir, "other.npy"), cd_test_path(g_dir, "clean_other.npy")), "== a clean run of that model");
   cd_embed_result_free(&r);
 
   run_opts s0 = {.m = m, .every = 1e-9, .shard = 0, .count = 2}, s1 = s0;
   s1.shard = 1;
-  break_image(3);
-  CHECK(run("slice", N, &s0, &r, &e) == -1, "shard 0 stops at the 4th image");
-  repair_image(3);
+  CHECK(run_broken(3, "slice", &s0, &e) == -1, "shard 0 stops at the 4th image");
   CHECK(run("slice", N, &s1, &r, &e) == 0 && r.resumed_from == 0 && r.rows == N / 2, "shard 1 into the same files: starts over");
   CHECK(strstr(s1.log, "another slice of the list (files 0 to 6)"), "log: %s", s1.log);
   cd_embed_result_free(&r);
 
   run_opts plain = {.m = m, .every = 1e-9}, unit = plain;
   unit.normalize = 1;
-  break_image(5);
-  run("norm", N, &plain, &r, &e);
-  repair_image(5);
+  run_broken(5, "norm", &plain, &e);
   CHECK(run("norm", N, &unit, &r, &e) == 0 && r.resumed_from == 0 && strstr(unit.log, "this run: tests/fixtures/model/hf_f32 (rows L2-normalised)"),
         "normalised rows do not resume plain ones: %s", unit.log);
   cd_embed_result_free(&r);
@@ -180,11 +169,8 @@ static void test_other_runs(const cd_clip *m, const cd_clip *other) {
 
 static void test_no_checkpoints(const cd_clip *m) {
   cd_error e = {{0}};
-  cd_embed_result r;
   run_opts ro = {.m = m, .every = 0};
-  break_image(5);
-  CHECK(run("plain", N, &ro, &r, &e) == -1, "stops");
-  repair_image(5);
+  CHECK(run_broken(5, "plain", &ro, &e) == -1, "stops");
   CHECK(!exists("plain.partial.npy") && !exists("plain.partial.json") && !exists("plain.npy"), "nothing left behind");
 }
 
@@ -219,7 +205,7 @@ static void test_checkpoint_bytes(const cd_clip *m) {
   /* Header (128) + the .json (~300 bytes here); rewriting the array would average 20 rows. */
   CHECK(per < 600, "extra bytes per checkpoint: %.0f (rows since the last one are already written; a row is %d bytes)", per,
         m->embed_dim * 4);
-  CHECK(same_file(cd_test_path(g_dir, "bytes0.npy"), cd_test_path(g_dir, "bytes1.npy")), "same output either way");
+  CHECK(cd_test_same_file(cd_test_path(g_dir, "bytes0.npy"), cd_test_path(g_dir, "bytes1.npy")), "same output either way");
 }
 
 int main(void) {

@@ -14,14 +14,6 @@
 
 enum { D = 5, N = 7 };
 
-static int same_file(const char *a, const char *b) {
-  uint8_t *x = NULL, *y = NULL;
-  size_t nx = 0, ny = 0;
-  int same = !cd_file_read(a, 1 << 20, &x, &nx, NULL) && !cd_file_read(b, 1 << 20, &y, &ny, NULL) && nx == ny && !memcmp(x, y, nx);
-  free(x), free(y);
-  return same;
-}
-
 static long file_size(const char *path) {
   uint8_t *x = NULL;
   size_t n = 0;
@@ -53,7 +45,7 @@ static void test_equal_to_save(const char *dir, const float *x) {
   CHECK(f.rows == N, "rows counted: %lld", (long long)f.rows);
   CHECK(cd_npy_rows_commit(&f, out, &e) == 0, "commit: %s", e.msg);
   CHECK(!cd_file_exists(grown), "commit moves the file");
-  CHECK(same_file(out, saved), "appended file == cd_npy_save of the same rows, byte for byte");
+  CHECK(cd_test_same_file(out, saved), "appended file == cd_npy_save of the same rows, byte for byte");
 }
 
 /* A crash after 3 rows were synced, 2 more appended and half a row torn. */
@@ -71,7 +63,7 @@ static void test_crash_and_reopen(const char *dir, const float *x) {
   CHECK(cd_npy_rows_reopen(&f, work, D, 3, &e) == 0, "reopen at 3 rows: %s", e.msg);
   CHECK(file_size(work) == 128 + 3 * D * 4, "reopen cut the file to the 3 durable rows (%ld bytes)", file_size(work));
   CHECK(cd_npy_rows_append(&f, x + 3 * D, N - 3, &e) == 0 && cd_npy_rows_commit(&f, out, &e) == 0, "finish: %s", e.msg);
-  CHECK(same_file(out, cd_test_path(dir, "saved.npy")), "resumed file == uninterrupted, byte for byte");
+  CHECK(cd_test_same_file(out, cd_test_path(dir, "saved.npy")), "resumed file == uninterrupted, byte for byte");
 }
 
 static void test_refused(const char *dir, const float *x) {
