@@ -13,8 +13,8 @@
 
 #define DIR "tests/fixtures/inflate/"
 
-/* Sanitizer and unoptimised builds are checked for correctness but not timed. */
-#if defined(__SANITIZE_ADDRESS__) || !defined(__OPTIMIZE__)
+/* Sanitizer, unoptimised and emulated builds are checked for correctness but not timed. */
+#if defined(__SANITIZE_ADDRESS__) || !defined(__OPTIMIZE__) || defined(CD_EMULATED)
 #define TIMED 0
 #elif defined(__has_feature)
 #if __has_feature(address_sanitizer)

@@ -14,8 +14,8 @@
 
 #define DIR_ "tests/fixtures/jpeg"
 
-/* Timing limits only mean something in an optimised build without sanitizers. */
-#if !defined(__OPTIMIZE__) || defined(__SANITIZE_ADDRESS__)
+/* Timing limits only mean something in an optimised build without sanitizers, run natively. */
+#if !defined(__OPTIMIZE__) || defined(__SANITIZE_ADDRESS__) || defined(CD_EMULATED)
 #define TIMED_BUILD 0
 #elif defined(__has_feature)
 #if __has_feature(address_sanitizer)
