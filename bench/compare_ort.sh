@@ -22,6 +22,11 @@
 #                             lists for --precision (fp32 alone when it has no such option)
 #   --whole-batch N   images of the whole-process comparison (default 1; 0 skips it)
 #   --no-torch        leave PyTorch out
+#   --no-spin         idle worker threads sleep instead of spinning, on every side
+#                     (OMP_WAIT_POLICY=passive; ORT session.intra_op.allow_spinning=0): on a
+#                     machine with more runnable threads than cores, spinning workers steal
+#                     the time slices of the threads they wait for. Default: each engine's
+#                     own default, as a user gets it.
 #
 # Needs: cmake + a C compiler, node + npm, /usr/bin/python3 (or $PYTHON) with torch and numpy.
 # Missing ones are installed from Debian when running as root with apt-get; onnxruntime-node
@@ -35,7 +40,7 @@ py=${PYTHON:-/usr/bin/python3}
 
 build=$root/build-bench
 work=${CD_BENCH_DIR:-/tmp/clipdebias-bench}
-threads=2 rounds=5 batches="1 32" reps="" isas="" precisions="" whole_batch=1 torch=1
+threads=2 rounds=5 batches="1 32" reps="" isas="" precisions="" whole_batch=1 torch=1 spin=1
 die() { echo "compare_ort: $*" >&2; exit 1; }
 while [ $# -gt 0 ]; do
   case $1 in
@@ -49,6 +54,7 @@ while [ $# -gt 0 ]; do
     --precision) precisions=${2:?}; shift 2 ;;
     --whole-batch) whole_batch=${2:?}; shift 2 ;;
     --no-torch) torch=0; shift ;;
+    --no-spin) spin=0; shift ;;
     -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
     *) die "unknown option $1 (see --help)" ;;
   esac
@@ -139,6 +145,8 @@ else
 fi
 isas=${isas:-${CLIPDEBIAS_ISA:-default}}
 isa_env() { [ "$1" = default ] && echo "" || echo "$1"; }
+ort_spin=()
+if [ "$spin" = 0 ]; then export OMP_WAIT_POLICY=passive; ort_spin=(--no-spin); fi
 
 cpu_name() {
   local name fam model brand
@@ -161,13 +169,14 @@ done
 CPU=$(cpu_name) COMMIT=$commit THREADS=$threads ROUNDS=$rounds ISA_INFO=$isa_info EXPORT_CHECK=$export_check \
 ORT_VERSION_USED=$(node -p "require('onnxruntime-node/package.json').version") \
 TORCH_VERSION=$([ "$torch" = 1 ] && "$py" -c 'import torch; print(torch.__version__)' || true) \
-LOAD_START=$(loadavg) "$py" - "$work/meta.json" <<'PY'
+SPIN=$spin LOAD_START=$(loadavg) "$py" - "$work/meta.json" <<'PY'
 import json, os, sys
 e = os.environ
 isa = dict(kv.split("=", 1) for kv in e["ISA_INFO"].split(";") if kv)
 json.dump({"cpu": e["CPU"], "commit": e["COMMIT"], "threads": int(e["THREADS"]), "rounds": int(e["ROUNDS"]),
            "isa_info": isa, "export_check": e["EXPORT_CHECK"], "ort_version": e["ORT_VERSION_USED"],
-           "torch_version": e["TORCH_VERSION"], "load_start": e["LOAD_START"]}, open(sys.argv[1], "w"))
+           "torch_version": e["TORCH_VERSION"], "load_start": e["LOAD_START"],
+           "spin": e["SPIN"] == "1"}, open(sys.argv[1], "w"))
 PY
 results=$work/results.jsonl
 : > "$results"
@@ -189,7 +198,7 @@ run_ours() { # round batch isa precision
     --out "$work/out/clipdebias_$3_$4_b$2.npy" | record steady "$1" isa_req "$3" precision "$4"
 }
 run_ort() { # round batch
-  node "$here/ort_encode.js" "$onnx" "$px" --batch "$2" --threads "$threads" --warmup "$(warmup_for "$2")" \
+  node "$here/ort_encode.js" "$onnx" "$px" --batch "$2" --threads "$threads" --warmup "$(warmup_for "$2")" "${ort_spin[@]}" \
     --reps "$(reps_for "$2")" --out "$work/out/ort_b$2.npy" | record steady "$1"
 }
 run_torch() { # round batch
@@ -221,7 +230,7 @@ if [ "$whole_batch" -gt 0 ]; then
         line="{\"side\": \"clipdebias\", \"batch\": $whole_batch}"
       else
         line=$(node "$here/ort_encode.js" "$onnx" "$work/pixels_whole.npy" --batch "$whole_batch" \
-          --threads "$threads" --warmup 1 --reps 0 --out "$work/out/whole_ort.npy")
+          --threads "$threads" --warmup 1 --reps 0 "${ort_spin[@]}" --out "$work/out/whole_ort.npy")
       fi
       t1=$(now)
       echo "$line" | sed "s/}\$/, \"wall_s\": $(echo "$t0 $t1" | awk '{printf "%.6f", $2 - $1}')}/" | record whole "$r"
@@ -233,4 +242,4 @@ fi
 import json, sys
 m = json.load(open(sys.argv[1])); m["load_end"] = sys.argv[2]; json.dump(m, open(sys.argv[1], "w"))
 PY
-"$py" "$here/compare_ort_table.py" "$work"
+"$py" "$here/compare_ort_table.py" "$work" | tee "$work/compare_ort.md"

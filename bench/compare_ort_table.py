@@ -112,7 +112,9 @@ def main():
           + (f" · PyTorch {meta['torch_version']} (linear on oneDNN)" if meta.get("torch_version") else ""))
     print(f"**model**: random ViT-B/32 image tower, fp32 weights · steady state: median of the timed runs "
           f"after warm-up in one process, then median [min–max] over rounds; sides alternate within each round  ")
-    print(f"**load average** at start / end: {meta['load_start']} / {meta.get('load_end', '?')}")
+    print(f"**load average** at start / end: {meta['load_start']} / {meta.get('load_end', '?')} · "
+          + ("idle threads spin (each engine's default)" if meta.get("spin", True) else
+             "idle threads sleep (--no-spin: OMP_WAIT_POLICY=passive, ORT allow_spinning=0)"))
     print()
     print("\n".join(steady_table(work, runs, meta)))
     whole = whole_table(runs)

@@ -7,7 +7,9 @@
 // whole-process case: start, create the session, encode once, write, exit.
 //
 // usage: NODE_PATH=<dir>/node_modules node bench/ort_encode.js MODEL.onnx PIXELS.npy
-//          [--batch B] [--threads T] [--warmup W] [--reps R] [--out F.npy]
+//          [--batch B] [--threads T] [--warmup W] [--reps R] [--out F.npy] [--no-spin]
+// --no-spin: idle pool threads sleep instead of spinning (session.intra_op.allow_spinning = 0),
+// for machines with more runnable threads than cores.
 'use strict';
 const fs = require('fs');
 const ort = require('onnxruntime-node');
@@ -18,10 +20,11 @@ function fail(msg) {
 }
 
 function parseArgs(argv) {
-  const a = {batch: 1, threads: 2, warmup: 2, reps: 10, out: null, pos: []};
+  const a = {batch: 1, threads: 2, warmup: 2, reps: 10, out: null, spin: true, pos: []};
   for (let i = 0; i < argv.length; i++) {
     const k = argv[i];
     if (!k.startsWith('--')) { a.pos.push(k); continue; }
+    if (k === '--no-spin') { a.spin = false; continue; }
     const v = argv[++i];
     if (v === undefined) fail(`${k} needs a value`);
     if (k === '--out') a.out = v;
@@ -31,7 +34,7 @@ function parseArgs(argv) {
       a[k.slice(2)] = n;
     } else fail(`unknown option ${k}`);
   }
-  if (a.pos.length !== 2) fail('usage: ort_encode.js MODEL.onnx PIXELS.npy [--batch B] [--threads T] [--warmup W] [--reps R] [--out F.npy]');
+  if (a.pos.length !== 2) fail('usage: ort_encode.js MODEL.onnx PIXELS.npy [--batch B] [--threads T] [--warmup W] [--reps R] [--out F.npy] [--no-spin]');
   if (a.batch < 1 || a.threads < 1) fail('--batch and --threads must be >= 1');
   return a;
 }
@@ -87,6 +90,7 @@ async function main() {
     interOpNumThreads: 1,
     executionMode: 'sequential',
     graphOptimizationLevel: 'all',
+    extra: {session: {intra_op: {allow_spinning: a.spin ? '1' : '0'}}},
   });
   const loadS = seconds(t0);
   const feeds = {[session.inputNames[0]]: input};
@@ -104,7 +108,7 @@ async function main() {
   const feat = out[session.outputNames[0]];
   if (a.out) writeNpy(a.out, feat.dims, feat.data);
   console.log(JSON.stringify({side: 'ort', batch: a.batch, threads: a.threads, load_s: loadS, first_s: firstS,
-                              reps_s: reps, version: ort.env.versions.common}));
+                              reps_s: reps, spin: a.spin, version: ort.env.versions.common}));
 }
 
 main().catch((e) => fail(e && e.message ? e.message : String(e)));
