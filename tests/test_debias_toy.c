@@ -194,16 +194,6 @@ static void check_predictions(const toy *t, const char *dir, const cd_json *root
   cd_array_free(&a);
 }
 
-static int same_file(const char *a, const char *b) {
-  uint8_t *x, *y;
-  size_t nx, ny;
-  cd_error e;
-  if (cd_file_read(a, 1 << 26, &x, &nx, &e)) return 0;
-  if (cd_file_read(b, 1 << 26, &y, &ny, &e)) return free(x), 0;
-  int same = nx == ny && !memcmp(x, y, nx);
-  free(x), free(y);
-  return same;
-}
 
 static void check_outcome(const toy *t, const char *dir) {
   char path[512];
@@ -259,7 +249,7 @@ int main(void) {
     char a[512], b[512];
     snprintf(a, sizeof a, "%s/%s", d1, files[k]);
     snprintf(b, sizeof b, "%s/%s", d2, files[k]);
-    CHECK(same_file(a, b), "%s differs between 1 and 2 threads", files[k]);
+    CHECK(cd_test_same_file(a, b), "%s differs between 1 and 2 threads", files[k]);
   }
   /* interrupted inside DPT after epoch 3 of 6, then rerun: identical to the uninterrupted run */
   char d3[256];
@@ -281,7 +271,7 @@ int main(void) {
     char a[512], b[512];
     snprintf(a, sizeof a, "%s/%s", d1, same[k]);
     snprintf(b, sizeof b, "%s/%s", d3, same[k]);
-    CHECK(same_file(a, b), "%s after an interruption + rerun differs from the uninterrupted run", same[k]);
+    CHECK(cd_test_same_file(a, b), "%s after an interruption + rerun differs from the uninterrupted run", same[k]);
   }
   snprintf(f, sizeof f, "%s/dpt/seed0/state", d3);
   CHECK(!cd_file_exists(f), "the resume state was not removed after the pair finished");
@@ -294,7 +284,7 @@ int main(void) {
   run(&t, &c2, NULL);
   CHECK(cd_file_exists(done) && cd_file_exists(dpt_ctx), "the unfinished pair was not retrained");
   snprintf(f, sizeof f, "%s/dpt/seed0/ctx_selected.npy", d1);
-  CHECK(same_file(f, dpt_ctx), "retrained pair differs from the uninterrupted one");
+  CHECK(cd_test_same_file(f, dpt_ctx), "retrained pair differs from the uninterrupted one");
   cd_test_remove_tmpdir(d3);
   cd_test_remove_tmpdir(d1);
   cd_test_remove_tmpdir(d2);

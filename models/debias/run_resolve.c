@@ -100,7 +100,12 @@ static int embed_first(const cd_run_config *c, char *cache_dir, size_t cap, FILE
   if (log) cd_dataset_print(log, &d);
   cd_clip_load_opts lo = {c->vocab, 0};
   if (cd_clip_load(&m, c->model, &lo, e)) return cd_dataset_free(&d), -1;
-  cd_embed_dataset_opts eo = {{0, 0, 0}, 0, 0, {c->embed_batch, c->skip_bad, 60, NULL, "embed", log ? stderr : NULL}};
+  cd_embed_dataset_opts eo = {0};
+  eo.embed.batch = c->embed_batch;
+  eo.embed.skip_bad = c->skip_bad;
+  eo.embed.checkpoint_every = 60; /* the same default as `embed` */
+  eo.embed.label = "embed";
+  eo.embed.log = log ? stderr : NULL;
   cd_embed_dataset_result r;
   int rc = cd_make_dirs(c->out_dir, e) || cd_embed_dataset(&m, &d, cache_dir, &eo, &r, e);
   if (!rc && log)
