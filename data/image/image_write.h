@@ -30,8 +30,11 @@ typedef struct {
 int cd_jpeg_encode(const uint8_t *pixels, int width, int height, int channels,
                    const cd_jpeg_options *opt, uint8_t **out, size_t *out_n, cd_error *e);
 
-/* Encodes by the path's extension (.png, .jpg / .jpeg with quality 75 4:2:0 unless opt is
- * given) and writes the file atomically. */
+/* Encodes by the path's extension: .png, or .jpg / .jpeg (quality 75, 4:2:0 unless opt is
+ * given). Unknown extensions fail with a message naming the path. */
+int cd_image_encode_as(const char *path, const uint8_t *pixels, int width, int height, int channels,
+                       const cd_jpeg_options *opt, uint8_t **out, size_t *out_n, cd_error *e);
+/* cd_image_encode_as, then an atomic write of the file. */
 int cd_image_save(const char *path, const uint8_t *pixels, int width, int height, int channels,
                   const cd_jpeg_options *opt, cd_error *e);
 

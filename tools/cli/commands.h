@@ -11,5 +11,6 @@ int cd_cmd_prompt_grad(int argc, char **argv);
 int cd_cmd_tune(int argc, char **argv);
 int cd_cmd_preprocess(int argc, char **argv);
 int cd_cmd_merge(int argc, char **argv);
+int cd_cmd_toyworld(int argc, char **argv);
 
 #endif

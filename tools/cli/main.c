@@ -19,6 +19,7 @@ static const cd_command COMMANDS[] = {
     {"merge", cd_cmd_merge, "join the outputs of --shard i/n runs in list order"},
     {"prompt-grad", cd_cmd_prompt_grad, "CoOp loss and d loss / d context vectors"},
     {"tune", cd_cmd_tune, "CoOp prompt tuning on cached image features"},
+    {"toyworld", cd_cmd_toyworld, "write the toy world: a procedural Waterbirds with a real spurious correlation"},
 };
 
 static void usage(FILE *fp) {
