@@ -1,2 +1,0 @@
-# Empty dependencies file for clipdebias_engine.
-# This may be replaced when dependencies are built.
