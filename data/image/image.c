@@ -26,8 +26,7 @@ static int starts_with_ci(const uint8_t *p, size_t n, const char *s) {
   return 1;
 }
 
-/* Skips a UTF-8 BOM and leading whitespace, then looks for markup openers. */
-static int looks_like_html(const uint8_t *p, size_t n) {
+int cd_looks_like_html(const uint8_t *p, size_t n) {
   if (n >= 3 && p[0] == 0xEF && p[1] == 0xBB && p[2] == 0xBF) p += 3, n -= 3;
   while (n && (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n')) p++, n--;
   static const char *openers[] = {"<!doctype html", "<html", "<head", "<body", "<script",
@@ -66,7 +65,7 @@ int cd_image_decode(const uint8_t *data, size_t size, const char *what, cd_image
   if (size >= 3 && data[0] == 'P' && data[1] >= '1' && data[1] <= '4' && is_pnm_space(data[2]))
     return cd_fail(e, "%s: Netpbm format P%c is not supported (only binary P5/P6)", what,
                    data[1]);
-  if (looks_like_html(data, size))
+  if (cd_looks_like_html(data, size))
     return cd_fail(e, "%s: this is an HTML page, not an image (a failed download saved as .jpg?)",
                    what);
   if (size >= 6 && (memcmp(data, "GIF87a", 6) == 0 || memcmp(data, "GIF89a", 6) == 0))

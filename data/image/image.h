@@ -49,6 +49,10 @@ int cd_ppm_decode(const uint8_t *data, size_t size, const char *what, cd_image *
 int cd_image_decode(const uint8_t *data, size_t size, const char *what, cd_image *out, cd_error *e);
 int cd_image_load(const char *path, cd_image *out, cd_error *e);
 
+/* True when the bytes are markup (HTML/XML/SVG) after an optional BOM and whitespace: a
+ * download error page saved under an image or annotation file name. */
+int cd_looks_like_html(const uint8_t *p, size_t n);
+
 /* CLIP preprocessing, exactly upstream: Resize(S, bicubic) in the image's own mode (Pillow's
  * algorithm), CenterCrop(S) with torchvision rounding, convert("RGB"), /255, normalise with
  * the CLIP mean/std. out is float32 [3,S,S]. */

@@ -1,0 +1,64 @@
+/* The feature cache: a data set embedded once by `clipdebias embed`, then trained on and
+ * evaluated many times. A cache directory holds
+ *
+ *   features.npy  float32 [N, D], upstream encode_image output (not normalised)
+ *   index.csv     header exactly "id,filename,y,a,split"; row i describes feature row i;
+ *                 id = the record's position in the full data set listing (rows of one
+ *                 cache are in increasing id order; gaps are images skipped as unreadable),
+ *                 filename relative to the data set root, y class, a spurious attribute
+ *                 (empty when unknown), split 0 train / 1 val / 2 test
+ *   cache.json    {"version": 1, "complete": true, "model": {...}, "preprocess": {...},
+ *                  "dataset": {"name", "classnames", "attr_names", ...}, "splits", "rows",
+ *                  "skipped": [...]} -- what made the features, so a cache made with another
+ *                 model, preprocessing or data set options is never silently reused.
+ *
+ * Loading is strict: the three files must agree on the row count, the header must be exact,
+ * every label must be in range, and each problem is reported as one message naming the file
+ * (and the row). A cache whose cache.json says "complete": false (an interrupted run) or
+ * that is one shard of a sharded run is refused with what to do about it.
+ *
+ * Group of a row: g = n_attr * y + a (n_attr = 2 for Waterbirds, CelebA, MetaShift). */
+#ifndef CD_FEATURE_CACHE_H
+#define CD_FEATURE_CACHE_H
+
+#include <stdint.h>
+
+#include "core/error.h"
+
+typedef struct {
+  int N, D;
+  float *features;          /* [N, D] owned */
+  int32_t *y, *a, *split;   /* [N] owned; a[i] = -1 where unknown */
+  char **filenames;         /* [N] owned */
+  int n_cls, n_attr;        /* n_attr = 0 when the attribute is unknown for every row */
+  char **classnames;        /* [n_cls] */
+  char **attr_names;        /* [n_attr] (NULL when n_attr = 0) */
+  char dataset[64];         /* "waterbirds" | "celeba" | "metashift" | "csv" | ... */
+  char model_path[4096];
+  char model_checksum[80];
+  int32_t *ids;             /* [N] owned, the index.csv ids; may be NULL when writing
+                             * (then row i gets id i) */
+} cd_feature_cache;
+
+/* Reads DIR/cache.json, DIR/features.npy and DIR/index.csv into c (zeroed first). */
+int cd_feature_cache_load(const char *dir, cd_feature_cache *c, cd_error *e);
+void cd_feature_cache_free(cd_feature_cache *c);
+
+/* Writes the three files atomically, cache.json last (and any old cache.json is removed
+ * first, so a crash in between never leaves an old cache.json vouching for new features).
+ * meta_json is the cache.json text; its "rows" must equal c->N and its classnames must be
+ * c->classnames. With meta_json NULL a minimal cache.json is built from c's fields. The
+ * directory is created if missing. Fails without writing when a label is out of range. */
+int cd_feature_cache_write(const char *dir, const cd_feature_cache *c, const char *meta_json, cd_error *e);
+
+/* Checks the labels of c (y in [0, n_cls), a in [-1, n_attr), split in 0..2, filenames
+ * non-empty); `what` names the source in the message. */
+int cd_feature_cache_check(const cd_feature_cache *c, const char *what, cd_error *e);
+
+/* Writes index.csv rows for c to path atomically (used by write and by the embed pipeline). */
+int cd_feature_cache_write_index(const char *path, const cd_feature_cache *c, cd_error *e);
+
+/* Creates dir (and missing parents); 0 when it exists already. */
+int cd_make_dirs(const char *dir, cd_error *e);
+
+#endif
