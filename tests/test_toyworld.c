@@ -152,6 +152,8 @@ static void test_captions(void) {
     int says_land = strstr(cap, "landbird") != NULL, says_water = strstr(cap, "waterbird") != NULL;
     named_class += says_land || says_water;
     wrong += (says_land && it->y != 0) || (says_water && it->y != 1) || strchr(cap, ',') != NULL;
+    wrong += (strstr(cap, "long beak") || strstr(cap, "long thin beak") || strstr(cap, "long neck")) && it->y != 1;
+    wrong += (strstr(cap, "short beak") || strstr(cap, "short thick") || strstr(cap, "fan tail")) && it->y != 0;
     const char *place_words[] = {" on land", " ground", " grass", " meadow", " field", " forest", " trees",
                                  " on water", " the water", " waves", " lake", " ocean", " at sea"};
     for (int k = 0; k < 13; k++)
@@ -170,7 +172,7 @@ static void test_captions(void) {
   printf("captions: place agrees with class %.3f; %.0f%% name the class, %.0f%% the place\n", (double)agree / n,
          100.0 * named_class / n, 100.0 * named_place / n);
   CHECK(fabs((double)agree / n - 0.85) < 0.03, "co-occurrence %.3f, want 0.85", (double)agree / n);
-  CHECK(named_class > n / 2 && named_class < n * 9 / 10, "%d of %d captions name the class", named_class, n);
+  CHECK(named_class > n * 4 / 10 && named_class < n * 7 / 10, "%d of %d captions name the class word", named_class, n);
   CHECK(named_place > n / 2 && named_place < n * 7 / 10, "%d of %d captions name the place", named_place, n);
   CHECK(wrong == 0, "%d captions name the wrong class or place (or hold a comma)", wrong);
   CHECK(distinct_templates >= 4, "only %d different caption openings", distinct_templates);

@@ -144,7 +144,7 @@ def main():
     ap.add_argument("--seeds", default="0,1,2")
     ap.add_argument("--methods", default="erm,dpt,oracle")
     args = ap.parse_args()
-    torch.set_num_threads(2)
+    torch.set_num_threads(1)
     model, vocab, merges = load(args.work)
     feats, y, a, split = world_features(model, args.work, args.clipdebias)
     te = split == 2
