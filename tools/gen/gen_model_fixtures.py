@@ -229,10 +229,11 @@ def pre_tokens(text):
     return PAT.findall(text)
 
 
-def train_merges(n):
+def train_merges(n, texts=None):
+    """n BPE merges learnt from texts (default: CORPUS), most frequent pair first."""
     be = bytes_to_unicode()
     words = {}
-    for tok in pre_tokens(CORPUS):
+    for tok in (t for text in (texts if texts is not None else [CORPUS]) for t in pre_tokens(text)):
         w = "".join(be[b] for b in tok.encode("utf-8"))
         sym = tuple(w[:-1]) + (w[-1] + "</w>",)
         words[sym] = words.get(sym, 0) + 1
