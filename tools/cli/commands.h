@@ -12,5 +12,6 @@ int cd_cmd_tune(int argc, char **argv);
 int cd_cmd_preprocess(int argc, char **argv);
 int cd_cmd_merge(int argc, char **argv);
 int cd_cmd_toyworld(int argc, char **argv);
+int cd_cmd_report(int argc, char **argv);
 
 #endif

@@ -20,6 +20,7 @@ static const cd_command COMMANDS[] = {
     {"prompt-grad", cd_cmd_prompt_grad, "CoOp loss and d loss / d context vectors"},
     {"tune", cd_cmd_tune, "CoOp prompt tuning on cached image features"},
     {"toyworld", cd_cmd_toyworld, "write the toy world: a procedural Waterbirds with a real spurious correlation"},
+    {"report", cd_cmd_report, "rebuild RUN_DIR/report.html from a run's results"},
 };
 
 static void usage(FILE *fp) {

@@ -1,0 +1,17 @@
+/* report.html of a run directory: one self-contained page (inline CSS and SVG, no script,
+ * nothing fetched from elsewhere, well-formed XML so any strict parser reads it) with the
+ * results table, per-group accuracy, training curves, group weights, the pseudo-label
+ * confusion, the arguments and the run's warnings.
+ *
+ * Reads RUN_DIR/results.json, RUN_DIR/metrics.jsonl and RUN_DIR/args.json (the schema
+ * `clipdebias run` writes) and writes RUN_DIR/report.html atomically. Missing pieces of a
+ * run (no training curves for zero-shot, no attribute, one seed, empty groups) leave their
+ * section out or say so; a missing or malformed file fails with one message naming it. */
+#ifndef CD_REPORT_H
+#define CD_REPORT_H
+
+#include "core/error.h"
+
+int cd_report_write(const char *run_dir, cd_error *e);
+
+#endif
