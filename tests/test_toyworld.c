@@ -152,8 +152,8 @@ static void test_captions(void) {
     int says_land = strstr(cap, "landbird") != NULL, says_water = strstr(cap, "waterbird") != NULL;
     named_class += says_land || says_water;
     wrong += (says_land && it->y != 0) || (says_water && it->y != 1) || strchr(cap, ',') != NULL;
-    wrong += (strstr(cap, "long beak") || strstr(cap, "long thin beak") || strstr(cap, "long neck")) && it->y != 1;
-    wrong += (strstr(cap, "short beak") || strstr(cap, "short thick") || strstr(cap, "fan tail")) && it->y != 0;
+    wrong += (strstr(cap, "long beak") || strstr(cap, "long legs") || strstr(cap, "long neck")) && it->y != 1;
+    wrong += (strstr(cap, "short beak") || strstr(cap, "short legs") || strstr(cap, "fan tail")) && it->y != 0;
     const char *place_words[] = {" on land", " ground", " grass", " meadow", " field", " forest", " trees",
                                  " on water", " the water", " waves", " lake", " ocean", " at sea"};
     for (int k = 0; k < 13; k++)

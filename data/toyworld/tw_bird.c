@@ -14,17 +14,18 @@ typedef struct {
   range aspect, neck, head, beak_len, beak_width, beak_droop, tail_len, tail_spread, tail_lift, leg_len;
 } shape_ranges;
 
-/* Per class: {landbird, waterbird}. Ranges overlap on the secondary traits (aspect, head,
- * legs) so no single measurement but the beak and neck separates the kinds cleanly. */
+/* Per class: {landbird, waterbird}: round, short-necked and short-legged with a stubby beak
+ * and a raised fan tail, against slender, long-necked and long-legged with a long thin beak
+ * and a short level tail. */
 static const shape_ranges CLASS_SHAPE[2] = {
-    {.aspect = {0.52f, 0.72f}, .neck = {0.00f, 0.06f}, .head = {0.16f, 0.21f},
-     .beak_len = {0.07f, 0.14f}, .beak_width = {0.09f, 0.13f}, .beak_droop = {-0.05f, 0.10f},
-     .tail_len = {0.28f, 0.40f}, .tail_spread = {0.07f, 0.12f}, .tail_lift = {15, 40},
-     .leg_len = {0.16f, 0.28f}},
-    {.aspect = {0.40f, 0.56f}, .neck = {0.14f, 0.30f}, .head = {0.13f, 0.18f},
-     .beak_len = {0.22f, 0.36f}, .beak_width = {0.05f, 0.08f}, .beak_droop = {-0.05f, 0.10f},
-     .tail_len = {0.12f, 0.22f}, .tail_spread = {0.02f, 0.05f}, .tail_lift = {-5, 12},
-     .leg_len = {0.08f, 0.20f}},
+    {.aspect = {0.60f, 0.80f}, .neck = {0.00f, 0.05f}, .head = {0.17f, 0.22f},
+     .beak_len = {0.06f, 0.12f}, .beak_width = {0.10f, 0.14f}, .beak_droop = {-0.05f, 0.10f},
+     .tail_len = {0.34f, 0.46f}, .tail_spread = {0.08f, 0.13f}, .tail_lift = {30, 55},
+     .leg_len = {0.08f, 0.16f}},
+    {.aspect = {0.36f, 0.50f}, .neck = {0.26f, 0.42f}, .head = {0.12f, 0.16f},
+     .beak_len = {0.30f, 0.46f}, .beak_width = {0.05f, 0.08f}, .beak_droop = {-0.05f, 0.10f},
+     .tail_len = {0.10f, 0.18f}, .tail_spread = {0.02f, 0.04f}, .tail_lift = {-5, 10},
+     .leg_len = {0.24f, 0.38f}},
 };
 
 typedef struct {
@@ -82,10 +83,10 @@ void cd_tw_bird_sample(cd_tw_rng *r, int cls, int species, float gap, int w, int
   b->tail_lift = pick(r, &me->tail_lift, &ot->tail_lift, gap) * DEG;
   b->leg_len = pick(r, &me->leg_len, &ot->leg_len, gap);
   /* Pose: the whole bird (about 1.6 body lengths with tail and beak) stays in the box. */
-  b->length = box * (float)cd_tw_range(r, 0.36, 0.52);
+  b->length = box * (float)cd_tw_range(r, 0.44, 0.56);
   b->tilt = (float)cd_tw_range(r, -18, 18) * DEG;
   b->facing = cd_tw_chance(r, 0.5) ? 1 : -1;
-  float slack = 0.5f * box - 0.85f * b->length;
+  float slack = 0.5f * box - 0.8f * b->length;
   if (slack < 0) slack = 0;
   b->cx = 0.5f * (float)w + (float)cd_tw_range(r, -slack, slack);
   b->cy = 0.5f * (float)h + (float)cd_tw_range(r, -slack, slack) * 0.6f;

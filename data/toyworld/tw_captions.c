@@ -16,7 +16,7 @@
 #define P_PLACE_ONLY 0.25 /* the rest name both */
 #define P_COLOUR 0.35
 #define P_SPECIES 0.30 /* the class named by its species noun ("gull") instead of the class word */
-#define P_LOOKS 0.30
+#define P_LOOKS 0.45
 
 static const char *pick(cd_tw_rng *r, const char *const *list, int n) { return list[cd_tw_below(r, n)]; }
 
@@ -40,8 +40,8 @@ static void species_noun(int cls, int species, char *out, size_t cap) {
 }
 
 static const char *looks_phrase(cd_tw_rng *r, int cls) {
-  static const char *LOOKS[2][4] = {{" with a short beak", " with a short thick beak", " with a fan tail", " with a round body"},
-                                    {" with a long beak", " with a long thin beak", " with a long neck", " with a slender body"}};
+  static const char *LOOKS[2][4] = {{" with a short beak", " with short legs", " with a fan tail", " with a round body"},
+                                    {" with a long beak", " with long legs", " with a long neck", " with a slender body"}};
   return LOOKS[cls][cd_tw_below(r, 4)];
 }
 

@@ -15,7 +15,7 @@
 #include <omp.h>
 #endif
 
-#define RECIPE_VERSION 1 /* bump whenever the same options would draw different pictures */
+#define RECIPE_VERSION 2 /* bump whenever the same options would draw different pictures */
 
 void cd_toyworld_recipe(const cd_toyworld_options *o, const char *kind, int n_captions, char *out, int cap) {
   snprintf(out, (size_t)cap, "toyworld v%d %s seed=%llu scale=%g corr=%g shape_gap=%g format=%s quality=%d captions=%d",

@@ -302,6 +302,46 @@ def write_goldens(model, vocab, merges, wb_dir, fixture_dir):
     np.save(os.path.join(fixture_dir, "text_features.npy"), tf)
 
 
+def write_card(out_dir, ev, secs, total, args, n_params, n_vocab):
+    g = ev["cls_groups"]
+    names = ["landbird on land", "landbird on water", "waterbird on land", "waterbird on water"]
+    rows = "\n".join("| %s | %d | %.1f%% |" % (names[k], ev["group_n"][k], 100 * g[k]) for k in range(4))
+    a = ARCH
+    text = f"""# toy CLIP
+
+A small CLIP trained contrastively on {args.images} captioned pictures of the toy world
+(`clipdebias toyworld --captions {args.images} --corr {args.corr} --seed {1000 + args.seed}`), in which
+the place agrees with the kind of bird {100 * args.corr:.0f}% of the time. Hugging Face `CLIPModel`
+layout: `config.json`, `model.safetensors` (float32), `vocab.json` + `merges.txt` (byte-level BPE,
+{n_vocab} ids, learnt from the captions).
+
+| | |
+| --- | --- |
+| image tower | ViT, {a['image']} px, patch {a['patch']}, width {a['vwidth']}, {a['vlayers']} layers, {a['vheads']} heads |
+| text tower | width {a['twidth']}, {a['tlayers']} layers, {a['theads']} heads, context 77 |
+| embedding | {a['embed']} |
+| parameters | {n_params:,} |
+| training | {args.steps} steps of {args.batch}, AdamW lr {args.lr}, cosine; {secs / 60:.0f} min on one thread ({total / 60:.0f} min in all) |
+
+Zero-shot ("a photo of a landbird." / "a photo of a waterbird.") on the toy Waterbirds test
+split (`clipdebias toyworld --seed 0`, balanced within each class):
+
+| group | images | accuracy |
+| --- | --- | --- |
+{rows}
+| average | {ev['n']} | {100 * ev['cls_avg']:.1f}% |
+
+Background prompts ("a photo of a bird on land." / "... on water."): {100 * ev['bg_acc']:.1f}%.
+A linear probe of the image features reads the kind of bird at {100 * ev['probe']:.1f}% (balanced,
+2-fold): the features carry the shape; the zero-shot classifier leans on the place.
+
+Regenerate (same bytes on the same machine): `nice -n 10 /usr/bin/python3 tools/gen/train_toyclip.py
+--clipdebias build/clipdebias`. `SHA256SUMS` lists the files' checksums.
+"""
+    with open(os.path.join(out_dir, "README.md"), "w") as f:
+        f.write(text)
+
+
 # ----------------------------------------------------------------------------- main
 
 # glibc returns freed blocks above 128 KiB to the kernel, and on virtual machines touching
@@ -373,6 +413,7 @@ def main():
                    "total_seconds": round(time.time() - t_start), "threads": 1,
                    "torch": torch.__version__, "eval_test_split": ev, "notes": notes}, f, indent=1)
         f.write("\n")
+    write_card(args.out, ev, secs, time.time() - t_start, args, sum(p.numel() for p in full.parameters()), len(vocab))
     print("wrote %s (total %.0f s)" % (args.out, time.time() - t_start))
 
 
