@@ -230,7 +230,8 @@ def pre_tokens(text):
 
 
 def train_merges(n, texts=None):
-    """n BPE merges learnt from texts (default: CORPUS), most frequent pair first."""
+    """Up to n BPE merges learnt from texts (default: CORPUS, which must yield all n), most
+    frequent pair first."""
     be = bytes_to_unicode()
     words = {}
     for tok in (t for text in (texts if texts is not None else [CORPUS]) for t in pre_tokens(text)):
@@ -244,6 +245,8 @@ def train_merges(n, texts=None):
             for p in zip(sym, sym[1:]):
                 counts[p] = counts.get(p, 0) + c
         if not counts:
+            if texts is not None:    # every word is one symbol already: fewer merges
+                break
             raise RuntimeError("corpus too small for the requested merges")
         best = max(sorted(counts), key=lambda p: counts[p])
         merges.append(best)
