@@ -567,3 +567,56 @@ void cd_json_write_string(FILE *fp, const char *s) {
   }
   fputc('"', fp);
 }
+
+void cd_json_write_string_list(FILE *fp, char *const *s, int n) {
+  fputc('[', fp);
+  for (int i = 0; i < n; i++) {
+    if (i) fputs(", ", fp);
+    cd_json_write_string(fp, s[i]);
+  }
+  fputc(']', fp);
+}
+
+void cd_json_write(FILE *fp, const cd_json *v) {
+  switch (v->type) {
+    case CD_JSON_NULL: fputs("null", fp); break;
+    case CD_JSON_BOOL: fputs(v->boolean ? "true" : "false", fp); break;
+    case CD_JSON_NUMBER:
+      if (v->is_integer) fprintf(fp, "%lld", (long long)v->integer);
+      else fprintf(fp, "%.17g", v->number);
+      break;
+    case CD_JSON_STRING: cd_json_write_string(fp, v->str); break;
+    case CD_JSON_ARRAY:
+    case CD_JSON_OBJECT:
+      fputc(v->type == CD_JSON_ARRAY ? '[' : '{', fp);
+      for (size_t i = 0; i < v->n; i++) {
+        if (i) fputs(", ", fp);
+        if (v->type == CD_JSON_OBJECT) {
+          cd_json_write_string(fp, v->keys[i]);
+          fputs(": ", fp);
+        }
+        cd_json_write(fp, &v->items[i]);
+      }
+      fputc(v->type == CD_JSON_ARRAY ? ']' : '}', fp);
+      break;
+  }
+}
+
+int cd_json_equal(const cd_json *a, const cd_json *b) {
+  if (!a || !b) return a == b;
+  if (a->type != b->type) return 0;
+  switch (a->type) {
+    case CD_JSON_NULL: return 1;
+    case CD_JSON_BOOL: return a->boolean == b->boolean;
+    case CD_JSON_NUMBER: return a->is_integer && b->is_integer ? a->integer == b->integer : a->number == b->number;
+    case CD_JSON_STRING: return a->len == b->len && !memcmp(a->str, b->str, a->len);
+    default: break;
+  }
+  if (a->n != b->n) return 0;
+  for (size_t i = 0; i < a->n; i++) {
+    if (a->type == CD_JSON_OBJECT && (a->key_lens[i] != b->key_lens[i] || memcmp(a->keys[i], b->keys[i], a->key_lens[i])))
+      return 0;
+    if (!cd_json_equal(&a->items[i], &b->items[i])) return 0;
+  }
+  return 1;
+}

@@ -49,4 +49,11 @@ const char *cd_json_get_str(const cd_json *obj, const char *key, const char *dfl
 #include <stdio.h>
 void cd_json_write_string(FILE *fp, const char *s);
 
+/* Writes ["a", "b", ...] for n strings. */
+void cd_json_write_string_list(FILE *fp, char *const *s, int n);
+/* Writes any value as compact JSON (integers exactly, other numbers with 17 digits). */
+void cd_json_write(FILE *fp, const cd_json *v);
+/* Structural equality: same types, same numbers, strings, items and keys in order. */
+int cd_json_equal(const cd_json *a, const cd_json *b);
+
 #endif

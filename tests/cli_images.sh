@@ -7,13 +7,7 @@
 set -u
 BIN=${1:?usage: cli_images.sh path/to/clipdebias}
 MODEL=tests/fixtures/model/openai_b16_f16/openai_b16_f16.safetensors
-TMP=$(mktemp -d)
-trap 'rm -rf "$TMP"' EXIT
-checks=0
-fails=0
-ok() { checks=$((checks + 1)); echo "  ok   $1"; }
-bad() { checks=$((checks + 1)); fails=$((fails + 1)); echo "  FAIL $1"; }
-check() { local name=$1; shift; if "$@"; then ok "$name"; else bad "$name"; fi; }
+. tests/check_lib.sh
 
 ls tests/fixtures/jpeg/cj_*.jpg | head -n 5 > "$TMP/list.txt"
 ls tests/fixtures/png/*.png | grep -v '/bad_' | head -n 4 >> "$TMP/list.txt"
@@ -79,5 +73,4 @@ check "rerun says it resumed after 4 files" grep -q "resuming .* after 4 of $((n
 check "resumed output == clean output" cmp -s "$TMP/resumed.npy" "$TMP/clean.npy"
 check "checkpoint files removed at the end" test ! -e "$TMP/resumed.npy.partial.json" -a ! -e "$TMP/resumed.npy.partial.npy"
 
-echo "cli_images: $((checks - fails)) passed, $fails failed"
-[ $fails -eq 0 ]
+finish cli_images

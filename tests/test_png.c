@@ -115,7 +115,7 @@ static void check_bad_cases(void) {
     CHECK(rc != 0, "%s: hostile file was accepted", file);
     CHECK(strstr(e.msg, phrase) != NULL, "%s: message \"%s\" lacks \"%s\"", file, e.msg, phrase);
     CHECK(strstr(e.msg, file) != NULL, "%s: message \"%s\" does not name the file", file, e.msg);
-    CHECK(dt < 1.0, "%s: took %.3f s to reject", file, dt);
+    CHECK(dt < 3.0, "%s: took %.3f s to reject (a hang guard, not a speed test)", file, dt);
     printf("  %-28s rejected in %.4f s: %s\n", file, dt, e.msg);
     if (rc == 0) cd_image_free(&img);
     n++;

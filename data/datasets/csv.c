@@ -37,20 +37,35 @@ int cd_sniff_text(const char *path, const unsigned char *data, size_t size, cd_e
   return 0;
 }
 
-int cd_csv_open(cd_csv *r, const char *path, cd_csv_format format, cd_error *e) {
+/* Takes ownership of text (size bytes + a NUL) after sniffing it. */
+static int open_text(cd_csv *r, const char *what, uint8_t *text, size_t size, cd_csv_format format, cd_error *e) {
   memset(r, 0, sizeof *r);
-  snprintf(r->path, sizeof r->path, "%s", path);
+  snprintf(r->path, sizeof r->path, "%s", what);
+  if (cd_sniff_text(what, text, size, e)) return free(text), -1;
   r->format = format;
   r->record = -1;
-  uint8_t *data;
-  size_t size;
-  if (cd_file_read(path, CSV_MAX_BYTES, &data, &size, e)) return -1;
-  if (cd_sniff_text(path, data, size, e)) return free(data), -1;
-  r->text = (char *)data;
+  r->text = (char *)text;
   r->size = size;
-  if (size >= 3 && !memcmp(data, "\xEF\xBB\xBF", 3)) r->pos = 3; /* UTF-8 BOM (Excel) */
+  if (size >= 3 && !memcmp(text, "\xEF\xBB\xBF", 3)) r->pos = 3; /* UTF-8 BOM (Excel) */
   r->line = r->at_line = 1;
   return 0;
+}
+
+int cd_csv_open(cd_csv *r, const char *path, cd_csv_format format, cd_error *e) {
+  uint8_t *data;
+  size_t size;
+  memset(r, 0, sizeof *r);
+  if (cd_file_read(path, CSV_MAX_BYTES, &data, &size, e)) return -1;
+  return open_text(r, path, data, size, format, e);
+}
+
+int cd_csv_open_memory(cd_csv *r, const void *data, size_t size, const char *what, cd_csv_format format, cd_error *e) {
+  memset(r, 0, sizeof *r);
+  uint8_t *copy = cd_malloc(size + 1, e);
+  if (!copy) return -1;
+  if (size) memcpy(copy, data, size);
+  copy[size] = 0;
+  return open_text(r, what, copy, size, format, e);
 }
 
 void cd_csv_close(cd_csv *r) {

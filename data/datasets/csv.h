@@ -38,6 +38,8 @@ typedef struct {
 /* Reads and sniffs the file (HTML page, archive, binary, empty are rejected with a message
  * saying what the file is). */
 int cd_csv_open(cd_csv *r, const char *path, cd_csv_format format, cd_error *e);
+/* Same over a copy of data[0..size); `what` names it in messages. */
+int cd_csv_open_memory(cd_csv *r, const void *data, size_t size, const char *what, cd_csv_format format, cd_error *e);
 /* Next non-blank record into r->fields: 1 got one, 0 end of file, -1 error (bad quoting). */
 int cd_csv_next(cd_csv *r, cd_error *e);
 void cd_csv_close(cd_csv *r);

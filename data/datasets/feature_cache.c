@@ -83,7 +83,7 @@ static int copy_str(char *dst, size_t cap, const char *src, const char *path, co
 }
 
 /* Refuses caches that are not whole: interrupted runs and single shards. */
-static int check_whole(const cd_json *r, const char *path, cd_error *e) {
+static int check_whole(const cd_json *r, const char *path, int allow_shard, cd_error *e) {
   const cd_json *complete = cd_json_get(r, "complete");
   if (!complete || complete->type != CD_JSON_BOOL)
     return cd_fail(e, "%s: no \"complete\": true|false entry", path);
@@ -91,7 +91,7 @@ static int check_whole(const cd_json *r, const char *path, cd_error *e) {
     return cd_fail(e, "%s: the cache is incomplete (an embed run was interrupted); run the same "
                       "`clipdebias embed` command again to finish it", path);
   const cd_json *sh = cd_json_get(r, "shard");
-  if (sh && sh->type == CD_JSON_OBJECT && cd_json_get_int(sh, "count", 1) > 1)
+  if (!allow_shard && sh && sh->type == CD_JSON_OBJECT && cd_json_get_int(sh, "count", 1) > 1)
     return cd_fail(e, "%s: this cache is shard %d of %d only; join all shards with `clipdebias merge --out DIR "
                       "SHARD_DIR...` first", path, (int)cd_json_get_int(sh, "index", 0) + 1,
                    (int)cd_json_get_int(sh, "count", 1));
@@ -113,7 +113,8 @@ static int allowed_splits(const cd_json *r, const char *path, int allowed[3], cd
   return 0;
 }
 
-static int read_meta(const char *path, cd_feature_cache *c, int *rows, int *embed_dim, int allowed[3], cd_error *e) {
+static int read_meta(const char *path, cd_feature_cache *c, int allow_shard, int *rows, int *embed_dim, int allowed[3],
+                     cd_error *e) {
   if (!cd_file_exists(path))
     return cd_fail(e, "%s: not found; this is not a finished feature cache (make one with `clipdebias embed`)", path);
   cd_json_doc *doc = cd_json_parse_file(path, (size_t)64 << 20, e);
@@ -125,7 +126,7 @@ static int read_meta(const char *path, cd_feature_cache *c, int *rows, int *embe
   else if (cd_json_get_int(r, "version", -1) != 1)
     cd_fail(e, "%s: unsupported cache version %lld (this build reads version 1)", path,
             (long long)cd_json_get_int(r, "version", -1));
-  else if (check_whole(r, path, e)) {
+  else if (check_whole(r, path, allow_shard, e)) {
   } else if (!rows_j || !rows_j->is_integer || rows_j->integer < 1 || rows_j->integer > INT32_MAX)
     cd_fail(e, "%s: \"rows\" must be a positive integer", path);
   else if (!ds || ds->type != CD_JSON_OBJECT) cd_fail(e, "%s: no \"dataset\" object", path);
@@ -282,14 +283,14 @@ static int finish_load(cd_feature_cache *c, const char *index_path, const int al
   return 0;
 }
 
-int cd_feature_cache_load(const char *dir, cd_feature_cache *c, cd_error *e) {
+static int load(const char *dir, cd_feature_cache *c, int allow_shard, cd_error *e) {
   memset(c, 0, sizeof *c);
   char json[4200], npy[4200], index[4200];
   if (cd_path_join(json, sizeof json, dir, "cache.json") || cd_path_join(npy, sizeof npy, dir, "features.npy") ||
       cd_path_join(index, sizeof index, dir, "index.csv"))
     return cd_fail(e, "%s: path too long", dir);
   int rows = 0, embed_dim = 0, allowed[3];
-  int rc = read_meta(json, c, &rows, &embed_dim, allowed, e);
+  int rc = read_meta(json, c, allow_shard, &rows, &embed_dim, allowed, e);
   if (rc == 0) rc = read_features(npy, rows, embed_dim, c, e);
   if (rc == 0) rc = read_index(index, rows, c, e);
   if (rc == 0) rc = finish_load(c, index, allowed, e);
@@ -299,6 +300,10 @@ int cd_feature_cache_load(const char *dir, cd_feature_cache *c, cd_error *e) {
   }
   return rc;
 }
+
+int cd_feature_cache_load(const char *dir, cd_feature_cache *c, cd_error *e) { return load(dir, c, 0, e); }
+
+int cd_feature_cache_load_shard(const char *dir, cd_feature_cache *c, cd_error *e) { return load(dir, c, 1, e); }
 
 /* ---- writing -------------------------------------------------------------------------- */
 
@@ -315,15 +320,6 @@ int cd_feature_cache_write_index(const char *path, const cd_feature_cache *c, cd
   return cd_atomic_commit(&af, e);
 }
 
-static void write_string_list(FILE *fp, char *const *s, int n) {
-  fputc('[', fp);
-  for (int i = 0; i < n; i++) {
-    if (i) fputs(", ", fp);
-    cd_json_write_string(fp, s[i]);
-  }
-  fputc(']', fp);
-}
-
 /* The minimal cache.json for caches made outside `embed` (tests, converted features). */
 static char *default_meta(const cd_feature_cache *c, cd_error *e) {
   char *text = NULL;
@@ -337,9 +333,9 @@ static char *default_meta(const cd_feature_cache *c, cd_error *e) {
   fprintf(fp, ", \"embed_dim\": %d},\n \"dataset\": {\"name\": ", c->D);
   cd_json_write_string(fp, c->dataset[0] ? c->dataset : "custom");
   fputs(", \"classnames\": ", fp);
-  write_string_list(fp, c->classnames, c->n_cls);
+  cd_json_write_string_list(fp, c->classnames, c->n_cls);
   fputs(", \"attr_names\": ", fp);
-  write_string_list(fp, c->attr_names, c->n_attr);
+  cd_json_write_string_list(fp, c->attr_names, c->n_attr);
   fprintf(fp, "},\n \"rows\": %d, \"skipped\": []}\n", c->N);
   fclose(fp);
   return text;

@@ -43,6 +43,12 @@ typedef struct {
 /* Reads DIR/cache.json, DIR/features.npy and DIR/index.csv into c (zeroed first). */
 int cd_feature_cache_load(const char *dir, cd_feature_cache *c, cd_error *e);
 void cd_feature_cache_free(cd_feature_cache *c);
+/* Same, but also accepts one shard of a sharded embedding (for joining shards). */
+int cd_feature_cache_load_shard(const char *dir, cd_feature_cache *c, cd_error *e);
+/* Joins the shard caches dirs[0..n) (any order) into out_dir after checking that they are
+ * the complete set of one embedding: same model, preprocessing, data set, options and
+ * splits, every shard exactly once, contiguous slices. The result equals an unsharded run. */
+int cd_feature_cache_merge(const char *out_dir, const char *const *dirs, int n, cd_error *e);
 
 /* Writes the three files atomically, cache.json last (and any old cache.json is removed
  * first, so a crash in between never leaves an old cache.json vouching for new features).

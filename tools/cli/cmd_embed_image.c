@@ -5,7 +5,7 @@
 #include <string.h>
 
 #include "core/npy.h"
-#include "core/progress.h"
+#include "models/embed/embed_images.h"
 #include "tools/cli/args.h"
 #include "tools/cli/cli_common.h"
 #include "tools/cli/commands.h"
@@ -32,79 +32,6 @@ static void print_help(void) {
          "and the shard, and rows follow the list order.\n");
 }
 
-typedef struct {
-  const cd_clip *m;
-  float *feat;    /* [capacity, D] */
-  int rows;
-  /* progress checkpoints (image files only): every `every` seconds */
-  const cd_image_inputs *in;
-  const char *out;
-  const unsigned char *ok;
-  double every, last_save;
-} embed_ctx;
-
-/* <out>.partial.npy first, then the .json that vouches for its first `rows` rows: if the
- * run dies between the two, the older .json still describes a prefix of the new .npy. */
-static int save_partial(embed_ctx *c, int done) {
-  char npy[4200];
-  snprintf(npy, sizeof npy, "%s.partial.npy", c->out);
-  int64_t shape[2] = {c->rows, c->m->embed_dim};
-  cd_error e;
-  if (cd_npy_save_f32(npy, 2, shape, c->feat, &e)) return cd_cli_fail("%s", e.msg);
-  return cd_image_inputs_write_partial(c->in, c->out, c->m->path, c->ok, done, c->rows);
-}
-
-static int embed_batch(void *ctx, const float *pixels, int n, int done) {
-  embed_ctx *c = ctx;
-  cd_error e;
-  if (n && cd_clip_encode_image(c->m, pixels, n, c->feat + (size_t)c->rows * c->m->embed_dim, &e))
-    return cd_cli_fail("%s", e.msg);
-  c->rows += n;
-  if (c->out && c->every > 0 && cd_time_now() - c->last_save >= c->every && done < c->in->end - c->in->begin) {
-    if (save_partial(c, done)) return 1;
-    c->last_save = cd_time_now();
-  }
-  return 0;
-}
-
-/* Picks up <out>.partial.* from an interrupted run of the same model, list and shard. */
-static int resume(embed_ctx *c, cd_image_inputs *in, unsigned char *ok) {
-  int rows, done = cd_image_inputs_read_partial(in, c->out, c->m->path, ok, &rows);
-  if (done <= 0) return done;
-  char npy[4200];
-  snprintf(npy, sizeof npy, "%s.partial.npy", c->out);
-  cd_array a = {0};
-  cd_error e;
-  int rc = 0;
-  if (cd_npy_load_f32(npy, 2, &a, &e)) rc = cd_cli_fail("%s (delete %s.partial.json to start over)", e.msg, c->out);
-  else if (a.shape[1] != c->m->embed_dim || a.shape[0] < rows)
-    rc = cd_cli_fail("%s: holds %lld rows of %lld, expected at least %d of %d; delete it to start over", npy,
-                     (long long)a.shape[0], (long long)a.shape[1], rows, c->m->embed_dim);
-  else {
-    memcpy(c->feat, a.data, sizeof(float) * (size_t)rows * (size_t)c->m->embed_dim);
-    c->rows = rows;
-    in->resume_at = done;
-    fprintf(stderr, "clipdebias: resuming %s after %d of %d files\n", c->out, done, in->end - in->begin);
-  }
-  cd_array_free(&a);
-  return rc ? -1 : done;
-}
-
-static int encode_pixels(const cd_clip *m, const cd_array *px, int batch, float *feat) {
-  int N = (int)px->shape[0], S = m->vision.image_size;
-  size_t img = (size_t)3 * S * S;
-  cd_progress prog;
-  cd_progress_start(&prog, "embed-image", "img", (size_t)N);
-  for (int start = 0; start < N; start += batch) {
-    int n = N - start < batch ? N - start : batch;
-    embed_ctx c = {m, feat + (size_t)start * m->embed_dim, 0, NULL, NULL, NULL, 0, 0};
-    if (embed_batch(&c, (const float *)px->data + (size_t)start * img, n, 0)) return 1;
-    cd_progress_update(&prog, (size_t)(start + n));
-  }
-  cd_progress_finish(&prog);
-  return 0;
-}
-
 static int load_pixels(const char *path, int S, cd_array *px) {
   cd_error e;
   if (cd_npy_load_f32(path, 4, px, &e)) return cd_cli_fail("%s", e.msg);
@@ -126,11 +53,13 @@ static int save(const char *out, float *feat, int rows, int D, int normalize) {
 /* --pixels path. */
 static int run_pixels(const cd_clip *m, const char *pixels, int batch, const char *out, int normalize) {
   cd_array px = {0};
+  cd_error e;
   int rc = load_pixels(pixels, m->vision.image_size, &px);
   if (rc == 0) {
     int N = (int)px.shape[0];
     float *feat = malloc(sizeof(float) * (size_t)N * (size_t)m->embed_dim);
-    rc = !feat ? cd_cli_fail("out of memory") : encode_pixels(m, &px, batch, feat);
+    if (!feat) rc = cd_cli_fail("out of memory");
+    else if (cd_embed_pixels(m, px.data, N, batch, "embed-image", feat, &e)) rc = cd_cli_fail("%s", e.msg);
     if (rc == 0) rc = save(out, feat, N, m->embed_dim, normalize);
     free(feat);
   }
@@ -138,20 +67,16 @@ static int run_pixels(const cd_clip *m, const char *pixels, int batch, const cha
   return rc;
 }
 
-/* --images / --list path. */
-static int run_files(const cd_clip *m, cd_image_inputs *in, int batch, const char *out, int normalize,
-                     double every) {
-  int n = in->end - in->begin;
-  unsigned char *ok = calloc((size_t)n + 1, 1);
-  embed_ctx c = {m, malloc(sizeof(float) * ((size_t)n + 1) * (size_t)m->embed_dim), 0, in, out, ok, every, cd_time_now()};
-  int rc = (!c.feat || !ok) ? cd_cli_fail("out of memory") : 0;
-  if (rc == 0 && every > 0 && resume(&c, in, ok) < 0) rc = 1;
-  if (rc == 0) rc = cd_image_inputs_run(in, m->vision.image_size, batch, "embed-image", ok, embed_batch, &c);
-  if (rc == 0) rc = save(out, c.feat, c.rows, m->embed_dim, normalize);
-  if (rc == 0) rc = cd_image_inputs_write_sidecar(in, out, m->path, m->vision.image_size, ok);
-  if (rc == 0) cd_image_inputs_remove_partial(out);
-  free(c.feat);
-  free(ok);
+/* --images / --list path: rows in list order, E.npy.json naming each row's file. */
+static int run_files(const cd_clip *m, cd_image_inputs *in, int batch, const char *out, int normalize, double every) {
+  cd_embed_opts eo = {batch, in->skip_bad, every, every > 0 ? out : NULL, "embed-image", stderr};
+  cd_embed_result r;
+  cd_error e;
+  if (cd_embed_image_list(m, &in->list, &eo, &r, &e)) return cd_cli_fail("%s", e.msg);
+  int rc = save(out, r.features, r.rows, r.D, normalize);
+  if (rc == 0 && cd_image_list_write_sidecar(&in->list, out, m->path, m->vision.image_size, r.ok, &e)) rc = cd_cli_fail("%s", e.msg);
+  if (rc == 0) cd_image_list_remove_partial(out);
+  cd_embed_result_free(&r);
   return rc;
 }
 

@@ -37,11 +37,11 @@ typedef struct {
   long long rows;
 } pre_ctx;
 
-static int write_batch(void *ctx, const float *pixels, int n, int done) {
+static int write_batch(void *ctx, const float *pixels, int n, int done, cd_error *e) {
   (void)done;
   pre_ctx *c = ctx;
   size_t count = (size_t)n * 3 * (size_t)c->S * (size_t)c->S;
-  if (fwrite(pixels, sizeof(float), count, c->fp) != count) return cd_cli_fail("write failed (disk full?)");
+  if (fwrite(pixels, sizeof(float), count, c->fp) != count) return cd_fail(e, "write failed (disk full?)");
   c->rows += n;
   return 0;
 }
@@ -90,15 +90,17 @@ int cd_cmd_preprocess(int argc, char **argv) {
   npy_header(hdr, 0, S);
   fwrite(hdr, 1, sizeof hdr, af.fp);
   pre_ctx c = {af.fp, S, 0};
-  unsigned char *ok = calloc((size_t)(in.end - in.begin) + 1, 1);
-  rc = ok ? cd_image_inputs_run(&in, S, batch, "preprocess", ok, write_batch, &c) : cd_cli_fail("out of memory");
+  unsigned char *ok = calloc((size_t)(in.list.end - in.list.begin) + 1, 1);
+  cd_image_run_opts ro = {S, batch, in.skip_bad, "preprocess", stderr};
+  if (!ok) rc = cd_cli_fail("out of memory");
+  else rc = cd_image_list_run(&in.list, &ro, ok, NULL, write_batch, &c, &e) ? cd_cli_fail("%s", e.msg) : 0;
   if (rc == 0) {
     npy_header(hdr, c.rows, S);
     if (fseek(af.fp, 0, SEEK_SET) != 0 || fwrite(hdr, 1, sizeof hdr, af.fp) != sizeof hdr) rc = cd_cli_fail("%s: write failed", out);
   }
   if (rc == 0 && cd_atomic_commit(&af, &e)) rc = cd_cli_fail("%s", e.msg);
   if (rc != 0) cd_atomic_abort(&af);
-  if (rc == 0) rc = cd_image_inputs_write_sidecar(&in, out, o.model, S, ok);
+  if (rc == 0 && cd_image_list_write_sidecar(&in.list, out, o.model, S, ok, &e)) rc = cd_cli_fail("%s", e.msg);
   free(ok);
 done:
   cd_image_inputs_free(&in);

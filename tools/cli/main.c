@@ -16,10 +16,12 @@ static const cd_command COMMANDS[] = {
     {"embed-text", cd_cmd_embed_text, "text features [N,D] (upstream encode_text)"},
     {"embed-image", cd_cmd_embed_image, "image features [N,D] (upstream encode_image) from pixels or files"},
     {"preprocess", cd_cmd_preprocess, "image files -> CLIP-preprocessed pixels [N,3,S,S]"},
-    {"merge", cd_cmd_merge, "join the outputs of --shard i/n runs in list order"},
+    {"merge", cd_cmd_merge, "join the outputs of --shard i/n runs (.npy files or feature caches)"},
     {"prompt-grad", cd_cmd_prompt_grad, "CoOp loss and d loss / d context vectors"},
     {"tune", cd_cmd_tune, "CoOp prompt tuning on cached image features"},
     {"toyworld", cd_cmd_toyworld, "write the toy world: a procedural Waterbirds with a real spurious correlation"},
+    {"dataset", cd_cmd_dataset, "find a data set on disk and print its split x group counts"},
+    {"embed", cd_cmd_embed, "embed a data set once into a feature cache (shardable, resumable)"},
     {"report", cd_cmd_report, "rebuild RUN_DIR/report.html from a run's results"},
 };
 

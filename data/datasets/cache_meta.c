@@ -1,0 +1,98 @@
+/* cache.json identity checks (see cache_meta.h). */
+#include "data/datasets/cache_meta.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/hash.h"
+
+/* Compact text of a JSON value (for messages), truncated to fit. */
+static void json_text(const cd_json *v, char *out, size_t cap) {
+  char *text = NULL;
+  size_t len = 0;
+  FILE *fp = open_memstream(&text, &len);
+  if (!fp) {
+    snprintf(out, cap, "?");
+    return;
+  }
+  if (v) cd_json_write(fp, v);
+  else fputs("(none)", fp);
+  fclose(fp);
+  snprintf(out, cap, "%s", text ? text : "?");
+  if (text && strlen(text) >= cap && cap > 4) memcpy(out + cap - 4, "...", 4);
+  free(text);
+}
+
+static const cd_json *at(const cd_json *root, const char *obj, const char *key) {
+  const cd_json *o = obj ? cd_json_get(root, obj) : root;
+  return o ? cd_json_get(o, key) : NULL;
+}
+
+/* Fields compared, in the order a message should report them. */
+static const struct {
+  const char *obj, *key, *what;
+} FIELDS[] = {
+    {"model", "checksum", "another model"},
+    {"model", "layout", "another model layout"},
+    {"model", "embed_dim", "another embedding width"},
+    {"model", "image_size", "another image size"},
+    {"model", "activation", "another activation"},
+    {NULL, "preprocess", "other preprocessing"},
+    {"dataset", "name", "another data set"},
+    {"dataset", "options", "other data set options"},
+    {NULL, "splits", "other splits"},
+    {"dataset", "records_checksum", "another list of images (labels, splits or files differ)"},
+    {"dataset", "classnames", "other class names"},
+    {"dataset", "attr_names", "other attribute names"},
+};
+
+int cd_cache_meta_differs(const cd_json *a, const cd_json *b, char *what, size_t cap) {
+  for (size_t i = 0; i < sizeof FIELDS / sizeof *FIELDS; i++) {
+    const cd_json *va = at(a, FIELDS[i].obj, FIELDS[i].key), *vb = at(b, FIELDS[i].obj, FIELDS[i].key);
+    if (cd_json_equal(va, vb)) continue;
+    char ta[600], tb[600];
+    json_text(va, ta, sizeof ta);
+    json_text(vb, tb, sizeof tb);
+    if (!strcmp(FIELDS[i].key, "checksum"))
+      snprintf(what, cap, "%s: %s (%s) vs %s (%s)", FIELDS[i].what, cd_json_get_str(cd_json_get(a, "model"), "path", "?"), ta,
+               cd_json_get_str(cd_json_get(b, "model"), "path", "?"), tb);
+    else snprintf(what, cap, "%s: %s vs %s", FIELDS[i].what, ta, tb);
+    return -1;
+  }
+  return 0;
+}
+
+int cd_cache_meta_shard(const cd_json *root, const char *path, cd_cache_shard *s, cd_error *e) {
+  const cd_json *sh = cd_json_get(root, "shard");
+  int rows = (int)cd_json_get_int(root, "rows", -1);
+  if (!sh) {
+    int total = (int)cd_json_get_int(cd_json_get(root, "dataset"), "records", rows);
+    *s = (cd_cache_shard){0, 1, total, 0, total};
+    return 0;
+  }
+  s->index = (int)cd_json_get_int(sh, "index", -1);
+  s->count = (int)cd_json_get_int(sh, "count", -1);
+  s->total = (int)cd_json_get_int(sh, "total", -1);
+  s->begin = (int)cd_json_get_int(sh, "begin", -1);
+  s->end = (int)cd_json_get_int(sh, "end", -1);
+  if (s->count < 1 || s->index < 0 || s->index >= s->count || s->begin < 0 || s->end < s->begin || s->end > s->total)
+    return cd_fail(e, "%s: malformed \"shard\" entry (index %d, count %d, begin %d, end %d, total %d)", path, s->index, s->count,
+                   s->begin, s->end, s->total);
+  return 0;
+}
+
+void cd_records_checksum(int n, const int32_t *ids, char *const *filenames, const int32_t *y, const int32_t *a,
+                         const int32_t *split, char out[40]) {
+  cd_xxh64_state st;
+  cd_xxh64_init(&st, 0);
+  for (int i = 0; i < n; i++) {
+    char line[64];
+    int k = snprintf(line, sizeof line, "%d\t", ids ? ids[i] : i);
+    cd_xxh64_update(&st, line, (size_t)k);
+    cd_xxh64_update(&st, filenames[i], strlen(filenames[i]));
+    k = snprintf(line, sizeof line, "\t%d\t%d\t%d\n", y[i], a[i], split[i]);
+    cd_xxh64_update(&st, line, (size_t)k);
+  }
+  snprintf(out, 40, "xxh64:%016llx", (unsigned long long)cd_xxh64_final(&st));
+}

@@ -1,0 +1,31 @@
+/* What a feature cache's cache.json must agree on before its features can be reused or
+ * joined with another's: the model (weights checksum, layout, dimensions, activation), the
+ * preprocessing, the data set (name, options, class and attribute names, and a checksum of
+ * the records that were embedded) and the splits. Paths are not compared: a data set or a
+ * model moved to another folder or machine gives the same features. */
+#ifndef CD_CACHE_META_H
+#define CD_CACHE_META_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/error.h"
+#include "core/json.h"
+
+/* 0 when a and b (cache.json roots) agree. Otherwise -1 and `what` receives the first
+ * difference, e.g. "another model: /m/a (xxh64:..) vs /m/b (xxh64:..)". */
+int cd_cache_meta_differs(const cd_json *a, const cd_json *b, char *what, size_t cap);
+
+/* The shard entry: {"index": i, "count": n, "total": T, "begin": b, "end": e}; a cache
+ * without one is the whole (index 0 of 1, begin 0, end = total = rows). */
+typedef struct {
+  int index, count, total, begin, end;
+} cd_cache_shard;
+int cd_cache_meta_shard(const cd_json *root, const char *path, cd_cache_shard *s, cd_error *e);
+
+/* Checksum of a record listing ("xxh64:<16 hex>") over "id \t filename \t y \t a \t split \n"
+ * lines; the same records in the same order give the same text on every machine. */
+void cd_records_checksum(int n, const int32_t *ids, char *const *filenames, const int32_t *y, const int32_t *a,
+                         const int32_t *split, char out[40]);
+
+#endif

@@ -1,0 +1,185 @@
+/* Image lists worked through in batches: slicing, decoding with skip/stop, sidecars and
+ * progress checkpoints (see image_list.h). */
+#include "data/image/image_list.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/file.h"
+#include "core/json.h"
+#include "core/progress.h"
+#include "data/image/image_batch.h"
+
+int cd_image_list_slice(cd_image_list *l, cd_error *e) {
+  if (l->total <= 0) return cd_fail(e, "%s: no images to work on", l->name && l->name[0] ? l->name : "the list");
+  if (l->shard_count < 1) l->shard_count = 1;
+  if (l->shard_index < 0 || l->shard_index >= l->shard_count)
+    return cd_fail(e, "shard %d/%d: expected i/n with 0 <= i < n", l->shard_index, l->shard_count);
+  /* Contiguous slices: shard k covers [k*N/n, (k+1)*N/n), so merging is concatenation. */
+  l->begin = (int)((long long)l->total * l->shard_index / l->shard_count);
+  l->end = (int)((long long)l->total * (l->shard_index + 1) / l->shard_count);
+  l->resume_at = 0;
+  return 0;
+}
+
+/* Moves the good images of a batch to the front of px, in order. Returns their count. */
+static int compact_ok(float *px, size_t img_floats, const cd_image_status *st, int n) {
+  int k = 0;
+  for (int j = 0; j < n; j++) {
+    if (!st[j].ok) continue;
+    if (k != j) memcpy(px + (size_t)k * img_floats, px + (size_t)j * img_floats, img_floats * sizeof(float));
+    k++;
+  }
+  return k;
+}
+
+/* Records the batch's results; -1 at the first failure unless skipping. */
+static int note_batch(const cd_image_list *l, const cd_image_run_opts *o, const cd_progress *prog, const cd_image_status *st,
+                      int start, int n, unsigned char *ok, char **reasons, int *skipped, cd_error *e) {
+  for (int j = 0; j < n; j++) {
+    ok[start + j] = (unsigned char)st[j].ok;
+    if (st[j].ok) continue;
+    if (!o->skip_bad) return cd_fail(e, "%s (use --skip-bad to skip unreadable images)", st[j].msg);
+    if (reasons) reasons[start + j] = strdup(st[j].msg);
+    if (o->log) fprintf(o->log, "%sskipped: %s\n", prog->enabled ? "\r\033[K" : "", st[j].msg);
+    (*skipped)++;
+  }
+  (void)l;
+  return 0;
+}
+
+int cd_image_list_run(const cd_image_list *l, const cd_image_run_opts *o, unsigned char *ok, char **reasons,
+                      cd_image_batch_fn fn, void *ctx, cd_error *e) {
+  int n_all = l->end - l->begin, batch = o->batch > 0 ? o->batch : 32;
+  size_t img_floats = (size_t)3 * (size_t)o->S * (size_t)o->S;
+  float *px = cd_malloc(sizeof(float) * img_floats * (size_t)batch, e);
+  cd_image_status *st = px ? cd_malloc(sizeof(cd_image_status) * (size_t)batch, e) : NULL;
+  if (!px || !st) return free(px), -1;
+  cd_progress prog;
+  cd_progress_start(&prog, o->label ? o->label : "images", "img", (size_t)(n_all - l->resume_at));
+  int rc = 0, skipped = 0;
+  for (int start = l->resume_at; start < n_all && rc == 0; start += batch) {
+    int n = n_all - start < batch ? n_all - start : batch;
+    if (cd_image_batch_preprocess(l->paths + l->begin + start, n, o->S, 0, px, st, e) < 0) rc = -1;
+    if (rc == 0) rc = note_batch(l, o, &prog, st, start, n, ok, reasons, &skipped, e);
+    if (rc == 0) rc = fn(ctx, px, compact_ok(px, img_floats, st, n), start + n, e);
+    cd_progress_update(&prog, (size_t)(start + n - l->resume_at));
+  }
+  cd_progress_finish(&prog);
+  if (rc == 0 && skipped && o->log) fprintf(o->log, "clipdebias: skipped %d unreadable image(s) of %d\n", skipped, n_all);
+  free(px);
+  free(st);
+  return rc;
+}
+
+/* ---- sidecar ----------------------------------------------------------------------------- */
+
+static void write_path_array(FILE *fp, const cd_image_list *l, const unsigned char *ok, int want_ok) {
+  int first = 1;
+  fputc('[', fp);
+  for (int k = l->begin; k < l->end; k++) {
+    if ((ok[k - l->begin] != 0) != want_ok) continue;
+    fputs(first ? "\n    " : ",\n    ", fp);
+    cd_json_write_string(fp, l->paths[k]);
+    first = 0;
+  }
+  fputs(first ? "]" : "\n  ]", fp);
+}
+
+int cd_image_list_write_sidecar(const cd_image_list *l, const char *out, const char *model, int S,
+                                const unsigned char *ok, cd_error *e) {
+  char path[4200];
+  snprintf(path, sizeof path, "%s.json", out);
+  cd_atomic_file af;
+  if (cd_atomic_open(&af, path, e)) return -1;
+  int rows = 0;
+  for (int k = 0; k < l->end - l->begin; k++) rows += ok[k] != 0;
+  FILE *fp = af.fp;
+  fputs("{\n  \"output\": ", fp);
+  cd_json_write_string(fp, out);
+  fputs(",\n  \"model\": ", fp);
+  cd_json_write_string(fp, model ? model : "");
+  fprintf(fp, ",\n  \"image_size\": %d,\n  \"list\": ", S);
+  cd_json_write_string(fp, l->name ? l->name : "");
+  fprintf(fp, ",\n  \"total\": %d,\n  \"shard\": [%d, %d],\n  \"begin\": %d,\n  \"end\": %d,\n  \"rows\": %d,\n  \"paths\": ",
+          l->total, l->shard_index, l->shard_count, l->begin, l->end, rows);
+  write_path_array(fp, l, ok, 1);
+  fputs(",\n  \"skipped\": ", fp);
+  write_path_array(fp, l, ok, 0);
+  fputs("\n}\n", fp);
+  return cd_atomic_commit(&af, e);
+}
+
+/* ---- progress checkpoints ----------------------------------------------------------------- */
+
+void cd_image_list_partial_npy(const char *prefix, char *out, size_t cap) { snprintf(out, cap, "%s.partial.npy", prefix); }
+
+static void partial_json(const char *prefix, char *out, size_t cap) { snprintf(out, cap, "%s.partial.json", prefix); }
+
+int cd_image_list_write_partial(const cd_image_list *l, const char *prefix, const char *model, const unsigned char *ok,
+                                char *const *reasons, int done, int rows, cd_error *e) {
+  char json[4200];
+  partial_json(prefix, json, sizeof json);
+  cd_atomic_file af;
+  if (cd_atomic_open(&af, json, e)) return -1;
+  fputs("{\n  \"model\": ", af.fp);
+  cd_json_write_string(af.fp, model ? model : "");
+  fputs(",\n  \"list\": ", af.fp);
+  cd_json_write_string(af.fp, l->name ? l->name : "");
+  fprintf(af.fp, ",\n  \"total\": %d,\n  \"begin\": %d,\n  \"end\": %d,\n  \"done\": %d,\n  \"rows\": %d,\n  \"ok\": \"",
+          l->total, l->begin, l->end, done, rows);
+  for (int k = 0; k < done; k++) fputc(ok[k] ? '1' : '0', af.fp);
+  fputs("\",\n  \"reasons\": {", af.fp);
+  int first = 1;
+  for (int k = 0; reasons && k < done; k++)
+    if (!ok[k] && reasons[k]) {
+      fprintf(af.fp, "%s\"%d\": ", first ? "" : ", ", k);
+      cd_json_write_string(af.fp, reasons[k]);
+      first = 0;
+    }
+  fputs("}\n}\n", af.fp);
+  return cd_atomic_commit(&af, e);
+}
+
+static int same_run(const cd_json *r, const cd_image_list *l, const char *model, int done, const char *flags) {
+  return !strcmp(cd_json_get_str(r, "model", ""), model ? model : "") &&
+         !strcmp(cd_json_get_str(r, "list", ""), l->name ? l->name : "") && cd_json_get_int(r, "total", -1) == l->total &&
+         cd_json_get_int(r, "begin", -1) == l->begin && cd_json_get_int(r, "end", -1) == l->end && done >= 0 &&
+         done <= l->end - l->begin && (int)strlen(flags) == done;
+}
+
+int cd_image_list_read_partial(const cd_image_list *l, const char *prefix, const char *model, unsigned char *ok,
+                               char **reasons, int *rows, FILE *log, cd_error *e) {
+  char json[4200];
+  partial_json(prefix, json, sizeof json);
+  *rows = 0;
+  if (!cd_file_exists(json)) return 0;
+  cd_json_doc *doc = cd_json_parse_file(json, (size_t)1 << 30, e);
+  if (!doc) return cd_fail_prefix(e, "unreadable checkpoint (delete it to start over)");
+  const cd_json *r = cd_json_root(doc), *why = cd_json_get(r, "reasons");
+  const char *flags = cd_json_get_str(r, "ok", "");
+  int done = (int)cd_json_get_int(r, "done", -1);
+  if (!same_run(r, l, model, done, flags)) {
+    cd_json_free(doc);
+    if (log) fprintf(log, "clipdebias: %s belongs to another run; starting over\n", json);
+    return 0;
+  }
+  int n_ok = 0;
+  for (int k = 0; k < done; k++) n_ok += (ok[k] = flags[k] == '1');
+  for (size_t i = 0; reasons && why && why->type == CD_JSON_OBJECT && i < why->n; i++) {
+    int k = atoi(why->keys[i]);
+    if (k >= 0 && k < done && !ok[k] && why->items[i].type == CD_JSON_STRING && !reasons[k]) reasons[k] = strdup(why->items[i].str);
+  }
+  *rows = (int)cd_json_get_int(r, "rows", -1);
+  cd_json_free(doc);
+  if (*rows != n_ok) return cd_fail(e, "%s: rows %d disagree with its ok flags (%d); delete it to start over", json, *rows, n_ok);
+  return done;
+}
+
+void cd_image_list_remove_partial(const char *prefix) {
+  char json[4200], npy[4200];
+  partial_json(prefix, json, sizeof json);
+  cd_image_list_partial_npy(prefix, npy, sizeof npy);
+  remove(json);
+  remove(npy);
+}

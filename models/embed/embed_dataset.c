@@ -1,0 +1,250 @@
+/* Data set -> feature cache (see embed_dataset.h). */
+#include "models/embed/embed_dataset.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/file.h"
+#include "core/hash.h"
+#include "core/json.h"
+#include "data/datasets/cache_meta.h"
+#include "data/datasets/feature_cache.h"
+
+/* The CLIP normalisation data/image/preprocess.c applies (recorded, not used, here). */
+static const char *const PREPROCESS_FMT =
+    "{\"resize\": \"bicubic (Pillow)\", \"crop\": \"center\", \"size\": %d, \"mode\": \"RGB\", "
+    "\"mean\": [0.48145466, 0.4578275, 0.40821073], \"std\": [0.26862954, 0.26130258, 0.27577711]}";
+
+void cd_model_checksum(const cd_clip *m, char out[80]) {
+  snprintf(out, 80, "xxh64-16M:%016llx", (unsigned long long)cd_xxh64_chunked(m->st.file.data, m->st.file.size));
+}
+
+/* The selected records of d: their indices (= ids), absolute paths, and the checksum. */
+typedef struct {
+  int n;
+  int32_t *ids, *y, *a, *split;
+  char **files; /* relative, borrowed from d */
+  char **paths; /* absolute, owned */
+  char checksum[40];
+} selection;
+
+static void selection_free(selection *s) {
+  for (int i = 0; s->paths && i < s->n; i++) free(s->paths[i]);
+  free(s->paths);
+  free(s->ids);
+  free(s->y);
+  free(s->a);
+  free(s->split);
+  free(s->files);
+  memset(s, 0, sizeof *s);
+}
+
+static int select_records(const cd_dataset *d, const int want[3], selection *s, cd_error *e) {
+  memset(s, 0, sizeof *s);
+  size_t n = (size_t)d->n + 1;
+  s->ids = cd_malloc(n * sizeof(int32_t), e), s->y = cd_malloc(n * sizeof(int32_t), e);
+  s->a = cd_malloc(n * sizeof(int32_t), e), s->split = cd_malloc(n * sizeof(int32_t), e);
+  s->files = cd_calloc(n, sizeof(char *), e), s->paths = cd_calloc(n, sizeof(char *), e);
+  if (!s->ids || !s->y || !s->a || !s->split || !s->files || !s->paths) return selection_free(s), -1;
+  for (int i = 0; i < d->n; i++) {
+    if (!want[d->split[i]]) continue;
+    const char *f = d->filenames[i];
+    size_t len = strlen(d->root) + strlen(f) + 2;
+    if (!(s->paths[s->n] = malloc(len))) return selection_free(s), cd_fail(e, "out of memory");
+    if (f[0] == '/') snprintf(s->paths[s->n], len, "%s", f);
+    else snprintf(s->paths[s->n], len, "%s/%s", d->root, f);
+    s->ids[s->n] = i, s->y[s->n] = d->y[i], s->a[s->n] = d->a[i], s->split[s->n] = d->split[i];
+    s->files[s->n++] = d->filenames[i];
+  }
+  if (!s->n) return selection_free(s), cd_fail(e, "%s: no images in the splits asked for", d->name);
+  cd_records_checksum(s->n, s->ids, s->files, s->y, s->a, s->split, s->checksum);
+  return 0;
+}
+
+/* ---- cache.json -------------------------------------------------------------------------- */
+
+static void write_model(FILE *fp, const cd_clip *m, const char *checksum) {
+  fputs("{\"path\": ", fp);
+  cd_json_write_string(fp, m->path);
+  fprintf(fp, ", \"layout\": \"%s\", \"embed_dim\": %d, \"image_size\": %d, \"patch_size\": %d, \"width\": %d, "
+              "\"layers\": %d, \"heads\": %d, \"activation\": \"%s\", \"dtype\": ",
+          cd_layout_name(m->layout), m->embed_dim, m->vision.image_size, m->vision.patch_size, m->vision.tf.width,
+          m->vision.tf.layers, m->vision.tf.heads, m->vision.tf.act == CD_ACT_GELU ? "gelu" : "quick_gelu");
+  cd_json_write_string(fp, m->stored_dtype);
+  fputs(", \"checksum\": ", fp);
+  cd_json_write_string(fp, checksum);
+  fputc('}', fp);
+}
+
+static void write_dataset(FILE *fp, const cd_dataset *d, const selection *s) {
+  fputs("{\"name\": ", fp);
+  cd_json_write_string(fp, d->name);
+  fputs(", \"root\": ", fp);
+  cd_json_write_string(fp, d->root);
+  fputs(", \"metadata\": ", fp);
+  cd_json_write_string(fp, d->metadata);
+  fprintf(fp, ", \"options\": %s, \"classnames\": ", d->options_json ? d->options_json : "{}");
+  cd_json_write_string_list(fp, d->classnames, d->n_cls);
+  fputs(", \"attr_names\": ", fp);
+  cd_json_write_string_list(fp, d->attr_names, d->n_attr);
+  fprintf(fp, ", \"official_split\": %s, \"records\": %d, \"records_checksum\": \"%s\"}", d->official_split ? "true" : "false",
+          s->n, s->checksum);
+}
+
+typedef struct {
+  const cd_clip *m;
+  const cd_dataset *d;
+  const selection *s;
+  const cd_image_list *l;
+  const int *want;
+  char checksum[80];
+} job;
+
+/* cache.json text; res NULL = the placeholder of a run in progress. */
+static char *meta_text(const job *j, const cd_embed_result *res, cd_error *e) {
+  char *text = NULL;
+  size_t len = 0;
+  FILE *fp = open_memstream(&text, &len);
+  if (!fp) return cd_fail(e, "out of memory"), NULL;
+  fprintf(fp, "{\"version\": 1, \"complete\": %s,\n \"model\": ", res ? "true" : "false");
+  write_model(fp, j->m, j->checksum);
+  fputs(",\n \"preprocess\": ", fp);
+  fprintf(fp, PREPROCESS_FMT, j->m->vision.image_size);
+  fputs(",\n \"dataset\": ", fp);
+  write_dataset(fp, j->d, j->s);
+  fputs(",\n \"splits\": [", fp);
+  for (int k = 0, first = 1; k < 3; k++)
+    if (j->want[k]) fprintf(fp, "%s\"%s\"", first ? "" : ", ", cd_split_name(k)), first = 0;
+  fputc(']', fp);
+  if (j->l->shard_count > 1)
+    fprintf(fp, ",\n \"shard\": {\"index\": %d, \"count\": %d, \"total\": %d, \"begin\": %d, \"end\": %d}", j->l->shard_index,
+            j->l->shard_count, j->l->total, j->l->begin, j->l->end);
+  fprintf(fp, ",\n \"rows\": %d,\n \"skipped\": [", res ? res->rows : 0);
+  for (int k = 0, first = 1; res && k < res->n; k++) {
+    if (res->ok[k]) continue;
+    fputs(first ? "\n  {\"filename\": " : ",\n  {\"filename\": ", fp);
+    cd_json_write_string(fp, j->s->files[j->l->begin + k]);
+    fputs(", \"reason\": ", fp);
+    const char *why = res->reasons[k] ? res->reasons[k] : "unreadable", *path = j->s->paths[j->l->begin + k];
+    size_t pl = strlen(path);
+    if (!strncmp(why, path, pl) && !strncmp(why + pl, ": ", 2)) why += pl + 2; /* the file is named already */
+    cd_json_write_string(fp, why);
+    fputc('}', fp);
+    first = 0;
+  }
+  fputs("]}\n", fp);
+  fclose(fp);
+  return text;
+}
+
+/* ---- an existing cache ------------------------------------------------------------------- */
+
+static int shards_equal(const cd_json *a, const cd_json *b) { return cd_json_equal(cd_json_get(a, "shard"), cd_json_get(b, "shard")); }
+
+/* 1: a matching complete cache is there; 0: nothing there, or a matching unfinished one;
+ * -1: something else is there. */
+static int check_existing(const char *dir, const char *mine, cd_error *e) {
+  char json[4200], npy[4200], what[1400];
+  snprintf(json, sizeof json, "%s/cache.json", dir);
+  snprintf(npy, sizeof npy, "%s/features.npy", dir);
+  if (!cd_file_exists(json)) {
+    if (cd_file_exists(npy))
+      return cd_fail(e, "%s: holds features.npy but no cache.json, so what made it is unknown; use another --out or delete it", dir);
+    return 0;
+  }
+  cd_json_doc *old = cd_json_parse_file(json, (size_t)64 << 20, e);
+  if (!old) return cd_fail_prefix(e, "an existing cache; use another --out or delete it");
+  cd_json_doc *now = cd_json_parse(mine, strlen(mine), "cache.json", e);
+  int rc = now ? 0 : -1;
+  const cd_json *a = cd_json_root(old), *b = cd_json_root(now);
+  if (rc == 0 && cd_cache_meta_differs(a, b, what, sizeof what))
+    rc = cd_fail(e, "%s: was made with %s; use another --out, or delete it to embed again", json, what);
+  else if (rc == 0 && !shards_equal(a, b))
+    rc = cd_fail(e, "%s: holds another shard of the data set (%s); use one --out per shard", json,
+                 cd_json_get(a, "shard") ? "its shard entry differs" : "it is the whole set");
+  else if (rc == 0) {
+    const cd_json *c = cd_json_get(a, "complete");
+    rc = c && c->type == CD_JSON_BOOL && c->boolean ? 1 : 0;
+  }
+  cd_json_free(old);
+  cd_json_free(now);
+  return rc;
+}
+
+/* ---- writing the cache ------------------------------------------------------------------- */
+
+static int write_cache(const char *dir, const job *j, const cd_embed_result *res, cd_embed_dataset_result *r, cd_error *e) {
+  const selection *s = j->s;
+  cd_feature_cache c = {0};
+  c.N = res->rows, c.D = res->D, c.features = res->features;
+  c.n_cls = j->d->n_cls, c.n_attr = j->d->n_attr, c.classnames = j->d->classnames, c.attr_names = j->d->attr_names;
+  size_t n = (size_t)res->rows + 1;
+  c.y = cd_malloc(n * sizeof(int32_t), e), c.a = cd_malloc(n * sizeof(int32_t), e);
+  c.split = cd_malloc(n * sizeof(int32_t), e), c.ids = cd_malloc(n * sizeof(int32_t), e);
+  c.filenames = cd_malloc(n * sizeof(char *), e);
+  int rc = c.y && c.a && c.split && c.ids && c.filenames ? 0 : -1, row = 0;
+  for (int k = 0; rc == 0 && k < res->n; k++) {
+    if (!res->ok[k]) continue;
+    int i = j->l->begin + k;
+    c.y[row] = s->y[i], c.a[row] = s->a[i], c.split[row] = s->split[i], c.ids[row] = s->ids[i];
+    c.filenames[row++] = s->files[i];
+  }
+  char *meta = rc == 0 ? meta_text(j, res, e) : NULL;
+  if (rc == 0 && !meta) rc = -1;
+  if (rc == 0 && res->rows == 0) rc = cd_fail(e, "%s: every image of this shard was unreadable; nothing to write", dir);
+  if (rc == 0) rc = cd_feature_cache_write(dir, &c, meta, e);
+  r->rows = res->rows;
+  r->skipped = res->n - res->rows;
+  free(meta);
+  free(c.y), free(c.a), free(c.split), free(c.ids), free(c.filenames);
+  return rc;
+}
+
+static int run(const char *dir, job *j, const cd_embed_dataset_opts *o, cd_embed_dataset_result *r, cd_error *e) {
+  char *placeholder = meta_text(j, NULL, e), json[4200], prefix[4200];
+  if (!placeholder) return -1;
+  int rc = check_existing(dir, placeholder, e);
+  if (rc == 1) {
+    free(placeholder);
+    r->reused = 1;
+    return 0;
+  }
+  snprintf(json, sizeof json, "%s/cache.json", dir);
+  snprintf(prefix, sizeof prefix, "%s/features", dir);
+  if (rc == 0) rc = cd_make_dirs(dir, e);
+  if (rc == 0) rc = cd_write_file_atomic(json, placeholder, strlen(placeholder), e);
+  free(placeholder);
+  if (rc) return -1;
+  cd_embed_opts eo = o->embed;
+  eo.checkpoint = prefix;
+  cd_embed_result res;
+  if (cd_embed_image_list(j->m, (cd_image_list *)j->l, &eo, &res, e)) return -1;
+  r->resumed_from = res.resumed_from;
+  rc = write_cache(dir, j, &res, r, e);
+  if (rc == 0) cd_image_list_remove_partial(prefix);
+  cd_embed_result_free(&res);
+  return rc;
+}
+
+int cd_embed_dataset(const cd_clip *m, const cd_dataset *d, const char *out_dir, const cd_embed_dataset_opts *o,
+                     cd_embed_dataset_result *r, cd_error *e) {
+  memset(r, 0, sizeof *r);
+  int want[3] = {o->splits[0], o->splits[1], o->splits[2]};
+  if (!want[0] && !want[1] && !want[2]) want[0] = want[1] = want[2] = 1;
+  selection s;
+  if (select_records(d, want, &s, e)) return -1;
+  char name[200];
+  snprintf(name, sizeof name, "dataset %s %s", d->name, s.checksum);
+  cd_image_list l = {(const char *const *)s.paths, s.n, name, o->shard_index, o->shard_count, 0, 0, 0};
+  job j = {m, d, &s, &l, want, ""};
+  int rc = cd_image_list_slice(&l, e);
+  if (rc == 0 && l.end == l.begin)
+    rc = cd_fail(e, "shard %d/%d of %s holds no images (%d selected); use fewer shards", l.shard_index, l.shard_count, d->name, s.n);
+  if (rc == 0) {
+    cd_model_checksum(m, j.checksum);
+    r->total = s.n, r->begin = l.begin, r->end = l.end;
+    rc = run(out_dir, &j, o, r, e);
+  }
+  selection_free(&s);
+  return rc;
+}
