@@ -5,13 +5,7 @@
 # usage: bash tests/cli_toyworld.sh path/to/clipdebias   (from the repository root)
 set -u
 BIN=${1:?usage: cli_toyworld.sh path/to/clipdebias}
-TMP=$(mktemp -d)
-trap 'rm -rf "$TMP"' EXIT
-checks=0
-fails=0
-ok() { checks=$((checks + 1)); echo "  ok   $1"; }
-bad() { checks=$((checks + 1)); fails=$((fails + 1)); echo "  FAIL $1"; }
-check() { local name=$1; shift; if "$@"; then ok "$name"; else bad "$name"; fi; }
+. tests/check_lib.sh
 fails_with() { # name, expected message fragment, command...
   local name=$1 want=$2; shift 2
   if "$@" >"$TMP/out" 2>"$TMP/err"; then bad "$name (succeeded)"; return; fi
@@ -40,5 +34,4 @@ fails_with "out is a file" "cannot create directory" "$BIN" toyworld --out "$TMP
 if command -v sha256sum >/dev/null; then
   check "toy CLIP checksums" bash -c "cd models/toyclip && sha256sum --quiet -c SHA256SUMS"
 fi
-echo "cli_toyworld: $checks checks, $fails failed"
-[ "$fails" -eq 0 ]
+finish cli_toyworld
