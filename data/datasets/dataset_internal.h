@@ -52,6 +52,11 @@ int cd_ds_holds_records(const cd_dataset *d, const char *dir);
  * first candidate when none does, so the missing-image report names it). */
 int cd_ds_probe_image_root(cd_dataset *d, const char *const *folders, int n_folders, cd_error *e);
 
+/* Warns (one line naming the file, the expected and the found MD5) when data, the bytes of
+ * path, do not have the published MD5 `expected` (32 lowercase hex digits). A warning only:
+ * users often have re-saved copies that load the same records. */
+void cd_ds_check_md5(cd_dataset *d, const char *path, const void *data, size_t size, const char *expected);
+
 /* ---- metadata tables (label_csv.c) ---- */
 /* Column aliases (header names differ between copies of the same data set). */
 extern const char *const CD_ALIAS_FILE[], *const CD_ALIAS_Y[], *const CD_ALIAS_A[], *const CD_ALIAS_SPLIT[];
