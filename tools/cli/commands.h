@@ -11,6 +11,8 @@ int cd_cmd_prompt_grad(int argc, char **argv);
 int cd_cmd_tune(int argc, char **argv);
 int cd_cmd_preprocess(int argc, char **argv);
 int cd_cmd_merge(int argc, char **argv);
+int cd_cmd_toyworld(int argc, char **argv);
+int cd_cmd_demo(int argc, char **argv);
 int cd_cmd_dataset(int argc, char **argv);
 int cd_cmd_embed(int argc, char **argv);
 int cd_cmd_report(int argc, char **argv);
