@@ -15,6 +15,8 @@ int cd_cmd_pseudolabel(int argc, char **argv);
 int cd_cmd_eval(int argc, char **argv);
 int cd_cmd_preprocess(int argc, char **argv);
 int cd_cmd_merge(int argc, char **argv);
+int cd_cmd_toyworld(int argc, char **argv);
+int cd_cmd_demo(int argc, char **argv);
 int cd_cmd_dataset(int argc, char **argv);
 int cd_cmd_embed(int argc, char **argv);
 int cd_cmd_report(int argc, char **argv);
