@@ -7,6 +7,10 @@
  *       one line per method, seed and epoch 0..epochs, zeroshot one line), args.json, and each
  *       finished pair's files. Prints "schema ok: M methods, S seeds, L metrics lines".
  *
+ *   tool_runcheck --beats METHOD OTHER[,OTHER...] RUN_DIR
+ *       after the schema check, requires METHOD's mean test worst-group accuracy to be
+ *       strictly above each OTHER's (the demo's claim, checked by CI); prints the numbers.
+ *
  * Exit 0 on success, 1 with one message on stderr naming the file and the key otherwise. */
 #include <math.h>
 #include <stdio.h>
@@ -133,19 +137,48 @@ static int check_metrics(const char *dir, int n_methods, int n_seeds, int epochs
   return rc;
 }
 
-int main(int argc, char **argv) {
-  if (argc != 2) return fprintf(stderr, "usage: tool_runcheck RUN_DIR\n"), 1;
+/* Mean test worst-group accuracy of a method in results.json, or NAN when absent. */
+static double test_worst_group(const cd_json *root, const char *method) {
+  const cd_json *m = cd_json_get(cd_json_get(root, "methods"), method);
+  const cd_json *w = cd_json_get(cd_json_get(m, "test"), "worst_group_acc");
+  return w && w->type == CD_JSON_NUMBER ? w->number : NAN;
+}
+
+/* METHOD's test worst group must beat every method of the comma-separated list. */
+static int check_beats(const char *run_dir, const char *method, const char *others) {
+  char path[4200], name[128];
+  cd_error e;
+  snprintf(path, sizeof path, "%s/results.json", run_dir);
+  cd_json_doc *doc = cd_json_parse_file(path, 1 << 26, &e);
+  if (!doc) return fprintf(stderr, "%s\n", e.msg), 1;
+  double wg = test_worst_group(cd_json_root(doc), method);
+  int rc = isnan(wg) ? (fprintf(stderr, "%s: no test worst-group accuracy for %s\n", path, method), 1) : 0;
+  printf("test worst-group accuracy: %s %.4f", method, wg);
+  for (const char *p = others; !rc && *p;) {
+    size_t n = strcspn(p, ",");
+    snprintf(name, sizeof name, "%.*s", (int)(n < sizeof name ? n : sizeof name - 1), p);
+    double other = test_worst_group(cd_json_root(doc), name);
+    printf("  %s %.4f", name, other);
+    if (!(wg > other)) rc = (fprintf(stderr, "\n%s: %s's worst group (%.4f) does not beat %s's (%.4f)\n", path, method, wg, name, other), 1);
+    p += n + (p[n] == ',');
+  }
+  printf("\n");
+  cd_json_free(doc);
+  return rc;
+}
+
+static int check_schema(const char *run_dir) {
   char path[4200];
   cd_error e;
-  snprintf(path, sizeof path, "%s/results.json", argv[1]);
+  snprintf(path, sizeof path, "%s/results.json", run_dir);
   snprintf(g_where, sizeof g_where, "%s", path);
   cd_json_doc *doc = cd_json_parse_file(path, 1 << 26, &e);
   if (!doc) return fprintf(stderr, "%s\n", e.msg), 1;
   int n_methods = 0, n_seeds = 0, epochs = 0, lines = 0;
   int rc = check_results(cd_json_root(doc), &n_methods, &n_seeds, &epochs);
   cd_json_free(doc);
-  if (!rc) rc = check_metrics(argv[1], n_methods, n_seeds, epochs, &lines);
-  snprintf(path, sizeof path, "%s/args.json", argv[1]);
+  if (!rc) rc = check_metrics(run_dir, n_methods, n_seeds, epochs, &lines);
+  snprintf(path, sizeof path, "%s/args.json", run_dir);
   snprintf(g_where, sizeof g_where, "%s", path);
   if (!rc && !(doc = cd_json_parse_file(path, 1 << 24, &e))) rc = (fprintf(stderr, "%s\n", e.msg), 1);
   else if (!rc) {
@@ -154,4 +187,10 @@ int main(int argc, char **argv) {
   }
   if (!rc) printf("schema ok: %d methods, %d seeds, %d epochs, %d metrics lines\n", n_methods, n_seeds, epochs, lines);
   return rc;
+}
+
+int main(int argc, char **argv) {
+  if (argc == 5 && !strcmp(argv[1], "--beats")) return check_schema(argv[4]) || check_beats(argv[4], argv[2], argv[3]);
+  if (argc != 2) return fprintf(stderr, "usage: tool_runcheck [--beats METHOD OTHER[,OTHER...]] RUN_DIR\n"), 1;
+  return check_schema(argv[1]);
 }

@@ -11,19 +11,10 @@
 #include "core/cpu.h"
 #include "core/file.h"
 #include "core/progress.h"
-#include "data/toyworld/toyworld.h"
-
-/* The pipeline the demo drives (embedding into a feature cache, and `run`) is built in
- * models/embed and models/debias; a tree without them still builds, and the demo then
- * stops after drawing the world with a message saying what is missing. */
-#if defined(__has_include)
-#if __has_include("models/debias/run.h") && __has_include("models/embed/embed_dataset.h")
-#define CD_DEMO_PIPELINE 1
 #include "data/datasets/dataset.h"
+#include "data/toyworld/toyworld.h"
 #include "models/debias/run.h"
 #include "models/embed/embed_dataset.h"
-#endif
-#endif
 #include "tools/cli/args.h"
 #include "tools/cli/commands.h"
 
@@ -135,7 +126,6 @@ static int ensure_world(const demo_args *a, char *dir, size_t cap) {
   return 0;
 }
 
-#ifdef CD_DEMO_PIPELINE
 /* Step 2: the world's images through the model, once, into a feature cache. */
 static int embed_world(const char *world, const char *model, const char *cache) {
   cd_dataset_opts dopt = {0};
@@ -151,7 +141,7 @@ static int embed_world(const char *world, const char *model, const char *cache) 
     return cd_cli_fail("%s", e.msg), -1;
   }
   cd_embed_dataset_opts eo = {0};
-  eo.embed = (cd_embed_opts){64, 0, 60, NULL, "embed", stderr};
+  eo.embed = (cd_embed_opts){.batch = 64, .checkpoint_every = 60, .label = "embed", .log = stderr};
   cd_embed_dataset_result r;
   double t0 = cd_time_now();
   int rc = cd_embed_dataset(&m, &d, cache, &eo, &r, &e);
@@ -194,14 +184,6 @@ static int run_pipeline(const demo_args *a, const char *world, const char *model
   printf("\nreport: %s/report.html\nresults: %s/results.json\n", run_dir, run_dir);
   return 0;
 }
-#else
-static int run_pipeline(const demo_args *a, const char *world, const char *model) {
-  (void)a;
-  (void)model;
-  return cd_cli_fail("demo: this build has no embedding/run pipeline (models/embed, models/debias); "
-                     "the toy world is ready in %s", world), -1;
-}
-#endif
 
 int cd_cmd_demo(int argc, char **argv) {
   if (cd_args_want_help(argc, argv)) return print_help(), 0;
