@@ -144,6 +144,6 @@ int cd_run(const cd_run_config *cfg, FILE *log, cd_error *e) {
   }
   cd_run_inputs_free(&in);
   if (!rc && cd_report_write(c.out_dir, e)) return cd_fail_prefix(e, "results are written, but report.html is not");
-  if (!rc && log) fprintf(log, "%s/report.html\n", c.out_dir);
+  if (!rc && log) fprintf(log, "report: %s/report.html\n", c.out_dir);
   return rc;
 }

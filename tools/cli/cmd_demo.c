@@ -181,7 +181,7 @@ static int run_pipeline(const demo_args *a, const char *world, const char *model
          cache, model, run_dir, a->seeds, a->epochs);
   fflush(stdout);
   if (cd_run(&c, stdout, &e)) return cd_cli_fail("%s", e.msg), -1;
-  printf("\nreport: %s/report.html\nresults: %s/results.json\n", run_dir, run_dir);
+  printf("results: %s/results.json\n", run_dir);
   return 0;
 }
 
