@@ -18,7 +18,7 @@ int cd_celeba_load(const cd_dataset_opts *o, cd_dataset *d, cd_error *e);
 int cd_metashift_load(const cd_dataset_opts *o, cd_dataset *d, cd_error *e);
 int cd_csv_dataset_load(const cd_dataset_opts *o, cd_dataset *d, cd_error *e);
 
-/* ---- records, names, notes (dataset.c) ---- */
+/* ---- records, names, notes (dataset_build.c) ---- */
 int cd_ds_add(cd_dataset *d, const char *filename, int y, int a, int split, cd_error *e);
 /* Sets class and attribute names from NULL-terminated lists (attr may be NULL). */
 int cd_ds_set_names(cd_dataset *d, const char *const *classnames, const char *const *attr_names, cd_error *e);
@@ -29,6 +29,8 @@ void cd_ds_warn(cd_dataset *d, const char *fmt, ...) CD_DS_PRINTF(2, 3);
 int cd_ds_set_options(cd_dataset *d, const char *json, cd_error *e);
 /* Options as a JSON object of strings from {"key", "value", ..., NULL}. */
 int cd_ds_set_options_kv(cd_dataset *d, const char *const *kv, cd_error *e);
+/* Frees n owned strings and the array. */
+void cd_ds_free_strings(char **s, int n);
 
 /* ---- files and folders (dataset_files.c) ---- */
 int cd_ds_is_dir(const char *path);
