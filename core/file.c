@@ -96,6 +96,23 @@ int cd_file_exists(const char *path) {
   return stat(path, &st) == 0 && S_ISREG(st.st_mode);
 }
 
+int cd_mkdir_p(const char *path, cd_error *e) {
+  char buf[4096];
+  size_t n = strlen(path);
+  if (n == 0 || n >= sizeof buf) return cd_fail(e, "%s: bad directory path", path);
+  memcpy(buf, path, n + 1);
+  for (size_t i = 1; i <= n; i++) {
+    if ((buf[i] != '/' && buf[i] != 0) || buf[i - 1] == '/') continue; /* "a//b", "a/" */
+    char c = buf[i];
+    buf[i] = 0;
+    struct stat st;
+    if (mkdir(buf, 0777) != 0 && !(errno == EEXIST && stat(buf, &st) == 0 && S_ISDIR(st.st_mode)))
+      return cd_fail(e, "%s: cannot create directory: %s", buf, errno == EEXIST ? "a file is in the way" : strerror(errno));
+    buf[i] = c;
+  }
+  return 0;
+}
+
 int cd_path_join(char *out, size_t cap, const char *dir, const char *name) {
   int n = snprintf(out, cap, "%s/%s", dir, name);
   return (n < 0 || (size_t)n >= cap) ? -1 : 0;
@@ -111,10 +128,10 @@ int cd_atomic_open(cd_atomic_file *af, const char *path, cd_error *e) {
   return 0;
 }
 
-int cd_atomic_commit(cd_atomic_file *af, cd_error *e) {
+static int commit(cd_atomic_file *af, int durable, cd_error *e) {
   int bad = ferror(af->fp);
   if (fflush(af->fp) != 0) bad = 1;
-  if (!bad && fsync(fileno(af->fp)) != 0 && errno != EINVAL) bad = 1;
+  if (!bad && durable && fsync(fileno(af->fp)) != 0 && errno != EINVAL) bad = 1;
   if (fclose(af->fp) != 0) bad = 1;
   af->fp = NULL;
   if (bad) {
@@ -129,18 +146,28 @@ int cd_atomic_commit(cd_atomic_file *af, cd_error *e) {
   return 0;
 }
 
+int cd_atomic_commit(cd_atomic_file *af, cd_error *e) { return commit(af, 1, e); }
+
 void cd_atomic_abort(cd_atomic_file *af) {
   if (af->fp) fclose(af->fp);
   af->fp = NULL;
   if (af->tmp_path[0]) remove(af->tmp_path);
 }
 
-int cd_write_file_atomic(const char *path, const void *data, size_t n, cd_error *e) {
+static int write_whole(const char *path, const void *data, size_t n, int durable, cd_error *e) {
   cd_atomic_file af;
   if (cd_atomic_open(&af, path, e)) return -1;
   if (n && fwrite(data, 1, n, af.fp) != n) {
     cd_atomic_abort(&af);
     return cd_fail(e, "%s: write failed", path);
   }
-  return cd_atomic_commit(&af, e);
+  return commit(&af, durable, e);
+}
+
+int cd_write_file_atomic(const char *path, const void *data, size_t n, cd_error *e) {
+  return write_whole(path, data, n, 1, e);
+}
+
+int cd_write_file_atomic_nosync(const char *path, const void *data, size_t n, cd_error *e) {
+  return write_whole(path, data, n, 0, e);
 }

@@ -30,6 +30,8 @@ void cd_file_release(const cd_file *f, const void *p, size_t n);
 int cd_file_read(const char *path, size_t max_size, uint8_t **data, size_t *size, cd_error *e);
 
 int cd_file_exists(const char *path);
+/* Creates a directory and its missing parents (mkdir -p); an existing directory is fine. */
+int cd_mkdir_p(const char *path, cd_error *e);
 /* Joins dir and name into out ("dir/name"); returns -1 if it does not fit. */
 int cd_path_join(char *out, size_t cap, const char *dir, const char *name);
 
@@ -46,5 +48,9 @@ int cd_atomic_commit(cd_atomic_file *af, cd_error *e);
 void cd_atomic_abort(cd_atomic_file *af);
 /* One-shot: writes n bytes atomically. */
 int cd_write_file_atomic(const char *path, const void *data, size_t n, cd_error *e);
+/* The same without fsync, for bulk outputs (thousands of generated images, where an fsync
+ * each costs milliseconds): an interrupted run still never leaves a truncated file, but
+ * files written just before a power loss may be lost. */
+int cd_write_file_atomic_nosync(const char *path, const void *data, size_t n, cd_error *e);
 
 #endif

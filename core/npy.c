@@ -384,16 +384,14 @@ static const char *descr_of(cd_dtype t) {
   }
 }
 
-int cd_npy_save(const char *path, cd_dtype dtype, int ndim, const int64_t *shape, const void *data, cd_error *e) {
+size_t cd_npy_header(cd_dtype dtype, int ndim, const int64_t *shape, uint8_t out[CD_NPY_HEADER_MAX], size_t *nbytes) {
   const char *descr = descr_of(dtype);
-  if (!descr) return cd_fail(e, "%s: dtype %s cannot be stored in .npy", path, cd_dtype_name(dtype));
-  if (ndim < 0 || ndim > 8) return cd_fail(e, "%s: %d dimensions (0..8 allowed)", path, ndim);
+  if (!descr || ndim < 0 || ndim > 8) return 0;
   char dict[512];
   int n = snprintf(dict, sizeof dict, "{'descr': '%s', 'fortran_order': False, 'shape': (", descr);
   size_t bytes = cd_dtype_size(dtype);
   for (int i = 0; i < ndim; i++) {
-    if (shape[i] < 0 || !cd_mul_ok(bytes, (size_t)shape[i], &bytes))
-      return cd_fail(e, "%s: invalid shape", path);
+    if (shape[i] < 0 || !cd_mul_ok(bytes, (size_t)shape[i], &bytes)) return 0;
     n += snprintf(dict + n, sizeof dict - (size_t)n, "%s%lld", i ? ", " : "", (long long)shape[i]);
   }
   n += snprintf(dict + n, sizeof dict - (size_t)n, "%s), }", ndim == 1 ? "," : "");
@@ -405,17 +403,26 @@ int cd_npy_save(const char *path, cd_dtype dtype, int ndim, const int64_t *shape
   /* Pad with spaces + '\n' so the data starts on a 64-byte boundary, as numpy does. */
   size_t hlen = (size_t)n + 1;
   size_t pad = 64 - ((10 + hlen) % 64);
-  uint8_t head[10 + 512 + 64];
-  memcpy(head, "\x93NUMPY\x01\x00", 8);
   size_t total = hlen + pad;
-  head[8] = (uint8_t)(total & 0xFF);
-  head[9] = (uint8_t)(total >> 8);
-  memcpy(head + 10, dict, (size_t)n);
-  memset(head + 10 + n, ' ', pad);
-  head[10 + total - 1] = '\n';
+  memcpy(out, "\x93NUMPY\x01\x00", 8);
+  out[8] = (uint8_t)(total & 0xFF);
+  out[9] = (uint8_t)(total >> 8);
+  memcpy(out + 10, dict, (size_t)n);
+  memset(out + 10 + n, ' ', pad);
+  out[10 + total - 1] = '\n';
+  if (nbytes) *nbytes = bytes;
+  return 10 + total;
+}
+
+int cd_npy_save(const char *path, cd_dtype dtype, int ndim, const int64_t *shape, const void *data, cd_error *e) {
+  if (!descr_of(dtype)) return cd_fail(e, "%s: dtype %s cannot be stored in .npy", path, cd_dtype_name(dtype));
+  if (ndim < 0 || ndim > 8) return cd_fail(e, "%s: %d dimensions (0..8 allowed)", path, ndim);
+  uint8_t head[CD_NPY_HEADER_MAX];
+  size_t bytes, len = cd_npy_header(dtype, ndim, shape, head, &bytes);
+  if (!len) return cd_fail(e, "%s: invalid shape", path);
   cd_atomic_file af;
   if (cd_atomic_open(&af, path, e)) return -1;
-  if (fwrite(head, 1, 10 + total, af.fp) != 10 + total || (bytes && fwrite(data, 1, bytes, af.fp) != bytes)) {
+  if (fwrite(head, 1, len, af.fp) != len || (bytes && fwrite(data, 1, bytes, af.fp) != bytes)) {
     cd_atomic_abort(&af);
     return cd_fail(e, "%s: write failed", path);
   }

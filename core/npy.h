@@ -35,4 +35,12 @@ static inline int cd_npy_save_f32(const char *path, int ndim, const int64_t *sha
   return cd_npy_save(path, CD_F32, ndim, shape, data, e);
 }
 
+/* The header cd_npy_save writes for this dtype and shape (magic, version, the dict padded
+ * with room for the first axis to grow to 21 digits, data starting on a 64-byte boundary):
+ * its length, or 0 for a dtype .npy cannot hold or a bad shape. *nbytes (may be NULL)
+ * receives the data size. The length does not depend on shape[0], so a file's header can be
+ * rewritten in place as rows are added (core/npy_rows.h). */
+#define CD_NPY_HEADER_MAX 640
+size_t cd_npy_header(cd_dtype dtype, int ndim, const int64_t *shape, uint8_t out[CD_NPY_HEADER_MAX], size_t *nbytes);
+
 #endif

@@ -88,6 +88,10 @@ celeba_table() {
 run --dataset celeba --root $F/celeba/torchvision
 celeba_table "celeba torchvision folder"
 check "torchvision: txt files found under celeba/" has "torchvision/celeba/list_attr_celeba.txt (y = Blond_Hair, a = Male)"
+md5() { md5sum "$1" | cut -c1-32; }
+check "torchvision: attribute txt MD5 warning (file, found, expected)" has "warning: $F/celeba/torchvision/celeba/list_attr_celeba.txt: MD5 $(md5 $F/celeba/torchvision/celeba/list_attr_celeba.txt), expected 75e246fa4810816ffd6ee81facbd244c (the official file's); a re-saved copy (CRLF line ends, other spacing) is fine if the counts match the official ones"
+check "torchvision: partition txt MD5 warning" has "list_eval_partition.txt: MD5 $(md5 $F/celeba/torchvision/celeba/list_eval_partition.txt), expected d32c9cbf5e040fd4025c592c306e6668"
+check "torchvision: one MD5 line per file" test "$(grep -c MD5 "$TMP/out")" -eq 2
 run --dataset celeba --root $F/celeba/drive
 celeba_table "celeba Drive Anno/Eval/Img (CRLF)"
 check "Drive: partition from Eval/" has "drive/Eval/list_eval_partition.txt"
@@ -95,11 +99,13 @@ check "Drive: images from Img/" has "drive/Img/img_align_celeba/"
 run --dataset celeba --root $F/celeba/kaggle
 celeba_table "celeba Kaggle CSVs"
 check "Kaggle: nested image folder" has "kaggle/img_align_celeba/img_align_celeba/"
+check "Kaggle CSVs: no MD5 check (torchvision lists none for them)" bash -c "! grep -q MD5 '$TMP/out'"
 run --dataset celeba --root $F/celeba/groupdro
 celeba_table "celeba group_DRO celebA/data"
 run --dataset celeba --root $F/celeba/jtt
 celeba_table "celeba JTT merged metadata.csv"
 check "JTT: split column used" has "the split column of the same file"
+check "JTT merged CSV: no MD5 check" bash -c "! grep -q MD5 '$TMP/out'"
 run --dataset celeba --root $F/celeba/subpopbench
 celeba_table "celeba SubpopBench"
 check "SubpopBench: derived CSV used and said so" has "metadata_celeba.csv (derived y,a,split table"

@@ -64,6 +64,19 @@ cp "$TMP/page.jpg" "$TMP/late.jpg"          # the 5th file is broken: the run st
   --out "$TMP/resumed.npy" 2> "$TMP/err"
 check "interrupted run fails on the broken file" test $? -eq 1
 check "checkpoint written before the failure" grep -q '"done": 4' "$TMP/resumed.npy.partial.json"
+check "rows file is an .npy of the 4 rows" grep -qa "'shape': (4, " "$TMP/resumed.npy.partial.npy"
+cp "$TMP/resumed.npy.partial.json" "$TMP/saved.partial.json"
+cp "$TMP/resumed.npy.partial.npy" "$TMP/saved.partial.npy"
+# another model into the same output: its checkpoint is reported and not resumed
+"$BIN" embed-image --model tests/fixtures/model/openai_f32/openai_f32.safetensors --list "$TMP/resume.txt" --batch 1 \
+  --checkpoint-every 0.000001 --out "$TMP/resumed.npy" 2> "$TMP/err"
+check "another model: checkpoint reported, not resumed" grep -q "is a checkpoint of another model (.*openai_b16_f16.safetensors; this run: .*openai_f32.safetensors); starting over" "$TMP/err"
+check "another model: nothing resumed" bash -c "! grep -q resuming '$TMP/err'"
+# the first run's state back, plus what a crash between appending rows and writing the .json
+# that vouches for them leaves: a rows file longer than the .json says (3000 bytes of junk)
+cp "$TMP/saved.partial.json" "$TMP/resumed.npy.partial.json"
+cp "$TMP/saved.partial.npy" "$TMP/resumed.npy.partial.npy"
+head -c 3000 /dev/urandom >> "$TMP/resumed.npy.partial.npy"
 cp "$first" "$TMP/late.jpg"                 # repaired: same list, same paths
 "$BIN" embed-image --model "$MODEL" --list "$TMP/resume.txt" --batch 1 --checkpoint-every 0.000001 \
   --out "$TMP/resumed.npy" 2> "$TMP/err"

@@ -4,7 +4,8 @@
 #     progressive JPEGs decoded; the truncated one skipped and listed);
 #   - a matching complete cache returns at once; another model, other options or another
 #     shard are refused; the same data moved elsewhere is reused;
-#   - an interrupted run resumed equals an uninterrupted one, byte for byte;
+#   - an interrupted run resumed equals an uninterrupted one, byte for byte, even when a crash
+#     left more rows in the rows file than its checkpoint vouches for;
 #   - 3 shards joined by merge equal one run; merge refuses incomplete or mixed sets;
 #   - CelebA (PNG release), MetaShift (own split) and CSV data sets embed too.
 # Expects: BIN, MODEL, OTHER (a different model), TMP, and check/ok/bad from the caller.
@@ -74,6 +75,8 @@ printf '<!DOCTYPE html><html><body>Service Unavailable</body></html>\n' > "$T/$t
 embed --dataset waterbirds --root "$TMP/tree" --model "$MODEL" --out "$TMP/resumed" --batch 2 --checkpoint-every 0.000001
 check "interrupted run stops at the broken 10th image" has "this is an HTML page, not an image"
 check "checkpoint after 8 images" grep -q '"done": 8' "$TMP/resumed/features.partial.json"
+check "rows file is an .npy of the 8 rows" grep -qa "'shape': (8, " "$TMP/resumed/features.partial.npy"
+head -c 1000 /dev/urandom >> "$TMP/resumed/features.partial.npy"   # as a crash after appending, before the .json
 cp "$TMP/tenth.jpg" "$T/$tenth"
 embed --dataset waterbirds --root "$TMP/tree" --model "$MODEL" --out "$TMP/resumed" --batch 2 --checkpoint-every 0.000001
 check "rerun: exit 0" test $rc -eq 0

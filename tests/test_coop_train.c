@@ -9,11 +9,11 @@
 #include <unistd.h>
 
 #include "models/clip/clip.h"
-#include "models/tuning/coop_train.h"
 #include "models/tuning/optim.h"
 #include "models/tuning/prompt.h"
 #include "models/tuning/prompt_ckpt.h"
 #include "models/tuning/text_train.h"
+#include "models/tuning/tune_session.h"
 #include "tests/testutil.h"
 #include "tests/tiny_clip.h"
 
@@ -117,6 +117,45 @@ static void check_optimisers(void) {
   }
 }
 
+typedef struct {
+  float *log;
+  long cap;
+} loss_log;
+
+static void log_step(void *user, long step, double loss) {
+  loss_log *l = user;
+  if (step <= l->cap) l->log[step - 1] = (float)loss;
+}
+
+/* Trains p (prompt head) on the toy data for epochs [start, stop) with checkpoints to ckpt. */
+static int train(const cd_clip *m, cd_prompt *p, cd_optim *o, const float *img, const int32_t *y,
+                 const float *w, int start, int stop, const char *ckpt, cd_prompt_ckpt_meta *meta,
+                 loss_log *log, long *steps, cd_error *e) {
+  cd_head h;
+  cd_tune_session s;
+  if (cd_head_init_prompt(&h, m, p, e)) return -1;
+  cd_tune_data d = {img, y, w, N, 8, 3};
+  cd_tune_hooks hk = {0};
+  hk.step_end = log ? log_step : NULL;
+  hk.user = log;
+  hk.ckpt_path = ckpt;
+  hk.meta = meta;
+  int rc = cd_tune_session_init(&s, &h, o, &d, start, e) || cd_tune_session_run(&s, stop, &hk, e);
+  if (steps) *steps = s.steps;
+  cd_tune_session_free(&s);
+  cd_head_free(&h);
+  return rc ? -1 : 0;
+}
+
+static void evaluate(const cd_clip *m, cd_prompt *p, const float *img, const int32_t *y,
+                     const float *w, double *loss, double *acc) {
+  cd_head h;
+  cd_error e;
+  CHECK(!cd_head_init_prompt(&h, m, p, &e) && !cd_tune_evaluate(&h, img, y, w, N, loss, acc, &e),
+        "%s", e.msg);
+  cd_head_free(&h);
+}
+
 static void check_training(const cd_clip *m, const float *img, const int32_t *y, const float *w,
                            cd_optim_kind kind, double lr, int epochs) {
   cd_prompt p;
@@ -132,23 +171,23 @@ static void check_training(const cd_clip *m, const float *img, const int32_t *y,
   cd_error e;
   cd_optim_init(&o, &c, p.ctx_numel, &e);
   float log[1024];
-  double l0, acc0;
-  CHECK(!cd_coop_evaluate(m, &p, img, y, w, N, &l0, &acc0, &e), "%s", e.msg);
-  cd_coop_train_opts to = {img, y, w, N, 8, 3, 0, 0, NULL, NULL, 0, log, 1024};
-  cd_coop_train_result r;
-  if (cd_coop_train(m, &p, &o, &to, &r, &e)) {
+  loss_log ll = {log, 1024};
+  double l0, acc0, l1, acc1;
+  long steps = 0;
+  evaluate(m, &p, img, y, w, &l0, &acc0);
+  if (train(m, &p, &o, img, y, w, 0, 0, NULL, NULL, &ll, &steps, &e)) {
     CHECK(0, "%s", e.msg);
   } else {
+    evaluate(m, &p, img, y, w, &l1, &acc1);
     double a = 0, b = 0;
-    for (int i = 0; i < 20; i++) a += log[i] / 20, b += log[r.steps - 20 + i] / 20;
+    for (int i = 0; i < 20; i++) a += log[i] / 20, b += log[steps - 20 + i] / 20;
     printf("%s, %ld steps: initial loss %.4f accuracy %.1f%%; mean loss first 20 steps %.4f, "
-           "last 20 %.4f, final accuracy %.1f%%\n", cd_optim_kind_name(kind), r.steps, l0,
-           100 * acc0, a, b, 100 * r.train_acc);
+           "last 20 %.4f, final loss %.4f accuracy %.1f%%\n", cd_optim_kind_name(kind), steps, l0,
+           100 * acc0, a, b, l1, 100 * acc1);
     CHECK(acc0 < 1.0, "toy problem is already solved at the initial context");
     CHECK(b < 0.5 * a, "%s: loss did not go down enough (%.4f -> %.4f)", cd_optim_kind_name(kind),
           a, b);
-    CHECK(r.train_acc == 1.0, "%s: final accuracy %.3f, expected 1", cd_optim_kind_name(kind),
-          r.train_acc);
+    CHECK(acc1 == 1.0, "%s: final accuracy %.3f, expected 1", cd_optim_kind_name(kind), acc1);
   }
   cd_optim_free(&o);
   cd_prompt_free(&p);
@@ -170,22 +209,18 @@ static void check_resume(const cd_clip *m, const float *img, const int32_t *y, c
   char *names[NCLS] = {"a", "b", "c"};
   cd_prompt_ckpt_meta meta = {names, NCLS, NCTX, 1, W, CD_CLASS_END, "", "tiny", 0, 0, 3, 8, c};
   cd_error e;
-  cd_coop_train_result r;
   /* uninterrupted, class-specific context */
   cd_prompt p1, p2;
   cd_optim o1, o2;
   make_prompt(&p1, 1);
   cd_prompt_init_random(&p1, 4, 0.02f);
   cd_optim_init(&o1, &c, p1.ctx_numel, &e);
-  cd_coop_train_opts to = {img, y, w, N, 8, 3, 0, 0, full, &meta, 0, NULL, 0};
-  CHECK(!cd_coop_train(m, &p1, &o1, &to, &r, &e), "%s", e.msg);
+  CHECK(!train(m, &p1, &o1, img, y, w, 0, 0, full, &meta, NULL, NULL, &e), "%s", e.msg);
   /* interrupted after epoch 3 ... */
   make_prompt(&p2, 1);
   cd_prompt_init_random(&p2, 4, 0.02f);
   cd_optim_init(&o2, &c, p2.ctx_numel, &e);
-  to.out_path = part;
-  to.stop_epoch = 3;
-  CHECK(!cd_coop_train(m, &p2, &o2, &to, &r, &e), "%s", e.msg);
+  CHECK(!train(m, &p2, &o2, img, y, w, 0, 3, part, &meta, NULL, NULL, &e), "%s", e.msg);
   cd_optim_free(&o2);
   cd_prompt_free(&p2);
   /* ... and resumed from the files alone */
@@ -201,9 +236,7 @@ static void check_resume(const cd_clip *m, const float *img, const int32_t *y, c
   make_prompt(&p2, 1);
   cd_optim_init(&o2, &got.optim, p2.ctx_numel, &e);
   CHECK(!cd_prompt_ckpt_load_state(part, &p2, &o2, &e), "%s", e.msg);
-  to.start_epoch = got.epoch;
-  to.stop_epoch = 0;
-  CHECK(!cd_coop_train(m, &p2, &o2, &to, &r, &e), "%s", e.msg);
+  CHECK(!train(m, &p2, &o2, img, y, w, got.epoch, 0, part, &meta, NULL, NULL, &e), "%s", e.msg);
   double d = cd_test_max_abs(p2.ctx, p1.ctx, p1.ctx_numel);
   printf("resume after epoch 3 of 6: max |ctx - uninterrupted| = %.3g (steps %ld vs %ld)\n", d,
          o2.step, o1.step);

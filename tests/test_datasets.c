@@ -8,8 +8,10 @@
 
 #include "core/hash.h"
 #include "core/json.h"
+#include "core/md5.h"
 #include "data/datasets/cache_meta.h"
 #include "data/datasets/dataset.h"
+#include "data/datasets/dataset_internal.h"
 #include "data/datasets/group_table.h"
 #include "tests/testutil.h"
 
@@ -119,6 +121,33 @@ static void test_celeba(void) {
   cd_dataset_free(&d);
 }
 
+/* The official txt files' MD5 is compared (a warning only); Kaggle's CSVs have no MD5. */
+static void test_celeba_md5(void) {
+  cd_dataset d = {0};
+  const char lf[] = "000001.jpg 0\n000002.jpg 2\n", crlf[] = "000001.jpg 0\r\n000002.jpg 2\r\n";
+  char want[33], got[33];
+  cd_md5_hex(lf, sizeof lf - 1, want);
+  cd_md5_hex(crlf, sizeof crlf - 1, got);
+  cd_ds_check_md5(&d, "p.txt", lf, sizeof lf - 1, want);
+  CHECK(d.warnings == NULL, "matching MD5: no warning (%s)", d.warnings ? d.warnings : "");
+  cd_ds_check_md5(&d, "p.txt", crlf, sizeof crlf - 1, want);
+  char line[200];
+  snprintf(line, sizeof line, "warning: p.txt: MD5 %s, expected %s (the official file's); a re-saved copy (CRLF", got, want);
+  CHECK(d.warnings && !strncmp(d.warnings, line, strlen(line)) && strchr(d.warnings, '\n') == d.warnings + strlen(d.warnings) - 1,
+        "CRLF copy: one warning line naming the file and both MD5s: %s", d.warnings ? d.warnings : "");
+  cd_dataset_free(&d);
+  if (load((cd_dataset_opts){.name = "celeba", .root = FX "celeba/reordered"}, &d)) return;
+  CHECK(d.warnings && strstr(d.warnings, "reordered/list_attr_celeba.txt: MD5 7398c2da4b914a3cb7d79fe46776fc0f, expected "
+                                         "75e246fa4810816ffd6ee81facbd244c") &&
+            strstr(d.warnings, "reordered/list_eval_partition.txt: MD5 d3522d6cbb2130926abb1a8db568d604, expected "
+                               "d32c9cbf5e040fd4025c592c306e6668"),
+        "txt files: MD5 warnings: %s", d.warnings ? d.warnings : "");
+  cd_dataset_free(&d);
+  if (load((cd_dataset_opts){.name = "celeba", .root = FX "celeba/kaggle"}, &d)) return;
+  CHECK(d.warnings && !strstr(d.warnings, "MD5"), "Kaggle CSVs: no MD5 check: %s", d.warnings ? d.warnings : "");
+  cd_dataset_free(&d);
+}
+
 static void test_metashift(void) {
   cd_dataset d;
   if (load((cd_dataset_opts){.name = "metashift", .root = FX "metashift/subpopbench"}, &d)) return;
@@ -211,6 +240,7 @@ int main(void) {
   test_group_table();
   test_waterbirds();
   test_celeba();
+  test_celeba_md5();
   test_metashift();
   test_csv();
   test_bad_metadata();

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/npy.h"
 #include "data/datasets/feature_cache.h"
 #include "models/embed/embed_dataset.h"
 #include "tests/testutil.h"
@@ -12,7 +13,7 @@
 static char g_dir[64];
 
 static void embed(const cd_clip *m, const cd_dataset *d, const char *out, int shard, int count, cd_embed_dataset_result *r) {
-  cd_embed_dataset_opts o = {{0, 0, 0}, shard, count, {4, 1, 0, NULL, "test", NULL}};
+  cd_embed_dataset_opts o = {{0, 0, 0}, shard, count, {4, 1, 0, NULL, "test", NULL, 0}};
   cd_error e = {{0}};
   CHECK(cd_embed_dataset(m, d, out, &o, r, &e) == 0, "embed into %s: %s", out, e.msg);
 }
@@ -49,11 +50,18 @@ int main(void) {
     char path[8192];
     snprintf(path, sizeof path, "%s/%s", d.root, c.filenames[0]);
     cd_image_list l = {(const char *const[]){path}, 1, "", 0, 1, 0, 0, 0};
-    cd_embed_opts eo = {1, 0, 0, NULL, "direct", NULL};
+    char direct[128];
+    snprintf(direct, sizeof direct, "%s/direct.npy", g_dir);
+    cd_embed_opts eo = {1, 0, 0, direct, "direct", NULL, 0};
     cd_embed_result res;
-    CHECK(cd_image_list_slice(&l, &e) == 0 && cd_embed_image_list(&m, &l, &eo, &res, &e) == 0, "direct: %s", e.msg);
-    CHECK(res.rows == 1 && !memcmp(res.features, c.features, sizeof(float) * (size_t)c.D), "row 0 == encoding its file directly");
+    cd_array row0 = {0};
+    CHECK(cd_image_list_slice(&l, &e) == 0 && cd_embed_image_list(&m, &l, &eo, &res, &e) == 0 &&
+              cd_embed_result_commit(&res, direct, &e) == 0 && cd_npy_load_f32(direct, 2, &row0, &e) == 0,
+          "direct: %s", e.msg);
+    CHECK(res.rows == 1 && row0.shape[0] == 1 && !memcmp(row0.data, c.features, sizeof(float) * (size_t)c.D),
+          "row 0 == encoding its file directly");
     cd_embed_result_free(&res);
+    cd_array_free(&row0);
   }
   embed(&m, &d, whole, 0, 1, &r);
   CHECK(r.reused, "second run: reused");

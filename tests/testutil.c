@@ -6,7 +6,10 @@
 #include <ftw.h>
 #include <stdio.h>
 #include <sys/stat.h>
+#include <string.h>
 #include <unistd.h>
+
+#include "core/file.h"
 
 int cd_test_failures = 0;
 int cd_test_checks = 0;
@@ -99,6 +102,15 @@ const char *cd_test_path(const char *dir, const char *name) {
   k = (k + 1) % 4;
   snprintf(p[k], sizeof p[k], "%s/%s", dir, name);
   return p[k];
+}
+
+int cd_test_same_file(const char *a, const char *b) {
+  uint8_t *x = NULL, *y = NULL;
+  size_t nx = 0, ny = 0;
+  int same = !cd_file_read(a, (size_t)1 << 30, &x, &nx, NULL) && !cd_file_read(b, (size_t)1 << 30, &y, &ny, NULL) && nx == ny &&
+             (nx == 0 || !memcmp(x, y, nx));
+  free(x), free(y);
+  return same;
 }
 
 int cd_test_write_file(const char *path, const void *data, size_t n) {

@@ -46,6 +46,9 @@ const char *cd_test_path(const char *dir, const char *name);
 /* Writes n bytes to path (for hand-made hostile files); 0 ok, -1 on failure. */
 int cd_test_write_file(const char *path, const void *data, size_t n);
 
+/* 1 when both files can be read and hold the same bytes. */
+int cd_test_same_file(const char *a, const char *b);
+
 /* Prints the summary line and returns the process exit code. */
 int cd_test_finish(const char *name);
 

@@ -5,6 +5,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "core/md5.h"
 #include "data/datasets/dataset_internal.h"
 
 int cd_ds_is_dir(const char *path) {
@@ -90,4 +91,12 @@ int cd_ds_probe_image_root(cd_dataset *d, const char *const *folders, int n_fold
       if (folders[i] && cd_ds_is_dir(folders[i])) pick = i;
   if (pick < 0) return cd_fail(e, "%s: none of the image folders exists: %s", d->name, folders[0]);
   return cd_ds_absolute(d->root, sizeof d->root, folders[pick], e);
+}
+
+void cd_ds_check_md5(cd_dataset *d, const char *path, const void *data, size_t size, const char *expected) {
+  char found[33];
+  cd_md5_hex(data, size, found);
+  if (strcmp(found, expected))
+    cd_ds_warn(d, "%s: MD5 %s, expected %s (the official file's); a re-saved copy (CRLF line ends, other spacing) is fine "
+                  "if the counts match the official ones", path, found, expected);
 }

@@ -18,7 +18,7 @@ int cd_celeba_load(const cd_dataset_opts *o, cd_dataset *d, cd_error *e);
 int cd_metashift_load(const cd_dataset_opts *o, cd_dataset *d, cd_error *e);
 int cd_csv_dataset_load(const cd_dataset_opts *o, cd_dataset *d, cd_error *e);
 
-/* ---- records, names, notes (dataset.c) ---- */
+/* ---- records, names, notes (dataset_build.c) ---- */
 int cd_ds_add(cd_dataset *d, const char *filename, int y, int a, int split, cd_error *e);
 /* Sets class and attribute names from NULL-terminated lists (attr may be NULL). */
 int cd_ds_set_names(cd_dataset *d, const char *const *classnames, const char *const *attr_names, cd_error *e);
@@ -29,6 +29,8 @@ void cd_ds_warn(cd_dataset *d, const char *fmt, ...) CD_DS_PRINTF(2, 3);
 int cd_ds_set_options(cd_dataset *d, const char *json, cd_error *e);
 /* Options as a JSON object of strings from {"key", "value", ..., NULL}. */
 int cd_ds_set_options_kv(cd_dataset *d, const char *const *kv, cd_error *e);
+/* Frees n owned strings and the array. */
+void cd_ds_free_strings(char **s, int n);
 
 /* ---- files and folders (dataset_files.c) ---- */
 int cd_ds_is_dir(const char *path);
@@ -51,6 +53,11 @@ int cd_ds_holds_records(const cd_dataset *d, const char *dir);
 /* Sets d->root to the first candidate folder in which the first records' files exist (the
  * first candidate when none does, so the missing-image report names it). */
 int cd_ds_probe_image_root(cd_dataset *d, const char *const *folders, int n_folders, cd_error *e);
+
+/* Warns (one line naming the file, the expected and the found MD5) when data, the bytes of
+ * path, do not have the published MD5 `expected` (32 lowercase hex digits). A warning only:
+ * users often have re-saved copies that load the same records. */
+void cd_ds_check_md5(cd_dataset *d, const char *path, const void *data, size_t size, const char *expected);
 
 /* ---- metadata tables (label_csv.c) ---- */
 /* Column aliases (header names differ between copies of the same data set). */

@@ -112,6 +112,10 @@ int cd_image_list_write_sidecar(const cd_image_list *l, const char *out, const c
 
 /* ---- progress checkpoints ----------------------------------------------------------------- */
 
+/* Version 1 stored one ok flag per file (the whole slice rewritten at every checkpoint);
+ * version 2 stores only the skipped files, so the file stays small on big lists. */
+#define PARTIAL_VERSION 2
+
 void cd_image_list_partial_npy(const char *prefix, char *out, size_t cap) { snprintf(out, cap, "%s.partial.npy", prefix); }
 
 static void partial_json(const char *prefix, char *out, size_t cap) { snprintf(out, cap, "%s.partial.json", prefix); }
@@ -122,30 +126,51 @@ int cd_image_list_write_partial(const cd_image_list *l, const char *prefix, cons
   partial_json(prefix, json, sizeof json);
   cd_atomic_file af;
   if (cd_atomic_open(&af, json, e)) return -1;
-  fputs("{\n  \"model\": ", af.fp);
+  fprintf(af.fp, "{\n  \"version\": %d,\n  \"model\": ", PARTIAL_VERSION);
   cd_json_write_string(af.fp, model ? model : "");
   fputs(",\n  \"list\": ", af.fp);
   cd_json_write_string(af.fp, l->name ? l->name : "");
-  fprintf(af.fp, ",\n  \"total\": %d,\n  \"begin\": %d,\n  \"end\": %d,\n  \"done\": %d,\n  \"rows\": %d,\n  \"ok\": \"",
+  fprintf(af.fp, ",\n  \"total\": %d,\n  \"begin\": %d,\n  \"end\": %d,\n  \"done\": %d,\n  \"rows\": %d,\n  \"skipped\": {",
           l->total, l->begin, l->end, done, rows);
-  for (int k = 0; k < done; k++) fputc(ok[k] ? '1' : '0', af.fp);
-  fputs("\",\n  \"reasons\": {", af.fp);
   int first = 1;
-  for (int k = 0; reasons && k < done; k++)
-    if (!ok[k] && reasons[k]) {
-      fprintf(af.fp, "%s\"%d\": ", first ? "" : ", ", k);
-      cd_json_write_string(af.fp, reasons[k]);
+  for (int k = 0; k < done; k++)
+    if (!ok[k]) {
+      fprintf(af.fp, "%s\n    \"%d\": ", first ? "" : ",", k);
+      cd_json_write_string(af.fp, reasons && reasons[k] ? reasons[k] : "unreadable");
       first = 0;
     }
-  fputs("}\n}\n", af.fp);
+  fputs(first ? "}\n}\n" : "\n  }\n}\n", af.fp);
   return cd_atomic_commit(&af, e);
 }
 
-static int same_run(const cd_json *r, const cd_image_list *l, const char *model, int done, const char *flags) {
-  return !strcmp(cd_json_get_str(r, "model", ""), model ? model : "") &&
-         !strcmp(cd_json_get_str(r, "list", ""), l->name ? l->name : "") && cd_json_get_int(r, "total", -1) == l->total &&
-         cd_json_get_int(r, "begin", -1) == l->begin && cd_json_get_int(r, "end", -1) == l->end && done >= 0 &&
-         done <= l->end - l->begin && (int)strlen(flags) == done;
+/* 0 when the checkpoint is one of this run, else 1 with what differs in why. */
+static int other_run(const cd_json *r, const cd_image_list *l, const char *model, char *why, size_t cap) {
+  const char *its = cd_json_get_str(r, "model", "");
+  if (cd_json_get_int(r, "version", 1) != PARTIAL_VERSION) snprintf(why, cap, "an older version of clipdebias");
+  else if (strcmp(its, model ? model : "")) snprintf(why, cap, "another model (%s; this run: %s)", its, model ? model : "");
+  else if (strcmp(cd_json_get_str(r, "list", ""), l->name ? l->name : "") || cd_json_get_int(r, "total", -1) != l->total)
+    snprintf(why, cap, "another list");
+  else if (cd_json_get_int(r, "begin", -1) != l->begin || cd_json_get_int(r, "end", -1) != l->end)
+    snprintf(why, cap, "another slice of the list (files %d to %d)", (int)cd_json_get_int(r, "begin", -1),
+             (int)cd_json_get_int(r, "end", -1));
+  else return 0;
+  return 1;
+}
+
+/* ok[0..done) from the skipped entries (reasons restored when wanted); the number of rows
+ * they imply, or -1 for an entry out of range. */
+static int restore_skipped(const cd_json *why, int done, unsigned char *ok, char **reasons) {
+  memset(ok, 1, (size_t)done);
+  int rows = done;
+  for (size_t i = 0; why && why->type == CD_JSON_OBJECT && i < why->n; i++) {
+    char *end;
+    long k = strtol(why->keys[i], &end, 10);
+    if (*end || k < 0 || k >= done) return -1;
+    if (!ok[k]) continue;
+    ok[k] = 0, rows--;
+    if (reasons && why->items[i].type == CD_JSON_STRING) reasons[k] = strdup(why->items[i].str);
+  }
+  return rows;
 }
 
 int cd_image_list_read_partial(const cd_image_list *l, const char *prefix, const char *model, unsigned char *ok,
@@ -156,30 +181,25 @@ int cd_image_list_read_partial(const cd_image_list *l, const char *prefix, const
   if (!cd_file_exists(json)) return 0;
   cd_json_doc *doc = cd_json_parse_file(json, (size_t)1 << 30, e);
   if (!doc) return cd_fail_prefix(e, "unreadable checkpoint (delete it to start over)");
-  const cd_json *r = cd_json_root(doc), *why = cd_json_get(r, "reasons");
-  const char *flags = cd_json_get_str(r, "ok", "");
-  int done = (int)cd_json_get_int(r, "done", -1);
-  if (!same_run(r, l, model, done, flags)) {
-    cd_json_free(doc);
-    if (log) fprintf(log, "clipdebias: %s belongs to another run; starting over\n", json);
+  const cd_json *r = cd_json_root(doc);
+  char other[4400];
+  int is_other = other_run(r, l, model, other, sizeof other);
+  int done = (int)cd_json_get_int(r, "done", -1), n_rows = (int)cd_json_get_int(r, "rows", -1), implied = -1;
+  if (!is_other && done >= 0 && done <= l->end - l->begin) implied = restore_skipped(cd_json_get(r, "skipped"), done, ok, reasons);
+  cd_json_free(doc);
+  if (is_other) {
+    if (log) fprintf(log, "clipdebias: %s is a checkpoint of %s; starting over\n", json, other);
     return 0;
   }
-  int n_ok = 0;
-  for (int k = 0; k < done; k++) n_ok += (ok[k] = flags[k] == '1');
-  for (size_t i = 0; reasons && why && why->type == CD_JSON_OBJECT && i < why->n; i++) {
-    int k = atoi(why->keys[i]);
-    if (k >= 0 && k < done && !ok[k] && why->items[i].type == CD_JSON_STRING && !reasons[k]) reasons[k] = strdup(why->items[i].str);
-  }
-  *rows = (int)cd_json_get_int(r, "rows", -1);
-  cd_json_free(doc);
-  if (*rows != n_ok) return cd_fail(e, "%s: rows %d disagree with its ok flags (%d); delete it to start over", json, *rows, n_ok);
+  if (implied < 0 || implied != n_rows)
+    return cd_fail(e, "%s: inconsistent checkpoint (done %d, rows %d, skipped entries imply %d rows); delete it to start over", json,
+                   done, n_rows, implied);
+  *rows = n_rows;
   return done;
 }
 
-void cd_image_list_remove_partial(const char *prefix) {
-  char json[4200], npy[4200];
+void cd_image_list_drop_partial_json(const char *prefix) {
+  char json[4200];
   partial_json(prefix, json, sizeof json);
-  cd_image_list_partial_npy(prefix, npy, sizeof npy);
   remove(json);
-  remove(npy);
 }

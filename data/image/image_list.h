@@ -48,18 +48,20 @@ int cd_image_list_run(const cd_image_list *l, const cd_image_run_opts *o, unsign
 int cd_image_list_write_sidecar(const cd_image_list *l, const char *out, const char *model, int S,
                                 const unsigned char *ok, cd_error *e);
 
-/* Progress checkpoints: <prefix>.partial.json records the first `done` files of the slice
- * (their ok flags and, for failed ones, the reason) next to <prefix>.partial.npy holding
- * their rows (written by the caller first). */
+/* Progress checkpoints. The rows of a run in progress are appended to <prefix>.partial.npy
+ * (core/npy_rows.h); <prefix>.partial.json vouches for its first `rows` rows: the first `done`
+ * files of the slice, with the skipped ones and why. The caller makes the rows durable before
+ * writing the .json, so after a crash the .json describes a prefix of the rows file. */
 int cd_image_list_write_partial(const cd_image_list *l, const char *prefix, const char *model, const unsigned char *ok,
                                 char *const *reasons, int done, int rows, cd_error *e);
 /* Reads <prefix>.partial.json when it exists and belongs to the same model, list and slice:
  * returns the files done (restoring ok[0..done) and reasons), sets *rows; 0 when there is
  * nothing to resume (a checkpoint of another run is reported to log and ignored); -1 when
- * it exists but is unreadable. */
+ * it exists but is unreadable or inconsistent. */
 int cd_image_list_read_partial(const cd_image_list *l, const char *prefix, const char *model, unsigned char *ok,
                                char **reasons, int *rows, FILE *log, cd_error *e);
-void cd_image_list_remove_partial(const char *prefix);
+/* Removes <prefix>.partial.json (the rows file is the caller's). */
+void cd_image_list_drop_partial_json(const char *prefix);
 /* "<prefix>.partial.npy" into out. */
 void cd_image_list_partial_npy(const char *prefix, char *out, size_t cap);
 

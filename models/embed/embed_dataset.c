@@ -173,10 +173,12 @@ static int check_existing(const char *dir, const char *mine, cd_error *e) {
 
 /* ---- writing the cache ------------------------------------------------------------------- */
 
-static int write_cache(const char *dir, const job *j, const cd_embed_result *res, cd_embed_dataset_result *r, cd_error *e) {
+/* features.npy (the rows file renamed into place), index.csv, then cache.json saying
+ * "complete": true -- last, so that a cache.json never vouches for files not yet there. */
+static int write_cache(const char *dir, const job *j, cd_embed_result *res, cd_embed_dataset_result *r, cd_error *e) {
   const selection *s = j->s;
   cd_feature_cache c = {0};
-  c.N = res->rows, c.D = res->D, c.features = res->features;
+  c.N = res->rows, c.D = res->D;
   c.n_cls = j->d->n_cls, c.n_attr = j->d->n_attr, c.classnames = j->d->classnames, c.attr_names = j->d->attr_names;
   size_t n = (size_t)res->rows + 1;
   c.y = cd_malloc(n * sizeof(int32_t), e), c.a = cd_malloc(n * sizeof(int32_t), e);
@@ -189,10 +191,13 @@ static int write_cache(const char *dir, const job *j, const cd_embed_result *res
     c.y[row] = s->y[i], c.a[row] = s->a[i], c.split[row] = s->split[i], c.ids[row] = s->ids[i];
     c.filenames[row++] = s->files[i];
   }
-  char *meta = rc == 0 ? meta_text(j, res, e) : NULL;
+  char *meta = rc == 0 ? meta_text(j, res, e) : NULL, path[4200];
   if (rc == 0 && !meta) rc = -1;
   if (rc == 0 && res->rows == 0) rc = cd_fail(e, "%s: every image of this shard was unreadable; nothing to write", dir);
-  if (rc == 0) rc = cd_feature_cache_write(dir, &c, meta, e);
+  if (rc == 0) rc = cd_feature_cache_check(&c, dir, e);
+  if (rc == 0) snprintf(path, sizeof path, "%s/features.npy", dir), rc = cd_embed_result_commit(res, path, e);
+  if (rc == 0) snprintf(path, sizeof path, "%s/index.csv", dir), rc = cd_feature_cache_write_index(path, &c, e);
+  if (rc == 0) snprintf(path, sizeof path, "%s/cache.json", dir), rc = cd_write_file_atomic(path, meta, strlen(meta), e);
   r->rows = res->rows;
   r->skipped = res->n - res->rows;
   free(meta);
@@ -216,12 +221,11 @@ static int run(const char *dir, job *j, const cd_embed_dataset_opts *o, cd_embed
   free(placeholder);
   if (rc) return -1;
   cd_embed_opts eo = o->embed;
-  eo.checkpoint = prefix;
+  eo.partial_prefix = prefix;
   cd_embed_result res;
   if (cd_embed_image_list(j->m, (cd_image_list *)j->l, &eo, &res, e)) return -1;
   r->resumed_from = res.resumed_from;
   rc = write_cache(dir, j, &res, r, e);
-  if (rc == 0) cd_image_list_remove_partial(prefix);
   cd_embed_result_free(&res);
   return rc;
 }

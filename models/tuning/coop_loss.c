@@ -1,11 +1,87 @@
-/* Weighted cross-entropy over cosine logits, with the backward through the text-feature
- * normalisation. n_cls and E are small (classes x embed), so double precision is cheap and
- * keeps the gradient free of cancellation error. */
+/* Cosine logits, softmax cross-entropy and their backward (see coop_loss.h). */
 #include "models/tuning/coop_loss.h"
 
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+
+void cd_class_matrix_forward(const float *txt, int C, int E, float logit_scale_log, double *Z,
+                             double *norm) {
+  double scale = exp((double)logit_scale_log);
+  for (int c = 0; c < C; c++) {
+    const float *t = txt + (size_t)c * E;
+    double ss = 0;
+    for (int d = 0; d < E; d++) ss += (double)t[d] * t[d];
+    norm[c] = sqrt(ss);
+    double k = norm[c] > 0 ? scale / norm[c] : 0.0;
+    for (int d = 0; d < E; d++) Z[(size_t)c * E + d] = t[d] * k;
+  }
+}
+
+void cd_class_matrix_backward(const double *Z, const double *norm, int C, int E,
+                              float logit_scale_log, const double *dZ, float *dtxt) {
+  double scale = exp((double)logit_scale_log);
+  for (int c = 0; c < C; c++) {
+    const double *z = Z + (size_t)c * E, *dz = dZ + (size_t)c * E;
+    /* with t̂ = z / s and dt̂ = s dz: dt = (dt̂ - (dt̂·t̂) t̂) / |t| */
+    double dot = 0, inv = norm[c] > 0 ? 1.0 / norm[c] : 0.0;
+    for (int d = 0; d < E; d++) dot += dz[d] * z[d];
+    for (int d = 0; d < E; d++)
+      dtxt[(size_t)c * E + d] = (float)((scale * dz[d] - dot * z[d] / scale) * inv);
+  }
+}
+
+void cd_logits_forward(const float *x, int N, const double *Z, const double *bias, int C, int E,
+                       double *logits) {
+#pragma omp parallel for schedule(static) if ((long long)N * C * E > 1 << 16)
+  for (int i = 0; i < N; i++) {
+    const float *xi = x + (size_t)i * E;
+    for (int c = 0; c < C; c++) {
+      const double *z = Z + (size_t)c * E;
+      double s = bias ? bias[c] : 0.0;
+      for (int d = 0; d < E; d++) s += xi[d] * z[d];
+      logits[(size_t)i * C + c] = s;
+    }
+  }
+}
+
+void cd_logits_backward(const float *x, int N, const double *dlogits, int C, int E, double *dZ,
+                        double *dbias) {
+  memset(dZ, 0, sizeof(double) * (size_t)C * E);
+  if (dbias) memset(dbias, 0, sizeof(double) * (size_t)C);
+  for (int i = 0; i < N; i++)
+    for (int c = 0; c < C; c++) {
+      double g = dlogits[(size_t)i * C + c];
+      if (dbias) dbias[c] += g;
+      for (int d = 0; d < E; d++) dZ[(size_t)c * E + d] += g * x[(size_t)i * E + d];
+    }
+}
+
+void cd_softmax_xent_forward(double *l, const int32_t *labels, int N, int C, double *ce,
+                             double *p_true, int32_t *pred) {
+  for (int i = 0; i < N; i++) {
+    double *li = l + (size_t)i * C, mx = -INFINITY;
+    int arg = 0;
+    for (int c = 0; c < C; c++)
+      if (li[c] > mx) mx = li[c], arg = c;
+    double z = 0;
+    for (int c = 0; c < C; c++) z += exp(li[c] - mx);
+    double lse = mx + log(z);
+    if (labels && ce) ce[i] = lse - li[labels[i]];
+    for (int c = 0; c < C; c++) li[c] = exp(li[c] - lse);
+    if (labels && p_true) p_true[i] = li[labels[i]];
+    if (pred) pred[i] = arg;
+  }
+}
+
+void cd_softmax_xent_backward(const double *p, const int32_t *labels, const float *w,
+                              double denom, int N, int C, double *dl) {
+  for (int i = 0; i < N; i++) {
+    double k = (w ? w[i] : 1.0) / denom;
+    for (int c = 0; c < C; c++)
+      dl[(size_t)i * C + c] = k * (p[(size_t)i * C + c] - (c == labels[i]));
+  }
+}
 
 int cd_coop_loss(const float *img_n, int N, const float *txt, int n_cls, int E,
                  float logit_scale_log, const int32_t *labels, const float *weights,
@@ -20,58 +96,33 @@ int cd_coop_loss(const float *img_n, int N, const float *txt, int n_cls, int E,
     wsum += w;
   }
   if (!(wsum > 0)) return cd_fail(e, "loss: the sample weights sum to 0");
-  size_t tn_n = (size_t)n_cls * E, g_n = (size_t)N * n_cls;
-  double *tn = malloc(sizeof(double) * (tn_n * 2 + (size_t)n_cls + g_n));
-  if (!tn) return cd_fail(e, "loss: out of memory");
-  double *dtn = tn + tn_n, *norm = dtn + tn_n, *g = norm + n_cls;
-  for (int c = 0; c < n_cls; c++) {
-    double ss = 0;
-    for (int d = 0; d < E; d++) ss += (double)txt[(size_t)c * E + d] * txt[(size_t)c * E + d];
-    norm[c] = sqrt(ss);
-    double inv = norm[c] > 0 ? 1.0 / norm[c] : 0.0;
-    for (int d = 0; d < E; d++) tn[(size_t)c * E + d] = txt[(size_t)c * E + d] * inv;
+  size_t zn = (size_t)n_cls * E, ln = (size_t)N * n_cls;
+  double *Z = malloc(sizeof(double) * (2 * zn + (size_t)n_cls + 2 * ln + (size_t)N));
+  int32_t *pred = malloc(sizeof(int32_t) * (size_t)N);
+  if (!Z || !pred) {
+    free(Z), free(pred);
+    return cd_fail(e, "loss: out of memory");
   }
-  double scale = exp((double)logit_scale_log), total = 0;
+  double *dZ = Z + zn, *norm = dZ + zn, *l = norm + n_cls, *dl = l + ln, *ce = dl + ln;
+  cd_class_matrix_forward(txt, n_cls, E, logit_scale_log, Z, norm);
+  cd_logits_forward(img_n, N, Z, NULL, n_cls, E, l);
+  if (logits)
+    for (size_t k = 0; k < ln; k++) logits[k] = (float)l[k];
+  cd_softmax_xent_forward(l, labels, N, n_cls, ce, NULL, pred);
+  double total = 0;
   int correct = 0;
   for (int i = 0; i < N; i++) {
-    double *gi = g + (size_t)i * n_cls, mx = -INFINITY;
-    int arg = 0;
-    for (int c = 0; c < n_cls; c++) {
-      double s = 0;
-      for (int d = 0; d < E; d++) s += (double)img_n[(size_t)i * E + d] * tn[(size_t)c * E + d];
-      gi[c] = scale * s;
-      if (logits) logits[(size_t)i * n_cls + c] = (float)gi[c];
-      if (gi[c] > mx) {
-        mx = gi[c];
-        arg = c;
-      }
-    }
-    correct += arg == labels[i];
-    double z = 0;
-    for (int c = 0; c < n_cls; c++) z += exp(gi[c] - mx);
-    double lse = mx + log(z), w = (weights ? weights[i] : 1.0) / wsum;
-    total += w * (lse - gi[labels[i]]);
-    /* d loss / d logit = w (softmax - onehot) */
-    for (int c = 0; c < n_cls; c++) gi[c] = w * (exp(gi[c] - lse) - (c == labels[i]));
+    total += (weights ? weights[i] : 1.0) * ce[i];
+    correct += pred[i] == labels[i];
   }
-  *loss = total;
+  *loss = total / wsum;
   if (n_correct) *n_correct = correct;
   if (dtxt) {
-    memset(dtn, 0, sizeof(double) * tn_n);
-    for (int i = 0; i < N; i++)
-      for (int c = 0; c < n_cls; c++) {
-        double gs = g[(size_t)i * n_cls + c] * scale;
-        for (int d = 0; d < E; d++) dtn[(size_t)c * E + d] += gs * img_n[(size_t)i * E + d];
-      }
-    /* through t/|t|: (I - t̂ t̂ᵀ) / |t| */
-    for (int c = 0; c < n_cls; c++) {
-      double dot = 0, inv = norm[c] > 0 ? 1.0 / norm[c] : 0.0;
-      for (int d = 0; d < E; d++) dot += dtn[(size_t)c * E + d] * tn[(size_t)c * E + d];
-      for (int d = 0; d < E; d++)
-        dtxt[(size_t)c * E + d] =
-            (float)((dtn[(size_t)c * E + d] - dot * tn[(size_t)c * E + d]) * inv);
-    }
+    cd_softmax_xent_backward(l, labels, weights, wsum, N, n_cls, dl);
+    cd_logits_backward(img_n, N, dl, n_cls, E, dZ, NULL);
+    cd_class_matrix_backward(Z, norm, n_cls, E, logit_scale_log, dZ, dtxt);
   }
-  free(tn);
+  free(Z);
+  free(pred);
   return 0;
 }

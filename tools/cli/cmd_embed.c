@@ -35,7 +35,7 @@ typedef struct {
 } embed_args;
 
 static int parse(int argc, char **argv, embed_args *a) {
-  a->eo.embed = (cd_embed_opts){32, 0, 60, NULL, "embed", stderr};
+  a->eo.embed = (cd_embed_opts){32, 0, 60, NULL, "embed", stderr, 0};
   for (int i = 1; i < argc; i++) {
     int r = cd_cli_common_arg(argc, argv, &i, &a->model);
     if (r == 0) r = cd_dataset_arg(argc, argv, &i, &a->ds);

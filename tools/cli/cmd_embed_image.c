@@ -26,9 +26,10 @@ static void print_help(void) {
          "  --skip-bad      report unreadable images on stderr and go on (default: stop)\n"
          "  --shard i/n     only the i-th of n contiguous slices of the list (0-based), so n\n"
          "                  machines can share the work; join the outputs with `clipdebias merge`\n"
-         "  --checkpoint-every S  with image files, save progress to E.npy.partial.{npy,json}\n"
-         "                  every S seconds (default 60; 0 = never); rerunning the same command\n"
-         "                  after an interruption resumes from there\n"
+         "  --checkpoint-every S  with image files, make progress durable every S seconds\n"
+         "                  (default 60; 0 = never): rows go to E.npy.partial.npy as they are\n"
+         "                  made, E.npy.partial.json vouches for them; rerunning the same\n"
+         "                  command after an interruption resumes from there\n"
          CD_CLI_KERNEL_HELP
          "With image files, E.npy.json records the file of every output row, the skipped files\n"
          "and the shard, and rows follow the list order.\n");
@@ -71,13 +72,13 @@ static int run_pixels(const cd_clip *m, const char *pixels, int batch, const cha
 
 /* --images / --list path: rows in list order, E.npy.json naming each row's file. */
 static int run_files(const cd_clip *m, cd_image_inputs *in, int batch, const char *out, int normalize, double every) {
-  cd_embed_opts eo = {batch, in->skip_bad, every, every > 0 ? out : NULL, "embed-image", stderr};
+  cd_embed_opts eo = {batch, in->skip_bad, every, out, "embed-image", stderr, normalize};
   cd_embed_result r;
   cd_error e;
   if (cd_embed_image_list(m, &in->list, &eo, &r, &e)) return cd_cli_fail("%s", e.msg);
-  int rc = save(out, r.features, r.rows, r.D, normalize);
-  if (rc == 0 && cd_image_list_write_sidecar(&in->list, out, m->path, m->vision.image_size, r.ok, &e)) rc = cd_cli_fail("%s", e.msg);
-  if (rc == 0) cd_image_list_remove_partial(out);
+  int rc = 0;
+  if (cd_embed_result_commit(&r, out, &e) || cd_image_list_write_sidecar(&in->list, out, m->path, m->vision.image_size, r.ok, &e))
+    rc = cd_cli_fail("%s", e.msg);
   cd_embed_result_free(&r);
   return rc;
 }

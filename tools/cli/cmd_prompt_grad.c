@@ -4,13 +4,13 @@
 #include <string.h>
 
 #include "core/npy.h"
+#include "data/features/feature_set.h"
 #include "models/tuning/coop_loss.h"
 #include "models/tuning/prompt.h"
 #include "models/tuning/text_train.h"
 #include "tools/cli/args.h"
 #include "tools/cli/cli_common.h"
 #include "tools/cli/commands.h"
-#include "tools/cli/coop_common.h"
 
 static void print_help(void) {
   printf(
@@ -88,7 +88,7 @@ int cd_cmd_prompt_grad(int argc, char **argv) {
   }
   cd_prompt p = {0};
   cd_text_train t = {0};
-  cd_coop_data d = {0};
+  cd_feature_set d = {0};
   cd_array ca = {0};
   float *dtxt = NULL, *grad = NULL;
   int C = m.text.tf.width;
@@ -114,7 +114,11 @@ int cd_cmd_prompt_grad(int argc, char **argv) {
     goto out;
   }
   memcpy(p.ctx, ca.data, sizeof(float) * p.ctx_numel);
-  if (cd_coop_data_load(feat, labels, weights, m.embed_dim, n_cls, &d)) goto out;
+  if (cd_feature_set_load(feat, labels, weights, NULL, m.embed_dim, n_cls, &d, &e)) {
+    cd_cli_fail("%s", e.msg);
+    goto out;
+  }
+  cd_l2_normalize_rows(d.x, d.N, d.E);
   if (cd_text_train_init(&t, &m, &p, &e)) {
     cd_cli_fail("%s", e.msg);
     goto out;
@@ -127,7 +131,7 @@ int cd_cmd_prompt_grad(int argc, char **argv) {
   }
   cd_text_train_forward(&t, &m, p.ctx);
   double loss;
-  if (cd_coop_loss(d.img_n, d.N, t.features, n_cls, m.embed_dim, m.logit_scale_log, d.labels,
+  if (cd_coop_loss(d.x, d.N, t.features, n_cls, m.embed_dim, m.logit_scale_log, d.labels,
                    d.weights, NULL, &loss, dtxt, NULL, &e)) {
     cd_cli_fail("%s", e.msg);
     goto out;
@@ -143,7 +147,7 @@ out:
   free(dtxt);
   free(grad);
   cd_array_free(&ca);
-  cd_coop_data_free(&d);
+  cd_feature_set_free(&d);
   cd_text_train_free(&t);
   cd_prompt_free(&p);
   cd_free_classnames(names, n_cls);

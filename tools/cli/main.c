@@ -19,9 +19,15 @@ static const cd_command COMMANDS[] = {
     {"merge", cd_cmd_merge, "join the outputs of --shard i/n runs (.npy files or feature caches)"},
     {"prompt-grad", cd_cmd_prompt_grad, "CoOp loss and d loss / d context vectors"},
     {"tune", cd_cmd_tune, "CoOp prompt tuning on cached image features"},
+    {"demo", cd_cmd_demo, "DPT end to end on the toy world and the toy CLIP that ship with clipdebias"},
+    {"toyworld", cd_cmd_toyworld, "write the toy world: a procedural Waterbirds with a real spurious correlation"},
     {"dataset", cd_cmd_dataset, "find a data set on disk and print its split x group counts"},
     {"embed", cd_cmd_embed, "embed a data set once into a feature cache (shardable, resumable)"},
     {"report", cd_cmd_report, "rebuild RUN_DIR/report.html from a run's results"},
+    {"run", cd_cmd_run, "zero-shot, pseudo labels, DPT and baselines over seeds: the robustness table"},
+    {"zeroshot", cd_cmd_zeroshot, "zero-shot CLIP on a feature cache: predictions and group metrics"},
+    {"pseudolabel", cd_cmd_pseudolabel, "pseudo spurious attributes from attribute prompts, and their accuracy"},
+    {"eval", cd_cmd_eval, "group metrics of a tuned context on a feature cache"},
 };
 
 static void usage(FILE *fp) {

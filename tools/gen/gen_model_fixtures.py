@@ -229,10 +229,12 @@ def pre_tokens(text):
     return PAT.findall(text)
 
 
-def train_merges(n):
+def train_merges(n, texts=None):
+    """Up to n BPE merges learnt from texts (default: CORPUS, which must yield all n), most
+    frequent pair first."""
     be = bytes_to_unicode()
     words = {}
-    for tok in pre_tokens(CORPUS):
+    for tok in (t for text in (texts if texts is not None else [CORPUS]) for t in pre_tokens(text)):
         w = "".join(be[b] for b in tok.encode("utf-8"))
         sym = tuple(w[:-1]) + (w[-1] + "</w>",)
         words[sym] = words.get(sym, 0) + 1
@@ -243,6 +245,8 @@ def train_merges(n):
             for p in zip(sym, sym[1:]):
                 counts[p] = counts.get(p, 0) + c
         if not counts:
+            if texts is not None:    # every word is one symbol already: fewer merges
+                break
             raise RuntimeError("corpus too small for the requested merges")
         best = max(sorted(counts), key=lambda p: counts[p])
         merges.append(best)

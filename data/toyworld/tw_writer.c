@@ -1,0 +1,178 @@
+/* Writing toy-world datasets: every image rendered and encoded in parallel (each from its
+ * own seed, so the thread count changes nothing), written atomically; then the index file;
+ * then toyworld.json, whose presence marks the folder complete. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/file.h"
+#include "core/json.h"
+#include "core/progress.h"
+#include "data/image/image_write.h"
+#include "data/toyworld/toyworld.h"
+
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+#define RECIPE_VERSION 2 /* bump whenever the same options would draw different pictures */
+
+void cd_toyworld_recipe(const cd_toyworld_options *o, const char *kind, int n_captions, char *out, int cap) {
+  snprintf(out, (size_t)cap, "toyworld v%d %s seed=%llu scale=%g corr=%g shape_gap=%g format=%s quality=%d captions=%d",
+           RECIPE_VERSION, kind, (unsigned long long)o->seed, o->scale, o->corr, (double)o->shape_gap,
+           o->png ? "png" : "jpg", o->quality, n_captions);
+}
+
+static int make_folders(const char *dir, const cd_toyworld_plan *p, cd_error *e) {
+  char path[4096], last[96] = "";
+  if (cd_mkdir_p(dir, e)) return -1;
+  for (int i = 0; i < p->n; i++) {
+    const char *slash = strrchr(p->items[i].filename, '/');
+    if (!slash) continue;
+    int len = (int)(slash - p->items[i].filename);
+    if ((int)strlen(last) == len && !strncmp(last, p->items[i].filename, (size_t)len)) continue;
+    snprintf(last, sizeof last, "%.*s", len, p->items[i].filename);
+    snprintf(path, sizeof path, "%s/%s", dir, last);
+    if (cd_mkdir_p(path, e)) return -1;
+  }
+  return 0;
+}
+
+static int write_item(const char *dir, const cd_toyworld_options *o, const cd_toyworld_item *it, cd_error *e) {
+  char path[4096];
+  uint8_t *rgb;
+  if (snprintf(path, sizeof path, "%s/%s", dir, it->filename) >= (int)sizeof path)
+    return cd_fail(e, "%s: path too long", dir);
+  if (cd_toyworld_render(o, it, &rgb, e)) return -1;
+  cd_jpeg_options jo = {o->quality, CD_JPEG_420};
+  uint8_t *file;
+  size_t n;
+  int rc = cd_image_encode_as(path, rgb, it->w, it->h, 3, &jo, &file, &n, e);
+  free(rgb);
+  if (rc) return -1;
+  rc = cd_write_file_atomic_nosync(path, file, n, e); /* thousands of files: no fsync each */
+  free(file);
+  return rc;
+}
+
+static int render_all(const char *dir, const cd_toyworld_options *o, const cd_toyworld_plan *p, const char *label,
+                      cd_error *e) {
+  if (make_folders(dir, p, e)) return -1;
+  cd_progress prog;
+  cd_progress_start(&prog, label, "img", (size_t)p->n);
+  int failed = 0;
+  size_t done = 0;
+#ifdef _OPENMP
+  int nt = o->threads > 0 ? o->threads : omp_get_max_threads();
+#pragma omp parallel for schedule(dynamic, 8) num_threads(nt)
+#endif
+  for (int i = 0; i < p->n; i++) {
+    int stop;
+#pragma omp atomic read
+    stop = failed;
+    if (stop) continue;
+    cd_error mine;
+    int rc = write_item(dir, o, &p->items[i], &mine);
+#pragma omp critical(toyworld_progress)
+    {
+      if (rc && !failed && e) *e = mine;
+      if (rc) {
+#pragma omp atomic write
+        failed = 1;
+      }
+      cd_progress_update(&prog, ++done);
+    }
+  }
+  cd_progress_finish(&prog);
+  return failed ? -1 : 0;
+}
+
+static int write_metadata(const char *dir, const cd_toyworld_plan *p, cd_error *e) {
+  char path[4096];
+  cd_atomic_file af;
+  snprintf(path, sizeof path, "%s/metadata.csv", dir);
+  if (cd_atomic_open(&af, path, e)) return -1;
+  fprintf(af.fp, "img_id,img_filename,y,split,place,place_filename\n");
+  for (int i = 0; i < p->n; i++) {
+    const cd_toyworld_item *it = &p->items[i];
+    fprintf(af.fp, "%d,%s,%d,%d,%d,%s\n", it->id, it->filename, it->y, it->split, it->place, it->place_filename);
+  }
+  return cd_atomic_commit(&af, e);
+}
+
+static int write_captions_csv(const char *dir, const cd_toyworld_plan *p, cd_error *e) {
+  char path[4096], caption[160];
+  cd_atomic_file af;
+  snprintf(path, sizeof path, "%s/captions.csv", dir);
+  if (cd_atomic_open(&af, path, e)) return -1;
+  fprintf(af.fp, "filename,caption,y,place,kind,species\n");
+  for (int i = 0; i < p->n; i++) {
+    const cd_toyworld_item *it = &p->items[i];
+    cd_toyworld_caption(it, caption, sizeof caption);
+    fprintf(af.fp, "%s,%s,%d,%d,%d,%d\n", it->filename, caption, it->y, it->place, it->kind, it->species);
+  }
+  return cd_atomic_commit(&af, e);
+}
+
+static int write_recipe(const char *dir, const cd_toyworld_options *o, const cd_toyworld_plan *p, const char *kind,
+                        int n_captions, cd_error *e) {
+  char path[4096], recipe[512];
+  cd_atomic_file af;
+  snprintf(path, sizeof path, "%s/toyworld.json", dir);
+  cd_toyworld_recipe(o, kind, n_captions, recipe, sizeof recipe);
+  if (cd_atomic_open(&af, path, e)) return -1;
+  fprintf(af.fp, "{\"version\": 1, \"recipe\": ");
+  cd_json_write_string(af.fp, recipe);
+  fprintf(af.fp, ",\n \"dataset\": \"%s\", \"images\": %d,\n \"classnames\": [\"landbird\", \"waterbird\"], "
+                 "\"attr_names\": [\"land\", \"water\"],\n \"group_counts\": {",
+          kind, p->n);
+  static const char *SPLIT[3] = {"train", "val", "test"};
+  for (int s = 0; s < 3; s++)
+    fprintf(af.fp, "%s\"%s\": [%d, %d, %d, %d]", s ? ", " : "", SPLIT[s], p->counts[s][0], p->counts[s][1],
+            p->counts[s][2], p->counts[s][3]);
+  fprintf(af.fp, "}}\n");
+  return cd_atomic_commit(&af, e);
+}
+
+/* A stale marker must not vouch for a folder being rewritten. */
+static void drop_marker(const char *dir) {
+  char path[4096];
+  snprintf(path, sizeof path, "%s/toyworld.json", dir);
+  remove(path);
+}
+
+int cd_toyworld_write_waterbirds(const char *dir, const cd_toyworld_options *o, cd_error *e) {
+  cd_toyworld_plan p;
+  if (cd_toyworld_plan_waterbirds(o, &p, e)) return -1;
+  drop_marker(dir);
+  int rc = render_all(dir, o, &p, "toyworld", e);
+  if (rc == 0) rc = write_metadata(dir, &p, e);
+  if (rc == 0) rc = write_recipe(dir, o, &p, "waterbirds", 0, e);
+  cd_toyworld_plan_free(&p);
+  return rc;
+}
+
+int cd_toyworld_write_captions(const char *dir, const cd_toyworld_options *o, int n, cd_error *e) {
+  cd_toyworld_plan p;
+  if (cd_toyworld_plan_captions(o, n, &p, e)) return -1;
+  drop_marker(dir);
+  int rc = render_all(dir, o, &p, "toyworld captions", e);
+  if (rc == 0) rc = write_captions_csv(dir, &p, e);
+  if (rc == 0) rc = write_recipe(dir, o, &p, "captions", n, e);
+  cd_toyworld_plan_free(&p);
+  return rc;
+}
+
+int cd_toyworld_is_cached(const char *dir, const cd_toyworld_options *o, const char *kind, int n_captions) {
+  char path[4096], want[512];
+  snprintf(path, sizeof path, "%s/toyworld.json", dir);
+  if (!cd_file_exists(path)) return 0;
+  cd_error e;
+  cd_json_doc *doc = cd_json_parse_file(path, 1 << 20, &e);
+  if (!doc) return 0;
+  cd_toyworld_recipe(o, kind, n_captions, want, sizeof want);
+  const char *have = cd_json_get_str(cd_json_root(doc), "recipe", "");
+  int same = strcmp(have, want) == 0;
+  cd_json_free(doc);
+  return same;
+}

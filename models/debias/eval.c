@@ -1,0 +1,205 @@
+/* Predictions, split metrics and saved heads for the stage commands (see eval.h). */
+#include "models/debias/eval.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/file.h"
+#include "core/json.h"
+#include "core/npy.h"
+#include "data/groups/groups.h"
+#include "models/debias/jsonw.h"
+#include "models/tuning/coop_loss.h"
+#include "models/tuning/prompt_ckpt.h"
+
+static const char *const SPLIT_NAMES[3] = {"train", "val", "test"};
+
+float *cd_cache_normalized(const cd_feature_cache *c, cd_error *e) {
+  float *x = cd_malloc(sizeof(float) * (size_t)c->N * c->D, e);
+  if (!x) return NULL;
+  memcpy(x, c->features, sizeof(float) * (size_t)c->N * c->D);
+  cd_l2_normalize_rows(x, c->N, c->D);
+  return x;
+}
+
+int cd_head_predict_rows(cd_head *h, const float *x, int N, int32_t *pred, float *logits, cd_error *e) {
+  if (!logits) return cd_head_predict(h, x, N, NULL, pred, NULL, NULL, e);
+  enum { CHUNK = 4096 };
+  double *l = cd_malloc(sizeof(double) * (size_t)CHUNK * h->C, e);
+  if (!l) return -1;
+  cd_head_forward(h);
+  for (int s = 0; s < N; s += CHUNK) {
+    int n = N - s < CHUNK ? N - s : CHUNK;
+    cd_logits_forward(x + (size_t)s * h->E, n, h->Z, h->kind == CD_HEAD_LINEAR ? h->bias : NULL, h->C, h->E, l);
+    for (size_t k = 0; k < (size_t)n * h->C; k++) logits[(size_t)s * h->C + k] = (float)l[k];
+    cd_softmax_xent_forward(l, NULL, n, h->C, NULL, NULL, pred + s);
+  }
+  free(l);
+  return 0;
+}
+
+void cd_eval_free(cd_eval_result *r) {
+  free(r->train_counts);
+  for (int s = 0; s < 3; s++) cd_group_metrics_free(&r->split[s]);
+  memset(r, 0, sizeof *r);
+}
+
+int cd_eval_predictions(const cd_feature_cache *c, const int32_t *pred, cd_eval_result *r, cd_error *e) {
+  memset(r, 0, sizeof *r);
+  r->n_cls = c->n_cls, r->n_attr = c->n_attr, r->G = cd_group_count_of(c->n_cls, c->n_attr);
+  int32_t *g = cd_malloc(sizeof(int32_t) * (size_t)c->N, e);
+  int *rows = cd_malloc(sizeof(int) * (size_t)c->N, e);
+  r->train_counts = cd_calloc((size_t)r->G, sizeof(int64_t), e);
+  int rc = g && rows && r->train_counts ? 0 : -1;
+  for (int s = 0; s < 3 && !rc; s++) rc = cd_group_metrics_init(&r->split[s], c->n_cls, c->n_attr, e);
+  if (!rc) {
+    int n = 0;
+    for (int i = 0; i < c->N; i++)
+      if (c->split[i] == 0) g[n++] = cd_group_of(c->y[i], c->n_attr > 0 ? c->a[i] : -1, c->n_attr);
+    cd_groups_count(g, n, r->G, r->train_counts);
+    for (int s = 0; s < 3; s++) {
+      n = 0;
+      for (int i = 0; i < c->N; i++)
+        if (c->split[i] == s) rows[n++] = i;
+      cd_group_metrics_compute(&r->split[s], pred, c->y, c->n_attr > 0 ? c->a : NULL, rows, n, r->train_counts,
+                               SPLIT_NAMES[s], c->classnames);
+    }
+  }
+  free(g);
+  free(rows);
+  if (rc) cd_eval_free(r);
+  return rc;
+}
+
+int cd_eval_write_json(const char *path, const char *what, const cd_feature_cache *c,
+                       const cd_eval_result *r, cd_error *e) {
+  cd_atomic_file af;
+  if (cd_atomic_open(&af, path, e)) return -1;
+  FILE *fp = af.fp;
+  fputs("{\n  \"what\": ", fp);
+  cd_json_write_string(fp, what);
+  fputs(",\n  \"dataset\": ", fp);
+  cd_json_write_string(fp, c->dataset);
+  fputs(",\n  \"classnames\": ", fp);
+  cd_jw_strings(fp, c->classnames, c->n_cls);
+  fputs(",\n  \"attr_names\": ", fp);
+  cd_jw_strings(fp, c->attr_names, c->n_attr);
+  fprintf(fp, ",\n  \"n_groups\": %d,\n  \"train_group_counts\": ", r->G);
+  cd_jw_ints(fp, r->train_counts, r->G);
+  for (int s = 0; s < 3; s++) {
+    fprintf(fp, ",\n  \"%s\": ", SPLIT_NAMES[s]);
+    cd_eval_write_split(fp, &r->split[s], "  ");
+  }
+  fputs("\n}\n", fp);
+  return cd_atomic_commit(&af, e);
+}
+
+void cd_eval_print(FILE *fp, const cd_feature_cache *c, const cd_eval_result *r) {
+  fprintf(fp, "%-6s %7s %8s %13s %12s %8s\n", "split", "rows", "avg %", "adjusted %", "worst %", "gap");
+  for (int s = 0; s < 3; s++) {
+    const cd_group_metrics *m = &r->split[s];
+    if (m->n_rows == 0) continue;
+    fprintf(fp, "%-6s %7lld %8.2f %13.2f %12.2f %8.2f", SPLIT_NAMES[s], (long long)m->n_rows, 100 * m->avg_acc,
+            100 * m->avg_acc_adjusted, 100 * m->worst_group_acc, 100 * m->gap);
+    if (m->worst_group >= 0 && c->n_attr > 0)
+      fprintf(fp, "   worst: %s / %s", c->classnames[cd_group_y(m->worst_group, c->n_attr)],
+              c->attr_names[cd_group_a(m->worst_group, c->n_attr)]);
+    else if (m->worst_group >= 0)
+      fprintf(fp, "   worst: %s", c->classnames[m->worst_group]);
+    fputc('\n', fp);
+  }
+  for (int s = 0; s < 3; s++)
+    for (int w = 0; w < r->split[s].n_warnings; w++) fprintf(fp, "warning: %s\n", r->split[s].warnings[w]);
+}
+
+void cd_eval_write_split(FILE *fp, const cd_group_metrics *m, const char *in) {
+  static const char *const keys[4] = {"avg_acc", "avg_acc_adjusted", "worst_group_acc", "gap"};
+  const double v[4] = {m->avg_acc, m->avg_acc_adjusted, m->worst_group_acc, m->gap};
+  const double sd[4] = {m->avg_acc_std, m->avg_acc_adjusted_std, m->worst_group_acc_std, m->gap_std};
+  char sep[64];
+  snprintf(sep, sizeof sep, ",\n%s  ", in);
+  fprintf(fp, "{\n%s  \"rows\": %lld,\n%s  ", in, (long long)m->n_rows, in);
+  cd_jw_members(fp, keys, v, 4, sep);
+  fprintf(fp, "%s\"std\": {", sep);
+  cd_jw_members(fp, keys, sd, 4, ", ");
+  fprintf(fp, "},\n%s  \"groups\": [", in);
+  for (int g = 0; g < m->G; g++) {
+    fprintf(fp, "%s\n%s    {\"g\": %d, \"y\": %d, \"a\": ", g ? "," : "", in, g, cd_group_y(g, m->n_attr));
+    if (m->n_attr > 0) fprintf(fp, "%d", cd_group_a(g, m->n_attr));
+    else fputs("null", fp);
+    fprintf(fp, ", \"n\": %lld, \"acc\": ", (long long)m->n[g]);
+    cd_jw_num(fp, m->acc[g]);
+    fputs(", \"acc_std\": ", fp);
+    cd_jw_num(fp, m->acc_std[g]);
+    fputc('}', fp);
+  }
+  fprintf(fp, "\n%s  ],\n%s  \"pred_hist\": ", in, in);
+  /* counts; over several seeds the mean count, rounded */
+  fputc('[', fp);
+  for (int c = 0; c < m->n_cls; c++) fprintf(fp, c ? ", %lld" : "%lld", (long long)llround(m->pred_hist[c]));
+  fputc(']', fp);
+  fprintf(fp, ",\n%s  \"warnings\": [", in);
+  for (int w = 0; w < m->n_warnings; w++) {
+    if (w) fputs(", ", fp);
+    cd_json_write_string(fp, m->warnings[w]);
+  }
+  fprintf(fp, "]\n%s}", in);
+}
+
+static int load_linear(cd_head *h, const char *npy, const char *json, const cd_json *root, const cd_clip *m,
+                       int n_cls, cd_error *e) {
+  const cd_json *names = cd_json_get(root, "classnames");
+  int E = m->embed_dim;
+  if (!names || names->type != CD_JSON_ARRAY || (int)names->n != n_cls)
+    return cd_fail(e, "%s: the probe has %d classes, the cache %d", json, names ? (int)names->n : 0, n_cls);
+  cd_array a;
+  if (cd_npy_load_f32(npy, 2, &a, e)) return -1;
+  if (a.shape[0] != n_cls || a.shape[1] != E + 1) {
+    cd_array_free(&a);
+    return cd_fail(e, "%s: a linear probe must be [%d, %d] (W | b) for this model and cache", npy, n_cls, E + 1);
+  }
+  float *zero = cd_calloc((size_t)n_cls * E, sizeof(float), e);
+  int rc = zero ? cd_head_init_linear(h, zero, n_cls, E, m->logit_scale_log, e) : -1;
+  const float *wb = a.data;
+  for (int c = 0; !rc && c < n_cls; c++) {
+    memcpy(h->params + (size_t)c * E, wb + (size_t)c * (E + 1), sizeof(float) * E);
+    h->params[(size_t)n_cls * E + c] = wb[(size_t)c * (E + 1) + E];
+  }
+  free(zero);
+  cd_array_free(&a);
+  return rc;
+}
+
+static int load_prompt(cd_head *h, cd_prompt *p, const char *npy, const cd_clip *m, int n_cls, cd_error *e) {
+  cd_prompt_ckpt_meta meta;
+  if (cd_prompt_ckpt_load_meta(npy, &meta, e)) return -1;
+  int rc = -1;
+  if (meta.n_cls != n_cls) cd_fail(e, "%s: the context was trained on %d classes, the cache has %d", npy, meta.n_cls, n_cls);
+  else if (meta.width != m->text.tf.width)
+    cd_fail(e, "%s: context width %d, the model's text width is %d (another model?)", npy, meta.width, m->text.tf.width);
+  else if (!m->tokenizer) cd_fail(e, "%s: no tokenizer to build the prompts", m->path);
+  else if (!cd_prompt_init_text(p, m->tokenizer, meta.classnames, n_cls, meta.n_ctx, meta.ctx_init, meta.width,
+                                meta.csc, meta.position, e)) {
+    if (cd_prompt_ckpt_load_state(npy, p, NULL, e) || cd_head_init_prompt(h, m, p, e)) cd_prompt_free(p);
+    else rc = 0;
+  }
+  cd_prompt_ckpt_meta_free(&meta);
+  return rc;
+}
+
+int cd_head_load(cd_head *h, cd_prompt *p, const char *ctx_path, const cd_clip *m, int n_cls, cd_error *e) {
+  memset(h, 0, sizeof *h);
+  memset(p, 0, sizeof *p);
+  char json[4200], optim[4200];
+  if (cd_prompt_ckpt_paths(ctx_path, json, optim, sizeof json)) return cd_fail(e, "%s: path too long", ctx_path);
+  cd_json_doc *doc = cd_json_parse_file(json, 1 << 24, e);
+  if (!doc) return cd_fail_prefix(e, "%s needs its sidecar", ctx_path);
+  const char *format = cd_json_get_str(cd_json_root(doc), "format", "");
+  int rc;
+  if (!strcmp(format, "clipdebias-linear")) rc = load_linear(h, ctx_path, json, cd_json_root(doc), m, n_cls, e);
+  else if (!strcmp(format, "clipdebias-coop")) rc = load_prompt(h, p, ctx_path, m, n_cls, e);
+  else rc = cd_fail(e, "%s: \"format\" is '%s'; expected a context written by tune or run", json, format);
+  cd_json_free(doc);
+  return rc;
+}

@@ -1,0 +1,260 @@
+/* `clipdebias run` orchestration (see run.h): resolve inputs, zero-shot, pseudo labels, the
+ * (method, seed) pairs, then metrics.jsonl, results.json and the table. */
+#include "models/debias/run.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/file.h"
+#include "core/json.h"
+#include "core/npy.h"
+#include "core/progress.h"
+#include "data/groups/groups.h"
+#include "models/debias/run_internal.h"
+#include "models/debias/run_results.h"
+#include "models/debias/zeroshot.h"
+#include "models/tuning/tune_session.h"
+
+int cd_run_text_prepare(cd_run_text *t, const cd_clip *m, const cd_run_config *c,
+                        char *const *classnames, int n_cls, const char *const *templates,
+                        int n_templates, const char *const *attr_prompts, int n_attr_prompts,
+                        cd_error *e) {
+  memset(t, 0, sizeof *t);
+  t->n_cls = n_cls;
+  t->n_attr_prompts = n_attr_prompts;
+  t->E = m->embed_dim;
+  t->ctx_random = !c->ctx_init || !*c->ctx_init;
+  t->class_feat = cd_malloc(sizeof(float) * (size_t)n_cls * t->E, e);
+  t->attr_feat = cd_malloc(sizeof(float) * (size_t)n_attr_prompts * t->E, e);
+  cd_prompt_spec spec = {classnames, n_cls, c->n_ctx, c->ctx_init, c->csc, c->position, 0};
+  if (!t->class_feat || !t->attr_feat ||
+      cd_zeroshot_class_features(m, classnames, n_cls, templates, n_templates, t->class_feat, e) ||
+      cd_text_features(m, attr_prompts, n_attr_prompts, t->attr_feat, e) ||
+      (c->head == CD_HEAD_PROMPT && cd_prompt_setup(&t->prompt, m, &spec, e))) {
+    cd_run_text_free(t);
+    return -1;
+  }
+  return 0;
+}
+
+void cd_run_text_free(cd_run_text *t) {
+  free(t->class_feat);
+  free(t->attr_feat);
+  cd_prompt_free(&t->prompt);
+  memset(t, 0, sizeof *t);
+}
+
+/* ---- state ----------------------------------------------------------------------------- */
+
+static void state_free(cd_run_state *st) {
+  free(st->x);
+  free(st->a_pseudo);
+  for (int s = 0; s < CD_SPLITS; s++) free(st->rows[s]), free(st->xs[s]), free(st->ys[s]);
+  free(st->g_true_train);
+  free(st->g_pseudo_train);
+  free(st->train_counts);
+  free(st->pseudo_counts);
+  memset(st, 0, sizeof *st);
+}
+
+static int check_inputs(const cd_run_state *st, cd_error *e) {
+  const cd_feature_cache *c = st->cache;
+  const cd_run_config *cfg = st->cfg;
+  if (c->D != st->E) return cd_fail(e, "%s: features are %d wide, the model's embedding is %d", cfg->out_dir, c->D, st->E);
+  if (st->text->n_cls != c->n_cls) return cd_fail(e, "%d class names for %d classes in the cache", st->text->n_cls, c->n_cls);
+  if (st->K < 2) return cd_fail(e, "pseudo labels need at least 2 attribute prompts (got %d)", st->K);
+  if (c->n_attr > 0 && st->K != c->n_attr)
+    return cd_fail(e, "%d attribute prompts for %d attribute values in the cache (give one --attr-prompt per value, in order)",
+                   st->K, c->n_attr);
+  if (st->n_rows[CD_SPLIT_TRAIN] == 0 || st->n_rows[CD_SPLIT_VAL] == 0)
+    return cd_fail(e, "the cache has %d training and %d validation rows; run needs both", st->n_rows[CD_SPLIT_TRAIN],
+                   st->n_rows[CD_SPLIT_VAL]);
+  int unknown = 0;
+  for (int i = 0; i < st->n_rows[CD_SPLIT_TRAIN]; i++) unknown += st->g_true_train[i] < 0;
+  for (int k = 0; k < cfg->n_methods; k++) {
+    const char *wg = cd_method_weight_groups(cfg->methods[k]);
+    if (wg && !strcmp(wg, "true") && (c->n_attr == 0 || unknown))
+      return cd_fail(e, "method %s needs the true attribute of every training row (%s); use dpt or gdro-pseudo",
+                     cd_method_name(cfg->methods[k]), c->n_attr == 0 ? "the cache has none" : "some are unknown");
+  }
+  if (cfg->select == CD_SELECT_VAL_TRUE && c->n_attr == 0)
+    return cd_fail(e, "--select val-true needs the true attribute of the validation rows; the cache has none");
+  return 0;
+}
+
+static int gather_splits(cd_run_state *st, cd_error *e) {
+  const cd_feature_cache *c = st->cache;
+  for (int i = 0; i < st->N; i++) st->n_rows[c->split[i]]++;
+  for (int s = 0; s < CD_SPLITS; s++) {
+    int n = st->n_rows[s];
+    st->rows[s] = cd_malloc(sizeof(int) * (size_t)(n ? n : 1), e);
+    st->xs[s] = cd_malloc(sizeof(float) * (size_t)(n ? n : 1) * st->E, e);
+    st->ys[s] = cd_malloc(sizeof(int32_t) * (size_t)(n ? n : 1), e);
+    if (!st->rows[s] || !st->xs[s] || !st->ys[s]) return -1;
+    st->n_rows[s] = 0;
+  }
+  for (int i = 0; i < st->N; i++) {
+    int s = c->split[i], k = st->n_rows[s]++;
+    st->rows[s][k] = i;
+    st->ys[s][k] = c->y[i];
+    memcpy(st->xs[s] + (size_t)k * st->E, st->x + (size_t)i * st->E, sizeof(float) * st->E);
+  }
+  return 0;
+}
+
+static int state_init(cd_run_state *st, const cd_run_config *cfg, const cd_feature_cache *c,
+                      const cd_clip *m, const cd_run_text *t, const cd_run_resolved *res, FILE *log, cd_error *e) {
+  memset(st, 0, sizeof *st);
+  st->classnames = res->classnames;
+  st->cfg = cfg, st->cache = c, st->m = m, st->text = t, st->log = log;
+  st->N = c->N, st->E = m->embed_dim, st->C = c->n_cls, st->n_attr = c->n_attr, st->K = t->n_attr_prompts;
+  st->G = cd_group_count_of(st->C, st->n_attr);
+  st->G_pseudo = cd_group_count_of(st->C, st->K);
+  if (c->D != st->E) return cd_fail(e, "cache features are %d wide, the model's embedding is %d", c->D, st->E);
+  st->x = cd_malloc(sizeof(float) * (size_t)st->N * st->E, e);
+  st->a_pseudo = cd_malloc(sizeof(int32_t) * (size_t)st->N, e);
+  st->train_counts = cd_calloc((size_t)st->G, sizeof(int64_t), e);
+  st->pseudo_counts = cd_calloc((size_t)st->G_pseudo, sizeof(int64_t), e);
+  if (!st->x || !st->a_pseudo || !st->train_counts || !st->pseudo_counts) return -1;
+  memcpy(st->x, c->features, sizeof(float) * (size_t)st->N * st->E);
+  cd_l2_normalize_rows(st->x, st->N, st->E);
+  if (st->K > 0) cd_pseudo_attributes(st->x, st->N, t->attr_feat, st->K, st->E, st->a_pseudo);
+  if (gather_splits(st, e)) return -1;
+  int n = st->n_rows[CD_SPLIT_TRAIN];
+  st->g_true_train = cd_malloc(sizeof(int32_t) * (size_t)(n ? n : 1), e);
+  st->g_pseudo_train = cd_malloc(sizeof(int32_t) * (size_t)(n ? n : 1), e);
+  if (!st->g_true_train || !st->g_pseudo_train) return -1;
+  cd_groups_assign(c->y, c->n_attr > 0 ? c->a : NULL, st->rows[CD_SPLIT_TRAIN], n, st->n_attr, st->g_true_train);
+  cd_groups_assign(c->y, st->a_pseudo, st->rows[CD_SPLIT_TRAIN], n, st->K, st->g_pseudo_train);
+  cd_groups_count(st->g_true_train, n, st->G, st->train_counts);
+  cd_groups_count(st->g_pseudo_train, n, st->G_pseudo, st->pseudo_counts);
+  return check_inputs(st, e);
+}
+
+/* ---- files of the run ------------------------------------------------------------------ */
+
+static int write_args(const cd_run_state *st, const cd_run_resolved *res, cd_error *e) {
+  char path[4200], *buf = NULL;
+  size_t len = 0;
+  if (cd_path_join(path, sizeof path, st->cfg->out_dir, "args.json")) return cd_fail(e, "%s: path too long", st->cfg->out_dir);
+  FILE *fp = open_memstream(&buf, &len);
+  if (!fp) return cd_fail(e, "run: out of memory");
+  cd_run_config_write_json(fp, st->cfg, res);
+  fclose(fp);
+  int rc = cd_file_exists(path) ? cd_run_config_check_resume(path, buf, e) : 0;
+  if (!rc) rc = cd_write_file_atomic(path, buf, len, e);
+  free(buf);
+  return rc;
+}
+
+static int save_ints(const cd_run_state *st, const char *method, const char *name, const int32_t *v,
+                     cd_error *e) {
+  char path[4200];
+  int64_t shape[1] = {st->N};
+  if (cd_run_path(path, sizeof path, st, method, -1, name)) return cd_fail(e, "%s: path too long", st->cfg->out_dir);
+  return cd_npy_save(path, CD_I32, 1, shape, v, e);
+}
+
+/* Zero-shot: the linear head at its initialisation is exactly the zero-shot classifier. */
+static int zeroshot(const cd_run_state *st, int32_t *pred, FILE *lines, cd_error *e) {
+  cd_head h;
+  cd_run_eval ev;
+  char dir[4200];
+  if (cd_head_init_linear(&h, st->text->class_feat, st->C, st->E, st->m->logit_scale_log, e)) return -1;
+  int n = st->n_rows[CD_SPLIT_TRAIN];
+  double *ce = cd_malloc(sizeof(double) * (size_t)n, e), loss = 0;
+  int rc = !ce || cd_run_eval_init(&ev, st, e) ? -1 : 0;
+  if (!rc) {
+    rc = cd_head_predict(&h, st->xs[CD_SPLIT_TRAIN], n, st->ys[CD_SPLIT_TRAIN], NULL, NULL, ce, e) ||
+         cd_run_evaluate(st, &h, &ev, e) || cd_run_predict_all(st, &h, pred, e) ||
+         cd_run_path(dir, sizeof dir, st, "zeroshot", -1, "") || cd_make_dirs(dir, e) ||
+         save_ints(st, "zeroshot", "predictions.npy", pred, e);
+    for (int i = 0; !rc && i < n; i++) loss += ce[i] / n;
+    if (!rc) cd_run_write_metrics_line(lines, "zeroshot", -1, 0, loss, NAN, NULL, NULL, NULL, 0, &ev);
+    cd_run_eval_free(&ev);
+  }
+  free(ce);
+  cd_head_free(&h);
+  return rc ? -1 : 0;
+}
+
+static int pair_done(const cd_run_state *st, cd_method m, int seed) {
+  char path[4200];
+  return !cd_run_path(path, sizeof path, st, cd_method_name(m), seed, "done.json") && cd_file_exists(path);
+}
+
+static int append_file(FILE *out, const char *path, cd_error *e) {
+  uint8_t *buf;
+  size_t n;
+  if (cd_file_read(path, (size_t)1 << 31, &buf, &n, e)) return -1;
+  fwrite(buf, 1, n, out);
+  free(buf);
+  return 0;
+}
+
+/* metrics.jsonl = the zero-shot line + every finished pair's lines, in method and seed order. */
+static int write_metrics(const cd_run_state *st, const char *zs_line, cd_error *e) {
+  char path[4200], *buf = NULL;
+  size_t len = 0;
+  FILE *fp = open_memstream(&buf, &len);
+  if (!fp) return cd_fail(e, "run: out of memory");
+  int rc = 0;
+  for (int k = 0; k < st->cfg->n_methods && !rc; k++) {
+    cd_method m = st->cfg->methods[k];
+    if (m == CD_METHOD_ZEROSHOT) fputs(zs_line, fp);
+    for (int s = 0; s < st->cfg->n_seeds && !rc && m != CD_METHOD_ZEROSHOT; s++)
+      if (pair_done(st, m, st->cfg->seeds[s]))
+        rc = cd_run_path(path, sizeof path, st, cd_method_name(m), st->cfg->seeds[s], "metrics.jsonl") ||
+             append_file(fp, path, e);
+  }
+  fclose(fp);
+  if (!rc && cd_path_join(path, sizeof path, st->cfg->out_dir, "metrics.jsonl")) rc = cd_fail(e, "path too long");
+  if (!rc) rc = cd_write_file_atomic(path, buf, len, e);
+  free(buf);
+  return rc ? -1 : 0;
+}
+
+static int run_pairs(const cd_run_state *st, const char *zs_line, cd_error *e) {
+  const cd_run_config *c = st->cfg;
+  for (int k = 0; k < c->n_methods; k++) {
+    if (c->methods[k] == CD_METHOD_ZEROSHOT) continue;
+    for (int s = 0; s < c->n_seeds; s++) {
+      if (pair_done(st, c->methods[k], c->seeds[s])) {
+        if (st->log) fprintf(st->log, "%-11s seed %-3d finished earlier (done.json): reused\n", cd_method_name(c->methods[k]), c->seeds[s]);
+        continue;
+      }
+      if (cd_run_pair(st, c->methods[k], c->seeds[s], e) || write_metrics(st, zs_line, e)) return -1;
+    }
+  }
+  return 0;
+}
+
+int cd_run_execute(const cd_run_config *c, const cd_feature_cache *cache, const cd_clip *m,
+                   const cd_run_text *text, const cd_run_resolved *res, FILE *log, cd_error *e) {
+  double t0 = cd_time_now();
+  cd_run_state st;
+  char *zs = NULL;
+  size_t zs_len = 0;
+  int32_t *zs_pred = NULL;
+  int rc = -1;
+  if (state_init(&st, c, cache, m, text, res, log, e) || cd_make_dirs(c->out_dir, e) || write_args(&st, res, e) ||
+      save_ints(&st, ".", "a_pseudo.npy", st.a_pseudo, e))
+    goto done;
+  FILE *fp = open_memstream(&zs, &zs_len);
+  zs_pred = cd_malloc(sizeof(int32_t) * (size_t)st.N, e);
+  if (!fp || !zs_pred) goto done;
+  int bad = zeroshot(&st, zs_pred, fp, e);
+  fclose(fp);
+  if (bad || run_pairs(&st, zs, e) || write_metrics(&st, zs, e)) goto done;
+  cd_run_results results;
+  if (cd_run_results_collect(&st, zs_pred, &results, e)) goto done;
+  rc = cd_run_results_write(&st, res, &results, cd_time_now() - t0, e);
+  if (!rc && log) cd_run_results_print(log, &st, &results);
+  cd_run_results_free(&results);
+done:
+  free(zs);
+  free(zs_pred);
+  state_free(&st);
+  return rc;
+}

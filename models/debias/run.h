@@ -1,0 +1,67 @@
+/* `clipdebias run`: zero-shot CLIP, pseudo spurious labels, then DPT and its baselines over
+ * seeds, each evaluated per epoch on the true groups of val and test, selected per epoch, and
+ * summarised as the table a robustness paper prints. RUN_DIR receives
+ *   args.json        the resolved configuration
+ *   a_pseudo.npy     int32 [N] pseudo attribute of every cache row
+ *   zeroshot/predictions.npy
+ *   <method>/seed<k>/ ctx_selected.npy, ctx_last.npy (+ .json sidecars), ctx.json,
+ *                    predictions.npy (int32 [N], selected epoch), metrics.jsonl, done.json
+ *   metrics.jsonl    every pair's lines (one per method, seed and epoch)
+ *   results.json     means and standard deviations over seeds
+ * Each file is written atomically; done.json last, so a rerun skips exactly the finished
+ * (method, seed) pairs. */
+#ifndef CD_RUN_H
+#define CD_RUN_H
+
+#include <stdio.h>
+
+#include "core/error.h"
+#include "data/datasets/feature_cache.h"
+#include "models/clip/clip.h"
+#include "models/debias/run_config.h"
+#include "models/tuning/prompt.h"
+
+/* The text side of a run: zero-shot class features, attribute prompt features and the prompt
+ * learner's token layout with its initial context. */
+typedef struct {
+  int n_cls, n_attr_prompts, E;
+  float *class_feat;    /* [n_cls, E] normalised zero-shot class features */
+  float *attr_feat;     /* [n_attr_prompts, E] normalised attribute prompt features */
+  cd_prompt prompt;     /* tokens + initial ctx (prompt head) */
+  int ctx_random;       /* 1: the context is redrawn N(0, 0.02^2) from each seed */
+} cd_run_text;
+
+/* With the model's tokenizer: templates x class names, attribute prompts, the CoOp prompt. */
+int cd_run_text_prepare(cd_run_text *t, const cd_clip *m, const cd_run_config *c,
+                        char *const *classnames, int n_cls, const char *const *templates,
+                        int n_templates, const char *const *attr_prompts, int n_attr_prompts,
+                        cd_error *e);
+void cd_run_text_free(cd_run_text *t);
+
+/* Everything after the inputs are resolved: writes RUN_DIR and prints progress notes and the
+ * final table to log (NULL: quiet). res names what the defaults resolved to (args.json). */
+int cd_run_execute(const cd_run_config *c, const cd_feature_cache *cache, const cd_clip *m,
+                   const cd_run_text *text, const cd_run_resolved *res, FILE *log, cd_error *e);
+
+/* The cache and model of a configuration, with the class names (--classnames, else the cache's
+ * with '_' -> ' '), templates (default "a photo of a {}.") and attribute prompts (--attr-prompt,
+ * else the dataset's defaults; only resolved when need_attr_prompts). */
+typedef struct {
+  cd_feature_cache cache;
+  cd_clip model;
+  int model_loaded;
+  char **classnames;
+  int n_cls;
+  const char *const *templates;
+  int n_templates;
+  const char *const *attr_prompts;
+  int n_attr_prompts;
+} cd_run_inputs;
+
+int cd_run_inputs_load(cd_run_inputs *in, const cd_run_config *c, int need_attr_prompts, cd_error *e);
+void cd_run_inputs_free(cd_run_inputs *in);
+
+/* The whole command: cd_run_inputs_load, the text features, then cd_run_execute. */
+int cd_run(const cd_run_config *c, FILE *log, cd_error *e);
+
+#endif

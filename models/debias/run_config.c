@@ -1,0 +1,190 @@
+/* Run configuration: defaults, list options, args.json and the resume check (see run_config.h). */
+#include "models/debias/run_config.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/json.h"
+#include "models/debias/jsonw.h"
+
+void cd_run_config_default(cd_run_config *c) {
+  memset(c, 0, sizeof *c);
+  const cd_method m[4] = {CD_METHOD_ZEROSHOT, CD_METHOD_ERM, CD_METHOD_DPT, CD_METHOD_ORACLE};
+  memcpy(c->methods, m, sizeof m);
+  c->n_methods = 4;
+  for (int s = 0; s < 3; s++) c->seeds[s] = s;
+  c->n_seeds = 3;
+  c->select = CD_SELECT_VAL_PSEUDO;
+  c->head = CD_HEAD_PROMPT;
+  c->n_ctx = 16;
+  c->ctx_init = "a photo of a";
+  c->position = CD_CLASS_END;
+  cd_optim_config_default(&c->optim);
+  c->batch = 32;
+  c->embed_batch = 32;
+  cd_debias_params_default(&c->debias);
+}
+
+/* Calls item(text, user) for each comma-separated, space-trimmed item of list. */
+static int each_item(const char *list, int (*item)(const char *s, void *u, cd_error *e), void *u,
+                     cd_error *e) {
+  char buf[64];
+  for (const char *p = list;;) {
+    const char *end = strchr(p, ',');
+    size_t n = end ? (size_t)(end - p) : strlen(p);
+    while (n && (*p == ' ')) p++, n--;
+    while (n && p[n - 1] == ' ') n--;
+    if (n == 0 || n >= sizeof buf) return cd_fail(e, "empty or overlong item in '%s'", list);
+    memcpy(buf, p, n);
+    buf[n] = 0;
+    if (item(buf, u, e)) return -1;
+    if (!end) return 0;
+    p = end + 1;
+  }
+}
+
+static int add_method(const char *s, void *u, cd_error *e) {
+  cd_run_config *c = u;
+  int m = cd_method_parse(s);
+  if (m < 0) return cd_fail(e, "--methods: unknown method '%s' (zeroshot, erm, dpt, oracle, gdro, gdro-pseudo)", s);
+  for (int i = 0; i < c->n_methods; i++)
+    if (c->methods[i] == (cd_method)m) return cd_fail(e, "--methods: '%s' is listed twice", s);
+  c->methods[c->n_methods++] = (cd_method)m;
+  return 0;
+}
+
+int cd_run_config_set_methods(cd_run_config *c, const char *list, cd_error *e) {
+  c->n_methods = 0;
+  return each_item(list, add_method, c, e);
+}
+
+static int add_seed(const char *s, void *u, cd_error *e) {
+  cd_run_config *c = u;
+  char *end;
+  errno = 0;
+  long v = strtol(s, &end, 10);
+  if (errno || *end || v < 0 || v > 2147483647) return cd_fail(e, "--seeds: '%s' is not a seed (an integer >= 0)", s);
+  if (c->n_seeds == CD_RUN_MAX_LIST) return cd_fail(e, "--seeds: at most %d seeds", CD_RUN_MAX_LIST);
+  for (int i = 0; i < c->n_seeds; i++)
+    if (c->seeds[i] == v) return cd_fail(e, "--seeds: %ld is listed twice", v);
+  c->seeds[c->n_seeds++] = (int)v;
+  return 0;
+}
+
+int cd_run_config_set_seeds(cd_run_config *c, const char *list, cd_error *e) {
+  c->n_seeds = 0;
+  return each_item(list, add_seed, c, e);
+}
+
+static void key(FILE *fp, const char *k) {
+  fprintf(fp, ",\n    \"%s\": ", k);
+}
+
+static void write_training(FILE *fp, const cd_run_config *c, const cd_run_resolved *r) {
+  const cd_optim_config *o = &c->optim;
+  fprintf(fp, "{\n    \"dataset\": ");
+  cd_json_write_string(fp, r->dataset);
+  key(fp, "cache");
+  cd_json_write_string(fp, r->cache_dir);
+  key(fp, "rows");
+  fprintf(fp, "%d", r->n_rows);
+  key(fp, "model");
+  cd_json_write_string(fp, c->model);
+  key(fp, "model_checksum");
+  cd_json_write_string(fp, r->model_checksum ? r->model_checksum : "");
+  key(fp, "classnames");
+  cd_jw_strings(fp, r->classnames, r->n_cls);
+  key(fp, "attr_names");
+  cd_jw_strings(fp, r->attr_names, r->n_attr);
+  key(fp, "templates");
+  cd_jw_strings(fp, (char *const *)r->templates, r->n_templates);
+  key(fp, "attr_prompts");
+  cd_jw_strings(fp, (char *const *)r->attr_prompts, r->n_attr_prompts);
+  key(fp, "head");
+  fprintf(fp, "\"%s\"", cd_head_kind_name(c->head));
+  key(fp, "select");
+  fprintf(fp, "\"%s\"", cd_select_name(c->select));
+  int random_init = !c->ctx_init || !*c->ctx_init;
+  key(fp, "n_ctx");
+  if (random_init) fprintf(fp, "%d", c->n_ctx);
+  else fputs("null", fp);
+  key(fp, "ctx_init");
+  cd_json_write_string(fp, random_init ? "" : c->ctx_init);
+  fprintf(fp, ",\n    \"csc\": %s,\n    \"position\": \"%s\"", c->csc ? "true" : "false",
+          cd_class_position_name(c->position));
+  fprintf(fp, ",\n    \"optim\": \"%s\"", cd_optim_kind_name(o->kind));
+  const char *names[] = {"lr", "momentum", "weight_decay", "warmup_lr", "adam_beta1", "adam_beta2", "adam_eps",
+                         "eta", "ema", "oracle_eta", "gdro_eta", "gdro_adj"};
+  const cd_debias_params *d = &c->debias;
+  const double vals[] = {o->lr, o->momentum, o->weight_decay, o->warmup_lr, o->beta1, o->beta2, o->eps,
+                         d->eta, d->ema, 0.0, d->gdro_eta, d->gdro_adj};
+  for (int k = 0; k < (int)(sizeof vals / sizeof vals[0]); k++) {
+    if (k >= 4 && k <= 6 && o->kind != CD_OPTIM_ADAM) continue;
+    key(fp, names[k]);
+    cd_jw_num(fp, vals[k]);
+  }
+  fprintf(fp, ",\n    \"epochs\": %d,\n    \"warmup_epochs\": %d,\n    \"batch\": %d,\n"
+              "    \"dpt_update\": \"%s\",\n"
+              "    \"loss\": \"sum_i w_i CE_i / sum_i w_i (erm, dpt, oracle); sum_g q_g loss_g (gdro)\",\n"
+              "    \"weights_normalisation\": \"mean per-sample weight over the training set = 1\"\n  }",
+          o->max_epoch, o->warmup_epochs, c->batch, d->update == CD_DPT_STEP ? "step" : "epoch");
+}
+
+void cd_run_config_write_json(FILE *fp, const cd_run_config *c, const cd_run_resolved *r) {
+  fprintf(fp, "{\n  \"version\": 1,\n  \"command\": \"run\",\n  \"cache\": ");
+  cd_json_write_string(fp, r->cache_dir);
+  fprintf(fp, ",\n  \"dataset_root\": ");
+  if (c->dataset && c->dataset->root) cd_json_write_string(fp, c->dataset->root);
+  else fputs("null", fp);
+  fprintf(fp, ",\n  \"model\": ");
+  cd_json_write_string(fp, c->model);
+  fprintf(fp, ",\n  \"out\": ");
+  cd_json_write_string(fp, c->out_dir);
+  fprintf(fp, ",\n  \"methods\": [");
+  for (int i = 0; i < c->n_methods; i++) fprintf(fp, "%s\"%s\"", i ? ", " : "", cd_method_name(c->methods[i]));
+  fprintf(fp, "],\n  \"seeds\": ");
+  cd_jw_int32s(fp, (const int32_t *)c->seeds, c->n_seeds);
+  fprintf(fp, ",\n  \"threads\": %d,\n  \"training\": ", c->threads);
+  write_training(fp, c, r);
+  fputs("\n}\n", fp);
+}
+
+static int json_equal(const cd_json *a, const cd_json *b) {
+  if (a->type != b->type) return 0;
+  switch (a->type) {
+    case CD_JSON_NULL: return 1;
+    case CD_JSON_BOOL: return a->boolean == b->boolean;
+    case CD_JSON_NUMBER: return a->number == b->number;
+    case CD_JSON_STRING: return a->len == b->len && !memcmp(a->str, b->str, a->len);
+    case CD_JSON_ARRAY:
+    case CD_JSON_OBJECT:
+      if (a->n != b->n) return 0;
+      for (size_t i = 0; i < a->n; i++) {
+        if (a->type == CD_JSON_OBJECT && strcmp(a->keys[i], b->keys[i])) return 0;
+        if (!json_equal(&a->items[i], &b->items[i])) return 0;
+      }
+      return 1;
+  }
+  return 0;
+}
+
+int cd_run_config_check_resume(const char *path, const char *new_json, cd_error *e) {
+  cd_json_doc *old = cd_json_parse_file(path, 1 << 24, e);
+  if (!old) return -1;
+  cd_json_doc *cur = cd_json_parse(new_json, strlen(new_json), "new configuration", e);
+  int rc = cur ? 0 : -1;
+  const cd_json *to = cur ? cd_json_get(cd_json_root(old), "training") : NULL;
+  const cd_json *tn = cur ? cd_json_get(cd_json_root(cur), "training") : NULL;
+  if (cur && (!to || to->type != CD_JSON_OBJECT))
+    rc = cd_fail(e, "%s: no \"training\" object; this directory was not written by run", path);
+  for (size_t i = 0; !rc && tn && i < tn->n; i++) {
+    const cd_json *v = cd_json_get(to, tn->keys[i]);
+    if (!v || !json_equal(v, &tn->items[i]))
+      rc = cd_fail(e, "%s: the run there used another \"%s\"; finished pairs cannot be reused. "
+                   "Use another --out or remove that directory", path, tn->keys[i]);
+  }
+  cd_json_free(cur);
+  cd_json_free(old);
+  return rc;
+}

@@ -1,0 +1,100 @@
+/* Shared state of one `run` between run.c (orchestration), run_pair.c (one method and seed)
+ * and run_output.c (JSON and the table). Not a public interface. */
+#ifndef CD_RUN_INTERNAL_H
+#define CD_RUN_INTERNAL_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include "data/groups/group_metrics.h"
+#include "models/debias/eval.h"
+#include "models/debias/run.h"
+#include "models/debias/reweight.h"
+#include "models/debias/selection.h"
+#include "models/tuning/optim.h"
+#include "models/tuning/tune_head.h"
+
+enum { CD_SPLIT_TRAIN = 0, CD_SPLIT_VAL = 1, CD_SPLIT_TEST = 2, CD_SPLITS = 3 };
+
+typedef struct {
+  const cd_run_config *cfg;
+  const cd_feature_cache *cache;
+  const cd_clip *m;
+  const cd_run_text *text;
+  FILE *log;
+  char *const *classnames; /* [C] the names the prompts were built with */
+  int N, E, C;
+  int n_attr;              /* true attribute values (0: unknown everywhere) */
+  int K;                   /* attribute prompts = pseudo attribute values */
+  int G, G_pseudo;         /* true groups (classes when n_attr = 0), pseudo groups C*K */
+  float *x;                /* [N, E] normalised features of every row */
+  int32_t *a_pseudo;       /* [N] */
+  int *rows[CD_SPLITS];    /* row indices of each split */
+  int n_rows[CD_SPLITS];
+  float *xs[CD_SPLITS];    /* [n_rows, E] gathered features */
+  int32_t *ys[CD_SPLITS];  /* [n_rows] gathered labels */
+  int32_t *g_true_train;   /* [n_train] true group (-1 unknown) */
+  int32_t *g_pseudo_train; /* [n_train] */
+  int64_t *train_counts;   /* [G] true-group counts of the training split */
+  int64_t *pseudo_counts;  /* [G_pseudo] pseudo-group counts of the training split */
+} cd_run_state;
+
+/* Metrics of one evaluation (val and test over true groups, val over pseudo groups). */
+typedef struct {
+  cd_group_metrics val, val_pseudo, test;
+  int32_t *pred;           /* [N]: predictions on val and test rows (other rows untouched) */
+} cd_run_eval;
+
+int cd_run_eval_init(cd_run_eval *ev, const cd_run_state *st, cd_error *e);
+void cd_run_eval_free(cd_run_eval *ev);
+/* Predictions of head on val and test, and their metrics. */
+int cd_run_evaluate(const cd_run_state *st, cd_head *h, cd_run_eval *ev, cd_error *e);
+/* Predictions of head on every row into pred [N]. */
+int cd_run_predict_all(const cd_run_state *st, cd_head *h, int32_t *pred, cd_error *e);
+/* Metrics of the predictions pred [N] on one split over true groups. */
+void cd_run_split_metrics(const cd_run_state *st, const int32_t *pred, int split, cd_group_metrics *m);
+
+/* "<out>/<method>/seed<k>/<name>" (seed < 0: "<out>/<method>/<name>"); -1 if too long. */
+int cd_run_path(char *buf, size_t cap, const cd_run_state *st, const char *method, int seed,
+                const char *name);
+
+/* One metrics.jsonl line. seed < 0 and lr NaN print null; weights/p_bar NULL print null. */
+void cd_run_write_metrics_line(FILE *fp, const char *method, int seed, int epoch, double loss,
+                               double lr, const char *weight_groups, const double *weights,
+                               const double *p_bar, int G, const cd_run_eval *ev);
+
+/* Trains and evaluates one (method, seed) pair into its directory, done.json last. An
+ * interrupted pair continues from the state its last finished epoch saved (identical to an
+ * uninterrupted run). */
+int cd_run_pair(const cd_run_state *st, cd_method method, int seed, cd_error *e);
+
+/* One pair while it trains (run_pair.c), and its files (run_pair_files.c). */
+typedef struct {
+  const cd_run_state *st;
+  cd_method method;
+  int seed;
+  cd_prompt prompt;
+  cd_head head;
+  cd_optim opt;
+  cd_reweight rw;
+  const char *weight_groups;  /* "pseudo" | "true" | NULL */
+  cd_run_eval ev;
+  cd_selector sel;
+  float *selected;            /* parameters of the selected epoch */
+  int selected_epoch;
+  FILE *lines;                /* this pair's metrics.jsonl, in memory */
+  char *lines_buf;
+  size_t lines_len;
+  char label[160];            /* progress line label */
+} cd_run_pair_ctx;
+
+/* buf (4200 bytes) = the pair's directory + name. */
+int cd_run_pair_path(char *buf, const cd_run_pair_ctx *p, const char *name, cd_error *e);
+/* metrics.jsonl, ctx files, predictions.npy, then done.json; removes the resume state. */
+int cd_run_pair_write(cd_run_pair_ctx *p, double seconds, cd_error *e);
+/* Resume state after epoch `epoch` (state/e<k>.* then state/state.json naming k). */
+int cd_run_pair_save_state(cd_run_pair_ctx *p, int epoch, cd_error *e);
+/* Loads the saved state; *epoch = 0 when there is none. */
+int cd_run_pair_load_state(cd_run_pair_ctx *p, int *epoch, cd_error *e);
+
+#endif

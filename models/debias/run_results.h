@@ -1,0 +1,35 @@
+/* results.json and the closing table of a run: every method's val and test metrics over the
+ * true groups, recomputed from the predictions each pair wrote (so the summary always agrees
+ * with the files), as means and standard deviations over seeds; and the pseudo-label
+ * accuracy. */
+#ifndef CD_RUN_RESULTS_H
+#define CD_RUN_RESULTS_H
+
+#include <stdio.h>
+
+#include "models/debias/run_internal.h"
+#include "models/debias/zeroshot.h"
+
+typedef struct {
+  cd_method method;
+  int n_seeds;
+  int *seeds, *selected_epoch;   /* [n_seeds] */
+  cd_group_metrics val, test;    /* summaries over seeds */
+} cd_run_method_result;
+
+typedef struct {
+  int n;
+  cd_run_method_result *m;       /* [n] in the configured method order */
+  cd_pseudo_stats pseudo;        /* over train + val rows with a known attribute */
+} cd_run_results;
+
+int cd_run_results_collect(const cd_run_state *st, const int32_t *zeroshot_pred, cd_run_results *r,
+                           cd_error *e);
+void cd_run_results_free(cd_run_results *r);
+int cd_run_results_write(const cd_run_state *st, const cd_run_resolved *res, const cd_run_results *r,
+                         double wall_seconds, cd_error *e);
+/* The plain-text table: method x avg, adjusted avg, worst group, gap (test, mean ± std over
+ * seeds, in %), then the pseudo-label accuracy. */
+void cd_run_results_print(FILE *fp, const cd_run_state *st, const cd_run_results *r);
+
+#endif

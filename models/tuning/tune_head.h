@@ -1,0 +1,55 @@
+/* What prompt tuning trains, behind one interface: the head maps normalised image features
+ * x [N,E] to logits x · Zᵀ + b for C classes.
+ *   prompt  Z = exp(logit_scale) · t̂(ctx): the class text features of the CoOp prompt learner
+ *           through the frozen text tower; parameters = the context vectors; no bias.
+ *   linear  Z = W [C,E], bias b [C]: a linear probe of the frozen image features, initialised
+ *           from the zero-shot classifier (W = exp(logit_scale) · t̂, b = 0, so its initial
+ *           logits are the zero-shot logits); parameters = W then b.
+ * cd_head_forward recomputes Z (and b) from the parameters; cd_head_backward takes dZ (and
+ * db) to the parameters' gradient. */
+#ifndef CD_TUNE_HEAD_H
+#define CD_TUNE_HEAD_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/error.h"
+#include "models/clip/clip.h"
+#include "models/tuning/prompt.h"
+#include "models/tuning/text_train.h"
+
+typedef enum { CD_HEAD_PROMPT = 0, CD_HEAD_LINEAR = 1 } cd_head_kind;
+
+typedef struct {
+  cd_head_kind kind;
+  int C, E;
+  float logit_scale_log;
+  const cd_clip *m;        /* prompt head: the model (not owned) */
+  cd_prompt *prompt;       /* prompt head: the learner (not owned; params = prompt->ctx) */
+  cd_text_train tt;        /* prompt head: text tower with saved activations */
+  float *params;           /* prompt: prompt->ctx; linear: owned [C*E + C] */
+  size_t n_params;
+  double *Z, *bias, *norm; /* [C,E], [C] (linear only), [C] (prompt only) */
+  float *dtxt;             /* prompt scratch [C,E] */
+} cd_head;
+
+/* p must stay alive and is trained in place. */
+int cd_head_init_prompt(cd_head *h, const cd_clip *m, cd_prompt *p, cd_error *e);
+/* txt [C,E]: zero-shot class text features (any norm). */
+int cd_head_init_linear(cd_head *h, const float *txt, int C, int E, float logit_scale_log,
+                        cd_error *e);
+void cd_head_free(cd_head *h);
+const char *cd_head_kind_name(cd_head_kind k);
+int cd_head_kind_parse(const char *s); /* "prompt" / "linear"; -1 otherwise */
+
+void cd_head_forward(cd_head *h);
+/* grad [n_params] += d L / d params from dZ [C,E] and dbias [C] (ignored by the prompt head). */
+void cd_head_backward(cd_head *h, const double *dZ, const double *dbias, float *grad);
+
+/* Forward once, then for rows x [N,E]: pred [N] (argmax), and with labels the true-class
+ * probability p_true [N] and cross-entropy ce [N]; any output may be NULL. Works in chunks,
+ * so memory stays O(chunk · C) whatever N. */
+int cd_head_predict(cd_head *h, const float *x, int N, const int32_t *labels, int32_t *pred,
+                    double *p_true, double *ce, cd_error *e);
+
+#endif

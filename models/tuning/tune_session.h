@@ -1,0 +1,91 @@
+/* A prompt-tuning session: the training loop shared by `tune` and `run`, over a head
+ * (tune_head.h: CoOp context or linear probe) on cached, normalised image features.
+ *  - minibatches shuffled per epoch; the order of epoch e depends only on (seed, e), so a
+ *    resumed run sees the same batches as an uninterrupted one;
+ *  - Dassl's drop_last (an incomplete last batch is dropped when a full one exists);
+ *  - the learning rate of cd_optim_lr_at, once per epoch;
+ *  - per batch: head forward, logits, per-sample cross-entropy and true-class probability,
+ *    then the weights hook chooses w_i and the denominator (ERM: 1 and B), loss
+ *    Σ w_i CE_i / denom, backward, optimiser step;
+ *  - after every epoch: the epoch hook (evaluation, DPT's weight update, model selection,
+ *    logging), then an optional prompt checkpoint (prompt_ckpt.h).
+ * Results do not depend on the thread count: every kernel underneath is deterministic. */
+#ifndef CD_TUNE_SESSION_H
+#define CD_TUNE_SESSION_H
+
+#include <stdint.h>
+
+#include "core/error.h"
+#include "models/clip/clip.h"
+#include "models/tuning/optim.h"
+#include "models/tuning/prompt.h"
+#include "models/tuning/prompt_ckpt.h"
+#include "models/tuning/tune_head.h"
+
+/* How a CoOp prompt is built: class names, n_ctx "X" placeholders initialised N(0, 0.02^2)
+ * from seed, or the token embeddings of ctx_init (n_ctx = its token count). */
+typedef struct {
+  char *const *classnames;
+  int n_cls;
+  int n_ctx;
+  const char *ctx_init;    /* NULL or "" for random initialisation */
+  int csc;
+  cd_class_position position;
+  uint64_t seed;
+} cd_prompt_spec;
+
+int cd_prompt_setup(cd_prompt *p, const cd_clip *m, const cd_prompt_spec *s, cd_error *e);
+
+typedef struct {
+  const float *x;          /* [N, E] L2-normalised image features */
+  const int32_t *y;        /* [N] labels in [0, C) */
+  const float *weights;    /* [N] fixed per-sample weights (denominator Σ w) or NULL */
+  int N, batch;
+  uint64_t seed;
+} cd_tune_data;
+
+typedef struct {
+  /* Per batch: weights w [B] and the loss denominator for samples idx [B], from their
+   * cross-entropies and true-class probabilities under the current parameters. NULL: the
+   * data's fixed weights (or 1) with denominator Σ w. */
+  void (*batch_weights)(void *user, const int *idx, int B, const double *ce,
+                        const double *p_true, float *w, double *denom);
+  /* After each optimiser step (step counts this session's steps from 1). */
+  void (*step_end)(void *user, long step, double loss);
+  /* After each epoch (epoch = epochs completed, mean_loss = mean batch loss of the epoch).
+   * Non-zero stops the session with e filled. */
+  int (*epoch_end)(void *user, int epoch, double mean_loss, cd_error *e);
+  void *user;
+  const char *progress_label; /* progress line on a terminal; NULL: none */
+  const char *ckpt_path;      /* prompt checkpoint after every epoch (prompt head); NULL: none */
+  cd_prompt_ckpt_meta *meta;  /* sidecar of the checkpoint (epoch and step are filled in) */
+} cd_tune_hooks;
+
+typedef struct {
+  cd_head *head;
+  cd_optim *opt;
+  cd_tune_data data;
+  int epoch;               /* epochs completed */
+  long steps;              /* steps done by this session */
+  double last_loss;
+  /* scratch */
+  int *perm;
+  float *bx, *w, *grad;
+  int32_t *by;
+  double *l, *dl, *ce, *p_true, *dZ, *dbias;
+} cd_tune_session;
+
+int cd_tune_session_init(cd_tune_session *s, cd_head *h, cd_optim *o, const cd_tune_data *d,
+                         int start_epoch, cd_error *e);
+void cd_tune_session_free(cd_tune_session *s);
+/* Trains epochs [s->epoch, stop_epoch) (stop_epoch <= 0: the optimiser's max_epoch). */
+int cd_tune_session_run(cd_tune_session *s, int stop_epoch, const cd_tune_hooks *hk, cd_error *e);
+/* Steps per epoch for N samples at batch B (drop_last). */
+int cd_tune_steps_per_epoch(int N, int B);
+/* Permutation of [0, N) used for epoch e. */
+void cd_tune_epoch_order(int *perm, int N, uint64_t seed, int epoch);
+/* Mean cross-entropy (weights NULL: plain mean) and accuracy of the head over all rows. */
+int cd_tune_evaluate(cd_head *h, const float *x, const int32_t *y, const float *weights, int N,
+                     double *loss, double *acc, cd_error *e);
+
+#endif

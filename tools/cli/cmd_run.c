@@ -1,0 +1,135 @@
+/* clipdebias run : zero-shot CLIP, pseudo spurious labels, DPT and its baselines over seeds,
+ * group metrics, model selection and the closing table (models/debias/run.h). */
+#include <stdio.h>
+#include <string.h>
+
+#include "core/cpu.h"
+#include "models/debias/run.h"
+#include "tools/cli/args.h"
+#include "tools/cli/commands.h"
+#include "tools/cli/dataset_args.h"
+#include "tools/cli/debias_args.h"
+
+static void print_help(void) {
+  printf(
+      "usage: clipdebias run (--cache CACHE | --dataset NAME --root DIR [data set options])\n"
+      "         --model M --out RUN_DIR\n"
+      "         [--methods zeroshot,erm,dpt,oracle] [--seeds 0,1,2] [--select val-pseudo|val-true|last]\n"
+      "         [--head prompt|linear] [--classnames a,b] [--template \"a photo of a {}.\"]...\n"
+      "         [--attr-prompt TEXT]... [--n-ctx 16 | --ctx-init \"a photo of a\"] [--csc]\n"
+      "         [--position end|middle|front] [--optim sgd|adam] [--lr 0.002] [--momentum 0.9]\n"
+      "         [--weight-decay 5e-4] [--epochs 50] [--batch 32] [--warmup-epochs 1]\n"
+      "         [--warmup-lr 1e-5] [--eta 2] [--ema 0.9] [--dpt-update epoch|step]\n"
+      "         [--gdro-eta 0.01] [--gdro-adj 0] [--embed-batch 32] [--skip-bad] [--vocab V]\n"
+      "         [--threads N]\n\n"
+      "Debiased Prompt Tuning end to end on a feature cache (clipdebias embed); with --dataset\n"
+      "the data set is embedded into RUN_DIR/cache first (a matching cache there is reused):\n"
+      " 1. zero-shot: class features from the templates ({} = class name; several are averaged)\n"
+      " 2. pseudo spurious labels: argmax over the attribute prompts (one per attribute value,\n"
+      "    in order a = 0, 1, ...; defaults for waterbirds, celeba, metashift) on every image\n"
+      " 3. methods, each on the CoOp prompt learner (or --head linear: a linear probe of the\n"
+      "    frozen features initialised from the zero-shot classifier), same optimiser:\n"
+      "      zeroshot     no training\n"
+      "      erm          uniform weights\n"
+      "      dpt          pseudo groups (y, pseudo a), w_g ~ exp(eta (1 - p_g)) / N_g, mean 1,\n"
+      "                   p_g = mean true-class probability of group g; w <- ema w + (1-ema) w_hat\n"
+      "                   after every epoch (--dpt-update step: every step); w starts at w_hat\n"
+      "                   of the initial prompt; batch loss sum w CE / sum w\n"
+      "      oracle       the same on true groups with eta 0 (inverse group frequency)\n"
+      "      gdro         GroupDRO on true groups: q_g <- q_g exp(gdro-eta loss_g), normalised\n"
+      "      gdro-pseudo  GroupDRO on pseudo groups\n"
+      " 4. model selection per epoch: validation worst-group accuracy over pseudo groups\n"
+      "    (val-pseudo, no annotation), over true groups (val-true), or the last epoch\n"
+      " 5. evaluation on val and test over the true groups; every seed repeats training\n"
+      "    (batch order and any random init); mean ± std over seeds\n"
+      "Defaults: CoOp's optimiser (SGD lr 0.002 momentum 0.9 wd 5e-4, cosine over 50 epochs\n"
+      "after one warm-up epoch at 1e-5), batch 32, context initialised from \"a photo of a\"\n"
+      "(--n-ctx alone: N random vectors). RUN_DIR gets args.json, metrics.jsonl, results.json,\n"
+      "a_pseudo.npy and one folder per method and seed; rerunning the same command resumes:\n"
+      "finished (method, seed) pairs are kept, an interrupted pair continues after its last\n"
+      "finished epoch. At the end: the table, and RUN_DIR/report.html.\n"
+      "Data set options (with --dataset):\n" CD_DATASET_HELP);
+}
+
+typedef struct {
+  cd_run_config c;
+  cd_dataset_opts ds;
+  int n_ctx_set, ctx_init_set;
+} run_args;
+
+static int list_arg(const char *opt, const char *v, const char **list, int *n) {
+  if (*n == CD_RUN_MAX_LIST) return cd_cli_fail("%s given more than %d times", opt, CD_RUN_MAX_LIST), -1;
+  list[(*n)++] = v;
+  return 0;
+}
+
+static int value_arg(run_args *a, const char *opt, const char *v) {
+  cd_run_config *c = &a->c;
+  cd_error e;
+  int k;
+  const char **dst = NULL;
+  if (cd_arg_is(opt, "--cache")) dst = &c->cache_dir;
+  else if (cd_arg_is(opt, "--model")) dst = &c->model;
+  else if (cd_arg_is(opt, "--vocab")) dst = &c->vocab;
+  else if (cd_arg_is(opt, "--out")) dst = &c->out_dir;
+  if (dst) return *dst = v, 0;
+  if (cd_arg_is(opt, "--template")) return list_arg(opt, v, c->templates, &c->n_templates);
+  if (cd_arg_is(opt, "--attr-prompt")) return list_arg(opt, v, c->attr_prompts, &c->n_attr_prompts);
+  if (cd_arg_is(opt, "--ctx-init")) return c->ctx_init = v, a->ctx_init_set = 1, 0;
+  if (cd_arg_is(opt, "--n-ctx")) return a->n_ctx_set = 1, cd_arg_int(opt, v, 1, 75, &c->n_ctx);
+  if (cd_arg_is(opt, "--batch")) return cd_arg_int(opt, v, 1, 1 << 24, &c->batch);
+  if (cd_arg_is(opt, "--embed-batch")) return cd_arg_int(opt, v, 1, 4096, &c->embed_batch);
+  if (cd_arg_is(opt, "--threads")) {
+    if (cd_arg_int(opt, v, 1, 1024, &c->threads)) return -1;
+    cd_threads_set(c->threads);
+    return 0;
+  }
+  if (cd_arg_is(opt, "--methods") && cd_run_config_set_methods(c, v, &e)) return cd_cli_fail("%s", e.msg), -1;
+  if (cd_arg_is(opt, "--seeds") && cd_run_config_set_seeds(c, v, &e)) return cd_cli_fail("%s", e.msg), -1;
+  if (cd_arg_is(opt, "--methods") || cd_arg_is(opt, "--seeds")) return 0;
+  if (cd_arg_is(opt, "--select")) {
+    if ((k = cd_select_parse(v)) < 0) return cd_cli_fail("--select must be val-pseudo, val-true or last (got '%s')", v), -1;
+    return c->select = (cd_select_kind)k, 0;
+  }
+  if (cd_arg_is(opt, "--head")) {
+    if ((k = cd_head_kind_parse(v)) < 0) return cd_cli_fail("--head must be prompt or linear (got '%s')", v), -1;
+    return c->head = (cd_head_kind)k, 0;
+  }
+  if (cd_arg_is(opt, "--position")) {
+    if ((k = cd_class_position_parse(v)) < 0) return cd_cli_fail("--position must be end, middle or front (got '%s')", v), -1;
+    return c->position = (cd_class_position)k, 0;
+  }
+  return cd_cli_fail("run: unknown option '%s' (see --help)", opt), -1;
+}
+
+static int parse(int argc, char **argv, run_args *a) {
+  for (int i = 1; i < argc; i++) {
+    int r = cd_cli_optim_arg(argc, argv, &i, &a->c.optim, NULL);
+    if (!r) r = cd_cli_debias_arg(argc, argv, &i, &a->c.debias);
+    if (!r) r = cd_dataset_arg(argc, argv, &i, &a->ds);
+    if (r < 0) return -1;
+    if (r == 1) continue;
+    if (cd_arg_is(argv[i], "--csc") || cd_arg_is(argv[i], "--skip-bad")) {
+      *(cd_arg_is(argv[i], "--csc") ? &a->c.csc : &a->c.skip_bad) = 1;
+      continue;
+    }
+    const char *opt = argv[i], *v = cd_arg_value(argc, argv, &i);
+    if (!v || value_arg(a, opt, v)) return -1;
+  }
+  if (a->n_ctx_set && !a->ctx_init_set) a->c.ctx_init = ""; /* --n-ctx alone: random context */
+  /* --classnames names the classes of the prompts (and of a csv data set) */
+  a->c.classnames = a->ds.classnames;
+  if (a->ds.name || a->ds.root) a->c.dataset = &a->ds;
+  return 0;
+}
+
+int cd_cmd_run(int argc, char **argv) {
+  if (cd_args_want_help(argc, argv)) return print_help(), 0;
+  run_args a;
+  memset(&a, 0, sizeof a);
+  cd_run_config_default(&a.c);
+  if (parse(argc, argv, &a)) return 1;
+  cd_error e;
+  if (cd_run(&a.c, stdout, &e)) return cd_cli_fail("%s", e.msg);
+  return 0;
+}

@@ -1,0 +1,52 @@
+#include "tools/cli/debias_args.h"
+
+#include <string.h>
+
+#include "tools/cli/args.h"
+
+static int number(const char *opt, const char *v, double lo, double hi, double *out) {
+  if (cd_arg_float(opt, v, out)) return -1;
+  if (!(*out >= lo && *out <= hi)) return cd_cli_fail("%s %s is outside [%g, %g]", opt, v, lo, hi), -1;
+  return 0;
+}
+
+int cd_cli_debias_arg(int argc, char **argv, int *i, cd_debias_params *p) {
+  const char *opt = argv[*i];
+  double *dst = NULL, hi = 1e3;
+  if (cd_arg_is(opt, "--eta")) dst = &p->eta, hi = 50;
+  else if (cd_arg_is(opt, "--ema")) dst = &p->ema, hi = 1;
+  else if (cd_arg_is(opt, "--gdro-eta")) dst = &p->gdro_eta, hi = 100;
+  else if (cd_arg_is(opt, "--gdro-adj")) dst = &p->gdro_adj;
+  else if (!cd_arg_is(opt, "--dpt-update")) return 0;
+  const char *v = cd_arg_value(argc, argv, i);
+  if (!v) return -1;
+  if (dst) return number(opt, v, 0, hi, dst) ? -1 : 1;
+  if (!strcmp(v, "epoch")) p->update = CD_DPT_EPOCH;
+  else if (!strcmp(v, "step")) p->update = CD_DPT_STEP;
+  else return cd_cli_fail("--dpt-update must be epoch or step (got '%s')", v), -1;
+  return 1;
+}
+
+int cd_cli_optim_arg(int argc, char **argv, int *i, cd_optim_config *c, int *epochs_set) {
+  const char *opt = argv[*i];
+  double *dst = NULL;
+  int *idst = NULL, k;
+  if (cd_arg_is(opt, "--lr")) dst = &c->lr;
+  else if (cd_arg_is(opt, "--warmup-lr")) dst = &c->warmup_lr;
+  else if (cd_arg_is(opt, "--momentum")) dst = &c->momentum;
+  else if (cd_arg_is(opt, "--weight-decay")) dst = &c->weight_decay;
+  else if (cd_arg_is(opt, "--epochs")) idst = &c->max_epoch;
+  else if (cd_arg_is(opt, "--warmup-epochs")) idst = &c->warmup_epochs;
+  else if (!cd_arg_is(opt, "--optim")) return 0;
+  const char *v = cd_arg_value(argc, argv, i);
+  if (!v) return -1;
+  if (dst) return number(opt, v, 0, 1e3, dst) ? -1 : 1;
+  if (idst) {
+    if (cd_arg_int(opt, v, idst == &c->max_epoch ? 1 : 0, 1000000, idst)) return -1;
+    if (idst == &c->max_epoch && epochs_set) *epochs_set = 1;
+    return 1;
+  }
+  if ((k = cd_optim_parse_kind(v)) < 0) return cd_cli_fail("--optim must be sgd or adam (got '%s')", v), -1;
+  c->kind = (cd_optim_kind)k;
+  return 1;
+}

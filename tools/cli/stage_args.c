@@ -1,0 +1,45 @@
+#include "tools/cli/stage_args.h"
+
+#include <string.h>
+
+#include "core/cpu.h"
+#include "core/file.h"
+#include "tools/cli/args.h"
+
+static int push(const char *opt, const char *v, const char **list, int *n) {
+  if (*n == CD_RUN_MAX_LIST) return cd_cli_fail("%s given more than %d times", opt, CD_RUN_MAX_LIST), -1;
+  list[(*n)++] = v;
+  return 0;
+}
+
+int cd_stage_parse(int argc, char **argv, const char *command, int accepts, cd_run_config *c, const char **ctx) {
+  cd_run_config_default(c);
+  *ctx = NULL;
+  for (int i = 1; i < argc; i++) {
+    const char *opt = argv[i], *v = cd_arg_value(argc, argv, &i);
+    if (!v) return -1;
+    int r = 0;
+    if (cd_arg_is(opt, "--cache")) c->cache_dir = v;
+    else if (cd_arg_is(opt, "--model")) c->model = v;
+    else if (cd_arg_is(opt, "--vocab")) c->vocab = v;
+    else if (cd_arg_is(opt, "--out")) c->out_dir = v;
+    else if (cd_arg_is(opt, "--threads")) {
+      if (cd_arg_int(opt, v, 1, 1024, &c->threads)) return -1;
+      cd_threads_set(c->threads);
+    } else if ((accepts & CD_STAGE_CLASSNAMES) && cd_arg_is(opt, "--classnames")) c->classnames = v;
+    else if ((accepts & CD_STAGE_TEMPLATES) && cd_arg_is(opt, "--template")) r = push(opt, v, c->templates, &c->n_templates);
+    else if ((accepts & CD_STAGE_ATTR_PROMPTS) && cd_arg_is(opt, "--attr-prompt"))
+      r = push(opt, v, c->attr_prompts, &c->n_attr_prompts);
+    else if ((accepts & CD_STAGE_CTX) && cd_arg_is(opt, "--ctx")) *ctx = v;
+    else return cd_cli_fail("%s: unknown option '%s' (see --help)", command, opt), -1;
+    if (r) return -1;
+  }
+  if (!c->cache_dir || !c->model || !c->out_dir || ((accepts & CD_STAGE_CTX) && !*ctx))
+    return cd_cli_fail("%s: --cache, --model%s and --out are required", command, (accepts & CD_STAGE_CTX) ? ", --ctx" : ""), -1;
+  return 0;
+}
+
+int cd_stage_path(char *buf, const char *dir, const char *name, cd_error *e) {
+  if (cd_path_join(buf, 4200, dir, name)) return cd_fail(e, "%s: path too long", dir);
+  return 0;
+}

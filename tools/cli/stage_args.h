@@ -1,0 +1,17 @@
+/* Options of the stage commands (zeroshot, pseudolabel, eval) parsed into a run configuration:
+ * --cache --model --vocab --threads --out always; the others when the command accepts them. */
+#ifndef CD_STAGE_ARGS_H
+#define CD_STAGE_ARGS_H
+
+#include "models/debias/run_config.h"
+
+enum { CD_STAGE_CLASSNAMES = 1, CD_STAGE_TEMPLATES = 2, CD_STAGE_ATTR_PROMPTS = 4, CD_STAGE_CTX = 8 };
+
+/* Fills c (defaults first) and *ctx (--ctx) from argv; prints one message and returns -1 on
+ * an unknown option or a missing --cache/--model/--out. */
+int cd_stage_parse(int argc, char **argv, const char *command, int accepts, cd_run_config *c, const char **ctx);
+
+/* buf (4200 bytes) = "dir/name"; fails with a message in e when too long. */
+int cd_stage_path(char *buf, const char *dir, const char *name, cd_error *e);
+
+#endif
