@@ -90,6 +90,18 @@ while read -r name; do
   check_embed_image "$name" "$m" "$d/pixels.npy" "($N, $E)"
 done <"$FIX/fixtures.txt"
 
+echo "== info: the matrix feature bits agree with the kernel's /proc/cpuinfo flags"
+if grep -q '^flags.* avx2' /proc/cpuinfo 2>/dev/null && run "info (machine)" "$BIN" info; then
+  flags=" $(sed -n 's/^flags[[:space:]]*: //p' /proc/cpuinfo | head -n 1) "
+  line=$(grep '^matrix:' "$TMP/out" || true)
+  bits_ok=1
+  for f in avx512_bf16 avx512_fp16 amx_tile amx_bf16 amx_int8; do
+    want=0; case $flags in *" $f "*) want=1 ;; esac
+    echo "$line" | grep -q "$f $want[,]\{0,1\}" || bits_ok=0
+  done
+  [ -n "$line" ] && [ $bits_ok = 1 ] && ok "info: $line" || bad "info: matrix line '$line' disagrees with /proc/cpuinfo"
+fi
+
 echo "== tokenize with the fixture's own vocab.json + merges.txt"
 HF=$FIX/hf_f32
 mapfile -t TEXTS <"$HF/texts.txt"

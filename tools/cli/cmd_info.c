@@ -32,6 +32,11 @@ static void print_cpu(void) {
          f.amx_tile ? (f.os_amx ? " amx" : " amx(not granted by the OS)") : "", f.neon ? " neon" : "",
          (!f.os_avx && f.avx2) ? " (OS lacks AVX state)" : "",
          (f.avx512f && !f.os_avx512) ? " (OS lacks AVX-512 state)" : "");
+  /* The bits that decide the reduced-precision paths, printed whether set or not, so that a
+   * missing AMX or AVX512_FP16 is visible rather than silent. */
+  printf("matrix:     avx512_bf16 %d, avx512_fp16 %d, amx_tile %d, amx_bf16 %d, amx_int8 %d, "
+         "amx tile data granted by the OS %d\n",
+         f.avx512_bf16, f.avx512_fp16, f.amx_tile, f.amx_bf16, f.amx_int8, f.os_amx);
   cd_isa best = cd_cpu_best_isa(), native = cd_cpu_native_isa();
   printf("isa level:  %s%s\n", cd_isa_name(best), best != native ? " (forced by --isa / CLIPDEBIAS_ISA)" : "");
   const cd_kernels *kt = cd_kernels_get();
