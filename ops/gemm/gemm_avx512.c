@@ -22,7 +22,9 @@ INLINE void tile_body(int kc, const float *a, const float *b, float *c, ptrdiff_
 #pragma GCC unroll 16
   for (int i = 0; i < MR; i++) acc0[i] = acc1[i] = _mm512_setzero_ps();
   for (int p = 0; p < kc; p++, a += MR, b += NR) {
-    if (bnext) { /* one of the next micro-panel's two lines per k step (pf_tiles = 2) */
+    if (bnext) { /* one line per k step: with float32 weights one of the next micro-panel's
+                  * two (pf_tiles = 2: the second tile takes the other half); fp16 weights
+                  * have 64 bytes per k step, all of it */
       _mm_prefetch((const char *)bnext, _MM_HINT_T0);
       bnext += 16;
     }
