@@ -46,6 +46,10 @@ struct cd_gemm_kernel {
   int kstep;           /* K granularity of the packed layouts: 1, or 2 for bf16 pairs */
   size_t a_bytes;      /* bytes of packed A per (row, k) */
   size_t b_bytes;      /* bytes of packed B per (column, k) */
+  /* Tiles of a micro-panel that share prefetching the next one: tile j (< pf_tiles) gets
+   * b_next + j/pf_tiles of it and prefetches that part (0 or 1: the first tile all of it).
+   * Spread over tiles the requests do not all queue in the first tile's miss buffers. */
+  int pf_tiles;
   void (*tile)(const cd_tile *t);
   /* Packs rows [0, mr) of A (row stride lda, float32; rows mr..MR-1 zero) for kc steps
    * (padded with zeros up to a multiple of kstep), multiplied by alpha, into one micro-panel. */

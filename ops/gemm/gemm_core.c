@@ -95,9 +95,15 @@ static void run_panel(const cd_gemm_job *g, int jp, int blk, int nblk, int i0, i
     k->widen_b(b, kcb, wbuf);
     b = wbuf;
   }
-  for (int ir = 0; ir < mc; ir += k->mr)
-    run_tile(g, a_panel(g, p0, i0 + ir, kcb), b, ir == 0 ? bnext : NULL, kcb, i0 + ir,
-             jp * k->nr, blk == 0, blk == nblk - 1);
+  int split = k->pf_tiles > 1 ? k->pf_tiles : 1, ntile = (mc + k->mr - 1) / k->mr;
+  /* the next block's bytes (kcb of this block bounds it: the last block may be shorter) */
+  size_t part = (size_t)kcb * k->nr * k->b_bytes / (size_t)split;
+  for (int t = 0, ir = 0; ir < mc; ir += k->mr, t++) {
+    const void *nx = NULL;
+    if (bnext && ntile >= split && t < split) nx = (const unsigned char *)bnext + (size_t)t * part;
+    else if (bnext && ntile < split && t == 0) nx = bnext; /* too few tiles: the kernel's own share */
+    run_tile(g, a_panel(g, p0, i0 + ir, kcb), b, nx, kcb, i0 + ir, jp * k->nr, blk == 0, blk == nblk - 1);
+  }
 }
 
 static const void *panel_at(const cd_gemm_job *g, int jp, int blk) {
