@@ -189,7 +189,7 @@ def waterbirds_eval(model, vocab, merges, clipdebias, work, log):
         run([clipdebias, "toyworld", "--out", d, "--seed", "0"])
     with open(os.path.join(d, "metadata.csv")) as f:
         rows = [r for r in csv.DictReader(f) if r["split"] == "2"]
-    u8 = load_pixels(d, [r["img_filename"] for r in rows], ARCH["image"], os.path.join(work, "wb_test_u8.npy"))
+    u8 = load_pixels(d, [r["img_filename"] for r in rows], ARCH["image"], os.path.join(work, "wb_test_u8_%d.npy" % ARCH["image"]))
     y = np.array([int(r["y"]) for r in rows])
     a = np.array([int(r["place"]) for r in rows])
     feats = encode_images(model, u8)
