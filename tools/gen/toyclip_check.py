@@ -3,9 +3,11 @@
 zero-shot class and background accuracy per group, background pseudo-label accuracy, and
 CoOp prompt tuning with uniform weights (ERM), DPT reweighting (pseudo groups) and oracle
 reweighting (true groups), with the defaults of docs/dpt.md (SGD 0.002, momentum 0.9,
-cosine, batch 32, context "a photo of a", eta 2, EMA 0.9, selection by validation
-worst-group accuracy over pseudo groups). A development aid for tools/gen/train_toyclip.py;
-the engine's own `clipdebias demo` is the real measurement.
+cosine, batch 32, context "a photo of a", eta 2, EMA 0.9), each reported at its last epoch
+as `clipdebias demo` does (or, with --select val-pseudo, at the epoch of the best validation
+worst-group accuracy over pseudo groups). Prints the plain and the adjusted (train-weighted,
+Waterbirds') average. A development aid for tools/gen/train_toyclip.py; the engine's own
+`clipdebias demo` is the real measurement.
 
   /usr/bin/python3 tools/gen/toyclip_check.py [--work /tmp/toyclip-work] [--epochs 50] [--seeds 0,1,2]
 """
@@ -38,7 +40,7 @@ def world_features(model, work, clipdebias):
         tt.run([clipdebias, "toyworld", "--out", d, "--seed", "0"])
     with open(os.path.join(d, "metadata.csv")) as f:
         rows = list(csv.DictReader(f))
-    u8 = tt.load_pixels(d, [r["img_filename"] for r in rows], tt.ARCH["image"], os.path.join(work, "wb_all_u8.npy"))
+    u8 = tt.load_pixels(d, [r["img_filename"] for r in rows], tt.ARCH["image"], os.path.join(work, "wb_all_u8_%d.npy" % tt.ARCH["image"]))
     feats = tt.encode_images(model, u8)
     feats = feats / feats.norm(dim=-1, keepdim=True)
     col = lambda k: np.array([int(r[k]) for r in rows])  # noqa: E731
@@ -76,7 +78,12 @@ def group_acc(pred, y, a):
     return accs, float((pred == y).mean())
 
 
-def coop(model, vocab, merges, feats, y, a_true, a_pseudo, split, method, seed, epochs, eta=2.0, ema=0.9):
+def adjusted(accs, train_counts):
+    """Waterbirds' average: group accuracies weighted by the training split's group sizes."""
+    return float(np.dot(accs, train_counts) / np.sum(train_counts))
+
+
+def coop(model, vocab, merges, feats, y, a_true, a_pseudo, split, method, seed, epochs, select, eta=2.0, ema=0.9):
     torch.manual_seed(seed)
     pt = PromptText(model, vocab, merges, tt.CLASSNAMES)
     for p in model.parameters():
@@ -128,7 +135,7 @@ def coop(model, vocab, merges, feats, y, a_true, a_pseudo, split, method, seed, 
         with torch.no_grad():
             pred = (X @ pt().t()).argmax(1).numpy()
         vacc, _ = group_acc(pred[va], y[va], a_pseudo[va])
-        sel = np.nanmin(vacc)
+        sel = ep if select == "last" else np.nanmin(vacc)
         if sel > best[0]:
             best = (sel, pred.copy(), ep)
     pred = best[1]
@@ -143,15 +150,18 @@ def main():
     ap.add_argument("--epochs", type=int, default=50)
     ap.add_argument("--seeds", default="0,1,2")
     ap.add_argument("--methods", default="erm,dpt,oracle")
+    ap.add_argument("--select", default="last", choices=["last", "val-pseudo"])
     args = ap.parse_args()
     torch.set_num_threads(1)
     model, vocab, merges = load(args.work)
     feats, y, a, split = world_features(model, args.work, args.clipdebias)
     te = split == 2
+    train_counts = np.bincount((2 * y + a)[split == 0], minlength=4)
     cls = tt.zeroshot(feats, tt.encode_texts(model, ["a photo of a %s." % c for c in tt.CLASSNAMES], vocab, merges))
     bg = tt.zeroshot(feats, tt.encode_texts(model, ["a photo of a bird on %s." % t for t in tt.ATTRS], vocab, merges))
     accs, avg = group_acc(cls[te], y[te], a[te])
-    print("zeroshot  groups %s  avg %.3f  worst %.3f" % (" ".join("%.3f" % v for v in accs), avg, min(accs)))
+    print("zeroshot  groups %s  avg %.3f  adjusted %.3f  worst %.3f" % (
+        " ".join("%.3f" % v for v in accs), avg, adjusted(accs, train_counts), min(accs)))
     trva = split < 2
     print("background zero-shot acc: test %.3f, pseudo labels train+val %.3f" % (
         (bg[te] == a[te]).mean(), (bg[trva] == a[trva]).mean()))
@@ -159,10 +169,11 @@ def main():
         res = []
         t0 = time.time()
         for s in [int(x) for x in args.seeds.split(",")]:
-            res.append(coop(model, vocab, merges, feats, y, a, bg, split, method, s, args.epochs))
+            res.append(coop(model, vocab, merges, feats, y, a, bg, split, method, s, args.epochs, args.select))
         g = np.mean([r[0] for r in res], 0)
-        print("%-8s groups %s  avg %.3f  worst %.3f  (epochs %s, %.0f s)" % (
+        print("%-8s groups %s  avg %.3f  adjusted %.3f  worst %.3f  (epochs %s, %.0f s)" % (
             method, " ".join("%.3f" % v for v in g), np.mean([r[1] for r in res]),
+            np.mean([adjusted(r[0], train_counts) for r in res]),
             np.mean([min(r[0]) for r in res]), [r[2] for r in res], time.time() - t0), flush=True)
 
 

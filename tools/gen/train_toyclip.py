@@ -40,7 +40,7 @@ STD = np.array(gmf.STD, np.float32)
 CONTEXT = 77        # exported context; training runs the first TRAIN_CONTEXT positions
 TRAIN_CONTEXT = 24  # every caption and prompt used here fits (checked)
 
-ARCH = dict(embed=96, image=64, patch=16, vwidth=96, vlayers=3, vheads=2, twidth=96, tlayers=2, theads=2)
+ARCH = dict(embed=96, image=64, patch=8, vwidth=96, vlayers=3, vheads=2, twidth=96, tlayers=2, theads=2)
 N_MERGES = 256
 CLASSNAMES = ["landbird", "waterbird"]
 ATTRS = ["land", "water"]
@@ -189,7 +189,7 @@ def waterbirds_eval(model, vocab, merges, clipdebias, work, log):
         run([clipdebias, "toyworld", "--out", d, "--seed", "0"])
     with open(os.path.join(d, "metadata.csv")) as f:
         rows = [r for r in csv.DictReader(f) if r["split"] == "2"]
-    u8 = load_pixels(d, [r["img_filename"] for r in rows], ARCH["image"], os.path.join(work, "wb_test_u8.npy"))
+    u8 = load_pixels(d, [r["img_filename"] for r in rows], ARCH["image"], os.path.join(work, "wb_test_u8_%d.npy" % ARCH["image"]))
     y = np.array([int(r["y"]) for r in rows])
     a = np.array([int(r["place"]) for r in rows])
     feats = encode_images(model, u8)
@@ -369,8 +369,8 @@ def main():
     ap.add_argument("--out", default=os.path.join(ROOT, "models", "toyclip"))
     ap.add_argument("--fixtures", default=os.path.join(ROOT, "tests", "fixtures", "toyclip"))
     ap.add_argument("--images", type=int, default=20000)
-    ap.add_argument("--corr", type=float, default=0.85)
-    ap.add_argument("--steps", type=int, default=2400)
+    ap.add_argument("--corr", type=float, default=0.875)
+    ap.add_argument("--steps", type=int, default=3000)
     ap.add_argument("--batch", type=int, default=64)
     ap.add_argument("--lr", type=float, default=1.5e-3)
     ap.add_argument("--seed", type=int, default=0)
