@@ -122,7 +122,12 @@ static int ensure_world(const demo_args *a, char *dir, size_t cap) {
   fflush(stdout);
   double t0 = cd_time_now();
   if (cd_toyworld_write_waterbirds(dir, &o, &e)) return cd_cli_fail("%s", e.msg), -1;
-  printf("      %.1f s\n", cd_time_now() - t0);
+  /* A picture of what was drawn, beside (not inside) the cached world. */
+  char sheet[PATH_MAX + 32];
+  if (snprintf(sheet, sizeof sheet, "%s/toyworld-sheet.png", a->out) >= (int)sizeof sheet)
+    return cd_cli_fail("demo: --out path too long"), -1;
+  if (cd_toyworld_write_sheet(sheet, &o, 8, &e)) return cd_cli_fail("%s", e.msg), -1;
+  printf("      %.1f s; contact sheet: %s\n", cd_time_now() - t0, sheet);
   return 0;
 }
 
