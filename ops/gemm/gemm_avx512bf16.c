@@ -15,7 +15,7 @@ enum { MR = 10, NR = 32 };
 
 #define INLINE static inline __attribute__((always_inline))
 
-INLINE void store(__m512 *acc0, __m512 *acc1, float *c, ptrdiff_t ldc, int accumulate) {
+INLINE void store_acc(__m512 *acc0, __m512 *acc1, float *c, ptrdiff_t ldc, int accumulate) {
 #pragma GCC unroll 16
   for (int i = 0; i < MR; i++) {
     float *ci = c + i * ldc;
@@ -47,7 +47,7 @@ INLINE void bf16_body(int kc, const uint32_t *a, const uint16_t *b, float *c, pt
       acc1[i] = _mm512_dpbf16_ps(acc1[i], ai, b1);
     }
   }
-  store(acc0, acc1, c, ldc, accumulate);
+  store_acc(acc0, acc1, c, ldc, accumulate);
 }
 
 static void tile_bf16(const cd_tile *t) {
@@ -79,7 +79,7 @@ INLINE void bf16x3_body(int kc, const uint32_t *a, const uint16_t *b, float *c, 
       acc1[i] = _mm512_dpbf16_ps(acc1[i], ahi, h1);
     }
   }
-  store(acc0, acc1, c, ldc, accumulate);
+  store_acc(acc0, acc1, c, ldc, accumulate);
 }
 
 static void tile_bf16x3(const cd_tile *t) {

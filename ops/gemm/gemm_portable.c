@@ -59,7 +59,7 @@ static void pack_b_fp32(const void *W, cd_dtype dtype, size_t ldw, int nr, int K
   cd_gemm_pack_b_f32(W, dtype, ldw, nr, K, dst, NR);
 }
 
-static void store(const cd_tile *t, float acc[MR][NR]) {
+static void store_tile(const cd_tile *t, float acc[MR][NR]) {
   for (int i = 0; i < MR; i++)
     for (int j = 0; j < NR; j++) {
       float *c = t->c + i * t->ldc + j;
@@ -73,7 +73,7 @@ static void tile_fp32(const cd_tile *t) {
   for (int p = 0; p < t->kc; p++, a += MR, b += NR)
     for (int i = 0; i < MR; i++)
       for (int j = 0; j < NR; j++) acc[i][j] += a[i] * b[j];
-  store(t, acc);
+  store_tile(t, acc);
 }
 
 const cd_gemm_kernel cd_gemm_portable_fp32 = {
@@ -173,7 +173,7 @@ static void tile_bf16(const cd_tile *t) {
   for (int q = 0; q < t->kc / 2; q++, a += 2 * MR, b += 2 * NR)
     for (int i = 0; i < MR; i++)
       for (int j = 0; j < NR; j++) acc[i][j] = dot_pair(acc[i][j], a + 2 * i, b + 2 * j);
-  store(t, acc);
+  store_tile(t, acc);
 }
 
 const cd_gemm_kernel cd_gemm_portable_bf16 = {
@@ -201,7 +201,7 @@ static void tile_bf16x3(const cd_tile *t) {
         s = dot_pair(s, ahi, blo);
         acc[i][j] = dot_pair(s, ahi, bhi);
       }
-  store(t, acc);
+  store_tile(t, acc);
 }
 
 const cd_gemm_kernel cd_gemm_portable_bf16x3 = {
