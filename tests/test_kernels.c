@@ -124,6 +124,23 @@ static double gemm_case(const cd_gemm_kernel *k, cd_dtype dt, shape3 s, int use_
   return mx > 0 ? err / mx : err;
 }
 
+/* A kernel that reads A in place (M a multiple of MR) must give the bits of packed A: the rows
+ * of an M-row product against the same rows inside an (M + 1)-row one, which packs. */
+static int check_a_in_place(const cd_gemm_kernel *k) {
+  if (!k->a_in_place) return 1;
+  int M = 3 * k->mr, K = 300, N = 70, lda = K + 3;
+  float *w = fmake((size_t)N * K, 7, 0.25f), *A = fmake((size_t)(M + 1) * lda, 8, 1.0f), *bias = fmake((size_t)N, 9, 1.0f);
+  float *o1 = calloc((size_t)(M + 1) * N, sizeof(float)), *o2 = calloc((size_t)(M + 1) * N, sizeof(float));
+  cd_weight W = {N, K, CD_F32, w, NULL, NULL, 0};
+  if (cd_weight_pack(&W, k, NULL)) abort();
+  cd_gemm_weight(&W, A, lda, M, o1, N, bias, CD_ACT_GELU, NULL, NULL);
+  cd_gemm_weight(&W, A, lda, M + 1, o2, N, bias, CD_ACT_GELU, NULL, NULL);
+  int same = !memcmp(o1, o2, sizeof(float) * (size_t)M * N);
+  cd_weight_free(&W);
+  free(w), free(A), free(bias), free(o1), free(o2);
+  return same;
+}
+
 static void check_gemm(const cd_kernels *kt, cd_precision prec) {
   const cd_gemm_kernel *k = kt->gemm[prec];
   static const shape3 shapes[] = {{1, 1, 1}, {3, 17, 33}, {50, 64, 96}, {50, 768, 70},
@@ -150,11 +167,14 @@ static void check_gemm(const cd_kernels *kt, cd_precision prec) {
   gemm_case(k, CD_F32, big, 1, CD_ACT_QUICKGELU, 0, 2, &o2);
   int same = !memcmp(o1, o2, sizeof(float) * (size_t)big.M * (big.N + 5));
   free(o1), free(o2);
+  int in_place_same = check_a_in_place(k);
   char name[160];
   snprintf(name, sizeof name, "%s (%d cases)", k->name, cases);
-  printf("  %-62s max rel err %.2e (tol 1e-05), 1 vs 2 threads %s\n", name, worst, same ? "identical" : "DIFFER");
+  printf("  %-62s max rel err %.2e (tol 1e-05), 1 vs 2 threads %s%s\n", name, worst, same ? "identical" : "DIFFER",
+         !k->a_in_place ? "" : in_place_same ? ", A in place = packed" : ", A in place DIFFERS from packed");
   CHECK(worst <= 1e-5, "%s: %.3e", k->name, worst);
   CHECK(same, "%s differs between 1 and 2 threads", k->name);
+  CHECK(in_place_same, "%s: A read in place differs from A packed", k->name);
 }
 
 /* ---- the row kernels ---- */

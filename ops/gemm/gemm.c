@@ -85,7 +85,7 @@ void cd_gemm_ex(const cd_kernels *kt, int nthreads, int transA, int transB, int 
   }
   cd_gemm_job g = {k, kt, M, N, K, kc, (const unsigned char *)ap, Mp, (const unsigned char *)bp,
                    sizeof(float) * (size_t)NR * K, C, ldc, beta != 0.0f, NULL, NULL, CD_ACT_NONE, NULL,
-                   NULL, 0, K};
+                   NULL, 0, K, 0};
   cd_gemm_run(&g, nt);
   free(ap);
   free(bp);

@@ -29,7 +29,9 @@
 /* One micro-kernel call: the MR x NR tile at c over kc steps of packed A and B. */
 typedef struct {
   int kc;              /* K steps (a multiple of the kernel's kstep) */
-  const void *a;       /* packed A micro-panel: kc x MR */
+  const void *a;       /* packed A micro-panel: kc x MR; or, when lda > 0, A itself */
+  ptrdiff_t lda;       /* 0: a is packed. > 0: a is row 0 of MR float32 rows of A read in place,
+                        * lda floats apart, k contiguous (kernels with a_in_place only) */
   const void *b;       /* packed B micro-panel: kc x NR */
   float *c;
   ptrdiff_t ldc;
@@ -50,6 +52,9 @@ struct cd_gemm_kernel {
    * b_next + j/pf_tiles of it and prefetches that part (0 or 1: the first tile all of it).
    * Spread over tiles the requests do not all queue in the first tile's miss buffers. */
   int pf_tiles;
+  /* 1: the tile also reads float32 A in place (cd_tile.lda > 0), so a product whose rows fill
+   * whole tiles skips packing A (one pass over the activations and one fork/join fewer). */
+  int a_in_place;
   void (*tile)(const cd_tile *t);
   /* Packs rows [0, mr) of A (row stride lda, float32; rows mr..MR-1 zero) for kc steps
    * (padded with zeros up to a multiple of kstep), multiplied by alpha, into one micro-panel. */
@@ -107,6 +112,9 @@ typedef struct {
   const float *A_src;
   ptrdiff_t lda;
   int K;
+  /* 1: the tiles read A_src in place (the kernel's a_in_place, M a multiple of MR, K of
+   * kstep), `a` is unused and nothing is packed. */
+  int a_in_place;
 } cd_gemm_job;
 
 /* K block size: equal blocks no larger than kc_max, multiples of 8 (and of kstep). */

@@ -13,12 +13,13 @@ enum { MR = 5, NR = 16 };
 
 #define INLINE static inline __attribute__((always_inline))
 
-INLINE void tile_body(int kc, const float *a, const float *b, float *c, ptrdiff_t ldc,
-                      int accumulate, const float *bnext) {
+/* A's element (i, p) is a[i * rs + p * cs]: packed (rs 1, cs MR) or in place (rs lda, cs 1). */
+INLINE void tile_body(int kc, const float *a, ptrdiff_t rs, ptrdiff_t cs, const float *b, float *c,
+                      ptrdiff_t ldc, int accumulate, const float *bnext) {
   __m256 acc0[MR], acc1[MR];
 #pragma GCC unroll 8
   for (int i = 0; i < MR; i++) acc0[i] = acc1[i] = _mm256_setzero_ps();
-  for (int p = 0; p < kc; p++, a += MR, b += NR) {
+  for (int p = 0; p < kc; p++, a += cs, b += NR) {
     if (bnext) { /* the next micro-panel is 64 bytes per k step: one line per step */
       _mm_prefetch((const char *)bnext, _MM_HINT_T0);
       bnext += NR;
@@ -26,7 +27,7 @@ INLINE void tile_body(int kc, const float *a, const float *b, float *c, ptrdiff_
     __m256 b0 = _mm256_load_ps(b), b1 = _mm256_load_ps(b + 8);
 #pragma GCC unroll 8
     for (int i = 0; i < MR; i++) {
-      __m256 ai = _mm256_broadcast_ss(a + i);
+      __m256 ai = _mm256_broadcast_ss(a + i * rs);
       acc0[i] = _mm256_fmadd_ps(ai, b0, acc0[i]);
       acc1[i] = _mm256_fmadd_ps(ai, b1, acc1[i]);
     }
@@ -44,9 +45,16 @@ INLINE void tile_body(int kc, const float *a, const float *b, float *c, ptrdiff_
 }
 
 static void tile_fp32(const cd_tile *t) {
-  /* Two copies of the loop: with and without the prefetch of the next panel. */
-  if (t->b_next) tile_body(t->kc, t->a, t->b, t->c, t->ldc, t->accumulate, t->b_next);
-  else tile_body(t->kc, t->a, t->b, t->c, t->ldc, t->accumulate, NULL);
+  /* Four copies of the loop: A packed or in place, with or without the prefetch of the next
+   * B panel (constant strides and a NULL known at compile time keep each loop minimal). */
+  const float *a = t->a, *bn = t->b_next;
+  if (t->lda > 0) {
+    if (bn) tile_body(t->kc, a, t->lda, 1, t->b, t->c, t->ldc, t->accumulate, bn);
+    else tile_body(t->kc, a, t->lda, 1, t->b, t->c, t->ldc, t->accumulate, NULL);
+  } else {
+    if (bn) tile_body(t->kc, a, 1, MR, t->b, t->c, t->ldc, t->accumulate, bn);
+    else tile_body(t->kc, a, 1, MR, t->b, t->c, t->ldc, t->accumulate, NULL);
+  }
 }
 
 /* A full 5-row micro-panel: rows 0-3 by 4 x 4 register transposes into the panel's columns
@@ -90,13 +98,13 @@ static void widen_fp16(const void *b, int kc, float *dst) {
 const cd_gemm_kernel cd_gemm_avx2_fp32 = {
     .name = "avx2 fp32 5x16",
     .isa = CD_ISA_AVX2, .prec = CD_PREC_FP32, .mr = MR, .nr = NR, .mc = 120, .kc = 384,
-    .kstep = 1, .a_bytes = 4, .b_bytes = 4, .tile = tile_fp32, .pack_a = pack_a,
+    .kstep = 1, .a_bytes = 4, .b_bytes = 4, .a_in_place = 1, .tile = tile_fp32, .pack_a = pack_a,
     .pack_b = pack_b_fp32, .widen_b = NULL};
 
 const cd_gemm_kernel cd_gemm_avx2_fp16 = {
     .name = "avx2 fp16 5x16 (half weights widened by F16C, float32 arithmetic)",
     .isa = CD_ISA_AVX2, .prec = CD_PREC_FP16, .mr = MR, .nr = NR, .mc = 120, .kc = 384,
-    .kstep = 1, .a_bytes = 4, .b_bytes = 2, .tile = tile_fp32, .pack_a = pack_a,
+    .kstep = 1, .a_bytes = 4, .b_bytes = 2, .a_in_place = 1, .tile = tile_fp32, .pack_a = pack_a,
     .pack_b = pack_b_fp16, .widen_b = widen_fp16};
 #else
 typedef int cd_gemm_avx2_unused; /* ISO C: no empty translation unit */

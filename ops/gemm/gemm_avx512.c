@@ -16,12 +16,13 @@ enum { MR = 10, NR = 32 };
 
 #define INLINE static inline __attribute__((always_inline))
 
-INLINE void tile_body(int kc, const float *a, const float *b, float *c, ptrdiff_t ldc,
-                      int accumulate, const float *bnext) {
+/* A's element (i, p) is a[i * rs + p * cs]: packed (rs 1, cs MR) or in place (rs lda, cs 1). */
+INLINE void tile_body(int kc, const float *a, ptrdiff_t rs, ptrdiff_t cs, const float *b, float *c,
+                      ptrdiff_t ldc, int accumulate, const float *bnext) {
   __m512 acc0[MR], acc1[MR];
 #pragma GCC unroll 16
   for (int i = 0; i < MR; i++) acc0[i] = acc1[i] = _mm512_setzero_ps();
-  for (int p = 0; p < kc; p++, a += MR, b += NR) {
+  for (int p = 0; p < kc; p++, a += cs, b += NR) {
     if (bnext) { /* one line per k step: with float32 weights one of the next micro-panel's
                   * two (pf_tiles = 2: the second tile takes the other half); fp16 weights
                   * have 64 bytes per k step, all of it */
@@ -31,7 +32,7 @@ INLINE void tile_body(int kc, const float *a, const float *b, float *c, ptrdiff_
     __m512 b0 = _mm512_load_ps(b), b1 = _mm512_load_ps(b + 16);
 #pragma GCC unroll 16
     for (int i = 0; i < MR; i++) {
-      __m512 ai = _mm512_set1_ps(a[i]);
+      __m512 ai = _mm512_set1_ps(a[i * rs]);
       acc0[i] = _mm512_fmadd_ps(ai, b0, acc0[i]);
       acc1[i] = _mm512_fmadd_ps(ai, b1, acc1[i]);
     }
@@ -49,8 +50,16 @@ INLINE void tile_body(int kc, const float *a, const float *b, float *c, ptrdiff_
 }
 
 static void tile_fp32(const cd_tile *t) {
-  if (t->b_next) tile_body(t->kc, t->a, t->b, t->c, t->ldc, t->accumulate, t->b_next);
-  else tile_body(t->kc, t->a, t->b, t->c, t->ldc, t->accumulate, NULL);
+  /* Four copies of the loop: A packed or in place, with or without the prefetch of the next
+   * B panel (constant strides and a NULL known at compile time keep each loop minimal). */
+  const float *a = t->a, *bn = t->b_next;
+  if (t->lda > 0) {
+    if (bn) tile_body(t->kc, a, t->lda, 1, t->b, t->c, t->ldc, t->accumulate, bn);
+    else tile_body(t->kc, a, t->lda, 1, t->b, t->c, t->ldc, t->accumulate, NULL);
+  } else {
+    if (bn) tile_body(t->kc, a, 1, MR, t->b, t->c, t->ldc, t->accumulate, bn);
+    else tile_body(t->kc, a, 1, MR, t->b, t->c, t->ldc, t->accumulate, NULL);
+  }
 }
 
 /* A full 10-row micro-panel: rows 0-7 by 8 x 8 register transposes straight into the
@@ -90,13 +99,13 @@ static void widen_fp16(const void *b, int kc, float *dst) {
 const cd_gemm_kernel cd_gemm_avx512_fp32 = {
     .name = "avx512 fp32 10x32",
     .isa = CD_ISA_AVX512, .prec = CD_PREC_FP32, .mr = MR, .nr = NR, .mc = 240, .kc = 256,
-    .kstep = 1, .a_bytes = 4, .b_bytes = 4, .pf_tiles = 2, .tile = tile_fp32, .pack_a = pack_a,
+    .kstep = 1, .a_bytes = 4, .b_bytes = 4, .pf_tiles = 2, .a_in_place = 1, .tile = tile_fp32, .pack_a = pack_a,
     .pack_b = pack_b_fp32, .widen_b = NULL};
 
 const cd_gemm_kernel cd_gemm_avx512_fp16 = {
     .name = "avx512 fp16 10x32 (half weights widened by vcvtph2ps, float32 arithmetic)",
     .isa = CD_ISA_AVX512, .prec = CD_PREC_FP16, .mr = MR, .nr = NR, .mc = 240, .kc = 256,
-    .kstep = 1, .a_bytes = 4, .b_bytes = 2, .tile = tile_fp32, .pack_a = pack_a,
+    .kstep = 1, .a_bytes = 4, .b_bytes = 2, .a_in_place = 1, .tile = tile_fp32, .pack_a = pack_a,
     .pack_b = pack_b_fp16, .widen_b = widen_fp16};
 #else
 typedef int cd_gemm_avx512_unused; /* ISO C: no empty translation unit */

@@ -43,8 +43,10 @@ int cd_gemm_threads(int nthreads, int M, int N, int K) {
 }
 
 
-/* The A micro-panel of rows [ir, ir + MR) for the K block starting at p0 (length kcb). */
+/* The A micro-panel of rows [ir, ir + MR) for the K block starting at p0 (length kcb), or
+ * with A read in place, the block's first element in A. */
 static const unsigned char *a_panel(const cd_gemm_job *g, int p0, int ir, int kcb) {
+  if (g->a_in_place) return (const unsigned char *)(g->A_src + (ptrdiff_t)ir * g->lda + p0);
   return g->a + ((size_t)p0 * g->Mp + (size_t)ir * kcb) * g->k->a_bytes;
 }
 
@@ -66,10 +68,11 @@ static void run_tile(const cd_gemm_job *g, const void *ap, const void *bp, const
   const float *from = first ? (g->resid ? g->resid + (ptrdiff_t)i * g->ldc + j : g->accumulate ? c : NULL) : c;
   int epi = last && (g->bias || g->act != CD_ACT_NONE);
   const float *bias = g->bias ? g->bias + j : NULL;
+  const ptrdiff_t lda = g->a_in_place ? g->lda : 0;
   if (mr == MR && nr == NR) {
     if (from && from != c)
       for (int r = 0; r < MR; r++) memcpy(c + (ptrdiff_t)r * g->ldc, from + (ptrdiff_t)r * g->ldc, sizeof(float) * NR);
-    cd_tile t = {kcb, ap, bp, c, g->ldc, from != NULL, bnext};
+    cd_tile t = {kcb, ap, lda, bp, c, g->ldc, from != NULL, bnext};
     k->tile(&t);
     if (epi) g->kt->bias_act_tile(c, g->ldc, MR, NR, bias, g->act);
     return;
@@ -79,7 +82,7 @@ static void run_tile(const cd_gemm_job *g, const void *ap, const void *bp, const
     memset(tmp, 0, sizeof(float) * (size_t)MR * NR);
     for (int r = 0; r < mr; r++) memcpy(tmp + r * NR, from + (ptrdiff_t)r * g->ldc, sizeof(float) * nr);
   }
-  cd_tile t = {kcb, ap, bp, tmp, NR, from != NULL, bnext};
+  cd_tile t = {kcb, ap, lda, bp, tmp, NR, from != NULL, bnext};
   k->tile(&t);
   if (epi) g->kt->bias_act_tile(tmp, NR, mr, nr, bias, g->act);
   for (int r = 0; r < mr; r++) memcpy(c + (ptrdiff_t)r * g->ldc, tmp + r * NR, sizeof(float) * nr);
@@ -162,6 +165,6 @@ void cd_gemm_run(const cd_gemm_job *g, int nt) {
   int per_ic = (8 + p.nic - 1) / p.nic;
   if (per_ic > 1 && (p.npb + p.cpb - 1) / p.cpb < per_ic) p.cpb = (p.npb + per_ic - 1) / per_ic;
   p.nch = (p.npb + p.cpb - 1) / p.cpb;
-  if (g->A_src) cd_pool_run(((g->Kp + g->kc - 1) / g->kc) * (g->Mp / MR), nt, pack_item, &p);
+  if (g->A_src && !g->a_in_place) cd_pool_run(((g->Kp + g->kc - 1) / g->kc) * (g->Mp / MR), nt, pack_item, &p);
   cd_pool_run(p.nic * p.nch, nt, tile_item, &p);
 }

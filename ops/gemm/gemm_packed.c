@@ -30,10 +30,12 @@ void cd_gemm_weight(const cd_weight *w, const float *A, ptrdiff_t lda, int M, fl
   if (M <= 0 || N <= 0) return;
   int Kp = (int)round_up((size_t)K, (size_t)k->kstep), kc = cd_gemm_kc(Kp, k->kc);
   int nt = cd_gemm_threads(0, M, N, K);
+  /* Rows that fill whole tiles are read in place by kernels that can: nothing to pack. */
+  int in_place = k->a_in_place && M % k->mr == 0 && Kp == K;
   cd_scratch sa = {0}, sw = {0};
-  unsigned char *ap = cd_scratch_get(&sa, ws, a_bytes(k, M, K));
+  unsigned char *ap = in_place ? NULL : cd_scratch_get(&sa, ws, a_bytes(k, M, K));
   float *wbuf = k->widen_b ? cd_scratch_get(&sw, ws, widen_bytes(k, K, nt)) : NULL;
-  if (!ap || (k->widen_b && !wbuf)) {
+  if ((!in_place && !ap) || (k->widen_b && !wbuf)) {
     cd_scratch_put(&sw);
     cd_scratch_put(&sa);
     if (M <= k->mr) { /* not even one row panel of scratch: nothing sane is left to do */
@@ -49,7 +51,7 @@ void cd_gemm_weight(const cd_weight *w, const float *A, ptrdiff_t lda, int M, fl
   }
   cd_gemm_job g = {k, cd_kernels_get(), M, N, Kp, kc, ap, (int)round_up((size_t)M, (size_t)k->mr),
                    w->packed, round_up((size_t)K, (size_t)k->kstep) * k->nr * k->b_bytes,
-                   out, ldo, 0, resid, bias, act, wbuf, A, lda, K};
+                   out, ldo, 0, resid, bias, act, wbuf, A, lda, K, in_place};
   cd_gemm_run(&g, nt);
   cd_scratch_put(&sw);
   cd_scratch_put(&sa);
