@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/pool.h"
 #include "models/clip/clip.h"
 #include "ops/gemm/linear.h"
 #include "ops/ops.h"
@@ -26,13 +27,26 @@ static void patchify(const float *img, int S, int P, int grid, float *out) {
     }
 }
 
+typedef struct {
+  const float *pixels;
+  float *cols;
+  int S, P, G;
+  size_t img_floats, cols_per_image;
+} patch_job;
+
+static void patchify_item(void *ctx, int b, int w) {
+  const patch_job *j = ctx;
+  (void)w;
+  patchify(j->pixels + (size_t)b * j->img_floats, j->S, j->P, j->G, j->cols + (size_t)b * j->cols_per_image);
+}
+
 /* x [B, T, C] <- class token / patch embeddings + positional embeddings. */
 static void embed_patches(const cd_vision *v, const float *pixels, int B, float *cols,
                           float *patch_out, float *x, cd_arena *ws) {
   int C = v->tf.width, P = v->patch_size, G = v->grid, T = v->n_tokens, S = v->image_size;
   size_t img_floats = (size_t)3 * S * S, npatch = (size_t)G * G;
-#pragma omp parallel for schedule(static) if (B > 1)
-  for (int b = 0; b < B; b++) patchify(pixels + b * img_floats, S, P, G, cols + b * npatch * 3 * P * P);
+  patch_job pj = {pixels, cols, S, P, G, img_floats, npatch * 3 * P * P};
+  cd_pool_run(B, 0, patchify_item, &pj); /* the kernels' pool: no second thread team spinning */
   cd_linear_forward(patch_out, cols, &v->patch_w, NULL, (int)(B * npatch), CD_ACT_NONE, NULL, ws);
   for (int b = 0; b < B; b++) {
     float *xb = x + (size_t)b * T * C;
