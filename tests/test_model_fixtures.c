@@ -2,7 +2,7 @@
  * tools/gen/gen_model_fixtures.py from a plain-PyTorch transcription of upstream CLIP) and
  * checks: the dimensions, parameter count, layout, stored dtype and activation the loader
  * inferred against expected.json; encode_text / encode_image against the PyTorch goldens
- * (max|d|/max|ref| <= 1e-4); bit-identical outputs with 1 and 2 threads and per-item vs
+ * (max|d|/max|ref| <= 1e-4); bit-identical outputs with 1 and 2 threads and per-item (bit for bit) vs
  * batched runs; the fixture tokenizer against upstream's algorithm; and, when the ctest
  * environment names the program (CLIPDEBIAS_BIN), the embed-text / embed-image / tokenize
  * commands end to end against the same goldens. */
@@ -113,8 +113,10 @@ static void check_tower(const fixture *f, const cd_clip *m, const int32_t *token
     cd_test_close(label, a, golden, (size_t)N * D, TOL);
     CHECK(memcmp(a, b, sizeof(float) * (size_t)N * D) == 0, "%s %s: 1 and 2 threads differ (max abs %.3e)",
           f->name, what, cd_test_max_abs(a, b, (size_t)N * D));
-    double r = cd_test_max_rel(c, a, (size_t)N * D);
-    CHECK(r <= 1e-6, "%s %s: one-at-a-time vs batched max rel %.3e > 1e-6", f->name, what, r);
+    /* no op mixes items and no row's result depends on how many rows an op was given (nor,
+     * for images, on whether the threads shared each op or took images of their own) */
+    CHECK(memcmp(c, a, sizeof(float) * (size_t)N * D) == 0, "%s %s: one at a time vs batched differ (max rel %.3e)",
+          f->name, what, cd_test_max_rel(c, a, (size_t)N * D));
   }
   free(a), free(b), free(c);
 }

@@ -90,22 +90,46 @@ static int vision_chunk(const cd_vision *v, int N) {
   return chunk < N ? chunk : N;
 }
 
-size_t cd_clip_image_scratch_bytes(const cd_clip *m, int N) {
-  return arena_bytes(&m->vision, vision_chunk(&m->vision, N > 0 ? N : 1));
+/* How the images of one call are shared among the threads. With at least one image per
+ * thread, each thread encodes `per` images alone, on its own arena, with every op running
+ * inline: no fork/join per op and no tile split across cores. That is measured ~10% faster at
+ * batch 32 of ViT-B/32 on 2 cores than splitting every op, and as fast as two processes. The
+ * N - threads * per images left over (and a single image) are encoded with every op split
+ * across the threads. Each image's features are the same bits either way: no op mixes
+ * images, and no op's result for a row depends on how many rows it was given. */
+typedef struct {
+  int threads, per;       /* data parallel: `threads` shares of `per` images (per 0: none) */
+  int chunk_par, chunk_rest; /* images per pass: within a share, and of the rest */
+} image_plan;
+
+enum { MAX_SHARES = 64 };
+
+static image_plan plan_images(const cd_vision *v, int N) {
+  image_plan p = {cd_threads_get(), 0, 0, 0};
+  if (p.threads > MAX_SHARES) p.threads = MAX_SHARES;
+  if (p.threads > 1) p.per = N / p.threads;
+  if (p.per > 0) p.chunk_par = vision_chunk(v, p.per);
+  int rest = N - p.threads * p.per;
+  if (rest > 0) p.chunk_rest = vision_chunk(v, rest);
+  return p;
 }
 
-int cd_clip_encode_image_ws(const cd_clip *m, const float *pixels, int N, float *features, cd_arena *ws,
-                            cd_error *e) {
+/* The data-parallel part takes threads arenas side by side; the rest runs after it. */
+static size_t plan_bytes(const cd_vision *v, image_plan p) {
+  size_t par = p.per > 0 ? (size_t)p.threads * (arena_bytes(v, p.chunk_par) + 64) : 0;
+  size_t rest = p.chunk_rest > 0 ? arena_bytes(v, p.chunk_rest) : 0;
+  return par > rest ? par : rest;
+}
+
+size_t cd_clip_image_scratch_bytes(const cd_clip *m, int N) {
+  return plan_bytes(&m->vision, plan_images(&m->vision, N > 0 ? N : 1));
+}
+
+/* Images [0, N) in passes of `chunk` on ws (which has arena_bytes(v, chunk) free); the ops
+ * split across threads unless this runs inside a pool item. */
+static void encode_passes(const cd_clip *m, const float *pixels, int N, int chunk, float *features, cd_arena *ws) {
   const cd_vision *v = &m->vision;
-  if (!(m->towers & CD_TOWER_VISION)) return cd_fail(e, "%s: loaded without its image tower", m->path);
-  if (N <= 0) return 0;
   int C = v->tf.width, T = v->n_tokens, P = v->patch_size, E = m->embed_dim;
-  int chunk = vision_chunk(v, N);
-  cd_arena own = {0};
-  if (!ws || ws->cap - ws->top < arena_bytes(v, chunk)) {
-    if (cd_arena_init(&own, arena_bytes(v, chunk), e)) return -1;
-    ws = &own;
-  }
   size_t mark = cd_arena_mark(ws);
   float *x = cd_arena_alloc(ws, sizeof(float) * tower_floats(v, chunk));
   float *cols = x + (size_t)chunk * T * C, *patch_out = cols + (size_t)chunk * (T - 1) * 3 * P * P;
@@ -120,6 +144,50 @@ int cd_clip_encode_image_ws(const cd_clip *m, const float *pixels, int N, float 
     for (int b = 0; b < B; b++) memcpy(cls + (size_t)b * C, x + (size_t)b * T * C, sizeof(float) * C);
     cd_layernorm_forward(cls_ln, NULL, NULL, cls, v->ln_post_w, v->ln_post_b, B, C, v->tf.eps);
     cd_linear_forward(features + (size_t)start * E, cls_ln, &v->proj, NULL, B, CD_ACT_NONE, NULL, ws);
+  }
+  cd_arena_reset(ws, mark);
+}
+
+typedef struct {
+  const cd_clip *m;
+  const float *pixels;
+  float *features;
+  image_plan p;
+  cd_arena *arenas; /* one per share */
+} share_job;
+
+static void share_item(void *ctx, int t, int w) {
+  const share_job *j = ctx;
+  size_t first = (size_t)t * j->p.per, img_floats = (size_t)3 * j->m->vision.image_size * j->m->vision.image_size;
+  (void)w;
+  encode_passes(j->m, j->pixels + first * img_floats, j->p.per, j->p.chunk_par,
+                j->features + first * j->m->embed_dim, &j->arenas[t]);
+}
+
+int cd_clip_encode_image_ws(const cd_clip *m, const float *pixels, int N, float *features, cd_arena *ws,
+                            cd_error *e) {
+  const cd_vision *v = &m->vision;
+  if (!(m->towers & CD_TOWER_VISION)) return cd_fail(e, "%s: loaded without its image tower", m->path);
+  if (N <= 0) return 0;
+  image_plan p = plan_images(v, N);
+  cd_arena own = {0};
+  if (!ws || ws->cap - ws->top < plan_bytes(v, p)) {
+    if (cd_arena_init(&own, plan_bytes(v, p), e)) return -1;
+    ws = &own;
+  }
+  size_t mark = cd_arena_mark(ws);
+  if (p.per > 0) {
+    cd_arena arenas[MAX_SHARES];
+    size_t bytes = arena_bytes(v, p.chunk_par);
+    for (int t = 0; t < p.threads; t++) arenas[t] = (cd_arena){cd_arena_alloc(ws, bytes), bytes, 0, 0};
+    share_job j = {m, pixels, features, p, arenas};
+    cd_pool_run(p.threads, p.threads, share_item, &j);
+    cd_arena_reset(ws, mark); /* the shares' arenas are free again for the rest */
+  }
+  int done = p.threads * p.per;
+  if (done < N) {
+    size_t img_floats = (size_t)3 * v->image_size * v->image_size;
+    encode_passes(m, pixels + (size_t)done * img_floats, N - done, p.chunk_rest, features + (size_t)done * m->embed_dim, ws);
   }
   cd_arena_reset(ws, mark);
   cd_arena_free(&own);
