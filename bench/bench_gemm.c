@@ -7,7 +7,9 @@
  * width, and vdpbf16ps where the CPU has it, on `threads` threads. Then, for every level this
  * CPU runs and every precision that level has its own kernel for, the packed-weight GEMM
  * out = x · W^T + b (cd_gemm_weight, what the towers run) on ViT-B/32's shapes at batch 1
- * (M = 50) and batch 32 (M = 1600), and the text tower's. One line per case:
+ * (M = 50) and batch 32 (M = 1600, one product split across the threads, and `shares`: each
+ * thread its own 400-row product at the same time, as the image tower runs a batch of at
+ * least one image per thread), and the text tower's. One line per case:
  *   <tag> M K N <level> <precision> <GFLOP/s> <% of the level's float32 FMA peak>
  * plus the % of the level's FMA peak timed in rounds alternating with the case (so that both
  * see the same share of a shared machine; best round of each, by wall clock and CPU time).
@@ -35,16 +37,21 @@
 #include <omp.h>
 #endif
 
+/* shares 1: every thread runs its own product of M rows at the same time (how the image
+ * tower runs a batch of at least one image per thread: a pass of 8 images = 400 rows each);
+ * GFLOP/s then counts all threads' products. shares 0: one product split across threads. */
 static const struct {
   const char *tag;
-  int M, K, N;
+  int M, K, N, shares;
 } shapes[] = {
-    {"vit-b32.b1.qkv", 50, 768, 2304},    {"vit-b32.b1.out", 50, 768, 768},
-    {"vit-b32.b1.fc", 50, 768, 3072},     {"vit-b32.b1.proj", 50, 3072, 768},
-    {"vit-b32.b32.qkv", 1600, 768, 2304}, {"vit-b32.b32.out", 1600, 768, 768},
-    {"vit-b32.b32.fc", 1600, 768, 3072},  {"vit-b32.b32.proj", 1600, 3072, 768},
-    {"text.qkv.M77", 77, 512, 1536},      {"text.fc.M77", 77, 512, 2048},
-    {"text.fc.M385", 385, 512, 2048},     {"text.proj.M385", 385, 2048, 512},
+    {"vit-b32.b1.qkv", 50, 768, 2304, 0},    {"vit-b32.b1.out", 50, 768, 768, 0},
+    {"vit-b32.b1.fc", 50, 768, 3072, 0},     {"vit-b32.b1.proj", 50, 3072, 768, 0},
+    {"vit-b32.b32.qkv", 1600, 768, 2304, 0}, {"vit-b32.b32.out", 1600, 768, 768, 0},
+    {"vit-b32.b32.fc", 1600, 768, 3072, 0},  {"vit-b32.b32.proj", 1600, 3072, 768, 0},
+    {"vit-b32.b32.shares.qkv", 400, 768, 2304, 1}, {"vit-b32.b32.shares.out", 400, 768, 768, 1},
+    {"vit-b32.b32.shares.fc", 400, 768, 3072, 1},  {"vit-b32.b32.shares.proj", 400, 3072, 768, 1},
+    {"text.qkv.M77", 77, 512, 1536, 0},      {"text.fc.M77", 77, 512, 2048, 0},
+    {"text.fc.M385", 385, 512, 2048, 0},     {"text.proj.M385", 385, 2048, 512, 0},
 };
 
 /* ---- peak ---- */
@@ -113,13 +120,31 @@ static double peak_of(float (*fn)(void), double flops, int nt, double secs, int 
 
 /* ---- GEMM ---- */
 /* One timed round of secs; the best per-call times so far are kept in *best. */
+/* One call: the product split across nt threads, or (shares) nt products at once, one per
+ * thread (inside the parallel region each runs single-threaded), outputs M * N floats apart. */
+static void gemm_call(const cd_weight *w, const float *x, float *o, const float *b, int M, int nt, int shares,
+                      cd_arena *ws) {
+  if (!shares) {
+    cd_gemm_weight(w, x, w->cols, M, o, w->rows, b, CD_ACT_NONE, NULL, ws);
+    return;
+  }
+#pragma omp parallel num_threads(nt)
+  {
+    int t = 0;
+#ifdef _OPENMP
+    t = omp_get_thread_num();
+#endif
+    cd_gemm_weight(w, x, w->cols, M, o + (size_t)t * M * w->rows, w->rows, b, CD_ACT_NONE, NULL, ws + 1 + t);
+  }
+}
+
 static void time_gemm(const cd_weight *w, const float *x, float *o, const float *b, int M, double secs,
-                      int nt, cd_arena *ws, timing *best) {
+                      int nt, int shares, cd_arena *ws, timing *best) {
   double t_end = cd_time_now() + secs;
   int reps = 1;
   do {
     double t0 = cd_time_now(), c0 = cpu_now();
-    for (int r = 0; r < reps; r++) cd_gemm_weight(w, x, w->cols, M, o, w->rows, b, CD_ACT_NONE, NULL, ws);
+    for (int r = 0; r < reps; r++) gemm_call(w, x, o, b, M, nt, shares, ws);
     double dt = (cd_time_now() - t0) / reps;
     keep_best(best, dt, (cpu_now() - c0) / reps / nt);
     if (dt * reps < 0.02) reps *= 2;
@@ -142,8 +167,8 @@ static float (*peak_fn(cd_isa l, double *flops))(void) {
  * times; *peak_wall / *peak_cpu get the peak's GFLOP/s measured beside it (0 without one). */
 #define ROUNDS 5
 static timing race_gemm(const cd_weight *w, const float *x, float *o, const float *b, int M, double secs, int nt,
-                        cd_arena *ws, cd_isa l, double *peak_wall, double *peak_cpu) {
-  cd_gemm_weight(w, x, w->cols, M, o, w->rows, b, CD_ACT_NONE, NULL, ws); /* warm up */
+                        int shares, cd_arena *ws, cd_isa l, double *peak_wall, double *peak_cpu) {
+  gemm_call(w, x, o, b, M, nt, shares, ws); /* warm up */
   timing best = {1e30, 1e30};
   double flops, pw = 0, pc = 0, wall;
   float (*fn)(void) = peak_fn(l, &flops);
@@ -156,7 +181,7 @@ static timing race_gemm(const cd_weight *w, const float *x, float *o, const floa
       if (c > pc) pc = c;
       if (wall > pw) pw = wall;
     }
-    time_gemm(w, x, o, b, M, secs / ROUNDS, nt, ws, &best);
+    time_gemm(w, x, o, b, M, secs / ROUNDS, nt, shares, ws, &best);
   }
   *peak_wall = pw, *peak_cpu = pc;
   return best;
@@ -190,13 +215,15 @@ int main(int argc, char **argv) {
   printf("# tag M K N level precision GFLOP/s(wall) GFLOP/s(cpu) %%peak(cpu, of the level's fp32 FMA above)"
          " %%peak(wall) %%peak(cpu) (of the FMA peak timed in rounds alternating with the case)\n");
   fflush(stdout);
-  cd_arena ws;
-  if (cd_arena_init(&ws, (size_t)64 << 20, NULL)) return 1;
+  /* ws[0]: the split products' scratch; ws[1 + t]: thread t's in shares mode */
+  cd_arena *ws = calloc((size_t)nt + 1, sizeof(cd_arena));
+  for (int t = 0; t <= nt; t++)
+    if (!ws || cd_arena_init(&ws[t], (size_t)(t ? 16 : 64) << 20, NULL)) return 1;
   for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
     if (filter && !strstr(shapes[s].tag, filter)) continue;
-    int M = shapes[s].M, K = shapes[s].K, N = shapes[s].N;
+    int M = shapes[s].M, K = shapes[s].K, N = shapes[s].N, shares = shapes[s].shares, outs = shares ? nt : 1;
     float *x = malloc(sizeof(float) * M * K), *wf = malloc(sizeof(float) * N * K);
-    float *b = malloc(sizeof(float) * N), *o = malloc(sizeof(float) * M * N);
+    float *b = malloc(sizeof(float) * N), *o = malloc(sizeof(float) * M * N * outs);
     if (!x || !wf || !b || !o) return 1;
     for (size_t i = 0; i < (size_t)M * K; i++) x[i] = (float)((i * 7919) % 1000) * 1e-3f - 0.5f;
     for (size_t i = 0; i < (size_t)N * K; i++) wf[i] = (float)((i * 104729) % 1000) * 1e-4f - 0.05f;
@@ -209,8 +236,8 @@ int main(int argc, char **argv) {
         cd_weight w = {N, K, CD_F32, wf, NULL, NULL, 0};
         if (cd_weight_pack(&w, kt->gemm[p], NULL)) return 1;
         double pw, pc;
-        timing t = race_gemm(&w, x, o, b, M, secs, nt, &ws, (cd_isa)l, &pw, &pc);
-        double fl = 2.0 * M * K * N * 1e-9, gw = fl / t.wall, gc = fl / t.cpu;
+        timing t = race_gemm(&w, x, o, b, M, secs, nt, shares, ws, (cd_isa)l, &pw, &pc);
+        double fl = 2.0 * M * K * N * outs * 1e-9, gw = fl / t.wall, gc = fl / t.cpu;
         printf("%s %d %d %d %s %s %.1f %.1f %.0f %.0f %.0f\n", shapes[s].tag, M, K, N, cd_isa_name((cd_isa)l),
                cd_precision_name((cd_precision)p), gw, gc, peak[l] > 0 ? 100.0 * gc / peak[l] : 0.0,
                pw > 0 ? 100.0 * gw / pw : 0.0, pc > 0 ? 100.0 * gc / pc : 0.0);
@@ -220,6 +247,7 @@ int main(int argc, char **argv) {
     }
     free(x), free(wf), free(b), free(o);
   }
-  cd_arena_free(&ws);
+  for (int t = 0; t <= nt; t++) cd_arena_free(&ws[t]);
+  free(ws);
   return 0;
 }
