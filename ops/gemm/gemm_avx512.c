@@ -49,18 +49,7 @@ INLINE void tile_body(int kc, const float *a, ptrdiff_t rs, ptrdiff_t cs, const 
   }
 }
 
-static void tile_fp32(const cd_tile *t) {
-  /* Four copies of the loop: A packed or in place, with or without the prefetch of the next
-   * B panel (constant strides and a NULL known at compile time keep each loop minimal). */
-  const float *a = t->a, *bn = t->b_next;
-  if (t->lda > 0) {
-    if (bn) tile_body(t->kc, a, t->lda, 1, t->b, t->c, t->ldc, t->accumulate, bn);
-    else tile_body(t->kc, a, t->lda, 1, t->b, t->c, t->ldc, t->accumulate, NULL);
-  } else {
-    if (bn) tile_body(t->kc, a, 1, MR, t->b, t->c, t->ldc, t->accumulate, bn);
-    else tile_body(t->kc, a, 1, MR, t->b, t->c, t->ldc, t->accumulate, NULL);
-  }
-}
+CD_X86_TILE_FP32(tile_fp32, tile_body, MR)
 
 /* A full 10-row micro-panel: rows 0-7 by 8 x 8 register transposes straight into the
  * panel's columns (stride 10), rows 8-9 element by element. */

@@ -10,6 +10,22 @@
 
 #include "ops/gemm/gemm.h"
 
+/* A kernel file's float32 tile entry point `name` over its inlined tile_body(kc, a, rs, cs, b,
+ * c, ldc, accumulate, bnext): four copies of the loop, A packed (strides 1, MR) or read in
+ * place (lda, 1), with or without the prefetch of the next B panel, so that constant strides
+ * and a NULL known at compile time keep each loop minimal. */
+#define CD_X86_TILE_FP32(name, body, MR)                                            \
+  static void name(const cd_tile *t) {                                             \
+    const float *a = t->a, *bn = t->b_next;                                       \
+    if (t->lda > 0) {                                                               \
+      if (bn) body(t->kc, a, t->lda, 1, t->b, t->c, t->ldc, t->accumulate, bn);     \
+      else body(t->kc, a, t->lda, 1, t->b, t->c, t->ldc, t->accumulate, NULL);      \
+    } else {                                                                        \
+      if (bn) body(t->kc, a, 1, MR, t->b, t->c, t->ldc, t->accumulate, bn);         \
+      else body(t->kc, a, 1, MR, t->b, t->c, t->ldc, t->accumulate, NULL);          \
+    }                                                                               \
+  }
+
 /* Transposes 8 rows x 8 columns (row i at src + i*ld) into dst[q * ldd + i]. */
 static inline void cd_x86_transpose8(const float *src, ptrdiff_t ld, float *dst, ptrdiff_t ldd) {
   __m256 r0 = _mm256_loadu_ps(src), r1 = _mm256_loadu_ps(src + ld);
