@@ -121,6 +121,29 @@ static void check_tower(const fixture *f, const cd_clip *m, const int32_t *token
   free(a), free(b), free(c);
 }
 
+/* A batch that the image tower shares out with a remainder (7 images on 2 threads: two
+ * threads take 3 images each on their own, the 7th has its ops split across both; on 3
+ * threads: 2 + 2 + 2 and 1) gives every image the bits it gets alone. The fixture's n images
+ * are repeated to make the batch. */
+static void check_image_shares(const fixture *f, const cd_clip *m, const float *pixels, int n, size_t item) {
+  enum { N = 7 };
+  size_t D = (size_t)m->embed_dim;
+  float *px = malloc(sizeof(float) * N * item), *all = calloc(N * D, sizeof(float)), *one = calloc(D, sizeof(float));
+  for (int i = 0; i < N; i++) memcpy(px + (size_t)i * item, pixels + (size_t)(i % n) * item, sizeof(float) * item);
+  for (int threads = 2; threads <= 3; threads++) {
+    cd_threads_set(threads);
+    if (run(m, NULL, px, N, all)) break;
+    for (int i = 0; i < N; i++) {
+      cd_threads_set(1);
+      if (run(m, NULL, px + (size_t)i * item, 1, one)) break;
+      CHECK(memcmp(one, all + (size_t)i * D, sizeof(float) * D) == 0,
+            "%s: image %d of a batch of %d on %d threads differs from the image alone", f->name, i, N, threads);
+    }
+  }
+  cd_threads_set(2);
+  free(px), free(all), free(one);
+}
+
 /* The HF fixture's own BPE vocabulary: cd_tokenize must give the ids upstream's algorithm
  * gave in Python, and the features of those texts must match. */
 static void check_tokenizer(const fixture *f, const cd_clip *m) {
@@ -208,9 +231,11 @@ static void check_fixture(fixture *f, const char *bin, const char *tmp) {
           m.vision.image_size);
     if (tok.dtype == CD_I32 && tok.shape[1] == m.text.context)
       check_tower(f, &m, tok.data, NULL, (int)tok.shape[0], (size_t)m.text.context, tf.data, "encode_text");
-    if (px.shape[2] == m.vision.image_size)
+    if (px.shape[2] == m.vision.image_size) {
       check_tower(f, &m, NULL, px.data, (int)px.shape[0], (size_t)3 * px.shape[2] * px.shape[3], imf.data,
                   "encode_image");
+      check_image_shares(f, &m, px.data, (int)px.shape[0], (size_t)3 * px.shape[2] * px.shape[3]);
+    }
   }
   cd_array_free(&tok), cd_array_free(&tf), cd_array_free(&px), cd_array_free(&imf);
   check_tokenizer(f, &m);
