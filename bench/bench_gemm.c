@@ -119,7 +119,6 @@ static double peak_of(float (*fn)(void), double flops, int nt, double secs, int 
 }
 
 /* ---- GEMM ---- */
-/* One timed round of secs; the best per-call times so far are kept in *best. */
 /* One call: the product split across nt threads, or (shares) nt products at once, one per
  * thread (inside the parallel region each runs single-threaded), outputs M * N floats apart. */
 static void gemm_call(const cd_weight *w, const float *x, float *o, const float *b, int M, int nt, int shares,
@@ -138,6 +137,7 @@ static void gemm_call(const cd_weight *w, const float *x, float *o, const float 
   }
 }
 
+/* One timed round of secs; the best per-call times so far are kept in *best. */
 static void time_gemm(const cd_weight *w, const float *x, float *o, const float *b, int M, double secs,
                       int nt, int shares, cd_arena *ws, timing *best) {
   double t_end = cd_time_now() + secs;
