@@ -11,6 +11,7 @@
 #include <sched.h>
 #include <stdatomic.h>
 #include <stdint.h>
+#include <unistd.h>
 
 #include "core/cpu.h"
 #include "core/progress.h"
@@ -24,7 +25,7 @@
 #define CPU_RELAX() ((void)0)
 #endif
 
-enum { MAX_THREADS = 256 };
+enum { MAX_THREADS = CD_POOL_MAX_THREADS };
 /* How long an idle worker polls for the next run before it sleeps: the runs of a forward pass
  * follow each other within microseconds, and waking a sleeper costs tens of microseconds (more
  * under virtualisation), which at batch 1 is a good part of a run. A millisecond of polling
@@ -102,6 +103,15 @@ static void grow(int need) {
     if (!ok) break; /* fewer threads than asked: the caller does the rest */
     P.workers++;
   }
+}
+
+int cd_threads_check(int n, cd_error *e) {
+  if (n < 1) return cd_fail(e, "--threads %d: at least 1 thread", n);
+  if (n > MAX_THREADS)
+    return cd_fail(e, "--threads %d: at most %d; the kernels' thread pool runs at most %d threads, so more would "
+                   "be silently capped (this machine has %ld CPUs online)", n, MAX_THREADS, MAX_THREADS,
+                   sysconf(_SC_NPROCESSORS_ONLN));
+  return 0;
 }
 
 void cd_pool_run(int n, int threads, cd_pool_fn fn, void *ctx) {

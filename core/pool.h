@@ -15,6 +15,15 @@
 #ifndef CD_POOL_H
 #define CD_POOL_H
 
+#include "core/error.h"
+
+/* The most participants a run can have; more threads would be silently capped. */
+enum { CD_POOL_MAX_THREADS = 256 };
+
+/* A thread count a user asked for (--threads): fails with the bound and its reason outside
+ * [1, CD_POOL_MAX_THREADS]. */
+int cd_threads_check(int n, cd_error *e);
+
 /* fn(ctx, item, worker): worker in [0, threads) indexes per-thread scratch. */
 typedef void (*cd_pool_fn)(void *ctx, int item, int worker);
 

@@ -1,11 +1,14 @@
 /* Run configuration: defaults, list options, args.json and the resume check (see run_config.h). */
 #include "models/debias/run_config.h"
 
+#include <ctype.h>
 #include <errno.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/json.h"
+#include "core/pool.h"
 #include "models/debias/jsonw.h"
 
 void cd_run_config_default(cd_run_config *c) {
@@ -27,15 +30,17 @@ void cd_run_config_default(cd_run_config *c) {
 }
 
 /* Calls item(text, user) for each comma-separated, space-trimmed item of list. */
-static int each_item(const char *list, int (*item)(const char *s, void *u, cd_error *e), void *u,
-                     cd_error *e) {
+static int each_item(const char *flag, const char *list, int (*item)(const char *s, void *u, cd_error *e),
+                     void *u, cd_error *e) {
   char buf[64];
   for (const char *p = list;;) {
     const char *end = strchr(p, ',');
     size_t n = end ? (size_t)(end - p) : strlen(p);
     while (n && (*p == ' ')) p++, n--;
     while (n && p[n - 1] == ' ') n--;
-    if (n == 0 || n >= sizeof buf) return cd_fail(e, "empty or overlong item in '%s'", list);
+    if (n == 0) return cd_fail(e, "%s \"%s\": an empty item (give a comma-separated list such as %s)", flag, list,
+                               !strcmp(flag, "--seeds") ? "0,1,2" : "zeroshot,erm,dpt");
+    if (n >= sizeof buf) return cd_fail(e, "%s: the item '%.40s...' is too long", flag, p);
     memcpy(buf, p, n);
     buf[n] = 0;
     if (item(buf, u, e)) return -1;
@@ -56,7 +61,7 @@ static int add_method(const char *s, void *u, cd_error *e) {
 
 int cd_run_config_set_methods(cd_run_config *c, const char *list, cd_error *e) {
   c->n_methods = 0;
-  return each_item(list, add_method, c, e);
+  return each_item("--methods", list, add_method, c, e);
 }
 
 static int add_seed(const char *s, void *u, cd_error *e) {
@@ -74,8 +79,67 @@ static int add_seed(const char *s, void *u, cd_error *e) {
 
 int cd_run_config_set_seeds(cd_run_config *c, const char *list, cd_error *e) {
   c->n_seeds = 0;
-  return each_item(list, add_seed, c, e);
+  return each_item("--seeds", list, add_seed, c, e);
 }
+
+/* ---- settings without a sensible meaning ----------------------------------------------- */
+
+int cd_run_train_check(const cd_optim_config *o, const cd_debias_params *d, int batch, cd_error *e) {
+  if (!(o->lr > 0) || !isfinite(o->lr))
+    return cd_fail(e, "--lr %g: the learning rate must be a finite number above 0 (at 0 nothing is learnt)", o->lr);
+  if (!(o->momentum >= 0 && o->momentum < 1))
+    return cd_fail(e, "--momentum %g: momentum must be in [0, 1); %s", o->momentum,
+                   o->momentum < 0 ? "a negative momentum turns the previous steps against the gradient"
+                                   : "at 1 or above the velocity grows without bound and training diverges");
+  if (!(o->weight_decay >= 0) || !isfinite(o->weight_decay))
+    return cd_fail(e, "--weight-decay %g: weight decay must be a finite number >= 0", o->weight_decay);
+  if (!(o->warmup_lr >= 0) || !isfinite(o->warmup_lr))
+    return cd_fail(e, "--warmup-lr %g: the warm-up learning rate must be a finite number >= 0", o->warmup_lr);
+  if (o->max_epoch < 1) return cd_fail(e, "--epochs %d: at least 1 epoch", o->max_epoch);
+  if (o->warmup_epochs < 0) return cd_fail(e, "--warmup-epochs %d: must be >= 0", o->warmup_epochs);
+  if (o->warmup_epochs > 0 && o->warmup_epochs >= o->max_epoch)
+    return cd_fail(e, "--warmup-epochs %d with --epochs %d: every epoch would be a warm-up epoch at --warmup-lr "
+                   "and --lr would never be used; give --warmup-epochs below --epochs (0: no warm-up)",
+                   o->warmup_epochs, o->max_epoch);
+  if (batch < 1) return cd_fail(e, "--batch %d: at least 1 sample per batch", batch);
+  if (!(d->eta >= 0) || !isfinite(d->eta))
+    return cd_fail(e, "--eta %g: must be a finite number >= 0 (0: inverse group frequency only)", d->eta);
+  if (!(d->ema >= 0 && d->ema < 1))
+    return cd_fail(e, "--ema %g: the smoothing factor must be in [0, 1); at 1 the weights would never move "
+                   "from their start", d->ema);
+  if (!(d->gdro_eta >= 0) || !isfinite(d->gdro_eta)) return cd_fail(e, "--gdro-eta %g: must be a finite number >= 0", d->gdro_eta);
+  if (!(d->gdro_adj >= 0) || !isfinite(d->gdro_adj)) return cd_fail(e, "--gdro-adj %g: must be a finite number >= 0", d->gdro_adj);
+  return 0;
+}
+
+static int blank(const char *s) {
+  while (*s && isspace((unsigned char)*s)) s++;
+  return *s == 0;
+}
+
+static int check_attr_prompts(const cd_run_config *c, cd_error *e) {
+  for (int i = 0; i < c->n_attr_prompts; i++) {
+    if (blank(c->attr_prompts[i]))
+      return cd_fail(e, "--attr-prompt number %d is empty; each attribute value needs a prompt that names it", i + 1);
+    for (int j = 0; j < i; j++)
+      if (!strcmp(c->attr_prompts[i], c->attr_prompts[j]))
+        return cd_fail(e, "--attr-prompt \"%s\" is given twice (numbers %d and %d); identical prompts cannot tell "
+                       "the attribute values apart", c->attr_prompts[i], j + 1, i + 1);
+  }
+  return 0;
+}
+
+int cd_run_config_check(const cd_run_config *c, cd_error *e) {
+  if (cd_run_train_check(&c->optim, &c->debias, c->batch, e)) return -1;
+  if (c->n_methods < 1) return cd_fail(e, "--methods: no method given");
+  if (c->n_seeds < 1) return cd_fail(e, "--seeds: no seed given");
+  if (c->threads && cd_threads_check(c->threads, e)) return -1;
+  if (c->n_ctx < 1) return cd_fail(e, "--n-ctx %d: at least 1 context vector", c->n_ctx);
+  if (c->embed_batch < 1) return cd_fail(e, "--embed-batch %d: at least 1 image per batch", c->embed_batch);
+  return check_attr_prompts(c, e);
+}
+
+/* ---- args.json ------------------------------------------------------------------------- */
 
 static void key(FILE *fp, const char *k) {
   fprintf(fp, ",\n    \"%s\": ", k);

@@ -66,6 +66,17 @@ int cd_run_config_set_methods(cd_run_config *c, const char *list, cd_error *e);
 /* "0,1,2" */
 int cd_run_config_set_seeds(cd_run_config *c, const char *list, cd_error *e);
 
+/* Refuses, with one message naming the flag, a training setting that has no sensible meaning
+ * (the flags of `tune` and `run`): --lr <= 0, --momentum outside [0, 1), --weight-decay < 0,
+ * --epochs < 1, --warmup-epochs outside [0, --epochs), --warmup-lr < 0, --batch < 1, --eta < 0,
+ * --ema outside [0, 1), --gdro-eta < 0, --gdro-adj < 0, and non-finite values. */
+int cd_run_train_check(const cd_optim_config *o, const cd_debias_params *d, int batch, cd_error *e);
+/* Every setting of a configuration (run and the stage commands: zeroshot, pseudolabel,
+ * eval): cd_run_train_check, then an empty --methods or --seeds, --threads (core/pool.h),
+ * empty or identical --attr-prompt values, --n-ctx < 1, --embed-batch < 1. Whether --n-ctx fits the text context with the class names is checked when
+ * the prompts are tokenized (cd_prompt_init_text). */
+int cd_run_config_check(const cd_run_config *c, cd_error *e);
+
 /* What the cache and defaults resolved to, recorded next to the flags. */
 typedef struct {
   const char *cache_dir;        /* the cache actually used */

@@ -51,6 +51,7 @@ static int resolve_classnames(const cd_run_config *c, cd_run_inputs *in, cd_erro
 
 int cd_run_inputs_load(cd_run_inputs *in, const cd_run_config *c, int need_attr_prompts, cd_error *e) {
   memset(in, 0, sizeof *in);
+  if (cd_run_config_check(c, e)) return -1;
   if (!c->cache_dir) return cd_fail(e, "--cache DIR is required (a feature cache written by `clipdebias embed`)");
   if (!c->model) return cd_fail(e, "--model is required (the checkpoint the cache was embedded with)");
   if (cd_feature_cache_load(c->cache_dir, &in->cache, e)) return -1;
@@ -122,6 +123,7 @@ int cd_run(const cd_run_config *cfg, FILE *log, cd_error *e) {
   if (!cfg->model) return cd_fail(e, "run: --model is required");
   if (!cfg->cache_dir == !cfg->dataset)
     return cd_fail(e, "run: give either --cache CACHE or --dataset NAME --root DIR (embedded into RUN_DIR/cache)");
+  if (cd_run_config_check(cfg, e)) return -1; /* before anything is embedded */
   cd_run_config c = *cfg;
   char cache_dir[4200];
   if (c.dataset) {

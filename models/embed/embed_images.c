@@ -102,8 +102,16 @@ int cd_embed_result_commit(cd_embed_result *r, const char *dest, cd_error *e) {
   return 0;
 }
 
+int cd_embed_opts_check(const cd_embed_opts *o, cd_error *e) {
+  if (!(o->checkpoint_every >= 0))
+    return cd_fail(e, "--checkpoint-every %g: seconds between progress checkpoints must be >= 0 (0: no checkpoints)",
+                   o->checkpoint_every);
+  return 0;
+}
+
 int cd_embed_image_list(const cd_clip *m, cd_image_list *l, const cd_embed_opts *o, cd_embed_result *r, cd_error *e) {
   memset(r, 0, sizeof *r);
+  if (cd_embed_opts_check(o, e)) return -1;
   if (!o->partial_prefix || strlen(o->partial_prefix) + 16 >= sizeof r->prefix)
     return cd_fail(e, "embed: %s", o->partial_prefix ? "output path too long" : "no output path for the work files");
   snprintf(r->prefix, sizeof r->prefix, "%s", o->partial_prefix);

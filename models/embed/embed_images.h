@@ -44,6 +44,10 @@ typedef struct {
   char prefix[4096];
 } cd_embed_result;
 
+/* Refuses options without a meaning (--checkpoint-every below 0). Called by
+ * cd_embed_image_list; commands call it up front, before the model is loaded. */
+int cd_embed_opts_check(const cd_embed_opts *o, cd_error *e);
+
 /* Encodes l's slice (cd_image_list_slice must have been called). On success the rows are in
  * r->file; cd_embed_result_commit moves them to their destination. On failure the
  * checkpoint files stay (a rerun resumes) when checkpoints are on. */

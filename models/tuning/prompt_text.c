@@ -6,6 +6,31 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* The prompt "SOT prefix name . EOT" of every class must fit the text context: the longest
+ * one is named with its token counts, and the largest --n-ctx that would fit. */
+static int check_fit(const cd_tokenizer *tok, char *const *classnames, int n_cls, int n_ctx, const char *ctx_init,
+                     cd_error *e) {
+  int worst = -1, worst_len = 0;
+  for (int c = 0; c < n_cls; c++) {
+    int32_t *ids = NULL;
+    int n = 0;
+    if (cd_tokenizer_encode(tok, classnames[c], &ids, &n, e)) return -1;
+    free(ids);
+    if (worst < 0 || n > worst_len) worst = c, worst_len = n;
+  }
+  int total = 1 + n_ctx + worst_len + 1 + 1; /* SOT, context, name, ".", EOT */
+  if (total <= CD_CONTEXT) return 0;
+  int room = CD_CONTEXT - 3 - worst_len;
+  char how[160], fix[80];
+  if (room >= 1 && ctx_init && *ctx_init) snprintf(fix, sizeof fix, "use a phrase of at most %d tokens", room);
+  else if (room >= 1) snprintf(fix, sizeof fix, "use at most --n-ctx %d with these class names", room);
+  else snprintf(fix, sizeof fix, "this class name alone is too long");
+  if (ctx_init && *ctx_init) snprintf(how, sizeof how, "--ctx-init '%.60s%s' (%d tokens)", ctx_init, strlen(ctx_init) > 60 ? "..." : "", n_ctx);
+  else snprintf(how, sizeof how, "--n-ctx %d", n_ctx);
+  return cd_fail(e, "%s does not fit the %d-token text context with class '%s': start 1 + context %d + name %d + "
+                 "'.' 1 + end 1 = %d tokens; %s", how, CD_CONTEXT, classnames[worst], n_ctx, worst_len, total, fix);
+}
+
 int cd_prompt_init_text(cd_prompt *p, const cd_tokenizer *tok, char *const *classnames,
                         int n_cls, int n_ctx, const char *ctx_init, int width, int csc,
                         cd_class_position position, cd_error *e) {
@@ -39,6 +64,10 @@ int cd_prompt_init_text(cd_prompt *p, const cd_tokenizer *tok, char *const *clas
       prefix[2 * i] = 'X';
       prefix[2 * i + 1] = i + 1 < n_ctx ? ' ' : 0;
     }
+  }
+  if (check_fit(tok, classnames, n_cls, n_ctx, ctx_init, e)) {
+    free(prefix);
+    return -1;
   }
   int32_t *tokens = cd_malloc(sizeof *tokens * (size_t)n_cls * CD_CONTEXT, e);
   int *lens = cd_malloc(sizeof *lens * (size_t)n_cls, e);

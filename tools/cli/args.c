@@ -6,8 +6,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/cpu.h"
 #include "core/error.h"
 #include "core/file.h"
+#include "core/pool.h"
 
 int cd_cli_fail(const char *fmt, ...) {
   va_list ap;
@@ -59,6 +61,14 @@ int cd_arg_int(const char *opt, const char *s, long lo, long hi, int *out) {
     return -1;
   }
   *out = (int)v;
+  return 0;
+}
+
+int cd_arg_threads(const char *s, int *out) {
+  cd_error e;
+  if (cd_arg_int("--threads", s, -2147483647, 2147483647, out)) return -1;
+  if (cd_threads_check(*out, &e)) return cd_cli_fail("%s", e.msg), -1;
+  cd_threads_set(*out);
   return 0;
 }
 

@@ -24,6 +24,8 @@ int cd_arg_values(int argc, char **argv, int *i, const char ***vals, int *n);
 /* Parses an int in [lo, hi]; returns 0 ok, -1 with message naming the option. */
 int cd_arg_int(const char *opt, const char *s, long lo, long hi, int *out);
 int cd_arg_float(const char *opt, const char *s, double *out);
+/* --threads N: an integer cd_threads_check accepts; sets the thread count. */
+int cd_arg_threads(const char *s, int *out);
 /* Reads non-empty lines of a text file (UTF-8) into a malloc'd array of strings. */
 int cd_read_lines(const char *path, char ***lines, int *n);
 void cd_free_lines(char **lines, int n);

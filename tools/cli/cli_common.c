@@ -13,9 +13,7 @@ int cd_cli_common_arg(int argc, char **argv, int *i, cd_cli_opts *o) {
   if (cd_arg_is(a, "--vocab")) return (o->vocab = cd_arg_value(argc, argv, i)) ? 1 : -1;
   if (cd_arg_is(a, "--threads")) {
     const char *v = cd_arg_value(argc, argv, i);
-    if (!v || cd_arg_int("--threads", v, 1, 1024, &o->threads)) return -1;
-    cd_threads_set(o->threads);
-    return 1;
+    return !v || cd_arg_threads(v, &o->threads) ? -1 : 1;
   }
   if (cd_arg_is(a, "--isa")) {
     const char *v = cd_arg_value(argc, argv, i);

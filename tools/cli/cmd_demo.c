@@ -96,9 +96,9 @@ static int parse(int argc, char **argv, demo_args *a) {
     else if (cd_arg_is(opt, "--scale")) {
       if (cd_arg_float("--scale", v, &a->scale)) return -1;
     } else if (cd_arg_is(opt, "--epochs")) {
-      if (cd_arg_int("--epochs", v, 1, 10000, &a->epochs)) return -1;
+      if (cd_arg_int("--epochs", v, 2, 10000, &a->epochs)) return -1; /* the first is a warm-up */
     } else if (cd_arg_is(opt, "--threads")) {
-      if (cd_arg_int("--threads", v, 1, 1024, &a->threads)) return -1;
+      if (cd_arg_threads(v, &a->threads)) return -1;
     } else {
       return cd_cli_fail("demo: unknown option '%s' (see --help)", opt), -1;
     }
@@ -158,6 +158,17 @@ static int embed_world(const char *world, const char *model, const char *cache) 
   return rc ? -1 : 0;
 }
 
+/* The run of step 3 (paths aside), checked before anything is drawn or embedded. */
+static int demo_config(const demo_args *a, cd_run_config *c, cd_error *e) {
+  cd_run_config_default(c);
+  c->optim.max_epoch = a->epochs;
+  c->select = CD_SELECT_LAST; /* as CoOp reports prompt tuning: the trained prompt, unselected */
+  c->threads = a->threads ? a->threads : 1;
+  if (cd_run_config_set_methods(c, "zeroshot,erm,dpt,oracle,gdro", e) || cd_run_config_set_seeds(c, a->seeds, e))
+    return -1;
+  return cd_run_config_check(c, e);
+}
+
 /* Steps 2 and 3: embedding, then `run` with every method over the seeds. */
 static int run_pipeline(const demo_args *a, const char *world, const char *model) {
   char cache[PATH_MAX + 64], run_dir[PATH_MAX + 16];
@@ -173,15 +184,10 @@ static int run_pipeline(const demo_args *a, const char *world, const char *model
   if (snprintf(run_dir, sizeof run_dir, "%s/run", a->out) >= (int)sizeof run_dir)
     return cd_cli_fail("demo: path too long: %s", a->out), -1;
   cd_run_config c;
-  cd_run_config_default(&c);
+  if (demo_config(a, &c, &e)) return cd_cli_fail("%s", e.msg), -1;
   c.cache_dir = cache;
   c.model = model;
   c.out_dir = run_dir;
-  c.optim.max_epoch = a->epochs;
-  c.select = CD_SELECT_LAST; /* as CoOp reports prompt tuning: the trained prompt, unselected */
-  c.threads = a->threads ? a->threads : 1;
-  if (cd_run_config_set_methods(&c, "zeroshot,erm,dpt,oracle,gdro", &e) || cd_run_config_set_seeds(&c, a->seeds, &e))
-    return cd_cli_fail("%s", e.msg), -1;
   printf("[3/3] clipdebias run --cache %s --model %s --out %s --methods zeroshot,erm,dpt,oracle,gdro --seeds %s --epochs %d --select last\n",
          cache, model, run_dir, a->seeds, a->epochs);
   fflush(stdout);
@@ -197,6 +203,8 @@ int cd_cmd_demo(int argc, char **argv) {
   double t0 = cd_time_now();
   char world[PATH_MAX], model[PATH_MAX];
   cd_error e;
+  cd_run_config checked;
+  if (demo_config(&a, &checked, &e)) return cd_cli_fail("%s", e.msg);
   if (cd_mkdir_p(a.out, &e)) return cd_cli_fail("%s", e.msg);
   if (a.model) snprintf(model, sizeof model, "%s", a.model);
   else if (find_toyclip(model, sizeof model))

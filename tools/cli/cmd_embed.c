@@ -61,6 +61,8 @@ static int parse(int argc, char **argv, embed_args *a) {
     }
   }
   if (!a->out) return cd_cli_fail("embed: --out CACHE is required"), -1;
+  cd_error e;
+  if (cd_embed_opts_check(&a->eo.embed, &e)) return cd_cli_fail("%s", e.msg), -1;
   return 0;
 }
 

@@ -115,6 +115,12 @@ int cd_cmd_embed_image(int argc, char **argv) {
     cd_cli_fail("embed-image: --out and one of --pixels, --images or --list are required");
     goto done;
   }
+  cd_embed_opts check = {.checkpoint_every = every};
+  cd_error e;
+  if (cd_embed_opts_check(&check, &e)) {
+    cd_cli_fail("%s", e.msg);
+    goto done;
+  }
   if (!pixels && cd_image_inputs_resolve(&in)) goto done;
   cd_clip m;
   o.towers = CD_TOWER_VISION;

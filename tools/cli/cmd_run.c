@@ -79,11 +79,7 @@ static int value_arg(run_args *a, const char *opt, const char *v) {
   if (cd_arg_is(opt, "--n-ctx")) return a->n_ctx_set = 1, cd_arg_int(opt, v, 1, 75, &c->n_ctx);
   if (cd_arg_is(opt, "--batch")) return cd_arg_int(opt, v, 1, 1 << 24, &c->batch);
   if (cd_arg_is(opt, "--embed-batch")) return cd_arg_int(opt, v, 1, 4096, &c->embed_batch);
-  if (cd_arg_is(opt, "--threads")) {
-    if (cd_arg_int(opt, v, 1, 1024, &c->threads)) return -1;
-    cd_threads_set(c->threads);
-    return 0;
-  }
+  if (cd_arg_is(opt, "--threads")) return cd_arg_threads(v, &c->threads);
   if (cd_arg_is(opt, "--methods") && cd_run_config_set_methods(c, v, &e)) return cd_cli_fail("%s", e.msg), -1;
   if (cd_arg_is(opt, "--seeds") && cd_run_config_set_seeds(c, v, &e)) return cd_cli_fail("%s", e.msg), -1;
   if (cd_arg_is(opt, "--methods") || cd_arg_is(opt, "--seeds")) return 0;

@@ -70,7 +70,7 @@ static int parse(int argc, char **argv, toyworld_args *a) {
     } else if (cd_arg_is(opt, "--quality")) {
       if (cd_arg_int("--quality", v, 1, 100, &a->o.quality)) return 1;
     } else if (cd_arg_is(opt, "--threads")) {
-      if (cd_arg_int("--threads", v, 1, 1024, &a->o.threads)) return 1;
+      if (cd_arg_threads(v, &a->o.threads)) return 1;
     } else if (cd_arg_is(opt, "--captions")) {
       if (cd_arg_int("--captions", v, 1, 10000000, &a->captions)) return 1;
     } else {

@@ -8,6 +8,7 @@
 #include "data/groups/groups.h"
 #include "models/debias/methods.h"
 #include "models/debias/reweight.h"
+#include "models/debias/run_config.h"
 #include "models/tuning/prompt_ckpt.h"
 #include "models/tuning/tune_session.h"
 #include "tools/cli/args.h"
@@ -239,6 +240,10 @@ int cd_cmd_tune(int argc, char **argv) {
     goto done;
   }
   if (a.resume && apply_resume(&a, names, n_cls, &old)) goto done;
+  if (cd_run_train_check(&a.oc, &a.dp, a.batch, &e)) {
+    cd_cli_fail("%s", e.msg);
+    goto done;
+  }
   o.towers = CD_TOWER_TEXT;
   if (cd_cli_load_model(&o, 1, &m)) goto done;
   rc = train(&o, &a, method, names, n_cls, old.epoch, &m) ? 1 : 0;

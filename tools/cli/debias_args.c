@@ -4,9 +4,10 @@
 
 #include "tools/cli/args.h"
 
-static int number(const char *opt, const char *v, double lo, double hi, double *out) {
+/* A number up to hi; what is meaningful below that is cd_run_train_check's to say. */
+static int number(const char *opt, const char *v, double hi, double *out) {
   if (cd_arg_float(opt, v, out)) return -1;
-  if (!(*out >= lo && *out <= hi)) return cd_cli_fail("%s %s is outside [%g, %g]", opt, v, lo, hi), -1;
+  if (!(*out <= hi)) return cd_cli_fail("%s %s is above %g", opt, v, hi), -1;
   return 0;
 }
 
@@ -14,13 +15,13 @@ int cd_cli_debias_arg(int argc, char **argv, int *i, cd_debias_params *p) {
   const char *opt = argv[*i];
   double *dst = NULL, hi = 1e3;
   if (cd_arg_is(opt, "--eta")) dst = &p->eta, hi = 50;
-  else if (cd_arg_is(opt, "--ema")) dst = &p->ema, hi = 1;
+  else if (cd_arg_is(opt, "--ema")) dst = &p->ema;
   else if (cd_arg_is(opt, "--gdro-eta")) dst = &p->gdro_eta, hi = 100;
   else if (cd_arg_is(opt, "--gdro-adj")) dst = &p->gdro_adj;
   else if (!cd_arg_is(opt, "--dpt-update")) return 0;
   const char *v = cd_arg_value(argc, argv, i);
   if (!v) return -1;
-  if (dst) return number(opt, v, 0, hi, dst) ? -1 : 1;
+  if (dst) return number(opt, v, hi, dst) ? -1 : 1;
   if (!strcmp(v, "epoch")) p->update = CD_DPT_EPOCH;
   else if (!strcmp(v, "step")) p->update = CD_DPT_STEP;
   else return cd_cli_fail("--dpt-update must be epoch or step (got '%s')", v), -1;
@@ -40,9 +41,9 @@ int cd_cli_optim_arg(int argc, char **argv, int *i, cd_optim_config *c, int *epo
   else if (!cd_arg_is(opt, "--optim")) return 0;
   const char *v = cd_arg_value(argc, argv, i);
   if (!v) return -1;
-  if (dst) return number(opt, v, 0, 1e3, dst) ? -1 : 1;
+  if (dst) return number(opt, v, 1e3, dst) ? -1 : 1;
   if (idst) {
-    if (cd_arg_int(opt, v, idst == &c->max_epoch ? 1 : 0, 1000000, idst)) return -1;
+    if (cd_arg_int(opt, v, -1000000, 1000000, idst)) return -1;
     if (idst == &c->max_epoch && epochs_set) *epochs_set = 1;
     return 1;
   }

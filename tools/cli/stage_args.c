@@ -23,10 +23,8 @@ int cd_stage_parse(int argc, char **argv, const char *command, int accepts, cd_r
     else if (cd_arg_is(opt, "--model")) c->model = v;
     else if (cd_arg_is(opt, "--vocab")) c->vocab = v;
     else if (cd_arg_is(opt, "--out")) c->out_dir = v;
-    else if (cd_arg_is(opt, "--threads")) {
-      if (cd_arg_int(opt, v, 1, 1024, &c->threads)) return -1;
-      cd_threads_set(c->threads);
-    } else if ((accepts & CD_STAGE_CLASSNAMES) && cd_arg_is(opt, "--classnames")) c->classnames = v;
+    else if (cd_arg_is(opt, "--threads")) r = cd_arg_threads(v, &c->threads);
+    else if ((accepts & CD_STAGE_CLASSNAMES) && cd_arg_is(opt, "--classnames")) c->classnames = v;
     else if ((accepts & CD_STAGE_TEMPLATES) && cd_arg_is(opt, "--template")) r = push(opt, v, c->templates, &c->n_templates);
     else if ((accepts & CD_STAGE_ATTR_PROMPTS) && cd_arg_is(opt, "--attr-prompt"))
       r = push(opt, v, c->attr_prompts, &c->n_attr_prompts);
