@@ -55,13 +55,15 @@ static void state_free(cd_run_state *st) {
   free(st->g_pseudo_train);
   free(st->train_counts);
   free(st->pseudo_counts);
+  free(st->P);
+  free(st->owned_text);
   memset(st, 0, sizeof *st);
 }
 
 static int check_inputs(const cd_run_state *st, cd_error *e) {
   const cd_feature_cache *c = st->cache;
   const cd_run_config *cfg = st->cfg;
-  if (c->D != st->E) return cd_fail(e, "%s: features are %d wide, the model's embedding is %d", cfg->out_dir, c->D, st->E);
+  if (c->D != st->D) return cd_fail(e, "%s: features are %d wide, the model's embedding is %d", cfg->out_dir, c->D, st->D);
   if (st->text->n_cls != c->n_cls) return cd_fail(e, "%d class names for %d classes in the cache", st->text->n_cls, c->n_cls);
   if (st->K < 2) return cd_fail(e, "pseudo labels need at least 2 attribute prompts (got %d)", st->K);
   if (c->n_attr > 0 && st->K != c->n_attr)
@@ -103,23 +105,69 @@ static int gather_splits(cd_run_state *st, cd_error *e) {
   return 0;
 }
 
+/* P [D,E] from the normalised training rows of x [N,D] (reduce.h: never val or test). */
+static int fit_projection(cd_run_state *st, const float *x, cd_error *e) {
+  const cd_feature_cache *c = st->cache;
+  int n = 0;
+  for (int i = 0; i < st->N; i++) n += c->split[i] == CD_SPLIT_TRAIN;
+  if (cd_reduce_check(st->cfg->reduce, st->E, st->D, n, e)) return -1;
+  float *xt = cd_malloc(sizeof(float) * (size_t)(n ? n : 1) * st->D, e);
+  st->P = cd_malloc(sizeof(float) * (size_t)st->D * st->E, e);
+  if (!xt || !st->P) return free(xt), -1;
+  for (int i = 0, k = 0; i < st->N; i++)
+    if (c->split[i] == CD_SPLIT_TRAIN) memcpy(xt + (size_t)k++ * st->D, x + (size_t)i * st->D, sizeof(float) * st->D);
+  int rc = cd_reduce_fit(st->cfg->reduce, xt, n, st->D, st->E, st->cfg->reduce_seed, st->P, e);
+  free(xt);
+  st->proj = (cd_projection){st->D, st->E, st->P};
+  return rc;
+}
+
+/* st->x [N,E] = the normalised features, projected (and normalised again) with --dims; the
+ * text features follow them into the same space. */
+static int project_inputs(cd_run_state *st, const cd_run_text *t, cd_error *e) {
+  const cd_feature_cache *c = st->cache;
+  st->class_feat = t->class_feat, st->attr_feat = t->attr_feat;
+  if (!st->cfg->dims) {
+    memcpy(st->x, c->features, sizeof(float) * (size_t)st->N * st->E);
+    cd_l2_normalize_rows(st->x, st->N, st->E);
+    return 0;
+  }
+  float *full = cd_malloc(sizeof(float) * (size_t)st->N * st->D, e);
+  if (!full) return -1;
+  memcpy(full, c->features, sizeof(float) * (size_t)st->N * st->D);
+  cd_l2_normalize_rows(full, st->N, st->D);
+  int rc = fit_projection(st, full, e);
+  if (!rc) {
+    cd_projection_forward(&st->proj, full, st->N, st->x);
+    cd_l2_normalize_rows(st->x, st->N, st->E);
+  }
+  free(full);
+  size_t nc = (size_t)st->C * st->E, na = (size_t)t->n_attr_prompts * st->E;
+  if (!rc && !(st->owned_text = cd_malloc(sizeof(float) * (nc + na + 1), e))) rc = -1;
+  if (rc) return -1;
+  cd_projection_forward(&st->proj, t->class_feat, st->C, st->owned_text);
+  cd_projection_forward(&st->proj, t->attr_feat, t->n_attr_prompts, st->owned_text + nc);
+  cd_l2_normalize_rows(st->owned_text + nc, t->n_attr_prompts, st->E);
+  st->class_feat = st->owned_text, st->attr_feat = st->owned_text + nc;
+  return 0;
+}
+
 static int state_init(cd_run_state *st, const cd_run_config *cfg, const cd_feature_cache *c,
                       const cd_clip *m, const cd_run_text *t, const cd_run_resolved *res, FILE *log, cd_error *e) {
   memset(st, 0, sizeof *st);
   st->classnames = res->classnames;
   st->cfg = cfg, st->cache = c, st->m = m, st->text = t, st->log = log;
-  st->N = c->N, st->E = m->embed_dim, st->C = c->n_cls, st->n_attr = c->n_attr, st->K = t->n_attr_prompts;
+  st->N = c->N, st->D = m->embed_dim, st->C = c->n_cls, st->n_attr = c->n_attr, st->K = t->n_attr_prompts;
+  st->E = cfg->dims ? cfg->dims : st->D;
   st->G = cd_group_count_of(st->C, st->n_attr);
   st->G_pseudo = cd_group_count_of(st->C, st->K);
-  if (c->D != st->E) return cd_fail(e, "cache features are %d wide, the model's embedding is %d", c->D, st->E);
+  if (c->D != st->D) return cd_fail(e, "cache features are %d wide, the model's embedding is %d", c->D, st->D);
   st->x = cd_malloc(sizeof(float) * (size_t)st->N * st->E, e);
   st->a_pseudo = cd_malloc(sizeof(int32_t) * (size_t)st->N, e);
   st->train_counts = cd_calloc((size_t)st->G, sizeof(int64_t), e);
   st->pseudo_counts = cd_calloc((size_t)st->G_pseudo, sizeof(int64_t), e);
-  if (!st->x || !st->a_pseudo || !st->train_counts || !st->pseudo_counts) return -1;
-  memcpy(st->x, c->features, sizeof(float) * (size_t)st->N * st->E);
-  cd_l2_normalize_rows(st->x, st->N, st->E);
-  if (st->K > 0) cd_pseudo_attributes(st->x, st->N, t->attr_feat, st->K, st->E, st->a_pseudo);
+  if (!st->x || !st->a_pseudo || !st->train_counts || !st->pseudo_counts || project_inputs(st, t, e)) return -1;
+  if (st->K > 0) cd_pseudo_attributes(st->x, st->N, st->attr_feat, st->K, st->E, st->a_pseudo);
   if (gather_splits(st, e)) return -1;
   int n = st->n_rows[CD_SPLIT_TRAIN];
   st->g_true_train = cd_malloc(sizeof(int32_t) * (size_t)(n ? n : 1), e);
@@ -156,12 +204,21 @@ static int save_ints(const cd_run_state *st, const char *method, const char *nam
   return cd_npy_save(path, CD_I32, 1, shape, v, e);
 }
 
+/* projection.npy: float32 [D,E], so a reduced run can be reproduced from its files. */
+static int save_projection(const cd_run_state *st, cd_error *e) {
+  char path[4200];
+  int64_t shape[2] = {st->D, st->E};
+  if (!st->P) return 0;
+  if (cd_path_join(path, sizeof path, st->cfg->out_dir, "projection.npy")) return cd_fail(e, "%s: path too long", st->cfg->out_dir);
+  return cd_npy_save(path, CD_F32, 2, shape, st->P, e);
+}
+
 /* Zero-shot: the linear head at its initialisation is exactly the zero-shot classifier. */
 static int zeroshot(const cd_run_state *st, int32_t *pred, FILE *lines, cd_error *e) {
   cd_head h;
   cd_run_eval ev;
   char dir[4200];
-  if (cd_head_init_linear(&h, st->text->class_feat, st->C, st->E, st->m->logit_scale_log, e)) return -1;
+  if (cd_head_init_linear(&h, st->class_feat, st->C, st->E, st->m->logit_scale_log, e)) return -1;
   int n = st->n_rows[CD_SPLIT_TRAIN];
   double *ce = cd_malloc(sizeof(double) * (size_t)n, e), loss = 0;
   int rc = !ce || cd_run_eval_init(&ev, st, e) ? -1 : 0;
@@ -239,7 +296,7 @@ int cd_run_execute(const cd_run_config *c, const cd_feature_cache *cache, const 
   int32_t *zs_pred = NULL;
   int rc = -1;
   if (state_init(&st, c, cache, m, text, res, log, e) || cd_make_dirs(c->out_dir, e) || write_args(&st, res, e) ||
-      save_ints(&st, ".", "a_pseudo.npy", st.a_pseudo, e))
+      save_ints(&st, ".", "a_pseudo.npy", st.a_pseudo, e) || save_projection(&st, e))
     goto done;
   FILE *fp = open_memstream(&zs, &zs_len);
   zs_pred = cd_malloc(sizeof(int32_t) * (size_t)st.N, e);

@@ -188,6 +188,14 @@ static void write_training(FILE *fp, const cd_run_config *c, const cd_run_resolv
     key(fp, names[k]);
     cd_jw_num(fp, vals[k]);
   }
+  key(fp, "dims");
+  if (c->dims) fprintf(fp, "%d", c->dims);
+  else fputs("\"full\"", fp);
+  if (c->dims) {
+    key(fp, "reduce");
+    fprintf(fp, "\"%s\"", cd_reduce_name(c->reduce));
+    if (c->reduce == CD_REDUCE_RANDOM) key(fp, "reduce_seed"), fprintf(fp, "%llu", (unsigned long long)c->reduce_seed);
+  }
   fprintf(fp, ",\n    \"epochs\": %d,\n    \"warmup_epochs\": %d,\n    \"batch\": %d,\n"
               "    \"dpt_update\": \"%s\",\n"
               "    \"loss\": \"sum_i w_i CE_i / sum_i w_i (erm, dpt, oracle); sum_g q_g loss_g (gdro)\",\n"

@@ -12,6 +12,7 @@
 #include "core/error.h"
 #include "data/datasets/dataset.h"
 #include "models/debias/methods.h"
+#include "models/debias/reduce.h"
 #include "models/debias/selection.h"
 #include "models/tuning/optim.h"
 #include "models/tuning/prompt.h"
@@ -49,6 +50,10 @@ typedef struct {
   cd_optim_config optim;
   int batch;
   cd_debias_params debias;
+  /* embedding size (models/debias/reduce.h): 0 = full, no projection */
+  int dims;
+  cd_reduce_kind reduce;
+  uint64_t reduce_seed;         /* random projections */
   int threads;                  /* recorded only: results do not depend on it */
   /* Library use: called after every trained epoch of every pair (after its resume state is
    * saved); a non-zero return stops the run there, like an interruption (rerunning resumes).

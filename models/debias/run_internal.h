@@ -12,6 +12,7 @@
 #include "models/debias/reweight.h"
 #include "models/debias/selection.h"
 #include "models/tuning/optim.h"
+#include "models/tuning/projection.h"
 #include "models/tuning/tune_head.h"
 
 enum { CD_SPLIT_TRAIN = 0, CD_SPLIT_VAL = 1, CD_SPLIT_TEST = 2, CD_SPLITS = 3 };
@@ -23,7 +24,13 @@ typedef struct {
   const cd_run_text *text;
   FILE *log;
   char *const *classnames; /* [C] the names the prompts were built with */
-  int N, E, C;
+  int N, E, C;             /* E: the width the cosine sees (dims, or the model's D) */
+  int D;                   /* the model's embedding width */
+  float *P;                /* [D,E] projection (--dims), NULL for the full embedding */
+  cd_projection proj;
+  const float *class_feat; /* [C,E] zero-shot class features after the projection */
+  const float *attr_feat;  /* [K,E] normalised attribute prompt features after it */
+  float *owned_text;       /* storage of the two above when projected */
   int n_attr;              /* true attribute values (0: unknown everywhere) */
   int K;                   /* attribute prompts = pseudo attribute values */
   int G, G_pseudo;         /* true groups (classes when n_attr = 0), pseudo groups C*K */

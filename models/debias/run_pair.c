@@ -36,9 +36,10 @@ static int setup(cd_run_pair_ctx *p, cd_error *e) {
   const cd_run_state *st = p->st;
   const cd_run_config *c = st->cfg;
   if (c->head == CD_HEAD_PROMPT) {
-    if (clone_prompt(&p->prompt, st->text, p->seed, e) || cd_head_init_prompt(&p->head, st->m, &p->prompt, e))
+    if (clone_prompt(&p->prompt, st->text, p->seed, e) ||
+        cd_head_init_prompt_projected(&p->head, st->m, &p->prompt, st->P ? &st->proj : NULL, e))
       return -1;
-  } else if (cd_head_init_linear(&p->head, st->text->class_feat, st->C, st->E, st->m->logit_scale_log, e)) {
+  } else if (cd_head_init_linear(&p->head, st->class_feat, st->C, st->E, st->m->logit_scale_log, e)) {
     return -1;
   }
   if (cd_optim_init(&p->opt, &c->optim, p->head.n_params, e) || cd_run_eval_init(&p->ev, st, e))

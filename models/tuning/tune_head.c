@@ -24,18 +24,31 @@ static int alloc_common(cd_head *h, cd_error *e) {
 }
 
 int cd_head_init_prompt(cd_head *h, const cd_clip *m, cd_prompt *p, cd_error *e) {
+  return cd_head_init_prompt_projected(h, m, p, NULL, e);
+}
+
+int cd_head_init_prompt_projected(cd_head *h, const cd_clip *m, cd_prompt *p,
+                                  const cd_projection *proj, cd_error *e) {
   memset(h, 0, sizeof *h);
+  if (proj && (proj->D != m->embed_dim || proj->K < 1 || proj->K > proj->D))
+    return cd_fail(e, "prompt head: a %dx%d projection for a %d-wide embedding", proj ? proj->D : 0,
+                   proj ? proj->K : 0, m->embed_dim);
   h->kind = CD_HEAD_PROMPT;
   h->C = p->n_cls;
-  h->E = m->embed_dim;
+  h->E = proj ? proj->K : m->embed_dim;
+  if (proj) h->proj = *proj;
   h->logit_scale_log = m->logit_scale_log;
   h->m = m;
   h->prompt = p;
   h->params = p->ctx;
   h->n_params = p->ctx_numel;
   if (cd_text_train_init(&h->tt, m, p, e)) return -1;
-  h->dtxt = cd_malloc(sizeof(float) * (size_t)h->C * h->E, e);
-  if (!h->dtxt || alloc_common(h, e)) {
+  h->dtxt = cd_malloc(sizeof(float) * (size_t)h->C * m->embed_dim, e);
+  if (h->dtxt && proj) {
+    h->tproj = cd_malloc(sizeof(float) * (size_t)h->C * h->E * 2, e);
+    h->dproj = h->tproj ? h->tproj + (size_t)h->C * h->E : NULL;
+  }
+  if (!h->dtxt || (proj && !h->tproj) || alloc_common(h, e)) {
     cd_head_free(h);
     return -1;
   }
@@ -66,6 +79,7 @@ void cd_head_free(cd_head *h) {
   else free(h->params);
   free(h->Z);
   free(h->dtxt);
+  free(h->tproj);
   memset(h, 0, sizeof *h);
 }
 
@@ -77,7 +91,9 @@ void cd_head_forward(cd_head *h) {
     return;
   }
   cd_text_train_forward(&h->tt, h->m, h->params);
-  cd_class_matrix_forward(h->tt.features, h->C, h->E, h->logit_scale_log, h->Z, h->norm);
+  const float *t = h->tt.features; /* [C,D] */
+  if (h->proj.P) cd_projection_forward(&h->proj, t, h->C, h->tproj), t = h->tproj;
+  cd_class_matrix_forward(t, h->C, h->E, h->logit_scale_log, h->Z, h->norm);
 }
 
 void cd_head_backward(cd_head *h, const double *dZ, const double *dbias, float *grad) {
@@ -87,7 +103,12 @@ void cd_head_backward(cd_head *h, const double *dZ, const double *dbias, float *
     for (int c = 0; c < h->C && dbias; c++) grad[CE + c] += (float)dbias[c];
     return;
   }
-  cd_class_matrix_backward(h->Z, h->norm, h->C, h->E, h->logit_scale_log, dZ, h->dtxt);
+  if (h->proj.P) {
+    cd_class_matrix_backward(h->Z, h->norm, h->C, h->E, h->logit_scale_log, dZ, h->dproj);
+    cd_projection_backward(&h->proj, h->dproj, h->C, h->dtxt);
+  } else {
+    cd_class_matrix_backward(h->Z, h->norm, h->C, h->E, h->logit_scale_log, dZ, h->dtxt);
+  }
   cd_text_train_backward(&h->tt, h->m, h->dtxt, grad);
 }
 

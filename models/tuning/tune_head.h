@@ -6,7 +6,10 @@
  *           from the zero-shot classifier (W = exp(logit_scale) · t̂, b = 0, so its initial
  *           logits are the zero-shot logits); parameters = W then b.
  * cd_head_forward recomputes Z (and b) from the parameters; cd_head_backward takes dZ (and
- * db) to the parameters' gradient. */
+ * db) to the parameters' gradient.
+ * With a projection P [D,E] (cd_head_set_projection; models/tuning/projection.h) the prompt
+ * head's class features are the text tower's [C,D] features mapped to t · P [C,E] before the
+ * normalisation, and its backward goes back through Pᵀ: E is then the reduced width. */
 #ifndef CD_TUNE_HEAD_H
 #define CD_TUNE_HEAD_H
 
@@ -15,6 +18,7 @@
 
 #include "core/error.h"
 #include "models/clip/clip.h"
+#include "models/tuning/projection.h"
 #include "models/tuning/prompt.h"
 #include "models/tuning/text_train.h"
 
@@ -30,11 +34,17 @@ typedef struct {
   float *params;           /* prompt: prompt->ctx; linear: owned [C*E + C] */
   size_t n_params;
   double *Z, *bias, *norm; /* [C,E], [C] (linear only), [C] (prompt only) */
-  float *dtxt;             /* prompt scratch [C,E] */
+  float *dtxt;             /* prompt scratch [C,D]: d L / d (text tower features) */
+  cd_projection proj;      /* prompt: P [D,E] when proj.P, else none (D = E) */
+  float *tproj, *dproj;    /* prompt scratch [C,E] each: projected features, their gradient */
 } cd_head;
 
 /* p must stay alive and is trained in place. */
 int cd_head_init_prompt(cd_head *h, const cd_clip *m, cd_prompt *p, cd_error *e);
+/* Prompt head behind the projection p (p->D = the model's width, p->K <= p->D; P not owned,
+ * must outlive the head). Allocates as init_prompt does. */
+int cd_head_init_prompt_projected(cd_head *h, const cd_clip *m, cd_prompt *p,
+                                  const cd_projection *proj, cd_error *e);
 /* txt [C,E]: zero-shot class text features (any norm). */
 int cd_head_init_linear(cd_head *h, const float *txt, int C, int E, float logit_scale_log,
                         cd_error *e);

@@ -21,7 +21,7 @@ static void print_help(void) {
       "         [--weight-decay 5e-4] [--epochs 50] [--batch 32] [--warmup-epochs 1]\n"
       "         [--warmup-lr 1e-5] [--eta 2] [--ema 0.9] [--dpt-update epoch|step]\n"
       "         [--gdro-eta 0.01] [--gdro-adj 0] [--embed-batch 32] [--skip-bad] [--vocab V]\n"
-      "         [--threads N]\n\n"
+      "         [--dims K --reduce pca|random|truncate [--reduce-seed S]] [--threads N]\n\n"
       "Debiased Prompt Tuning end to end on a feature cache (clipdebias embed); with --dataset\n"
       "the data set is embedded into RUN_DIR/cache first (a matching cache there is reused):\n"
       " 1. zero-shot: class features from the templates ({} = class name; several are averaged)\n"
@@ -48,6 +48,11 @@ static void print_help(void) {
       "a_pseudo.npy and one folder per method and seed; rerunning the same command resumes:\n"
       "finished (method, seed) pairs are kept, an interrupted pair continues after its last\n"
       "finished epoch. At the end: the table, and RUN_DIR/report.html.\n"
+      "--dims K maps image and text features to K dimensions before the cosine, with a\n"
+      "projection fitted on the training split's image features only: pca (top-K right\n"
+      "singular vectors of the normalised features, the default), random (seeded Gaussian,\n"
+      "--reduce-seed, default 0) or truncate (the first K coordinates); prompt tuning trains\n"
+      "through it. RUN_DIR/projection.npy holds it. --dims full (the default): none.\n"
       "Data set options (with --dataset):\n" CD_DATASET_HELP);
 }
 
@@ -78,6 +83,19 @@ static int value_arg(run_args *a, const char *opt, const char *v) {
   if (cd_arg_is(opt, "--ctx-init")) return c->ctx_init = v, a->ctx_init_set = 1, 0;
   if (cd_arg_is(opt, "--n-ctx")) return a->n_ctx_set = 1, cd_arg_int(opt, v, 1, 75, &c->n_ctx);
   if (cd_arg_is(opt, "--batch")) return cd_arg_int(opt, v, 1, 1 << 24, &c->batch);
+  if (cd_arg_is(opt, "--dims")) {
+    if (!strcmp(v, "full")) return c->dims = 0, 0;
+    return cd_arg_int(opt, v, 2, 1 << 20, &c->dims);
+  }
+  if (cd_arg_is(opt, "--reduce")) {
+    if ((k = cd_reduce_parse(v)) < 0) return cd_cli_fail("--reduce must be pca, random or truncate (got '%s')", v), -1;
+    return c->reduce = (cd_reduce_kind)k, 0;
+  }
+  if (cd_arg_is(opt, "--reduce-seed")) {
+    int s;
+    if (cd_arg_int(opt, v, 0, 2147483647, &s)) return -1;
+    return c->reduce_seed = (uint64_t)s, 0;
+  }
   if (cd_arg_is(opt, "--embed-batch")) return cd_arg_int(opt, v, 1, 4096, &c->embed_batch);
   if (cd_arg_is(opt, "--threads")) return cd_arg_threads(v, &c->threads);
   if (cd_arg_is(opt, "--methods") && cd_run_config_set_methods(c, v, &e)) return cd_cli_fail("%s", e.msg), -1;
