@@ -1,6 +1,6 @@
 /* Helper for the CLI test scripts (not a test itself):
  *
- *   tool_pagecheck xml PAGE.html
+ *   tool_pagecheck xml PAGE.html   (xml-links: also allow links to .html pages beside it)
  *       strict XML well-formedness + nothing referenced outside the page (tests/xml_check.h)
  *   tool_pagecheck png SHOT.png [#rrggbb...]
  *       decodes the PNG with the engine's own decoder and prints
@@ -20,7 +20,7 @@
 #define CD_XML_CHECK_IMPLEMENTATION
 #include "tests/xml_check.h"
 
-static int check_page(const char *path) {
+static int check_page(const char *path, int allow_links) {
   uint8_t *data;
   size_t size;
   cd_error e;
@@ -30,7 +30,7 @@ static int check_page(const char *path) {
   if (cd_xml_check((const char *)data, size, msg, sizeof msg)) {
     fprintf(stderr, "%s: not well-formed XML: %s\n", path, msg);
     rc = 1;
-  } else if (cd_page_check_offline((const char *)data, size, msg, sizeof msg)) {
+  } else if ((allow_links ? cd_page_check_offline_links : cd_page_check_offline)((const char *)data, size, msg, sizeof msg)) {
     fprintf(stderr, "%s: not self-contained: %s\n", path, msg);
     rc = 1;
   } else {
@@ -97,8 +97,9 @@ static int check_png(const char *path, int n_colours, char **colours) {
 }
 
 int main(int argc, char **argv) {
-  if (argc >= 3 && !strcmp(argv[1], "xml")) return check_page(argv[2]);
+  if (argc >= 3 && !strcmp(argv[1], "xml")) return check_page(argv[2], 0);
+  if (argc >= 3 && !strcmp(argv[1], "xml-links")) return check_page(argv[2], 1);
   if (argc >= 3 && !strcmp(argv[1], "png")) return check_png(argv[2], argc - 3, argv + 3);
-  fprintf(stderr, "usage: tool_pagecheck xml PAGE.html | png SHOT.png [#rrggbb...]\n");
+  fprintf(stderr, "usage: tool_pagecheck xml|xml-links PAGE.html | png SHOT.png [#rrggbb...]\n");
   return 1;
 }

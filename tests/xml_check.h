@@ -20,6 +20,10 @@
 
 int cd_xml_check(const char *doc, size_t len, char *msg, size_t cap);
 int cd_page_check_offline(const char *doc, size_t len, char *msg, size_t cap);
+/* The same, but href= may also be a link to a page beside it ("cells/a/report.html":
+ * relative, letters, digits, . _ - / only, ending in .html, no ".."): navigation a reader
+ * clicks, never loaded with the page (sweep.html links its cells' reports). */
+int cd_page_check_offline_links(const char *doc, size_t len, char *msg, size_t cap);
 
 #endif
 
@@ -452,7 +456,19 @@ static int cd_pc_in_markup(const char *doc, const char *at) {
   return style && (!close || close < style);
 }
 
-int cd_page_check_offline(const char *doc, size_t len, char *msg, size_t cap) {
+/* A relative link to a local .html page (see cd_page_check_offline_links). */
+static int cd_pc_local_page(const char *v, const char *end) {
+  const char *q = v;
+  while (q < end && *q != '"' && *q != '\'' &&
+         ((*q >= 'a' && *q <= 'z') || (*q >= 'A' && *q <= 'Z') || (*q >= '0' && *q <= '9') || strchr("._-/", *q)))
+    q++;
+  if (q == v || q == end || (*q != '"' && *q != '\'') || *v == '/') return 0;
+  for (const char *r = v; r + 1 < q; r++)
+    if (r[0] == '.' && r[1] == '.') return 0;
+  return q - v > 5 && !strncmp(q - 5, ".html", 5);
+}
+
+static int cd_pc_offline(const char *doc, size_t len, char *msg, size_t cap, int allow_links) {
   const char *end = doc + len;
   static const char *forbidden[] = {"http:", "https:", "//", "javascript:", "<script", "<link", "<iframe",
                                     "<object", "<embed", "<base", "@import"};
@@ -470,10 +486,19 @@ int cd_page_check_offline(const char *doc, size_t len, char *msg, size_t cap) {
     for (const char *at = cd_pc_find(doc, end, refs[i].lit); at; at = cd_pc_find(at + 1, end, refs[i].lit)) {
       if (!cd_pc_in_markup(doc, at)) continue;
       const char *v = cd_pc_value(at + strlen(refs[i].lit), end);
-      int ok = cd_pc_starts(v, end, "data:") || (refs[i].allow_fragment && v < end && *v == '#');
+      int ok = cd_pc_starts(v, end, "data:") || (refs[i].allow_fragment && v < end && *v == '#') ||
+               (allow_links && !strcmp(refs[i].lit, "href=") && cd_pc_local_page(v, end));
       if (!ok) return cd_pc_fail(doc, at, end, msg, cap, "reference to something outside the page");
     }
   return 0;
+}
+
+int cd_page_check_offline(const char *doc, size_t len, char *msg, size_t cap) {
+  return cd_pc_offline(doc, len, msg, cap, 0);
+}
+
+int cd_page_check_offline_links(const char *doc, size_t len, char *msg, size_t cap) {
+  return cd_pc_offline(doc, len, msg, cap, 1);
 }
 
 #endif

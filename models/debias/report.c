@@ -14,7 +14,7 @@
 #include "models/debias/report_svg.h"
 
 /* Quiet, print-friendly styling (system fonts only: nothing is fetched). */
-static const char CSS[] =
+const char CD_REPORT_CSS[] =
     "*{box-sizing:border-box}\n"
     "body{margin:0 auto;max-width:1140px;padding:28px 36px 40px;background:#fff;color:#1f2328;"
     "font:14px/1.45 system-ui,-apple-system,'Segoe UI',Roboto,'Helvetica Neue',Arial,sans-serif}\n"
@@ -517,7 +517,7 @@ static void write_page(FILE *fp, const cd_rp_run *run, const char *run_dir) {
         "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"/>\n<title>",
         fp);
   cd_rp_escf(fp, "%s · clipdebias report", dataset_title(run->dataset));
-  fprintf(fp, "</title>\n<style>\n%s</style>\n</head>\n<body>\n", CSS);
+  fprintf(fp, "</title>\n<style>\n%s</style>\n</head>\n<body>\n", CD_REPORT_CSS);
   write_header(fp, run);
   write_warnings(fp, run);
   fputs("<main>\n", fp);

@@ -14,4 +14,7 @@
 
 int cd_report_write(const char *run_dir, cd_error *e);
 
+/* The style sheet of the report pages (report.html, sweep.html). */
+extern const char CD_REPORT_CSS[];
+
 #endif

@@ -26,19 +26,23 @@ static const char *GROUP_DASHES[] = {NULL, "5 3", "2 2", "7 2 2 2"};
 
 #define COUNT(a) ((int)(sizeof(a) / sizeof((a)[0])))
 
-cd_rp_style cd_rp_method_style(const cd_rp_run *run, int method) {
-  const char *name = run->methods[method].name;
+cd_rp_style cd_rp_style_named(const char *name, int other) {
   for (int i = 0; i < COUNT(KNOWN_METHODS); i++)
     if (!strcmp(name, KNOWN_METHODS[i].name))
       return (cd_rp_style){KNOWN_METHODS[i].color, KNOWN_METHODS[i].dash, KNOWN_METHODS[i].label,
                            KNOWN_METHODS[i].uses_annotations};
+  return (cd_rp_style){OTHER_COLORS[other % COUNT(OTHER_COLORS)], other >= COUNT(OTHER_COLORS) ? "4 2" : NULL, name, 0};
+}
+
+cd_rp_style cd_rp_method_style(const cd_rp_run *run, int method) {
+  const char *name = run->methods[method].name;
   int other = 0;
   for (int m = 0; m < method; m++) {
     int known = 0;
     for (int i = 0; i < COUNT(KNOWN_METHODS); i++) known |= !strcmp(run->methods[m].name, KNOWN_METHODS[i].name);
     other += !known;
   }
-  return (cd_rp_style){OTHER_COLORS[other % COUNT(OTHER_COLORS)], other >= COUNT(OTHER_COLORS) ? "4 2" : NULL, name, 0};
+  return cd_rp_style_named(name, other);
 }
 
 /* ---- per-epoch series, aggregated over seeds ---- */

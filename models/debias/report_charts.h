@@ -15,6 +15,8 @@ typedef struct {
 } cd_rp_style;
 
 cd_rp_style cd_rp_method_style(const cd_rp_run *run, int method);
+/* The style of a method by name; other = its index among the methods without a known style. */
+cd_rp_style cd_rp_style_named(const char *name, int other);
 
 /* Grouped bars: accuracy of every method on every true group of one split (test or val). */
 void cd_rp_fig_group_bars(FILE *fp, const cd_rp_run *run, int test);

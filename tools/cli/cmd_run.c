@@ -137,6 +137,13 @@ static int parse(int argc, char **argv, run_args *a) {
   return 0;
 }
 
+int cd_cmd_run_check(int argc, char **argv) {
+  run_args a;
+  memset(&a, 0, sizeof a);
+  cd_run_config_default(&a.c);
+  return parse(argc, argv, &a) ? 1 : 0;
+}
+
 int cd_cmd_run(int argc, char **argv) {
   if (cd_args_want_help(argc, argv)) return print_help(), 0;
   run_args a;

@@ -10,6 +10,9 @@ int cd_cmd_embed_image(int argc, char **argv);
 int cd_cmd_prompt_grad(int argc, char **argv);
 int cd_cmd_tune(int argc, char **argv);
 int cd_cmd_run(int argc, char **argv);
+/* Parses run's arguments without running anything: 0, or 1 after printing the problem. */
+int cd_cmd_run_check(int argc, char **argv);
+int cd_cmd_sweep(int argc, char **argv);
 int cd_cmd_zeroshot(int argc, char **argv);
 int cd_cmd_pseudolabel(int argc, char **argv);
 int cd_cmd_eval(int argc, char **argv);

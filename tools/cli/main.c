@@ -25,6 +25,7 @@ static const cd_command COMMANDS[] = {
     {"embed", cd_cmd_embed, "embed a data set once into a feature cache (shardable, resumable)"},
     {"report", cd_cmd_report, "rebuild RUN_DIR/report.html from a run's results"},
     {"run", cd_cmd_run, "zero-shot, pseudo labels, DPT and baselines over seeds: the robustness table"},
+    {"sweep", cd_cmd_sweep, "a grid of runs over caches, embedding sizes and settings; locally or on Slurm"},
     {"zeroshot", cd_cmd_zeroshot, "zero-shot CLIP on a feature cache: predictions and group metrics"},
     {"pseudolabel", cd_cmd_pseudolabel, "pseudo spurious attributes from attribute prompts, and their accuracy"},
     {"eval", cd_cmd_eval, "group metrics of a tuned context on a feature cache"},
