@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# report.html in a real browser: headless Chromium renders the page of the full run fixture
+# report.html and sweep.html in a real browser: headless Chromium renders the page of the full run fixture
 # to a PNG, which the engine's own PNG decoder (tool_pagecheck png) must find not blank: most
 # of it painted, many colours, and every method's bar colour present (the inline SVG drew).
 # The page must need nothing from the network: Chromium runs with a proxy on a dead loopback
@@ -96,6 +96,33 @@ if shoot "$TMP/run/report.html" "$TMP/report.png" "$TMP/report.netlog"; then
   fi
 else
   bad "chromium did not render report.html"
+fi
+
+echo "== sweep.html of a small sweep (fixture model, dims x eta)"
+"$BIN" embed --dataset waterbirds --root tests/fixtures/datasets/waterbirds/wilds --skip-bad \
+  --model tests/fixtures/model/hf_f32 --out "$TMP/cache" >/dev/null 2>&1 || bad "embed failed"
+"$BIN" sweep --caches "$TMP/cache" --model tests/fixtures/model/hf_f32 --out "$TMP/sweep" --dims 4,8,full \
+  --eta 1,2 --epochs 2 --seeds 0,1 --threads 1 >/dev/null 2>&1 || bad "clipdebias sweep failed"
+"$CHECKER" xml-links "$TMP/sweep/sweep.html" >/dev/null && ok "well-formed, nothing outside the page but links to the cells' reports" ||
+  bad "static page check of sweep.html"
+if shoot "$TMP/sweep/sweep.html" "$TMP/sweep.png" "$TMP/sweep.netlog"; then
+  [ -n "${CLIPDEBIAS_SHOT_DIR:-}" ] && cp "$TMP/sweep.png" "$CLIPDEBIAS_SHOT_DIR/sweep.png"
+  # the darkest heat-map cells are DPT's #0072B2 (on the fixture the methods' lines coincide)
+  stats=$("$CHECKER" png "$TMP/sweep.png" '#0072B2') || bad "screenshot not decodable"
+  echo "  screenshot: $stats"
+  read -r w h bg painted colours rest <<<"$stats"
+  total=$((w * h))
+  [ "$bg" = "#ffffff" ] && ok "white page background" || bad "background $bg"
+  [ $((painted * 1000)) -ge $((total * 15)) ] && ok "$painted of $total pixels painted (>= 1.5%)" || bad "only $painted of $total pixels painted: blank?"
+  [ "$colours" -ge 100 ] && ok "$colours distinct colours (>= 100)" || bad "only $colours colours"
+  for kv in $rest; do
+    c=${kv%%=*} n=${kv#*=}
+    [ "$n" -ge 2000 ] && ok "colour $c: $n pixels" || bad "colour $c: $n pixels (< 2000): the heat maps did not draw"
+  done
+  reqs=$(page_requests "$TMP/sweep.netlog")
+  if [ -z "$reqs" ]; then ok "no request from sweep.html"; else bad "sweep.html made requests:"; echo "$reqs" | sed 's/^/       | /'; fi
+else
+  bad "chromium did not render sweep.html"
 fi
 
 echo "cli_report_browser: $fails failed"
