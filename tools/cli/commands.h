@@ -15,6 +15,7 @@ int cd_cmd_run_check(int argc, char **argv);
 int cd_cmd_sweep(int argc, char **argv);
 int cd_cmd_zeroshot(int argc, char **argv);
 int cd_cmd_pseudolabel(int argc, char **argv);
+int cd_cmd_discover(int argc, char **argv);
 int cd_cmd_eval(int argc, char **argv);
 int cd_cmd_preprocess(int argc, char **argv);
 int cd_cmd_merge(int argc, char **argv);

@@ -28,6 +28,7 @@ static const cd_command COMMANDS[] = {
     {"sweep", cd_cmd_sweep, "a grid of runs over caches, embedding sizes and settings; locally or on Slurm"},
     {"zeroshot", cd_cmd_zeroshot, "zero-shot CLIP on a feature cache: predictions and group metrics"},
     {"pseudolabel", cd_cmd_pseudolabel, "pseudo spurious attributes from attribute prompts, and their accuracy"},
+    {"discover", cd_cmd_discover, "find the spurious attribute from the classifier's mistakes (attribute prompts for run)"},
     {"eval", cd_cmd_eval, "group metrics of a tuned context on a feature cache"},
 };
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Writes models/debias/discover_words.txt, the vocabulary `clipdebias discover` ranks by default.
+"""Writes models/discover/words.txt, the vocabulary `clipdebias discover` ranks by default.
 
 Source: WordNet 3.0 (Princeton University), as Debian's `wordnet-base` package installs it in
 /usr/share/wordnet (apt-get install wordnet-base). WordNet's license (the "WordNet 3.0 license",
@@ -100,7 +100,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--wordnet", default="/usr/share/wordnet")
     here = os.path.dirname(os.path.abspath(__file__))
-    ap.add_argument("--out", default=os.path.join(here, "..", "..", "models", "debias", "discover_words.txt"))
+    ap.add_argument("--out", default=os.path.join(here, "..", "..", "models", "discover", "words.txt"))
     a = ap.parse_args()
     synsets = read_synsets(os.path.join(a.wordnet, "data.noun"))
     colors = color_lemmas(synsets)

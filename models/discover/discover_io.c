@@ -1,0 +1,168 @@
+/* discover.json, the printed table, and reading a discovery back for `run --attr-from`. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/file.h"
+#include "core/json.h"
+#include "models/debias/jsonw.h"
+#include "models/discover/discover.h"
+#include "models/embed/embed_dataset.h"
+
+static void write_candidate(FILE *fp, const cd_discover_result *r, int k) {
+  const cd_discover_cand *cd = &r->cand[k];
+  fprintf(fp, "    {\"rank\": %d, \"word\": ", k + 1);
+  cd_json_write_string(fp, cd->word);
+  fputs(", \"score\": ", fp);
+  cd_jw_num(fp, cd->score);
+  fputs(", \"best_class\": ", fp);
+  if (cd->best_class >= 0) cd_json_write_string(fp, r->classnames[cd->best_class]);
+  else fputs("null", fp);
+  fputs(", \"class_scores\": {", fp);
+  cd_jw_members(fp, (const char *const *)r->classnames, cd->class_score, r->C, ", ");
+  fputs("}, \"b2t_class_scores\": {", fp);
+  cd_jw_members(fp, (const char *const *)r->classnames, cd->b2t_score, r->C, ", ");
+  fputs("}, \"residual\": ", fp);
+  cd_jw_num(fp, cd->residual);
+  fputs(", \"separation\": ", fp);
+  cd_jw_num(fp, cd->separation);
+  fputs(", \"assoc_class\": ", fp);
+  if (cd->assoc_class >= 0) cd_json_write_string(fp, r->classnames[cd->assoc_class]);
+  else fputs("null", fp);
+  fputs(", \"class_sim\": ", fp);
+  cd_jw_num(fp, cd->class_sim);
+  fputs(", \"closest_class\": ", fp);
+  cd_json_write_string(fp, r->classnames[cd->class_sim_cls]);
+  fprintf(fp, ", \"filtered\": %s, \"names_class\": %s, \"line\": %d}", cd->filtered ? "true" : "false",
+          cd->names_class ? "true" : "false", cd->line);
+}
+
+int cd_discover_write_json(const char *path, const cd_discover_result *r, cd_error *e) {
+  cd_atomic_file af;
+  if (cd_atomic_open(&af, path, e)) return -1;
+  FILE *fp = af.fp;
+  fputs("{\n  \"version\": 1,\n  \"cache\": ", fp);
+  cd_json_write_string(fp, r->cache_dir);
+  fputs(",\n  \"cache_fingerprint\": ", fp);
+  cd_json_write_string(fp, r->cache_fingerprint);
+  fputs(",\n  \"model\": ", fp);
+  cd_json_write_string(fp, r->model_path);
+  fputs(",\n  \"model_checksum\": ", fp);
+  cd_json_write_string(fp, r->model_checksum);
+  fputs(",\n  \"words\": ", fp);
+  cd_json_write_string(fp, r->words_path);
+  fputs(",\n  \"attr_template\": ", fp);
+  cd_json_write_string(fp, r->attr_template);
+  fprintf(fp, ",\n  \"errors\": \"%s\",\n  \"split\": \"%s\",\n  \"classnames\": ", cd_discover_errors_name(r->errors),
+          r->split ? "val" : "train");
+  cd_json_write_string_list(fp, r->classnames, r->C);
+  fputs(",\n  \"wrong\": ", fp);
+  cd_jw_ints(fp, r->n_wrong, r->C);
+  fputs(",\n  \"right\": ", fp);
+  cd_jw_ints(fp, r->n_right, r->C);
+  int n_filtered = 0;
+  for (int k = 0; k < r->n_cand; k++) n_filtered += r->cand[k].filtered;
+  fputs(",\n  \"class_filter\": {\"rule\": \"class_sim (cosine of the prompt with the span of the class prompts) >= "
+        "threshold, or the word names a class\", \"threshold\": ", fp);
+  cd_jw_num(fp, r->threshold);
+  fprintf(fp, ", \"filtered\": %d},\n  \"attr_words\": [", n_filtered);
+  for (int v = 0; v < r->n_values; v++) {
+    fputs(v ? ", " : "", fp);
+    cd_json_write_string(fp, r->cand[r->value_cand[v]].word);
+  }
+  fputs("],\n  \"attr_value_from_class\": [", fp);
+  for (int v = 0; v < r->n_values; v++) {
+    fputs(v ? ", " : "", fp);
+    cd_json_write_string(fp, r->classnames[r->value_class[v]]);
+  }
+  fputs("],\n  \"attr_prompts\": ", fp);
+  cd_json_write_string_list(fp, r->attr_prompts, r->n_values);
+  fputs(",\n  \"candidates\": [\n", fp);
+  for (int k = 0; k < r->n_cand; k++) {
+    write_candidate(fp, r, k);
+    fputs(k + 1 < r->n_cand ? ",\n" : "\n", fp);
+  }
+  fputs("  ]\n}\n", fp);
+  return cd_atomic_commit(&af, e);
+}
+
+static void print_row(FILE *fp, const cd_discover_result *r, int k) {
+  const cd_discover_cand *cd = &r->cand[k];
+  fprintf(fp, "%4d  %-22.22s %8.3f", k + 1, cd->word, cd->score);
+  for (int c = 0; c < r->C && c < 4; c++) fprintf(fp, " %10.3f", cd->class_score[c]);
+  fprintf(fp, " %7.2f %-12.12s %6.3f", cd->separation, cd->assoc_class >= 0 ? r->classnames[cd->assoc_class] : "-",
+          cd->class_sim);
+  if (cd->names_class) fprintf(fp, "  filtered: names a class");
+  else if (cd->filtered) fprintf(fp, "  filtered: close to '%s'", r->classnames[cd->class_sim_cls]);
+  fputc('\n', fp);
+}
+
+void cd_discover_print(FILE *fp, const cd_discover_result *r, int rows) {
+  const char *split = r->split ? "val" : "train";
+  fprintf(fp, "errors: %s predictions on the %s split\n", cd_discover_errors_name(r->errors), split);
+  for (int c = 0; c < r->C; c++)
+    fprintf(fp, "  %-16s %6lld misclassified, %6lld correct\n", r->classnames[c], (long long)r->n_wrong[c],
+            (long long)r->n_right[c]);
+  int n_filtered = 0;
+  for (int k = 0; k < r->n_cand; k++) n_filtered += r->cand[k].filtered;
+  fprintf(fp, "class filter: %d of %d candidates describe a class (their prompt \"%s\" lies within cosine %.3f of "
+              "the class prompts' span, clsim, or the word names a class); they are listed, marked, and propose nothing\n",
+          n_filtered, r->n_cand, r->attr_template, r->threshold);
+  fprintf(fp, "score per class = 100 x (mean similarity on misclassified - on correct images), B2T's CLIP score, of the "
+              "prompt's part outside the class prompts' span; sep = Cohen's d on train; assoc = class it is most similar to\n");
+  fprintf(fp, "rank  word                      score");
+  for (int c = 0; c < r->C && c < 4; c++) fprintf(fp, " %10.10s", r->classnames[c]);
+  fprintf(fp, "     sep assoc         clsim\n");
+  int shown = 0, unfiltered = 0;
+  for (int k = 0; k < r->n_cand && (shown < rows || unfiltered < rows); k++) {
+    if (shown >= rows && r->cand[k].filtered) continue; /* past the first rows: unfiltered only */
+    print_row(fp, r, k);
+    shown++, unfiltered += !r->cand[k].filtered;
+  }
+  fprintf(fp, "proposed attribute (value k goes with class k on the training split):\n");
+  for (int v = 0; v < r->n_values; v++)
+    fprintf(fp, "  a=%d  \"%s\"  (from the errors of class '%s', score %.3f)\n", v, r->attr_prompts[v],
+            r->classnames[r->value_class[v]], r->cand[r->value_cand[v]].class_score[r->value_class[v]]);
+}
+
+int cd_discover_html_path(const char *json_path, char *buf, size_t cap) {
+  size_t n = strlen(json_path);
+  if (n >= 5 && !strcmp(json_path + n - 5, ".json")) n -= 5;
+  return snprintf(buf, cap, "%.*s.html", (int)n, json_path) >= (int)cap ? -1 : 0;
+}
+
+int cd_discover_load_prompts(const char *path, const cd_feature_cache *c, const char *cache_dir, const cd_clip *m,
+                             char ***prompts, int *n, cd_error *e) {
+  *prompts = NULL, *n = 0;
+  cd_json_doc *doc = cd_json_parse_file(path, (size_t)1 << 30, e);
+  if (!doc) return -1;
+  const cd_json *root = cd_json_root(doc), *ap = cd_json_get(root, "attr_prompts");
+  const char *fp = cd_json_get_str(root, "cache_fingerprint", NULL), *sum = cd_json_get_str(root, "model_checksum", NULL);
+  char have_fp[40], have_sum[80];
+  cd_discover_cache_fingerprint(c, have_fp);
+  cd_model_checksum(m, have_sum);
+  int rc = 0;
+  if (!fp || !sum || !ap || ap->type != CD_JSON_ARRAY)
+    rc = cd_fail(e, "%s: not a discovery file (needs cache_fingerprint, model_checksum and attr_prompts; written by "
+                    "clipdebias discover)", path);
+  else if (strcmp(fp, have_fp))
+    rc = cd_fail(e, "%s was discovered on another cache: %s (%s), not %s (%s)", path,
+                 cd_json_get_str(root, "cache", "?"), fp, cache_dir, have_fp);
+  else if (strcmp(sum, have_sum))
+    rc = cd_fail(e, "%s was discovered with another model: %s (%s), not %s (%s)", path,
+                 cd_json_get_str(root, "model", "?"), sum, m->path, have_sum);
+  else if (ap->n < 2)
+    rc = cd_fail(e, "%s: attr_prompts holds %zu prompt%s; at least 2 are needed", path, ap->n, ap->n == 1 ? "" : "s");
+  if (!rc && !(*prompts = cd_calloc(ap->n, sizeof(char *), e))) rc = -1;
+  for (size_t i = 0; !rc && i < ap->n; i++) {
+    if (ap->items[i].type != CD_JSON_STRING) rc = cd_fail(e, "%s: attr_prompts[%zu] is not a string", path, i);
+    else if (!((*prompts)[i] = strdup(ap->items[i].str))) rc = cd_fail(e, "out of memory");
+    else *n = (int)i + 1;
+  }
+  if (rc) {
+    for (int i = 0; i < *n; i++) free((*prompts)[i]);
+    free(*prompts), *prompts = NULL, *n = 0;
+  }
+  cd_json_free(doc);
+  return rc;
+}
