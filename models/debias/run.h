@@ -46,7 +46,7 @@ int cd_run_execute(const cd_run_config *c, const cd_feature_cache *cache, const 
 /* The cache and model of a configuration, with the class names (--classnames, else the cache's
  * with '_' -> ' '), templates (default "a photo of a {}.") and attribute prompts (--attr-prompt,
  * else the dataset's defaults; only resolved when need_attr_prompts). */
-typedef struct {
+typedef struct cd_run_inputs {
   cd_feature_cache cache;
   cd_clip model;
   int model_loaded;

@@ -20,6 +20,8 @@
 
 enum { CD_RUN_MAX_LIST = 64 };
 
+struct cd_run_inputs;
+
 typedef struct {
   /* inputs and output */
   const char *cache_dir;        /* --cache: a feature cache directory */
@@ -60,6 +62,12 @@ typedef struct {
    * NULL: never stops. */
   int (*on_epoch)(void *user, cd_method method, int seed, int epoch);
   void *on_epoch_user;
+  /* Library use: when set, the attribute prompts come from this hook instead of --attr-prompt
+   * or the dataset's defaults (`run --attr auto` discovers them, `--attr-from` reads them): it
+   * gets the loaded inputs and sets in->attr_prompts / n_attr_prompts (memory it owns and keeps
+   * alive until cd_run returns). */
+  int (*resolve_attr)(void *user, struct cd_run_inputs *in, const char *cache_dir, FILE *log, cd_error *e);
+  void *resolve_attr_user;
 } cd_run_config;
 
 /* Defaults: methods zeroshot,erm,dpt,oracle; seeds 0,1,2; select val-pseudo; prompt head;

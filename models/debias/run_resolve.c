@@ -132,9 +132,13 @@ int cd_run(const cd_run_config *cfg, FILE *log, cd_error *e) {
   }
   cd_run_inputs in;
   cd_run_text text;
-  if (cd_run_inputs_load(&in, &c, 1, e)) return -1;
+  if (cd_run_inputs_load(&in, &c, !c.resolve_attr, e)) return -1;
   if (log) fprintf(log, "cache %s: %s, %d rows, %d classes; model %s\n", c.cache_dir, in.cache.dataset, in.cache.N,
                    in.cache.n_cls, c.model);
+  if (c.resolve_attr && c.resolve_attr(c.resolve_attr_user, &in, c.cache_dir, log, e)) {
+    cd_run_inputs_free(&in);
+    return -1;
+  }
   int rc = cd_run_text_prepare(&text, &in.model, &c, in.classnames, in.n_cls, in.templates, in.n_templates,
                                in.attr_prompts, in.n_attr_prompts, e);
   if (!rc) {

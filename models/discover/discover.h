@@ -147,4 +147,11 @@ int cd_discover_load_prompts(const char *path, const cd_feature_cache *c, const 
 int cd_discover_command(const cd_run_config *c, const cd_discover_opts *o, const char *out_json, FILE *log,
                         cd_error *e);
 
+/* `run` with discovered attribute prompts: opts non-NULL (`--attr auto`) discovers on the
+ * run's cache and model, writing RUN_DIR/discover.json and discover.html and printing the
+ * table; attr_from (`--attr-from FILE`) reuses a discovery, refused when it was made on another
+ * cache or with another model. Then cd_run as usual. */
+int cd_discover_run(const cd_run_config *c, const cd_discover_opts *opts, const char *attr_from, FILE *log,
+                    cd_error *e);
+
 #endif

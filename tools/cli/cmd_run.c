@@ -9,6 +9,7 @@
 #include "tools/cli/commands.h"
 #include "tools/cli/dataset_args.h"
 #include "tools/cli/debias_args.h"
+#include "tools/cli/discover_args.h"
 
 static void print_help(void) {
   printf(
@@ -16,7 +17,8 @@ static void print_help(void) {
       "         --model M --out RUN_DIR\n"
       "         [--methods zeroshot,erm,dpt,oracle] [--seeds 0,1,2] [--select val-pseudo|val-true|last]\n"
       "         [--head prompt|linear] [--classnames a,b] [--template \"a photo of a {}.\"]...\n"
-      "         [--attr-prompt TEXT]... [--n-ctx 16 | --ctx-init \"a photo of a\"] [--csc]\n"
+      "         [--attr-prompt TEXT]... | [--attr auto [--words FILE]] | [--attr-from discover.json]\n"
+      "         [--n-ctx 16 | --ctx-init \"a photo of a\"] [--csc]\n"
       "         [--position end|middle|front] [--optim sgd|adam] [--lr 0.002] [--momentum 0.9]\n"
       "         [--weight-decay 5e-4] [--epochs 50] [--batch 32] [--warmup-epochs 1]\n"
       "         [--warmup-lr 1e-5] [--eta 2] [--ema 0.9] [--dpt-update epoch|step]\n"
@@ -26,7 +28,10 @@ static void print_help(void) {
       "the data set is embedded into RUN_DIR/cache first (a matching cache there is reused):\n"
       " 1. zero-shot: class features from the templates ({} = class name; several are averaged)\n"
       " 2. pseudo spurious labels: argmax over the attribute prompts (one per attribute value,\n"
-      "    in order a = 0, 1, ...; defaults for waterbirds, celeba, metashift) on every image\n"
+      "    in order a = 0, 1, ...; defaults for waterbirds, celeba, metashift) on every image;\n"
+      "    --attr auto discovers them first from zero-shot CLIP's mistakes (clipdebias discover;\n"
+      "    RUN_DIR/discover.json and discover.html), --attr-from FILE reuses a discovery made on\n"
+      "    this cache with this model\n"
       " 3. methods, each on the CoOp prompt learner (or --head linear: a linear probe of the\n"
       "    frozen features initialised from the zero-shot classifier), same optimiser:\n"
       "      zeroshot     no training\n"
@@ -53,6 +58,7 @@ static void print_help(void) {
       "singular vectors of the normalised features, the default), random (seeded Gaussian,\n"
       "--reduce-seed, default 0) or truncate (the first K coordinates); prompt tuning trains\n"
       "through it. RUN_DIR/projection.npy holds it. --dims full (the default): none.\n"
+      "Discovery options (with --attr auto; see clipdebias discover --help):\n" CD_DISCOVER_HELP
       "Data set options (with --dataset):\n" CD_DATASET_HELP);
 }
 
@@ -60,6 +66,9 @@ typedef struct {
   cd_run_config c;
   cd_dataset_opts ds;
   int n_ctx_set, ctx_init_set;
+  cd_discover_opts disc;
+  int attr_auto, disc_set;
+  const char *attr_from;
 } run_args;
 
 static int list_arg(const char *opt, const char *v, const char **list, int *n) {
@@ -81,6 +90,11 @@ static int value_arg(run_args *a, const char *opt, const char *v) {
   if (cd_arg_is(opt, "--template")) return list_arg(opt, v, c->templates, &c->n_templates);
   if (cd_arg_is(opt, "--attr-prompt")) return list_arg(opt, v, c->attr_prompts, &c->n_attr_prompts);
   if (cd_arg_is(opt, "--ctx-init")) return c->ctx_init = v, a->ctx_init_set = 1, 0;
+  if (cd_arg_is(opt, "--attr-from")) return a->attr_from = v, 0;
+  if (cd_arg_is(opt, "--attr")) {
+    if (strcmp(v, "auto")) return cd_cli_fail("--attr must be auto (discover the attribute; got '%s')", v), -1;
+    return a->attr_auto = 1, 0;
+  }
   if (cd_arg_is(opt, "--n-ctx")) return a->n_ctx_set = 1, cd_arg_int(opt, v, 1, 75, &c->n_ctx);
   if (cd_arg_is(opt, "--batch")) return cd_arg_int(opt, v, 1, 1 << 24, &c->batch);
   if (cd_arg_is(opt, "--dims")) {
@@ -121,6 +135,7 @@ static int parse(int argc, char **argv, run_args *a) {
     int r = cd_cli_optim_arg(argc, argv, &i, &a->c.optim, NULL);
     if (!r) r = cd_cli_debias_arg(argc, argv, &i, &a->c.debias);
     if (!r) r = cd_dataset_arg(argc, argv, &i, &a->ds);
+    if (!r && (r = cd_cli_discover_arg(argc, argv, &i, &a->disc)) == 1) a->disc_set = 1;
     if (r < 0) return -1;
     if (r == 1) continue;
     if (cd_arg_is(argv[i], "--csc") || cd_arg_is(argv[i], "--skip-bad")) {
@@ -131,6 +146,8 @@ static int parse(int argc, char **argv, run_args *a) {
     if (!v || value_arg(a, opt, v)) return -1;
   }
   if (a->n_ctx_set && !a->ctx_init_set) a->c.ctx_init = ""; /* --n-ctx alone: random context */
+  if (a->disc_set && !a->attr_auto)
+    return cd_cli_fail("--words, --attr-template, --errors, --split, --class-filter and --top are discovery options: add --attr auto"), -1;
   /* --classnames names the classes of the prompts (and of a csv data set) */
   a->c.classnames = a->ds.classnames;
   if (a->ds.name || a->ds.root) a->c.dataset = &a->ds;
@@ -149,8 +166,9 @@ int cd_cmd_run(int argc, char **argv) {
   run_args a;
   memset(&a, 0, sizeof a);
   cd_run_config_default(&a.c);
+  cd_discover_opts_default(&a.disc);
   if (parse(argc, argv, &a)) return 1;
   cd_error e;
-  if (cd_run(&a.c, stdout, &e)) return cd_cli_fail("%s", e.msg);
+  if (cd_discover_run(&a.c, a.attr_auto ? &a.disc : NULL, a.attr_from, stdout, &e)) return cd_cli_fail("%s", e.msg);
   return 0;
 }

@@ -1,0 +1,62 @@
+/* `run --attr auto` and `run --attr-from discover.json`: the attribute prompts of a run from a
+ * discovery instead of from a person (see discover.h). */
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/file.h"
+#include "models/discover/discover.h"
+
+typedef struct {
+  const cd_run_config *cfg;
+  const cd_discover_opts *opts;
+  const char *attr_from;
+  char **prompts;
+  int n;
+} attr_source;
+
+static int discover_into_run(attr_source *s, cd_run_inputs *in, const char *cache_dir, FILE *log, cd_error *e) {
+  char json[4200], html[4200];
+  if (cd_path_join(json, sizeof json, s->cfg->out_dir, "discover.json") || cd_discover_html_path(json, html, sizeof html))
+    return cd_fail(e, "%s: path too long", s->cfg->out_dir);
+  cd_discover_result r;
+  if (cd_make_dirs(s->cfg->out_dir, e) || cd_discover(in, cache_dir, s->opts, &r, log, e)) return -1;
+  int rc = cd_discover_write_json(json, &r, e) || cd_discover_write_html(html, &r, &in->cache, e) ? -1 : 0;
+  if (!rc && log) cd_discover_print(log, &r, 10), fprintf(log, "discovery: %s, %s\n", json, html);
+  if (!rc && (s->prompts = calloc((size_t)r.n_values, sizeof(char *)))) {
+    for (int v = 0; v < r.n_values; v++) s->prompts[v] = r.attr_prompts[v], r.attr_prompts[v] = NULL;
+    s->n = r.n_values;
+  } else if (!rc) rc = cd_fail(e, "out of memory");
+  cd_discover_result_free(&r);
+  return rc;
+}
+
+static int resolve(void *user, cd_run_inputs *in, const char *cache_dir, FILE *log, cd_error *e) {
+  attr_source *s = user;
+  if (s->opts ? discover_into_run(s, in, cache_dir, log, e)
+              : cd_discover_load_prompts(s->attr_from, &in->cache, cache_dir, &in->model, &s->prompts, &s->n, e))
+    return -1;
+  if (log && !s->opts) {
+    fprintf(log, "attribute prompts from %s:", s->attr_from);
+    for (int v = 0; v < s->n; v++) fprintf(log, " a=%d \"%s\"", v, s->prompts[v]);
+    fputc('\n', log);
+  }
+  in->attr_prompts = (const char *const *)s->prompts;
+  in->n_attr_prompts = s->n;
+  return 0;
+}
+
+int cd_discover_run(const cd_run_config *cfg, const cd_discover_opts *opts, const char *attr_from, FILE *log,
+                    cd_error *e) {
+  if (opts && attr_from) return cd_fail(e, "run: give either --attr auto or --attr-from FILE, not both");
+  if ((opts || attr_from) && cfg->n_attr_prompts)
+    return cd_fail(e, "run: --attr-prompt and --attr %s both name the attribute prompts; give one", opts ? "auto" : "from");
+  if (!opts && !attr_from) return cd_run(cfg, log, e);
+  attr_source s = {cfg, opts, attr_from, NULL, 0};
+  cd_run_config c = *cfg;
+  c.resolve_attr = resolve;
+  c.resolve_attr_user = &s;
+  int rc = cd_run(&c, log, e);
+  for (int v = 0; v < s.n; v++) free(s.prompts[v]);
+  free(s.prompts);
+  return rc;
+}
