@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "core/json.h"
+#include "core/outdir_lock.h"
 #include "data/datasets/cache_meta.h"
 #include "data/datasets/feature_cache.h"
 
@@ -128,7 +129,10 @@ int cd_feature_cache_merge(const char *out_dir, const char *const *dirs, int n, 
   char *meta = NULL;
   if (rc == 0) rc = concat(p, n, &m, e);
   if (rc == 0 && !(meta = merged_meta(p, n, m.N, e))) rc = -1;
+  cd_outdir_lock lock = {0};
+  if (rc == 0) rc = cd_outdir_lock_write(&lock, out_dir, "merge", e);
   if (rc == 0) rc = cd_feature_cache_write(out_dir, &m, meta, e);
+  cd_outdir_unlock(&lock);
   free(meta);
   free(m.features), free(m.y), free(m.a), free(m.split), free(m.ids), free(m.filenames);
   for (int k = 0; k < n; k++) {

@@ -11,6 +11,7 @@
 #include "core/file.h"
 #include "core/json.h"
 #include "core/npy.h"
+#include "core/outdir_lock.h"
 #include "data/datasets/csv.h"
 
 static const char *const SPLIT_NAMES[3] = {"train", "val", "test"};
@@ -290,10 +291,13 @@ static int load(const char *dir, cd_feature_cache *c, int allow_shard, cd_error 
       cd_path_join(index, sizeof index, dir, "index.csv"))
     return cd_fail(e, "%s: path too long", dir);
   int rows = 0, embed_dim = 0, allowed[3];
+  cd_outdir_lock lock; /* a cache being written is not read half-way */
+  if (cd_outdir_lock_read(&lock, dir, e)) return -1;
   int rc = read_meta(json, c, allow_shard, &rows, &embed_dim, allowed, e);
   if (rc == 0) rc = read_features(npy, rows, embed_dim, c, e);
   if (rc == 0) rc = read_index(index, rows, c, e);
   if (rc == 0) rc = finish_load(c, index, allowed, e);
+  cd_outdir_unlock(&lock);
   if (rc) {
     c->N = c->N ? c->N : rows; /* free the rows allocated so far */
     cd_feature_cache_free(c);

@@ -9,6 +9,7 @@
 #include "core/file.h"
 #include "core/json.h"
 #include "core/npy.h"
+#include "core/outdir_lock.h"
 #include "core/progress.h"
 #include "data/groups/groups.h"
 #include "models/debias/run_internal.h"
@@ -295,6 +296,8 @@ int cd_run_execute(const cd_run_config *c, const cd_feature_cache *cache, const 
   size_t zs_len = 0;
   int32_t *zs_pred = NULL;
   int rc = -1;
+  cd_outdir_lock lock; /* held already when called through cd_run; taken here for other callers */
+  if (cd_outdir_lock_write(&lock, c->out_dir, "run", e)) return -1;
   if (state_init(&st, c, cache, m, text, res, log, e) || cd_make_dirs(c->out_dir, e) || write_args(&st, res, e) ||
       save_ints(&st, ".", "a_pseudo.npy", st.a_pseudo, e) || save_projection(&st, e))
     goto done;
@@ -313,5 +316,6 @@ done:
   free(zs);
   free(zs_pred);
   state_free(&st);
+  cd_outdir_unlock(&lock);
   return rc;
 }

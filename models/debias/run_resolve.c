@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/outdir_lock.h"
+
 #include "models/debias/report.h"
 #include "models/debias/run.h"
 #include "models/embed/embed_dataset.h"
@@ -118,12 +120,8 @@ static int embed_first(const cd_run_config *c, char *cache_dir, size_t cap, FILE
   return rc ? -1 : 0;
 }
 
-int cd_run(const cd_run_config *cfg, FILE *log, cd_error *e) {
-  if (!cfg->out_dir) return cd_fail(e, "run: --out RUN_DIR is required");
-  if (!cfg->model) return cd_fail(e, "run: --model is required");
-  if (!cfg->cache_dir == !cfg->dataset)
-    return cd_fail(e, "run: give either --cache CACHE or --dataset NAME --root DIR (embedded into RUN_DIR/cache)");
-  if (cd_run_config_check(cfg, e)) return -1; /* before anything is embedded */
+/* The whole run under RUN_DIR's lock (cd_run takes it). */
+static int run_locked(const cd_run_config *cfg, FILE *log, cd_error *e) {
   cd_run_config c = *cfg;
   char cache_dir[4200];
   if (c.dataset) {
@@ -151,5 +149,18 @@ int cd_run(const cd_run_config *cfg, FILE *log, cd_error *e) {
   cd_run_inputs_free(&in);
   if (!rc && cd_report_write(c.out_dir, e)) return cd_fail_prefix(e, "results are written, but report.html is not");
   if (!rc && log) fprintf(log, "report: %s/report.html\n", c.out_dir);
+  return rc;
+}
+
+int cd_run(const cd_run_config *cfg, FILE *log, cd_error *e) {
+  if (!cfg->out_dir) return cd_fail(e, "run: --out RUN_DIR is required");
+  if (!cfg->model) return cd_fail(e, "run: --model is required");
+  if (!cfg->cache_dir == !cfg->dataset)
+    return cd_fail(e, "run: give either --cache CACHE or --dataset NAME --root DIR (embedded into RUN_DIR/cache)");
+  if (cd_run_config_check(cfg, e)) return -1; /* before anything is embedded */
+  cd_outdir_lock lock;
+  if (cd_outdir_lock_write(&lock, cfg->out_dir, "run", e)) return -1;
+  int rc = run_locked(cfg, log, e);
+  cd_outdir_unlock(&lock);
   return rc;
 }

@@ -7,6 +7,7 @@
 #include "core/file.h"
 #include "core/hash.h"
 #include "core/json.h"
+#include "core/outdir_lock.h"
 #include "data/datasets/cache_meta.h"
 #include "data/datasets/feature_cache.h"
 
@@ -247,7 +248,10 @@ int cd_embed_dataset(const cd_clip *m, const cd_dataset *d, const char *out_dir,
   if (rc == 0) {
     cd_model_checksum(m, j.checksum);
     r->total = s.n, r->begin = l.begin, r->end = l.end;
-    rc = run(out_dir, &j, o, r, e);
+    cd_outdir_lock lock;
+    rc = cd_outdir_lock_write(&lock, out_dir, "embed", e);
+    if (rc == 0) rc = run(out_dir, &j, o, r, e);
+    cd_outdir_unlock(&lock);
   }
   selection_free(&s);
   return rc;

@@ -26,9 +26,11 @@ int cd_cmd_eval(int argc, char **argv) {
   cd_run_config c;
   const char *ctx;
   if (cd_stage_parse(argc, argv, "eval", CD_STAGE_CTX, &c, &ctx)) return 1;
+  cd_outdir_lock lock;
+  if (cd_stage_lock_out(&lock, c.out_dir, 0, "eval")) return 1;
   cd_run_inputs in;
   cd_error e;
-  if (cd_run_inputs_load(&in, &c, 0, &e)) return cd_cli_fail("%s", e.msg);
+  if (cd_run_inputs_load(&in, &c, 0, &e)) return cd_outdir_unlock(&lock), cd_cli_fail("%s", e.msg);
   int N = in.cache.N, rc = 1;
   float *x = cd_cache_normalized(&in.cache, &e);
   int32_t *pred = cd_malloc(sizeof(int32_t) * (size_t)N, &e);
@@ -53,5 +55,6 @@ int cd_cmd_eval(int argc, char **argv) {
   cd_prompt_free(&p);
   free(x), free(pred);
   cd_run_inputs_free(&in);
+  cd_outdir_unlock(&lock);
   return rc;
 }

@@ -49,9 +49,11 @@ int cd_cmd_pseudolabel(int argc, char **argv) {
   cd_run_config c;
   const char *unused;
   if (cd_stage_parse(argc, argv, "pseudolabel", CD_STAGE_ATTR_PROMPTS, &c, &unused)) return 1;
+  cd_outdir_lock lock;
+  if (cd_stage_lock_out(&lock, c.out_dir, 1, "pseudolabel")) return 1;
   cd_run_inputs in;
   cd_error e;
-  if (cd_run_inputs_load(&in, &c, 1, &e)) return cd_cli_fail("%s", e.msg);
+  if (cd_run_inputs_load(&in, &c, 1, &e)) return cd_outdir_unlock(&lock), cd_cli_fail("%s", e.msg);
   int N = in.cache.N, K = in.n_attr_prompts, E = in.model.embed_dim, rc = 1, n_rows = 0, *rows = NULL;
   float *t = cd_malloc(sizeof(float) * (size_t)K * E, &e), *x = cd_cache_normalized(&in.cache, &e);
   int32_t *a = cd_malloc(sizeof(int32_t) * (size_t)N, &e);
@@ -78,5 +80,6 @@ int cd_cmd_pseudolabel(int argc, char **argv) {
   cd_pseudo_stats_free(&s);
   free(rows), free(t), free(x), free(a);
   cd_run_inputs_free(&in);
+  cd_outdir_unlock(&lock);
   return rc;
 }

@@ -27,9 +27,11 @@ int cd_cmd_zeroshot(int argc, char **argv) {
   cd_run_config c;
   const char *unused;
   if (cd_stage_parse(argc, argv, "zeroshot", CD_STAGE_CLASSNAMES | CD_STAGE_TEMPLATES, &c, &unused)) return 1;
+  cd_outdir_lock lock;
+  if (cd_stage_lock_out(&lock, c.out_dir, 0, "zeroshot")) return 1;
   cd_run_inputs in;
   cd_error e;
-  if (cd_run_inputs_load(&in, &c, 0, &e)) return cd_cli_fail("%s", e.msg);
+  if (cd_run_inputs_load(&in, &c, 0, &e)) return cd_outdir_unlock(&lock), cd_cli_fail("%s", e.msg);
   int N = in.cache.N, C = in.n_cls, E = in.model.embed_dim, rc = 1;
   float *feat = cd_malloc(sizeof(float) * (size_t)C * E, &e), *logits = cd_malloc(sizeof(float) * (size_t)N * C, &e);
   float *x = cd_cache_normalized(&in.cache, &e);
@@ -55,5 +57,6 @@ int cd_cmd_zeroshot(int argc, char **argv) {
   cd_head_free(&h);
   free(feat), free(logits), free(x), free(pred);
   cd_run_inputs_free(&in);
+  cd_outdir_unlock(&lock);
   return rc;
 }

@@ -1,5 +1,6 @@
 #include "tools/cli/stage_args.h"
 
+#include <stdio.h>
 #include <string.h>
 
 #include "core/cpu.h"
@@ -34,6 +35,20 @@ int cd_stage_parse(int argc, char **argv, const char *command, int accepts, cd_r
   }
   if (!c->cache_dir || !c->model || !c->out_dir || ((accepts & CD_STAGE_CTX) && !*ctx))
     return cd_cli_fail("%s: --cache, --model%s and --out are required", command, (accepts & CD_STAGE_CTX) ? ", --ctx" : ""), -1;
+  return 0;
+}
+
+int cd_stage_lock_out(cd_outdir_lock *l, const char *out, int out_is_file, const char *command) {
+  char dir[4200];
+  cd_error e;
+  snprintf(dir, sizeof dir, "%s", out);
+  if (out_is_file) {
+    char *slash = strrchr(dir, '/');
+    if (!slash) snprintf(dir, sizeof dir, ".");
+    else if (slash == dir) dir[1] = 0;
+    else *slash = 0;
+  }
+  if (cd_outdir_lock_write(l, dir, command, &e)) return cd_cli_fail("%s", e.msg), -1;
   return 0;
 }
 

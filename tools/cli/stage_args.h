@@ -3,6 +3,7 @@
 #ifndef CD_STAGE_ARGS_H
 #define CD_STAGE_ARGS_H
 
+#include "core/outdir_lock.h"
 #include "models/debias/run_config.h"
 
 enum { CD_STAGE_CLASSNAMES = 1, CD_STAGE_TEMPLATES = 2, CD_STAGE_ATTR_PROMPTS = 4, CD_STAGE_CTX = 8 };
@@ -10,6 +11,10 @@ enum { CD_STAGE_CLASSNAMES = 1, CD_STAGE_TEMPLATES = 2, CD_STAGE_ATTR_PROMPTS = 
 /* Fills c (defaults first) and *ctx (--ctx) from argv; prints one message and returns -1 on
  * an unknown option or a missing --cache/--model/--out. */
 int cd_stage_parse(int argc, char **argv, const char *command, int accepts, cd_run_config *c, const char **ctx);
+
+/* Locks the output folder of a stage command for writing (out_is_file: the folder holding
+ * the file out). Prints the message and returns -1 when another process writes it. */
+int cd_stage_lock_out(cd_outdir_lock *l, const char *out, int out_is_file, const char *command);
 
 /* buf (4200 bytes) = "dir/name"; fails with a message in e when too long. */
 int cd_stage_path(char *buf, const char *dir, const char *name, cd_error *e);
