@@ -16,7 +16,7 @@
  * GFLOP/s counts 2·M·K·N per product whatever the precision. Two clocks: wall time (best of
  * several batches: on a shared machine the best is the least disturbed) and the process's CPU
  * time divided by the thread count, which other processes taking the cores cannot inflate
- * (run with OMP_WAIT_POLICY=passive so that threads waiting at a barrier do not count). The
+ * (the pool's idle workers poll for only a millisecond before they sleep). The
  * % of peak compares CPU-time rates with the peak loop measured the same way.
  * bench/bench_gemm.sh puts the best level's fp32 lines beside PyTorch's. */
 #include <stdio.h>
@@ -25,6 +25,7 @@
 #include <time.h>
 
 #include "core/cpu.h"
+#include "core/pool.h"
 #include "core/progress.h"
 #include "ops/dispatch.h"
 #include "ops/gemm/gemm.h"
@@ -32,9 +33,6 @@
 
 #if defined(__x86_64__)
 #include <immintrin.h>
-#endif
-#ifdef _OPENMP
-#include <omp.h>
 #endif
 
 /* shares 1: every thread runs its own product of M rows at the same time (how the image
@@ -101,17 +99,31 @@ static void keep_best(timing *b, double wall, double cpu) {
 /* Peak GFLOP/s (CPU-time based) of fn on nt threads, flops per call per thread given; each
  * timed unit makes `calls` calls per thread (a unit as long as the work it is compared with
  * has the same odds of being interrupted on a shared machine). */
+typedef struct {
+  float (*fn)(void);
+  int calls;
+  float sums[256];
+} peak_job;
+
+static void peak_item(void *ctx, int t, int worker) {
+  peak_job *j = ctx;
+  (void)worker;
+  float s = 0;
+  for (int i = 0; i < j->calls; i++) s += j->fn();
+  j->sums[t] = s;
+}
+
 static double peak_of(float (*fn)(void), double flops, int nt, double secs, int calls, double *wall_gflops) {
   timing best = {1e30, 1e30};
   double t_end = cd_time_now() + secs;
   volatile float sink = 0;
+  peak_job j = {fn, calls, {0}};
+  if (nt > 256) nt = 256;
   do {
     double t0 = cd_time_now(), c0 = cpu_now();
-    float s = 0;
-#pragma omp parallel num_threads(nt) reduction(+ : s)
-    for (int i = 0; i < calls; i++) s += fn();
+    cd_pool_run(nt, nt, peak_item, &j); /* one item per thread: nt copies of the loop at once */
     keep_best(&best, (cd_time_now() - t0) / calls, (cpu_now() - c0) / nt / calls);
-    sink += s;
+    for (int t = 0; t < nt; t++) sink += j.sums[t];
   } while (cd_time_now() < t_end);
   (void)sink;
   *wall_gflops = flops * nt / best.wall * 1e-9;
@@ -121,20 +133,29 @@ static double peak_of(float (*fn)(void), double flops, int nt, double secs, int 
 /* ---- GEMM ---- */
 /* One call: the product split across nt threads, or (shares) nt products at once, one per
  * thread (inside the parallel region each runs single-threaded), outputs M * N floats apart. */
+typedef struct {
+  const cd_weight *w;
+  const float *x, *b;
+  float *o;
+  int M;
+  cd_arena *ws;
+} share_job;
+
+static void share_item(void *ctx, int t, int worker) {
+  const share_job *j = ctx;
+  (void)worker;
+  cd_gemm_weight(j->w, j->x, j->w->cols, j->M, j->o + (size_t)t * j->M * j->w->rows, j->w->rows, j->b, CD_ACT_NONE,
+                 NULL, j->ws + 1 + t);
+}
+
 static void gemm_call(const cd_weight *w, const float *x, float *o, const float *b, int M, int nt, int shares,
                       cd_arena *ws) {
   if (!shares) {
     cd_gemm_weight(w, x, w->cols, M, o, w->rows, b, CD_ACT_NONE, NULL, ws);
     return;
   }
-#pragma omp parallel num_threads(nt)
-  {
-    int t = 0;
-#ifdef _OPENMP
-    t = omp_get_thread_num();
-#endif
-    cd_gemm_weight(w, x, w->cols, M, o + (size_t)t * M * w->rows, w->rows, b, CD_ACT_NONE, NULL, ws + 1 + t);
-  }
+  share_job j = {w, x, b, o, M, ws};
+  cd_pool_run(nt, nt, share_item, &j); /* one product per thread, each run inline */
 }
 
 /* One timed round of secs; the best per-call times so far are kept in *best. */

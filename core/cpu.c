@@ -1,15 +1,14 @@
 /* CPU features from CPUID, gated by XGETBV: a CPU may support AVX-512 while the kernel
  * does not save ZMM state, and then using it faults. AMX additionally needs the process to
  * ask Linux for the tile data state (arch_prctl), or the first tile instruction faults. */
+#define _GNU_SOURCE /* sched_getaffinity, CPU_COUNT */
 #include "core/cpu.h"
 
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
-
-#ifdef _OPENMP
-#include <omp.h>
-#endif
+#include <unistd.h>
 
 #if defined(__x86_64__) || defined(__i386__)
 #include <cpuid.h>
@@ -184,18 +183,38 @@ int cd_isa_from_name(const char *name) {
   return -1;
 }
 
-int cd_threads_get(void) {
-#ifdef _OPENMP
-  return omp_get_max_threads();
-#else
-  return 1;
+/* The processors this process may run on (its affinity mask, e.g. under taskset or a
+ * container's cpuset), not every processor of the machine. */
+static int cpus_available(void) {
+#if defined(__linux__)
+  cpu_set_t set;
+  if (sched_getaffinity(0, sizeof set, &set) == 0 && CPU_COUNT(&set) > 0) return CPU_COUNT(&set);
 #endif
+  long n = sysconf(_SC_NPROCESSORS_ONLN);
+  return n > 0 ? (int)n : 1;
+}
+
+/* OMP_NUM_THREADS keeps working for users who set it by habit: the first number of its list. */
+static int threads_from_env(void) {
+  const char *s = getenv("OMP_NUM_THREADS");
+  if (!s) return 0;
+  char *end;
+  long n = strtol(s, &end, 10);
+  return end != s && n > 0 && n <= 1024 ? (int)n : 0;
+}
+
+static _Atomic int g_threads; /* 0 = not chosen yet */
+
+int cd_threads_get(void) {
+  int n = atomic_load(&g_threads);
+  if (n > 0) return n;
+  n = threads_from_env();
+  if (n <= 0) n = cpus_available();
+  int unset = 0;
+  atomic_compare_exchange_strong(&g_threads, &unset, n);
+  return atomic_load(&g_threads);
 }
 
 void cd_threads_set(int n) {
-#ifdef _OPENMP
-  if (n > 0) omp_set_num_threads(n);
-#else
-  (void)n;
-#endif
+  if (n > 0) atomic_store(&g_threads, n);
 }

@@ -44,7 +44,8 @@ const char *cd_isa_name(cd_isa isa);
 /* Level by name ("ref", "avx2", ...); -1 when unknown. */
 int cd_isa_from_name(const char *name);
 
-/* Threads: wraps OpenMP (1 when built without it). */
+/* The thread count of the library's parallel loops (core/pool.h): cd_threads_set's value
+ * (--threads), else OMP_NUM_THREADS, else the processors this process may run on. */
 int cd_threads_get(void);
 void cd_threads_set(int n);
 

@@ -2,6 +2,8 @@
 
 #include <string.h>
 
+#include "core/pool.h"
+
 #define P1 11400714785074694791ull
 #define P2 14029467366897019727ull
 #define P3 1609587929392839161ull
@@ -82,16 +84,26 @@ uint64_t cd_xxh64(const void *data, size_t n, uint64_t seed) {
 #define CHUNK ((size_t)16 << 20)
 #define MAX_CHUNKS 4096 /* 64 GiB; beyond that the tail is hashed as one chunk */
 
+typedef struct {
+  const uint8_t *p;
+  size_t n, k;
+  uint8_t *le;
+} chunk_job;
+
+/* Chunk i's hash, little-endian, into its own 8 bytes of the list. */
+static void hash_chunk(void *ctx, int i, int worker) {
+  const chunk_job *j = ctx;
+  (void)worker;
+  size_t at = (size_t)i * CHUNK, len = (size_t)i + 1 == j->k ? j->n - at : CHUNK;
+  uint64_t h = cd_xxh64(j->p + at, len, 0);
+  for (int b = 0; b < 8; b++) j->le[(size_t)i * 8 + (size_t)b] = (uint8_t)(h >> (8 * b));
+}
+
 uint64_t cd_xxh64_chunked(const void *data, size_t n) {
   size_t k = n ? (n + CHUNK - 1) / CHUNK : 0;
   if (k > MAX_CHUNKS) k = MAX_CHUNKS;
   uint8_t le[MAX_CHUNKS * 8];
-  const uint8_t *p = data;
-#pragma omp parallel for schedule(dynamic, 1)
-  for (long i = 0; i < (long)k; i++) {
-    size_t at = (size_t)i * CHUNK, len = (size_t)i + 1 == k ? n - at : CHUNK;
-    uint64_t h = cd_xxh64(p + at, len, 0);
-    for (int b = 0; b < 8; b++) le[(size_t)i * 8 + (size_t)b] = (uint8_t)(h >> (8 * b));
-  }
+  chunk_job j = {data, n, k, le};
+  cd_pool_run((int)k, 0, hash_chunk, &j);
   return cd_xxh64(le, k * 8, (uint64_t)n);
 }

@@ -149,3 +149,5 @@ void cd_pool_run(int n, int threads, cd_pool_fn fn, void *ctx) {
   }
   pthread_mutex_unlock(&P.run_mu);
 }
+
+int cd_pool_in_item(void) { return t_in_pool; }

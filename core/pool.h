@@ -1,5 +1,9 @@
-/* The thread pool of the inference kernels: fork-join over numbered items where the calling
- * thread works too and a run is over as soon as every item is done.
+/* The library's one parallel loop: fork-join over numbered items where the calling thread
+ * works too and a run is over as soon as every item is done. Every parallel loop of core,
+ * ops, data and models is a cd_pool_run: forward and backward kernels, image decoding,
+ * hashing, rendering. The idiom: put the loop's shared inputs in a job struct, make the
+ * loop body an item function of (job, item, worker), and define items by the data (rows,
+ * chunks of a fixed size, files), never by the thread count.
  *
  * Why not an OpenMP parallel loop: its closing barrier waits for every thread of the team,
  * including one the OS has not scheduled yet, so on a machine with more runnable threads
@@ -11,7 +15,8 @@
  *
  * Which thread runs an item never changes what the item computes, so results do not depend
  * on the thread count as long as items are defined by the data, not by the threads. The pool
- * is process-wide (like OpenMP's) and sized by cd_threads_set / OMP_NUM_THREADS. */
+ * is process-wide and sized by cd_threads_get (core/cpu.h: --threads, OMP_NUM_THREADS, or
+ * the processors available). */
 #ifndef CD_POOL_H
 #define CD_POOL_H
 
@@ -31,5 +36,9 @@ typedef void (*cd_pool_fn)(void *ctx, int item, int worker);
  * calling thread is participant 0. Runs inline (one participant) when called from inside a
  * pool item or when threads or n is 1. */
 void cd_pool_run(int n, int threads, cd_pool_fn fn, void *ctx);
+
+/* 1 while the calling thread runs a pool item (a nested cd_pool_run would run inline): lets a
+ * kernel size its per-thread scratch for one thread. */
+int cd_pool_in_item(void);
 
 #endif

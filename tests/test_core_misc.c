@@ -265,12 +265,12 @@ static void test_cpu(void) {
         "ISA names");
   int t0 = cd_threads_get();
   CHECK(t0 >= 1, "threads >= 1 (%d)", t0);
-#ifdef _OPENMP
   cd_threads_set(1);
   CHECK(cd_threads_get() == 1, "threads set to 1");
+  cd_threads_set(0);
+  CHECK(cd_threads_get() == 1, "0 leaves the count as it was");
   cd_threads_set(t0);
   CHECK(cd_threads_get() == t0, "threads restored");
-#endif
 }
 
 static void test_atomic_and_progress(void) {

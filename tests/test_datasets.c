@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "core/cpu.h"
 #include "core/hash.h"
 #include "core/json.h"
 #include "core/md5.h"
@@ -15,9 +16,6 @@
 #include "data/datasets/group_table.h"
 #include "tests/testutil.h"
 
-#ifdef _OPENMP
-#include <omp.h>
-#endif
 
 static char g_dir[64];
 #define FX "tests/fixtures/datasets/"
@@ -44,13 +42,9 @@ static void test_xxh64(void) {
   size_t big = ((size_t)40 << 20) + 5; /* three chunks */
   unsigned char *b2 = malloc(big);
   for (size_t i = 0; i < big; i++) b2[i] = (unsigned char)(i * 2654435761u >> 13);
-#ifdef _OPENMP
-  omp_set_num_threads(1);
-#endif
+  cd_threads_set(1);
   uint64_t h1 = cd_xxh64_chunked(b2, big);
-#ifdef _OPENMP
-  omp_set_num_threads(3);
-#endif
+  cd_threads_set(3);
   uint64_t h3 = cd_xxh64_chunked(b2, big);
   b2[big - 1] ^= 1;
   CHECK(h1 == h3 && cd_xxh64_chunked(b2, big) != h1, "chunked: thread count does not matter, the last byte does");

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "core/cpu.h"
+#include "ops/attention/attention_segments.h"
 #include "ops/ops.h"
 #include "tests/testutil.h"
 
@@ -289,7 +290,44 @@ static void ref_activations(void) {
   cd_gelu_backward(d, dy, x, n);
   cd_gelu_backward_ref(r, dy, x, n);
   report("gelu_backward vs ref (+=)", cd_test_max_rel(d, r, n), 1e-6);
+  memcpy(r, t, sizeof(float) * n);
+  cd_threads_set(1);
+  cd_gelu_backward(r, dy, x, n);
+  memcpy(d, t, sizeof(float) * n);
+  cd_threads_set(3);
+  cd_gelu_backward(d, dy, x, n);
+  int ok = same(d, r, n);
+  printf("  %-48s %s\n", "  gelu_backward 1 vs 3 threads", ok ? "identical bits" : "DIFFER");
+  CHECK(ok, "gelu_backward thread variance");
+  cd_threads_set(2);
   free(x), free(dy), free(d), free(r), free(t);
+}
+
+/* Segment attention (prompt tuning's packed prompts): forward and backward give the same bits
+ * on 1, 2 and 3 threads. */
+static void threads_segments(void) {
+  enum { P = 60, NSEG = 40, C = 512, NH = 8 }; /* enough work that every thread takes items */
+  int seg[NSEG + 1] = {P};
+  for (int s = 0; s < NSEG; s++) seg[s + 1] = seg[s] + 3 + s % 6;
+  int R = seg[NSEG], Tk = cd_segments_max_keys(P, NSEG, seg);
+  size_t nq = (size_t)R * 3 * C, no = (size_t)R * C, na = (size_t)NH * R * Tk;
+  float *qkv = fmake(nq, 121, 1.0f), *dy = fmake(no, 122, 1.0f), *d0 = fmake(nq, 123, 1.0f);
+  float *o[3], *att[3], *d[3];
+  int ok = 1;
+  for (int t = 0; t < 3; t++) {
+    o[t] = fzero(no), att[t] = fzero(na), d[t] = malloc(sizeof(float) * nq);
+    memcpy(d[t], d0, sizeof(float) * nq);
+    cd_threads_set(t + 1);
+    cd_attention_forward_segments(o[t], att[t], qkv, R, P, NSEG, seg, C, NH);
+    cd_attention_backward_segments(d[t], dy, qkv, att[t], R, P, NSEG, seg, C, NH);
+    if (t > 0) ok &= same(o[t], o[0], no) && same(att[t], att[0], na) && same(d[t], d[0], nq);
+  }
+  ok &= !same(d[0], d0, nq); /* the backward did accumulate something */
+  printf("  %-48s %s\n", "attention segments 1 vs 2 vs 3 threads", ok ? "identical bits" : "DIFFER");
+  CHECK(ok, "segment attention thread variance");
+  cd_threads_set(2);
+  for (int t = 0; t < 3; t++) free(o[t]), free(att[t]), free(d[t]);
+  free(qkv), free(dy), free(d0);
 }
 
 int main(void) {
@@ -313,6 +351,7 @@ int main(void) {
     ref_attention(2, 50, 128, 4, 0);
     ref_attention(3, 77, 128, 2, 1);
     ref_activations();
+    threads_segments();
   }
   return cd_test_finish("test_ops_backward");
 }

@@ -1,14 +1,12 @@
-/* Batch image pipeline (see image_batch.h). Files are independent, so each OpenMP thread
- * decodes and preprocesses whole files; dynamic scheduling balances mixed image sizes. */
+/* Batch image pipeline (see image_batch.h). Files are independent, so each file is one item
+ * of the pool: a thread decodes and preprocesses whole files, and takes the next file when
+ * done, which balances mixed image sizes. */
 #include "data/image/image_batch.h"
 
 #include <string.h>
 
+#include "core/pool.h"
 #include "data/image/image.h"
-
-#ifdef _OPENMP
-#include <omp.h>
-#endif
 
 static void one_file(const char *path, int S, float *out, cd_image_status *st) {
   cd_image img;
@@ -27,23 +25,28 @@ static void one_file(const char *path, int S, float *out, cd_image_status *st) {
   if (!st->ok) memset(out, 0, plane * sizeof(float));
 }
 
+typedef struct {
+  const char *const *paths;
+  int S;
+  float *out;
+  cd_image_status *status;
+} batch_job;
+
+static void file_item(void *ctx, int i, int worker) {
+  const batch_job *j = ctx;
+  (void)worker;
+  one_file(j->paths[i], j->S, j->out + (size_t)i * 3 * j->S * j->S, &j->status[i]);
+}
+
 int cd_image_batch_preprocess(const char *const *paths, int n, int S, int threads, float *out,
                               cd_image_status *status, cd_error *e) {
   if (n < 0 || (n > 0 && (!paths || !out || !status)))
     return cd_fail(e, "image batch: bad arguments (n = %d)", n);
   if (S < 1 || S > 4096) return cd_fail(e, "image batch: image size %d is out of range", S);
-  size_t plane = (size_t)3 * S * S;
+  batch_job j = {paths, S, out, status};
+  cd_pool_run(n, threads, file_item, &j);
   int failed = 0;
-#ifdef _OPENMP
-  int nt = threads > 0 ? threads : omp_get_max_threads();
-  if (nt > n) nt = n > 0 ? n : 1;
-#pragma omp parallel for schedule(dynamic, 1) num_threads(nt) reduction(+ : failed)
-#endif
-  for (int i = 0; i < n; i++) {
-    one_file(paths[i], S, out + (size_t)i * plane, &status[i]);
-    failed += !status[i].ok;
-  }
-  (void)threads;
+  for (int i = 0; i < n; i++) failed += !status[i].ok;
   return failed;
 }
 

@@ -28,7 +28,7 @@ typedef struct {
   float shape_gap;  /* 1 = the standard world; smaller makes the two kinds of bird closer */
   int png;          /* 1: write .png (lossless) instead of .jpg */
   int quality;      /* JPEG quality */
-  int threads;      /* 0 = OpenMP default */
+  int threads;      /* 0 = the library default (cd_threads_get) */
 } cd_toyworld_options;
 
 /* seed 0, scale 1, corr 0.95, shape_gap 1, JPEG quality 90. */

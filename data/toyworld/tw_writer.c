@@ -1,19 +1,17 @@
 /* Writing toy-world datasets: every image rendered and encoded in parallel (each from its
  * own seed, so the thread count changes nothing), written atomically; then the index file;
  * then toyworld.json, whose presence marks the folder complete. */
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/file.h"
 #include "core/json.h"
+#include "core/pool.h"
 #include "core/progress.h"
 #include "data/image/image_write.h"
 #include "data/toyworld/toyworld.h"
-
-#ifdef _OPENMP
-#include <omp.h>
-#endif
 
 #define RECIPE_VERSION 2 /* bump whenever the same options would draw different pictures */
 
@@ -55,36 +53,37 @@ static int write_item(const char *dir, const cd_toyworld_options *o, const cd_to
   return rc;
 }
 
+typedef struct {
+  const char *dir;
+  const cd_toyworld_options *o;
+  const cd_toyworld_plan *p;
+  cd_progress *prog;
+  cd_error *e;
+  _Atomic int failed;
+  _Atomic size_t done;
+} render_job;
+
+/* Image i; after a failure the remaining items are skipped. Only the calling thread (worker
+ * 0) draws the progress line, so the terminal needs no lock. */
+static void render_item(void *ctx, int i, int worker) {
+  render_job *j = ctx;
+  if (atomic_load(&j->failed)) return;
+  cd_error mine;
+  if (write_item(j->dir, j->o, &j->p->items[i], &mine) && !atomic_exchange(&j->failed, 1) && j->e) *j->e = mine;
+  size_t done = atomic_fetch_add(&j->done, 1) + 1;
+  if (worker == 0) cd_progress_update(j->prog, done);
+}
+
 static int render_all(const char *dir, const cd_toyworld_options *o, const cd_toyworld_plan *p, const char *label,
                       cd_error *e) {
   if (make_folders(dir, p, e)) return -1;
   cd_progress prog;
   cd_progress_start(&prog, label, "img", (size_t)p->n);
-  int failed = 0;
-  size_t done = 0;
-#ifdef _OPENMP
-  int nt = o->threads > 0 ? o->threads : omp_get_max_threads();
-#pragma omp parallel for schedule(dynamic, 8) num_threads(nt)
-#endif
-  for (int i = 0; i < p->n; i++) {
-    int stop;
-#pragma omp atomic read
-    stop = failed;
-    if (stop) continue;
-    cd_error mine;
-    int rc = write_item(dir, o, &p->items[i], &mine);
-#pragma omp critical(toyworld_progress)
-    {
-      if (rc && !failed && e) *e = mine;
-      if (rc) {
-#pragma omp atomic write
-        failed = 1;
-      }
-      cd_progress_update(&prog, ++done);
-    }
-  }
+  render_job j = {dir, o, p, &prog, e, 0, 0};
+  cd_pool_run(p->n, o->threads, render_item, &j);
+  cd_progress_update(&prog, atomic_load(&j.done));
   cd_progress_finish(&prog);
-  return failed ? -1 : 0;
+  return atomic_load(&j.failed) ? -1 : 0;
 }
 
 static int write_metadata(const char *dir, const cd_toyworld_plan *p, cd_error *e) {

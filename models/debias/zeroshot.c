@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/pool.h"
 #include "models/debias/jsonw.h"
 
 int cd_text_features(const cd_clip *m, const char *const *texts, int n, float *out, cd_error *e) {
@@ -60,18 +61,33 @@ int cd_zeroshot_class_features(const cd_clip *m, char *const *classnames, int n_
   return rc;
 }
 
-void cd_pseudo_attributes(const float *x, int N, const float *t, int K, int E, int32_t *a) {
-#pragma omp parallel for schedule(static) if ((long long)N * K * E > 1 << 16)
-  for (int i = 0; i < N; i++) {
+typedef struct {
+  const float *x, *t;
+  int N, K, E;
+  int32_t *a;
+} pseudo_job;
+
+enum { PSEUDO_ROWS = 16 };
+
+static void pseudo_item(void *ctx, int blk, int worker) {
+  const pseudo_job *j = ctx;
+  int i1 = (blk + 1) * PSEUDO_ROWS < j->N ? (blk + 1) * PSEUDO_ROWS : j->N, E = j->E;
+  (void)worker;
+  for (int i = blk * PSEUDO_ROWS; i < i1; i++) {
     double best = -INFINITY;
     int arg = 0;
-    for (int k = 0; k < K; k++) {
+    for (int k = 0; k < j->K; k++) {
       double s = 0;
-      for (int d = 0; d < E; d++) s += (double)x[(size_t)i * E + d] * t[(size_t)k * E + d];
+      for (int d = 0; d < E; d++) s += (double)j->x[(size_t)i * E + d] * j->t[(size_t)k * E + d];
       if (s > best) best = s, arg = k;
     }
-    a[i] = arg;
+    j->a[i] = arg;
   }
+}
+
+void cd_pseudo_attributes(const float *x, int N, const float *t, int K, int E, int32_t *a) {
+  pseudo_job j = {x, t, N, K, E, a};
+  cd_pool_run((N + PSEUDO_ROWS - 1) / PSEUDO_ROWS, (long long)N * K * E > 1 << 16 ? 0 : 1, pseudo_item, &j);
 }
 
 void cd_pseudo_stats_free(cd_pseudo_stats *s) {

@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/pool.h"
+
 void cd_class_matrix_forward(const float *txt, int C, int E, float logit_scale_log, double *Z,
                              double *norm) {
   double scale = exp((double)logit_scale_log);
@@ -31,18 +33,34 @@ void cd_class_matrix_backward(const double *Z, const double *norm, int C, int E,
   }
 }
 
-void cd_logits_forward(const float *x, int N, const double *Z, const double *bias, int C, int E,
-                       double *logits) {
-#pragma omp parallel for schedule(static) if ((long long)N * C * E > 1 << 16)
-  for (int i = 0; i < N; i++) {
-    const float *xi = x + (size_t)i * E;
+typedef struct {
+  const float *x;
+  const double *Z, *bias;
+  int N, C, E;
+  double *logits;
+} logits_job;
+
+enum { LOGIT_ROWS = 16 };
+
+static void logits_item(void *ctx, int blk, int worker) {
+  const logits_job *j = ctx;
+  int i1 = (blk + 1) * LOGIT_ROWS < j->N ? (blk + 1) * LOGIT_ROWS : j->N, C = j->C, E = j->E;
+  (void)worker;
+  for (int i = blk * LOGIT_ROWS; i < i1; i++) {
+    const float *xi = j->x + (size_t)i * E;
     for (int c = 0; c < C; c++) {
-      const double *z = Z + (size_t)c * E;
-      double s = bias ? bias[c] : 0.0;
+      const double *z = j->Z + (size_t)c * E;
+      double s = j->bias ? j->bias[c] : 0.0;
       for (int d = 0; d < E; d++) s += xi[d] * z[d];
-      logits[(size_t)i * C + c] = s;
+      j->logits[(size_t)i * C + c] = s;
     }
   }
+}
+
+void cd_logits_forward(const float *x, int N, const double *Z, const double *bias, int C, int E,
+                       double *logits) {
+  logits_job j = {x, Z, bias, N, C, E, logits};
+  cd_pool_run((N + LOGIT_ROWS - 1) / LOGIT_ROWS, (long long)N * C * E > 1 << 16 ? 0 : 1, logits_item, &j);
 }
 
 void cd_logits_backward(const float *x, int N, const double *dlogits, int C, int E, double *dZ,

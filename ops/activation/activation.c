@@ -1,30 +1,38 @@
 /* QuickGELU (CLIP's OpenAI checkpoints) and exact erf GELU, forward and backward: the
  * dispatched entry points split the elements into chunks over the threads and run the
  * table's kernel on each (elementwise, so the result does not depend on the split). */
+#include "core/pool.h"
 #include "ops/dispatch.h"
 #include "ops/ops.h"
 
 #define PAR_MIN 16384
 #define CHUNK 4096
 
-static void forward(float *out, const float *inp, size_t n, cd_activation act) {
-  const cd_kernels *kt = cd_kernels_get();
-  ptrdiff_t nc = (ptrdiff_t)((n + CHUNK - 1) / CHUNK);
-#pragma omp parallel for schedule(static) if (n > PAR_MIN)
-  for (ptrdiff_t c = 0; c < nc; c++) {
-    size_t i0 = (size_t)c * CHUNK, len = n - i0 < CHUNK ? n - i0 : CHUNK;
-    kt->act_forward(out + i0, inp + i0, len, act);
-  }
+typedef struct {
+  const cd_kernels *kt;
+  float *out;
+  const float *dout, *inp; /* dout NULL: the forward */
+  size_t n;
+  cd_activation act;
+} act_job;
+
+static void act_item(void *ctx, int c, int worker) {
+  const act_job *j = ctx;
+  (void)worker;
+  size_t i0 = (size_t)c * CHUNK, len = j->n - i0 < CHUNK ? j->n - i0 : CHUNK;
+  if (j->dout) j->kt->act_backward(j->out + i0, j->dout + i0, j->inp + i0, len, j->act);
+  else j->kt->act_forward(j->out + i0, j->inp + i0, len, j->act);
 }
 
+static void run(float *out, const float *dout, const float *inp, size_t n, cd_activation act) {
+  act_job j = {cd_kernels_get(), out, dout, inp, n, act};
+  cd_pool_run((int)((n + CHUNK - 1) / CHUNK), n > PAR_MIN ? 0 : 1, act_item, &j);
+}
+
+static void forward(float *out, const float *inp, size_t n, cd_activation act) { run(out, NULL, inp, n, act); }
+
 static void backward(float *dinp, const float *dout, const float *inp, size_t n, cd_activation act) {
-  const cd_kernels *kt = cd_kernels_get();
-  ptrdiff_t nc = (ptrdiff_t)((n + CHUNK - 1) / CHUNK);
-#pragma omp parallel for schedule(static) if (n > PAR_MIN)
-  for (ptrdiff_t c = 0; c < nc; c++) {
-    size_t i0 = (size_t)c * CHUNK, len = n - i0 < CHUNK ? n - i0 : CHUNK;
-    kt->act_backward(dinp + i0, dout + i0, inp + i0, len, act);
-  }
+  run(dinp, dout, inp, n, act);
 }
 
 void cd_activation_forward(float *out, const float *inp, size_t n, cd_activation act) {

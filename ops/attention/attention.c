@@ -1,14 +1,12 @@
-/* Multi-head self-attention core. Heads (b, h) run in parallel, one head per thread at a
- * time. The forward is the kernel table's fused head (ops/attention/attention.h) on the
- * kernels' thread pool; the backward runs single-threaded blocked GEMMs per head on strided
- * views of qkv. Either way no head's result depends on the thread count. */
+/* Multi-head self-attention core. Heads (b, h) are the pool's items, one head per thread at a
+ * time. The forward is the kernel table's fused head (ops/attention/attention.h); the
+ * backward runs single-threaded blocked GEMMs per head on strided views of qkv. Either way
+ * no head's result depends on the thread count. */
 #include <math.h>
 #include <stdlib.h>
-#ifdef _OPENMP
-#include <omp.h>
-#endif
 
 #include "core/arena.h"
+#include "core/cpu.h"
 #include "core/pool.h"
 #include "ops/attention/attention.h"
 #include "ops/dispatch.h"
@@ -25,19 +23,7 @@ static void head_probs(float *P, const float *qkv, int b, int h, int T, int C, i
 }
 
 static int max_threads(double work) {
-#ifdef _OPENMP
-  if (work > 262144 && !omp_in_parallel()) return omp_get_max_threads();
-#endif
-  (void)work;
-  return 1;
-}
-
-static int thread_id(void) {
-#ifdef _OPENMP
-  return omp_get_thread_num();
-#else
-  return 0;
-#endif
+  return work > 262144 && !cd_pool_in_item() ? cd_threads_get() : 1;
 }
 
 size_t cd_attention_head_scratch(int T, int hs) {
@@ -85,46 +71,59 @@ void cd_attention_forward(float *out, float *att, const float *qkv, int B, int T
   cd_attention_forward_ws(out, att, qkv, B, T, C, NH, causal, NULL);
 }
 
+typedef struct {
+  const cd_kernels *kt;
+  float *dqkv, *scratch;
+  const float *dout, *qkv, *att;
+  int T, C, NH, hs, causal;
+  size_t per;
+  float scale;
+} head_back_job;
+
 /* Per head: dP = dO V^T, dV += P^T dO, dS = P ⊙ (dP - rowsum(P ⊙ dP)) / sqrt(hs),
  * dQ += dS K, dK += dS^T Q. Masked probabilities are 0, so their dS is 0 too. */
+static void head_back_item(void *ctx, int bh, int w) {
+  const head_back_job *j = ctx;
+  const cd_kernels *kt = j->kt;
+  int T = j->T, C = j->C, NH = j->NH, hs = j->hs, causal = j->causal;
+  int b = bh / NH, h = bh % NH;
+  size_t base = (size_t)b * T * 3 * C + (size_t)h * hs;
+  const float *q = j->qkv + base, *k = q + C, *v = q + 2 * C, *P;
+  const float *dO = j->dout + (size_t)b * T * C + (size_t)h * hs;
+  float *dq = j->dqkv + base, *dk = dq + C, *dv = dq + 2 * C;
+  float *dP = j->scratch + (size_t)w * j->per;
+  if (j->att) {
+    P = j->att + (size_t)bh * T * T;
+  } else {
+    head_probs(dP + (size_t)T * T, j->qkv, b, h, T, C, NH, causal, kt);
+    P = dP + (size_t)T * T;
+  }
+  cd_gemm_ex(kt, 1, 0, 1, T, T, hs, 1.0f, dO, C, v, 3 * C, 0.0f, dP, T);
+  cd_gemm_ex(kt, 1, 1, 0, T, hs, T, 1.0f, P, T, dO, C, 1.0f, dv, 3 * C);
+  for (int t = 0; t < T; t++) {
+    const float *p = P + (size_t)t * T;
+    float *d = dP + (size_t)t * T, dot = 0.0f;
+    int len = causal ? t + 1 : T;
+    for (int i = 0; i < len; i++) dot += p[i] * d[i];
+    for (int i = 0; i < len; i++) d[i] = p[i] * (d[i] - dot) * j->scale;
+    for (int i = len; i < T; i++) d[i] = 0.0f;
+  }
+  cd_gemm_ex(kt, 1, 0, 0, T, hs, T, 1.0f, dP, T, k, 3 * C, 1.0f, dq, 3 * C);
+  cd_gemm_ex(kt, 1, 1, 0, T, hs, T, 1.0f, dP, T, q, 3 * C, 1.0f, dk, 3 * C);
+}
+
 void cd_attention_backward(float *dqkv, const float *dout, const float *qkv, const float *att,
                            int B, int T, int C, int NH, int causal) {
   if (B <= 0 || T <= 0 || C <= 0 || NH <= 0) return;
   int hs = C / NH, nbh = B * NH, nt = max_threads((double)nbh * T * T * hs);
+  if (nt > nbh) nt = nbh;
   size_t per = (size_t)T * T * (att ? 1 : 2);
-  float scale = 1.0f / sqrtf((float)hs);
-  const cd_kernels *kt = cd_kernels_get();
   float *scratch = malloc(sizeof(float) * (size_t)nt * per);
   if (!scratch) { /* the reference needs no scratch memory */
     cd_attention_backward_ref(dqkv, dout, qkv, att, B, T, C, NH, causal);
     return;
   }
-#pragma omp parallel for schedule(static) num_threads(nt)
-  for (int bh = 0; bh < nbh; bh++) {
-    int b = bh / NH, h = bh % NH;
-    size_t base = (size_t)b * T * 3 * C + (size_t)h * hs;
-    const float *q = qkv + base, *k = q + C, *v = q + 2 * C, *P;
-    const float *dO = dout + (size_t)b * T * C + (size_t)h * hs;
-    float *dq = dqkv + base, *dk = dq + C, *dv = dq + 2 * C;
-    float *dP = scratch + (size_t)thread_id() * per;
-    if (att) {
-      P = att + (size_t)bh * T * T;
-    } else {
-      head_probs(dP + (size_t)T * T, qkv, b, h, T, C, NH, causal, kt);
-      P = dP + (size_t)T * T;
-    }
-    cd_gemm_ex(kt, 1, 0, 1, T, T, hs, 1.0f, dO, C, v, 3 * C, 0.0f, dP, T);
-    cd_gemm_ex(kt, 1, 1, 0, T, hs, T, 1.0f, P, T, dO, C, 1.0f, dv, 3 * C);
-    for (int t = 0; t < T; t++) {
-      const float *p = P + (size_t)t * T;
-      float *d = dP + (size_t)t * T, dot = 0.0f;
-      int len = causal ? t + 1 : T;
-      for (int j = 0; j < len; j++) dot += p[j] * d[j];
-      for (int j = 0; j < len; j++) d[j] = p[j] * (d[j] - dot) * scale;
-      for (int j = len; j < T; j++) d[j] = 0.0f;
-    }
-    cd_gemm_ex(kt, 1, 0, 0, T, hs, T, 1.0f, dP, T, k, 3 * C, 1.0f, dq, 3 * C);
-    cd_gemm_ex(kt, 1, 1, 0, T, hs, T, 1.0f, dP, T, q, 3 * C, 1.0f, dk, 3 * C);
-  }
+  head_back_job j = {cd_kernels_get(), dqkv, scratch, dout, qkv, att, T, C, NH, hs, causal, per, 1.0f / sqrtf((float)hs)};
+  cd_pool_run(nbh, nt, head_back_item, &j);
   free(scratch);
 }

@@ -1,11 +1,14 @@
 /* Segment-causal attention (see ops/attention_segments.h). Rows are few (tens) in prompt tuning,
- * so the loops are plain C; the work is split over (head, row) in the forward and over heads
+ * so the loops are plain C; the pool's items are (head, block of rows) in the forward and heads
  * in the backward, where each head owns its column slice of dqkv (no write races). */
 #include "ops/attention/attention_segments.h"
 
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "core/cpu.h"
+#include "core/pool.h"
 
 int cd_segments_max_keys(int P, int n_seg, const int *seg) {
   int m = P;
@@ -35,89 +38,113 @@ static void row_keys(int i, int P, int n_seg, const int *seg, int *np, int *sb, 
 
 static inline int key_row(int j, int P, int sb) { return j < P ? j : sb + (j - P); }
 
+typedef struct {
+  float *out, *att_out, *dqkv, *da; /* att_out: the forward's probabilities */
+  const float *qkv, *dout, *att;      /* att: the backward's */
+  const int *seg;
+  int R, P, n_seg, C, NH, hs, Tk;
+  float scale;
+} seg_job;
+
+enum { SEG_ROWS = 16 };
+
+/* Rows [blk * SEG_ROWS, ...) of head h, where item = h * row blocks + blk. */
+static void forward_item(void *ctx, int item, int worker) {
+  const seg_job *j = ctx;
+  int nblk = (j->R + SEG_ROWS - 1) / SEG_ROWS, h = item / nblk, i0 = item % nblk * SEG_ROWS;
+  int i1 = i0 + SEG_ROWS < j->R ? i0 + SEG_ROWS : j->R, P = j->P, hs = j->hs, Tk = j->Tk;
+  size_t C = (size_t)j->C, C3 = 3 * C;
+  const float *qkv = j->qkv;
+  (void)worker;
+  for (int i = i0; i < i1; i++) {
+    int np, sb, ns;
+    row_keys(i, P, j->n_seg, j->seg, &np, &sb, &ns);
+    int nk = i < P ? np : P + ns;
+    const float *q = qkv + i * C3 + (size_t)h * hs;
+    float *a = j->att_out + ((size_t)h * j->R + i) * Tk;
+    float mx = -INFINITY;
+    for (int k = 0; k < nk; k++) {
+      const float *kr = qkv + key_row(k, P, sb) * C3 + C + (size_t)h * hs;
+      float d = 0;
+      for (int x = 0; x < hs; x++) d += q[x] * kr[x];
+      a[k] = d * j->scale;
+      if (a[k] > mx) mx = a[k];
+    }
+    float sum = 0;
+    for (int k = 0; k < nk; k++) {
+      a[k] = expf(a[k] - mx);
+      sum += a[k];
+    }
+    float inv = 1.0f / sum;
+    for (int k = 0; k < nk; k++) a[k] *= inv;
+    for (int k = nk; k < Tk; k++) a[k] = 0;
+    float *o = j->out + (size_t)i * C + (size_t)h * hs;
+    for (int x = 0; x < hs; x++) o[x] = 0;
+    for (int k = 0; k < nk; k++) {
+      const float *v = qkv + key_row(k, P, sb) * C3 + 2 * C + (size_t)h * hs;
+      for (int x = 0; x < hs; x++) o[x] += a[k] * v[x];
+    }
+  }
+}
+
 void cd_attention_forward_segments(float *out, float *att, const float *qkv, int R, int P,
                                    int n_seg, const int *seg, int C, int NH) {
-  int hs = C / NH, Tk = cd_segments_max_keys(P, n_seg, seg);
-  size_t C3 = (size_t)3 * C;
-  float scale = 1.0f / sqrtf((float)hs);
-#pragma omp parallel for collapse(2) schedule(static)
-  for (int h = 0; h < NH; h++)
-    for (int i = 0; i < R; i++) {
-      int np, sb, ns;
-      row_keys(i, P, n_seg, seg, &np, &sb, &ns);
-      int nk = i < P ? np : P + ns;
-      const float *q = qkv + i * C3 + (size_t)h * hs;
-      float *a = att + ((size_t)h * R + i) * Tk;
-      float mx = -INFINITY;
-      for (int j = 0; j < nk; j++) {
-        const float *k = qkv + key_row(j, P, sb) * C3 + C + (size_t)h * hs;
-        float d = 0;
-        for (int x = 0; x < hs; x++) d += q[x] * k[x];
-        a[j] = d * scale;
-        if (a[j] > mx) mx = a[j];
+  int hs = C / NH;
+  seg_job j = {out, att, NULL, NULL, qkv, NULL, NULL, seg, R, P, n_seg, C, NH, hs,
+               cd_segments_max_keys(P, n_seg, seg), 1.0f / sqrtf((float)hs)};
+  cd_pool_run(NH * ((R + SEG_ROWS - 1) / SEG_ROWS), 0, forward_item, &j);
+}
+
+/* Head h: every row's gradient, with the worker's row of scratch for dP. */
+static void backward_item(void *ctx, int h, int worker) {
+  const seg_job *j = ctx;
+  int P = j->P, hs = j->hs;
+  size_t C = (size_t)j->C, C3 = 3 * C;
+  const float *qkv = j->qkv;
+  float *dqkv = j->dqkv, *da = j->da + (size_t)worker * j->Tk;
+  for (int i = 0; i < j->R; i++) {
+    int np, sb, ns;
+    row_keys(i, P, j->n_seg, j->seg, &np, &sb, &ns);
+    int nk = i < P ? np : P + ns;
+    const float *a = j->att + ((size_t)h * j->R + i) * j->Tk;
+    const float *go = j->dout + (size_t)i * C + (size_t)h * hs;
+    const float *q = qkv + i * C3 + (size_t)h * hs;
+    float *dq = dqkv + i * C3 + (size_t)h * hs;
+    float dot = 0;
+    for (int k = 0; k < nk; k++) {
+      size_t r = (size_t)key_row(k, P, sb);
+      const float *v = qkv + r * C3 + 2 * C + (size_t)h * hs;
+      float *dv = dqkv + r * C3 + 2 * C + (size_t)h * hs;
+      float d = 0;
+      for (int x = 0; x < hs; x++) {
+        d += go[x] * v[x];
+        dv[x] += a[k] * go[x];
       }
-      float sum = 0;
-      for (int j = 0; j < nk; j++) {
-        a[j] = expf(a[j] - mx);
-        sum += a[j];
-      }
-      float inv = 1.0f / sum;
-      for (int j = 0; j < nk; j++) a[j] *= inv;
-      for (int j = nk; j < Tk; j++) a[j] = 0;
-      float *o = out + (size_t)i * C + (size_t)h * hs;
-      for (int x = 0; x < hs; x++) o[x] = 0;
-      for (int j = 0; j < nk; j++) {
-        const float *v = qkv + key_row(j, P, sb) * C3 + 2 * (size_t)C + (size_t)h * hs;
-        for (int x = 0; x < hs; x++) o[x] += a[j] * v[x];
+      da[k] = d;
+      dot += a[k] * d;
+    }
+    for (int k = 0; k < nk; k++) {
+      size_t r = (size_t)key_row(k, P, sb);
+      float ds = a[k] * (da[k] - dot) * j->scale;
+      const float *kr = qkv + r * C3 + C + (size_t)h * hs;
+      float *dk = dqkv + r * C3 + C + (size_t)h * hs;
+      for (int x = 0; x < hs; x++) {
+        dq[x] += ds * kr[x];
+        dk[x] += ds * q[x];
       }
     }
+  }
 }
 
 void cd_attention_backward_segments(float *dqkv, const float *dout, const float *qkv,
                                     const float *att, int R, int P, int n_seg, const int *seg,
                                     int C, int NH) {
   int hs = C / NH, Tk = cd_segments_max_keys(P, n_seg, seg);
-  size_t C3 = (size_t)3 * C;
-  float scale = 1.0f / sqrtf((float)hs);
-#pragma omp parallel
-  {
-    float *da = malloc(sizeof(float) * (size_t)Tk);
-#pragma omp for schedule(static)
-    for (int h = 0; h < NH; h++) {
-      if (!da) continue; /* allocation of a few hundred bytes failed: nothing sane to do */
-      for (int i = 0; i < R; i++) {
-        int np, sb, ns;
-        row_keys(i, P, n_seg, seg, &np, &sb, &ns);
-        int nk = i < P ? np : P + ns;
-        const float *a = att + ((size_t)h * R + i) * Tk;
-        const float *go = dout + (size_t)i * C + (size_t)h * hs;
-        const float *q = qkv + i * C3 + (size_t)h * hs;
-        float *dq = dqkv + i * C3 + (size_t)h * hs;
-        float dot = 0;
-        for (int j = 0; j < nk; j++) {
-          size_t r = (size_t)key_row(j, P, sb);
-          const float *v = qkv + r * C3 + 2 * (size_t)C + (size_t)h * hs;
-          float *dv = dqkv + r * C3 + 2 * (size_t)C + (size_t)h * hs;
-          float d = 0;
-          for (int x = 0; x < hs; x++) {
-            d += go[x] * v[x];
-            dv[x] += a[j] * go[x];
-          }
-          da[j] = d;
-          dot += a[j] * d;
-        }
-        for (int j = 0; j < nk; j++) {
-          size_t r = (size_t)key_row(j, P, sb);
-          float ds = a[j] * (da[j] - dot) * scale;
-          const float *k = qkv + r * C3 + C + (size_t)h * hs;
-          float *dk = dqkv + r * C3 + C + (size_t)h * hs;
-          for (int x = 0; x < hs; x++) {
-            dq[x] += ds * k[x];
-            dk[x] += ds * q[x];
-          }
-        }
-      }
-    }
-    free(da);
-  }
+  int nt = cd_pool_in_item() ? 1 : cd_threads_get();
+  if (nt > NH) nt = NH;
+  float *da = malloc(sizeof(float) * (size_t)Tk * (size_t)(nt > 0 ? nt : 1));
+  if (!da) return; /* a few hundred bytes a thread could not be had: nothing sane to do */
+  seg_job j = {NULL, NULL, dqkv, da, qkv, dout, att, seg, R, P, n_seg, C, NH, hs, Tk, 1.0f / sqrtf((float)hs)};
+  cd_pool_run(NH, nt, backward_item, &j);
+  free(da);
 }

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/pool.h"
 #include "ops/gemm/gemm.h"
 
 static int imin(int a, int b) { return a < b ? a : b; }
@@ -46,6 +47,33 @@ static void gemm_unpacked(int tA, int tB, int M, int N, int K, float alpha, cons
     }
 }
 
+typedef struct {
+  const cd_gemm_kernel *k;
+  const float *A, *B;
+  int lda, ldb, transA, transB, M, N, K, kc, Mp, npb, npa;
+  float alpha;
+  float *ap, *bp;
+} pack_job;
+
+/* Items [0, npb): B's panels; then A's micro-panels, K block by K block. */
+static void pack_item(void *ctx, int u, int worker) {
+  const pack_job *j = ctx;
+  const int MR = j->k->mr, NR = j->k->nr, K = j->K;
+  (void)worker;
+  if (u < j->npb) {
+    int nr = imin(NR, j->N - u * NR);
+    float *dst = j->bp + (size_t)u * NR * K;
+    if (j->transB) j->k->pack_b(j->B + (size_t)u * NR * j->ldb, CD_F32, (size_t)j->ldb, nr, K, dst);
+    else pack_b_rows(j->B + (size_t)u * NR, j->ldb, nr, K, dst, NR);
+    return;
+  }
+  u -= j->npb;
+  int p0 = (u / j->npa) * j->kc, ir = (u % j->npa) * MR, kcb = imin(j->kc, K - p0);
+  float *dst = j->ap + (size_t)p0 * j->Mp + (size_t)ir * kcb;
+  if (j->transA) pack_a_trans(j->A + (size_t)p0 * j->lda + ir, j->lda, imin(MR, j->M - ir), kcb, j->alpha, dst, MR);
+  else j->k->pack_a(j->A + (size_t)ir * j->lda + p0, j->lda, imin(MR, j->M - ir), kcb, j->alpha, dst);
+}
+
 void cd_gemm_ex(const cd_kernels *kt, int nthreads, int transA, int transB, int M, int N, int K,
                 float alpha, const float *A, int lda, const float *B, int ldb, float beta,
                 float *C, int ldc) {
@@ -66,23 +94,8 @@ void cd_gemm_ex(const cd_kernels *kt, int nthreads, int transA, int transB, int 
     return;
   }
   if (beta != 0.0f && beta != 1.0f) scale_c(C, ldc, M, N, beta);
-#pragma omp parallel num_threads(nt) if (nt > 1)
-  {
-#pragma omp for schedule(static) nowait
-    for (int jp = 0; jp < npb; jp++) {
-      int nr = imin(NR, N - jp * NR);
-      float *dst = bp + (size_t)jp * NR * K;
-      if (transB) k->pack_b(B + (size_t)jp * NR * ldb, CD_F32, (size_t)ldb, nr, K, dst);
-      else pack_b_rows(B + (size_t)jp * NR, ldb, nr, K, dst, NR);
-    }
-#pragma omp for schedule(static)
-    for (int u = 0; u < nblk * npa; u++) {
-      int p0 = (u / npa) * kc, ir = (u % npa) * MR, kcb = imin(kc, K - p0);
-      float *dst = ap + (size_t)p0 * Mp + (size_t)ir * kcb;
-      if (transA) pack_a_trans(A + (size_t)p0 * lda + ir, lda, imin(MR, M - ir), kcb, alpha, dst, MR);
-      else k->pack_a(A + (size_t)ir * lda + p0, lda, imin(MR, M - ir), kcb, alpha, dst);
-    }
-  }
+  pack_job pj = {k, A, B, lda, ldb, transA, transB, M, N, K, kc, Mp, npb, npa, alpha, ap, bp};
+  cd_pool_run(npb + nblk * npa, nt, pack_item, &pj);
   cd_gemm_job g = {k, kt, M, N, K, kc, (const unsigned char *)ap, Mp, (const unsigned char *)bp,
                    sizeof(float) * (size_t)NR * K, C, ldc, beta != 0.0f, NULL, NULL, CD_ACT_NONE, NULL,
                    NULL, 0, K, 0};

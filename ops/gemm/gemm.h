@@ -82,11 +82,11 @@ size_t cd_gemm_weight_scratch(const cd_gemm_kernel *k, int M, int K);
 
 /* ---- the general float32 GEMM ---- */
 
-/* Dispatched: cd_kernels_get()'s float32 kernel and the OpenMP thread count. */
+/* Dispatched: cd_kernels_get()'s float32 kernel and the library's thread count. */
 void cd_gemm(int transA, int transB, int M, int N, int K, float alpha, const float *A, int lda,
              const float *B, int ldb, float beta, float *C, int ldc);
-/* Explicit kernel table and thread count (nthreads <= 0: OpenMP default; 1 inside a parallel
- * region). Used by kernels, tests and benches. */
+/* Explicit kernel table and thread count (nthreads <= 0: cd_threads_get(); 1 inside a pool
+ * item). Used by kernels, tests and benches. */
 void cd_gemm_ex(const cd_kernels *kt, int nthreads, int transA, int transB, int M, int N, int K,
                 float alpha, const float *A, int lda, const float *B, int ldb, float beta,
                 float *C, int ldc);
@@ -119,10 +119,10 @@ typedef struct {
 
 /* K block size: equal blocks no larger than kc_max, multiples of 8 (and of kstep). */
 int cd_gemm_kc(int Kp, int kc_max);
-/* Packs job->A_src (when given) and runs the tiles, in one parallel region of nt threads. */
+/* Packs job->A_src (when given) and runs the tiles on the pool with nt threads. */
 void cd_gemm_run(const cd_gemm_job *job, int nt);
-/* Threads for a product of this size: nthreads (<= 0: OpenMP default), 1 inside a parallel
- * region or when the product is too small to split. */
+/* Threads for a product of this size: nthreads (<= 0: cd_threads_get()), 1 inside a pool
+ * item or when the product is too small to split. */
 int cd_gemm_threads(int nthreads, int M, int N, int K);
 
 /* ---- kernels (one file per ISA, compiled with that ISA's flags only) ---- */

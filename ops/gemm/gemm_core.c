@@ -8,10 +8,8 @@
  * on how many threads ran. That is why the unit loop can be scheduled dynamically: on a shared
  * machine a preempted thread then delays only its own units, not a fixed half of the work. */
 #include <string.h>
-#ifdef _OPENMP
-#include <omp.h>
-#endif
 
+#include "core/cpu.h"
 #include "core/pool.h"
 #include "ops/gemm/gemm.h"
 
@@ -30,13 +28,8 @@ int cd_gemm_kc(int Kp, int kc_max) {
 }
 
 int cd_gemm_threads(int nthreads, int M, int N, int K) {
-  int nt = nthreads;
-#ifdef _OPENMP
-  if (nt <= 0) nt = omp_get_max_threads();
-  if (omp_in_parallel()) nt = 1;
-#else
-  nt = 1;
-#endif
+  int nt = nthreads <= 0 ? cd_threads_get() : nthreads;
+  if (cd_pool_in_item()) nt = 1; /* a nested run would go inline anyway */
   /* Below ~2 MFLOP the fork/join costs more than it saves. */
   if ((double)M * N * K < 1e6) nt = 1;
   return nt < 1 ? 1 : nt;

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/pool.h"
 #include "ops/gemm/gemm.h"
 #include "ops/gemm/skinny.h"
 #include "ops/ops.h"
@@ -72,21 +73,32 @@ void cd_matmul_forward(float *out, const float *inp, const float *weight, const 
       for (int j = 0; j < N; j++) out[(size_t)i * N + j] += bias[j];
 }
 
-/* Column sums of dout; threads split the columns so each sum runs over rows in order. */
-static void bias_grad(float *dbias, const float *dout, int M, int N) {
-  enum { CHUNK = 64 };
-  int nchunks = (N + CHUNK - 1) / CHUNK;
-#pragma omp parallel for schedule(static) if ((double)M * N > 65536)
-  for (int ch = 0; ch < nchunks; ch++) {
-    int n0 = ch * CHUNK, n1 = n0 + CHUNK < N ? n0 + CHUNK : N;
-    float acc[CHUNK];
-    for (int n = n0; n < n1; n++) acc[n - n0] = 0.0f;
-    for (int m = 0; m < M; m++) {
-      const float *row = dout + (size_t)m * N;
-      for (int n = n0; n < n1; n++) acc[n - n0] += row[n];
-    }
-    for (int n = n0; n < n1; n++) dbias[n] += acc[n - n0];
+typedef struct {
+  float *dbias;
+  const float *dout;
+  int M, N;
+} bias_job;
+
+enum { BIAS_COLS = 64 };
+
+/* Columns [ch * BIAS_COLS, ...) of dbias: each sums its rows in order. */
+static void bias_item(void *ctx, int ch, int worker) {
+  const bias_job *j = ctx;
+  int N = j->N, n0 = ch * BIAS_COLS, n1 = n0 + BIAS_COLS < N ? n0 + BIAS_COLS : N;
+  float acc[BIAS_COLS];
+  (void)worker;
+  for (int n = n0; n < n1; n++) acc[n - n0] = 0.0f;
+  for (int m = 0; m < j->M; m++) {
+    const float *row = j->dout + (size_t)m * N;
+    for (int n = n0; n < n1; n++) acc[n - n0] += row[n];
   }
+  for (int n = n0; n < n1; n++) j->dbias[n] += acc[n - n0];
+}
+
+/* Column sums of dout; items split the columns so each sum runs over rows in order. */
+static void bias_grad(float *dbias, const float *dout, int M, int N) {
+  bias_job j = {dbias, dout, M, N};
+  cd_pool_run((N + BIAS_COLS - 1) / BIAS_COLS, (double)M * N > 65536 ? 0 : 1, bias_item, &j);
 }
 
 void cd_matmul_backward(float *dinp, float *dweight, float *dbias, const float *dout,

@@ -4,9 +4,9 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
-#ifdef _OPENMP
-#include <omp.h>
-#endif
+
+#include "core/cpu.h"
+#include "core/pool.h"
 
 void cd_skinny_forward_portable(float *out, const float *X, size_t ldx, const float *W,
                                 const float *bias, int M, int K, int N, int n0, int n1) {
@@ -44,6 +44,22 @@ void cd_skinny_linear_backward_ref(float *dX, const float *dY, const float *W, i
 /* Weight rows per work item: a multiple of the AVX2 kernel's 3-row tile. */
 enum { ROWS = 12 };
 
+typedef struct {
+  const cd_kernels *kt;
+  float *out;
+  const float *X, *W, *bias, *dY;
+  size_t ldx;
+  int M, K, N, nj, nitems;
+} skinny_job;
+
+/* Weight rows [b * ROWS, ...) of the forward. */
+static void forward_item(void *ctx, int b, int worker) {
+  const skinny_job *j = ctx;
+  int n0 = b * ROWS, n1 = n0 + ROWS < j->N ? n0 + ROWS : j->N;
+  (void)worker;
+  j->kt->skinny_forward(j->out, j->X, j->ldx, j->W, j->bias, j->M, j->K, j->N, n0, n1);
+}
+
 void cd_skinny_linear_forward(const cd_kernels *kt, float *out, const float *X, const float *W,
                               const float *bias, int M, int K, int N) {
   if (M <= 0 || N <= 0) return;
@@ -56,33 +72,32 @@ void cd_skinny_linear_forward(const cd_kernels *kt, float *out, const float *X, 
     for (int m = 0; m < M; m++) memcpy(pad + m * ldx, X + (size_t)m * K, sizeof(float) * K);
     X = pad;
   }
-  int nb = (N + ROWS - 1) / ROWS;
-#pragma omp parallel for schedule(static) if ((double)M * N * K > 2e5)
-  for (int b = 0; b < nb; b++) {
-    int n0 = b * ROWS, n1 = n0 + ROWS < N ? n0 + ROWS : N;
-    kt->skinny_forward(out, X, ldx, W, bias, M, K, N, n0, n1);
-  }
+  skinny_job j = {kt, out, X, W, bias, NULL, ldx, M, K, N, 0, 0};
+  cd_pool_run((N + ROWS - 1) / ROWS, (double)M * N * K > 2e5 ? 0 : 1, forward_item, &j);
   free(pad);
+}
+
+/* Item i of the backward: the i-th of nitems equal runs of 16-column strips of dX. Every dX
+ * element sums over the weight rows in the same order whichever run holds its strip, so the
+ * split (one long run per thread, which reads each weight row in long pieces) never changes
+ * the bits. */
+static void backward_item(void *ctx, int i, int worker) {
+  const skinny_job *j = ctx;
+  int jb0 = (int)((long)j->nj * i / j->nitems), jb1 = (int)((long)j->nj * (i + 1) / j->nitems);
+  int j0 = jb0 * 16, j1 = jb1 * 16 < j->K ? jb1 * 16 : j->K;
+  (void)worker;
+  if (j1 <= j0) return;
+  float *strip = aligned_alloc(32, sizeof(float) * CD_SKINNY_PCHUNK * (size_t)(jb1 - jb0) * 16);
+  if (strip) j->kt->skinny_backward(j->out, j->dY, j->W, j->M, j->K, j->N, j0, j1, strip);
+  else cd_skinny_backward_portable(j->out, j->dY, j->W, j->M, j->K, j->N, j0, j1, NULL); /* needs no memory */
+  free(strip);
 }
 
 void cd_skinny_linear_backward(const cd_kernels *kt, float *dX, const float *dY, const float *W,
                                int M, int K, int N) {
   if (M <= 0 || N <= 0 || K <= 0) return;
   int nj = (K + 15) / 16;
-#pragma omp parallel if ((double)M * N * K > 2e5)
-  {
-    int nt = 1, tid = 0;
-#ifdef _OPENMP
-    nt = omp_get_num_threads();
-    tid = omp_get_thread_num();
-#endif
-    int jb0 = (int)((long)nj * tid / nt), jb1 = (int)((long)nj * (tid + 1) / nt);
-    int j0 = jb0 * 16, j1 = jb1 * 16 < K ? jb1 * 16 : K;
-    if (j1 > j0) {
-      float *strip = aligned_alloc(32, sizeof(float) * CD_SKINNY_PCHUNK * (size_t)(jb1 - jb0) * 16);
-      if (strip) kt->skinny_backward(dX, dY, W, M, K, N, j0, j1, strip);
-      else cd_skinny_backward_portable(dX, dY, W, M, K, N, j0, j1, NULL); /* needs no memory */
-      free(strip);
-    }
-  }
+  int nt = (double)M * N * K > 2e5 && !cd_pool_in_item() ? cd_threads_get() : 1;
+  skinny_job j = {kt, dX, NULL, W, NULL, dY, 0, M, K, N, nj, nt < nj ? nt : nj};
+  cd_pool_run(j.nitems, j.nitems, backward_item, &j);
 }

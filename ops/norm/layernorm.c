@@ -1,5 +1,6 @@
 /* LayerNorm over the last dimension: rows in parallel, two-pass mean/variance in float. The
- * forward runs the kernel table's row kernel on blocks of rows; the backward is portable. */
+ * forward runs the kernel table's row kernel on blocks of rows; the backward is portable.
+ * Both run blocks of rows (or columns) as items of the pool. */
 #include <math.h>
 #include <stdlib.h>
 
@@ -37,6 +38,58 @@ void cd_layernorm_forward(float *out, float *mean, float *rstd, const float *inp
   cd_pool_run((M + LN_ROWS - 1) / LN_ROWS, (double)M * C > PAR_MIN ? 0 : 1, ln_item, &j);
 }
 
+typedef struct {
+  float *dinp, *dweight, *dbias;
+  const float *dout, *inp, *weight, *mean, *rstd;
+  int M, C;
+} ln_back_job;
+
+enum { LN_BACK_COLS = 64 };
+
+/* dinp for rows [blk * LN_ROWS, ...): each row on its own. */
+static void ln_back_rows_item(void *ctx, int blk, int worker) {
+  const ln_back_job *j = ctx;
+  int C = j->C, m1 = (blk + 1) * LN_ROWS < j->M ? (blk + 1) * LN_ROWS : j->M;
+  const float *weight = j->weight;
+  (void)worker;
+  for (int m = blk * LN_ROWS; m < m1; m++) {
+    const float *x = j->inp + (size_t)m * C, *dy = j->dout + (size_t)m * C;
+    float *dx = j->dinp + (size_t)m * C, mu = j->mean[m], rs = j->rstd[m], gm = 0.0f, gnm = 0.0f;
+#pragma omp simd reduction(+ : gm, gnm)
+    for (int c = 0; c < C; c++) {
+      float g = weight[c] * dy[c];
+      gm += g;
+      gnm += g * (x[c] - mu) * rs;
+    }
+    gm /= C;
+    gnm /= C;
+#pragma omp simd
+    for (int c = 0; c < C; c++)
+      dx[c] += (weight[c] * dy[c] - gm - (x[c] - mu) * rs * gnm) * rs;
+  }
+}
+
+/* dweight/dbias for columns [ch * LN_BACK_COLS, ...): each column sums its rows in order. */
+static void ln_back_cols_item(void *ctx, int ch, int worker) {
+  const ln_back_job *j = ctx;
+  int C = j->C, c0 = ch * LN_BACK_COLS, c1 = c0 + LN_BACK_COLS < C ? c0 + LN_BACK_COLS : C;
+  float dw[LN_BACK_COLS] = {0}, db[LN_BACK_COLS] = {0};
+  (void)worker;
+  for (int m = 0; m < j->M; m++) {
+    const float *x = j->inp + (size_t)m * C, *dy = j->dout + (size_t)m * C;
+    float mu = j->mean[m], rs = j->rstd[m];
+#pragma omp simd
+    for (int c = c0; c < c1; c++) {
+      dw[c - c0] += (x[c] - mu) * rs * dy[c];
+      db[c - c0] += dy[c];
+    }
+  }
+  for (int c = c0; c < c1; c++) {
+    if (j->dweight) j->dweight[c] += dw[c - c0];
+    if (j->dbias) j->dbias[c] += db[c - c0];
+  }
+}
+
 /* dinp row by row; dweight/dbias by column blocks so each column sums its rows in order,
  * whatever the thread count. mean/rstd may be NULL: then they are recomputed (eps 1e-5). */
 void cd_layernorm_backward(float *dinp, float *dweight, float *dbias, const float *dout,
@@ -54,45 +107,9 @@ void cd_layernorm_backward(float *dinp, float *dweight, float *dbias, const floa
     mean = stats;
     rstd = stats + M;
   }
-  if (dinp) {
-#pragma omp parallel for schedule(static) if ((double)M * C > PAR_MIN)
-    for (int m = 0; m < M; m++) {
-      const float *x = inp + (size_t)m * C, *dy = dout + (size_t)m * C;
-      float *dx = dinp + (size_t)m * C, mu = mean[m], rs = rstd[m], gm = 0.0f, gnm = 0.0f;
-#pragma omp simd reduction(+ : gm, gnm)
-      for (int c = 0; c < C; c++) {
-        float g = weight[c] * dy[c];
-        gm += g;
-        gnm += g * (x[c] - mu) * rs;
-      }
-      gm /= C;
-      gnm /= C;
-#pragma omp simd
-      for (int c = 0; c < C; c++)
-        dx[c] += (weight[c] * dy[c] - gm - (x[c] - mu) * rs * gnm) * rs;
-    }
-  }
-  if (dweight || dbias) {
-    enum { CHUNK = 64 };
-    int nchunks = (C + CHUNK - 1) / CHUNK;
-#pragma omp parallel for schedule(static) if ((double)M * C > PAR_MIN)
-    for (int ch = 0; ch < nchunks; ch++) {
-      int c0 = ch * CHUNK, c1 = c0 + CHUNK < C ? c0 + CHUNK : C;
-      float dw[CHUNK] = {0}, db[CHUNK] = {0};
-      for (int m = 0; m < M; m++) {
-        const float *x = inp + (size_t)m * C, *dy = dout + (size_t)m * C;
-        float mu = mean[m], rs = rstd[m];
-#pragma omp simd
-        for (int c = c0; c < c1; c++) {
-          dw[c - c0] += (x[c] - mu) * rs * dy[c];
-          db[c - c0] += dy[c];
-        }
-      }
-      for (int c = c0; c < c1; c++) {
-        if (dweight) dweight[c] += dw[c - c0];
-        if (dbias) dbias[c] += db[c - c0];
-      }
-    }
-  }
+  ln_back_job j = {dinp, dweight, dbias, dout, inp, weight, mean, rstd, M, C};
+  int nt = (double)M * C > PAR_MIN ? 0 : 1;
+  if (dinp) cd_pool_run((M + LN_ROWS - 1) / LN_ROWS, nt, ln_back_rows_item, &j);
+  if (dweight || dbias) cd_pool_run((C + LN_BACK_COLS - 1) / LN_BACK_COLS, nt, ln_back_cols_item, &j);
   free(stats);
 }

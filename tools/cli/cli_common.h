@@ -7,7 +7,7 @@
 typedef struct {
   const char *model;
   const char *vocab;
-  int threads;            /* 0 = OpenMP default */
+  int threads;            /* 0 = the library default (cd_threads_get) */
   const char **texts;     /* --text values and --text-file lines */
   int n_texts;
   char **file_lines;      /* owned lines of --text-file */
