@@ -9,7 +9,7 @@
 #include "ops/gemm/gemm.h"
 #include "ops/ops.h"
 #include "ops/dispatch.h"
-#include "ops/vecmath.h"
+#include "ops/kernels/vecmath.h"
 #include "tests/testutil.h"
 
 static float *fmake(size_t n, uint64_t seed, float scale) {

@@ -1,7 +1,7 @@
 /* Activations and the GEMM epilogue compiled for AVX-512 (see activation_kernels.h). */
 #include "ops/activation/activation.h"
 #if defined(__x86_64__) || defined(_M_X64)
-#include "ops/activation/activation_kernels.h"
+#include "ops/kernels/activation_impl.h"
 
 void cd_bias_act_tile_avx512(float *c, ptrdiff_t ldc, int mr, int nr, const float *bias, cd_activation act) {
   bias_act_tile_impl(c, ldc, mr, nr, bias, act);

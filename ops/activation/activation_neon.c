@@ -1,7 +1,7 @@
 /* Activations and the GEMM epilogue compiled for NEON (see activation_kernels.h). */
 #include "ops/activation/activation.h"
 #if defined(__aarch64__)
-#include "ops/activation/activation_kernels.h"
+#include "ops/kernels/activation_impl.h"
 
 void cd_bias_act_tile_neon(float *c, ptrdiff_t ldc, int mr, int nr, const float *bias, cd_activation act) {
   bias_act_tile_impl(c, ldc, mr, nr, bias, act);

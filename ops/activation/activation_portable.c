@@ -1,6 +1,6 @@
 /* Activations and the GEMM epilogue compiled for the portable level (baseline flags) (see activation_kernels.h). */
 #include "ops/activation/activation.h"
-#include "ops/activation/activation_kernels.h"
+#include "ops/kernels/activation_impl.h"
 
 void cd_bias_act_tile_portable(float *c, ptrdiff_t ldc, int mr, int nr, const float *bias, cd_activation act) {
   bias_act_tile_impl(c, ldc, mr, nr, bias, act);

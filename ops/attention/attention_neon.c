@@ -3,7 +3,7 @@
 #if defined(__aarch64__)
 #define ATT_RB 4
 #define ATT_W 16
-#include "ops/attention/attention_kernels.h"
+#include "ops/kernels/attention_impl.h"
 
 void cd_attention_head_neon(float *out, ptrdiff_t ldo, const float *q, const float *k,
                        const float *v, ptrdiff_t ldqkv, int T, int hs, float scale, int causal,

@@ -2,7 +2,7 @@
 #include "ops/attention/attention.h"
 #define ATT_RB 4
 #define ATT_W 8
-#include "ops/attention/attention_kernels.h"
+#include "ops/kernels/attention_impl.h"
 
 void cd_attention_head_portable(float *out, ptrdiff_t ldo, const float *q, const float *k,
                        const float *v, ptrdiff_t ldqkv, int T, int hs, float scale, int causal,

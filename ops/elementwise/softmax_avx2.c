@@ -1,7 +1,7 @@
 /* Row softmax compiled for AVX2 (see softmax_kernels.h). */
 #include "ops/elementwise/softmax.h"
 #if defined(__x86_64__) || defined(_M_X64)
-#include "ops/elementwise/softmax_kernels.h"
+#include "ops/kernels/softmax_impl.h"
 
 void cd_softmax_rows_avx2(float *x, int M, int N, ptrdiff_t ld, int causal, int diag) {
   softmax_rows_impl(x, M, N, ld, causal, diag);

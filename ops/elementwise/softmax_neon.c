@@ -1,7 +1,7 @@
 /* Row softmax compiled for NEON (see softmax_kernels.h). */
 #include "ops/elementwise/softmax.h"
 #if defined(__aarch64__)
-#include "ops/elementwise/softmax_kernels.h"
+#include "ops/kernels/softmax_impl.h"
 
 void cd_softmax_rows_neon(float *x, int M, int N, ptrdiff_t ld, int causal, int diag) {
   softmax_rows_impl(x, M, N, ld, causal, diag);

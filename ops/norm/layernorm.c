@@ -6,7 +6,7 @@
 
 #include "core/pool.h"
 #include "ops/dispatch.h"
-#include "ops/norm/layernorm_kernels.h"
+#include "ops/kernels/layernorm_impl.h"
 #include "ops/ops.h"
 
 /* Below this many elements a fork/join costs more than the rows (one image: 38400). */

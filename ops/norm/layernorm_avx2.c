@@ -1,7 +1,7 @@
 /* LayerNorm rows compiled for AVX2 (see layernorm_kernels.h). */
 #include "ops/norm/layernorm.h"
 #if defined(__x86_64__) || defined(_M_X64)
-#include "ops/norm/layernorm_kernels.h"
+#include "ops/kernels/layernorm_impl.h"
 
 void cd_layernorm_rows_avx2(float *out, float *mean, float *rstd, const float *inp, const float *w,
                            const float *b, int M, int C, float eps) {

@@ -8,7 +8,7 @@
 #include <stddef.h>
 
 #include "ops/ops.h"
-#include "ops/vecmath.h"
+#include "ops/kernels/vecmath.h"
 
 CD_VEC_FN static inline void quickgelu_n(float *out, const float *in, ptrdiff_t n) {
 #pragma omp simd

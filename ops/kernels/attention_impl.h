@@ -6,7 +6,7 @@
 
 #include <stddef.h>
 
-#include "ops/elementwise/softmax_kernels.h"
+#include "ops/kernels/softmax_impl.h"
 
 #ifndef ATT_RB
 #error "define ATT_RB (query rows per block) and ATT_W (vector columns) before including"

@@ -7,7 +7,7 @@
 #if defined(__x86_64__) || defined(_M_X64)
 #include <immintrin.h>
 
-#include "ops/gemm/gemm_x86.h"
+#include "ops/kernels/gemm_x86.h"
 
 enum { MR = 5, NR = 16 };
 

@@ -8,7 +8,7 @@
 #include <math.h>
 #include <stddef.h>
 
-#include "ops/vecmath.h"
+#include "ops/kernels/vecmath.h"
 
 CD_VEC_FN static inline void softmax_rows_impl(float *x, int M, int N, ptrdiff_t ld, int causal, int diag) {
   for (int i = 0; i < M; i++) {
