@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/pool.h"
 #include "core/sym_eigen.h"
 
 const char *cd_reduce_name(cd_reduce_kind k) {
@@ -25,15 +26,28 @@ int cd_reduce_check(cd_reduce_kind kind, int K, int D, int n_train, cd_error *e)
   return 0;
 }
 
-/* G [D,D] = XᵀX in double; each entry by one thread in row order (thread-count independent). */
+typedef struct {
+  const float *x;
+  int n, D;
+  double *G;
+} gram_job;
+
+/* Row a of the upper triangle (and its mirror), summed over the rows in order. */
+static void gram_row(void *ctx, int a, int worker) {
+  const gram_job *j = ctx;
+  int D = j->D;
+  (void)worker;
+  for (int b = a; b < D; b++) {
+    double s = 0;
+    for (int i = 0; i < j->n; i++) s += (double)j->x[(size_t)i * D + a] * j->x[(size_t)i * D + b];
+    j->G[(size_t)a * D + b] = j->G[(size_t)b * D + a] = s;
+  }
+}
+
+/* G [D,D] = XᵀX in double; each entry by one item in row order (thread-count independent). */
 static void gram(const float *x, int n, int D, double *G) {
-#pragma omp parallel for schedule(dynamic, 4)
-  for (int a = 0; a < D; a++)
-    for (int b = a; b < D; b++) {
-      double s = 0;
-      for (int i = 0; i < n; i++) s += (double)x[(size_t)i * D + a] * x[(size_t)i * D + b];
-      G[(size_t)a * D + b] = G[(size_t)b * D + a] = s;
-    }
+  gram_job j = {x, n, D, G};
+  cd_pool_run(D, 0, gram_row, &j);
 }
 
 static int fit_pca(const float *x, int n, int D, int K, float *P, cd_error *e) {

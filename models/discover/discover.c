@@ -3,10 +3,13 @@
 #include "models/discover/discover.h"
 
 #include <ctype.h>
+#include <stdatomic.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/cpu.h"
+#include "core/pool.h"
 #include "core/progress.h"
 #include "data/text/tokenizer.h"
 #include "models/debias/eval.h"
@@ -171,34 +174,37 @@ static void score_candidate(const score_inputs *in, const float *t, const float 
   }
 }
 
+typedef struct {
+  const score_inputs *in;
+  const float *t, *tr;
+  cd_discover_cand *cand;
+  double *acc; /* 6 C doubles per worker */
+  cd_progress *pg;
+  _Atomic size_t done;
+} score_job;
+
+/* Candidate k with the worker's accumulators; only the calling thread (worker 0) draws the
+ * progress line, so the terminal needs no lock. */
+static void score_item(void *ctx, int k, int worker) {
+  score_job *j = ctx;
+  score_candidate(j->in, j->t + (size_t)k * j->in->E, j->tr + (size_t)k * j->in->E, &j->cand[k],
+                  j->acc + (size_t)worker * 6 * j->in->C);
+  size_t done = atomic_fetch_add(&j->done, 1) + 1;
+  if (worker == 0 && j->pg->enabled && (k & 63) == 0) cd_progress_update(j->pg, done);
+}
+
 static int score_all(const score_inputs *in, const float *t, const float *tr, cd_discover_cand *cand, int n,
                      cd_error *e) {
-  int bad = 0;
+  int nt = cd_threads_get();
+  double *acc = malloc(sizeof(double) * 6 * (size_t)in->C * (size_t)nt);
+  if (!acc) return cd_fail(e, "discover: out of memory");
   cd_progress pg;
   cd_progress_start(&pg, "discover: scoring", "word", (size_t)n);
-  int done = 0;
-#pragma omp parallel
-  {
-    double *acc = malloc(sizeof(double) * 6 * (size_t)in->C);
-    if (!acc) {
-#pragma omp atomic write
-      bad = 1;
-    }
-#pragma omp for schedule(dynamic, 8)
-    for (int k = 0; k < n; k++) {
-      if (!acc) continue;
-      score_candidate(in, t + (size_t)k * in->E, tr + (size_t)k * in->E, &cand[k], acc);
-#pragma omp atomic
-      done++;
-      if (pg.enabled && (k & 63) == 0) {
-#pragma omp critical
-        cd_progress_update(&pg, (size_t)done);
-      }
-    }
-    free(acc);
-  }
+  score_job j = {in, t, tr, cand, acc, &pg, 0};
+  cd_pool_run(n, nt, score_item, &j);
   cd_progress_finish(&pg);
-  return bad ? cd_fail(e, "discover: out of memory") : 0;
+  free(acc);
+  return 0;
 }
 
 /* ---- class filter ---------------------------------------------------------------------- */

@@ -3,17 +3,29 @@
 
 #include <stddef.h>
 
-void cd_projection_forward(const cd_projection *p, const float *x, int N, float *y) {
-  const int D = p->D, K = p->K;
-#pragma omp parallel for schedule(static) if ((long long)N * D * K > 1 << 18)
-  for (int i = 0; i < N; i++) {
-    const float *xi = x + (size_t)i * D;
-    for (int k = 0; k < K; k++) {
-      double s = 0;
-      for (int d = 0; d < D; d++) s += (double)xi[d] * p->P[(size_t)d * K + k];
-      y[(size_t)i * K + k] = (float)s;
-    }
+#include "core/pool.h"
+
+typedef struct {
+  const cd_projection *p;
+  const float *x;
+  float *y;
+} proj_job;
+
+static void proj_row(void *ctx, int i, int worker) {
+  const proj_job *j = ctx;
+  const int D = j->p->D, K = j->p->K;
+  const float *xi = j->x + (size_t)i * D;
+  (void)worker;
+  for (int k = 0; k < K; k++) {
+    double s = 0;
+    for (int d = 0; d < D; d++) s += (double)xi[d] * j->p->P[(size_t)d * K + k];
+    j->y[(size_t)i * K + k] = (float)s;
   }
+}
+
+void cd_projection_forward(const cd_projection *p, const float *x, int N, float *y) {
+  proj_job j = {p, x, y};
+  cd_pool_run(N, (long long)N * p->D * p->K > 1 << 18 ? 0 : 1, proj_row, &j);
 }
 
 void cd_projection_backward(const cd_projection *p, const float *dy, int N, float *dx) {
