@@ -5,7 +5,10 @@
  *       results.json (every key and its type, one entry per method and group, accuracies in
  *       [0, 1] or null, selected epochs in range, std present), metrics.jsonl (every line's keys;
  *       one line per method, seed and epoch 0..epochs, zeroshot one line), args.json, and each
- *       finished pair's files. Prints "schema ok: M methods, S seeds, L metrics lines".
+ *       finished pair's files. A method with "status": "diverged" has null test and val, no
+ *       selected epochs, and a "diverged" list (seed, epoch, loss, likely_flag, message); its
+ *       diverged seeds have no metrics lines. Prints "schema ok: M methods, S seeds, L metrics
+ *       lines".
  *
  *   tool_runcheck --beats METHOD OTHER[,OTHER...] RUN_DIR
  *       after the schema check, requires METHOD's mean test worst-group accuracy to be
@@ -63,7 +66,24 @@ static int check_split(const cd_json *s, int n_groups) {
   return 0;
 }
 
-static int check_results(const cd_json *r, int *n_methods, int *n_seeds, int *epochs) {
+/* A diverged method: its "diverged" entries; *n = how many seeds diverged. */
+static int check_diverged(const cd_json *x, int n_seeds, int *n) {
+  const cd_json *list = need(x, "diverged", CD_JSON_ARRAY, 0), *sel = need(x, "selected_epoch", CD_JSON_ARRAY, 0);
+  if (!list || !sel || !need(x, "test", CD_JSON_NULL, 0) || !need(x, "val", CD_JSON_NULL, 0)) return 1;
+  if (list->n < 1 || (int)list->n > n_seeds) return fail("%s must list 1 to seeds entries", "diverged");
+  if (sel->n != 0) return fail("%s must be empty for a diverged method", "selected_epoch");
+  for (size_t i = 0; i < list->n; i++) {
+    const cd_json *d = &list->items[i];
+    if (!need(d, "seed", CD_JSON_NUMBER, 0) || !need(d, "epoch", CD_JSON_NUMBER, 0) || !need(d, "loss", CD_JSON_NUMBER, 1) ||
+        !need(d, "likely_flag", CD_JSON_STRING, 0) || !need(d, "message", CD_JSON_STRING, 0))
+      return 1;
+    if (cd_json_get_int(d, "epoch", 0) < 1) return fail("%s must be an epoch >= 1", "diverged[].epoch");
+  }
+  *n = (int)list->n;
+  return 0;
+}
+
+static int check_results(const cd_json *r, int *n_methods, int *n_seeds, int *epochs, int *n_diverged) {
   const char *strs[5] = {"dataset", "model", "cache", "head", "select"};
   for (int k = 0; k < 5; k++)
     if (!need(r, strs[k], CD_JSON_STRING, 0)) return 1;
@@ -80,8 +100,22 @@ static int check_results(const cd_json *r, int *n_methods, int *n_seeds, int *ep
   if (order->n != methods->n) return fail("%s does not list every method", "method_order");
   *n_methods = (int)methods->n;
   *n_seeds = (int)seeds->n;
+  *n_diverged = 0;
   for (size_t m = 0; m < methods->n; m++) {
-    const cd_json *x = &methods->items[m], *sel = need(x, "selected_epoch", CD_JSON_ARRAY, 0);
+    const cd_json *x = &methods->items[m], *status = need(x, "status", CD_JSON_STRING, 0);
+    if (!status) return 1;
+    if (!strcmp(status->str, "diverged")) {
+      int n = 0;
+      snprintf(g_where + strlen(g_where), 64, " methods.%s", methods->keys[m]);
+      if (check_diverged(x, *n_seeds, &n)) return 1;
+      *strrchr(g_where, ' ') = 0;
+      *n_diverged += n;
+      if (!strcmp(methods->keys[m], "zeroshot")) return fail("%s cannot diverge", "zeroshot");
+      *epochs = (int)cd_json_get_int(x, "epochs", -1);
+      continue;
+    }
+    if (strcmp(status->str, "finished")) return fail("%s must be \"finished\" or \"diverged\"", "status");
+    const cd_json *sel = need(x, "selected_epoch", CD_JSON_ARRAY, 0);
     const cd_json *test = need(x, "test", CD_JSON_OBJECT, 0), *val = need(x, "val", CD_JSON_OBJECT, 0);
     if (!sel || !test || !val || !need(x, "epochs", CD_JSON_NUMBER, 0)) return 1;
     if (strcmp(order->items[m].str, methods->keys[m])) return fail("%s differs from the methods' order", "method_order");
@@ -110,7 +144,7 @@ static int check_line(const cd_json *l) {
   return 0;
 }
 
-static int check_metrics(const char *dir, int n_methods, int n_seeds, int epochs, int *lines) {
+static int check_metrics(const char *dir, int n_methods, int n_seeds, int epochs, int n_diverged, int *lines) {
   char path[4200];
   uint8_t *buf;
   size_t n;
@@ -129,9 +163,10 @@ static int check_metrics(const char *dir, int n_methods, int n_seeds, int epochs
     ++*lines;
   }
   free(buf);
-  int want = 1 + (n_methods - 1) * n_seeds * (epochs + 1);
+  int want = 1 + ((n_methods - 1) * n_seeds - n_diverged) * (epochs + 1);
   if (!rc && *lines != want) {
-    fprintf(stderr, "%s: %d lines, expected %d (1 zero-shot + methods x seeds x (epochs + 1))\n", path, *lines, want);
+    fprintf(stderr, "%s: %d lines, expected %d (1 zero-shot + (methods x seeds - diverged pairs) x (epochs + 1))\n", path,
+            *lines, want);
     rc = 1;
   }
   return rc;
@@ -174,10 +209,10 @@ static int check_schema(const char *run_dir) {
   snprintf(g_where, sizeof g_where, "%s", path);
   cd_json_doc *doc = cd_json_parse_file(path, 1 << 26, &e);
   if (!doc) return fprintf(stderr, "%s\n", e.msg), 1;
-  int n_methods = 0, n_seeds = 0, epochs = 0, lines = 0;
-  int rc = check_results(cd_json_root(doc), &n_methods, &n_seeds, &epochs);
+  int n_methods = 0, n_seeds = 0, epochs = 0, lines = 0, n_diverged = 0;
+  int rc = check_results(cd_json_root(doc), &n_methods, &n_seeds, &epochs, &n_diverged);
   cd_json_free(doc);
-  if (!rc) rc = check_metrics(run_dir, n_methods, n_seeds, epochs, &lines);
+  if (!rc) rc = check_metrics(run_dir, n_methods, n_seeds, epochs, n_diverged, &lines);
   snprintf(path, sizeof path, "%s/args.json", run_dir);
   snprintf(g_where, sizeof g_where, "%s", path);
   if (!rc && !(doc = cd_json_parse_file(path, 1 << 24, &e))) rc = (fprintf(stderr, "%s\n", e.msg), 1);
@@ -185,7 +220,9 @@ static int check_schema(const char *run_dir) {
     rc = !need(cd_json_root(doc), "training", CD_JSON_OBJECT, 0) || !need(cd_json_root(doc), "methods", CD_JSON_ARRAY, 0);
     cd_json_free(doc);
   }
-  if (!rc) printf("schema ok: %d methods, %d seeds, %d epochs, %d metrics lines\n", n_methods, n_seeds, epochs, lines);
+  if (!rc)
+    printf("schema ok: %d methods, %d seeds, %d epochs, %d metrics lines, %d diverged pairs\n", n_methods, n_seeds, epochs,
+           lines, n_diverged);
   return rc;
 }
 

@@ -12,6 +12,7 @@
 #include "models/debias/jsonw.h"
 #include "models/tuning/coop_loss.h"
 #include "models/tuning/prompt_ckpt.h"
+#include "models/tuning/tune_session.h"
 
 static const char *const SPLIT_NAMES[3] = {"train", "val", "test"};
 
@@ -192,6 +193,7 @@ int cd_head_load(cd_head *h, cd_prompt *p, const char *ctx_path, const cd_clip *
   memset(h, 0, sizeof *h);
   memset(p, 0, sizeof *p);
   char json[4200], optim[4200];
+  if (cd_tune_diverged_refuse(ctx_path, e)) return -1;
   if (cd_prompt_ckpt_paths(ctx_path, json, optim, sizeof json)) return cd_fail(e, "%s: path too long", ctx_path);
   cd_json_doc *doc = cd_json_parse_file(json, 1 << 24, e);
   if (!doc) return cd_fail_prefix(e, "%s needs its sidecar", ctx_path);

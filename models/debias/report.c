@@ -40,6 +40,7 @@ const char CD_REPORT_CSS[] =
     "table.bk thead th{font-weight:600}\n"
     "table.bk tbody th{text-align:left;font-weight:normal}\n"
     "table.bk td.best,table.bk td.worst{font-weight:700}\n"
+    "table.bk td.diverged{color:#b42318;font-weight:700;text-align:left}\n"
     "table.bk td.alert{color:#b03a00;font-weight:700}\n"
     "table.bk td.sep,table.bk th.sep{border-left:1px solid #d0d7de}\n"
     "sup{font-size:9px;color:#59636e}\n"
@@ -282,6 +283,12 @@ static void write_results_row(FILE *fp, const cd_rp_run *run, int m, double best
   cd_rp_esc(fp, me->name);
   fputs("\">", fp);
   method_name_cell(fp, run, m);
+  if (me->diverged) {
+    fprintf(fp, "<td colspan=\"%d\" class=\"diverged\">diverged: ", 2 * CD_RP_NSTAT + epoch_col);
+    cd_rp_esc(fp, me->diverged_text);
+    fputs("</td></tr>\n", fp);
+    return;
+  }
   for (int t = 0; t < 2; t++) {
     const cd_rp_split *s = t ? &me->val : &me->test;
     for (int k = 0; k < CD_RP_NSTAT; k++) {

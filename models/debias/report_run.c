@@ -204,6 +204,29 @@ static int read_split(src s, const cd_rp_run *run, const cd_json *m, const char 
   return 0;
 }
 
+/* "status": "diverged" with its "diverged" list: "seed 1 in epoch 3 (loss nan; likely --lr 1000)"... */
+static int read_diverged(src s, const cd_json *m, const char *where, cd_rp_method *out) {
+  const cd_json *st = cd_json_get(m, "status"), *list;
+  if (is_null(st)) return 0;
+  if (st->type != CD_JSON_STRING) return cd_fail(s.e, "%s: %s.status is not a string", s.path, where);
+  if (strcmp(st->str, "diverged")) return 0;
+  out->diverged = 1;
+  if (read_array(s, m, where, "diverged", &list)) return -1;
+  size_t len = 0;
+  for (size_t i = 0; list && i < list->n && len < sizeof out->diverged_text; i++) {
+    const cd_json *d = &list->items[i], *flag = cd_json_get(d, "likely_flag");
+    double loss = cd_json_get_num(d, "loss", NAN);
+    char l[40];
+    if (isfinite(loss)) snprintf(l, sizeof l, "loss %g", loss);
+    else snprintf(l, sizeof l, "loss not finite");
+    len += (size_t)snprintf(out->diverged_text + len, sizeof out->diverged_text - len, "%sseed %lld in epoch %lld (%s%s%s)",
+                            i ? "; " : "", (long long)cd_json_get_int(d, "seed", -1), (long long)cd_json_get_int(d, "epoch", -1),
+                            l, flag && flag->type == CD_JSON_STRING && flag->len ? "; likely " : "",
+                            flag && flag->type == CD_JSON_STRING ? flag->str : "");
+  }
+  return 0;
+}
+
 static int read_method(src s, cd_rp_run *run, const char *name, const cd_json *m, cd_rp_method *out) {
   char where[300];
   long epochs;
@@ -214,7 +237,8 @@ static int read_method(src s, cd_rp_run *run, const char *name, const cd_json *m
   out->epochs = (int)epochs;
   if (read_longs(s, m, where, "selected_epoch", MAX_COUNT, &out->selected, &out->n_selected)) return -1;
   if (read_split(s, run, m, name, "test", &out->test) || read_split(s, run, m, name, "val", &out->val)) return -1;
-  if (!out->test.present && !out->val.present)
+  if (read_diverged(s, m, where, out)) return -1;
+  if (!out->test.present && !out->val.present && !out->diverged)
     return cd_fail(s.e, "%s: %s has neither \"test\" nor \"val\" results", s.path, where);
   return 0;
 }

@@ -34,6 +34,8 @@ typedef struct {
   int n_selected;
   int epochs;
   cd_rp_split test, val;
+  int diverged;       /* "status": "diverged": no numbers, diverged_text says which seeds */
+  char diverged_text[1024];
 } cd_rp_method;
 
 /* Which groups a metrics line's group_weights / p_bar refer to. */

@@ -273,16 +273,53 @@ static int write_metrics(const cd_run_state *st, const char *zs_line, cd_error *
   return rc ? -1 : 0;
 }
 
-static int run_pairs(const cd_run_state *st, const char *zs_line, cd_error *e) {
+/* A diverged pair: its message in the log, and "dpt seed 1 in epoch 3 (loss nan)" counted into
+ * the run's closing error (diverged, cap bytes; *flag keeps the likely flag, "" when pairs
+ * name different ones). */
+static void note_diverged(const cd_run_state *st, cd_method m, int seed, const char *how, const cd_run_divergence *d,
+                          char *diverged, size_t cap, int *n, char *flag, size_t flag_cap) {
+  if (st->log) fprintf(st->log, "%-11s seed %-3d DIVERGED: %s%s\n", cd_method_name(m), seed, d->message, how);
+  size_t len = strlen(diverged);
+  char loss[40];
+  if (isfinite(d->loss)) snprintf(loss, sizeof loss, "mean loss %g", d->loss);
+  else snprintf(loss, sizeof loss, "loss not finite");
+  snprintf(diverged + len, cap - len, "%s%s seed %d in epoch %d (%s)", *n ? ", " : "", cd_method_name(m), seed,
+           d->epoch, loss);
+  if (*n == 0) snprintf(flag, flag_cap, "%s", d->likely_flag);
+  else if (strcmp(flag, d->likely_flag)) flag[0] = 0;
+  (*n)++;
+}
+
+/* Every (method, seed) pair: finished ones reused, diverged ones (diverged.json) kept as
+ * diverged, the others trained. *n_diverged counts the diverged pairs, whose messages are
+ * joined into diverged (cap bytes). */
+static int run_pairs(const cd_run_state *st, const char *zs_line, char *diverged, size_t cap, int *n_diverged,
+                     char *flag, size_t flag_cap, cd_error *e) {
   const cd_run_config *c = st->cfg;
   for (int k = 0; k < c->n_methods; k++) {
-    if (c->methods[k] == CD_METHOD_ZEROSHOT) continue;
+    cd_method m = c->methods[k];
+    if (m == CD_METHOD_ZEROSHOT) continue;
     for (int s = 0; s < c->n_seeds; s++) {
-      if (pair_done(st, c->methods[k], c->seeds[s])) {
-        if (st->log) fprintf(st->log, "%-11s seed %-3d finished earlier (done.json): reused\n", cd_method_name(c->methods[k]), c->seeds[s]);
+      int seed = c->seeds[s];
+      cd_run_divergence d;
+      int was = cd_run_pair_divergence(st, m, seed, &d, e);
+      if (was < 0) return -1;
+      if (was) {
+        note_diverged(st, m, seed, " [earlier: kept from diverged.json; remove that folder to train the pair again]",
+                      &d, diverged, cap, n_diverged, flag, flag_cap);
         continue;
       }
-      if (cd_run_pair(st, c->methods[k], c->seeds[s], e) || write_metrics(st, zs_line, e)) return -1;
+      if (pair_done(st, m, seed)) {
+        if (st->log) fprintf(st->log, "%-11s seed %-3d finished earlier (done.json): reused\n", cd_method_name(m), seed);
+        continue;
+      }
+      int rc = cd_run_pair(st, m, seed, e);
+      if (rc == CD_RUN_DIVERGED) {
+        if (cd_run_pair_divergence(st, m, seed, &d, e) != 1) return -1;
+        note_diverged(st, m, seed, "", &d, diverged, cap, n_diverged, flag, flag_cap);
+      } else if (rc || write_metrics(st, zs_line, e)) {
+        return -1;
+      }
     }
   }
   return 0;
@@ -304,14 +341,22 @@ int cd_run_execute(const cd_run_config *c, const cd_feature_cache *cache, const 
   FILE *fp = open_memstream(&zs, &zs_len);
   zs_pred = cd_malloc(sizeof(int32_t) * (size_t)st.N, e);
   if (!fp || !zs_pred) goto done;
-  int bad = zeroshot(&st, zs_pred, fp, e);
+  int bad = zeroshot(&st, zs_pred, fp, e), n_diverged = 0;
   fclose(fp);
-  if (bad || run_pairs(&st, zs, e) || write_metrics(&st, zs, e)) goto done;
+  char diverged[700] = "", flag[256] = "";
+  if (bad || run_pairs(&st, zs, diverged, sizeof diverged, &n_diverged, flag, sizeof flag, e) || write_metrics(&st, zs, e))
+    goto done;
   cd_run_results results;
   if (cd_run_results_collect(&st, zs_pred, &results, e)) goto done;
   rc = cd_run_results_write(&st, res, &results, cd_time_now() - t0, e);
   if (!rc && log) cd_run_results_print(log, &st, &results);
   cd_run_results_free(&results);
+  if (!rc && n_diverged) {
+    rc = CD_RUN_DIVERGED;
+    cd_fail(e, "training diverged for %d (method, seed) pair%s: %s%s%s; marked \"diverged\" in %s/results.json, "
+            "the other pairs finished", n_diverged, n_diverged > 1 ? "s" : "", diverged, flag[0] ? "; likely " : "",
+            flag, c->out_dir);
+  }
 done:
   free(zs);
   free(zs_pred);

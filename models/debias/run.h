@@ -5,7 +5,8 @@
  *   a_pseudo.npy     int32 [N] pseudo attribute of every cache row
  *   zeroshot/predictions.npy
  *   <method>/seed<k>/ ctx_selected.npy, ctx_last.npy (+ .json sidecars), ctx.json,
- *                    predictions.npy (int32 [N], selected epoch), metrics.jsonl, done.json
+ *                    predictions.npy (int32 [N], selected epoch), metrics.jsonl, done.json;
+ *                    or diverged.json (epoch, loss, likely_flag, message) when training diverged
  *   metrics.jsonl    every pair's lines (one per method, seed and epoch)
  *   results.json     means and standard deviations over seeds
  * Each file is written atomically; done.json last, so a rerun skips exactly the finished
@@ -39,7 +40,12 @@ int cd_run_text_prepare(cd_run_text *t, const cd_clip *m, const cd_run_config *c
 void cd_run_text_free(cd_run_text *t);
 
 /* Everything after the inputs are resolved: writes RUN_DIR and prints progress notes and the
- * final table to log (NULL: quiet). res names what the defaults resolved to (args.json). */
+ * final table to log (NULL: quiet). res names what the defaults resolved to (args.json).
+ * A pair whose training diverges (tune_session.h) stops there, is recorded as
+ * <method>/seed<k>/diverged.json (a rerun keeps it diverged instead of training it again) and
+ * marked "diverged" in results.json and the table; the other pairs go on. Returns 0, -1 on an
+ * error, or 1 (CD_RUN_DIVERGED) when every file is written but some pair diverged: e then
+ * names each such pair, its epoch, its loss and the likely flag. */
 int cd_run_execute(const cd_run_config *c, const cd_feature_cache *cache, const cd_clip *m,
                    const cd_run_text *text, const cd_run_resolved *res, FILE *log, cd_error *e);
 
@@ -61,7 +67,8 @@ typedef struct cd_run_inputs {
 int cd_run_inputs_load(cd_run_inputs *in, const cd_run_config *c, int need_attr_prompts, cd_error *e);
 void cd_run_inputs_free(cd_run_inputs *in);
 
-/* The whole command: cd_run_inputs_load, the text features, then cd_run_execute. */
+/* The whole command: cd_run_inputs_load, the text features, cd_run_execute, then report.html
+ * (also when some pair diverged; the call still fails then). */
 int cd_run(const cd_run_config *c, FILE *log, cd_error *e);
 
 #endif

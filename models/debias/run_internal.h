@@ -72,8 +72,22 @@ void cd_run_write_metrics_line(FILE *fp, const char *method, int seed, int epoch
 
 /* Trains and evaluates one (method, seed) pair into its directory, done.json last. An
  * interrupted pair continues from the state its last finished epoch saved (identical to an
- * uninterrupted run). */
+ * uninterrupted run). Returns 0, -1 on an error, or CD_RUN_DIVERGED when training diverged:
+ * then diverged.json is written instead of done.json and e holds the message. */
+enum { CD_RUN_DIVERGED = 1 };
 int cd_run_pair(const cd_run_state *st, cd_method method, int seed, cd_error *e);
+
+/* A pair whose training diverged, as its diverged.json records it. */
+typedef struct {
+  int epoch;               /* the epoch it diverged in (1-based) */
+  double loss;             /* NAN when not finite */
+  char likely_flag[256];   /* e.g. "--lr 1000" */
+  char message[1024];
+} cd_run_divergence;
+
+/* 1 with *d filled when <method>/seed<k>/diverged.json is there, 0 when not, -1 when it is
+ * damaged. */
+int cd_run_pair_divergence(const cd_run_state *st, cd_method method, int seed, cd_run_divergence *d, cd_error *e);
 
 /* One pair while it trains (run_pair.c), and its files (run_pair_files.c). */
 typedef struct {
@@ -93,12 +107,16 @@ typedef struct {
   char *lines_buf;
   size_t lines_len;
   char label[160];            /* progress line label */
+  int diverged, diverged_epoch; /* from the tuning session (tune_session.h) */
+  double diverged_loss;
 } cd_run_pair_ctx;
 
 /* buf (4200 bytes) = the pair's directory + name. */
 int cd_run_pair_path(char *buf, const cd_run_pair_ctx *p, const char *name, cd_error *e);
 /* metrics.jsonl, ctx files, predictions.npy, then done.json; removes the resume state. */
 int cd_run_pair_write(cd_run_pair_ctx *p, double seconds, cd_error *e);
+/* diverged.json: the epoch, the loss, the likely flag and message (the session's). */
+int cd_run_pair_write_diverged(cd_run_pair_ctx *p, const char *message, cd_error *e);
 /* Resume state after epoch `epoch` (state/e<k>.* then state/state.json naming k). */
 int cd_run_pair_save_state(cd_run_pair_ctx *p, int epoch, cd_error *e);
 /* Loads the saved state; *epoch = 0 when there is none. */

@@ -117,6 +117,7 @@ static int train(cd_run_pair_ctx *p, int start_epoch, cd_error *e) {
   cd_tune_session s;
   if (cd_tune_session_init(&s, &p->head, &p->opt, &d, start_epoch, e)) return -1;
   int rc = cd_tune_session_run(&s, c->optim.max_epoch, &hk, e);
+  p->diverged = s.diverged, p->diverged_epoch = s.diverged_epoch, p->diverged_loss = s.diverged_loss;
   cd_tune_session_free(&s);
   return rc;
 }
@@ -140,9 +141,16 @@ int cd_run_pair(const cd_run_state *st, cd_method method, int seed, cd_error *e)
   p.seed = seed;
   char dir[4200];
   int rc = -1, from = 0;
-  if (!cd_run_pair_path(dir, &p, "", e) && !cd_make_dirs(dir, e) && !setup(&p, e) && !begin(&p, &from, e) &&
-      !train(&p, from, e) && !cd_run_pair_write(&p, cd_time_now() - t0, e))
-    rc = 0;
+  if (!cd_run_pair_path(dir, &p, "", e) && !cd_make_dirs(dir, e) && !setup(&p, e) && !begin(&p, &from, e)) {
+    if (train(&p, from, e)) rc = p.diverged ? CD_RUN_DIVERGED : -1;
+    else rc = cd_run_pair_write(&p, cd_time_now() - t0, e) ? -1 : 0;
+  }
+  if (rc == CD_RUN_DIVERGED) { /* recorded, so that a rerun reports it instead of training again */
+    char msg[sizeof e->msg];
+    snprintf(msg, sizeof msg, "%s", e->msg);
+    if (cd_run_pair_write_diverged(&p, msg, e)) rc = -1;
+    else snprintf(e->msg, sizeof e->msg, "%s", msg);
+  }
   if (rc) cd_fail_prefix(e, "%s seed %d", cd_method_name(method), seed);
   pair_free(&p);
   return rc;

@@ -266,3 +266,51 @@ int cd_run_pair_write(cd_run_pair_ctx *p, double seconds, cd_error *e) {
   remove_state(p);
   return 0;
 }
+
+/* ---- divergence ------------------------------------------------------------------------ */
+
+/* "--lr 1000" out of "...; likely --lr 1000 (steps too large ...)" */
+static void likely_flag(const char *message, char *out, size_t cap) {
+  const char *at = strstr(message, "; likely ");
+  out[0] = 0;
+  if (!at) return;
+  at += strlen("; likely ");
+  const char *end = strstr(at, " (");
+  snprintf(out, cap, "%.*s", (int)(end ? (size_t)(end - at) : strlen(at)), at);
+}
+
+int cd_run_pair_write_diverged(cd_run_pair_ctx *p, const char *message, cd_error *e) {
+  char f[4200], flag[256];
+  cd_atomic_file af;
+  if (cd_run_pair_path(f, p, "diverged.json", e) || cd_atomic_open(&af, f, e)) return -1;
+  likely_flag(message, flag, sizeof flag);
+  fprintf(af.fp, "{\n  \"method\": \"%s\",\n  \"seed\": %d,\n  \"status\": \"diverged\",\n  \"epoch\": %d,\n"
+                 "  \"epochs\": %d,\n  \"loss\": ", cd_method_name(p->method), p->seed, p->diverged_epoch,
+          p->st->cfg->optim.max_epoch);
+  cd_jw_num(af.fp, p->diverged_loss);
+  fputs(",\n  \"likely_flag\": ", af.fp);
+  cd_json_write_string(af.fp, flag);
+  fputs(",\n  \"message\": ", af.fp);
+  cd_json_write_string(af.fp, message);
+  fputs("\n}\n", af.fp);
+  return cd_atomic_commit(&af, e);
+}
+
+int cd_run_pair_divergence(const cd_run_state *st, cd_method method, int seed, cd_run_divergence *d, cd_error *e) {
+  char f[4200];
+  memset(d, 0, sizeof *d);
+  if (cd_run_path(f, sizeof f, st, cd_method_name(method), seed, "diverged.json"))
+    return cd_fail(e, "%s: output path too long", st->cfg->out_dir);
+  if (!cd_file_exists(f)) return 0;
+  cd_json_doc *doc = cd_json_parse_file(f, 1 << 20, e);
+  if (!doc) return -1;
+  const cd_json *r = cd_json_root(doc);
+  const cd_json *msg = cd_json_get(r, "message"), *flag = cd_json_get(r, "likely_flag");
+  d->epoch = (int)cd_json_get_int(r, "epoch", -1);
+  d->loss = cd_json_get_num(r, "loss", NAN);
+  int ok = d->epoch >= 1 && msg && msg->type == CD_JSON_STRING;
+  if (ok) snprintf(d->message, sizeof d->message, "%s", msg->str);
+  if (ok && flag && flag->type == CD_JSON_STRING) snprintf(d->likely_flag, sizeof d->likely_flag, "%s", flag->str);
+  cd_json_free(doc);
+  return ok ? 1 : cd_fail(e, "%s: malformed (no \"epoch\" or \"message\"); remove it to train the pair again", f);
+}

@@ -14,6 +14,8 @@
 void cd_run_results_free(cd_run_results *r) {
   for (int k = 0; k < r->n; k++) {
     free(r->m[k].seeds);
+    free(r->m[k].diverged_seeds);
+    free(r->m[k].diverged);
     cd_group_metrics_free(&r->m[k].val);
     cd_group_metrics_free(&r->m[k].test);
   }
@@ -54,11 +56,28 @@ static int summarize(const cd_run_state *st, int32_t *const *preds, int S, int s
   return rc;
 }
 
+/* The seeds of method m that diverged (diverged.json) into r; 0 when none did. */
+static int collect_diverged(const cd_run_state *st, cd_method m, cd_run_method_result *r, cd_error *e) {
+  const cd_run_config *c = st->cfg;
+  if (m == CD_METHOD_ZEROSHOT) return 0;
+  r->diverged = cd_calloc((size_t)c->n_seeds, sizeof *r->diverged, e);
+  r->diverged_seeds = cd_calloc((size_t)c->n_seeds, sizeof(int), e);
+  if (!r->diverged || !r->diverged_seeds) return -1;
+  for (int s = 0; s < c->n_seeds; s++) {
+    int was = cd_run_pair_divergence(st, m, c->seeds[s], &r->diverged[r->n_diverged], e);
+    if (was < 0) return -1;
+    if (was) r->diverged_seeds[r->n_diverged++] = c->seeds[s];
+  }
+  return 0;
+}
+
 static int collect_method(const cd_run_state *st, cd_method m, const int32_t *zs_pred, cd_run_method_result *r,
                           cd_error *e) {
   const cd_run_config *c = st->cfg;
   int S = m == CD_METHOD_ZEROSHOT ? 1 : c->n_seeds;
   r->method = m;
+  if (collect_diverged(st, m, r, e)) return -1;
+  if (r->n_diverged) return 0;
   r->n_seeds = S;
   r->seeds = cd_calloc((size_t)S * 2, sizeof(int), e);
   int32_t **preds = cd_calloc((size_t)S, sizeof(int32_t *), e);
@@ -104,8 +123,26 @@ static void write_pseudo(FILE *fp, const cd_run_state *st, const cd_pseudo_stats
   fputs("},\n", fp);
 }
 
+static void write_diverged_method(FILE *fp, const cd_run_state *st, const cd_run_method_result *m) {
+  fprintf(fp, "    \"%s\": {\n      \"status\": \"diverged\",\n      \"seeds\": ", cd_method_name(m->method));
+  cd_jw_int32s(fp, (const int32_t *)st->cfg->seeds, st->cfg->n_seeds);
+  fprintf(fp, ",\n      \"selected_epoch\": [],\n      \"epochs\": %d,\n      \"diverged\": [", st->cfg->optim.max_epoch);
+  for (int i = 0; i < m->n_diverged; i++) {
+    const cd_run_divergence *d = &m->diverged[i];
+    fprintf(fp, "%s\n        {\"seed\": %d, \"epoch\": %d, \"loss\": ", i ? "," : "", m->diverged_seeds[i], d->epoch);
+    cd_jw_num(fp, d->loss);
+    fputs(", \"likely_flag\": ", fp);
+    cd_json_write_string(fp, d->likely_flag);
+    fputs(", \"message\": ", fp);
+    cd_json_write_string(fp, d->message);
+    fputs("}", fp);
+  }
+  fputs("\n      ],\n      \"test\": null,\n      \"val\": null\n    }", fp);
+}
+
 static void write_method(FILE *fp, const cd_run_state *st, const cd_run_method_result *m) {
-  fprintf(fp, "    \"%s\": {\n      \"seeds\": ", cd_method_name(m->method));
+  if (m->n_diverged) return write_diverged_method(fp, st, m);
+  fprintf(fp, "    \"%s\": {\n      \"status\": \"finished\",\n      \"seeds\": ", cd_method_name(m->method));
   if (m->method == CD_METHOD_ZEROSHOT) fputs("null", fp);
   else cd_jw_int32s(fp, (const int32_t *)m->seeds, m->n_seeds);
   fputs(",\n      \"selected_epoch\": ", fp);
@@ -169,6 +206,13 @@ void cd_run_results_print(FILE *fp, const cd_run_state *st, const cd_run_results
   for (int k = 0; k < r->n; k++) {
     const cd_group_metrics *t = &r->m[k].test;
     char c1[40], c2[40], c3[40], c4[40];
+    if (r->m[k].n_diverged) {
+      fprintf(fp, "%-12s diverged (", cd_method_name(r->m[k].method));
+      for (int i = 0; i < r->m[k].n_diverged; i++)
+        fprintf(fp, "%sseed %d in epoch %d", i ? ", " : "", r->m[k].diverged_seeds[i], r->m[k].diverged[i].epoch);
+      fprintf(fp, "): no accuracy\n");
+      continue;
+    }
     cell(c1, sizeof c1, t->avg_acc, t->avg_acc_std, t->n_runs);
     cell(c2, sizeof c2, t->avg_acc_adjusted, t->avg_acc_adjusted_std, t->n_runs);
     cell(c3, sizeof c3, t->worst_group_acc, t->worst_group_acc_std, t->n_runs);
@@ -180,6 +224,6 @@ void cd_run_results_print(FILE *fp, const cd_run_state *st, const cd_run_results
   }
   cd_pseudo_stats_print(fp, &r->pseudo, st->classnames);
   for (int k = 0; k < r->n; k++)
-    for (int w = 0; w < r->m[k].test.n_warnings; w++)
+    for (int w = 0; !r->m[k].n_diverged && w < r->m[k].test.n_warnings; w++)
       fprintf(fp, "warning: %s: %s\n", cd_method_name(r->m[k].method), r->m[k].test.warnings[w]);
 }

@@ -2,6 +2,7 @@
 #include "models/tuning/optim.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -51,6 +52,15 @@ double cd_optim_lr_at(const cd_optim_config *c, int epoch) {
   int t = epoch - c->warmup_epochs;
   if (c->max_epoch <= 0) return c->lr;
   return c->lr * 0.5 * (1.0 + cos(M_PI * (double)t / (double)c->max_epoch));
+}
+
+void cd_optim_divergence_hint(const cd_optim_config *c, char *buf, size_t cap) {
+  double decay = c->lr * c->weight_decay;
+  if (c->kind == CD_OPTIM_SGD && decay > 2 * (1 + c->momentum))
+    snprintf(buf, cap, "--weight-decay %g with --lr %g (lr x weight decay = %g > 2 (1 + momentum): the decay step "
+             "alone makes the parameters grow; lower either)", c->weight_decay, c->lr, decay);
+  else
+    snprintf(buf, cap, "--lr %g (steps too large for this loss; try a learning rate 10 times smaller)", c->lr);
 }
 
 void cd_optim_step(cd_optim *o, float *p, const float *g, double lr) {

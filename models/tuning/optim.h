@@ -45,6 +45,10 @@ int cd_optim_init(cd_optim *o, const cd_optim_config *c, size_t n, cd_error *e);
 void cd_optim_free(cd_optim *o);
 /* Learning rate of epoch e (0-based). */
 double cd_optim_lr_at(const cd_optim_config *c, int epoch);
+/* The flag most likely behind a diverged training, as one phrase for a message: for SGD whose
+ * weight decay step alone is unstable (lr x weight_decay > 2 (1 + momentum): p <- p (1 - lr wd)
+ * grows in magnitude), "--weight-decay W with --lr L (...)"; otherwise "--lr L (...)". */
+void cd_optim_divergence_hint(const cd_optim_config *c, char *buf, size_t cap);
 /* One update of p[n] with gradient g[n] at learning rate lr. g is not modified. */
 void cd_optim_step(cd_optim *o, float *p, const float *g, double lr);
 

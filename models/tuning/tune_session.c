@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/file.h"
+#include "core/json.h"
 #include "core/progress.h"
 #include "models/tuning/coop_loss.h"
 
@@ -107,7 +109,10 @@ void cd_tune_session_free(cd_tune_session *s) {
   memset(s, 0, sizeof *s);
 }
 
-/* One optimiser step on the samples perm[0..B): returns the batch loss via *loss. */
+enum { DIVERGED = 1 };
+
+/* One optimiser step on the samples perm[0..B): returns the batch loss via *loss; DIVERGED
+ * (nothing updated) when a sample's loss is not finite. */
 static int train_step(cd_tune_session *s, const int *idx, int B, double lr,
                       const cd_tune_hooks *hk, double *loss, cd_error *e) {
   cd_head *h = s->head;
@@ -119,6 +124,8 @@ static int train_step(cd_tune_session *s, const int *idx, int B, double lr,
   cd_head_forward(h);
   cd_logits_forward(s->bx, B, h->Z, h->kind == CD_HEAD_LINEAR ? h->bias : NULL, C, E, s->l);
   cd_softmax_xent_forward(s->l, s->by, B, C, s->ce, s->p_true, NULL);
+  for (int i = 0; i < B; i++)
+    if (!isfinite(s->ce[i])) return *loss = s->ce[i], DIVERGED;
   double denom = 0;
   if (hk && hk->batch_weights) {
     hk->batch_weights(hk->user, idx, B, s->ce, s->p_true, s->w, &denom);
@@ -152,6 +159,28 @@ static int end_epoch(cd_tune_session *s, const cd_tune_hooks *hk, double mean_lo
   return 0;
 }
 
+static int params_finite(const cd_head *h) {
+  for (size_t i = 0; i < h->n_params; i++)
+    if (!isfinite(h->params[i])) return 0;
+  return 1;
+}
+
+/* Training diverged in epoch s->epoch + 1 with this loss (NAN: the parameters are no longer
+ * finite): fails with when, the loss and the likely flag. */
+static int diverged(cd_tune_session *s, double loss, cd_error *e) {
+  char hint[300];
+  s->diverged = 1;
+  s->diverged_epoch = s->epoch + 1;
+  s->diverged_loss = loss;
+  cd_optim_divergence_hint(&s->opt->cfg, hint, sizeof hint);
+  if (isfinite(loss))
+    return cd_fail(e, "training diverged in epoch %d of %d: mean loss %g is above %d x ln(%d classes); likely %s",
+                   s->diverged_epoch, s->opt->cfg.max_epoch, loss, CD_TUNE_DIVERGED_LOSS, s->head->C, hint);
+  return cd_fail(e, "training diverged in epoch %d of %d: %s; likely %s", s->diverged_epoch, s->opt->cfg.max_epoch,
+                 isnan(loss) && !params_finite(s->head) ? "the parameters are no longer finite (loss nan)"
+                 : isnan(loss) ? "loss nan" : "loss inf", hint);
+}
+
 int cd_tune_session_run(cd_tune_session *s, int stop_epoch, const cd_tune_hooks *hk, cd_error *e) {
   int N = s->data.N, B = s->data.batch <= N ? s->data.batch : N;
   int per_epoch = cd_tune_steps_per_epoch(N, B);
@@ -163,12 +192,15 @@ int cd_tune_session_run(cd_tune_session *s, int stop_epoch, const cd_tune_hooks 
     cd_progress_start(&pr, hk->progress_label, "step",
                       (size_t)(stop > s->epoch ? stop - s->epoch : 0) * (size_t)per_epoch);
   size_t done = 0;
-  while (s->epoch < stop) {
+  int rc = 0;
+  while (s->epoch < stop && !rc) {
     double lr = cd_optim_lr_at(&s->opt->cfg, s->epoch), sum = 0;
     cd_tune_epoch_order(s->perm, N, s->data.seed, s->epoch);
-    for (int b = 0; b < per_epoch; b++) {
+    for (int b = 0; b < per_epoch && !rc; b++) {
       double loss = 0;
-      if (train_step(s, s->perm + (size_t)b * B, B, lr, hk, &loss, e)) return -1;
+      rc = train_step(s, s->perm + (size_t)b * B, B, lr, hk, &loss, e);
+      if (rc == DIVERGED) rc = diverged(s, loss, e);
+      if (rc) break;
       sum += loss;
       s->steps++;
       s->last_loss = loss;
@@ -180,12 +212,56 @@ int cd_tune_session_run(cd_tune_session *s, int stop_epoch, const cd_tune_hooks 
         cd_progress_update(&pr, ++done);
       }
     }
-    s->epoch++;
-    if (end_epoch(s, hk, sum / per_epoch, e)) {
-      if (show) cd_progress_finish(&pr);
-      return -1;
+    if (rc) break;
+    double mean = sum / per_epoch;
+    if (!params_finite(s->head) || mean > CD_TUNE_DIVERGED_LOSS * log(s->head->C > 2 ? s->head->C : 2)) {
+      rc = diverged(s, params_finite(s->head) ? mean : NAN, e);
+      break;
     }
+    s->epoch++;
+    rc = end_epoch(s, hk, mean, e);
   }
   if (show) cd_progress_finish(&pr);
-  return 0;
+  return rc ? -1 : 0;
+}
+
+/* ---- a diverged tune -------------------------------------------------------------------- */
+
+static int diverged_path(const char *ckpt, char *out, size_t cap) {
+  size_t n = strlen(ckpt);
+  if (n >= 4 && !strcmp(ckpt + n - 4, ".npy")) n -= 4;
+  int k = snprintf(out, cap, "%.*s.diverged.json", (int)n, ckpt);
+  return k < 0 || (size_t)k >= cap ? -1 : 0;
+}
+
+int cd_tune_diverged_save(const char *ckpt, const cd_tune_session *s, const char *message, cd_error *e) {
+  char path[4200];
+  cd_atomic_file af;
+  if (diverged_path(ckpt, path, sizeof path)) return cd_fail(e, "%s: path too long", ckpt);
+  if (cd_atomic_open(&af, path, e)) return -1;
+  fprintf(af.fp, "{\n  \"status\": \"diverged\",\n  \"epoch\": %d,\n  \"last_finished_epoch\": %d,\n  \"loss\": ",
+          s->diverged_epoch, s->epoch);
+  if (isfinite(s->diverged_loss)) fprintf(af.fp, "%.17g", s->diverged_loss);
+  else fputs("null", af.fp);
+  fputs(",\n  \"message\": ", af.fp);
+  cd_json_write_string(af.fp, message);
+  fputs("\n}\n", af.fp);
+  return cd_atomic_commit(&af, e);
+}
+
+int cd_tune_diverged_refuse(const char *ckpt, cd_error *e) {
+  char path[4200];
+  if (diverged_path(ckpt, path, sizeof path) || !cd_file_exists(path)) return 0;
+  cd_json_doc *doc = cd_json_parse_file(path, 1 << 20, e);
+  if (!doc) return -1;
+  const cd_json *msg = cd_json_get(cd_json_root(doc), "message");
+  cd_fail(e, "%s: its training diverged (%s: %s); it holds the last finished epoch, not a trained context. Train "
+          "again with other flags", ckpt, path, msg && msg->type == CD_JSON_STRING ? msg->str : "no message");
+  cd_json_free(doc);
+  return -1;
+}
+
+void cd_tune_diverged_clear(const char *ckpt) {
+  char path[4200];
+  if (!diverged_path(ckpt, path, sizeof path)) remove(path);
 }

@@ -9,6 +9,12 @@
  *    Σ w_i CE_i / denom, backward, optimiser step;
  *  - after every epoch: the epoch hook (evaluation, DPT's weight update, model selection,
  *    logging), then an optional prompt checkpoint (prompt_ckpt.h).
+ * Divergence stops the session (it fails with s->diverged set, and no hook or checkpoint runs
+ * for that epoch): a sample's cross-entropy that is not finite (checked every step, before the
+ * weights hook sees it), a parameter that is not finite at the end of an epoch, or an epoch's
+ * mean loss above CD_TUNE_DIVERGED_LOSS x ln C. A uniform guess scores ln C; the prompt head's
+ * logits are bounded by the logit scale (100), so only runaway parameters (a linear head) get
+ * that far, and no training that still learns does.
  * Results do not depend on the thread count: every kernel underneath is deterministic. */
 #ifndef CD_TUNE_SESSION_H
 #define CD_TUNE_SESSION_H
@@ -61,6 +67,8 @@ typedef struct {
   cd_prompt_ckpt_meta *meta;  /* sidecar of the checkpoint (epoch and step are filled in) */
 } cd_tune_hooks;
 
+enum { CD_TUNE_DIVERGED_LOSS = 1000 };
+
 typedef struct {
   cd_head *head;
   cd_optim *opt;
@@ -68,6 +76,9 @@ typedef struct {
   int epoch;               /* epochs completed */
   long steps;              /* steps done by this session */
   double last_loss;
+  int diverged;            /* set when the session failed because training diverged: */
+  int diverged_epoch;      /*   in this epoch (1-based) */
+  double diverged_loss;    /*   with this loss (a batch's, or the epoch's mean) */
   /* scratch */
   int *perm;
   float *bx, *w, *grad;
@@ -78,8 +89,17 @@ typedef struct {
 int cd_tune_session_init(cd_tune_session *s, cd_head *h, cd_optim *o, const cd_tune_data *d,
                          int start_epoch, cd_error *e);
 void cd_tune_session_free(cd_tune_session *s);
-/* Trains epochs [s->epoch, stop_epoch) (stop_epoch <= 0: the optimiser's max_epoch). */
+/* Trains epochs [s->epoch, stop_epoch) (stop_epoch <= 0: the optimiser's max_epoch). On
+ * divergence e says when, the loss and the likely flag (cd_optim_divergence_hint). */
 int cd_tune_session_run(cd_tune_session *s, int stop_epoch, const cd_tune_hooks *hk, cd_error *e);
+/* A prompt checkpoint whose training diverged (tune): <ckpt without .npy>.diverged.json records
+ * the epoch, the loss and the message, next to the checkpoint of the last finished epoch.
+ * Resuming from it or evaluating it is refused (cd_tune_diverged_refuse); a fresh tune into the
+ * same path removes it (cd_tune_diverged_clear). */
+int cd_tune_diverged_save(const char *ckpt, const cd_tune_session *s, const char *message, cd_error *e);
+int cd_tune_diverged_refuse(const char *ckpt, cd_error *e);
+void cd_tune_diverged_clear(const char *ckpt);
+
 /* Steps per epoch for N samples at batch B (drop_last). */
 int cd_tune_steps_per_epoch(int N, int B);
 /* Permutation of [0, N) used for epoch e. */

@@ -198,9 +198,16 @@ static int train(const cd_cli_opts *o, tune_args *a, cd_method method, char **na
     hk.user = &rw;
   }
   if (cd_tune_session_init(&s, &h, &opt, &td, start_epoch, &e)) goto out;
+  if (!a->resume) cd_tune_diverged_clear(a->out); /* a fresh training replaces the checkpoint */
   if ((start_epoch >= a->oc.max_epoch && cd_prompt_ckpt_save(a->out, &meta, &p, &opt, &e)) ||
-      cd_tune_session_run(&s, a->oc.max_epoch, &hk, &e))
+      cd_tune_session_run(&s, a->oc.max_epoch, &hk, &e)) {
+    cd_error keep = e;
+    if (s.diverged && cd_tune_diverged_save(a->out, &s, keep.msg, &e)) goto out;
+    if (s.diverged)
+      snprintf(e.msg, sizeof e.msg, "%.700s; %s keeps epoch %d, the last finished one, marked diverged", keep.msg, a->out,
+               s.epoch);
     goto out;
+  }
   double loss, acc;
   if (cd_tune_evaluate(&h, d.x, d.labels, d.weights, d.N, &loss, &acc, &e)) goto out;
   printf("epochs %d  steps %ld  final loss %.6f  train accuracy %.2f%%\n", a->oc.max_epoch,
@@ -237,6 +244,10 @@ int cd_cmd_tune(int argc, char **argv) {
   if (parse(argc, argv, &o, &a) || check_args(&o, &a, &method)) goto done;
   if (cd_parse_classnames(a.classes, &names, &n_cls, &e)) {
     cd_cli_fail("--classnames: %s", e.msg);
+    goto done;
+  }
+  if (a.resume && cd_tune_diverged_refuse(a.resume, &e)) {
+    cd_cli_fail("%s", e.msg);
     goto done;
   }
   if (a.resume && apply_resume(&a, names, n_cls, &old)) goto done;
