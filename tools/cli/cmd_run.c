@@ -158,7 +158,9 @@ int cd_cmd_run_check(int argc, char **argv) {
   run_args a;
   memset(&a, 0, sizeof a);
   cd_run_config_default(&a.c);
-  return parse(argc, argv, &a) ? 1 : 0;
+  if (parse(argc, argv, &a)) return 1;
+  cd_error e;
+  return cd_run_config_check(&a.c, &e) ? cd_cli_fail("%s", e.msg) : 0;
 }
 
 int cd_cmd_run(int argc, char **argv) {
