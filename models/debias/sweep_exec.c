@@ -8,6 +8,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/resource.h>
 #include <sys/time.h>
 #include <sys/wait.h>
@@ -98,9 +99,24 @@ static int call_cell(const cd_sweep_plan *p, int i, cd_sweep_run_fn fn, void *us
   return rc;
 }
 
+/* One writer per folder: an exclusive flock on dir/name, held by this process (and the cells
+ * it forks) until they exit, however they exit; so a kill -9 never leaves a stale lock. */
+static int lock_folder(const char *dir, const char *name, const char *what, cd_error *e) {
+  char path[4300];
+  if (cd_make_dirs(dir, e) || cd_path_join(path, sizeof path, dir, name)) return cd_fail(e, "%s: path too long", dir);
+  int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (fd < 0) return cd_fail(e, "%s: cannot open: %s", path, strerror(errno));
+  if (flock(fd, LOCK_EX | LOCK_NB)) {
+    close(fd);
+    return cd_fail(e, "%s: another %s is writing there (%s is locked); wait for it or use another --out", dir, what, name);
+  }
+  return 0; /* the descriptor stays open: the lock lives as long as the process */
+}
+
 int cd_sweep_run_cell(const cd_sweep_plan *p, int i, cd_sweep_run_fn fn, void *user, cd_error *e) {
   if (i < 0 || i >= p->n_cells) return cd_fail(e, "--cell %d: the sweep has cells 0..%d", i, p->n_cells - 1);
   if (cd_sweep_cell_done(p, i)) return 0;
+  if (lock_folder(p->cells[i].dir, "cell.lock", "task of this sweep", e)) return -1;
   double t0 = cd_time_now();
   if (cd_make_dirs(p->cells[i].dir, e) || write_cell_json(p, i, "running", NULL, 0, 0, e)) return -1;
   int saved_out = dup(1), saved_err = dup(2);
@@ -149,6 +165,7 @@ int cd_sweep_run_local(const cd_sweep_plan *p, int jobs, cd_sweep_run_fn fn, voi
                        int *failed, cd_error *e) {
   *failed = 0;
   if (jobs < 1) jobs = 1;
+  if (lock_folder(p->out_dir, "sweep.lock", "sweep", e)) return -1;
   int *todo = cd_malloc(sizeof(int) * (size_t)(p->n_cells + 1), e), n_todo = 0;
   child *kids = cd_calloc((size_t)jobs, sizeof *kids, e);
   if (!todo || !kids) return free(todo), free(kids), -1;
