@@ -6,33 +6,50 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* text into e->msg; a text too long for it (a path of thousands of bytes) keeps its start and
+ * its end, where the reason is ("...: File name too long"), joined by " ... ". */
+static void set_message(cd_error *e, const char *text) {
+  size_t n = strlen(text), cap = sizeof e->msg;
+  if (n < cap) {
+    memcpy(e->msg, text, n + 1);
+    return;
+  }
+  const size_t head = 200, gap = 5; /* " ... " */
+  size_t tail = cap - 1 - head - gap, from = n - tail;
+  while (from < n && ((unsigned char)text[from] & 0xC0) == 0x80) from++, tail--; /* not inside a UTF-8 character */
+  size_t h = head;
+  while (h > 0 && ((unsigned char)text[h] & 0xC0) == 0x80) h--;
+  memcpy(e->msg, text, h);
+  memcpy(e->msg + h, " ... ", gap);
+  memcpy(e->msg + h + gap, text + from, tail);
+  e->msg[h + gap + tail] = 0;
+}
+
 int cd_fail(cd_error *e, const char *fmt, ...) {
   if (!e) return -1;
-  va_list ap;
+  char small[sizeof e->msg];
+  va_list ap, again;
   va_start(ap, fmt);
-  vsnprintf(e->msg, sizeof e->msg, fmt, ap);
+  va_copy(again, ap);
+  int n = vsnprintf(small, sizeof small, fmt, ap);
   va_end(ap);
+  char *big = n >= (int)sizeof small ? malloc((size_t)n + 1) : NULL;
+  if (big) vsnprintf(big, (size_t)n + 1, fmt, again);
+  va_end(again);
+  set_message(e, big ? big : small);
+  free(big);
   return -1;
 }
 
 int cd_fail_prefix(cd_error *e, const char *fmt, ...) {
   if (!e) return -1;
-  char prefix[512], old[sizeof e->msg];
+  char prefix[512], text[sizeof prefix + 2 + sizeof e->msg];
   va_list ap;
   va_start(ap, fmt);
   vsnprintf(prefix, sizeof prefix, fmt, ap);
   va_end(ap);
-  memcpy(old, e->msg, sizeof old);
-  /* Truncation is acceptable here: the message stays NUL-terminated and readable. */
-  size_t k = strlen(prefix);
-  if (k > sizeof e->msg - 3) k = sizeof e->msg - 3;
-  memcpy(e->msg, prefix, k);
-  memcpy(e->msg + k, ": ", 2);
-  size_t room = sizeof e->msg - k - 3;
-  size_t n = strlen(old);
-  if (n > room) n = room;
-  memcpy(e->msg + k + 2, old, n);
-  e->msg[k + 2 + n] = 0;
+  snprintf(text, sizeof text, "%s: %s", prefix, e->msg);
+  set_message(e, text);
   return -1;
 }
 

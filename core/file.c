@@ -128,15 +128,19 @@ int cd_atomic_open(cd_atomic_file *af, const char *path, cd_error *e) {
   return 0;
 }
 
+/* The reason is the errno of the first call that failed: a write that failed earlier (ferror)
+ * is retried by the flush, which then says why (e.g. "No space left on device"). */
 static int commit(cd_atomic_file *af, int durable, cd_error *e) {
-  int bad = ferror(af->fp);
-  if (fflush(af->fp) != 0) bad = 1;
-  if (!bad && durable && fsync(fileno(af->fp)) != 0 && errno != EINVAL) bad = 1;
-  if (fclose(af->fp) != 0) bad = 1;
+  int err = 0, earlier = ferror(af->fp), before = errno;
+  errno = 0;
+  if (fflush(af->fp) != 0) err = errno ? errno : EIO;
+  else if (earlier) err = before ? before : EIO;
+  if (!err && durable && fsync(fileno(af->fp)) != 0 && errno != EINVAL) err = errno;
+  if (fclose(af->fp) != 0 && !err) err = errno;
   af->fp = NULL;
-  if (bad) {
+  if (err) {
     remove(af->tmp_path);
-    return cd_fail(e, "%s: write failed: %s", af->path, strerror(errno));
+    return cd_fail(e, "%s: write failed: %s", af->path, strerror(err));
   }
   if (rename(af->tmp_path, af->path) != 0) {
     int err = errno;
@@ -158,8 +162,9 @@ static int write_whole(const char *path, const void *data, size_t n, int durable
   cd_atomic_file af;
   if (cd_atomic_open(&af, path, e)) return -1;
   if (n && fwrite(data, 1, n, af.fp) != n) {
+    int err = errno;
     cd_atomic_abort(&af);
-    return cd_fail(e, "%s: write failed", path);
+    return cd_fail(e, "%s: write failed: %s", path, strerror(err));
   }
   return commit(&af, durable, e);
 }

@@ -423,8 +423,9 @@ int cd_npy_save(const char *path, cd_dtype dtype, int ndim, const int64_t *shape
   cd_atomic_file af;
   if (cd_atomic_open(&af, path, e)) return -1;
   if (fwrite(head, 1, len, af.fp) != len || (bytes && fwrite(data, 1, bytes, af.fp) != bytes)) {
+    int err = errno;
     cd_atomic_abort(&af);
-    return cd_fail(e, "%s: write failed", path);
+    return cd_fail(e, "%s: write failed: %s", path, strerror(err));
   }
   return cd_atomic_commit(&af, e);
 }

@@ -4,6 +4,7 @@
 #include "core/safetensors.h"
 
 #include <stdlib.h>
+#include <errno.h>
 #include <string.h>
 
 #include "core/json.h"
@@ -331,8 +332,9 @@ int cd_st_write(const char *path, int n, const char *const *names, const cd_dtyp
     if (nbytes[i] && fwrite(data[i], 1, nbytes[i], af.fp) != nbytes[i]) ok = 0;
   }
   if (!ok) {
+    int err = errno;
     cd_atomic_abort(&af);
-    cd_fail(e, "%s: write failed", path);
+    cd_fail(e, "%s: write failed: %s", path, strerror(err));
     goto out;
   }
   rc = cd_atomic_commit(&af, e);

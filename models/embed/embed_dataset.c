@@ -174,8 +174,9 @@ static int check_existing(const char *dir, const char *mine, cd_error *e) {
 
 /* ---- writing the cache ------------------------------------------------------------------- */
 
-/* features.npy (the rows file renamed into place), index.csv, then cache.json saying
- * "complete": true -- last, so that a cache.json never vouches for files not yet there. */
+/* index.csv, features.npy (the rows file renamed into place, which drops the checkpoint), then
+ * cache.json saying "complete": true -- last, so that a cache.json never vouches for files not
+ * yet there. index.csv comes first so that a failure there (a full disk) keeps the checkpoint. */
 static int write_cache(const char *dir, const job *j, cd_embed_result *res, cd_embed_dataset_result *r, cd_error *e) {
   const selection *s = j->s;
   cd_feature_cache c = {0};
@@ -196,8 +197,8 @@ static int write_cache(const char *dir, const job *j, cd_embed_result *res, cd_e
   if (rc == 0 && !meta) rc = -1;
   if (rc == 0 && res->rows == 0) rc = cd_fail(e, "%s: every image of this shard was unreadable; nothing to write", dir);
   if (rc == 0) rc = cd_feature_cache_check(&c, dir, e);
-  if (rc == 0) snprintf(path, sizeof path, "%s/features.npy", dir), rc = cd_embed_result_commit(res, path, e);
   if (rc == 0) snprintf(path, sizeof path, "%s/index.csv", dir), rc = cd_feature_cache_write_index(path, &c, e);
+  if (rc == 0) snprintf(path, sizeof path, "%s/features.npy", dir), rc = cd_embed_result_commit(res, path, e);
   if (rc == 0) snprintf(path, sizeof path, "%s/cache.json", dir), rc = cd_write_file_atomic(path, meta, strlen(meta), e);
   r->rows = res->rows;
   r->skipped = res->n - res->rows;

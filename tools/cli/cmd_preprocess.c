@@ -3,6 +3,7 @@
  * stays bounded) and renamed into place at the end. */
 #include <stdio.h>
 #include <stdlib.h>
+#include <errno.h>
 #include <string.h>
 
 #include "core/file.h"
@@ -41,7 +42,7 @@ static int write_batch(void *ctx, const float *pixels, int n, int done, cd_error
   (void)done;
   pre_ctx *c = ctx;
   size_t count = (size_t)n * 3 * (size_t)c->S * (size_t)c->S;
-  if (fwrite(pixels, sizeof(float), count, c->fp) != count) return cd_fail(e, "write failed (disk full?)");
+  if (fwrite(pixels, sizeof(float), count, c->fp) != count) return cd_fail(e, "write failed: %s", strerror(errno));
   c->rows += n;
   return 0;
 }
@@ -97,7 +98,7 @@ int cd_cmd_preprocess(int argc, char **argv) {
   else rc = cd_image_list_run(&in.list, &ro, ok, NULL, write_batch, &c, &e) ? cd_cli_fail("%s", e.msg) : 0;
   if (rc == 0) {
     npy_header(hdr, c.rows, S);
-    if (fseek(af.fp, 0, SEEK_SET) != 0 || fwrite(hdr, 1, sizeof hdr, af.fp) != sizeof hdr) rc = cd_cli_fail("%s: write failed", out);
+    if (fseek(af.fp, 0, SEEK_SET) != 0 || fwrite(hdr, 1, sizeof hdr, af.fp) != sizeof hdr) rc = cd_cli_fail("%s: write failed: %s", out, strerror(errno));
   }
   if (rc == 0 && cd_atomic_commit(&af, &e)) rc = cd_cli_fail("%s", e.msg);
   if (rc != 0) cd_atomic_abort(&af);
