@@ -8,7 +8,8 @@
  *                    predictions.npy (int32 [N], selected epoch), metrics.jsonl, done.json;
  *                    or diverged.json (epoch, loss, likely_flag, message) when training diverged
  *   metrics.jsonl    every pair's lines (one per method, seed and epoch)
- *   results.json     means and standard deviations over seeds
+ *   elapsed.json     wall seconds over every invocation so far, and how many there were
+ *   results.json     means and standard deviations over seeds (wall_seconds: the total)
  * Each file is written atomically; done.json last, so a rerun skips exactly the finished
  * (method, seed) pairs. */
 #ifndef CD_RUN_H

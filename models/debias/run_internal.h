@@ -44,7 +44,16 @@ typedef struct {
   int32_t *g_pseudo_train; /* [n_train] */
   int64_t *train_counts;   /* [G] true-group counts of the training split */
   int64_t *pseudo_counts;  /* [G_pseudo] pseudo-group counts of the training split */
+  double wall_before;      /* seconds spent in RUN_DIR by earlier invocations (elapsed.json) */
+  double t0;               /* when this invocation started */
+  int invocation;          /* 1 for the first */
 } cd_run_state;
+
+/* RUN_DIR/elapsed.json = {"wall_seconds": earlier invocations + this one so far,
+ * "invocations": n}: saved after every epoch of every pair, so that a killed run's time is
+ * counted too, and results.json's wall_seconds is the total over every invocation. */
+double cd_run_wall_seconds(const cd_run_state *st);
+int cd_run_save_elapsed(const cd_run_state *st, cd_error *e);
 
 /* Metrics of one evaluation (val and test over true groups, val over pseudo groups). */
 typedef struct {

@@ -97,7 +97,7 @@ static int on_epoch(void *user, int epoch, double mean_loss, cd_error *e) {
   }
   snprintf(p->label, sizeof p->label, "%s seed %d  val worst %.3f (pseudo %.3f)", cd_method_name(p->method),
            p->seed, p->ev.val.worst_group_acc, p->ev.val_pseudo.worst_group_acc);
-  if (cd_run_pair_save_state(p, epoch, e)) return -1;
+  if (cd_run_pair_save_state(p, epoch, e) || cd_run_save_elapsed(p->st, e)) return -1;
   if (c->on_epoch && c->on_epoch(c->on_epoch_user, p->method, p->seed, epoch))
     return cd_fail(e, "stopped after epoch %d (rerun to continue)", epoch);
   return 0;
