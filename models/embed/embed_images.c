@@ -131,7 +131,8 @@ int cd_embed_image_list(const cd_clip *m, cd_image_list *l, const cd_embed_opts 
   if (rc == 0) rc = cd_image_list_run(l, &ro, r->ok, r->reasons, encode_batch, &c, e);
   /* The whole slice vouched for: a failure while the caller writes its other files (a full
    * disk at index.csv) leaves a checkpoint a rerun resumes from, instead of embedding again. */
-  if (rc == 0 && checkpointing(o) && c.done > c.saved) rc = save_checkpoint(&c, e);
+  if (rc == 0 && checkpointing(o) && c.done > c.saved && !(rc = save_checkpoint(&c, e)))
+    r->checkpoints--; /* counts the periodic ones only */
   if (rc && r->file.is_open && checkpointing(o) && c.done > c.saved) {
     cd_error ignored; /* keep the first error; this only saves the finished work for a rerun */
     save_checkpoint(&c, &ignored);
