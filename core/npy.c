@@ -284,6 +284,38 @@ out:
   return rc;
 }
 
+int cd_npy_map_open(const char *path, cd_npy_map *m, cd_error *e) {
+  memset(m, 0, sizeof *m);
+  if (cd_file_map(&m->file, path, e)) return -1;
+  const uint8_t *b = m->file.data;
+  size_t size = m->file.size, pre, hlen;
+  npy_info h = {0};
+  int rc = parse_prefix(path, b, b ? size : 0, &pre, &hlen, e);
+  if (rc == 0 && hlen > size - pre) rc = cd_fail(e, "%s: truncated: header needs %zu bytes, file has %zu", path, pre + hlen, size);
+  if (rc == 0) rc = parse_dict(path, (const char *)b + pre, hlen, &h, e);
+  if (rc == 0 && size - pre - hlen < h.nbytes)
+    rc = cd_fail(e, "%s: truncated: data needs %zu bytes, file has %zu after the header", path, h.nbytes, size - pre - hlen);
+  if (rc == 0 && (pre + hlen) % cd_dtype_size(h.dtype))
+    rc = cd_fail(e, "%s: the data starts at byte %zu, not aligned to its %zu-byte elements (save it again with numpy)", path,
+                 pre + hlen, cd_dtype_size(h.dtype));
+  if (rc) {
+    cd_npy_map_close(m);
+    return -1;
+  }
+  fill_array(&m->a, &h, h.nbytes ? (void *)(b + pre + hlen) : NULL);
+  return 0;
+}
+
+void cd_npy_map_close(cd_npy_map *m) {
+  if (!m) return;
+  cd_file_close(&m->file);
+  memset(m, 0, sizeof *m);
+}
+
+void cd_npy_map_release(const cd_npy_map *m, size_t off, size_t n) {
+  if (m->a.data) cd_file_release(&m->file, (const uint8_t *)m->a.data + off, n);
+}
+
 void cd_array_free(cd_array *a) {
   if (!a) return;
   free(a->data);

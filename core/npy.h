@@ -9,6 +9,7 @@
 
 #include "core/dtype.h"
 #include "core/error.h"
+#include "core/file.h"
 
 typedef struct {
   cd_dtype dtype;
@@ -27,6 +28,20 @@ void cd_array_free(cd_array *a);
 int cd_npy_load_f32(const char *path, int expect_ndim, cd_array *a, cd_error *e);
 /* Loads integer labels (i4/i8/u1/b1) into int32, 1-D (or [N,1]) only. */
 int cd_npy_load_labels(const char *path, cd_array *a, cd_error *e);
+
+/* A .npy file mapped read-only instead of read: a.data points at element 0 inside the map
+ * (not owned; a.data is NULL only for an empty array). The header and the file size are
+ * checked exactly as cd_npy_load checks them (a truncated file is refused). Pages are read
+ * on first access and are the page cache's: processes mapping one file share them. */
+typedef struct {
+  cd_array a;
+  cd_file file; /* core/file.h */
+} cd_npy_map;
+int cd_npy_map_open(const char *path, cd_npy_map *m, cd_error *e);
+void cd_npy_map_close(cd_npy_map *m);
+/* Drops the data bytes [off, off + n) from the process's resident set after a caller has
+ * read them once (they stay in the page cache; a later access reads them again). */
+void cd_npy_map_release(const cd_npy_map *m, size_t off, size_t n);
 
 int cd_npy_save(const char *path, cd_dtype dtype, int ndim, const int64_t *shape,
                 const void *data, cd_error *e);

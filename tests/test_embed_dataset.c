@@ -13,7 +13,7 @@
 static char g_dir[64];
 
 static void embed(const cd_clip *m, const cd_dataset *d, const char *out, int shard, int count, cd_embed_dataset_result *r) {
-  cd_embed_dataset_opts o = {{0, 0, 0}, shard, count, {4, 1, 0, NULL, "test", NULL, 0}};
+  cd_embed_dataset_opts o = {{0, 0, 0}, shard, count, {4, 1, 0, NULL, "test", NULL, 0, CD_F32}};
   cd_error e = {{0}};
   CHECK(cd_embed_dataset(m, d, out, &o, r, &e) == 0, "embed into %s: %s", out, e.msg);
 }
@@ -52,7 +52,7 @@ int main(void) {
     cd_image_list l = {(const char *const[]){path}, 1, "", 0, 1, 0, 0, 0};
     char direct[128];
     snprintf(direct, sizeof direct, "%s/direct.npy", g_dir);
-    cd_embed_opts eo = {1, 0, 0, direct, "direct", NULL, 0};
+    cd_embed_opts eo = {1, 0, 0, direct, "direct", NULL, 0, CD_F32};
     cd_embed_result res;
     cd_array row0 = {0};
     CHECK(cd_image_list_slice(&l, &e) == 0 && cd_embed_image_list(&m, &l, &eo, &res, &e) == 0 &&

@@ -59,7 +59,7 @@ static int run(const char *prefix, int n, run_opts *ro, cd_embed_result *r, cd_e
   char *text = NULL;
   size_t len = 0;
   FILE *log = open_memstream(&text, &len);
-  cd_embed_opts o = {ro->batch ? ro->batch : 2, 0, ro->every, cd_test_path(g_dir, prefix), "test", log, ro->normalize};
+  cd_embed_opts o = {ro->batch ? ro->batch : 2, 0, ro->every, cd_test_path(g_dir, prefix), "test", log, ro->normalize, CD_F32};
   char out[200];
   snprintf(out, sizeof out, "%s.npy", o.partial_prefix);
   int rc = cd_image_list_slice(&l, e) || cd_embed_image_list(ro->m, &l, &o, r, e) ? -1 : 0;

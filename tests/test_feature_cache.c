@@ -2,6 +2,8 @@
  * id gaps), the minimal cache.json, and one malformed cache per validation rule, each
  * checked for the message naming the file (and row) and the problem. */
 #include <math.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -165,7 +167,7 @@ static void test_bad_features(void) {
   int64_t sh[2] = {5, 3};
   cd_error e;
   cd_npy_save(cd_test_path(dir, "features.npy"), CD_F64, 2, sh, d, &e);
-  expect_fail(dir, "float64 features", "features.npy: expected float32 [N, D]", NULL);
+  expect_fail(dir, "float64 features", "features.npy: expected float32 or float16 [N, D]", NULL);
   float f[15] = {0};
   f[7] = NAN;
   cd_npy_save_f32(cd_test_path(dir, "features.npy"), 2, sh, f, &e);
@@ -173,6 +175,88 @@ static void test_bad_features(void) {
   int64_t sh4[2] = {4, 3};
   cd_npy_save_f32(cd_test_path(dir, "features.npy"), 2, sh4, f, &e);
   expect_fail(dir, "short features", "features.npy: has 4 rows, but cache.json says 5", NULL);
+}
+
+static long long file_size(const char *path) {
+  struct stat st;
+  return stat(path, &st) == 0 ? (long long)st.st_size : -1;
+}
+
+static int copy_file(const char *from, const char *to) {
+  char *text = NULL;
+  uint8_t *d;
+  size_t n;
+  cd_error e;
+  if (cd_file_read(from, 1 << 20, &d, &n, &e)) return -1;
+  text = (char *)d;
+  int rc = cd_test_write_file(to, text, n);
+  free(text);
+  return rc;
+}
+
+/* float16: the round trip gives the float32 values rounded to nearest even, exactly; the
+ * file holds half the data bytes; rows read back in any range. */
+static void test_f16(void) {
+  sample s;
+  make_sample(&s);
+  s.f[3] = 65504.0f; /* float16's largest */
+  s.f[5] = 1e-7f;    /* a float16 subnormal */
+  cd_error e = {{0}};
+  char d32[256], d16[256], n32[300], n16[300]; /* cd_test_path reuses one buffer */
+  snprintf(d32, sizeof d32, "%s", cd_test_path(g_dir, "f32"));
+  snprintf(d16, sizeof d16, "%s", cd_test_path(g_dir, "f16"));
+  snprintf(n32, sizeof n32, "%s/features.npy", d32);
+  snprintf(n16, sizeof n16, "%s/features.npy", d16);
+  CHECK(cd_feature_cache_write(d32, &s.c, NULL, &e) == 0, "write f32: %s", e.msg);
+  s.c.dtype = CD_F16;
+  CHECK(cd_feature_cache_write(d16, &s.c, NULL, &e) == 0, "write f16: %s", e.msg);
+  cd_feature_cache c32, c16;
+  CHECK(cd_feature_cache_load(d32, &c32, &e) == 0, "load f32: %s", e.msg);
+  CHECK(cd_feature_cache_load(d16, &c16, &e) == 0, "load f16: %s", e.msg);
+  if (c16.N != 5 || c32.N != 5) return;
+  CHECK(c16.dtype == CD_F16 && c16.features == NULL && c16.D == 3, "f16 cache: dtype F16, no float32 copy, D 3");
+  CHECK(c32.dtype == CD_F32 && c32.features == (float *)c32.map.a.data, "f32 cache: features used in place in the map");
+  float r32[15], r16[15], part[6];
+  cd_feature_cache_rows(&c32, 0, 5, r32);
+  cd_feature_cache_rows(&c16, 0, 5, r16);
+  CHECK(!memcmp(r32, s.f, sizeof r32), "f32 rows bit-identical to what was written");
+  int same = 1;
+  for (int i = 0; i < 15; i++) {
+    float want = cd_f16_to_f32(cd_f32_to_f16(r32[i]));
+    same &= !memcmp(&want, &r16[i], sizeof want);
+  }
+  CHECK(same, "f16 cache == f32 cache rounded to float16, every value");
+  CHECK(r16[3] == 65504.0f && r16[5] > 0 && r16[5] != 1e-7f && fabsf(r16[5] - 1e-7f) < 6e-8f, "max and subnormal kept");
+  cd_feature_cache_rows(&c16, 2, 2, part);
+  CHECK(!memcmp(part, r16 + 6, sizeof part), "rows [2, 4) read alone == the same rows of the whole");
+  CHECK(file_size(n16) == 128 + 15 * 2 && file_size(n32) == 128 + 15 * 4,
+        "f16 data is half the bytes (%lld vs %lld with the 128-byte header)", (long long)file_size(n16),
+        (long long)file_size(n32));
+  char *meta = read_text(cd_test_path(d16, "cache.json"));
+  CHECK(meta && strstr(meta, "\"features_dtype\": \"float16\""), "cache.json records float16");
+  free(meta);
+  cd_feature_cache_free(&c32);
+  cd_feature_cache_free(&c16);
+  CHECK(c16.map.file.data == NULL && c16.features == NULL, "free unmaps");
+
+  /* A float16 cache.json with float32 features, and the other way round: refused. */
+  CHECK(copy_file(n32, n16) == 0, "copy");
+  expect_fail(d16, "f16 cache.json, f32 features", "f16/features.npy: holds float32 features, but cache.json says float16", NULL);
+  s.c.dtype = CD_F16;
+  CHECK(cd_feature_cache_write(d16, &s.c, NULL, &e) == 0, "rewrite f16: %s", e.msg);
+  CHECK(copy_file(n16, n32) == 0, "copy");
+  expect_fail(d32, "f32 cache.json, f16 features", "f32/features.npy: holds float16 features, but cache.json says float32", NULL);
+  /* Truncated: the last value cut off. */
+  CHECK(truncate(n16, 128 + 15 * 2 - 2) == 0, "truncate");
+  expect_fail(d16, "truncated f16", "f16/features.npy: truncated: data needs 30 bytes, file has 28", NULL);
+  /* A value past float16's range was written as inf: refused, naming the row. */
+  s.f[10] = 70000.0f;
+  CHECK(cd_feature_cache_write(d16, &s.c, NULL, &e) == 0, "write f16 overflow: %s", e.msg);
+  expect_fail(d16, "f16 overflow", "f16/features.npy: row 3 holds a non-finite value (inf)", NULL);
+  /* The meta text given to write must say the same dtype. */
+  s.f[10] = 0;
+  CHECK(cd_feature_cache_write(d16, &s.c, META, &e) == -1 && strstr(e.msg, "\"features_dtype\" says float32, the features are written as float16"),
+        "meta without features_dtype for an f16 write: refused: %s", e.msg);
 }
 
 static void test_bad_index(void) {
@@ -239,6 +323,7 @@ int main(void) {
   test_bad_features();
   test_bad_index();
   test_write_refuses();
+  test_f16();
   cd_test_remove_tmpdir(g_dir);
   return cd_test_finish("test_feature_cache");
 }

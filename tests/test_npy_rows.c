@@ -37,7 +37,7 @@ static void test_equal_to_save(const char *dir, const float *x) {
   int64_t shape[2] = {N, D};
   CHECK(cd_npy_save_f32(saved, 2, shape, x, &e) == 0, "save: %s", e.msg);
   cd_npy_rows f;
-  CHECK(cd_npy_rows_create(&f, grown, D, &e) == 0, "create: %s", e.msg);
+  CHECK(cd_npy_rows_create(&f, grown, D, CD_F32, &e) == 0, "create: %s", e.msg);
   CHECK(file_size(grown) == 128, "a new file is the header alone (%ld bytes)", file_size(grown));
   CHECK(cd_npy_rows_append(&f, x, 2, &e) == 0 && cd_npy_rows_append(&f, x + 2 * D, 0, &e) == 0 &&
             cd_npy_rows_append(&f, x + 2 * D, N - 2, &e) == 0,
@@ -53,14 +53,14 @@ static void test_crash_and_reopen(const char *dir, const float *x) {
   const char *work = cd_test_path(dir, "crash.partial.npy"), *out = cd_test_path(dir, "crash.npy");
   cd_error e = {{0}};
   cd_npy_rows f;
-  CHECK(cd_npy_rows_create(&f, work, D, &e) == 0 && cd_npy_rows_append(&f, x, 3, &e) == 0 && cd_npy_rows_sync(&f, &e) == 0 &&
+  CHECK(cd_npy_rows_create(&f, work, D, CD_F32, &e) == 0 && cd_npy_rows_append(&f, x, 3, &e) == 0 && cd_npy_rows_sync(&f, &e) == 0 &&
             cd_npy_rows_append(&f, x + 3 * D, 2, &e) == 0,
         "before the crash: %s", e.msg);
   float junk[D] = {1e30f, -1e30f, 7, 7, 7};
   CHECK(pwrite(f.fd, junk, sizeof junk / 2, 128 + 5 * D * 4) > 0, "torn row written");
   cd_npy_rows_close(&f);
   CHECK(file_size(work) == 128 + 5 * D * 4 + (long)sizeof junk / 2, "the crashed file holds more than was synced");
-  CHECK(cd_npy_rows_reopen(&f, work, D, 3, &e) == 0, "reopen at 3 rows: %s", e.msg);
+  CHECK(cd_npy_rows_reopen(&f, work, D, CD_F32, 3, &e) == 0, "reopen at 3 rows: %s", e.msg);
   CHECK(file_size(work) == 128 + 3 * D * 4, "reopen cut the file to the 3 durable rows (%ld bytes)", file_size(work));
   CHECK(cd_npy_rows_append(&f, x + 3 * D, N - 3, &e) == 0 && cd_npy_rows_commit(&f, out, &e) == 0, "finish: %s", e.msg);
   CHECK(cd_test_same_file(out, cd_test_path(dir, "saved.npy")), "resumed file == uninterrupted, byte for byte");
@@ -70,19 +70,19 @@ static void test_refused(const char *dir, const float *x) {
   const char *work = cd_test_path(dir, "short.partial.npy");
   cd_error e = {{0}};
   cd_npy_rows f;
-  CHECK(cd_npy_rows_create(&f, work, D, &e) == 0 && cd_npy_rows_append(&f, x, 2, &e) == 0 && cd_npy_rows_sync(&f, &e) == 0,
+  CHECK(cd_npy_rows_create(&f, work, D, CD_F32, &e) == 0 && cd_npy_rows_append(&f, x, 2, &e) == 0 && cd_npy_rows_sync(&f, &e) == 0,
         "two rows: %s", e.msg);
   cd_npy_rows_close(&f);
-  CHECK(cd_npy_rows_reopen(&f, work, D, 4, &e) == -1 && strstr(e.msg, "holds 2 complete rows, fewer than the 4 expected") &&
+  CHECK(cd_npy_rows_reopen(&f, work, D, CD_F32, 4, &e) == -1 && strstr(e.msg, "holds 2 complete rows, fewer than the 4 expected") &&
             strstr(e.msg, "short.partial.npy"),
         "fewer rows than vouched for: %s", e.msg);
   CHECK(file_size(work) == 128 + 2 * D * 4, "a refused file is left as it was");
-  CHECK(cd_npy_rows_reopen(&f, work, D + 1, 1, &e) == -1 && strstr(e.msg, "not a float32 [rows, 6] array"), "other width: %s", e.msg);
+  CHECK(cd_npy_rows_reopen(&f, work, D + 1, CD_F32, 1, &e) == -1 && strstr(e.msg, "not a float32 [rows, 6] array"), "other width: %s", e.msg);
   const char *html = cd_test_path(dir, "page.partial.npy");
   const char page[] = "<!DOCTYPE html><html>quota exceeded</html>";
   cd_test_write_file(html, page, sizeof page - 1);
-  CHECK(cd_npy_rows_reopen(&f, html, D, 0, &e) == -1 && strstr(e.msg, "page.partial.npy: not a float32"), "not an npy: %s", e.msg);
-  CHECK(cd_npy_rows_reopen(&f, cd_test_path(dir, "absent.npy"), D, 0, &e) == -1 && strstr(e.msg, "absent.npy: cannot open"),
+  CHECK(cd_npy_rows_reopen(&f, html, D, CD_F32, 0, &e) == -1 && strstr(e.msg, "page.partial.npy: not a float32"), "not an npy: %s", e.msg);
+  CHECK(cd_npy_rows_reopen(&f, cd_test_path(dir, "absent.npy"), D, CD_F32, 0, &e) == -1 && strstr(e.msg, "absent.npy: cannot open"),
         "missing file: %s", e.msg);
   CHECK(!f.is_open, "nothing left open after a refusal");
   cd_npy_rows z = {0};

@@ -87,6 +87,7 @@ static char *merged_meta(const part *p, int n, int rows, cd_error *e) {
 static int concat(const part *p, int n, cd_feature_cache *m, cd_error *e) {
   *m = p[0].c;
   m->features = NULL, m->y = m->a = m->split = m->ids = NULL, m->filenames = NULL; /* owned below */
+  memset(&m->map, 0, sizeof m->map); /* the parts' maps stay theirs; m->dtype is theirs too */
   long long N = 0;
   for (int k = 0; k < n; k++) {
     if (p[k].c.D != p[0].c.D) return cd_fail(e, "%s: features have %d values per row, %s %d", p[k].dir, p[k].c.D, p[0].dir, p[0].c.D);
@@ -103,7 +104,7 @@ static int concat(const part *p, int n, cd_feature_cache *m, cd_error *e) {
   size_t at = 0;
   for (int k = 0; k < n; k++) {
     const cd_feature_cache *c = &p[k].c;
-    memcpy(m->features + at * D, c->features, (size_t)c->N * D * sizeof(float));
+    cd_feature_cache_rows(c, 0, c->N, m->features + at * D);
     memcpy(m->y + at, c->y, (size_t)c->N * sizeof(int32_t));
     memcpy(m->a + at, c->a, (size_t)c->N * sizeof(int32_t));
     memcpy(m->split + at, c->split, (size_t)c->N * sizeof(int32_t));

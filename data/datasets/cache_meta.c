@@ -45,6 +45,7 @@ static const struct {
     {"dataset", "records_checksum", "another list of images (labels, splits or files differ)"},
     {"dataset", "classnames", "other class names"},
     {"dataset", "attr_names", "other attribute names"},
+    {NULL, "features_dtype", "another feature dtype (--dtype)"},
 };
 
 int cd_cache_meta_differs(const cd_json *a, const cd_json *b, char *what, size_t cap) {

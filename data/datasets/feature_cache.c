@@ -24,7 +24,8 @@ static void free_strings(char **s, int n) {
 
 void cd_feature_cache_free(cd_feature_cache *c) {
   if (!c) return;
-  free(c->features);
+  if (c->map.file.data) cd_npy_map_close(&c->map); /* features pointed into it */
+  else free(c->features);
   free(c->y);
   free(c->a);
   free(c->split);
@@ -114,6 +115,14 @@ static int allowed_splits(const cd_json *r, const char *path, int allowed[3], cd
   return 0;
 }
 
+/* "features_dtype": absent (caches before float16 existed) or "float32", or "float16". */
+static int features_dtype(const cd_json *r, const char *path, cd_dtype *t, cd_error *e) {
+  const char *s = cd_json_get_str(r, "features_dtype", "float32");
+  if (!strcmp(s, "float32")) return *t = CD_F32, 0;
+  if (!strcmp(s, "float16")) return *t = CD_F16, 0;
+  return cd_fail(e, "%s: \"features_dtype\" is \"%s\" (float32 or float16 expected)", path, s);
+}
+
 static int read_meta(const char *path, cd_feature_cache *c, int allow_shard, int *rows, int *embed_dim, int allowed[3],
                      cd_error *e) {
   if (!cd_file_exists(path))
@@ -139,7 +148,7 @@ static int read_meta(const char *path, cd_feature_cache *c, int allow_shard, int
   } else if (!c->dataset[0]) cd_fail(e, "%s: dataset.name is missing", path);
   else if (json_strings(ds, "classnames", path, 1, &c->classnames, &c->n_cls, e) ||
            json_strings(ds, "attr_names", path, 0, &c->attr_names, &c->n_attr, e) ||
-           allowed_splits(r, path, allowed, e)) {
+           allowed_splits(r, path, allowed, e) || features_dtype(r, path, &c->dtype, e)) {
   } else if (c->n_cls < 1) cd_fail(e, "%s: dataset.classnames is empty", path);
   else {
     *rows = (int)rows_j->integer;
@@ -152,34 +161,82 @@ static int read_meta(const char *path, cd_feature_cache *c, int allow_shard, int
 
 /* ---- features.npy --------------------------------------------------------------------- */
 
+/* Index of the first non-finite value among n stored values, or n. */
+static size_t first_nonfinite(const void *v, cd_dtype t, size_t n) {
+  if (t == CD_F16) {
+    const uint16_t *h = v;
+    for (size_t i = 0; i < n; i++)
+      if ((h[i] & 0x7C00) == 0x7C00) return i; /* all-ones exponent: inf or NaN */
+    return n;
+  }
+  const float *f = v;
+  for (size_t i = 0; i < n; i++)
+    if (!isfinite(f[i])) return i;
+  return n;
+}
+
+/* Every value finite, checked through the map a slice at a time (released once read). */
+static int check_finite(const char *path, const cd_npy_map *m, cd_error *e) {
+  enum { SLICE = 1 << 20 };
+  size_t esize = cd_dtype_size(m->a.dtype), D = (size_t)m->a.shape[1];
+  for (size_t at = 0; at < m->a.numel; at += SLICE) {
+    size_t n = m->a.numel - at < SLICE ? m->a.numel - at : SLICE;
+    size_t bad = first_nonfinite((const uint8_t *)m->a.data + at * esize, m->a.dtype, n);
+    cd_npy_map_release(m, at * esize, n * esize);
+    if (bad < n) {
+      float v;
+      cd_convert_to_f32(&v, (const uint8_t *)m->a.data + (at + bad) * esize, m->a.dtype, 1);
+      return cd_fail(e, "%s: row %zu holds a non-finite value (%g)", path, (at + bad) / D, (double)v);
+    }
+  }
+  return 0;
+}
+
+static const char *dtype_word(cd_dtype t) { return t == CD_F16 ? "float16" : t == CD_F32 ? "float32" : cd_dtype_name(t); }
+
 static int read_features(const char *path, int rows, int embed_dim, cd_feature_cache *c, cd_error *e) {
-  cd_array a = {0};
-  if (cd_npy_load(path, &a, e)) return -1;
+  cd_npy_map m;
+  if (cd_npy_map_open(path, &m, e)) return -1;
+  const cd_array *a = &m.a;
   int rc = -1;
-  if (a.dtype != CD_F32 || a.ndim != 2)
-    cd_fail(e, "%s: expected float32 [N, D] features, found %s with %d dimension(s)", path, cd_dtype_name(a.dtype), a.ndim);
-  else if (a.shape[0] != rows)
-    cd_fail(e, "%s: has %lld rows, but cache.json says %d", path, (long long)a.shape[0], rows);
-  else if (a.shape[1] < 1 || a.shape[1] > (1 << 20) || (embed_dim > 0 && a.shape[1] != embed_dim))
+  if ((a->dtype != CD_F32 && a->dtype != CD_F16) || a->ndim != 2)
+    cd_fail(e, "%s: expected float32 or float16 [N, D] features, found %s with %d dimension(s)", path, dtype_word(a->dtype),
+            a->ndim);
+  else if (a->dtype != c->dtype)
+    cd_fail(e, "%s: holds %s features, but cache.json says %s (files of two different caches?)", path, dtype_word(a->dtype),
+            dtype_word(c->dtype));
+  else if (a->shape[0] != rows)
+    cd_fail(e, "%s: has %lld rows, but cache.json says %d", path, (long long)a->shape[0], rows);
+  else if (a->shape[1] < 1 || a->shape[1] > (1 << 20) || (embed_dim > 0 && a->shape[1] != embed_dim))
     cd_fail(e, "%s: rows have %lld values, but cache.json says the model's embed_dim is %d", path,
-            (long long)a.shape[1], embed_dim);
-  else rc = 0;
-  if (rc == 0) {
-    const float *f = a.data;
-    for (size_t i = 0; i < a.numel; i++)
-      if (!isfinite(f[i])) {
-        rc = cd_fail(e, "%s: row %zu holds a non-finite value (%g)", path, i / (size_t)a.shape[1], (double)f[i]);
-        break;
-      }
+            (long long)a->shape[1], embed_dim);
+  else rc = check_finite(path, &m, e);
+  if (rc) {
+    cd_npy_map_close(&m);
+    return -1;
   }
-  if (rc == 0) {
-    c->N = rows;
-    c->D = (int)a.shape[1];
-    c->features = a.data; /* take ownership */
-    a.data = NULL;
+  c->N = rows;
+  c->D = (int)a->shape[1];
+  c->map = m;
+  c->features = a->dtype == CD_F32 ? a->data : NULL; /* used in place */
+  return 0;
+}
+
+void cd_feature_cache_rows(const cd_feature_cache *c, int first, int n, float *out) {
+  enum { SLICE = 1 << 20 }; /* values converted (and released) at a time */
+  size_t D = (size_t)c->D, total = (size_t)n * D, start = (size_t)first * D;
+  if (!c->map.file.data) {
+    memcpy(out, c->features + start, total * sizeof(float));
+    return;
   }
-  cd_array_free(&a);
-  return rc;
+  size_t esize = cd_dtype_size(c->map.a.dtype);
+  for (size_t at = 0; at < total; at += SLICE) {
+    size_t k = total - at < SLICE ? total - at : SLICE;
+    const uint8_t *src = (const uint8_t *)c->map.a.data + (start + at) * esize;
+    if (c->map.a.dtype == CD_F16) cd_convert_to_f32(out + at, src, CD_F16, k);
+    else memcpy(out + at, src, k * sizeof(float));
+    cd_npy_map_release(&c->map, (start + at) * esize, k * esize);
+  }
 }
 
 /* ---- index.csv ---------------------------------------------------------------------- */
@@ -340,7 +397,8 @@ static char *default_meta(const cd_feature_cache *c, cd_error *e) {
   cd_json_write_string_list(fp, c->classnames, c->n_cls);
   fputs(", \"attr_names\": ", fp);
   cd_json_write_string_list(fp, c->attr_names, c->n_attr);
-  fprintf(fp, "},\n \"rows\": %d, \"skipped\": []}\n", c->N);
+  fprintf(fp, "},\n \"rows\": %d, \"skipped\": []%s}\n", c->N,
+          c->dtype == CD_F16 ? ", \"features_dtype\": \"float16\"" : "");
   fclose(fp);
   return text;
 }
@@ -359,7 +417,25 @@ static int check_meta(const char *meta, const cd_feature_cache *c, cd_error *e) 
   for (int k = 0; rc == 0 && k < c->n_cls; k++)
     if (names->items[k].type != CD_JSON_STRING || strcmp(names->items[k].str, c->classnames[k]))
       rc = cd_fail(e, "cache.json text: dataset.classnames[%d] differs from the cache's '%s'", k, c->classnames[k]);
+  cd_dtype t = CD_F32;
+  if (rc == 0 && features_dtype(r, "cache.json text", &t, e)) rc = -1;
+  else if (rc == 0 && t != (c->dtype == CD_F16 ? CD_F16 : CD_F32))
+    rc = cd_fail(e, "cache.json text: \"features_dtype\" says %s, the features are written as %s", dtype_word(t),
+                 dtype_word(c->dtype == CD_F16 ? CD_F16 : CD_F32));
   cd_json_free(doc);
+  return rc;
+}
+
+/* features.npy in the cache's dtype (float16: each value rounded to nearest even). */
+static int write_features(const char *path, const cd_feature_cache *c, cd_error *e) {
+  int64_t shape[2] = {c->N, c->D};
+  if (c->dtype != CD_F16) return cd_npy_save_f32(path, 2, shape, c->features, e);
+  size_t n = (size_t)c->N * (size_t)c->D;
+  uint16_t *half = cd_malloc(n * sizeof(uint16_t), e);
+  if (!half) return -1;
+  for (size_t i = 0; i < n; i++) half[i] = cd_f32_to_f16(c->features[i]);
+  int rc = cd_npy_save(path, CD_F16, 2, shape, half, e);
+  free(half);
   return rc;
 }
 
@@ -376,8 +452,7 @@ int cd_feature_cache_write(const char *dir, const cd_feature_cache *c, const cha
     rc = cd_fail(e, "%s: path too long", dir);
   if (rc == 0) rc = cd_make_dirs(dir, e);
   if (rc == 0 && remove(json) != 0 && errno != ENOENT) rc = cd_fail(e, "%s: cannot remove the old file: %s", json, strerror(errno));
-  int64_t shape[2] = {c->N, c->D};
-  if (rc == 0) rc = cd_npy_save_f32(npy, 2, shape, c->features, e);
+  if (rc == 0) rc = write_features(npy, c, e);
   if (rc == 0) rc = cd_feature_cache_write_index(index, c, e);
   if (rc == 0) rc = cd_write_file_atomic(json, meta, strlen(meta), e);
   free(own);

@@ -1,7 +1,8 @@
 /* The feature cache: a data set embedded once by `clipdebias embed`, then trained on and
  * evaluated many times. A cache directory holds
  *
- *   features.npy  float32 [N, D], upstream encode_image output (not normalised)
+ *   features.npy  float32 [N, D], upstream encode_image output (not normalised); or float16
+ *                 (`embed --dtype f16`: half the bytes), read back as float32
  *   index.csv     header exactly "id,filename,y,a,split"; row i describes feature row i;
  *                 id = the record's position in the full data set listing (rows of one
  *                 cache are in increasing id order; gaps are images skipped as unreadable),
@@ -9,7 +10,8 @@
  *                 (empty when unknown), split 0 train / 1 val / 2 test
  *   cache.json    {"version": 1, "complete": true, "model": {...}, "preprocess": {...},
  *                  "dataset": {"name", "classnames", "attr_names", ...}, "splits", "rows",
- *                  "skipped": [...]} -- what made the features, so a cache made with another
+ *                  "skipped": [...], "features_dtype": "float16" only for a float16 cache}
+ *                 -- what made the features, so a cache made with another
  *                 model, preprocessing or data set options is never silently reused.
  *
  * Loading is strict: the three files must agree on the row count, the header must be exact,
@@ -17,17 +19,27 @@
  * (and the row). A cache whose cache.json says "complete": false (an interrupted run) or
  * that is one shard of a sharded run is refused with what to do about it.
  *
+ * features.npy is memory-mapped, not read into memory: float32 features are used in place,
+ * and every consumer copies rows into its own working buffer with cd_feature_cache_rows,
+ * which converts float16 on the way and releases the pages it read, so a cache costs no
+ * resident memory of its own beyond the copy.
+ *
  * Group of a row: g = n_attr * y + a (n_attr = 2 for Waterbirds, CelebA, MetaShift). */
 #ifndef CD_FEATURE_CACHE_H
 #define CD_FEATURE_CACHE_H
 
 #include <stdint.h>
 
+#include "core/dtype.h"
 #include "core/error.h"
+#include "core/npy.h"
 
 typedef struct {
   int N, D;
-  float *features;          /* [N, D] owned */
+  float *features;          /* [N, D] float32, owned; in a loaded cache it points into the map
+                             * (float32) or is NULL (float16): read with cd_feature_cache_rows */
+  cd_dtype dtype;           /* features.npy's element type: CD_F16, or float32 (CD_F32 or 0) */
+  cd_npy_map map;           /* the mapped features.npy of a loaded cache (zeroed otherwise) */
   int32_t *y, *a, *split;   /* [N] owned; a[i] = -1 where unknown */
   char **filenames;         /* [N] owned */
   int n_cls, n_attr;        /* n_attr = 0 when the attribute is unknown for every row */
@@ -40,7 +52,12 @@ typedef struct {
                              * (then row i gets id i) */
 } cd_feature_cache;
 
-/* Reads DIR/cache.json, DIR/features.npy and DIR/index.csv into c (zeroed first). */
+/* Rows [first, first + n) as float32 into out [n, D], whatever the stored dtype (float16 is
+ * widened exactly). For a loaded cache the pages read are then dropped from the resident set
+ * (they stay in the page cache). The one way the debiasing code reads features. */
+void cd_feature_cache_rows(const cd_feature_cache *c, int first, int n, float *out);
+
+/* Reads DIR/cache.json, maps DIR/features.npy and reads DIR/index.csv into c (zeroed first). */
 int cd_feature_cache_load(const char *dir, cd_feature_cache *c, cd_error *e);
 void cd_feature_cache_free(cd_feature_cache *c);
 /* Same, but also accepts one shard of a sharded embedding (for joining shards). */
@@ -50,7 +67,8 @@ int cd_feature_cache_load_shard(const char *dir, cd_feature_cache *c, cd_error *
  * splits, every shard exactly once, contiguous slices. The result equals an unsharded run. */
 int cd_feature_cache_merge(const char *out_dir, const char *const *dirs, int n, cd_error *e);
 
-/* Writes the three files atomically, cache.json last (and any old cache.json is removed
+/* Writes the three files atomically (features.npy as c->dtype: float16 values rounded to
+ * nearest even), cache.json last (and any old cache.json is removed
  * first, so a crash in between never leaves an old cache.json vouching for new features).
  * meta_json is the cache.json text; its "rows" must equal c->N and its classnames must be
  * c->classnames. With meta_json NULL a minimal cache.json is built from c's fields. The

@@ -19,7 +19,7 @@ static const char *const SPLIT_NAMES[3] = {"train", "val", "test"};
 float *cd_cache_normalized(const cd_feature_cache *c, cd_error *e) {
   float *x = cd_malloc(sizeof(float) * (size_t)c->N * c->D, e);
   if (!x) return NULL;
-  memcpy(x, c->features, sizeof(float) * (size_t)c->N * c->D);
+  cd_feature_cache_rows(c, 0, c->N, x);
   cd_l2_normalize_rows(x, c->N, c->D);
   return x;
 }

@@ -129,13 +129,13 @@ static int project_inputs(cd_run_state *st, const cd_run_text *t, cd_error *e) {
   const cd_feature_cache *c = st->cache;
   st->class_feat = t->class_feat, st->attr_feat = t->attr_feat;
   if (!st->cfg->dims) {
-    memcpy(st->x, c->features, sizeof(float) * (size_t)st->N * st->E);
+    cd_feature_cache_rows(c, 0, st->N, st->x);
     cd_l2_normalize_rows(st->x, st->N, st->E);
     return 0;
   }
   float *full = cd_malloc(sizeof(float) * (size_t)st->N * st->D, e);
   if (!full) return -1;
-  memcpy(full, c->features, sizeof(float) * (size_t)st->N * st->D);
+  cd_feature_cache_rows(c, 0, st->N, full);
   cd_l2_normalize_rows(full, st->N, st->D);
   int rc = fit_projection(st, full, e);
   if (!rc) {

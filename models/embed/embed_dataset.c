@@ -98,6 +98,7 @@ typedef struct {
   const selection *s;
   const cd_image_list *l;
   const int *want;
+  cd_dtype dtype;
   char checksum[80];
 } job;
 
@@ -120,6 +121,7 @@ static char *meta_text(const job *j, const cd_embed_result *res, cd_error *e) {
   if (j->l->shard_count > 1)
     fprintf(fp, ",\n \"shard\": {\"index\": %d, \"count\": %d, \"total\": %d, \"begin\": %d, \"end\": %d}", j->l->shard_index,
             j->l->shard_count, j->l->total, j->l->begin, j->l->end);
+  if (j->dtype == CD_F16) fputs(",\n \"features_dtype\": \"float16\"", fp);
   fprintf(fp, ",\n \"rows\": %d,\n \"skipped\": [", res ? res->rows : 0);
   for (int k = 0, first = 1; res && k < res->n; k++) {
     if (res->ok[k]) continue;
@@ -242,7 +244,7 @@ int cd_embed_dataset(const cd_clip *m, const cd_dataset *d, const char *out_dir,
   char name[200];
   snprintf(name, sizeof name, "dataset %s %s", d->name, s.checksum);
   cd_image_list l = {(const char *const *)s.paths, s.n, name, o->shard_index, o->shard_count, 0, 0, 0};
-  job j = {m, d, &s, &l, want, ""};
+  job j = {m, d, &s, &l, want, o->embed.dtype == CD_F16 ? CD_F16 : CD_F32, ""};
   int rc = cd_image_list_slice(&l, e);
   if (rc == 0 && l.end == l.begin)
     rc = cd_fail(e, "shard %d/%d of %s holds no images (%d selected); use fewer shards", l.shard_index, l.shard_count, d->name, s.n);

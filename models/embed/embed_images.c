@@ -21,6 +21,8 @@ typedef struct {
   double last_save;
 } embed_ctx;
 
+static cd_dtype stored_dtype(const cd_embed_opts *o) { return o->dtype == CD_F16 ? CD_F16 : CD_F32; }
+
 static int checkpointing(const cd_embed_opts *o) { return o->checkpoint_every > 0; }
 
 /* The rows first (made durable), then the .json that vouches for them: if the run dies in
@@ -64,7 +66,7 @@ static int resume(embed_ctx *c, cd_image_list *l, const char *npy, cd_error *e) 
     forget_resumed(r);
     return 0;
   }
-  if (cd_npy_rows_reopen(&r->file, npy, r->D, rows, e))
+  if (cd_npy_rows_reopen(&r->file, npy, r->D, stored_dtype(c->o), rows, e))
     return cd_fail_prefix(e, "cannot resume (delete %s.partial.json to start over)", r->prefix);
   r->rows = rows;
   c->done = c->saved = r->resumed_from = l->resume_at = done;
@@ -81,7 +83,7 @@ static int open_rows(embed_ctx *c, cd_image_list *l, cd_error *e) {
   int done = checkpointing(c->o) ? resume(c, l, npy, e) : 0;
   if (done != 0) return done < 0 ? -1 : 0;
   cd_image_list_drop_partial_json(r->prefix); /* it would vouch for rows about to be overwritten */
-  if (cd_npy_rows_create(&r->file, npy, r->D, e)) return -1;
+  if (cd_npy_rows_create(&r->file, npy, r->D, stored_dtype(c->o), e)) return -1;
   r->scratch = 1;
   return 0;
 }

@@ -29,6 +29,8 @@ typedef struct {
   const char *label;       /* progress line label */
   FILE *log;               /* skipped files and resume notes; NULL = quiet */
   int normalize;           /* L2-normalise every row (part of what a checkpoint must match) */
+  cd_dtype dtype;          /* how rows are stored: CD_F16 = float16 (half the bytes); anything
+                            * else = float32 */
 } cd_embed_opts;
 
 typedef struct {
@@ -52,7 +54,7 @@ int cd_embed_opts_check(const cd_embed_opts *o, cd_error *e);
  * r->file; cd_embed_result_commit moves them to their destination. On failure the
  * checkpoint files stay (a rerun resumes) when checkpoints are on. */
 int cd_embed_image_list(const cd_clip *m, cd_image_list *l, const cd_embed_opts *o, cd_embed_result *r, cd_error *e);
-/* Makes the rows durable and renames the rows file to dest (a float32 [rows, D] .npy, the
+/* Makes the rows durable and renames the rows file to dest (a float32/16 [rows, D] .npy, the
  * same bytes cd_npy_save would write), then removes the checkpoint .json. */
 int cd_embed_result_commit(cd_embed_result *r, const char *dest, cd_error *e);
 /* Frees r; an uncommitted rows file is removed unless a checkpoint vouches for it. */

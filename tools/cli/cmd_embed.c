@@ -1,6 +1,7 @@
 /* clipdebias embed : a data set, read where it sits on disk, embedded once into a feature
  * cache (features.npy + index.csv + cache.json) for the debiasing commands. */
 #include <stdio.h>
+#include <string.h>
 
 #include "models/embed/embed_dataset.h"
 #include "tools/cli/args.h"
@@ -11,7 +12,8 @@
 
 static void print_help(void) {
   printf("usage: clipdebias embed --dataset NAME --root DIR --model M --out CACHE [--splits train,val,test]\n"
-         "                        [--shard i/n] [--skip-bad] [--batch B] [--checkpoint-every S] [--threads N]\n\n"
+         "                        [--shard i/n] [--skip-bad] [--dtype f32|f16] [--batch B] [--checkpoint-every S]\n"
+         "                        [--threads N]\n\n"
          "Writes CACHE/features.npy (float32 [N, D], upstream encode_image, not normalised),\n"
          "CACHE/index.csv (id,filename,y,a,split; row i = feature row i) and CACHE/cache.json (the\n"
          "model and its weights checksum, preprocessing, data set and options). Running it again:\n"
@@ -23,6 +25,8 @@ static void print_help(void) {
          "  --shard i/n       only the i-th of n contiguous slices of the images, so n machines can\n"
          "                    share the work; join the caches with `clipdebias merge --out CACHE ...`\n"
          "  --skip-bad        report unreadable images, list them in cache.json, leave them out\n"
+         "  --dtype f16       store the features as float16: half the disk and page cache, read back\n"
+         "                    as float32 (default f32)\n"
          "  --batch B         images per forward pass (default 32)\n"
          "  --checkpoint-every S  save progress every S seconds (default 60; 0 = never)\n" CD_DATASET_HELP);
 }
@@ -35,7 +39,7 @@ typedef struct {
 } embed_args;
 
 static int parse(int argc, char **argv, embed_args *a) {
-  a->eo.embed = (cd_embed_opts){32, 0, 60, NULL, "embed", stderr, 0};
+  a->eo.embed = (cd_embed_opts){32, 0, 60, NULL, "embed", stderr, 0, CD_F32};
   for (int i = 1; i < argc; i++) {
     int r = cd_cli_common_arg(argc, argv, &i, &a->model);
     if (r == 0) r = cd_dataset_arg(argc, argv, &i, &a->ds);
@@ -52,6 +56,11 @@ static int parse(int argc, char **argv, embed_args *a) {
       if (cd_parse_shard(cd_arg_value(argc, argv, &i), &a->eo.shard_index, &a->eo.shard_count)) return -1;
     } else if (cd_arg_is(argv[i], "--skip-bad")) {
       a->eo.embed.skip_bad = 1;
+    } else if (cd_arg_is(argv[i], "--dtype")) {
+      if (!(v = cd_arg_value(argc, argv, &i))) return -1;
+      if (!strcmp(v, "f16") || !strcmp(v, "float16")) a->eo.embed.dtype = CD_F16;
+      else if (!strcmp(v, "f32") || !strcmp(v, "float32")) a->eo.embed.dtype = CD_F32;
+      else return cd_cli_fail("embed: --dtype must be f32 or f16, got '%s'", v), -1;
     } else if (cd_arg_is(argv[i], "--batch")) {
       if (!(v = cd_arg_value(argc, argv, &i)) || cd_arg_int("--batch", v, 1, 4096, &a->eo.embed.batch)) return -1;
     } else if (cd_arg_is(argv[i], "--checkpoint-every")) {

@@ -72,7 +72,7 @@ static int run_pixels(const cd_clip *m, const char *pixels, int batch, const cha
 
 /* --images / --list path: rows in list order, E.npy.json naming each row's file. */
 static int run_files(const cd_clip *m, cd_image_inputs *in, int batch, const char *out, int normalize, double every) {
-  cd_embed_opts eo = {batch, in->skip_bad, every, out, "embed-image", stderr, normalize};
+  cd_embed_opts eo = {batch, in->skip_bad, every, out, "embed-image", stderr, normalize, CD_F32};
   cd_embed_result r;
   cd_error e;
   if (cd_embed_image_list(m, &in->list, &eo, &r, &e)) return cd_cli_fail("%s", e.msg);
