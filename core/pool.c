@@ -91,8 +91,23 @@ static void *worker_main(void *arg) {
   return NULL;
 }
 
+/* A forked child has only the thread that called fork(): it starts its own workers when it
+ * first needs them, with fresh locks (one may have been held by a worker at the fork). */
+static void after_fork_in_child(void) {
+  P.workers = 0;
+  atomic_store(&P.sleepers, 0);
+  pthread_mutex_init(&P.mu, NULL);
+  pthread_cond_init(&P.cv, NULL);
+  pthread_mutex_init(&P.run_mu, NULL);
+  t_in_pool = 0;
+}
+
+static void register_fork_handler(void) { pthread_atfork(NULL, NULL, after_fork_in_child); }
+
 /* Starts workers 1..need-1 that do not exist yet (run_mu held). */
 static void grow(int need) {
+  static pthread_once_t once = PTHREAD_ONCE_INIT;
+  pthread_once(&once, register_fork_handler);
   while (P.workers + 1 < need && P.workers + 1 < MAX_THREADS) {
     pthread_t t;
     pthread_attr_t a;

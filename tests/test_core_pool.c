@@ -1,14 +1,18 @@
 /* The kernels' thread pool: every item runs exactly once whatever the thread count, the
  * worker index stays below the thread count, nested runs go inline, runs from two user threads
  * at once both complete, and thousands of back-to-back runs (the pattern of a forward pass)
- * neither lose nor repeat items. */
+ * neither lose nor repeat items; a process forked after the workers started gets workers of
+ * its own (sweep runs its cells in forked processes). */
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "core/cpu.h"
 #include "core/pool.h"
+#include "core/progress.h"
 #include "tests/testutil.h"
 
 typedef struct {
@@ -46,6 +50,30 @@ static void *user_thread(void *arg) {
   return NULL;
 }
 
+/* Items slow enough (about 0.2 ms) that a second worker takes some of them. */
+static void slow_item(void *ctx, int i, int w) {
+  _Atomic int *by_worker = ctx;
+  (void)i;
+  double t0 = cd_time_now();
+  while (cd_time_now() - t0 < 2e-4) {}
+  atomic_fetch_add(&by_worker[w], 1);
+}
+
+/* In a forked child: every item once, and worker 1 (a thread the child started) ran some. */
+static int forked_child_has_workers(void) {
+  pid_t pid = fork();
+  if (pid == 0) {
+    alarm(60); /* a deadlocked pool ends the child with SIGALRM */
+    _Atomic int by_worker[2] = {0, 0};
+    int ok = run_and_check(1000, 2);
+    for (int r = 0; r < 20 && !atomic_load(&by_worker[1]); r++) cd_pool_run(200, 2, slow_item, by_worker);
+    _exit(ok && atomic_load(&by_worker[1]) > 0 ? 0 : 1);
+  }
+  int status = 0;
+  if (pid < 0 || waitpid(pid, &status, 0) != pid) return 0;
+  return WIFEXITED(status) && WEXITSTATUS(status) == 0;
+}
+
 int main(void) {
   static const int ns[] = {1, 2, 3, 7, 64, 1000};
   int ok = 1;
@@ -70,5 +98,8 @@ int main(void) {
   pthread_join(th, NULL);
   CHECK(ok_a && ok_b, "runs from two user threads at once");
   printf("  %-52s %s\n", "runs from two user threads at once", ok_a && ok_b ? "ok" : "FAIL");
+  int forked = forked_child_has_workers();
+  CHECK(forked, "a forked process runs pool jobs on workers of its own");
+  printf("  %-52s %s\n", "forked process: its own workers", forked ? "ok" : "FAIL");
   return cd_test_finish("test_core_pool");
 }
