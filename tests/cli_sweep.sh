@@ -88,7 +88,7 @@ for _ in $(seq 1 600); do
   [ "$(grep -l '"status": "done"' "$TMP"/k/cells/*/cell.json 2>/dev/null | wc -l)" -ge 1 ] && break
   sleep 0.05
 done
-expect_fail "a second sweep into the same folder is refused" "another sweep is writing there" "$BIN" sweep "${long[@]}" --out "$TMP/k"
+expect_fail "a second sweep into the same folder is refused" "clipdebias sweep \(pid [0-9]+ .*\) is writing this folder" "$BIN" sweep "${long[@]}" --out "$TMP/k"
 kill -9 -- -"$pid" 2>/dev/null
 wait "$pid" 2>/dev/null
 ndone=$(grep -l '"status": "done"' "$TMP"/k/cells/*/cell.json 2>/dev/null | wc -l)

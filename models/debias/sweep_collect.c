@@ -7,6 +7,7 @@
 
 #include "core/file.h"
 #include "core/json.h"
+#include "core/outdir_lock.h"
 #include "data/datasets/feature_cache.h"
 #include "models/debias/sweep_internal.h"
 
@@ -275,8 +276,10 @@ int cd_sweep_collect(const cd_sweep_plan *p, int *unfinished, char *first_proble
   cd_sweep_results r;
   memset(&r, 0, sizeof r);
   r.plan = p;
+  cd_outdir_lock lock = {0};
+  if (cd_outdir_lock_write(&lock, p->out_dir, "sweep --collect", e)) return -1;
   r.cells = cd_calloc((size_t)p->n_cells, sizeof *r.cells, e);
-  if (!r.cells) return -1;
+  if (!r.cells) return cd_outdir_unlock(&lock), -1;
   *unfinished = 0;
   if (cap) first_problem[0] = 0;
   for (int i = 0; i < p->n_cells; i++) {
@@ -289,9 +292,10 @@ int cd_sweep_collect(const cd_sweep_plan *p, int *unfinished, char *first_proble
         snprintf(r.methods[r.n_methods++], sizeof r.methods[0], "%s", c->m[k].method);
   }
   char html[4200];
-  int rc = cd_make_dirs(p->out_dir, e) || write_text(p->out_dir, "sweep.csv", write_csv, &r, e) ||
+  int rc = write_text(p->out_dir, "sweep.csv", write_csv, &r, e) ||
            write_text(p->out_dir, "sweep.json", write_json, &r, e) ||
            cd_path_join(html, sizeof html, p->out_dir, "sweep.html") || cd_sweep_html_write(html, &r, e);
   free(r.cells);
+  cd_outdir_unlock(&lock);
   return rc ? -1 : 0;
 }

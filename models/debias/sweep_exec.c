@@ -8,7 +8,6 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
 #include <sys/resource.h>
 #include <sys/time.h>
 #include <sys/wait.h>
@@ -16,6 +15,7 @@
 
 #include "core/file.h"
 #include "core/json.h"
+#include "core/outdir_lock.h"
 #include "core/progress.h"
 #include "data/datasets/feature_cache.h"
 #include "models/debias/sweep.h"
@@ -99,28 +99,16 @@ static int call_cell(const cd_sweep_plan *p, int i, cd_sweep_run_fn fn, void *us
   return rc;
 }
 
-/* One writer per folder: an exclusive flock on dir/name, held by this process (and the cells
- * it forks) until they exit, however they exit; so a kill -9 never leaves a stale lock. */
-static int lock_folder(const char *dir, const char *name, const char *what, cd_error *e) {
-  char path[4300];
-  if (cd_make_dirs(dir, e) || cd_path_join(path, sizeof path, dir, name)) return cd_fail(e, "%s: path too long", dir);
-  int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-  if (fd < 0) return cd_fail(e, "%s: cannot open: %s", path, strerror(errno));
-  if (flock(fd, LOCK_EX | LOCK_NB)) {
-    close(fd);
-    return cd_fail(e, "%s: another %s is writing there (%s is locked); wait for it or use another --out", dir, what, name);
-  }
-  return 0; /* the descriptor stays open: the lock lives as long as the process */
-}
-
 int cd_sweep_run_cell(const cd_sweep_plan *p, int i, cd_sweep_run_fn fn, void *user, cd_error *e) {
   if (i < 0 || i >= p->n_cells) return cd_fail(e, "--cell %d: the sweep has cells 0..%d", i, p->n_cells - 1);
   if (cd_sweep_cell_done(p, i)) return 0;
-  if (lock_folder(p->cells[i].dir, "cell.lock", "task of this sweep", e)) return -1;
+  /* one writer per folder (core/outdir_lock.h): run, in this process, takes it again freely */
+  cd_outdir_lock lock = {0};
+  if (cd_outdir_lock_write(&lock, p->cells[i].dir, "sweep --cell", e)) return -1;
   double t0 = cd_time_now();
-  if (cd_make_dirs(p->cells[i].dir, e) || write_cell_json(p, i, "running", NULL, 0, 0, e)) return -1;
+  if (write_cell_json(p, i, "running", NULL, 0, 0, e)) return cd_outdir_unlock(&lock), -1;
   int saved_out = dup(1), saved_err = dup(2);
-  if (redirect_output(p, i)) return cd_fail(e, "%s: cannot open run.log", p->cells[i].dir);
+  if (redirect_output(p, i)) return cd_outdir_unlock(&lock), cd_fail(e, "%s: cannot open run.log", p->cells[i].dir);
   int rc = call_cell(p, i, fn, user);
   dup2(saved_out, 1), dup2(saved_err, 2);
   close(saved_out), close(saved_err);
@@ -129,8 +117,9 @@ int cd_sweep_run_cell(const cd_sweep_plan *p, int i, cd_sweep_run_fn fn, void *u
   char err[1024];
   if (rc) last_error(p, i, err, sizeof err);
   if (rc && !*err) snprintf(err, sizeof err, "run exited with status %d", rc);
-  if (write_cell_json(p, i, rc ? "failed" : "done", rc ? err : NULL, cd_time_now() - t0, (long long)ru.ru_maxrss * 1024, e))
-    return -1;
+  int bad = write_cell_json(p, i, rc ? "failed" : "done", rc ? err : NULL, cd_time_now() - t0, (long long)ru.ru_maxrss * 1024, e);
+  cd_outdir_unlock(&lock);
+  if (bad) return -1;
   if (rc) return cd_fail(e, "cell %s: %s", p->cells[i].name, err);
   return 0;
 }
@@ -165,10 +154,12 @@ int cd_sweep_run_local(const cd_sweep_plan *p, int jobs, cd_sweep_run_fn fn, voi
                        int *failed, cd_error *e) {
   *failed = 0;
   if (jobs < 1) jobs = 1;
-  if (lock_folder(p->out_dir, "sweep.lock", "sweep", e)) return -1;
+  /* one writer per folder: the forked cells inherit the sweep folder's lock */
+  cd_outdir_lock lock = {0};
+  if (cd_outdir_lock_write(&lock, p->out_dir, "sweep", e)) return -1;
   int *todo = cd_malloc(sizeof(int) * (size_t)(p->n_cells + 1), e), n_todo = 0;
   child *kids = cd_calloc((size_t)jobs, sizeof *kids, e);
-  if (!todo || !kids) return free(todo), free(kids), -1;
+  if (!todo || !kids) return free(todo), free(kids), cd_outdir_unlock(&lock), -1;
   for (int i = 0; i < p->n_cells; i++)
     if (!cd_sweep_cell_done(p, i)) todo[n_todo++] = i;
   if (log) fprintf(log, "sweep: %d cells, %d finished earlier, %d to run (%d at a time, %d threads each)\n",
@@ -216,5 +207,6 @@ int cd_sweep_run_local(const cd_sweep_plan *p, int jobs, cd_sweep_run_fn fn, voi
     if (kids[s].pid) waitpid(kids[s].pid, NULL, 0);
   free(todo);
   free(kids);
+  cd_outdir_unlock(&lock);
   return rc;
 }
