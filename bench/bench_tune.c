@@ -2,13 +2,19 @@
  * 8 heads, MLP 2048, vocab 49408, embed 512; random weights built in memory), 2 classes,
  * 16 context vectors, batch 32 of cached image features. One step = text forward, loss,
  * backward to the context, SGD update (what `clipdebias tune` does per minibatch).
- * usage: bench_tune [steps] [threads]   prints "steps/s <value>". */
+ * Then the roofline of that step (bench/roofline.h): the bytes of frozen weights it streams
+ * (every Linear's float32 weight once forward and once backward, for the input gradient),
+ * its FLOPs (the GEMMs over the rows each one really runs, plus attention), the machine's
+ * triad bandwidth and FMA peak measured here, the roof = the larger of weights / bandwidth
+ * and FLOPs / peak, and the step time as a share of it.
+ * usage: bench_tune [steps] [threads]   prints "steps/s <value>" and "roofline ...". */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
 
+#include "bench/roofline.h"
 #include "core/cpu.h"
 #include "core/progress.h"
 #include "models/clip/clip.h"
@@ -43,6 +49,54 @@ static float *rnd(size_t n, float scale, float offset) {
 /* A plain float32 Linear weight [rows, cols], as prompt tuning loads the text tower. */
 static cd_weight wrnd(int rows, int cols, float scale) {
   return (cd_weight){rows, cols, CD_F32, rnd((size_t)rows * cols, scale, 0), NULL, NULL, 0};
+}
+
+/* Keys a row of the packed prompt attends to (ops/attention/attention_segments.h). */
+static double attended_keys(const cd_text_train *t) {
+  double keys = 0;
+  for (int r = 0; r < t->P; r++) keys += r + 1;
+  for (int s = 0; s < t->n_seg; s++)
+    for (int r = t->seg[s]; r < t->seg[s + 1]; r++) keys += t->P + (r - t->seg[s]) + 1;
+  return keys;
+}
+
+/* FLOPs of one tuning step (forward + backward down to the context) and the bytes of frozen
+ * float32 weights it streams. Forward: every block's qkv over all R rows; the last block's
+ * out-proj and MLP over the EOT rows only; ln_final and the projection over the EOT rows.
+ * Backward: the input gradient of each of those GEMMs over the rows it runs (rows before g0
+ * skipped), attention twice its forward. Norms and activations are left out (< 1%). */
+static void step_cost(const cd_text_train *t, double *flops, double *bytes) {
+  double C = t->C, F = t->F, E = t->E, R = t->R, N = t->n_cls, Rb = t->R - t->g0;
+  double per_row = 2 * (3 * C * C + C * C + C * F + F * C); /* qkv, out, fc, proj */
+  double att = 4 * C * attended_keys(t);                     /* QK^T and PV, all heads */
+  double fwd = 0, bwd = 0;
+  for (int l = 0; l < t->L; l++) {
+    int last = l == t->L - 1;
+    fwd += 2 * R * 3 * C * C + (last ? N : R) * (per_row - 2 * 3 * C * C) + att;
+    bwd += 2 * Rb * 3 * C * C + (last ? N : Rb) * (per_row - 2 * 3 * C * C) + 2 * att;
+  }
+  fwd += 2 * N * C * E, bwd += 2 * N * C * E;
+  *flops = fwd + bwd;
+  *bytes = 2.0 * sizeof(float) * (t->L * (3 * C * C + C * C + 2 * C * F) + C * E);
+}
+
+/* The step beside its roofline: measured after the step, on the same threads. */
+static void print_roofline(const cd_text_train *t, double step_s) {
+  int nt = cd_threads_get(), lanes = 1;
+  double flops, bytes;
+  step_cost(t, &flops, &bytes);
+  double bw = roofline_bandwidth_gbs(nt, (size_t)1 << 24, 8);
+  double peak = roofline_fma_peak_gflops(nt, 20, &lanes);
+  double t_mem = bw > 0 ? bytes / (bw * 1e9) : 0, t_fma = flops / (peak * 1e9);
+  double roof = t_mem > t_fma ? t_mem : t_fma;
+  printf("step: %.1f MB of weights streamed, %.2f GFLOP (%.1f GFLOP/s achieved)\n", bytes / 1e6,
+         flops / 1e9, flops / step_s * 1e-9);
+  printf("machine: triad %.1f GB/s, FMA peak %.1f GFLOP/s (%d-lane fp32, %d threads)\n", bw, peak,
+         lanes, nt);
+  printf("roofline: %.2f ms (weights %.2f ms at the triad, FLOPs %.2f ms at the peak; %s-bound)\n",
+         1e3 * roof, 1e3 * t_mem, 1e3 * t_fma, t_mem > t_fma ? "memory" : "compute");
+  printf("roofline share %.1f%% (step %.2f ms = %.2fx the roofline)\n", 100 * roof / step_s,
+         1e3 * step_s, step_s / roof);
 }
 
 int main(int argc, char **argv) {
@@ -120,6 +174,7 @@ int main(int argc, char **argv) {
   printf("forward %.1f ms/step, total %.1f ms/step, cpu %.1f ms/step (all threads)\n",
          1e3 * tf / steps, 1e3 * dt / steps, 1e3 * dc / steps);
   printf("steps/s %.3f\n", steps / dt);
+  print_roofline(&t, dt / steps);
   free(grad), free(img), free(w);
   cd_optim_free(&opt);
   cd_text_train_free(&t);

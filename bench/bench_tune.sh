@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
-# CoOp tuning throughput, clipdebias vs PyTorch, same thread count, in one run.
+# CoOp tuning throughput, clipdebias vs PyTorch, same thread count, in one run, with the
+# step's roofline (weights streamed and FLOPs per step against the triad bandwidth and FMA peak
+# measured by bench_tune itself).
 # usage: bench/bench_tune.sh [threads] [build-dir]   (run from the repository root)
 set -euo pipefail
 threads=${1:-$(nproc)}
@@ -10,8 +12,11 @@ echo "== clipdebias (threads $threads)"
 out=$(OMP_NUM_THREADS=$threads "$build/bench_tune" 30 "$threads")
 echo "$out"
 ours=$(echo "$out" | awk '/^steps\/s/ {print $2}')
+share=$(echo "$out" | awk '/^roofline share/ {print $3}')
 echo "== PyTorch (threads $threads)"
 out=$(OMP_NUM_THREADS=$threads "$python" bench/tune_torch.py 5 "$threads")
 echo "$out"
 theirs=$(echo "$out" | awk '/^steps\/s/ {print $2}')
-awk -v a="$ours" -v b="$theirs" 'BEGIN { printf "clipdebias %.3f steps/s, PyTorch %.3f steps/s: %.1fx\n", a, b, a / b }'
+awk -v a="$ours" -v b="$theirs" -v r="$share" 'BEGIN {
+  printf "clipdebias %.3f steps/s (%.1f ms/step, %s of the roofline), PyTorch %.3f steps/s (%.1f ms/step): %.1fx\n",
+         a, 1e3 / a, r, b, 1e3 / b, a / b }'
