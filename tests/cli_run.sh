@@ -2,7 +2,8 @@
 # clipdebias run end to end on the synthetic Waterbirds tree: embedding into RUN_DIR/cache,
 # every method over two seeds, the RUN_DIR schema (tool_runcheck), report.html well-formed and
 # offline (tool_pagecheck), the stage commands reproducing run's files, a run killed in the
-# middle of a pair and rerun giving the same files as an uninterrupted one, and bad input (one
+# middle of a pair and rerun giving the same files as an uninterrupted one (pairs in lockstep,
+# also from different epochs), lockstep = one pair after the other bit for bit, and bad input (one
 # "clipdebias:" line, exit 1). On the committed fixture model, and on ../shared/reference/tiny
 # when it is there.
 # usage: bash tests/cli_run.sh path/to/clipdebias   (from the repository root)
@@ -37,6 +38,16 @@ end_to_end() { # MODEL NAME
     --methods zeroshot,erm,dpt,oracle,gdro,gdro-pseudo >"$TMP/log" 2>"$TMP/err"
   check "$name: run exits 0" test $? -eq 0
   check "$name: schema of RUN_DIR" "$RUNCHECK" "$out"
+  check "$name: the pairs trained in lockstep" grep -q "^10 (method, seed) pairs trained in lockstep" "$TMP/log"
+  "$BIN" run --cache "$out/cache" --model "$model" --out "$out-off" --epochs 3 --seeds 0,1 \
+    --methods zeroshot,erm,dpt,oracle,gdro,gdro-pseudo --lockstep off >"$TMP/log-off" 2>&1
+  check "$name: --lockstep off trains one pair after the other" test "$(grep -c 'lockstep' "$TMP/log-off")" -eq 0
+  local f ok=1
+  for f in metrics.jsonl a_pseudo.npy $(cd "$out" && ls */seed*/{metrics.jsonl,*.npy,ctx*.json}); do
+    same "$out/$f" "$out-off/$f" || { ok=0; echo "       | $f differs"; }
+  done
+  check "$name: lockstep = one by one: every pair's files, bit for bit" test $ok -eq 1
+  check "$name: ... and results.json apart from the wall time" same_but_wall "$out/results.json" "$out-off/results.json"
   check "$name: report.html well-formed and self-contained" "$PAGECHECK" xml "$out/report.html"
   check "$name: the table ends the output" grep -q -E "^gdro-pseudo +[0-9.]+ ± [0-9.]+" "$TMP/log"
   check "$name: pseudo-label accuracy printed" grep -q "^pseudo-label accuracy (train + val, " "$TMP/log"
@@ -89,6 +100,20 @@ interrupted() { # MODEL: kill -9 inside a pair, rerun, compare with an uninterru
   done
   check "results.json identical apart from the wall time" same_but_wall "$TMP/whole/results.json" "$TMP/cut/results.json"
   check "no temporary file left" test -z "$(find "$TMP/cut" -name '*.tmp.*')"
+  # one pair at a time, killed inside the first pair: the rerun steps the resumed pair and a
+  # fresh one in lockstep from different epochs
+  "$BIN" run --cache "$TMP/fixture/cache" --out "$TMP/cut2" "${args[@]}" --lockstep off >/dev/null 2>&1 &
+  pid=$! n=0
+  until ls "$TMP"/cut2/erm/seed0/state/state.json >/dev/null 2>&1 || [ $n -ge 3000 ]; do sleep 0.01; n=$((n + 1)); done
+  kill -9 $pid 2>/dev/null
+  wait $pid 2>/dev/null
+  check "killed inside the first pair (--lockstep off)" test ! -e "$TMP/cut2/dpt/seed0/state/state.json"
+  "$BIN" run --cache "$TMP/fixture/cache" --out "$TMP/cut2" "${args[@]}" >"$TMP/log" 2>&1
+  check "the lockstep rerun resumed one pair and started the other" \
+    grep -q "resumed after epoch" "$TMP/log"
+  for f in metrics.jsonl erm/seed0/ctx_selected.npy dpt/seed0/ctx_last.npy dpt/seed0/metrics.jsonl erm/seed0/metrics.jsonl; do
+    check "$f identical to the uninterrupted run (lockstep from different epochs)" same "$TMP/whole/$f" "$TMP/cut2/$f"
+  done
 }
 
 bad_input() { # MODEL (the cache in $TMP/fixture was embedded with it)
@@ -99,6 +124,7 @@ bad_input() { # MODEL (the cache in $TMP/fixture was embedded with it)
   expect_fail "unknown method" "unknown method 'dtp'" "$BIN" run --cache "$c" --model "$model" --out "$TMP/x" --methods erm,dtp
   expect_fail "seed twice" "listed twice" "$BIN" run --cache "$c" --model "$model" --out "$TMP/x" --seeds 0,0
   expect_fail "unknown selection" "--select must be" "$BIN" run --cache "$c" --model "$model" --out "$TMP/x" --select best
+  expect_fail "lockstep neither on nor off" "--lockstep must be on or off" "$BIN" run --cache "$c" --model "$model" --out "$TMP/x" --lockstep yes
   expect_fail "unknown head" "--head must be" "$BIN" run --cache "$c" --model "$model" --out "$TMP/x" --head conv
   expect_fail "three attribute prompts for two values" "3 attribute prompts for 2 attribute values" \
     "$BIN" run --cache "$c" --model "$model" --out "$TMP/x" --attr-prompt "land." --attr-prompt "water." --attr-prompt "sky."

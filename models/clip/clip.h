@@ -127,13 +127,21 @@ int cd_clip_encode_text(const cd_clip *m, const int32_t *tokens, int N, float *f
  * when seg is given, R = seg[n_seg] rows packed as a shared causal prefix of P rows and
  * n_seg segments (ops/attention/attention_segments.h; then M = R, B and T are unused).
  * keep (optional): the rows that continue after attention, in order; the out-projection and
- * the MLP then run on those n_keep rows only and x_out has n_keep rows. */
+ * the MLP then run on those n_keep rows only and x_out has n_keep rows.
+ * copies (segments only; 0 means 1): that many independent packed sequences of the same
+ * layout stacked (M = copies · seg[n_seg]; copy k holds rows [k·R, (k+1)·R) and its own
+ * attention probabilities, [copies][NH,R,Tk]): prompt tuning's runs stepped in lockstep share
+ * every GEMM, while attention stays within each copy. keep then indexes all M rows.
+ * A training forward (sv given) streams plain float32 weights through the row-wise kernels
+ * whatever M (cd_linear_forward_rowwise), so each copy's bits do not depend on how many are
+ * stacked. */
 typedef struct {
   int B, T, causal;
   int P, n_seg;
   const int *seg;
   const int *keep;
   int n_keep;
+  int copies;
 } cd_block_rows;
 
 /* Activations a backward reads, written by a training forward (M rows, Mk = kept rows). */

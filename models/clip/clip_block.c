@@ -43,7 +43,8 @@ size_t cd_block_scratch_bytes(int B, int T, const cd_transformer *tf) {
   return activation_bytes(M, tf) + op_bytes(M, T, tf) + 512;
 }
 
-static int rows_m(const cd_block_rows *r) { return r->seg ? r->seg[r->n_seg] : r->B * r->T; }
+static int copies_of(const cd_block_rows *r) { return r->seg && r->copies > 1 ? r->copies : 1; }
+static int rows_m(const cd_block_rows *r) { return r->seg ? copies_of(r) * r->seg[r->n_seg] : r->B * r->T; }
 
 /* Attention of the rows (dense or segments); probs may be NULL for dense attention. */
 static void attend(const cd_transformer *tf, const cd_block_rows *r, float *out, float *probs,
@@ -53,12 +54,21 @@ static void attend(const cd_transformer *tf, const cd_block_rows *r, float *out,
     cd_attention_forward_ws(out, probs, qkv, r->B, r->T, C, NH, r->causal, ws);
     return;
   }
-  int M = rows_m(r);
+  int R = r->seg[r->n_seg], M = rows_m(r);
+  size_t A = (size_t)NH * R * cd_segments_max_keys(r->P, r->n_seg, r->seg);
   cd_scratch s = {0};
-  if (!probs)
-    probs = cd_scratch_need(&s, ws, sizeof(float) * (size_t)NH * M * cd_segments_max_keys(r->P, r->n_seg, r->seg));
-  cd_attention_forward_segments(out, probs, qkv, M, r->P, r->n_seg, r->seg, C, NH);
+  if (!probs) probs = cd_scratch_need(&s, ws, sizeof(float) * (size_t)(M / R) * A);
+  for (int k = 0; k < M / R; k++) /* each copy attends within itself */
+    cd_attention_forward_segments(out + (size_t)k * R * C, probs + k * A, qkv + (size_t)k * R * 3 * C,
+                                  R, r->P, r->n_seg, r->seg, C, NH);
   cd_scratch_put(&s);
+}
+
+/* Plain float32 weights in a training forward: the row-wise kernels at any M. */
+static void linear(int rowwise, float *out, const float *x, const cd_weight *w, const float *bias, int M,
+                   cd_activation act, const float *resid, cd_arena *ws) {
+  if (rowwise) cd_linear_forward_rowwise(out, x, w, bias, M, act, resid, ws);
+  else cd_linear_forward(out, x, w, bias, M, act, resid, ws);
 }
 
 /* dst[i] = src[keep[i]] for n rows of C. */
@@ -78,7 +88,7 @@ void cd_block_forward_rows(const cd_transformer *tf, const cd_block *blk, const 
   if (sv) ln = sv->ln1, qkv = sv->qkv, atty = sv->atty;
 
   cd_layernorm_forward(ln, sv ? sv->mean1 : NULL, sv ? sv->rstd1 : NULL, x_in, blk->ln_1_w, blk->ln_1_b, M, C, tf->eps);
-  cd_linear_forward(qkv, ln, &blk->qkv_w, blk->qkv_b, M, CD_ACT_NONE, NULL, ws);
+  linear(sv != NULL, qkv, ln, &blk->qkv_w, blk->qkv_b, M, CD_ACT_NONE, NULL, ws);
   attend(tf, rows, atty, sv ? sv->att : NULL, qkv, ws);
   const float *a = atty, *xi = x_in;
   if (rows->keep) { /* only the kept rows go on */
@@ -88,24 +98,24 @@ void cd_block_forward_rows(const cd_transformer *tf, const cd_block *blk, const 
   }
   /* x_mid = x + out_proj(att): in place at inference */
   float *xm = sv ? sv->xmid : x_out;
-  cd_linear_forward(xm, a, &blk->out_w, blk->out_b, Mk, CD_ACT_NONE, xi, ws);
+  linear(sv != NULL, xm, a, &blk->out_w, blk->out_b, Mk, CD_ACT_NONE, xi, ws);
 
   float *ln2 = sv ? sv->ln2 : ln;
   cd_layernorm_forward(ln2, sv ? sv->mean2 : NULL, sv ? sv->rstd2 : NULL, xm, blk->ln_2_w, blk->ln_2_b, Mk, C, tf->eps);
   if (sv) { /* the backward needs the MLP's input to the activation too */
-    cd_linear_forward(sv->fch, ln2, &blk->fc_w, blk->fc_b, Mk, CD_ACT_NONE, NULL, ws);
+    linear(sv != NULL, sv->fch, ln2, &blk->fc_w, blk->fc_b, Mk, CD_ACT_NONE, NULL, ws);
     cd_activation_forward(sv->fcg, sv->fch, (size_t)Mk * F, tf->act);
     hidden = sv->fcg;
   } else {
-    cd_linear_forward(hidden, ln2, &blk->fc_w, blk->fc_b, Mk, tf->act, NULL, ws);
+    linear(sv != NULL, hidden, ln2, &blk->fc_w, blk->fc_b, Mk, tf->act, NULL, ws);
   }
-  cd_linear_forward(x_out, hidden, &blk->proj_w, blk->proj_b, Mk, CD_ACT_NONE, xm, ws);
+  linear(sv != NULL, x_out, hidden, &blk->proj_w, blk->proj_b, Mk, CD_ACT_NONE, xm, ws);
   cd_scratch_put(&s);
 }
 
 void cd_block_forward(const cd_transformer *tf, const cd_block *blk, float *x, int B, int T,
                       int causal, cd_arena *ws) {
-  cd_block_rows rows = {B, T, causal, 0, 0, NULL, NULL, 0};
+  cd_block_rows rows = {B, T, causal, 0, 0, NULL, NULL, 0, 1};
   cd_block_forward_rows(tf, blk, x, x, &rows, NULL, ws);
 }
 
@@ -156,9 +166,14 @@ void cd_block_backward(const cd_transformer *tf, const cd_block *blk, const cd_b
   }
   /* attention, the qkv projection and ln_1 */
   memset(dqkv, 0, sizeof(float) * (size_t)M * 3 * C);
-  if (rows->seg)
-    cd_attention_backward_segments(dqkv, dA, sv->qkv, sv->att, M, rows->P, rows->n_seg, rows->seg, C, tf->heads);
-  else
+  if (rows->seg) {
+    int R = rows->seg[rows->n_seg];
+    size_t A = (size_t)tf->heads * R * cd_segments_max_keys(rows->P, rows->n_seg, rows->seg);
+    for (int k = 0; k < M / R; k++)
+      cd_attention_backward_segments(dqkv + (size_t)k * R * 3 * C, dA + (size_t)k * R * C,
+                                     sv->qkv + (size_t)k * R * 3 * C, sv->att + k * A, R, rows->P,
+                                     rows->n_seg, rows->seg, C, tf->heads);
+  } else
     cd_attention_backward(dqkv, dA, sv->qkv, sv->att, rows->B, rows->T, C, tf->heads, rows->causal);
   memset(dA + gC, 0, sizeof(float) * (size_t)(M - g0) * C);
   cd_linear_backward_input(dA + gC, dqkv + 3 * gC, &blk->qkv_w, M - g0);

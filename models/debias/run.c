@@ -327,9 +327,16 @@ static void note_diverged(const cd_run_state *st, cd_method m, int seed, const c
 /* Every (method, seed) pair: finished ones reused, diverged ones (diverged.json) kept as
  * diverged, the others trained. *n_diverged counts the diverged pairs, whose messages are
  * joined into diverged (cap bytes). */
+/* Pairs trained in lockstep: every prompt-tuned pair of the run, unless --lockstep off. */
+static int in_lockstep(const cd_run_config *c, cd_method m) {
+  return c->lockstep && c->head == CD_HEAD_PROMPT && m != CD_METHOD_ZEROSHOT;
+}
+
 static int run_pairs(const cd_run_state *st, const char *zs_line, char *diverged, size_t cap, int *n_diverged,
                      char *flag, size_t flag_cap, cd_error *e) {
   const cd_run_config *c = st->cfg;
+  cd_method lm[CD_METHOD_COUNT * CD_RUN_MAX_LIST];
+  int ls[CD_METHOD_COUNT * CD_RUN_MAX_LIST], status[CD_METHOD_COUNT * CD_RUN_MAX_LIST], n = 0;
   for (int k = 0; k < c->n_methods; k++) {
     cd_method m = c->methods[k];
     if (m == CD_METHOD_ZEROSHOT) continue;
@@ -347,6 +354,10 @@ static int run_pairs(const cd_run_state *st, const char *zs_line, char *diverged
         if (st->log) fprintf(st->log, "%-11s seed %-3d finished earlier (done.json): reused\n", cd_method_name(m), seed);
         continue;
       }
+      if (in_lockstep(c, m)) {
+        lm[n] = m, ls[n++] = seed;
+        continue;
+      }
       int rc = cd_run_pair(st, m, seed, e);
       if (rc == CD_RUN_DIVERGED) {
         if (cd_run_pair_divergence(st, m, seed, &d, e) != 1) return -1;
@@ -356,7 +367,18 @@ static int run_pairs(const cd_run_state *st, const char *zs_line, char *diverged
       }
     }
   }
-  return 0;
+  if (n == 1) status[0] = cd_run_pair(st, lm[0], ls[0], e); /* nothing to share a step with */
+  if (n > 1 && cd_run_pairs_lockstep(st, lm, ls, n, status, e)) return -1;
+  for (int i = 0; i < n; i++) {
+    cd_run_divergence d;
+    if (status[i] != CD_RUN_DIVERGED) {
+      if (status[i]) return -1;
+      continue;
+    }
+    if (cd_run_pair_divergence(st, lm[i], ls[i], &d, e) != 1) return -1;
+    note_diverged(st, lm[i], ls[i], "", &d, diverged, cap, n_diverged, flag, flag_cap);
+  }
+  return n > 0 ? write_metrics(st, zs_line, e) : 0;
 }
 
 int cd_run_execute(const cd_run_config *c, const cd_feature_cache *cache, const cd_clip *m,

@@ -26,6 +26,7 @@ void cd_run_config_default(cd_run_config *c) {
   cd_optim_config_default(&c->optim);
   c->batch = 32;
   c->embed_batch = 32;
+  c->lockstep = 1;
   cd_debias_params_default(&c->debias);
 }
 

@@ -57,6 +57,8 @@ typedef struct {
   cd_reduce_kind reduce;
   uint64_t reduce_seed;         /* random projections */
   int threads;                  /* recorded only: results do not depend on it */
+  int lockstep;                 /* 1 (default): the prompt-tuned pairs step together, one
+                                   text-tower pass per step for all (same results) */
   /* Library use: called after every trained epoch of every pair (after its resume state is
    * saved); a non-zero return stops the run there, like an interruption (rerunning resumes).
    * NULL: never stops. */

@@ -85,6 +85,12 @@ void cd_run_write_metrics_line(FILE *fp, const char *method, int seed, int epoch
  * then diverged.json is written instead of done.json and e holds the message. */
 enum { CD_RUN_DIVERGED = 1 };
 int cd_run_pair(const cd_run_state *st, cd_method method, int seed, cd_error *e);
+/* The same for n pairs trained in lockstep (one text-tower pass per step for all of them;
+ * prompt head only), each with the files, resume state and results it gets alone; status[i]
+ * = 0 or CD_RUN_DIVERGED (a diverged pair leaves the group, the others go on). -1 on an
+ * error. */
+int cd_run_pairs_lockstep(const cd_run_state *st, const cd_method *methods, const int *seeds, int n,
+                          int *status, cd_error *e);
 
 /* A pair whose training diverged, as its diverged.json records it. */
 typedef struct {

@@ -9,6 +9,7 @@
 #include "core/progress.h"
 #include "data/datasets/feature_cache.h"
 #include "models/debias/run_internal.h"
+#include "models/tuning/tune_lockstep.h"
 #include "models/tuning/tune_session.h"
 
 static void pair_free(cd_run_pair_ctx *p) {
@@ -103,21 +104,31 @@ static int on_epoch(void *user, int epoch, double mean_loss, cd_error *e) {
   return 0;
 }
 
-static int train(cd_run_pair_ctx *p, int start_epoch, cd_error *e) {
+/* The pair's training data and hooks (its batch order follows its seed). */
+static void session_inputs(cd_run_pair_ctx *p, cd_tune_data *d, cd_tune_hooks *hk) {
   const cd_run_state *st = p->st;
-  const cd_run_config *c = st->cfg;
-  cd_tune_data d = {st->xs[CD_SPLIT_TRAIN], st->ys[CD_SPLIT_TRAIN], NULL, st->n_rows[CD_SPLIT_TRAIN],
-                    c->batch, (uint64_t)p->seed};
-  cd_tune_hooks hk = {0};
-  hk.batch_weights = p->weight_groups ? batch_weights : NULL;
-  hk.epoch_end = on_epoch;
-  hk.user = p;
+  *d = (cd_tune_data){st->xs[CD_SPLIT_TRAIN], st->ys[CD_SPLIT_TRAIN], NULL, st->n_rows[CD_SPLIT_TRAIN],
+                      st->cfg->batch, (uint64_t)p->seed};
+  memset(hk, 0, sizeof *hk);
+  hk->batch_weights = p->weight_groups ? batch_weights : NULL;
+  hk->epoch_end = on_epoch;
+  hk->user = p;
   snprintf(p->label, sizeof p->label, "%s seed %d", cd_method_name(p->method), p->seed);
-  hk.progress_label = st->log ? p->label : NULL;
+  hk->progress_label = st->log ? p->label : NULL;
+}
+
+static void keep_divergence(cd_run_pair_ctx *p, const cd_tune_session *s) {
+  p->diverged = s->diverged, p->diverged_epoch = s->diverged_epoch, p->diverged_loss = s->diverged_loss;
+}
+
+static int train(cd_run_pair_ctx *p, int start_epoch, cd_error *e) {
+  cd_tune_data d;
+  cd_tune_hooks hk;
+  session_inputs(p, &d, &hk);
   cd_tune_session s;
   if (cd_tune_session_init(&s, &p->head, &p->opt, &d, start_epoch, e)) return -1;
-  int rc = cd_tune_session_run(&s, c->optim.max_epoch, &hk, e);
-  p->diverged = s.diverged, p->diverged_epoch = s.diverged_epoch, p->diverged_loss = s.diverged_loss;
+  int rc = cd_tune_session_run(&s, p->st->cfg->optim.max_epoch, &hk, e);
+  keep_divergence(p, &s);
   cd_tune_session_free(&s);
   return rc;
 }
@@ -129,6 +140,16 @@ static int begin(cd_run_pair_ctx *p, int *start_epoch, cd_error *e) {
   if (*start_epoch == 0) return start(p, e);
   if (p->st->log)
     fprintf(p->st->log, "%-11s seed %-3d resumed after epoch %d\n", cd_method_name(p->method), p->seed, *start_epoch);
+  return 0;
+}
+
+/* diverged.json from the message in e (kept in e), so that a rerun reports the pair instead
+ * of training it again. */
+static int record_divergence(cd_run_pair_ctx *p, cd_error *e) {
+  char msg[sizeof e->msg];
+  snprintf(msg, sizeof msg, "%s", e->msg);
+  if (cd_run_pair_write_diverged(p, msg, e)) return -1;
+  snprintf(e->msg, sizeof e->msg, "%s", msg);
   return 0;
 }
 
@@ -145,13 +166,91 @@ int cd_run_pair(const cd_run_state *st, cd_method method, int seed, cd_error *e)
     if (train(&p, from, e)) rc = p.diverged ? CD_RUN_DIVERGED : -1;
     else rc = cd_run_pair_write(&p, cd_time_now() - t0, e) ? -1 : 0;
   }
-  if (rc == CD_RUN_DIVERGED) { /* recorded, so that a rerun reports it instead of training again */
-    char msg[sizeof e->msg];
-    snprintf(msg, sizeof msg, "%s", e->msg);
-    if (cd_run_pair_write_diverged(&p, msg, e)) rc = -1;
-    else snprintf(e->msg, sizeof e->msg, "%s", msg);
-  }
+  if (rc == CD_RUN_DIVERGED && record_divergence(&p, e)) rc = -1;
   if (rc) cd_fail_prefix(e, "%s seed %d", cd_method_name(method), seed);
   pair_free(&p);
+  return rc;
+}
+
+/* ---- lockstep: the pairs of a run trained together (models/tuning/tune_lockstep.h) ---- */
+
+typedef struct {
+  cd_run_pair_ctx *p;
+  cd_tune_session *s;
+  cd_tune_session **sp;
+  cd_tune_hooks *hk;
+  const cd_tune_hooks **hkp;
+  int *from;
+  int n, n_sessions;
+} lockstep_pairs;
+
+static void lockstep_free(lockstep_pairs *g) {
+  for (int i = 0; i < g->n_sessions; i++) cd_tune_session_free(&g->s[i]);
+  for (int i = 0; g->p && i < g->n; i++) pair_free(&g->p[i]);
+  free(g->p), free(g->s), free(g->sp), free(g->hk), free(g->hkp), free(g->from);
+}
+
+static int lockstep_fail(const cd_run_pair_ctx *p, cd_error *e) {
+  return cd_fail_prefix(e, "%s seed %d", cd_method_name(p->method), p->seed), -1;
+}
+
+/* Every pair's directory, head, optimiser, weights and resume state, and its session. */
+static int lockstep_setup(lockstep_pairs *g, const cd_run_state *st, const cd_method *methods,
+                          const int *seeds, cd_error *e) {
+  int n = g->n;
+  g->p = cd_calloc((size_t)n, sizeof *g->p, e);
+  g->s = cd_calloc((size_t)n, sizeof *g->s, e);
+  g->sp = cd_calloc((size_t)n, sizeof *g->sp, e);
+  g->hk = cd_calloc((size_t)n, sizeof *g->hk, e);
+  g->hkp = cd_calloc((size_t)n, sizeof *g->hkp, e);
+  g->from = cd_calloc((size_t)n, sizeof *g->from, e);
+  if (!g->p || !g->s || !g->sp || !g->hk || !g->hkp || !g->from) return -1;
+  char dir[4200];
+  for (int i = 0; i < n; i++) {
+    cd_run_pair_ctx *p = &g->p[i];
+    p->st = st, p->method = methods[i], p->seed = seeds[i];
+    if (cd_run_pair_path(dir, p, "", e) || cd_make_dirs(dir, e) || setup(p, e) || begin(p, &g->from[i], e))
+      return lockstep_fail(p, e);
+  }
+  for (int i = 0; i < n; i++, g->n_sessions++) {
+    cd_tune_data d;
+    session_inputs(&g->p[i], &d, &g->hk[i]);
+    g->hk[i].progress_label = NULL; /* one line for the group */
+    g->hkp[i] = &g->hk[i];
+    g->sp[i] = &g->s[i];
+    if (cd_tune_session_init(&g->s[i], &g->p[i].head, &g->p[i].opt, &d, g->from[i], e))
+      return lockstep_fail(&g->p[i], e);
+  }
+  return 0;
+}
+
+/* Each pair's files (wall_seconds: the group's, as its pairs trained at the same time), or
+ * its diverged.json. */
+static int lockstep_write(lockstep_pairs *g, const cd_error *msgs, double seconds, int *status, cd_error *e) {
+  for (int i = 0; i < g->n; i++) {
+    cd_run_pair_ctx *p = &g->p[i];
+    keep_divergence(p, &g->s[i]);
+    status[i] = p->diverged ? CD_RUN_DIVERGED : 0;
+    if (p->diverged) *e = msgs[i];
+    if (p->diverged ? record_divergence(p, e) : cd_run_pair_write(p, seconds, e)) return lockstep_fail(p, e);
+  }
+  return 0;
+}
+
+int cd_run_pairs_lockstep(const cd_run_state *st, const cd_method *methods, const int *seeds, int n,
+                          int *status, cd_error *e) {
+  double t0 = cd_time_now();
+  lockstep_pairs g = {0};
+  g.n = n;
+  cd_error *msgs = cd_calloc((size_t)n, sizeof *msgs, e);
+  int rc = msgs ? lockstep_setup(&g, st, methods, seeds, e) : -1, failed = -1;
+  char label[64];
+  snprintf(label, sizeof label, "lockstep %d pairs", n);
+  if (!rc && st->log) fprintf(st->log, "%d (method, seed) pairs trained in lockstep\n", n);
+  if (!rc && cd_tune_lockstep_run(g.sp, g.hkp, n, st->cfg->optim.max_epoch, st->log ? label : NULL, &failed, msgs, e))
+    rc = failed >= 0 ? lockstep_fail(&g.p[failed], e) : -1;
+  if (!rc) rc = lockstep_write(&g, msgs, cd_time_now() - t0, status, e);
+  lockstep_free(&g);
+  free(msgs);
   return rc;
 }

@@ -75,7 +75,13 @@ static int plan(cd_text_train *t, const cd_prompt *p, int vocab, int context, cd
 }
 
 int cd_text_train_init(cd_text_train *t, const cd_clip *m, const cd_prompt *p, cd_error *e) {
+  return cd_text_train_init_copies(t, m, p, 1, e);
+}
+
+int cd_text_train_init_copies(cd_text_train *t, const cd_clip *m, const cd_prompt *p, int copies,
+                              cd_error *e) {
   memset(t, 0, sizeof *t);
+  if (copies < 1) return cd_fail(e, "text tower training: %d copies", copies);
   const cd_text *tx = &m->text;
   if (p->width != tx->tf.width) {
     return cd_fail(e, "prompt width %d does not match the text tower width %d", p->width,
@@ -94,6 +100,14 @@ int cd_text_train_init(cd_text_train *t, const cd_clip *m, const cd_prompt *p, c
     cd_text_train_free(t);
     return -1;
   }
+  t->copies = copies;
+  t->keep = cd_malloc(sizeof(int) * (size_t)copies * t->n_cls, e);
+  if (!t->keep) {
+    cd_text_train_free(t);
+    return -1;
+  }
+  for (int k = 0; k < copies; k++)
+    for (int c = 0; c < t->n_cls; c++) t->keep[k * t->n_cls + c] = k * t->R + t->eot_row[c];
   t->L = tx->tf.layers;
   t->C = tx->tf.width;
   t->F = tx->tf.mlp_dim;
@@ -101,8 +115,8 @@ int cd_text_train_init(cd_text_train *t, const cd_clip *m, const cd_prompt *p, c
   t->E = m->embed_dim;
   t->act = tx->tf.act;
   t->Tk = cd_segments_max_keys(t->P, t->n_seg, t->seg);
-  size_t R = (size_t)t->R, C = (size_t)t->C, F = (size_t)t->F, L = (size_t)t->L;
-  size_t N = (size_t)t->n_cls, E = (size_t)t->E, A = (size_t)t->NH * R * t->Tk;
+  size_t R = (size_t)t->R * copies, C = (size_t)t->C, F = (size_t)t->F, L = (size_t)t->L;
+  size_t N = (size_t)t->n_cls * copies, E = (size_t)t->E, A = (size_t)t->NH * R * t->Tk;
   size_t sizes[] = {
       (L + 1) * R * C, L * R * C, L * R * C, L * R * C,     /* x xmid ln1 ln2 */
       L * R, L * R, L * R, L * R,                           /* mean/rstd */
@@ -126,7 +140,7 @@ int cd_text_train_init(cd_text_train *t, const cd_clip *m, const cd_prompt *p, c
     q += (sizes[i] + 15) & ~(size_t)15;
   }
   /* scratch of the block forward / backward (gathers, gradients, products) */
-  size_t fwd = cd_block_scratch_bytes(1, t->R, &tx->tf) + sizeof(float) * (2 * R * C + A);
+  size_t fwd = cd_block_scratch_bytes(1, (int)R, &tx->tf) + sizeof(float) * (2 * R * C + A);
   size_t bwd = sizeof(float) * R * (9 * C + 2 * F) + 4096;
   if (cd_arena_init(&t->ws, fwd > bwd ? fwd : bwd, e)) {
     cd_text_train_free(t);
@@ -135,14 +149,14 @@ int cd_text_train_init(cd_text_train *t, const cd_clip *m, const cd_prompt *p, c
   return 0;
 }
 
-/* Rows and saved activations of layer l. */
-static cd_block_rows layer_rows(const cd_text_train *t, int l) {
+/* Rows of layer l for n stacked copies, and the saved activations (strided for all copies). */
+static cd_block_rows layer_rows(const cd_text_train *t, int l, int n) {
   int last = l == t->L - 1;
-  return (cd_block_rows){0, 0, 1, t->P, t->n_seg, t->seg, last ? t->eot_row : NULL, last ? t->n_cls : 0};
+  return (cd_block_rows){0, 0, 1, t->P, t->n_seg, t->seg, last ? t->keep : NULL, last ? n * t->n_cls : 0, n};
 }
 
 static cd_block_saved layer_saved(const cd_text_train *t, int l) {
-  size_t R = (size_t)t->R, RC = R * t->C, RF = R * t->F, A = (size_t)t->NH * R * t->Tk;
+  size_t R = (size_t)t->R * t->copies, RC = R * t->C, RF = R * t->F, A = (size_t)t->NH * R * t->Tk;
   return (cd_block_saved){t->ln1 + l * RC, t->mean1 + l * R, t->rstd1 + l * R, t->qkv + l * 3 * RC,
                           t->att + l * A, t->atty + l * RC, t->xmid + l * RC, t->ln2 + l * RC,
                           t->mean2 + l * R, t->rstd2 + l * R, t->fch + l * RF, t->fcg + l * RF};
@@ -154,45 +168,56 @@ void cd_text_train_free(cd_text_train *t) {
   free(t->row_tok);
   free(t->row_ctx);
   free(t->eot_row);
+  free(t->keep);
   free(t->arena);
   cd_arena_free(&t->ws);
   memset(t, 0, sizeof *t);
 }
 
 void cd_text_train_forward(cd_text_train *t, const cd_clip *m, const float *ctx) {
+  cd_text_train_forward_copies(t, m, &ctx, 1);
+}
+
+void cd_text_train_backward(cd_text_train *t, const cd_clip *m, const float *dfeatures,
+                            float *dctx) {
+  cd_text_train_backward_copies(t, m, dfeatures, &dctx, 1);
+}
+
+void cd_text_train_forward_copies(cd_text_train *t, const cd_clip *m, const float *const *ctx, int n) {
   const cd_text *tx = &m->text;
   const cd_transformer *tf = &tx->tf;
-  int R = t->R, C = t->C, N = t->n_cls;
-  size_t RC = (size_t)R * C;
-  for (int r = 0; r < R; r++) {
-    const float *src = t->row_ctx[r] >= 0 ? ctx + (size_t)t->row_ctx[r] * C
-                                          : tx->tok_emb + (size_t)t->row_tok[r] * C;
-    const float *pe = tx->pos_emb + (size_t)t->row_pos[r] * C;
-    float *dst = t->x + (size_t)r * C;
-    for (int i = 0; i < C; i++) dst[i] = src[i] + pe[i];
-  }
+  int R = t->R, C = t->C, N = n * t->n_cls;
+  size_t RC = (size_t)R * t->copies * C; /* layer stride */
+  for (int k = 0; k < n; k++)
+    for (int r = 0; r < R; r++) {
+      const float *src = t->row_ctx[r] >= 0 ? ctx[k] + (size_t)t->row_ctx[r] * C
+                                            : tx->tok_emb + (size_t)t->row_tok[r] * C;
+      const float *pe = tx->pos_emb + (size_t)t->row_pos[r] * C;
+      float *dst = t->x + ((size_t)k * R + r) * C;
+      for (int i = 0; i < C; i++) dst[i] = src[i] + pe[i];
+    }
   /* Only the EOT rows leave the last block: its out-proj and MLP run on those rows alone,
    * writing straight into eot_x. */
   for (int l = 0; l < t->L; l++) {
-    cd_block_rows rows = layer_rows(t, l);
+    cd_block_rows rows = layer_rows(t, l, n);
     cd_block_saved sv = layer_saved(t, l);
     float *out = l == t->L - 1 ? t->eot_x : t->x + (l + 1) * RC;
     cd_block_forward_rows(tf, &tf->blocks[l], t->x + l * RC, out, &rows, &sv, &t->ws);
   }
   if (t->L == 0)
     for (int c = 0; c < N; c++)
-      memcpy(t->eot_x + (size_t)c * C, t->x + (size_t)t->eot_row[c] * C, sizeof(float) * C);
+      memcpy(t->eot_x + (size_t)c * C, t->x + (size_t)t->keep[c] * C, sizeof(float) * C);
   cd_layernorm_forward(t->lnf, t->meanf, t->rstdf, t->eot_x, tx->ln_final_w, tx->ln_final_b,
                        N, C, tf->eps);
-  cd_linear_forward(t->features, t->lnf, &tx->proj, NULL, N, CD_ACT_NONE, NULL, &t->ws);
+  cd_linear_forward_rowwise(t->features, t->lnf, &tx->proj, NULL, N, CD_ACT_NONE, NULL, &t->ws);
 }
 
-void cd_text_train_backward(cd_text_train *t, const cd_clip *m, const float *dfeatures,
-                            float *dctx) {
+void cd_text_train_backward_copies(cd_text_train *t, const cd_clip *m, const float *dfeatures,
+                                   float *const *dctx, int n) {
   const cd_text *tx = &m->text;
   const cd_transformer *tf = &tx->tf;
-  int R = t->R, C = t->C, N = t->n_cls;
-  size_t RC = (size_t)R * C;
+  int R = t->R, C = t->C, N = n * t->n_cls;
+  size_t RC = (size_t)R * t->copies * C; /* layer stride */
   /* projection and ln_final on the EOT rows */
   memset(t->dC, 0, sizeof(float) * (size_t)N * C);
   cd_linear_backward_input(t->dC, dfeatures, &tx->proj, N);
@@ -200,21 +225,23 @@ void cd_text_train_backward(cd_text_train *t, const cd_clip *m, const float *dfe
   cd_layernorm_backward(t->dcls, NULL, NULL, t->dC, t->eot_x, tx->ln_final_w, t->meanf,
                         t->rstdf, N, C);
   /* Rows before g0 (SOT of a shared prefix) do not depend on the context: their gradients
-   * would never reach it, so the blocks skip them. */
-  memset(t->dx, 0, sizeof(float) * RC);
+   * would never reach it, so the blocks skip them (in the first copy; the other copies' SOT
+   * rows are computed and never read). */
+  memset(t->dx, 0, sizeof(float) * (size_t)n * R * C);
   for (int l = t->L - 1; l >= 0; l--) {
-    cd_block_rows rows = layer_rows(t, l);
+    cd_block_rows rows = layer_rows(t, l, n);
     cd_block_saved sv = layer_saved(t, l);
     cd_block_backward(tf, &tf->blocks[l], &rows, &sv, t->x + l * RC, l == t->L - 1 ? t->dcls : t->dx,
                       t->dx, t->g0, &t->ws);
   }
   if (t->L == 0)
     for (int c = 0; c < N; c++)
-      memcpy(t->dx + (size_t)t->eot_row[c] * C, t->dcls + (size_t)c * C, sizeof(float) * C);
-  for (int r = 0; r < R; r++) {
-    if (t->row_ctx[r] < 0) continue;
-    float *d = dctx + (size_t)t->row_ctx[r] * C;
-    const float *s = t->dx + (size_t)r * C;
-    for (int i = 0; i < C; i++) d[i] += s[i];
-  }
+      memcpy(t->dx + (size_t)t->keep[c] * C, t->dcls + (size_t)c * C, sizeof(float) * C);
+  for (int k = 0; k < n; k++)
+    for (int r = 0; r < R; r++) {
+      if (t->row_ctx[r] < 0) continue;
+      float *d = dctx[k] + (size_t)t->row_ctx[r] * C;
+      const float *s = t->dx + ((size_t)k * R + r) * C;
+      for (int i = 0; i < C; i++) d[i] += s[i];
+    }
 }

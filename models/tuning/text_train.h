@@ -14,7 +14,15 @@
  *    (ops/attention/attention_segments.h), so every GEMM runs once over all rows;
  *  - otherwise (csc, middle, front) the per-class sequences are packed block-diagonally.
  *  - Only the EOT rows go through the last block's out-proj and MLP, ln_final and the
- *    projection; the backward skips rows that precede every context vector. */
+ *    projection; the backward skips rows that precede every context vector.
+ *
+ * Copies (lockstep): the same prompt layout for several runs at once, each with its own
+ * context vectors, stacked as rows (copy k holds rows [k·R, (k+1)·R) and EOT features
+ * [k·n_cls, (k+1)·n_cls)): one forward and one backward over all of them, so the frozen
+ * weights are streamed once per step for every run and the GEMMs have copies·R rows.
+ * Attention stays within each copy and the GEMMs compute each row alone
+ * (cd_linear_forward_rowwise, and the row-wise input gradient), so every copy gets the bits
+ * it would get alone. */
 #ifndef CD_TEXT_TRAIN_H
 #define CD_TEXT_TRAIN_H
 
@@ -26,7 +34,7 @@
 #include "models/tuning/prompt.h"
 
 typedef struct {
-  /* packed layout */
+  /* packed layout of one copy (a prompt) */
   int R, P, n_seg, n_cls, n_ctx_rows; /* n_ctx_rows: rows of the ctx array ([*, C]) */
   int *seg;          /* [n_seg + 1], seg[0] = P, seg[n_seg] = R */
   int *row_pos;      /* [R] position (pos_emb row) */
@@ -34,9 +42,11 @@ typedef struct {
   int *row_ctx;      /* [R] context row, -1 on token rows */
   int *eot_row;      /* [n_cls] */
   int g0;            /* rows before g0 do not depend on the context (backward skips them) */
+  int copies;        /* stacked copies allocated (1 for one run) */
+  int *keep;         /* [copies * n_cls] EOT rows of every copy, over all stacked rows */
   int L, C, F, NH, E, Tk;
   cd_activation act;
-  /* saved activations, per layer l */
+  /* saved activations, per layer l; R stands for copies·R and n_cls for copies·n_cls */
   float *x;          /* [L+1][R,C] residual stream entering block l; x[L] leaves the tower */
   float *xmid;       /* [L][R,C] after the attention residual */
   float *ln1, *ln2;  /* [L][R,C] */
@@ -57,11 +67,20 @@ typedef struct {
 /* Plans the packed rows for the prompt p on the text tower of m and allocates everything.
  * Checks every token id against the vocabulary and every length against the context. */
 int cd_text_train_init(cd_text_train *t, const cd_clip *m, const cd_prompt *p, cd_error *e);
+/* The same with room for `copies` stacked copies of the prompt's rows (lockstep). */
+int cd_text_train_init_copies(cd_text_train *t, const cd_clip *m, const cd_prompt *p, int copies,
+                              cd_error *e);
 void cd_text_train_free(cd_text_train *t);
 /* ctx laid out like cd_prompt.ctx. Result in t->features [n_cls, E]. */
 void cd_text_train_forward(cd_text_train *t, const cd_clip *m, const float *ctx);
 /* dctx += d loss / d ctx given dfeatures = d loss / d t->features (after a forward). */
 void cd_text_train_backward(cd_text_train *t, const cd_clip *m, const float *dfeatures,
                             float *dctx);
+/* n <= copies runs at once: ctx[k] is run k's context; features of run k in t->features rows
+ * [k·n_cls, (k+1)·n_cls). The backward takes dfeatures [n·n_cls, E] and adds run k's context
+ * gradient to dctx[k]. */
+void cd_text_train_forward_copies(cd_text_train *t, const cd_clip *m, const float *const *ctx, int n);
+void cd_text_train_backward_copies(cd_text_train *t, const cd_clip *m, const float *dfeatures,
+                                   float *const *dctx, int n);
 
 #endif

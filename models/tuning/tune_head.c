@@ -91,9 +91,21 @@ void cd_head_forward(cd_head *h) {
     return;
   }
   cd_text_train_forward(&h->tt, h->m, h->params);
-  const float *t = h->tt.features; /* [C,D] */
+  cd_head_forward_from_text(h, h->tt.features);
+}
+
+void cd_head_forward_from_text(cd_head *h, const float *t) {
   if (h->proj.P) cd_projection_forward(&h->proj, t, h->C, h->tproj), t = h->tproj;
   cd_class_matrix_forward(t, h->C, h->E, h->logit_scale_log, h->Z, h->norm);
+}
+
+void cd_head_backward_to_text(cd_head *h, const double *dZ) {
+  if (h->proj.P) {
+    cd_class_matrix_backward(h->Z, h->norm, h->C, h->E, h->logit_scale_log, dZ, h->dproj);
+    cd_projection_backward(&h->proj, h->dproj, h->C, h->dtxt);
+  } else {
+    cd_class_matrix_backward(h->Z, h->norm, h->C, h->E, h->logit_scale_log, dZ, h->dtxt);
+  }
 }
 
 void cd_head_backward(cd_head *h, const double *dZ, const double *dbias, float *grad) {
@@ -103,12 +115,7 @@ void cd_head_backward(cd_head *h, const double *dZ, const double *dbias, float *
     for (int c = 0; c < h->C && dbias; c++) grad[CE + c] += (float)dbias[c];
     return;
   }
-  if (h->proj.P) {
-    cd_class_matrix_backward(h->Z, h->norm, h->C, h->E, h->logit_scale_log, dZ, h->dproj);
-    cd_projection_backward(&h->proj, h->dproj, h->C, h->dtxt);
-  } else {
-    cd_class_matrix_backward(h->Z, h->norm, h->C, h->E, h->logit_scale_log, dZ, h->dtxt);
-  }
+  cd_head_backward_to_text(h, dZ);
   cd_text_train_backward(&h->tt, h->m, h->dtxt, grad);
 }
 

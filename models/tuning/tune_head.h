@@ -56,6 +56,11 @@ void cd_head_forward(cd_head *h);
 /* grad [n_params] += d L / d params from dZ [C,E] and dbias [C] (ignored by the prompt head). */
 void cd_head_backward(cd_head *h, const double *dZ, const double *dbias, float *grad);
 
+/* The prompt head's two ends around the text tower, for a tower run elsewhere (lockstep):
+ * Z from the class text features t [C,D]; and dZ back to h->dtxt [C,D] = d L / d t. */
+void cd_head_forward_from_text(cd_head *h, const float *t);
+void cd_head_backward_to_text(cd_head *h, const double *dZ);
+
 /* Forward once, then for rows x [N,E]: pred [N] (argmax), and with labels the true-class
  * probability p_true [N] and cross-entropy ce [N]; any output may be NULL. Works in chunks,
  * so memory stays O(chunk · C) whatever N. */

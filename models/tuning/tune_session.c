@@ -109,23 +109,22 @@ void cd_tune_session_free(cd_tune_session *s) {
   memset(s, 0, sizeof *s);
 }
 
-enum { DIVERGED = 1 };
-
-/* One optimiser step on the samples perm[0..B): returns the batch loss via *loss; DIVERGED
- * (nothing updated) when a sample's loss is not finite. */
-static int train_step(cd_tune_session *s, const int *idx, int B, double lr,
-                      const cd_tune_hooks *hk, double *loss, cd_error *e) {
-  cd_head *h = s->head;
-  int C = h->C, E = h->E;
+void cd_tune_step_gather(cd_tune_session *s, const int *idx, int B) {
+  int E = s->head->E;
   for (int i = 0; i < B; i++) {
     memcpy(s->bx + (size_t)i * E, s->data.x + (size_t)idx[i] * E, sizeof(float) * E);
     s->by[i] = s->data.y[idx[i]];
   }
-  cd_head_forward(h);
+}
+
+int cd_tune_step_loss(cd_tune_session *s, const int *idx, int B, const cd_tune_hooks *hk,
+                      double *loss, cd_error *e) {
+  cd_head *h = s->head;
+  int C = h->C, E = h->E;
   cd_logits_forward(s->bx, B, h->Z, h->kind == CD_HEAD_LINEAR ? h->bias : NULL, C, E, s->l);
   cd_softmax_xent_forward(s->l, s->by, B, C, s->ce, s->p_true, NULL);
   for (int i = 0; i < B; i++)
-    if (!isfinite(s->ce[i])) return *loss = s->ce[i], DIVERGED;
+    if (!isfinite(s->ce[i])) return *loss = s->ce[i], CD_TUNE_STEP_DIVERGED;
   double denom = 0;
   if (hk && hk->batch_weights) {
     hk->batch_weights(hk->user, idx, B, s->ce, s->p_true, s->w, &denom);
@@ -141,6 +140,18 @@ static int train_step(cd_tune_session *s, const int *idx, int B, double lr,
   *loss = total / denom;
   cd_softmax_xent_backward(s->l, s->by, s->w, denom, B, C, s->dl);
   cd_logits_backward(s->bx, B, s->dl, C, E, s->dZ, s->dbias);
+  return 0;
+}
+
+/* One optimiser step on the samples idx[0..B): returns the batch loss via *loss;
+ * CD_TUNE_STEP_DIVERGED (nothing updated) when a sample's loss is not finite. */
+static int train_step(cd_tune_session *s, const int *idx, int B, double lr,
+                      const cd_tune_hooks *hk, double *loss, cd_error *e) {
+  cd_head *h = s->head;
+  cd_tune_step_gather(s, idx, B);
+  cd_head_forward(h);
+  int rc = cd_tune_step_loss(s, idx, B, hk, loss, e);
+  if (rc) return rc;
   memset(s->grad, 0, sizeof(float) * h->n_params);
   cd_head_backward(h, s->dZ, s->dbias, s->grad);
   cd_optim_step(s->opt, h->params, s->grad, lr);
@@ -167,7 +178,7 @@ static int params_finite(const cd_head *h) {
 
 /* Training diverged in epoch s->epoch + 1 with this loss (NAN: the parameters are no longer
  * finite): fails with when, the loss and the likely flag. */
-static int diverged(cd_tune_session *s, double loss, cd_error *e) {
+int cd_tune_session_diverged(cd_tune_session *s, double loss, cd_error *e) {
   char hint[300];
   s->diverged = 1;
   s->diverged_epoch = s->epoch + 1;
@@ -179,6 +190,13 @@ static int diverged(cd_tune_session *s, double loss, cd_error *e) {
   return cd_fail(e, "training diverged in epoch %d of %d: %s; likely %s", s->diverged_epoch, s->opt->cfg.max_epoch,
                  isnan(loss) && !params_finite(s->head) ? "the parameters are no longer finite (loss nan)"
                  : isnan(loss) ? "loss nan" : "loss inf", hint);
+}
+
+int cd_tune_session_end_epoch(cd_tune_session *s, const cd_tune_hooks *hk, double mean_loss, cd_error *e) {
+  if (!params_finite(s->head) || mean_loss > CD_TUNE_DIVERGED_LOSS * log(s->head->C > 2 ? s->head->C : 2))
+    return cd_tune_session_diverged(s, params_finite(s->head) ? mean_loss : NAN, e);
+  s->epoch++;
+  return end_epoch(s, hk, mean_loss, e);
 }
 
 int cd_tune_session_run(cd_tune_session *s, int stop_epoch, const cd_tune_hooks *hk, cd_error *e) {
@@ -199,7 +217,7 @@ int cd_tune_session_run(cd_tune_session *s, int stop_epoch, const cd_tune_hooks 
     for (int b = 0; b < per_epoch && !rc; b++) {
       double loss = 0;
       rc = train_step(s, s->perm + (size_t)b * B, B, lr, hk, &loss, e);
-      if (rc == DIVERGED) rc = diverged(s, loss, e);
+      if (rc == CD_TUNE_STEP_DIVERGED) rc = cd_tune_session_diverged(s, loss, e);
       if (rc) break;
       sum += loss;
       s->steps++;
@@ -213,13 +231,7 @@ int cd_tune_session_run(cd_tune_session *s, int stop_epoch, const cd_tune_hooks 
       }
     }
     if (rc) break;
-    double mean = sum / per_epoch;
-    if (!params_finite(s->head) || mean > CD_TUNE_DIVERGED_LOSS * log(s->head->C > 2 ? s->head->C : 2)) {
-      rc = diverged(s, params_finite(s->head) ? mean : NAN, e);
-      break;
-    }
-    s->epoch++;
-    rc = end_epoch(s, hk, mean, e);
+    rc = cd_tune_session_end_epoch(s, hk, sum / per_epoch, e);
   }
   if (show) cd_progress_finish(&pr);
   return rc ? -1 : 0;

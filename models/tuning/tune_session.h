@@ -92,6 +92,22 @@ void cd_tune_session_free(cd_tune_session *s);
 /* Trains epochs [s->epoch, stop_epoch) (stop_epoch <= 0: the optimiser's max_epoch). On
  * divergence e says when, the loss and the likely flag (cd_optim_divergence_hint). */
 int cd_tune_session_run(cd_tune_session *s, int stop_epoch, const cd_tune_hooks *hk, cd_error *e);
+/* One step in pieces, for a runner that interleaves sessions (tune_lockstep.h):
+ *   gather  the batch idx[0..B) into the session's scratch;
+ *   (the head's Z made current for the parameters)
+ *   loss    logits, per-sample CE, the weights hook, *loss = Σ w CE / denom, and its gradient
+ *           s->dZ (and s->dbias) for the head's backward into s->grad, then cd_optim_step.
+ *           CD_TUNE_STEP_DIVERGED (*loss = the sample's) when a sample's loss is not finite. */
+enum { CD_TUNE_STEP_DIVERGED = 1 };
+void cd_tune_step_gather(cd_tune_session *s, const int *idx, int B);
+int cd_tune_step_loss(cd_tune_session *s, const int *idx, int B, const cd_tune_hooks *hk,
+                      double *loss, cd_error *e);
+/* At the end of an epoch whose batches had this mean loss: the divergence checks, then
+ * s->epoch++, the epoch hook and the checkpoint. */
+int cd_tune_session_end_epoch(cd_tune_session *s, const cd_tune_hooks *hk, double mean_loss, cd_error *e);
+/* Records that training diverged in epoch s->epoch + 1 with this loss (NAN: the parameters are
+ * no longer finite) and fails with when, the loss and the likely flag. */
+int cd_tune_session_diverged(cd_tune_session *s, double loss, cd_error *e);
 /* A prompt checkpoint whose training diverged (tune): <ckpt without .npy>.diverged.json records
  * the epoch, the loss and the message, next to the checkpoint of the last finished epoch.
  * Resuming from it or evaluating it is refused (cd_tune_diverged_refuse); a fresh tune into the

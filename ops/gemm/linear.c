@@ -2,6 +2,7 @@
  * ops.h, both on top of the packed GEMM. */
 #include "ops/gemm/linear.h"
 
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,8 +22,8 @@ static void epilogue_rows(float *out, int M, int N, cd_activation act, const flo
   if (resid) cd_add_forward(out, out, resid, (size_t)M * N);
 }
 
-void cd_linear_forward(float *out, const float *x, const cd_weight *w, const float *bias, int M,
-                       cd_activation act, const float *resid, cd_arena *ws) {
+static void linear_forward(float *out, const float *x, const cd_weight *w, const float *bias, int M,
+                           cd_activation act, const float *resid, cd_arena *ws, int max_skinny) {
   int N = w->rows, K = w->cols;
   if (M <= 0 || N <= 0) return;
   if (w->packed) {
@@ -41,11 +42,21 @@ void cd_linear_forward(float *out, const float *x, const cd_weight *w, const flo
     fprintf(stderr, "clipdebias: out of memory (linear scratch)\n");
     abort();
   }
-  if (M <= SKINNY_MAX_ROWS) cd_skinny_linear_forward(cd_kernels_get(), dst, x, W, bias, M, K, N);
+  if (M <= max_skinny) cd_skinny_linear_forward(cd_kernels_get(), dst, x, W, bias, M, K, N);
   else cd_matmul_forward(dst, x, W, bias, M, K, N);
   epilogue_rows(dst, M, N, act, resid == out ? NULL : resid);
   if (resid == out) cd_add_forward(out, out, dst, (size_t)M * N);
   cd_scratch_put(&s);
+}
+
+void cd_linear_forward(float *out, const float *x, const cd_weight *w, const float *bias, int M,
+                       cd_activation act, const float *resid, cd_arena *ws) {
+  linear_forward(out, x, w, bias, M, act, resid, ws, SKINNY_MAX_ROWS);
+}
+
+void cd_linear_forward_rowwise(float *out, const float *x, const cd_weight *w, const float *bias,
+                               int M, cd_activation act, const float *resid, cd_arena *ws) {
+  linear_forward(out, x, w, bias, M, act, resid, ws, INT_MAX);
 }
 
 void cd_linear_backward_input(float *dx, const float *dout, const cd_weight *w, int M) {

@@ -14,6 +14,12 @@
  * ws: scratch arena (NULL: heap). */
 void cd_linear_forward(float *out, const float *x, const cd_weight *w, const float *bias, int M,
                        cd_activation act, const float *resid, cd_arena *ws);
+/* The same, except that plain float32 weights stream through the row-wise (skinny) kernels
+ * at any M: each output row is then computed alone, in one fixed order, so its bits do not
+ * depend on M or on the row's place among the others (prompt tuning stacks the rows of runs
+ * stepped in lockstep and must match each run alone). Packed weights: as cd_linear_forward. */
+void cd_linear_forward_rowwise(float *out, const float *x, const cd_weight *w, const float *bias,
+                               int M, cd_activation act, const float *resid, cd_arena *ws);
 /* dx[M,K] += dout[M,N] · W (the input gradient; W frozen). Needs W's plain rows. */
 void cd_linear_backward_input(float *dx, const float *dout, const cd_weight *w, int M);
 

@@ -23,7 +23,8 @@ static void print_help(void) {
       "         [--weight-decay 5e-4] [--epochs 50] [--batch 32] [--warmup-epochs 1]\n"
       "         [--warmup-lr 1e-5] [--eta 2] [--ema 0.9] [--dpt-update epoch|step]\n"
       "         [--gdro-eta 0.01] [--gdro-adj 0] [--embed-batch 32] [--skip-bad] [--vocab V]\n"
-      "         [--dims K --reduce pca|random|truncate [--reduce-seed S]] [--threads N]\n\n"
+      "         [--dims K --reduce pca|random|truncate [--reduce-seed S]] [--threads N]\n"
+      "         [--lockstep on|off]\n\n"
       "Debiased Prompt Tuning end to end on a feature cache (clipdebias embed); with --dataset\n"
       "the data set is embedded into RUN_DIR/cache first (a matching cache there is reused):\n"
       " 1. zero-shot: class features from the templates ({} = class name; several are averaged)\n"
@@ -58,6 +59,10 @@ static void print_help(void) {
       "singular vectors of the normalised features, the default), random (seeded Gaussian,\n"
       "--reduce-seed, default 0) or truncate (the first K coordinates); prompt tuning trains\n"
       "through it. RUN_DIR/projection.npy holds it. --dims full (the default): none.\n"
+      "--lockstep on (the default): the prompt-tuned (method, seed) pairs train together, one\n"
+      "text-tower forward and backward per step for all of them (their prompts stacked as\n"
+      "rows), each with its own context, optimiser, batch order, weights and files: the same\n"
+      "results as one by one (--lockstep off), bit for bit, in less time.\n"
       "Discovery options (with --attr auto; see clipdebias discover --help):\n" CD_DISCOVER_HELP
       "Data set options (with --dataset):\n" CD_DATASET_HELP);
 }
@@ -118,6 +123,10 @@ static int value_arg(run_args *a, const char *opt, const char *v) {
   if (cd_arg_is(opt, "--select")) {
     if ((k = cd_select_parse(v)) < 0) return cd_cli_fail("--select must be val-pseudo, val-true or last (got '%s')", v), -1;
     return c->select = (cd_select_kind)k, 0;
+  }
+  if (cd_arg_is(opt, "--lockstep")) {
+    if (strcmp(v, "on") && strcmp(v, "off")) return cd_cli_fail("--lockstep must be on or off (got '%s')", v), -1;
+    return c->lockstep = !strcmp(v, "on"), 0;
   }
   if (cd_arg_is(opt, "--head")) {
     if ((k = cd_head_kind_parse(v)) < 0) return cd_cli_fail("--head must be prompt or linear (got '%s')", v), -1;

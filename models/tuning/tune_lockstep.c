@@ -1,0 +1,173 @@
+/* Lockstep prompt tuning (see tune_lockstep.h). */
+#include "models/tuning/tune_lockstep.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/progress.h"
+
+static int same_prompt(const cd_prompt *a, const cd_prompt *b) {
+  if (a->n_cls != b->n_cls || a->n_ctx != b->n_ctx || a->width != b->width || a->csc != b->csc ||
+      a->position != b->position || a->context != b->context)
+    return 0;
+  return !memcmp(a->tokens, b->tokens, sizeof(int32_t) * (size_t)a->n_cls * a->context);
+}
+
+int cd_tune_lockstep_compatible(cd_tune_session *const *s, int n) {
+  for (int i = 0; i < n; i++) {
+    const cd_head *h = s[i]->head, *h0 = s[0]->head;
+    if (h->kind != CD_HEAD_PROMPT || h->m != h0->m || !same_prompt(h->prompt, h0->prompt)) return 0;
+  }
+  return n > 0;
+}
+
+/* Where a session is within its epoch. */
+typedef struct {
+  int b, per_epoch, B, stop;
+  int out; /* diverged: left the group */
+  double lr, sum;
+} lane;
+
+typedef struct {
+  cd_text_train tt;  /* n copies */
+  const float **ctx; /* [n] contexts of this step's sessions */
+  float **grad;      /* [n] their gradients */
+  float *dfeat;      /* [n·C, D] d loss / d text features, stacked */
+  int *act;          /* [n] sessions in this step */
+  lane *lanes;       /* [n] */
+} group;
+
+static void group_free(group *g) {
+  cd_text_train_free(&g->tt);
+  free(g->ctx), free(g->grad), free(g->dfeat), free(g->act), free(g->lanes);
+}
+
+static int group_init(group *g, cd_tune_session *const *s, int n, int stop_epoch, cd_error *e) {
+  memset(g, 0, sizeof *g);
+  const cd_head *h = s[0]->head;
+  size_t CD = (size_t)h->C * h->m->embed_dim;
+  g->ctx = cd_malloc(sizeof(float *) * (size_t)n, e);
+  g->grad = cd_malloc(sizeof(float *) * (size_t)n, e);
+  g->dfeat = cd_malloc(sizeof(float) * CD * (size_t)n, e);
+  g->act = cd_malloc(sizeof(int) * (size_t)n, e);
+  g->lanes = cd_calloc((size_t)n, sizeof(lane), e);
+  if (!g->ctx || !g->grad || !g->dfeat || !g->act || !g->lanes ||
+      cd_text_train_init_copies(&g->tt, h->m, h->prompt, n, e))
+    return group_free(g), -1;
+  for (int i = 0; i < n; i++) {
+    lane *l = &g->lanes[i];
+    int N = s[i]->data.N;
+    l->B = s[i]->data.batch <= N ? s[i]->data.batch : N;
+    l->per_epoch = cd_tune_steps_per_epoch(N, l->B);
+    l->stop = stop_epoch > 0 ? stop_epoch : s[i]->opt->cfg.max_epoch;
+  }
+  return 0;
+}
+
+/* Sessions taking a step now (starting their epoch's order when at its first batch). */
+static int gather_step(group *g, cd_tune_session *const *s, int n) {
+  int k = 0;
+  for (int i = 0; i < n; i++) {
+    lane *l = &g->lanes[i];
+    if (s[i]->epoch >= l->stop || l->out) continue;
+    if (l->b == 0) {
+      l->lr = cd_optim_lr_at(&s[i]->opt->cfg, s[i]->epoch), l->sum = 0;
+      cd_tune_epoch_order(s[i]->perm, s[i]->data.N, s[i]->data.seed, s[i]->epoch);
+    }
+    cd_tune_step_gather(s[i], s[i]->perm + (size_t)l->b * l->B, l->B);
+    g->ctx[k] = s[i]->head->params;
+    g->grad[k] = s[i]->grad;
+    g->act[k++] = i;
+  }
+  return k;
+}
+
+/* A session diverged: it leaves the group with its message; the others go on. */
+static void leave(group *g, int i, cd_error *msgs, const cd_error *why) {
+  g->lanes[i].out = 1;
+  if (msgs) msgs[i] = *why;
+}
+
+/* The step's losses and their gradients down to the stacked text features, then the tower's
+ * backward into every session's gradient (a session that diverged in this step contributes a
+ * zero gradient that nothing reads). */
+static int step_losses(group *g, cd_tune_session *const *s, const cd_tune_hooks *const *hk, int k,
+                       double *loss, int *failed, cd_error *msgs, cd_error *e) {
+  for (int j = 0; j < k; j++) {
+    cd_tune_session *si = s[g->act[j]];
+    cd_head *h = si->head;
+    lane *l = &g->lanes[g->act[j]];
+    size_t CD = (size_t)h->C * h->m->embed_dim;
+    cd_head_forward_from_text(h, g->tt.features + (size_t)j * CD);
+    int rc = cd_tune_step_loss(si, si->perm + (size_t)l->b * l->B, l->B, hk[g->act[j]], &loss[j], e);
+    if (rc == CD_TUNE_STEP_DIVERGED) {
+      cd_error why;
+      cd_tune_session_diverged(si, loss[j], &why);
+      leave(g, g->act[j], msgs, &why);
+      memset(g->dfeat + (size_t)j * CD, 0, sizeof(float) * CD);
+    } else if (rc) {
+      return *failed = g->act[j], -1;
+    } else {
+      cd_head_backward_to_text(h, si->dZ);
+      memcpy(g->dfeat + (size_t)j * CD, h->dtxt, sizeof(float) * CD);
+    }
+    memset(si->grad, 0, sizeof(float) * h->n_params);
+  }
+  cd_text_train_backward_copies(&g->tt, s[0]->head->m, g->dfeat, g->grad, k);
+  return 0;
+}
+
+/* Optimiser steps, step hooks and, at an epoch's last batch, the epoch's end. */
+static int step_end(group *g, cd_tune_session *const *s, const cd_tune_hooks *const *hk, int k,
+                    const double *loss, int *failed, cd_error *msgs, cd_error *e) {
+  for (int j = 0; j < k; j++) {
+    cd_tune_session *si = s[g->act[j]];
+    lane *l = &g->lanes[g->act[j]];
+    if (l->out) continue;
+    cd_optim_step(si->opt, si->head->params, si->grad, l->lr);
+    si->steps++;
+    si->last_loss = loss[j];
+    l->sum += loss[j];
+    if (hk[g->act[j]] && hk[g->act[j]]->step_end) hk[g->act[j]]->step_end(hk[g->act[j]]->user, si->steps, loss[j]);
+    if (++l->b < l->per_epoch) continue;
+    l->b = 0;
+    if (!cd_tune_session_end_epoch(si, hk[g->act[j]], l->sum / l->per_epoch, e)) continue;
+    if (!si->diverged) return *failed = g->act[j], -1;
+    leave(g, g->act[j], msgs, e);
+  }
+  return 0;
+}
+
+int cd_tune_lockstep_run(cd_tune_session *const *s, const cd_tune_hooks *const *hk, int n,
+                         int stop_epoch, const char *progress_label, int *failed, cd_error *msgs,
+                         cd_error *e) {
+  *failed = -1;
+  if (!cd_tune_lockstep_compatible(s, n))
+    return cd_fail(e, "tune: lockstep needs prompt heads of one prompt layout on one model");
+  group g;
+  double *loss = cd_malloc(sizeof(double) * (size_t)n, e);
+  if (!loss || group_init(&g, s, n, stop_epoch, e)) return free(loss), -1;
+  size_t total = 0, done = 0;
+  for (int i = 0; i < n; i++)
+    if (s[i]->epoch < g.lanes[i].stop) total += (size_t)(g.lanes[i].stop - s[i]->epoch) * g.lanes[i].per_epoch;
+  cd_progress pr;
+  char label[256];
+  if (progress_label) cd_progress_start(&pr, progress_label, "pair-step", total);
+  int rc = 0, k;
+  while (!rc && (k = gather_step(&g, s, n)) > 0) {
+    cd_text_train_forward_copies(&g.tt, s[0]->head->m, g.ctx, k);
+    rc = step_losses(&g, s, hk, k, loss, failed, msgs, e) || step_end(&g, s, hk, k, loss, failed, msgs, e) ? -1 : 0;
+    done += (size_t)k;
+    if (progress_label) {
+      snprintf(label, sizeof label, "%s  %d in step  epoch %d/%d ", progress_label, k,
+               s[g.act[0]]->epoch + (g.lanes[g.act[0]].b > 0), g.lanes[g.act[0]].stop);
+      pr.label = label;
+      cd_progress_update(&pr, done);
+    }
+  }
+  if (progress_label) cd_progress_finish(&pr);
+  group_free(&g);
+  free(loss);
+  return rc;
+}
