@@ -7,7 +7,12 @@
  * its FLOPs (the GEMMs over the rows each one really runs, plus attention), the machine's
  * triad bandwidth and FMA peak measured here, the roof = the larger of weights / bandwidth
  * and FLOPs / peak, and the step time as a share of it.
- * usage: bench_tune [steps] [threads]   prints "steps/s <value>" and "roofline ...". */
+ * With pairs > 1: that many runs (context vectors) stepped in lockstep (text_train copies: one
+ * tower pass per step for all) against the same runs stepped one after the other, in
+ * alternating rounds (a shared machine disturbs both alike); pair-steps/s of each and the
+ * paired ratios (min, median, max over rounds).
+ * usage: bench_tune [steps] [threads] [pairs]   prints "steps/s <value>", "roofline ..." and
+ * with pairs "lockstep ...". */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -99,9 +104,85 @@ static void print_roofline(const cd_text_train *t, double step_s) {
          1e3 * step_s, step_s / roof);
 }
 
+/* One step of n runs: stacked (lockstep) when tt has copies, else one after the other on t1. */
+static int pairs_step(cd_text_train *tt, cd_text_train *t1, const cd_clip *m, float **ctx, float **grad,
+                      int n, size_t numel, const float *img, const int32_t *y, const float *w, float *dtxt,
+                      cd_error *e) {
+  double loss;
+  size_t CE = (size_t)NCLS * EMB;
+  if (tt) {
+    cd_text_train_forward_copies(tt, m, (const float *const *)ctx, n);
+    for (int k = 0; k < n; k++) {
+      if (cd_coop_loss(img, BATCH, tt->features + k * CE, NCLS, EMB, m->logit_scale_log, y, w, NULL, &loss,
+                       dtxt + k * CE, NULL, e))
+        return -1;
+      memset(grad[k], 0, sizeof(float) * numel);
+    }
+    cd_text_train_backward_copies(tt, m, dtxt, grad, n);
+  }
+  for (int k = 0; !tt && k < n; k++) {
+    cd_text_train_forward(t1, m, ctx[k]);
+    if (cd_coop_loss(img, BATCH, t1->features, NCLS, EMB, m->logit_scale_log, y, w, NULL, &loss, dtxt, NULL, e))
+      return -1;
+    memset(grad[k], 0, sizeof(float) * numel);
+    cd_text_train_backward(t1, m, dtxt, grad[k]);
+  }
+  for (int k = 0; k < n; k++)
+    for (size_t i = 0; i < numel; i++) ctx[k][i] -= 0.002f * grad[k][i];
+  return 0;
+}
+
+static int cmp_double(const void *a, const void *b) {
+  double x = *(const double *)a, y = *(const double *)b;
+  return (x > y) - (x < y);
+}
+
+/* pairs runs in lockstep vs one after the other, alternating rounds of `steps` steps. */
+static int bench_lockstep(const cd_clip *m, const cd_prompt *p, cd_text_train *t1, int pairs, int steps,
+                          const float *img, const int32_t *y, const float *w) {
+  enum { ROUNDS = 5 };
+  cd_error e;
+  cd_text_train tt;
+  if (cd_text_train_init_copies(&tt, m, p, pairs, &e)) return fprintf(stderr, "bench_tune: %s\n", e.msg), -1;
+  size_t numel = p->ctx_numel;
+  float *buf = malloc(sizeof(float) * numel * 2 * pairs), *dtxt = malloc(sizeof(float) * NCLS * EMB * pairs);
+  float *ctx[256], *grad[256];
+  for (int k = 0; k < pairs; k++) {
+    ctx[k] = buf + 2 * k * numel, grad[k] = ctx[k] + numel;
+    for (size_t i = 0; i < numel; i++) ctx[k][i] = p->ctx[i] * (1.0f + 0.01f * k);
+  }
+  double ratio[ROUNDS], best_on = 1e30, best_off = 1e30;
+  for (int r = -1; r < ROUNDS; r++) { /* round -1 warms both up */
+    double t_off = 0, t_on = 0;
+    for (int mode = 0; mode < 2; mode++) {
+      double t0 = cd_time_now();
+      for (int s = 0; s < (r < 0 ? 1 : steps); s++)
+        if (pairs_step(mode ? &tt : NULL, t1, m, ctx, grad, pairs, numel, img, y, w, dtxt, &e))
+          return fprintf(stderr, "bench_tune: %s\n", e.msg), -1;
+      *(mode ? &t_on : &t_off) = (cd_time_now() - t0) / (r < 0 ? 1 : steps);
+    }
+    if (r < 0) continue;
+    ratio[r] = t_off / t_on;
+    if (t_on < best_on) best_on = t_on;
+    if (t_off < best_off) best_off = t_off;
+    printf("round %d: off %.1f ms/step (%d pairs), lockstep %.1f ms/step: %.2fx\n", r + 1, 1e3 * t_off, pairs,
+           1e3 * t_on, ratio[r]);
+  }
+  qsort(ratio, ROUNDS, sizeof ratio[0], cmp_double);
+  printf("lockstep %d pairs (%d stacked rows): %.2f pair-steps/s vs %.2f one by one (best rounds); "
+         "paired ratio median %.2fx (min %.2fx, max %.2fx over %d rounds)\n",
+         pairs, pairs * tt.R, pairs / best_on, pairs / best_off, ratio[ROUNDS / 2], ratio[0], ratio[ROUNDS - 1],
+         ROUNDS);
+  free(buf), free(dtxt);
+  cd_text_train_free(&tt);
+  return 0;
+}
+
 int main(int argc, char **argv) {
   int steps = argc > 1 ? atoi(argv[1]) : 20;
   if (argc > 2) cd_threads_set(atoi(argv[2]));
+  int pairs = argc > 3 ? atoi(argv[3]) : 1;
+  if (pairs < 1 || pairs > 256) return fprintf(stderr, "bench_tune: pairs must be in [1, 256]\n"), 1;
   cd_clip m;
   memset(&m, 0, sizeof m);
   cd_block blocks[LAYERS];
@@ -175,6 +256,7 @@ int main(int argc, char **argv) {
          1e3 * tf / steps, 1e3 * dt / steps, 1e3 * dc / steps);
   printf("steps/s %.3f\n", steps / dt);
   print_roofline(&t, dt / steps);
+  if (pairs > 1 && bench_lockstep(&m, &p, &t, pairs, steps, img, y, w)) return 1;
   free(grad), free(img), free(w);
   cd_optim_free(&opt);
   cd_text_train_free(&t);
