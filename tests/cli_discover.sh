@@ -34,8 +34,8 @@ echo "== the toy world (scale 0.3) embedded with the toy CLIP"
   "$BIN" embed --dataset waterbirds --root "$TMP/tw" --model $M --out "$TMP/cache" >/dev/null 2>&1
 check "toy world drawn and embedded" test -s "$TMP/cache/features.npy"
 
-echo "== discover (val split: the small world's train split has too few errors)"
-"$BIN" discover --cache "$TMP/cache" --model $M --out "$TMP/d.json" --words $WORDS --split val >"$TMP/table" 2>"$TMP/err"
+echo "== discover (zero-shot errors on the training split)"
+"$BIN" discover --cache "$TMP/cache" --model $M --out "$TMP/d.json" --words $WORDS >"$TMP/table" 2>"$TMP/err"
 check "discover exits 0" test $? -eq 0
 sed 's/^/       | /' "$TMP/table" | head -n 14
 # candidates: one per line, ranked; the first two unfiltered ones
@@ -59,8 +59,17 @@ check "table shows the proposal" grep -q "a=1  \"a photo of ${2:-x}.\"" "$TMP/ta
 check "discover.html well-formed and self-contained" "$PAGECHECK" xml "$TMP/d.html"
 check "discover.html has thumbnails" test "$(grep -o 'data:image/png;base64' "$TMP/d.html" | wc -l)" -ge 10
 # the same discovery again: the same bytes (deterministic)
-"$BIN" discover --cache "$TMP/cache" --model $M --out "$TMP/d2.json" --words $WORDS --split val --threads 2 >/dev/null 2>&1
+"$BIN" discover --cache "$TMP/cache" --model $M --out "$TMP/d2.json" --words $WORDS --threads 2 >/dev/null 2>&1
 check "same discovery on 2 threads, same file" cmp -s <(grep -v '"cache"' "$TMP/d.json") <(grep -v '"cache"' "$TMP/d2.json")
+
+# the other error sources: validation images, a quick ERM probe; a place word still leads
+for opts in "--split val" "--errors erm --split val"; do
+  "$BIN" discover --cache "$TMP/cache" --model $M --out "$TMP/o.json" --words $WORDS $opts >"$TMP/o.txt" 2>&1
+  w=$(grep '"filtered": false' "$TMP/o.json" | head -n 1 | sed 's/.*"word": "\([^"]*\)".*/\1/')
+  check "$opts: table says so" grep -q "^errors: $([ "${opts#--errors erm}" = "$opts" ] && echo zeroshot || echo erm) predictions on the val split" "$TMP/o.txt"
+  check "$opts: first non-class candidate is a place word ($w)" in_list "$w" $LAND $WATER
+done
+check "erm errors differ from zero-shot ones" test "$(grep '"wrong"' "$TMP/o.json")" != "$(grep '"wrong"' "$TMP/d.json")"
 
 echo "== run --attr-from / --attr auto"
 "$BIN" run --cache "$TMP/cache" --model $M --out "$TMP/run" --methods zeroshot,dpt --seeds 0 --epochs 2 \
@@ -68,7 +77,7 @@ echo "== run --attr-from / --attr auto"
 check "run --attr-from exits 0" test $? -eq 0
 check "run --attr-from uses the discovered prompts" grep -q "\"a photo of ${1:-x}.\", \"a photo of ${2:-x}.\"" "$TMP/run/args.json"
 "$BIN" run --cache "$TMP/cache" --model $M --out "$TMP/auto" --methods zeroshot,dpt --seeds 0 --epochs 2 \
-  --attr auto --words $WORDS --split val >"$TMP/log" 2>&1
+  --attr auto --words $WORDS >"$TMP/log" 2>&1
 check "run --attr auto exits 0" test $? -eq 0
 check "run --attr auto writes RUN_DIR/discover.json" cmp -s <(grep -v '"cache"' "$TMP/d.json") <(grep -v '"cache"' "$TMP/auto/discover.json")
 check "run --attr auto: same prompts, same pseudo labels" cmp -s "$TMP/run/a_pseudo.npy" "$TMP/auto/a_pseudo.npy"

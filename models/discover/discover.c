@@ -53,7 +53,9 @@ static void argmax_rows(const float *x, int N, const float *t, int C, int E, int
 }
 
 /* Quick ERM: `run`'s linear probe (initialised from the zero-shot classifier), uniform
- * weights, CoOp's optimiser for erm_epochs epochs on the training split, seed 0. */
+ * weights, erm_epochs epochs on the training split, seed 0, SGD with momentum 0.9 at a learning
+ * rate of 1% of the logit scale (the probe's weights start at logit_scale x the class features,
+ * so CoOp's 0.002 would leave them where they are), cosine schedule, no warm-up. */
 static int erm_predict(const cd_run_inputs *in, const float *x, const float *class_feat, int erm_epochs,
                        int32_t *pred, cd_error *e) {
   const cd_feature_cache *c = &in->cache;
@@ -70,6 +72,9 @@ static int erm_predict(const cd_run_inputs *in, const float *x, const float *cla
   cd_optim_config oc;
   cd_optim_config_default(&oc);
   oc.max_epoch = erm_epochs;
+  oc.lr = 0.01 * exp(in->model.logit_scale_log);
+  oc.warmup_epochs = 0;
+  oc.weight_decay = 0;
   cd_tune_session s = {0};
   cd_tune_data d = {xt, yt, NULL, n, 32, 0};
   cd_tune_hooks hk = {0};
@@ -130,6 +135,15 @@ static double dot(const float *a, const float *b, int E) {
   return s;
 }
 
+/* What ranks a candidate for class c: its class score times its separation of the classes on
+ * the training split. A spurious attribute shows in the class's errors and goes with the class
+ * in training; a word that only tells the failing images apart (a colour or species that
+ * happens to be commoner among a few errors) barely separates the classes. */
+static double rank_key(const cd_discover_cand *cd, int c) {
+  double sep = isfinite(cd->separation) && cd->separation > 0 ? cd->separation : 0;
+  return cd->class_score[c] * sep;
+}
+
 /* B2T's class scores, the training separation and the associated class of one candidate. */
 static void score_candidate(const score_inputs *in, const float *t, const float *tr, cd_discover_cand *cd,
                             double *acc) {
@@ -148,15 +162,11 @@ static void score_candidate(const score_inputs *in, const float *t, const float 
     }
     if (s == 0) tsum[y] += v, tsq[y] += v * v;
   }
-  cd->score = -INFINITY, cd->best_class = -1;
   for (int c = 0; c < C; c++) {
     int ok = in->n_wrong[c] && in->n_right[c];
-    double sc = ok ? 100.0 * (wsum[c] / in->n_wrong[c] - rsum[c] / in->n_right[c]) : NAN;
-    cd->class_score[c] = sc;
+    cd->class_score[c] = ok ? 100.0 * (wsum[c] / in->n_wrong[c] - rsum[c] / in->n_right[c]) : NAN;
     cd->b2t_score[c] = ok ? 100.0 * (bw[c] / in->n_wrong[c] - br[c] / in->n_right[c]) : NAN;
-    if (isfinite(sc) && sc > cd->score) cd->score = sc, cd->best_class = c;
   }
-  if (cd->best_class < 0) cd->score = NAN;
   /* Cohen's d of the class with the highest mean training similarity against the rest */
   double all = 0, allsq = 0, best = -INFINITY;
   int64_t n_all = 0;
@@ -172,6 +182,12 @@ static void score_candidate(const score_inputs *in, const float *t, const float 
     double var = (allsq - all * all / n_all) / (double)(n_all - 1);
     cd->separation = var > 0 ? (best - rest) / sqrt(var) : 0;
   }
+  cd->score = -INFINITY, cd->best_class = -1;
+  for (int c = 0; c < C; c++) {
+    double k = rank_key(cd, c);
+    if (isfinite(k) && k > cd->score) cd->score = k, cd->best_class = c;
+  }
+  if (cd->best_class < 0) cd->score = NAN;
 }
 
 typedef struct {
@@ -222,7 +238,7 @@ static int contains_word(const char *hay, const char *needle) {
 }
 
 /* tr [n, E] = each candidate's prompt feature with its component in the span of the class
- * prompts removed, renormalised (what the word says besides the classes); class_sim = the
+ * prompts removed, not renormalised (what the word says besides the classes); class_sim = the
  * cosine of the prompt with that span. A word whose prompt lies (almost) in the span says
  * nothing but the classes: filtered, as is one that names a class. */
 static int class_filter(cd_discover_result *r, const float *t, float *tr, const float *class_feat, int E,
@@ -258,7 +274,6 @@ static int class_filter(cd_discover_result *r, const float *t, float *tr, const 
       for (int d = 0; d < E; d++) rk[d] -= (float)(p * q[(size_t)j * E + d]);
     }
     for (int d = 0; d < E; d++) res += (double)rk[d] * rk[d];
-    for (int d = 0; d < E && res > 0; d++) rk[d] /= (float)sqrt(res);
     cd->residual = sqrt(res);
     cd->class_sim = sqrt(res < 1 ? 1 - res : 0);
     for (int c = 0; c < C; c++) {
@@ -287,10 +302,10 @@ static void top_of_class(const cd_discover_result *r, int c, int top, int *idx) 
   for (int j = 0; j < top; j++) idx[j] = -1;
   for (int k = 0; k < r->n_cand; k++) {
     const cd_discover_cand *cd = &r->cand[k];
-    double s = cd->class_score[c];
+    double s = rank_key(cd, c);
     if (cd->filtered || !isfinite(s)) continue;
     for (int j = 0; j < top; j++) {
-      if (idx[j] >= 0 && r->cand[idx[j]].class_score[c] >= s) continue;
+      if (idx[j] >= 0 && rank_key(&r->cand[idx[j]], c) >= s) continue;
       memmove(idx + j + 1, idx + j, sizeof(int) * (size_t)(top - j - 1));
       idx[j] = k;
       break;
@@ -310,8 +325,8 @@ static int propose(cd_discover_result *r, const char *tmpl, cd_error *e) {
       const cd_discover_cand *cd = &r->cand[k];
       int taken = 0;
       for (int v = 0; v < r->n_values; v++) taken |= r->value_cand[v] == k;
-      if (cd->filtered || taken || !(cd->class_score[c] > 0)) continue;
-      if (best < 0 || cd->class_score[c] > r->cand[best].class_score[c]) best = k;
+      if (cd->filtered || taken || !(rank_key(cd, c) > 0)) continue;
+      if (best < 0 || rank_key(cd, c) > rank_key(&r->cand[best], c)) best = k;
     }
     if (best >= 0) r->value_cand[r->n_values] = best, r->value_class[r->n_values++] = c;
   }

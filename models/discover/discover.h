@@ -18,25 +18,27 @@
  * The class filter and the residual. A candidate whose prompt says nothing but the class
  * ("a photo of landbird.", or a word the text tower maps onto a class) also scores high: the
  * misclassified images look like the other class. So the prompt feature t̂_w is split into its
- * part in the span of the class prompts (the zero-shot class features) and the rest; class_sim
- * = the cosine of t̂_w with that span. Candidates with class_sim >= --class-filter (default
- * 0.97) or that name a class (contain a class name as a word, or are contained in one) are
- * filtered: kept in the list, marked, proposing nothing (shown, not hidden). The ranking score
- * of the others is B2T's score of the residual r̂_w (t̂_w minus its class-span part,
- * renormalised): what the word says besides the classes; B2T's score of t̂_w itself is kept
- * as b2t_class_scores. A candidate's overall score is its best class score, max_c score_c(w).
- * On the toy world the raw B2T score ranks the toy CLIP's place words among unknown words
- * whose prompts collapse onto a class prompt; the residual ranks the place words first.
+ * part in the span of the class prompts (the zero-shot class features) and the rest r_w (not
+ * renormalised); class_sim = the cosine of t̂_w with that span. Candidates with class_sim >=
+ * --class-filter (default 0.97) or that name a class (contain a class name as a word, or are
+ * contained in one) are filtered: kept in the list, marked, proposing nothing (shown, not
+ * hidden). class_scores are B2T's score of r_w: the part of B2T's score of t̂_w (kept as
+ * b2t_class_scores) that what the word says besides the classes explains.
  *
- * Supports, reported next to the score: the counts |W_c|, |R_c|; how strongly the word's
- * residual similarity separates the classes on the training split (Cohen's d of the class where
- * it is highest against the others: a spurious attribute correlates with the class); that class.
+ * Separation: how strongly r_w's similarity separates the classes on the training split,
+ * Cohen's d of the class where it is highest (assoc_class) against the others. A spurious
+ * attribute goes with the class in training; a colour or species that happens to be commoner
+ * among a few errors does not. Ranking: score = max_c class_scores[c] x separation.
+ * (On the toy world, B2T's raw score ranks the toy CLIP's place words among unknown words
+ * whose prompts collapse onto a class prompt, and the residual alone ranks species and
+ * colours first when a class has a handful of errors; the product ranks the place words first.)
  *
  * Proposed attribute: for every class in order, the best unfiltered candidate of that class
- * (positive score, not yet taken) is one value; values are ordered by the class on whose
- * training images the word is most similar (value k goes with class k, as Waterbirds' land
- * goes with landbirds), so a = 0, 1, ... reads like the benchmarks' attributes. At least two
- * values are needed. attr_prompts = the template filled with each value's word. */
+ * (by class_scores[c] x separation, positive, not yet taken) is one value; values are ordered
+ * by the class on whose training images the word is most similar (value k goes with class k,
+ * as Waterbirds' land goes with landbirds), so a = 0, 1, ... reads like the benchmarks'
+ * attributes. At least two values are needed. attr_prompts = the template filled with each
+ * value's word. */
 #ifndef CD_DISCOVER_H
 #define CD_DISCOVER_H
 
@@ -69,7 +71,7 @@ typedef struct {
   char *word;
   int line;                   /* line of the word file */
   int index;                  /* position in the word file's order */
-  double score;               /* max_c class_score */
+  double score;               /* max_c class_score[c] x separation (the ranking) */
   int best_class;
   double *class_score;        /* [C] B2T's score of the prompt's residual (below); NaN for a
                                * class without both wrong and right images */

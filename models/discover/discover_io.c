@@ -108,8 +108,9 @@ void cd_discover_print(FILE *fp, const cd_discover_result *r, int rows) {
   fprintf(fp, "class filter: %d of %d candidates describe a class (their prompt \"%s\" lies within cosine %.3f of "
               "the class prompts' span, clsim, or the word names a class); they are listed, marked, and propose nothing\n",
           n_filtered, r->n_cand, r->attr_template, r->threshold);
-  fprintf(fp, "score per class = 100 x (mean similarity on misclassified - on correct images), B2T's CLIP score, of the "
-              "prompt's part outside the class prompts' span; sep = Cohen's d on train; assoc = class it is most similar to\n");
+  fprintf(fp, "per class: 100 x (mean similarity on misclassified - on correct images), B2T's CLIP score, of the prompt's "
+              "part outside the class prompts' span; sep: Cohen's d of the classes on train (assoc: the class it goes "
+              "with); score = best class score x sep\n");
   fprintf(fp, "rank  word                      score");
   for (int c = 0; c < r->C && c < 4; c++) fprintf(fp, " %10.10s", r->classnames[c]);
   fprintf(fp, "     sep assoc         clsim\n");
@@ -121,7 +122,7 @@ void cd_discover_print(FILE *fp, const cd_discover_result *r, int rows) {
   }
   fprintf(fp, "proposed attribute (value k goes with class k on the training split):\n");
   for (int v = 0; v < r->n_values; v++)
-    fprintf(fp, "  a=%d  \"%s\"  (from the errors of class '%s', score %.3f)\n", v, r->attr_prompts[v],
+    fprintf(fp, "  a=%d  \"%s\"  (from the errors of class '%s', class score %.3f)\n", v, r->attr_prompts[v],
             r->classnames[r->value_class[v]], r->cand[r->value_cand[v]].class_score[r->value_class[v]]);
 }
 

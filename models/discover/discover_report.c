@@ -135,7 +135,8 @@ int cd_discover_write_html(const char *path, const cd_discover_result *r, const 
   fputs(", model ", fp);
   cd_rp_esc(fp, r->model_path);
   cd_rp_escf(fp, "; %s predictions on the %s split; candidates from %s, prompt \"%s\"; score = 100 × (mean similarity "
-                 "on misclassified − on correct images of the class) of the prompt's part outside the class prompts' span.",
+                 "on misclassified − on correct images of the class) of the prompt's part outside the class prompts' span; ranked by "
+                 "that score × how strongly the word separates the classes in training (Cohen's d).",
              cd_discover_errors_name(r->errors), r->split ? "val" : "train", r->words_path, r->attr_template);
   fputs("</p>\n<h2>Proposed attribute prompts</h2>\n<table><tbody>\n", fp);
   for (int v = 0; v < r->n_values; v++) {
