@@ -41,6 +41,8 @@ for c in dims-4_eta-1 dims-4_eta-2 dims-full_eta-1 dims-full_eta-2; do
 done
 check "a reduced cell keeps its projection" test -s "$TMP/s/cells/dims-4_eta-1/projection.npy"
 check "the full cell has none" test ! -e "$TMP/s/cells/dims-full_eta-1/projection.npy"
+expect_fail "eval refuses a context trained behind a projection" "trained behind a 4-dimensional projection" \
+  "$BIN" eval --cache "$C" --model $M --ctx "$TMP/s/cells/dims-4_eta-1/dpt/seed0/ctx_selected.npy" --out "$TMP/ev"
 hdr="method,dims,reduce,cache,eta,avg_acc,adjusted_avg_acc,worst_group_acc,gap,avg_acc_std,adjusted_avg_acc_std,worst_group_acc_std,gap_std,val_worst_group_acc,val_worst_group_acc_pseudo,wall_seconds,peak_rss_mb,cell,status,error"
 check "sweep.csv header" test "$(head -n 1 "$TMP/s/sweep.csv")" = "$hdr"
 check "16 rows: 4 cells x 4 methods" test "$(tail -n +2 "$TMP/s/sweep.csv" | grep -c ',done,$')" -eq 16

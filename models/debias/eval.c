@@ -176,7 +176,8 @@ static int load_prompt(cd_head *h, cd_prompt *p, const char *npy, const cd_clip 
   cd_prompt_ckpt_meta meta;
   if (cd_prompt_ckpt_load_meta(npy, &meta, e)) return -1;
   int rc = -1;
-  if (meta.n_cls != n_cls) cd_fail(e, "%s: the context was trained on %d classes, the cache has %d", npy, meta.n_cls, n_cls);
+  if (cd_prompt_ckpt_refuse_projected(npy, &meta, e)) {}
+  else if (meta.n_cls != n_cls) cd_fail(e, "%s: the context was trained on %d classes, the cache has %d", npy, meta.n_cls, n_cls);
   else if (meta.width != m->text.tf.width)
     cd_fail(e, "%s: context width %d, the model's text width is %d (another model?)", npy, meta.width, m->text.tf.width);
   else if (!m->tokenizer) cd_fail(e, "%s: no tokenizer to build the prompts", m->path);

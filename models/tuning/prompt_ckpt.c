@@ -42,6 +42,7 @@ static void write_meta(FILE *fp, const cd_prompt_ckpt_meta *m) {
   const cd_optim_config *o = &m->optim;
   fprintf(fp, ",\n  \"step\": %ld,\n  \"epoch\": %d,\n  \"seed\": %llu,\n  \"batch\": %d,\n",
           m->step, m->epoch, (unsigned long long)m->seed, m->batch);
+  if (m->dims > 0) fprintf(fp, "  \"dims\": %d,\n", m->dims);
   fprintf(fp, "  \"optim\": {\"kind\": \"%s\", \"lr\": %.17g, \"momentum\": %.17g, "
               "\"weight_decay\": %.17g, \"beta1\": %.17g, \"beta2\": %.17g, \"eps\": %.17g, "
               "\"max_epoch\": %d, \"warmup_epochs\": %d, \"warmup_lr\": %.17g}\n}\n",
@@ -86,6 +87,13 @@ static int num(const cd_json *o, const char *k, const char *path, double *out, c
     return cd_fail(e, "%s: missing or non-numeric \"%s\"", path, k);
   *out = v->type == CD_JSON_BOOL ? v->boolean : v->number;
   return 0;
+}
+
+int cd_prompt_ckpt_refuse_projected(const char *path, const cd_prompt_ckpt_meta *meta, cd_error *e) {
+  if (meta->dims <= 0) return 0;
+  return cd_fail(e, "%s: this context was trained behind a %d-dimensional projection (run --dims, projection.npy in "
+                 "its run folder); it only scores in that space: use the run's predictions.npy and results.json",
+                 path, meta->dims);
 }
 
 int cd_prompt_ckpt_load_meta(const char *path, cd_prompt_ckpt_meta *m, cd_error *e) {
@@ -146,6 +154,7 @@ int cd_prompt_ckpt_load_meta(const char *path, cd_prompt_ckpt_meta *m, cd_error 
   m->epoch = (int)epoch;
   m->seed = (uint64_t)seed;
   m->batch = (int)batch;
+  m->dims = (int)cd_json_get_int(r, "dims", 0);
   snprintf(m->ctx_init, sizeof m->ctx_init, "%s", cd_json_get_str(r, "ctx_init", ""));
   snprintf(m->model, sizeof m->model, "%s", cd_json_get_str(r, "model", ""));
   cd_optim_config *o = &m->optim;

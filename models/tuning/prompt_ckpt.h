@@ -27,7 +27,13 @@ typedef struct {
   uint64_t seed;
   int batch;
   cd_optim_config optim;
+  int dims;           /* trained behind a projection to this many dimensions (run --dims);
+                       * 0: the model's own embedding */
 } cd_prompt_ckpt_meta;
+
+/* Fails naming path when its context was trained behind a projection (meta->dims), which a
+ * command scoring contexts on the full embedding (eval, tune --resume) cannot reproduce. */
+int cd_prompt_ckpt_refuse_projected(const char *path, const cd_prompt_ckpt_meta *meta, cd_error *e);
 
 /* "<base>.json" and "<base>.optim.npy" for a context path. Returns -1 if too long. */
 int cd_prompt_ckpt_paths(const char *ctx_path, char *json, char *optim, size_t cap);

@@ -120,7 +120,8 @@ static int check_args(const cd_cli_opts *o, const tune_args *a, cd_method *metho
 /* Settings of the checkpoint replace the command line's, except --epochs. */
 static int apply_resume(tune_args *a, char **names, int n_cls, cd_prompt_ckpt_meta *old) {
   cd_error e;
-  if (cd_prompt_ckpt_load_meta(a->resume, old, &e)) return cd_cli_fail("%s", e.msg), -1;
+  if (cd_prompt_ckpt_load_meta(a->resume, old, &e) || cd_prompt_ckpt_refuse_projected(a->resume, old, &e))
+    return cd_cli_fail("%s", e.msg), -1;
   int same = old->n_cls == n_cls;
   for (int c = 0; same && c < n_cls; c++) same = !strcmp(old->classnames[c], names[c]);
   if (!same) return cd_cli_fail("tune: --resume %s was trained on other class names", a->resume), -1;
@@ -184,7 +185,7 @@ static int train(const cd_cli_opts *o, tune_args *a, cd_method method, char **na
       setup_weights(method, a, &d, &h, start_epoch, &group, &rw, state_path, &e))
     goto out;
   cd_prompt_ckpt_meta meta = {names, n_cls, p.n_ctx, p.csc, p.width, p.position, "", "",
-                              opt.step, start_epoch, (uint64_t)a->seed, a->batch, a->oc};
+                              opt.step, start_epoch, (uint64_t)a->seed, a->batch, a->oc, 0};
   snprintf(meta.ctx_init, sizeof meta.ctx_init, "%s", a->ctx_init ? a->ctx_init : "");
   snprintf(meta.model, sizeof meta.model, "%s", o->model);
   cd_tune_data td = {d.x, d.labels, d.weights, d.N, a->batch, (uint64_t)a->seed};
