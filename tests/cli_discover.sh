@@ -56,6 +56,9 @@ check "per-class scores of each candidate" grep -q '"class_scores": {"landbird":
 check "class words are filtered, and shown" grep -q '"word": "landbird".*"filtered": true' "$TMP/d.json"
 check "table names the filter" grep -q "^class filter: [0-9]* of $n candidates" "$TMP/table"
 check "table shows the proposal" grep -q "a=1  \"a photo of ${2:-x}.\"" "$TMP/table"
+# the land word explains the waterbirds' mistakes (waterbirds on land), the water word the landbirds'
+check "a=0 found in the waterbirds' errors" grep -q "a=0  .*(from the errors of class 'waterbird'" "$TMP/table"
+check "a=1 found in the landbirds' errors" grep -q "a=1  .*(from the errors of class 'landbird'" "$TMP/table"
 check "discover.html well-formed and self-contained" "$PAGECHECK" xml "$TMP/d.html"
 check "discover.html has thumbnails" test "$(grep -o 'data:image/png;base64' "$TMP/d.html" | wc -l)" -ge 10
 # the same discovery again: the same bytes (deterministic)

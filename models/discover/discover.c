@@ -339,11 +339,14 @@ static int propose(cd_discover_result *r, const char *tmpl, cd_error *e) {
     }
   for (int v = 0; v < r->n_values; v++)
     if (!(r->attr_prompts[v] = cd_template_fill(tmpl, r->cand[r->value_cand[v]].word, e))) return -1;
-  if (r->n_values < 2)
-    return cd_fail(e, "discovery found %d attribute value%s (a word with a positive score for a class's errors that does not "
-                      "describe a class); at least 2 are needed: try a larger vocabulary, --errors erm or --split val",
-                   r->n_values, r->n_values == 1 ? "" : "s");
   return 0;
+}
+
+int cd_discover_check_values(const cd_discover_result *r, cd_error *e) {
+  if (r->n_values >= 2) return 0;
+  return cd_fail(e, "discovery found %d attribute value%s (a word with a positive score for a class's errors that does not "
+                    "describe a class); at least 2 are needed: try a larger vocabulary, --errors erm or --split val",
+                 r->n_values, r->n_values == 1 ? "" : "s");
 }
 
 /* For each class, its top candidates and the class's images of the split most similar to each. */
@@ -489,6 +492,7 @@ int cd_discover_command(const cd_run_config *c, const cd_discover_opts *o, const
   if (cd_run_inputs_load(&in, c, 0, e)) return -1;
   cd_discover_result r;
   int rc = cd_discover(&in, c->cache_dir, o, &r, log, e);
+  if (!rc && cd_discover_check_values(&r, e)) rc = -1, cd_discover_result_free(&r);
   if (!rc) {
     rc = cd_discover_write_json(out_json, &r, e) || cd_discover_write_html(html, &r, &in.cache, e) ? -1 : 0;
     if (!rc && log) {

@@ -120,9 +120,13 @@ int cd_discover_words_default(char *out, size_t cap);
 void cd_discover_cache_fingerprint(const cd_feature_cache *c, char out[40]);
 
 /* Discovery on loaded inputs (cache, model with tokenizer, class names and templates). log
- * receives warnings (a class without errors) and may be NULL. */
+ * receives warnings (a class without errors) and may be NULL. Fewer than two proposed values
+ * is not an error here (the scores stand): see cd_discover_check_values. */
 int cd_discover(const cd_run_inputs *in, const char *cache_dir, const cd_discover_opts *o,
                 cd_discover_result *r, FILE *log, cd_error *e);
+
+/* 0 when discovery proposed at least two attribute values; else a message saying so. */
+int cd_discover_check_values(const cd_discover_result *r, cd_error *e);
 
 /* discover.json (atomic): {"version", "cache", "cache_fingerprint", "model", "model_checksum",
  * "words", "attr_template", "errors", "split", "classnames", "wrong", "right",

@@ -20,6 +20,7 @@ static int discover_into_run(attr_source *s, cd_run_inputs *in, const char *cach
     return cd_fail(e, "%s: path too long", s->cfg->out_dir);
   cd_discover_result r;
   if (cd_make_dirs(s->cfg->out_dir, e) || cd_discover(in, cache_dir, s->opts, &r, log, e)) return -1;
+  if (cd_discover_check_values(&r, e)) return cd_discover_result_free(&r), -1;
   int rc = cd_discover_write_json(json, &r, e) || cd_discover_write_html(html, &r, &in->cache, e) ? -1 : 0;
   if (!rc && log) cd_discover_print(log, &r, 10), fprintf(log, "discovery: %s, %s\n", json, html);
   if (!rc && (s->prompts = calloc((size_t)r.n_values, sizeof(char *)))) {
