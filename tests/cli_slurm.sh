@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
-# The sharded embed on a real Slurm (tests/slurm_cluster.sh: munged, slurmctld and a one-node
-# slurmd on localhost, started here and stopped by pid at exit):
+# The sharded embed and a sweep on a real Slurm (tests/slurm_cluster.sh: munged, slurmctld and
+# a one-node slurmd on localhost, started here and stopped by pid at exit):
 #   - tools/slurm/embed_array.sh runs a 4-task array job (`embed --shard i/4`) and the dependent
 #     merge job; the merged cache equals one unsharded `embed`, byte for byte;
 #   - a task cancelled by the scheduler: one line naming the shard and its state, exit 1, no
-#     merge; the same command again reuses the finished shards untouched and completes the cache.
+#     merge; the same command again reuses the finished shards untouched and completes the cache;
+#   - `sweep --slurm --wait` (an array job of the cells + the collect job) on a toy world gives
+#     the local sweep's sweep.csv (but for wall_seconds and peak_rss_mb); a cancelled cell task
+#     is one line and exit 1, and the rerun submits that cell alone and ends equal too.
 # Installs Slurm with apt when missing (root only); skipped (77) when it cannot be installed,
 # and under an emulator (the scripts are the same on every architecture).
 set -u
@@ -12,6 +15,7 @@ BIN=${1:?usage: cli_slurm.sh path/to/clipdebias}
 case $BIN in */emulated/*) echo "skip: Slurm test not run under an emulator"; exit 77 ;; esac
 MODEL=tests/fixtures/model/hf_f32
 WB=tests/fixtures/datasets/waterbirds/grpdro
+TOYCLIP=models/toyclip
 ARRAY=tools/slurm/embed_array.sh
 . tests/check_lib.sh
 . tests/slurm_cluster.sh
@@ -75,6 +79,44 @@ check "rerun: finished shards reused untouched" test "$before" = "$(stamp 0) $(s
 check "rerun: a finished shard's task said nothing to do" grep -q "nothing to do" "$TMP"/k.slurm/*_0.out
 check "rerun: merged features.npy == unsharded (cmp)" cmp "$TMP/k/features.npy" "$TMP/one/features.npy"
 check "rerun: merged index.csv == unsharded (cmp)" cmp "$TMP/k/index.csv" "$TMP/one/index.csv"
+
+# 4. a toy sweep (the toy world at 5% of Waterbirds, the toy CLIP; dims x eta, 2 seeds) through
+#    the cluster: sweep.csv equals the local sweep's but for wall_seconds and peak_rss_mb
+"$BIN" toyworld --out "$TMP/world" --scale 0.05 > "$TMP/tw.log" 2>&1 &&
+  "$BIN" embed --dataset waterbirds --root "$TMP/world" --model "$TOYCLIP" --out "$TMP/toy" >> "$TMP/tw.log" 2>&1
+check "toy world + toy CLIP cache" test $? -eq 0
+stable_csv() { awk -F, -v OFS=, 'NR==1{for(i=1;i<=NF;i++){if($i=="wall_seconds")w=i; if($i=="peak_rss_mb")r=i}} {$w="";$r="";print}' "$1"; }
+SW=(--caches "$TMP/toy" --model "$TOYCLIP" --epochs 10 --select last --seeds 0,1 --dims 4,full --eta 1,2 --threads 1)
+"$BIN" sweep "${SW[@]}" --out "$TMP/sw_local" > "$TMP/swl.log" 2>&1
+check "local sweep: exit 0" test $? -eq 0
+t0=$(slurm_now)
+"$BIN" sweep "${SW[@]}" --out "$TMP/sw_slurm" --slurm --wait > "$TMP/sws.log" 2>&1
+rc=$?
+SLURM_TIMES+="sweep $(slurm_since "$t0")"$'\n'
+check "sweep --slurm --wait: exit 0" test $rc -eq 0
+check "sweep --slurm: an array job of the 4 cells" grep -q -- "--array=0,1,2,3 " "$TMP/sws.log"
+check "sweep.csv: 16 rows (4 cells x 4 methods), the trained methods moved" \
+  bash -c "[ \$(grep -c ',done,$' '$TMP/sw_slurm/sweep.csv') -eq 16 ] && [ \$(cut -d, -f8 '$TMP/sw_slurm/sweep.csv' | sort -u | wc -l) -ge 4 ]"
+check "cluster's sweep.csv == local sweep.csv (minus wall_seconds, peak_rss_mb)" \
+  diff <(stable_csv "$TMP/sw_local/sweep.csv") <(stable_csv "$TMP/sw_slurm/sweep.csv")
+[ $rc -eq 0 ] || sed 's/^/     | /' "$TMP/sws.log"
+
+# 5. a sweep task cancelled by the scheduler: one line, exit 1; the rerun runs that cell alone
+"$BIN" sweep "${SW[@]}" --out "$TMP/sw_k" --slurm --slurm-args --hold --wait > "$TMP/swk.log" 2>&1 &
+waiter=$!
+slurm_wait_for 20 grep -q "Slurm jobs" "$TMP/swk.log"
+ids=$(sed -n 's/.*Slurm jobs \([0-9]*,[0-9]*\);.*/\1/p' "$TMP/swk.log")
+scancel "${ids%%,*}_2"
+scontrol release "${ids%%,*}" "${ids##*,}" 2>/dev/null
+wait $waiter
+check "cancelled sweep task: exit 1, one error line naming the cell" \
+  bash -c "[ $? -eq 1 ] && [ \$(grep -c '^clipdebias: ' '$TMP/swk.log') -eq 1 ] && grep -q '^clipdebias: sweep: 1 of 4 cells did not finish (first: dims-full_eta-1' '$TMP/swk.log'"
+stamps() { stat -c '%Y.%y' "$TMP"/sw_k/cells/{dims-4_eta-1,dims-4_eta-2,dims-full_eta-2}/results.json 2>&1; }
+before=$(stamps)
+"$BIN" sweep "${SW[@]}" --out "$TMP/sw_k" --slurm --wait > "$TMP/swk2.log" 2>&1
+check "rerun: exit 0, only the cancelled cell submitted" bash -c "[ $? -eq 0 ] && grep -q -- '--array=2 ' '$TMP/swk2.log'"
+check "rerun: the finished cells untouched" test "$before" = "$(stamps)"
+check "rerun: sweep.csv == local sweep.csv" diff <(stable_csv "$TMP/sw_local/sweep.csv") <(stable_csv "$TMP/sw_k/sweep.csv")
 
 SLURM_TIMES+="test $(slurm_since "$t_test")"$'\n'
 pids=("${SLURM_PIDS[@]}")
