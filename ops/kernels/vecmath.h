@@ -23,6 +23,7 @@
 CD_VEC_FN static inline float cd_expf_fast(float x) {
   const float hi = 88.37f, lo = -87.3f; /* 2^n stays a normal float */
   float xc = x > hi ? hi : (x < lo ? lo : x);
+  xc = xc == xc ? xc : 0.0f; /* NaN (a diverged training): no float -> int of NaN below; NaN is returned */
   float n = (xc * 1.44269504088896341f + 12582912.0f) - 12582912.0f;
   float r = xc - n * 0.693359375f;
   r = r - n * -2.12194440e-4f;
@@ -36,7 +37,7 @@ CD_VEC_FN static inline float cd_expf_fast(float x) {
   int32_t bits = ((int32_t)n + 127) << 23;
   float scale;
   memcpy(&scale, &bits, sizeof scale);
-  return x < lo ? 0.0f : p * scale;
+  return x < lo ? 0.0f : (x == x ? p * scale : x);
 }
 
 /* The standard normal CDF Φ(x) = (1 + erf(x/√2)) / 2 that GELU needs, from Abramowitz &
