@@ -155,7 +155,7 @@ static void test_bad_json(void) {
   expect_fail(bad_cache("cache.json", "\"classnames\"", "\"names\""), "classnames", "cache.json: no \"classnames\" list", NULL);
   expect_fail(bad_cache("cache.json", "\"splits\": [\"train\", \"val\", \"test\"]", "\"splits\": [\"train\", \"val\"]"),
               "split not embedded", "index.csv: row 3 (cat(indoor)/1.jpg): split test", "\"splits\"");
-  expect_fail(bad_cache("cache.json", "\"rows\": 5, ", "\"rows\": 5 "), "broken JSON", "cache.json:", NULL);
+  expect_fail(bad_cache("cache.json", "\"rows\": 5,", "\"rows\": 5 "), "broken JSON", "cache.json:", NULL);
   expect_fail(bad_cache("cache.json", NULL, "<!DOCTYPE html><html>quota exceeded</html>"), "HTML cache.json", "cache.json", NULL);
 }
 
@@ -175,6 +175,9 @@ static void test_bad_features(void) {
   int64_t sh4[2] = {4, 3};
   cd_npy_save_f32(cd_test_path(dir, "features.npy"), 2, sh4, f, &e);
   expect_fail(dir, "short features", "features.npy: has 4 rows, but cache.json says 5", NULL);
+  f[7] = 0.5f; /* the right shape, finite, but not the values embedded */
+  cd_npy_save_f32(cd_test_path(dir, "features.npy"), 2, sh, f, &e);
+  expect_fail(dir, "other values", "features.npy: its values are not the ones", "features_checksum xxh64-16M:");
 }
 
 static long long file_size(const char *path) {
@@ -286,6 +289,11 @@ static void test_bad_index(void) {
               "index.csv: is an HTML page", NULL);
   expect_fail(bad_cache("index.csv", NULL, "PK\x03\x04rest-of-zip"), "zip index", "index.csv: is a zip archive", "unzip");
   expect_fail(bad_cache("index.csv", NULL, ""), "empty index", "index.csv: the file is empty", NULL);
+  /* edits that keep the row count and every value in range: refused by the index checksum */
+  expect_fail(bad_cache("index.csv", "7,cat(indoor)/1.jpg,0,1,2", "7,cat(indoor)/1.jpg,1,1,2"), "label flipped",
+              "index.csv: its rows are not the ones", "index_checksum xxh64:");
+  expect_fail(bad_cache("index.csv", "7,cat(indoor)/1.jpg,0,1,2", "7,cat(indoor)/1.jpg,0,1,0"), "split moved",
+              "labels, file names or their order were changed", NULL);
   /* attribute known on some rows but no names for it */
   expect_fail(bad_cache("cache.json", "\"attr_names\": [\"land\", \"water\"]", "\"attr_names\": []"), "a without names",
               "row 0 (001.Albatross/a b.jpg): a = 0 is out of range for 0 attribute values (no attr_names given)", NULL);

@@ -1,5 +1,6 @@
 /* Joining the caches of `embed --shard i/n` runs (see feature_cache.h). */
 #include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -48,6 +49,24 @@ static int check_parts(part *p, int n, cd_error *e) {
   return 0;
 }
 
+/* "files": the shards' image size and time sums added up (models/embed/embed_dataset.c);
+ * null when a shard lacks them. */
+static void write_files(FILE *fp, const part *p, int n) {
+  unsigned long long sum[2] = {0, 0};
+  static const char *const keys[2] = {"sizes", "mtimes"};
+  for (int k = 0; k < n; k++)
+    for (int q = 0; q < 2; q++) {
+      const char *v = cd_json_get_str(cd_json_get(cd_json_root(p[k].doc), "files"), keys[q], "");
+      unsigned long long x;
+      if (sscanf(v, "xxh64sum:%16llx", &x) != 1) {
+        fputs("null", fp);
+        return;
+      }
+      sum[q] += x;
+    }
+  fprintf(fp, "{\"sizes\": \"xxh64sum:%016llx\", \"mtimes\": \"xxh64sum:%016llx\"}", sum[0], sum[1]);
+}
+
 /* The first shard's cache.json without its shard entry, with the joined rows and skipped. */
 static char *merged_meta(const part *p, int n, int rows, cd_error *e) {
   char *text = NULL;
@@ -63,7 +82,8 @@ static char *merged_meta(const part *p, int n, int rows, cd_error *e) {
     first = 0;
     cd_json_write_string(fp, key);
     fputs(": ", fp);
-    if (!strcmp(key, "rows")) fprintf(fp, "%d", rows);
+    if (!strcmp(key, "files")) write_files(fp, p, n);
+    else if (!strcmp(key, "rows")) fprintf(fp, "%d", rows);
     else if (!strcmp(key, "complete")) fputs("true", fp);
     else if (strcmp(key, "skipped")) cd_json_write(fp, &r->items[i]);
     else {

@@ -97,3 +97,37 @@ void cd_records_checksum(int n, const int32_t *ids, char *const *filenames, cons
   }
   snprintf(out, 40, "xxh64:%016llx", (unsigned long long)cd_xxh64_final(&st));
 }
+
+void cd_features_checksum_text(uint64_t h, char out[40]) { snprintf(out, 40, "xxh64:%016llx", (unsigned long long)h); }
+
+void cd_features_checksum(const void *bytes, size_t nbytes, char out[40]) {
+  cd_features_checksum_text(cd_xxh64(bytes, nbytes, 0), out);
+}
+
+char *cd_cache_meta_with_checksums(const char *meta, const char *index_sum, const char *features_sum, cd_error *e) {
+  cd_json_doc *doc = cd_json_parse(meta, strlen(meta), "cache.json text", e);
+  if (!doc) return NULL;
+  const cd_json *r = cd_json_root(doc);
+  if (r->type != CD_JSON_OBJECT) return cd_json_free(doc), cd_fail(e, "cache.json text: expected an object"), NULL;
+  char *text = NULL;
+  size_t len = 0;
+  FILE *fp = open_memstream(&text, &len);
+  if (!fp) return cd_json_free(doc), cd_fail(e, "out of memory"), NULL;
+  fputc('{', fp);
+  for (size_t i = 0, first = 1; i < r->n; i++) {
+    if (!strcmp(r->keys[i], "index_checksum") || !strcmp(r->keys[i], "features_checksum")) continue;
+    if (!first) fputs(",\n ", fp);
+    first = 0;
+    cd_json_write_string(fp, r->keys[i]);
+    fputs(": ", fp);
+    cd_json_write(fp, &r->items[i]);
+  }
+  fputs(r->n ? ",\n \"index_checksum\": " : "\"index_checksum\": ", fp);
+  cd_json_write_string(fp, index_sum);
+  fputs(",\n \"features_checksum\": ", fp);
+  cd_json_write_string(fp, features_sum);
+  fputs("}\n", fp);
+  fclose(fp);
+  cd_json_free(doc);
+  return text;
+}

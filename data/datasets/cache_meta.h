@@ -28,4 +28,14 @@ int cd_cache_meta_shard(const cd_json *root, const char *path, cd_cache_shard *s
 void cd_records_checksum(int n, const int32_t *ids, char *const *filenames, const int32_t *y, const int32_t *a,
                          const int32_t *split, char out[40]);
 
+/* Checksum of the stored feature values ("xxh64:<16 hex>", XXH64 of the bytes after the .npy
+ * header: float32 or float16 as stored): what cache.json's "features_checksum" records and
+ * every load verifies (streamed while the values are checked to be finite). */
+void cd_features_checksum(const void *bytes, size_t nbytes, char out[40]);
+void cd_features_checksum_text(uint64_t h, char out[40]);
+
+/* cache.json text meta with its top-level "index_checksum" and "features_checksum" set to
+ * the given values (replaced when present, else appended). malloc'd; NULL with e on failure. */
+char *cd_cache_meta_with_checksums(const char *meta, const char *index_sum, const char *features_sum, cd_error *e);
+
 #endif

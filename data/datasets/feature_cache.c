@@ -10,8 +10,10 @@
 
 #include "core/file.h"
 #include "core/json.h"
+#include "core/hash.h"
 #include "core/npy.h"
 #include "core/outdir_lock.h"
+#include "data/datasets/cache_meta.h"
 #include "data/datasets/csv.h"
 
 static const char *const SPLIT_NAMES[3] = {"train", "val", "test"};
@@ -123,8 +125,25 @@ static int features_dtype(const cd_json *r, const char *path, cd_dtype *t, cd_er
   return cd_fail(e, "%s: \"features_dtype\" is \"%s\" (float32 or float16 expected)", path, s);
 }
 
+/* What cache.json vouches for: the checksums to verify after reading the files. */
+typedef struct {
+  char index[40], features[40];
+  char records[40]; /* dataset.records_checksum when it covers exactly the rows, else "" */
+} vouched;
+
+static void copy_sum(char out[40], const char *s) { snprintf(out, 40, "%s", s ? s : ""); }
+
+static void read_vouched(const cd_json *r, int rows, vouched *v) {
+  const cd_json *ds = cd_json_get(r, "dataset"), *sk = cd_json_get(r, "skipped");
+  copy_sum(v->index, cd_json_get_str(r, "index_checksum", ""));
+  copy_sum(v->features, cd_json_get_str(r, "features_checksum", ""));
+  int whole = !cd_json_get(r, "shard") && (!sk || (sk->type == CD_JSON_ARRAY && sk->n == 0)) &&
+              cd_json_get_int(ds, "records", -1) == rows;
+  copy_sum(v->records, whole ? cd_json_get_str(ds, "records_checksum", "") : "");
+}
+
 static int read_meta(const char *path, cd_feature_cache *c, int allow_shard, int *rows, int *embed_dim, int allowed[3],
-                     cd_error *e) {
+                     vouched *v, cd_error *e) {
   if (!cd_file_exists(path))
     return cd_fail(e, "%s: not found; this is not a finished feature cache (make one with `clipdebias embed`)", path);
   cd_json_doc *doc = cd_json_parse_file(path, (size_t)64 << 20, e);
@@ -153,6 +172,7 @@ static int read_meta(const char *path, cd_feature_cache *c, int allow_shard, int
   else {
     *rows = (int)rows_j->integer;
     *embed_dim = (int)cd_json_get_int(model, "embed_dim", 0);
+    read_vouched(r, *rows, v);
     rc = 0;
   }
   cd_json_free(doc);
@@ -175,13 +195,17 @@ static size_t first_nonfinite(const void *v, cd_dtype t, size_t n) {
   return n;
 }
 
-/* Every value finite, checked through the map a slice at a time (released once read). */
-static int check_finite(const char *path, const cd_npy_map *m, cd_error *e) {
+/* Every value finite, checked through the map a slice at a time (released once read), and the
+ * checksum of the stored values (cache_meta.h) taken on the way. */
+static int check_finite(const char *path, const cd_npy_map *m, char sum[40], cd_error *e) {
   enum { SLICE = 1 << 20 };
   size_t esize = cd_dtype_size(m->a.dtype), D = (size_t)m->a.shape[1];
+  cd_xxh64_state st;
+  cd_xxh64_init(&st, 0);
   for (size_t at = 0; at < m->a.numel; at += SLICE) {
     size_t n = m->a.numel - at < SLICE ? m->a.numel - at : SLICE;
     size_t bad = first_nonfinite((const uint8_t *)m->a.data + at * esize, m->a.dtype, n);
+    cd_xxh64_update(&st, (const uint8_t *)m->a.data + at * esize, n * esize);
     cd_npy_map_release(m, at * esize, n * esize);
     if (bad < n) {
       float v;
@@ -189,6 +213,7 @@ static int check_finite(const char *path, const cd_npy_map *m, cd_error *e) {
       return cd_fail(e, "%s: row %zu holds a non-finite value (%g)", path, (at + bad) / D, (double)v);
     }
   }
+  cd_features_checksum_text(cd_xxh64_final(&st), sum);
   return 0;
 }
 
@@ -210,7 +235,7 @@ static int read_features(const char *path, int rows, int embed_dim, cd_feature_c
   else if (a->shape[1] < 1 || a->shape[1] > (1 << 20) || (embed_dim > 0 && a->shape[1] != embed_dim))
     cd_fail(e, "%s: rows have %lld values, but cache.json says the model's embed_dim is %d", path,
             (long long)a->shape[1], embed_dim);
-  else rc = check_finite(path, &m, e);
+  else rc = check_finite(path, &m, c->features_checksum, e);
   if (rc) {
     cd_npy_map_close(&m);
     return -1;
@@ -341,6 +366,22 @@ static int finish_load(cd_feature_cache *c, const char *index_path, const int al
   return 0;
 }
 
+/* The rows and values read against what cache.json vouches for. */
+static int verify(const char *json, const char *index, const char *npy, const vouched *v, cd_feature_cache *c, cd_error *e) {
+  cd_records_checksum(c->N, c->ids, c->filenames, c->y, c->a, c->split, c->index_checksum);
+  const char *want = v->index[0] ? v->index : v->records, *key = v->index[0] ? "index_checksum" : "dataset.records_checksum";
+  if (want[0] && strcmp(want, c->index_checksum))
+    return cd_fail(e, "%s: its rows are not the ones %s vouches for (%s %s, the file gives %s): labels, file names or "
+                      "their order were changed after embedding; restore the file, or run the same `clipdebias embed` again to rebuild the cache",
+                   index, json, key, want, c->index_checksum);
+  if (v->features[0] && strcmp(v->features, c->features_checksum))
+    return cd_fail(e, "%s: its values are not the ones %s vouches for (features_checksum %s, the file gives %s): the file "
+                      "was changed or damaged after embedding; run the same `clipdebias embed` again to repair the cache",
+                   npy, json, v->features, c->features_checksum);
+  c->unverified = !want[0] || !v->features[0];
+  return 0;
+}
+
 static int load(const char *dir, cd_feature_cache *c, int allow_shard, cd_error *e) {
   memset(c, 0, sizeof *c);
   char json[4200], npy[4200], index[4200];
@@ -348,12 +389,14 @@ static int load(const char *dir, cd_feature_cache *c, int allow_shard, cd_error 
       cd_path_join(index, sizeof index, dir, "index.csv"))
     return cd_fail(e, "%s: path too long", dir);
   int rows = 0, embed_dim = 0, allowed[3];
+  vouched v;
   cd_outdir_lock lock; /* a cache being written is not read half-way */
   if (cd_outdir_lock_read(&lock, dir, e)) return -1;
-  int rc = read_meta(json, c, allow_shard, &rows, &embed_dim, allowed, e);
+  int rc = read_meta(json, c, allow_shard, &rows, &embed_dim, allowed, &v, e);
   if (rc == 0) rc = read_features(npy, rows, embed_dim, c, e);
   if (rc == 0) rc = read_index(index, rows, c, e);
   if (rc == 0) rc = finish_load(c, index, allowed, e);
+  if (rc == 0) rc = verify(json, index, npy, &v, c, e);
   cd_outdir_unlock(&lock);
   if (rc) {
     c->N = c->N ? c->N : rows; /* free the rows allocated so far */
@@ -427,13 +470,18 @@ static int check_meta(const char *meta, const cd_feature_cache *c, cd_error *e) 
 }
 
 /* features.npy in the cache's dtype (float16: each value rounded to nearest even). */
-static int write_features(const char *path, const cd_feature_cache *c, cd_error *e) {
+/* features.npy, and the checksum of the values as stored into sum. */
+static int write_features(const char *path, const cd_feature_cache *c, char sum[40], cd_error *e) {
   int64_t shape[2] = {c->N, c->D};
-  if (c->dtype != CD_F16) return cd_npy_save_f32(path, 2, shape, c->features, e);
   size_t n = (size_t)c->N * (size_t)c->D;
+  if (c->dtype != CD_F16) {
+    cd_features_checksum(c->features, n * sizeof(float), sum);
+    return cd_npy_save_f32(path, 2, shape, c->features, e);
+  }
   uint16_t *half = cd_malloc(n * sizeof(uint16_t), e);
   if (!half) return -1;
   for (size_t i = 0; i < n; i++) half[i] = cd_f32_to_f16(c->features[i]);
+  cd_features_checksum(half, n * sizeof(uint16_t), sum);
   int rc = cd_npy_save(path, CD_F16, 2, shape, half, e);
   free(half);
   return rc;
@@ -445,16 +493,20 @@ int cd_feature_cache_write(const char *dir, const cd_feature_cache *c, const cha
   char *own = meta_json ? NULL : default_meta(c, e);
   const char *meta = meta_json ? meta_json : own;
   if (!meta) return -1;
-  char json[4200], npy[4200], index[4200];
+  char json[4200], npy[4200], index[4200], index_sum[40], features_sum[40];
   int rc = check_meta(meta, c, e);
+  cd_records_checksum(c->N, c->ids, c->filenames, c->y, c->a, c->split, index_sum);
+  char *vouching = NULL;
   if (rc == 0 && (cd_path_join(json, sizeof json, dir, "cache.json") || cd_path_join(npy, sizeof npy, dir, "features.npy") ||
                   cd_path_join(index, sizeof index, dir, "index.csv")))
     rc = cd_fail(e, "%s: path too long", dir);
   if (rc == 0) rc = cd_make_dirs(dir, e);
   if (rc == 0 && remove(json) != 0 && errno != ENOENT) rc = cd_fail(e, "%s: cannot remove the old file: %s", json, strerror(errno));
-  if (rc == 0) rc = write_features(npy, c, e);
+  if (rc == 0) rc = write_features(npy, c, features_sum, e);
   if (rc == 0) rc = cd_feature_cache_write_index(index, c, e);
-  if (rc == 0) rc = cd_write_file_atomic(json, meta, strlen(meta), e);
+  if (rc == 0 && !(vouching = cd_cache_meta_with_checksums(meta, index_sum, features_sum, e))) rc = -1;
+  if (rc == 0) rc = cd_write_file_atomic(json, vouching, strlen(vouching), e);
+  free(vouching);
   free(own);
   return rc;
 }

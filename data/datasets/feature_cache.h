@@ -16,7 +16,11 @@
  *
  * Loading is strict: the three files must agree on the row count, the header must be exact,
  * every label must be in range, and each problem is reported as one message naming the file
- * (and the row). A cache whose cache.json says "complete": false (an interrupted run) or
+ * (and the row). cache.json's "index_checksum" (cache_meta.h: the rows of index.csv) and
+ * "features_checksum" (the float32 values of features.npy) are verified, so an edit that
+ * keeps the row count (a label flipped, two rows swapped) or a damaged features file is
+ * refused; a cache written before they were recorded falls back to dataset.records_checksum
+ * when it covers exactly the rows (whole cache, nothing skipped), else loads unverified. A cache whose cache.json says "complete": false (an interrupted run) or
  * that is one shard of a sharded run is refused with what to do about it.
  *
  * features.npy is memory-mapped, not read into memory: float32 features are used in place,
@@ -50,6 +54,12 @@ typedef struct {
   char model_checksum[80];
   int32_t *ids;             /* [N] owned, the index.csv ids; may be NULL when writing
                              * (then row i gets id i) */
+  /* Filled by loading: the checksums of the rows and feature values read (verified against
+   * cache.json's "index_checksum" / "features_checksum"), for the provenance of what is
+   * made from the cache; unverified = 1 when cache.json predates them (nothing to check
+   * against: the files were read as they are). */
+  char index_checksum[40], features_checksum[40];
+  int unverified;
 } cd_feature_cache;
 
 /* Rows [first, first + n) as float32 into out [n, D], whatever the stored dtype (float16 is

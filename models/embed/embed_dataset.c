@@ -3,10 +3,12 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "core/file.h"
 #include "core/hash.h"
 #include "core/json.h"
+#include "core/npy.h"
 #include "core/outdir_lock.h"
 #include "data/datasets/cache_meta.h"
 #include "data/datasets/feature_cache.h"
@@ -100,7 +102,28 @@ typedef struct {
   const int *want;
   cd_dtype dtype;
   char checksum[80];
+  char sizes[40], mtimes[40]; /* checksums of the slice's image file sizes and modification times */
 } job;
+
+/* Checksums of the size and of the modification time (ns) of every image of the slice, so a
+ * rerun notices images replaced since the cache was made (a missing file counts as -1). Each
+ * is a sum of per-image hashes of (position, value), so the shards' sums add up to the whole's
+ * (cd_feature_cache_merge adds them). */
+static void file_stats(const job *j, char sizes[40], char mtimes[40]) {
+  uint64_t s = 0, t = 0;
+  for (int i = j->l->begin; i < j->l->end; i++) {
+    struct stat st;
+    long long size = -1, mtime = -1;
+    if (stat(j->s->paths[i], &st) == 0) size = (long long)st.st_size, mtime = (long long)st.st_mtim.tv_sec * 1000000000LL + st.st_mtim.tv_nsec;
+    char line[64];
+    int k = snprintf(line, sizeof line, "%d\t%lld", i, size);
+    s += cd_xxh64(line, (size_t)k, 0);
+    k = snprintf(line, sizeof line, "%d\t%lld", i, mtime);
+    t += cd_xxh64(line, (size_t)k, 0);
+  }
+  snprintf(sizes, 40, "xxh64sum:%016llx", (unsigned long long)s);
+  snprintf(mtimes, 40, "xxh64sum:%016llx", (unsigned long long)t);
+}
 
 /* cache.json text; res NULL = the placeholder of a run in progress. */
 static char *meta_text(const job *j, const cd_embed_result *res, cd_error *e) {
@@ -122,6 +145,7 @@ static char *meta_text(const job *j, const cd_embed_result *res, cd_error *e) {
     fprintf(fp, ",\n \"shard\": {\"index\": %d, \"count\": %d, \"total\": %d, \"begin\": %d, \"end\": %d}", j->l->shard_index,
             j->l->shard_count, j->l->total, j->l->begin, j->l->end);
   if (j->dtype == CD_F16) fputs(",\n \"features_dtype\": \"float16\"", fp);
+  if (res) fprintf(fp, ",\n \"files\": {\"sizes\": \"%s\", \"mtimes\": \"%s\"}", j->sizes, j->mtimes);
   fprintf(fp, ",\n \"rows\": %d,\n \"skipped\": [", res ? res->rows : 0);
   for (int k = 0, first = 1; res && k < res->n; k++) {
     if (res->ok[k]) continue;
@@ -176,6 +200,18 @@ static int check_existing(const char *dir, const char *mine, cd_error *e) {
 
 /* ---- writing the cache ------------------------------------------------------------------- */
 
+/* meta with the checksums of the rows (c) and of the values now in dir/features.npy. */
+static char *vouch(const char *dir, const cd_feature_cache *c, const char *meta, cd_error *e) {
+  char path[4200], index_sum[40], features_sum[40];
+  cd_npy_map m;
+  snprintf(path, sizeof path, "%s/features.npy", dir);
+  if (cd_npy_map_open(path, &m, e)) return NULL;
+  cd_features_checksum(m.a.data, m.a.numel * cd_dtype_size(m.a.dtype), features_sum);
+  cd_npy_map_close(&m);
+  cd_records_checksum(c->N, c->ids, c->filenames, c->y, c->a, c->split, index_sum);
+  return cd_cache_meta_with_checksums(meta, index_sum, features_sum, e);
+}
+
 /* index.csv, features.npy (the rows file renamed into place, which drops the checkpoint), then
  * cache.json saying "complete": true -- last, so that a cache.json never vouches for files not
  * yet there. index.csv comes first so that a failure there (a full disk) keeps the checkpoint. */
@@ -195,13 +231,17 @@ static int write_cache(const char *dir, const job *j, cd_embed_result *res, cd_e
     c.y[row] = s->y[i], c.a[row] = s->a[i], c.split[row] = s->split[i], c.ids[row] = s->ids[i];
     c.filenames[row++] = s->files[i];
   }
+  file_stats(j, ((job *)j)->sizes, ((job *)j)->mtimes);
   char *meta = rc == 0 ? meta_text(j, res, e) : NULL, path[4200];
   if (rc == 0 && !meta) rc = -1;
   if (rc == 0 && res->rows == 0) rc = cd_fail(e, "%s: every image of this shard was unreadable; nothing to write", dir);
   if (rc == 0) rc = cd_feature_cache_check(&c, dir, e);
   if (rc == 0) snprintf(path, sizeof path, "%s/index.csv", dir), rc = cd_feature_cache_write_index(path, &c, e);
   if (rc == 0) snprintf(path, sizeof path, "%s/features.npy", dir), rc = cd_embed_result_commit(res, path, e);
-  if (rc == 0) snprintf(path, sizeof path, "%s/cache.json", dir), rc = cd_write_file_atomic(path, meta, strlen(meta), e);
+  char *vouching = rc == 0 ? vouch(dir, &c, meta, e) : NULL;
+  if (rc == 0 && !vouching) rc = -1;
+  if (rc == 0) snprintf(path, sizeof path, "%s/cache.json", dir), rc = cd_write_file_atomic(path, vouching, strlen(vouching), e);
+  free(vouching);
   r->rows = res->rows;
   r->skipped = res->n - res->rows;
   free(meta);
@@ -209,14 +249,58 @@ static int write_cache(const char *dir, const job *j, cd_embed_result *res, cd_e
   return rc;
 }
 
+/* A matching complete cache: 1 when it loads (every checksum verified) and its images are the
+ * ones embedded (same sizes; same modification times when the data set is where it was);
+ * else 0 with the reason. A cache from before the checksums gets them (r->upgraded). */
+static int intact(const char *dir, job *j, cd_embed_dataset_result *r, cd_error *e) {
+  cd_feature_cache c;
+  cd_error why;
+  char json[4200];
+  if (cd_feature_cache_load_shard(dir, &c, &why)) {
+    snprintf(r->repair_reason, sizeof r->repair_reason, "the cache is damaged (%s)", why.msg);
+    return 0;
+  }
+  snprintf(json, sizeof json, "%s/cache.json", dir);
+  cd_json_doc *doc = cd_json_parse_file(json, (size_t)64 << 20, e);
+  int ok = doc ? 1 : -1;
+  const cd_json *root = doc ? cd_json_root(doc) : NULL, *files = doc ? cd_json_get(root, "files") : NULL;
+  if (ok == 1 && files && files->type == CD_JSON_OBJECT) {
+    file_stats(j, j->sizes, j->mtimes);
+    const char *root_then = cd_json_get_str(cd_json_get(root, "dataset"), "root", "");
+    if (strcmp(cd_json_get_str(files, "sizes", ""), j->sizes))
+      ok = 0, snprintf(r->repair_reason, sizeof r->repair_reason, "image files under %.900s changed since it was made (their sizes differ)", j->d->root);
+    else if (!strcmp(root_then, j->d->root) && strcmp(cd_json_get_str(files, "mtimes", ""), j->mtimes))
+      ok = 0, snprintf(r->repair_reason, sizeof r->repair_reason,
+                       "image files under %.900s were replaced since it was made (their modification times differ)", j->d->root);
+  }
+  if (ok == 1 && c.unverified) { /* a cache from before the checksums: record them now */
+    char *text = NULL;
+    uint8_t *old = NULL;
+    size_t n;
+    if (cd_file_read(json, (size_t)64 << 20, &old, &n, e) ||
+        !(text = cd_cache_meta_with_checksums((const char *)old, c.index_checksum, c.features_checksum, e)) ||
+        cd_write_file_atomic(json, text, strlen(text), e))
+      ok = -1;
+    else r->upgraded = 1;
+    free(old), free(text);
+  }
+  cd_json_free(doc);
+  cd_feature_cache_free(&c);
+  return ok;
+}
+
 static int run(const char *dir, job *j, const cd_embed_dataset_opts *o, cd_embed_dataset_result *r, cd_error *e) {
   char *placeholder = meta_text(j, NULL, e), json[4200], prefix[4200];
   if (!placeholder) return -1;
   int rc = check_existing(dir, placeholder, e);
-  if (rc == 1) {
+  if (rc == 1 && (rc = intact(dir, j, r, e)) == 1) {
     free(placeholder);
     r->reused = 1;
     return 0;
+  }
+  if (rc == 0 && r->repair_reason[0]) {
+    r->repaired = 1;
+    if (o->embed.log) fprintf(o->embed.log, "clipdebias: %s: %s; embedding it again\n", dir, r->repair_reason);
   }
   snprintf(json, sizeof json, "%s/cache.json", dir);
   snprintf(prefix, sizeof prefix, "%s/features", dir);
@@ -244,7 +328,7 @@ int cd_embed_dataset(const cd_clip *m, const cd_dataset *d, const char *out_dir,
   char name[200];
   snprintf(name, sizeof name, "dataset %s %s", d->name, s.checksum);
   cd_image_list l = {(const char *const *)s.paths, s.n, name, o->shard_index, o->shard_count, 0, 0, 0};
-  job j = {m, d, &s, &l, want, o->embed.dtype == CD_F16 ? CD_F16 : CD_F32, ""};
+  job j = {m, d, &s, &l, want, o->embed.dtype == CD_F16 ? CD_F16 : CD_F32, "", "", ""};
   int rc = cd_image_list_slice(&l, e);
   if (rc == 0 && l.end == l.begin)
     rc = cd_fail(e, "shard %d/%d of %s holds no images (%d selected); use fewer shards", l.shard_index, l.shard_count, d->name, s.n);

@@ -26,6 +26,10 @@ typedef struct {
   int rows, skipped;        /* rows written, images skipped as unreadable */
   int total, begin, end;    /* selected images, and this shard's slice of them */
   int resumed_from;         /* images taken over from an interrupted run */
+  int repaired;             /* 1: a matching cache was there but damaged, or its images were
+                             * replaced since; it was embedded again (why in repair_reason) */
+  int upgraded;             /* 1: a matching cache without checksums got them (nothing re-embedded) */
+  char repair_reason[1200];
 } cd_embed_dataset_result;
 
 int cd_embed_dataset(const cd_clip *m, const cd_dataset *d, const char *out_dir, const cd_embed_dataset_opts *o,

@@ -92,10 +92,12 @@ int cd_cmd_embed(int argc, char **argv) {
   if (cd_cli_load_model(&a.model, 0, &m) == 0) {
     cd_embed_dataset_result r;
     if (cd_embed_dataset(&m, &d, a.out, &a.eo, &r, &e)) cd_cli_fail("%s", e.msg);
-    else if (r.reused) printf("%s: already a complete cache of the same model, data set and options; nothing to do\n", a.out), rc = 0;
+    else if (r.reused)
+      printf("%s: already a complete cache of the same model, data set and options; nothing to do%s\n", a.out,
+             r.upgraded ? " (its checksums are now recorded in cache.json)" : ""), rc = 0;
     else {
       printf("%s: wrote %d x %d features of images [%d, %d) of %d%s, %d skipped as unreadable\n", a.out, r.rows, m.embed_dim,
-             r.begin, r.end, r.total, r.resumed_from ? " (resumed)" : "", r.skipped);
+             r.begin, r.end, r.total, r.resumed_from ? " (resumed)" : r.repaired ? " (repaired: embedded again)" : "", r.skipped);
       rc = 0;
     }
     cd_clip_free(&m);
