@@ -190,6 +190,51 @@ static int load_prompt(cd_head *h, cd_prompt *p, const char *npy, const cd_clip 
   return rc;
 }
 
+static int same_name(const char *a, const char *b) {
+  for (; *a && *b; a++, b++)
+    if (*a != *b && !((*a == '_' || *a == ' ') && (*b == '_' || *b == ' '))) return 0;
+  return *a == *b;
+}
+
+/* "[a, b, c]" of at most cap bytes. */
+static void names_text(char *out, size_t cap, const cd_json *arr, char *const *names, int n) {
+  size_t at = 0;
+  out[0] = 0;
+  for (int k = 0; k < n && at + 8 < cap; k++) {
+    const char *s = arr ? (arr->items[k].type == CD_JSON_STRING ? arr->items[k].str : "?") : names[k];
+    at += (size_t)snprintf(out + at, cap - at, "%s%s", k ? ", " : "[", s);
+  }
+  if (at < cap - 1) snprintf(out + at, cap - at, "]");
+}
+
+int cd_head_check_origin(const char *ctx_path, const char *model_path, const char *model_checksum,
+                         char *const *classnames, int n_cls, FILE *warn, cd_error *e) {
+  char json[4200], optim[4200];
+  if (cd_prompt_ckpt_paths(ctx_path, json, optim, sizeof json)) return cd_fail(e, "%s: path too long", ctx_path);
+  cd_json_doc *doc = cd_json_parse_file(json, 1 << 24, e);
+  if (!doc) return cd_fail_prefix(e, "%s needs its sidecar", ctx_path);
+  const cd_json *r = cd_json_root(doc), *names = cd_json_get(r, "classnames");
+  const char *sum = cd_json_get_str(r, "model_checksum", "");
+  int rc = 0, same = names && names->type == CD_JSON_ARRAY && (int)names->n == n_cls;
+  for (int k = 0; same && k < n_cls; k++)
+    same = names->items[k].type == CD_JSON_STRING && same_name(names->items[k].str, classnames[k]);
+  if (sum[0] && strcmp(sum, model_checksum))
+    rc = cd_fail(e, "%s: was trained with another model: %s (%s) vs --model %s (%s); it does not fit this model's text tower",
+                 json, cd_json_get_str(r, "model", "?"), sum, model_path, model_checksum);
+  else if (!same) {
+    char was[600], now[600];
+    names_text(was, sizeof was, names && names->type == CD_JSON_ARRAY ? names : NULL, NULL,
+               names && names->type == CD_JSON_ARRAY ? (int)names->n : 0);
+    names_text(now, sizeof now, NULL, classnames, n_cls);
+    rc = cd_fail(e, "%s: was trained for other class names: %s vs %s here (give --classnames to name the classes as it "
+                    "was trained)", json, was, now);
+  } else if (!sum[0] && warn)
+    fprintf(warn, "clipdebias: warning: %s records no model checksum (written before they were recorded); it is not "
+                  "checked against --model %s\n", json, model_path);
+  cd_json_free(doc);
+  return rc;
+}
+
 int cd_head_load(cd_head *h, cd_prompt *p, const char *ctx_path, const cd_clip *m, int n_cls, cd_error *e) {
   memset(h, 0, sizeof *h);
   memset(p, 0, sizeof *p);

@@ -42,4 +42,11 @@ void cd_eval_write_split(FILE *fp, const cd_group_metrics *m, const char *indent
 int cd_head_load(cd_head *h, cd_prompt *p, const char *ctx_path, const cd_clip *m, int n_cls,
                  cd_error *e);
 
+/* What a saved head was made from, against what it is about to be used with: refuses a head
+ * trained with other weights (its sidecar's "model_checksum" vs model_checksum) or for other
+ * class names (compared with '_' read as ' '), naming both. A sidecar from before the model
+ * checksum was recorded is accepted with one warning line on warn (NULL: silent). */
+int cd_head_check_origin(const char *ctx_path, const char *model_path, const char *model_checksum,
+                         char *const *classnames, int n_cls, FILE *warn, cd_error *e);
+
 #endif

@@ -65,3 +65,8 @@ int cd_jr_doubles(const cd_json *a, double *v, int n) {
   }
   return 0;
 }
+
+void cd_jw_str_or_null(FILE *fp, const char *s) {
+  if (s && *s) cd_json_write_string(fp, s);
+  else fputs("null", fp);
+}

@@ -15,6 +15,8 @@ void cd_jw_members(FILE *fp, const char *const *keys, const double *v, int n, co
 void cd_jw_ints(FILE *fp, const int64_t *v, int n);
 void cd_jw_int32s(FILE *fp, const int32_t *v, int n);
 void cd_jw_strings(FILE *fp, char *const *v, int n);
+/* A JSON string, or null for NULL or "". */
+void cd_jw_str_or_null(FILE *fp, const char *s);
 /* Reads an array of n numbers (null -> NaN) from a parsed JSON value; -1 if it is not one. */
 int cd_jr_doubles(const cd_json *a, double *v, int n);
 

@@ -157,6 +157,7 @@ static int state_init(cd_run_state *st, const cd_run_config *cfg, const cd_featu
                       const cd_clip *m, const cd_run_text *t, const cd_run_resolved *res, FILE *log, cd_error *e) {
   memset(st, 0, sizeof *st);
   st->classnames = res->classnames;
+  st->model_checksum = res->model_checksum;
   st->cfg = cfg, st->cache = c, st->m = m, st->text = t, st->log = log;
   st->N = c->N, st->D = m->embed_dim, st->C = c->n_cls, st->n_attr = c->n_attr, st->K = t->n_attr_prompts;
   st->E = cfg->dims ? cfg->dims : st->D;

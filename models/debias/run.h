@@ -63,6 +63,7 @@ typedef struct cd_run_inputs {
   int n_templates;
   const char *const *attr_prompts;
   int n_attr_prompts;
+  char model_checksum[80];       /* of the loaded weights (models/embed/embed_dataset.h) */
 } cd_run_inputs;
 
 int cd_run_inputs_load(cd_run_inputs *in, const cd_run_config *c, int need_attr_prompts, cd_error *e);

@@ -218,7 +218,13 @@ void cd_run_config_write_json(FILE *fp, const cd_run_config *c, const cd_run_res
   for (int i = 0; i < c->n_methods; i++) fprintf(fp, "%s\"%s\"", i ? ", " : "", cd_method_name(c->methods[i]));
   fprintf(fp, "],\n  \"seeds\": ");
   cd_jw_int32s(fp, (const int32_t *)c->seeds, c->n_seeds);
-  fprintf(fp, ",\n  \"threads\": %d,\n  \"training\": ", c->threads);
+  fprintf(fp, ",\n  \"threads\": %d,\n  \"provenance\": {\"model_checksum\": ", c->threads);
+  cd_jw_str_or_null(fp, r->model_checksum);
+  fputs(", \"index_checksum\": ", fp);
+  cd_jw_str_or_null(fp, r->index_checksum);
+  fputs(", \"features_checksum\": ", fp);
+  cd_jw_str_or_null(fp, r->features_checksum);
+  fputs("},\n  \"training\": ", fp);
   write_training(fp, c, r);
   fputs("\n}\n", fp);
 }
@@ -242,6 +248,21 @@ static int json_equal(const cd_json *a, const cd_json *b) {
   return 0;
 }
 
+/* The finished pairs of RUN_DIR came from one model and one cache: a rerun on other weights or
+ * another cache (same shape: nothing else would notice) is refused, naming both. A RUN_DIR
+ * from before provenance was recorded is not checked. */
+static int check_provenance(const char *path, const cd_json *was, const cd_json *now, cd_error *e) {
+  static const char *const keys[3] = {"model_checksum", "index_checksum", "features_checksum"};
+  static const char *const what[3] = {"another model", "a cache with other rows", "a cache with other features"};
+  for (int k = 0; was && now && k < 3; k++) {
+    const char *a = cd_json_get_str(was, keys[k], ""), *b = cd_json_get_str(now, keys[k], "");
+    if (a[0] && b[0] && strcmp(a, b))
+      return cd_fail(e, "%s: the run there used %s (%s %s, now %s); finished pairs cannot be reused. Use another --out "
+                        "or remove that directory", path, what[k], keys[k], a, b);
+  }
+  return 0;
+}
+
 int cd_run_config_check_resume(const char *path, const char *new_json, cd_error *e) {
   cd_json_doc *old = cd_json_parse_file(path, 1 << 24, e);
   if (!old) return -1;
@@ -251,6 +272,7 @@ int cd_run_config_check_resume(const char *path, const char *new_json, cd_error 
   const cd_json *tn = cur ? cd_json_get(cd_json_root(cur), "training") : NULL;
   if (cur && (!to || to->type != CD_JSON_OBJECT))
     rc = cd_fail(e, "%s: no \"training\" object; this directory was not written by run", path);
+  if (!rc) rc = check_provenance(path, cd_json_get(cd_json_root(old), "provenance"), cd_json_get(cd_json_root(cur), "provenance"), e);
   for (size_t i = 0; !rc && tn && i < tn->n; i++) {
     const cd_json *v = cd_json_get(to, tn->keys[i]);
     if (!v || !json_equal(v, &tn->items[i]))

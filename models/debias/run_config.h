@@ -105,7 +105,9 @@ typedef struct {
   const char *const *attr_prompts;
   int n_attr_prompts;
   int n_rows;
-  const char *model_checksum;
+  const char *model_checksum;   /* of the model's weights */
+  const char *index_checksum;   /* of the cache's rows and feature values, as loaded (NULL: */
+  const char *features_checksum; /* unknown, e.g. a cache built in memory) */
 } cd_run_resolved;
 
 /* args.json: {"version", "command": "run", "cache", "model", "out", "methods", "seeds",

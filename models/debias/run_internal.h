@@ -47,6 +47,7 @@ typedef struct {
   double wall_before;      /* seconds spent in RUN_DIR by earlier invocations (elapsed.json) */
   double t0;               /* when this invocation started */
   int invocation;          /* 1 for the first */
+  const char *model_checksum; /* recorded in the context sidecars (NULL: unknown) */
 } cd_run_state;
 
 /* RUN_DIR/elapsed.json = {"wall_seconds": earlier invocations + this one so far,

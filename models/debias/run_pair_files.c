@@ -46,6 +46,10 @@ static int write_linear(const cd_run_pair_ctx *p, const float *params, const cha
   fprintf(af.fp, ",\n  \"embed_dim\": %d,\n  \"layout\": \"[n_cls, embed + 1]: W | b, logits = x_normalised W^T + b\",\n"
                  "  \"model\": ", E);
   cd_json_write_string(af.fp, p->st->cfg->model);
+  if (p->st->model_checksum) {
+    fputs(",\n  \"model_checksum\": ", af.fp);
+    cd_json_write_string(af.fp, p->st->model_checksum);
+  }
   fprintf(af.fp, ",\n  \"epoch\": %d,\n  \"seed\": %d\n}\n", epoch, p->seed);
   return cd_atomic_commit(&af, e);
 }
@@ -58,9 +62,10 @@ static int write_prompt(cd_run_pair_ctx *p, const float *params, const char *nam
   if (cd_run_pair_path(f, p, name, e)) return -1;
   cd_prompt_ckpt_meta meta = {(char **)p->st->classnames, pr->n_cls, pr->n_ctx, pr->csc, pr->width,
                               pr->position, "", "", p->opt.step, epoch, (uint64_t)p->seed, c->batch,
-                              c->optim, c->dims};
+                              c->optim, c->dims, ""};
   snprintf(meta.ctx_init, sizeof meta.ctx_init, "%s", p->st->text->ctx_random ? "" : c->ctx_init);
   snprintf(meta.model, sizeof meta.model, "%s", c->model);
+  snprintf(meta.model_checksum, sizeof meta.model_checksum, "%s", p->st->model_checksum ? p->st->model_checksum : "");
   float *keep = pr->ctx;
   pr->ctx = (float *)params;
   int rc = cd_prompt_ckpt_save(f, &meta, pr, with_optim ? &p->opt : NULL, e);

@@ -69,8 +69,8 @@ int cd_run_inputs_load(cd_run_inputs *in, const cd_run_config *c, int need_attr_
     return -1;
   }
   in->model_loaded = 1;
-  char sum[80];
-  if (in->cache.model_checksum[0]) cd_model_checksum(&in->model, sum);
+  char *sum = in->model_checksum;
+  cd_model_checksum(&in->model, sum); /* recorded with everything made from these inputs */
   if (in->cache.model_checksum[0] && strcmp(sum, in->cache.model_checksum)) {
     cd_fail(e, "%s was embedded with another model (%s, %s); --model %s is %s: its text tower would not match "
                "these image features", c->cache_dir, in->cache.model_path, in->cache.model_checksum, c->model, sum);
@@ -142,7 +142,7 @@ static int run_locked(const cd_run_config *cfg, FILE *log, cd_error *e) {
   if (!rc) {
     cd_run_resolved res = {c.cache_dir, in.cache.dataset, in.classnames, in.n_cls, in.cache.attr_names,
                            in.cache.n_attr, in.templates, in.n_templates, in.attr_prompts, in.n_attr_prompts,
-                           in.cache.N, in.cache.model_checksum};
+                           in.cache.N, in.model_checksum, in.cache.index_checksum, in.cache.features_checksum};
     rc = cd_run_execute(&c, &in.cache, &in.model, &text, &res, log, e);
     cd_run_text_free(&text);
   }

@@ -166,8 +166,16 @@ int cd_run_results_write(const cd_run_state *st, const cd_run_resolved *res, con
   cd_json_write_string(fp, res->dataset);
   fputs(",\n  \"model\": ", fp);
   cd_json_write_string(fp, c->model);
+  fputs(",\n  \"model_checksum\": ", fp);
+  cd_jw_str_or_null(fp, res->model_checksum);
   fputs(",\n  \"cache\": ", fp);
   cd_json_write_string(fp, res->cache_dir);
+  fputs(",\n  \"cache_checksums\": {\"index\": ", fp);
+  cd_jw_str_or_null(fp, res->index_checksum);
+  fputs(", \"features\": ", fp);
+  cd_jw_str_or_null(fp, res->features_checksum);
+  fputs("},\n  \"templates\": ", fp);
+  cd_jw_strings(fp, (char *const *)res->templates, res->n_templates);
   fprintf(fp, ",\n  \"head\": \"%s\",\n  \"select\": \"%s\",\n  \"seeds\": ", cd_head_kind_name(c->head),
           cd_select_name(c->select));
   cd_jw_int32s(fp, (const int32_t *)c->seeds, c->n_seeds);

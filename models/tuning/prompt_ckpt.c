@@ -39,6 +39,10 @@ static void write_meta(FILE *fp, const cd_prompt_ckpt_meta *m) {
   cd_json_write_string(fp, m->ctx_init);
   fprintf(fp, ",\n  \"model\": ");
   cd_json_write_string(fp, m->model);
+  if (m->model_checksum[0]) {
+    fprintf(fp, ",\n  \"model_checksum\": ");
+    cd_json_write_string(fp, m->model_checksum);
+  }
   const cd_optim_config *o = &m->optim;
   fprintf(fp, ",\n  \"step\": %ld,\n  \"epoch\": %d,\n  \"seed\": %llu,\n  \"batch\": %d,\n",
           m->step, m->epoch, (unsigned long long)m->seed, m->batch);
@@ -157,6 +161,7 @@ int cd_prompt_ckpt_load_meta(const char *path, cd_prompt_ckpt_meta *m, cd_error 
   m->dims = (int)cd_json_get_int(r, "dims", 0);
   snprintf(m->ctx_init, sizeof m->ctx_init, "%s", cd_json_get_str(r, "ctx_init", ""));
   snprintf(m->model, sizeof m->model, "%s", cd_json_get_str(r, "model", ""));
+  snprintf(m->model_checksum, sizeof m->model_checksum, "%s", cd_json_get_str(r, "model_checksum", ""));
   cd_optim_config *o = &m->optim;
   cd_optim_config_default(o);
   o->kind = (cd_optim_kind)kind;

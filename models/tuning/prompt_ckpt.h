@@ -2,7 +2,7 @@
  * float32, loadable by anyone), the optimiser state as <base>.optim.npy ([2, numel] float32:
  * momentum / first moment, second moment) and a JSON sidecar <base>.json
  *   {"format": "clipdebias-coop", "classnames": [...], "n_ctx", "csc", "position", "ctx_init",
- *    "model", "step", "epoch", "optim": {...}, "seed", "batch", "max_epoch", ...}
+ *    "model", "model_checksum", "step", "epoch", "optim": {...}, "seed", "batch", "max_epoch", ...}
  * where <base> is the context path without ".npy". Each file is written atomically, the
  * sidecar last, so a run interrupted between files still resumes from a consistent epoch
  * (the sidecar names the epoch the .npy files belong to only after they are in place). */
@@ -29,6 +29,7 @@ typedef struct {
   cd_optim_config optim;
   int dims;           /* trained behind a projection to this many dimensions (run --dims);
                        * 0: the model's own embedding */
+  char model_checksum[80]; /* the weights checksum of model ("" when unknown: older sidecars) */
 } cd_prompt_ckpt_meta;
 
 /* Fails naming path when its context was trained behind a projection (meta->dims), which a

@@ -11,21 +11,23 @@
 #include "tools/cli/stage_args.h"
 
 static void print_help(void) {
-  printf("usage: clipdebias eval --cache CACHE --model M --ctx CTX.npy --out DIR [--vocab V]\n"
-         "         [--threads N]\n\n"
+  printf("usage: clipdebias eval --cache CACHE --model M --ctx CTX.npy --out DIR [--classnames a,b]\n"
+         "         [--vocab V] [--threads N]\n\n"
          "Evaluates a context written by tune or run (CTX.npy with its CTX.json sidecar, e.g.\n"
          "RUN_DIR/dpt/seed0/ctx_selected.npy; a linear probe from run --head linear works too)\n"
          "on every row of a feature cache: per split, per-group accuracy and count (true\n"
          "groups), average, adjusted average (weighted by training group counts), worst group,\n"
          "gap and the predicted-class histogram. Writes DIR/predictions.npy (int32 [N]) and\n"
-         "DIR/metrics.json, and prints the summary.\n");
+         "DIR/metrics.json, and prints the summary. A context trained with other weights (the\n"
+         "model checksum in its sidecar) or for other class names (the cache's, or --classnames)\n"
+         "is refused.\n");
 }
 
 int cd_cmd_eval(int argc, char **argv) {
   if (cd_args_want_help(argc, argv)) return print_help(), 0;
   cd_run_config c;
   const char *ctx;
-  if (cd_stage_parse(argc, argv, "eval", CD_STAGE_CTX, &c, &ctx)) return 1;
+  if (cd_stage_parse(argc, argv, "eval", CD_STAGE_CTX | CD_STAGE_CLASSNAMES, &c, &ctx)) return 1;
   cd_outdir_lock lock;
   if (cd_stage_lock_out(&lock, c.out_dir, 0, "eval")) return 1;
   cd_run_inputs in;
@@ -39,7 +41,8 @@ int cd_cmd_eval(int argc, char **argv) {
   cd_eval_result r = {0};
   char path[4200];
   int64_t shape[1] = {N};
-  if (!x || !pred || cd_head_load(&h, &p, ctx, &in.model, in.n_cls, &e) ||
+  if (!x || !pred || cd_head_check_origin(ctx, c.model, in.model_checksum, in.classnames, in.n_cls, stderr, &e) ||
+      cd_head_load(&h, &p, ctx, &in.model, in.n_cls, &e) ||
       cd_head_predict_rows(&h, x, N, pred, NULL, &e) || cd_eval_predictions(&in.cache, pred, &r, &e) ||
       cd_make_dirs(c.out_dir, &e) || cd_stage_path(path, c.out_dir, "predictions.npy", &e) ||
       cd_npy_save(path, CD_I32, 1, shape, pred, &e) || cd_stage_path(path, c.out_dir, "metrics.json", &e) ||

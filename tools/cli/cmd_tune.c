@@ -9,6 +9,7 @@
 #include "models/debias/methods.h"
 #include "models/debias/reweight.h"
 #include "models/debias/run_config.h"
+#include "models/embed/embed_dataset.h"
 #include "models/tuning/prompt_ckpt.h"
 #include "models/tuning/tune_session.h"
 #include "tools/cli/args.h"
@@ -185,9 +186,10 @@ static int train(const cd_cli_opts *o, tune_args *a, cd_method method, char **na
       setup_weights(method, a, &d, &h, start_epoch, &group, &rw, state_path, &e))
     goto out;
   cd_prompt_ckpt_meta meta = {names, n_cls, p.n_ctx, p.csc, p.width, p.position, "", "",
-                              opt.step, start_epoch, (uint64_t)a->seed, a->batch, a->oc, 0};
+                              opt.step, start_epoch, (uint64_t)a->seed, a->batch, a->oc, 0, ""};
   snprintf(meta.ctx_init, sizeof meta.ctx_init, "%s", a->ctx_init ? a->ctx_init : "");
   snprintf(meta.model, sizeof meta.model, "%s", o->model);
+  cd_model_checksum(m, meta.model_checksum);
   cd_tune_data td = {d.x, d.labels, d.weights, d.N, a->batch, (uint64_t)a->seed};
   cd_tune_hooks hk = {0};
   hk.progress_label = "tune";
