@@ -60,7 +60,7 @@ check "table shows the proposal" grep -q "a=1  \"a photo of ${2:-x}.\"" "$TMP/ta
 check "a=0 found in the waterbirds' errors" grep -q "a=0  .*(from the errors of class 'waterbird'" "$TMP/table"
 check "a=1 found in the landbirds' errors" grep -q "a=1  .*(from the errors of class 'landbird'" "$TMP/table"
 check "discover.html well-formed and self-contained" "$PAGECHECK" xml "$TMP/d.html"
-check "discover.html has thumbnails" test "$(grep -o 'data:image/png;base64' "$TMP/d.html" | wc -l)" -ge 10
+check "discover.html has thumbnails" test "$(grep -Eo 'data:image/(jpeg|png);base64' "$TMP/d.html" | wc -l)" -ge 10
 # the same discovery again: the same bytes (deterministic)
 "$BIN" discover --cache "$TMP/cache" --model $M --out "$TMP/d2.json" --words $WORDS --threads 2 >/dev/null 2>&1
 check "same discovery on 2 threads, same file" cmp -s <(grep -v '"cache"' "$TMP/d.json") <(grep -v '"cache"' "$TMP/d2.json")
