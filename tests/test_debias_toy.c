@@ -144,7 +144,7 @@ static int stop_dpt(void *user, cd_method m, int seed, int epoch) {
 static int run(toy *t, const cd_run_config *c, FILE *log) {
   const char *tmpl[1] = {"a photo of a {}."}, *prompts[2] = {"land", "water"};
   cd_run_resolved res = {"(memory)", "toy", t->cache.classnames, 2, t->cache.attr_names, 2, tmpl, 1, prompts, 2,
-                         t->cache.N, "", NULL, NULL};
+                         t->cache.N, "", NULL, NULL, "given"};
   cd_error e;
   int rc = cd_run_execute(c, &t->cache, &t->tiny.m, &t->text, &res, log, &e);
   CHECK(rc == 0 || c->on_epoch, "run: %s", e.msg);

@@ -12,10 +12,49 @@
 #include "core/outdir_lock.h"
 #include "core/progress.h"
 #include "data/groups/groups.h"
+#include "models/debias/jtt.h"
 #include "models/debias/run_internal.h"
 #include "models/debias/run_results.h"
 #include "models/debias/zeroshot.h"
 #include "models/tuning/tune_session.h"
+
+static int run_lists(const cd_run_config *c, cd_method m) {
+  for (int k = 0; k < c->n_methods; k++)
+    if (c->methods[k] == m) return 1;
+  return 0;
+}
+
+/* Orth-Cali's candidate prompts, one per (class, attribute value), class-major: --cali-prompt
+ * texts, else the class prompt (the first template) followed by the attribute prompt, "a photo
+ * of a landbird. a photo of a bird on water." (debias_vl writes them by hand per data set:
+ * "This is a picture of a landbird with water background."). */
+static int cali_features(cd_run_text *t, const cd_clip *m, const cd_run_config *c, char *const *classnames,
+                         int n_cls, const char *template_, const char *const *attr_prompts, int K, cd_error *e) {
+  int n = n_cls * K;
+  if (c->n_cali_prompts && c->n_cali_prompts != n)
+    return cd_fail(e, "--cali-prompt: %d given; orth-cali needs one per class and attribute value (%d x %d = %d, "
+                   "class-major)", c->n_cali_prompts, n_cls, K, n);
+  char **texts = cd_calloc((size_t)n, sizeof(char *), e);
+  t->cali_feat = cd_malloc(sizeof(float) * (size_t)n * t->E, e);
+  int rc = texts && t->cali_feat ? 0 : -1;
+  for (int c_ = 0; c_ < n_cls && !rc; c_++) {
+    char *cls = cd_template_fill(template_, classnames[c_], e);
+    for (int k = 0; k < K && cls; k++) {
+      const char *given = c->n_cali_prompts ? c->cali_prompts[c_ * K + k] : NULL;
+      size_t len = (given ? strlen(given) : strlen(cls) + strlen(attr_prompts[k]) + 1) + 1;
+      if (!(texts[c_ * K + k] = cd_malloc(len, e))) break;
+      if (given) snprintf(texts[c_ * K + k], len, "%s", given);
+      else snprintf(texts[c_ * K + k], len, "%s %s", cls, attr_prompts[k]);
+    }
+    rc = cls && texts[c_ * K + K - 1] ? 0 : -1;
+    free(cls);
+  }
+  if (!rc) rc = cd_text_features(m, (const char *const *)texts, n, t->cali_feat, e);
+  for (int i = 0; texts && i < n; i++) free(texts[i]);
+  free(texts);
+  if (!rc) t->n_cali = n;
+  return rc;
+}
 
 int cd_run_text_prepare(cd_run_text *t, const cd_clip *m, const cd_run_config *c,
                         char *const *classnames, int n_cls, const char *const *templates,
@@ -32,6 +71,8 @@ int cd_run_text_prepare(cd_run_text *t, const cd_clip *m, const cd_run_config *c
   if (!t->class_feat || !t->attr_feat ||
       cd_zeroshot_class_features(m, classnames, n_cls, templates, n_templates, t->class_feat, e) ||
       cd_text_features(m, attr_prompts, n_attr_prompts, t->attr_feat, e) ||
+      (run_lists(c, CD_METHOD_ORTH_CALI) &&
+       cali_features(t, m, c, classnames, n_cls, templates[0], attr_prompts, n_attr_prompts, e)) ||
       (c->head == CD_HEAD_PROMPT && cd_prompt_setup(&t->prompt, m, &spec, e))) {
     cd_run_text_free(t);
     return -1;
@@ -42,6 +83,7 @@ int cd_run_text_prepare(cd_run_text *t, const cd_clip *m, const cd_run_config *c
 void cd_run_text_free(cd_run_text *t) {
   free(t->class_feat);
   free(t->attr_feat);
+  free(t->cali_feat);
   cd_prompt_free(&t->prompt);
   memset(t, 0, sizeof *t);
 }
@@ -81,6 +123,10 @@ static int check_inputs(const cd_run_state *st, cd_error *e) {
       return cd_fail(e, "method %s needs the true attribute of every training row (%s); use dpt or gdro-pseudo",
                      cd_method_name(cfg->methods[k]), c->n_attr == 0 ? "the cache has none" : "some are unknown");
   }
+  for (int k = 0; k < cfg->n_methods; k++)
+    if (cd_method_labels_used(cfg->methods[k], 0) == CD_LABELS_VAL_GROUPS && c->n_attr == 0)
+      return cd_fail(e, "method %s needs the true attribute of the validation rows; the cache has none (use dfr-pseudo)",
+                     cd_method_name(cfg->methods[k]));
   if (cfg->select == CD_SELECT_VAL_TRUE && c->n_attr == 0)
     return cd_fail(e, "--select val-true needs the true attribute of the validation rows; the cache has none");
   return 0;
@@ -127,7 +173,7 @@ static int fit_projection(cd_run_state *st, const float *x, cd_error *e) {
  * text features follow them into the same space. */
 static int project_inputs(cd_run_state *st, const cd_run_text *t, cd_error *e) {
   const cd_feature_cache *c = st->cache;
-  st->class_feat = t->class_feat, st->attr_feat = t->attr_feat;
+  st->class_feat = t->class_feat, st->attr_feat = t->attr_feat, st->cali_feat = t->cali_feat;
   if (!st->cfg->dims) {
     cd_feature_cache_rows(c, 0, st->N, st->x);
     cd_l2_normalize_rows(st->x, st->N, st->E);
@@ -143,13 +189,18 @@ static int project_inputs(cd_run_state *st, const cd_run_text *t, cd_error *e) {
     cd_l2_normalize_rows(st->x, st->N, st->E);
   }
   free(full);
-  size_t nc = (size_t)st->C * st->E, na = (size_t)t->n_attr_prompts * st->E;
-  if (!rc && !(st->owned_text = cd_malloc(sizeof(float) * (nc + na + 1), e))) rc = -1;
+  size_t nc = (size_t)st->C * st->E, na = (size_t)t->n_attr_prompts * st->E, nz = (size_t)t->n_cali * st->E;
+  if (!rc && !(st->owned_text = cd_malloc(sizeof(float) * (nc + na + nz + 1), e))) rc = -1;
   if (rc) return -1;
   cd_projection_forward(&st->proj, t->class_feat, st->C, st->owned_text);
   cd_projection_forward(&st->proj, t->attr_feat, t->n_attr_prompts, st->owned_text + nc);
   cd_l2_normalize_rows(st->owned_text + nc, t->n_attr_prompts, st->E);
   st->class_feat = st->owned_text, st->attr_feat = st->owned_text + nc;
+  if (t->n_cali) {
+    cd_projection_forward(&st->proj, t->cali_feat, t->n_cali, st->owned_text + nc + na);
+    cd_l2_normalize_rows(st->owned_text + nc + na, t->n_cali, st->E);
+    st->cali_feat = st->owned_text + nc + na;
+  }
   return 0;
 }
 
@@ -179,6 +230,7 @@ static int state_init(cd_run_state *st, const cd_run_config *cfg, const cd_featu
   cd_groups_assign(c->y, st->a_pseudo, st->rows[CD_SPLIT_TRAIN], n, st->K, st->g_pseudo_train);
   cd_groups_count(st->g_true_train, n, st->G, st->train_counts);
   cd_groups_count(st->g_pseudo_train, n, st->G_pseudo, st->pseudo_counts);
+  cd_jtt_resolve(cfg->debias.jtt_epochs, cfg->debias.jtt_up, res->dataset, &st->jtt_epochs, &st->jtt_up);
   return check_inputs(st, e);
 }
 
@@ -249,27 +301,35 @@ static int save_projection(const cd_run_state *st, cd_error *e) {
   return cd_npy_save(path, CD_F32, 2, shape, st->P, e);
 }
 
-/* Zero-shot: the linear head at its initialisation is exactly the zero-shot classifier. */
-static int zeroshot(const cd_run_state *st, int32_t *pred, FILE *lines, cd_error *e) {
-  cd_head h;
-  cd_run_eval ev;
-  char dir[4200];
-  if (cd_head_init_linear(&h, st->class_feat, st->C, st->E, st->m->logit_scale_log, e)) return -1;
-  int n = st->n_rows[CD_SPLIT_TRAIN];
-  double *ce = cd_malloc(sizeof(double) * (size_t)n, e), loss = 0;
-  int rc = !ce || cd_run_eval_init(&ev, st, e) ? -1 : 0;
-  if (!rc) {
-    rc = cd_head_predict(&h, st->xs[CD_SPLIT_TRAIN], n, st->ys[CD_SPLIT_TRAIN], NULL, NULL, ce, e) ||
-         cd_run_evaluate(st, &h, &ev, e) || cd_run_predict_all(st, &h, pred, e) ||
-         cd_run_path(dir, sizeof dir, st, "zeroshot", -1, "") || cd_make_dirs(dir, e) ||
-         save_ints(st, "zeroshot", "predictions.npy", pred, e);
-    for (int i = 0; !rc && i < n; i++) loss += ce[i] / n;
-    if (!rc) cd_run_write_metrics_line(lines, "zeroshot", -1, 0, loss, NAN, NULL, NULL, NULL, 0, &ev);
-    cd_run_eval_free(&ev);
+/* The training-free methods: zeroshot always (its predictions go into the report), the
+ * others when listed; their predictions [CD_METHOD_COUNT][N] and metrics lines. */
+typedef struct {
+  int32_t *pred[CD_METHOD_COUNT];
+  char *lines[CD_METHOD_COUNT];
+} text_results;
+
+static void text_results_free(text_results *t) {
+  for (int m = 0; m < CD_METHOD_COUNT; m++) free(t->pred[m]), free(t->lines[m]);
+}
+
+static int text_method(const cd_run_state *st, cd_method m, text_results *t, cd_error *e) {
+  size_t len = 0;
+  FILE *fp = open_memstream(&t->lines[m], &len);
+  t->pred[m] = cd_malloc(sizeof(int32_t) * (size_t)st->N, e);
+  if (!fp || !t->pred[m]) return fp ? (fclose(fp), -1) : cd_fail(e, "run: out of memory");
+  int rc = cd_run_text_method(st, m, t->pred[m], fp, e);
+  fclose(fp);
+  return rc;
+}
+
+static int text_methods(const cd_run_state *st, text_results *t, cd_error *e) {
+  memset(t, 0, sizeof *t);
+  if (text_method(st, CD_METHOD_ZEROSHOT, t, e)) return -1;
+  for (int k = 0; k < st->cfg->n_methods; k++) {
+    cd_method m = st->cfg->methods[k];
+    if (m != CD_METHOD_ZEROSHOT && cd_method_kind_of(m) == CD_KIND_TEXT && text_method(st, m, t, e)) return -1;
   }
-  free(ce);
-  cd_head_free(&h);
-  return rc ? -1 : 0;
+  return 0;
 }
 
 static int pair_done(const cd_run_state *st, cd_method m, int seed) {
@@ -286,8 +346,9 @@ static int append_file(FILE *out, const char *path, cd_error *e) {
   return 0;
 }
 
-/* metrics.jsonl = the zero-shot line + every finished pair's lines, in method and seed order. */
-static int write_metrics(const cd_run_state *st, const char *zs_line, cd_error *e) {
+/* metrics.jsonl = the training-free methods' lines + every finished pair's lines, in method
+ * and seed order. */
+static int write_metrics(const cd_run_state *st, char *const *text_lines, cd_error *e) {
   char path[4200], *buf = NULL;
   size_t len = 0;
   FILE *fp = open_memstream(&buf, &len);
@@ -295,8 +356,9 @@ static int write_metrics(const cd_run_state *st, const char *zs_line, cd_error *
   int rc = 0;
   for (int k = 0; k < st->cfg->n_methods && !rc; k++) {
     cd_method m = st->cfg->methods[k];
-    if (m == CD_METHOD_ZEROSHOT) fputs(zs_line, fp);
-    for (int s = 0; s < st->cfg->n_seeds && !rc && m != CD_METHOD_ZEROSHOT; s++)
+    int text = cd_method_kind_of(m) == CD_KIND_TEXT;
+    if (text) fputs(text_lines[m], fp);
+    for (int s = 0; s < st->cfg->n_seeds && !rc && !text; s++)
       if (pair_done(st, m, st->cfg->seeds[s]))
         rc = cd_run_path(path, sizeof path, st, cd_method_name(m), st->cfg->seeds[s], "metrics.jsonl") ||
              append_file(fp, path, e);
@@ -326,21 +388,23 @@ static void note_diverged(const cd_run_state *st, cd_method m, int seed, const c
 }
 
 /* Every (method, seed) pair: finished ones reused, diverged ones (diverged.json) kept as
- * diverged, the others trained. *n_diverged counts the diverged pairs, whose messages are
- * joined into diverged (cap bytes). */
-/* Pairs trained in lockstep: every prompt-tuned pair of the run, unless --lockstep off. */
+ * diverged, the others trained (or fitted: dfr). *n_diverged counts the diverged pairs, whose
+ * messages are joined into diverged (cap bytes). */
+/* Pairs trained in lockstep: every prompt-tuned pair of the run, unless --lockstep off (JTT's
+ * pairs, with a first stage of their own, train one by one). */
 static int in_lockstep(const cd_run_config *c, cd_method m) {
-  return c->lockstep && c->head == CD_HEAD_PROMPT && m != CD_METHOD_ZEROSHOT;
+  return c->lockstep && c->head == CD_HEAD_PROMPT && cd_method_kind_of(m) == CD_KIND_TUNE && m != CD_METHOD_JTT;
 }
 
-static int run_pairs(const cd_run_state *st, const char *zs_line, char *diverged, size_t cap, int *n_diverged,
+static int run_pairs(const cd_run_state *st, char *const *text_lines, char *diverged, size_t cap, int *n_diverged,
                      char *flag, size_t flag_cap, cd_error *e) {
   const cd_run_config *c = st->cfg;
   cd_method lm[CD_METHOD_COUNT * CD_RUN_MAX_LIST];
   int ls[CD_METHOD_COUNT * CD_RUN_MAX_LIST], status[CD_METHOD_COUNT * CD_RUN_MAX_LIST], n = 0;
   for (int k = 0; k < c->n_methods; k++) {
     cd_method m = c->methods[k];
-    if (m == CD_METHOD_ZEROSHOT) continue;
+    cd_method_kind kind = cd_method_kind_of(m);
+    if (kind == CD_KIND_TEXT) continue;
     for (int s = 0; s < c->n_seeds; s++) {
       int seed = c->seeds[s];
       cd_run_divergence d;
@@ -359,11 +423,11 @@ static int run_pairs(const cd_run_state *st, const char *zs_line, char *diverged
         lm[n] = m, ls[n++] = seed;
         continue;
       }
-      int rc = cd_run_pair(st, m, seed, e);
+      int rc = kind == CD_KIND_FIT ? cd_run_fit_pair(st, m, seed, e) : cd_run_pair(st, m, seed, e);
       if (rc == CD_RUN_DIVERGED) {
         if (cd_run_pair_divergence(st, m, seed, &d, e) != 1) return -1;
         note_diverged(st, m, seed, "", &d, diverged, cap, n_diverged, flag, flag_cap);
-      } else if (rc || write_metrics(st, zs_line, e)) {
+      } else if (rc || write_metrics(st, text_lines, e)) {
         return -1;
       }
     }
@@ -379,16 +443,15 @@ static int run_pairs(const cd_run_state *st, const char *zs_line, char *diverged
     if (cd_run_pair_divergence(st, lm[i], ls[i], &d, e) != 1) return -1;
     note_diverged(st, lm[i], ls[i], "", &d, diverged, cap, n_diverged, flag, flag_cap);
   }
-  return n > 0 ? write_metrics(st, zs_line, e) : 0;
+  return n > 0 ? write_metrics(st, text_lines, e) : 0;
 }
 
 int cd_run_execute(const cd_run_config *c, const cd_feature_cache *cache, const cd_clip *m,
                    const cd_run_text *text, const cd_run_resolved *res, FILE *log, cd_error *e) {
   double t0 = cd_time_now();
   cd_run_state st;
-  char *zs = NULL;
-  size_t zs_len = 0;
-  int32_t *zs_pred = NULL;
+  text_results tr;
+  memset(&tr, 0, sizeof tr);
   int rc = -1;
   cd_outdir_lock lock; /* held already when called through cd_run; taken here for other callers */
   if (cd_outdir_lock_write(&lock, c->out_dir, "run", e)) return -1;
@@ -396,19 +459,17 @@ int cd_run_execute(const cd_run_config *c, const cd_feature_cache *cache, const 
       load_elapsed(&st, e) || save_ints(&st, ".", "a_pseudo.npy", st.a_pseudo, e) || save_projection(&st, e))
     goto done;
   st.t0 = t0;
-  FILE *fp = open_memstream(&zs, &zs_len);
-  zs_pred = cd_malloc(sizeof(int32_t) * (size_t)st.N, e);
-  if (!fp || !zs_pred) goto done;
-  int bad = zeroshot(&st, zs_pred, fp, e), n_diverged = 0;
-  fclose(fp);
+  int n_diverged = 0;
   char diverged[700] = "", flag[256] = "";
-  if (bad || run_pairs(&st, zs, diverged, sizeof diverged, &n_diverged, flag, sizeof flag, e) || write_metrics(&st, zs, e))
+  if (text_methods(&st, &tr, e) ||
+      run_pairs(&st, tr.lines, diverged, sizeof diverged, &n_diverged, flag, sizeof flag, e) ||
+      write_metrics(&st, tr.lines, e))
     goto done;
   cd_run_results results;
-  if (cd_run_results_collect(&st, zs_pred, &results, e)) goto done;
+  if (cd_run_results_collect(&st, (int32_t *const *)tr.pred, &results, e)) goto done;
   double wall = cd_run_wall_seconds(&st);
   rc = write_elapsed(&st, wall, e) || cd_run_results_write(&st, res, &results, wall, e) ? -1 : 0;
-  if (!rc && log) cd_run_results_print(log, &st, &results);
+  if (!rc && log) cd_run_results_print(log, &st, res, &results);
   cd_run_results_free(&results);
   if (!rc && n_diverged) {
     rc = CD_RUN_DIVERGED;
@@ -417,8 +478,7 @@ int cd_run_execute(const cd_run_config *c, const cd_feature_cache *cache, const 
             flag, c->out_dir);
   }
 done:
-  free(zs);
-  free(zs_pred);
+  text_results_free(&tr);
   state_free(&st);
   cd_outdir_unlock(&lock);
   return rc;

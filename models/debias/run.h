@@ -29,6 +29,8 @@ typedef struct {
   int n_cls, n_attr_prompts, E;
   float *class_feat;    /* [n_cls, E] normalised zero-shot class features */
   float *attr_feat;     /* [n_attr_prompts, E] normalised attribute prompt features */
+  int n_cali;           /* orth-cali's candidate prompts: n_cls x n_attr_prompts, or 0 */
+  float *cali_feat;     /* [n_cali, E] normalised, class-major (NULL without orth-cali) */
   cd_prompt prompt;     /* tokens + initial ctx (prompt head) */
   int ctx_random;       /* 1: the context is redrawn N(0, 0.02^2) from each seed */
 } cd_run_text;

@@ -10,6 +10,7 @@
 #include "core/json.h"
 #include "core/pool.h"
 #include "models/debias/jsonw.h"
+#include "models/debias/jtt.h"
 
 void cd_run_config_default(cd_run_config *c) {
   memset(c, 0, sizeof *c);
@@ -53,7 +54,7 @@ static int each_item(const char *flag, const char *list, int (*item)(const char 
 static int add_method(const char *s, void *u, cd_error *e) {
   cd_run_config *c = u;
   int m = cd_method_parse(s);
-  if (m < 0) return cd_fail(e, "--methods: unknown method '%s' (zeroshot, erm, dpt, oracle, gdro, gdro-pseudo)", s);
+  if (m < 0) return cd_fail(e, "--methods: unknown method '%s' (%s)", s, cd_method_names());
   for (int i = 0; i < c->n_methods; i++)
     if (c->methods[i] == (cd_method)m) return cd_fail(e, "--methods: '%s' is listed twice", s);
   c->methods[c->n_methods++] = (cd_method)m;
@@ -146,6 +147,26 @@ static void key(FILE *fp, const char *k) {
   fprintf(fp, ",\n    \"%s\": ", k);
 }
 
+/* The baselines' settings (JTT's resolved from the data set when not given). */
+static void write_baselines(FILE *fp, const cd_run_config *c, const cd_run_resolved *r) {
+  const cd_debias_params *d = &c->debias;
+  int T;
+  double up;
+  cd_jtt_resolve(d->jtt_epochs, d->jtt_up, r->dataset, &T, &up);
+  fprintf(fp, ",\n    \"jtt_epochs\": %d", T);
+  key(fp, "jtt_up");
+  cd_jw_num(fp, up);
+  key(fp, "dfr_c");
+  fputc('[', fp);
+  for (int k = 0; k < d->n_dfr_c; k++) fprintf(fp, "%s%.17g", k ? ", " : "", d->dfr_c[k]);
+  fputc(']', fp);
+  fprintf(fp, ",\n    \"dfr_fits\": %d", d->dfr_fits);
+  key(fp, "orth_lambda");
+  cd_jw_num(fp, d->orth_lambda);
+  key(fp, "cali_prompts");
+  cd_jw_strings(fp, (char *const *)c->cali_prompts, c->n_cali_prompts);
+}
+
 static void write_training(FILE *fp, const cd_run_config *c, const cd_run_resolved *r) {
   const cd_optim_config *o = &c->optim;
   fprintf(fp, "{\n    \"dataset\": ");
@@ -197,6 +218,7 @@ static void write_training(FILE *fp, const cd_run_config *c, const cd_run_resolv
     fprintf(fp, "\"%s\"", cd_reduce_name(c->reduce));
     if (c->reduce == CD_REDUCE_RANDOM) key(fp, "reduce_seed"), fprintf(fp, "%llu", (unsigned long long)c->reduce_seed);
   }
+  write_baselines(fp, c, r);
   fprintf(fp, ",\n    \"epochs\": %d,\n    \"warmup_epochs\": %d,\n    \"batch\": %d,\n"
               "    \"dpt_update\": \"%s\",\n"
               "    \"loss\": \"sum_i w_i CE_i / sum_i w_i (erm, dpt, oracle); sum_g q_g loss_g (gdro)\",\n"

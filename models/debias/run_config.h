@@ -37,6 +37,8 @@ typedef struct {
   int n_templates;              /* 0: "a photo of a {}." */
   const char *attr_prompts[CD_RUN_MAX_LIST];
   int n_attr_prompts;           /* 0: the dataset's defaults (required for other data sets) */
+  const char *cali_prompts[CD_RUN_MAX_LIST];
+  int n_cali_prompts;           /* orth-cali's candidates (class-major); 0: composed */
   /* what to run */
   cd_method methods[CD_METHOD_COUNT];
   int n_methods;
@@ -108,6 +110,8 @@ typedef struct {
   const char *model_checksum;   /* of the model's weights */
   const char *index_checksum;   /* of the cache's rows and feature values, as loaded (NULL: */
   const char *features_checksum; /* unknown, e.g. a cache built in memory) */
+  const char *attr_source;      /* where the attribute prompts came from: "given" (flags or
+                                 * the data set's defaults) or "discovered"; NULL: "given" */
 } cd_run_resolved;
 
 /* args.json: {"version", "command": "run", "cache", "model", "out", "methods", "seeds",

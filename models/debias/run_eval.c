@@ -45,12 +45,16 @@ void cd_run_split_metrics(const cd_run_state *st, const int32_t *pred, int split
 int cd_run_evaluate(const cd_run_state *st, cd_head *h, cd_run_eval *ev, cd_error *e) {
   if (predict_split(st, h, CD_SPLIT_VAL, ev->pred, e) || predict_split(st, h, CD_SPLIT_TEST, ev->pred, e))
     return -1;
+  cd_run_evaluate_pred(st, ev);
+  return 0;
+}
+
+void cd_run_evaluate_pred(const cd_run_state *st, cd_run_eval *ev) {
   cd_run_split_metrics(st, ev->pred, CD_SPLIT_VAL, &ev->val);
   cd_run_split_metrics(st, ev->pred, CD_SPLIT_TEST, &ev->test);
   cd_group_metrics_compute(&ev->val_pseudo, ev->pred, st->cache->y, st->a_pseudo,
                            st->rows[CD_SPLIT_VAL], st->n_rows[CD_SPLIT_VAL], NULL, "val (pseudo groups)",
                            NULL);
-  return 0;
 }
 
 int cd_run_predict_all(const cd_run_state *st, cd_head *h, int32_t *pred, cd_error *e) {

@@ -30,6 +30,7 @@ typedef struct {
   cd_projection proj;
   const float *class_feat; /* [C,E] zero-shot class features after the projection */
   const float *attr_feat;  /* [K,E] normalised attribute prompt features after it */
+  const float *cali_feat;  /* [text->n_cali, E] orth-cali's candidates after it (or NULL) */
   float *owned_text;       /* storage of the two above when projected */
   int n_attr;              /* true attribute values (0: unknown everywhere) */
   int K;                   /* attribute prompts = pseudo attribute values */
@@ -48,6 +49,8 @@ typedef struct {
   double t0;               /* when this invocation started */
   int invocation;          /* 1 for the first */
   const char *model_checksum; /* recorded in the context sidecars (NULL: unknown) */
+  int jtt_epochs;          /* JTT's T and λ_up, resolved (flags or the data set's defaults) */
+  double jtt_up;
 } cd_run_state;
 
 /* RUN_DIR/elapsed.json = {"wall_seconds": earlier invocations + this one so far,
@@ -66,6 +69,8 @@ int cd_run_eval_init(cd_run_eval *ev, const cd_run_state *st, cd_error *e);
 void cd_run_eval_free(cd_run_eval *ev);
 /* Predictions of head on val and test, and their metrics. */
 int cd_run_evaluate(const cd_run_state *st, cd_head *h, cd_run_eval *ev, cd_error *e);
+/* The metrics of the predictions already in ev->pred (val and test rows). */
+void cd_run_evaluate_pred(const cd_run_state *st, cd_run_eval *ev);
 /* Predictions of head on every row into pred [N]. */
 int cd_run_predict_all(const cd_run_state *st, cd_head *h, int32_t *pred, cd_error *e);
 /* Metrics of the predictions pred [N] on one split over true groups. */
@@ -104,6 +109,15 @@ typedef struct {
 /* 1 with *d filled when <method>/seed<k>/diverged.json is there, 0 when not, -1 when it is
  * damaged. */
 int cd_run_pair_divergence(const cd_run_state *st, cd_method method, int seed, cd_run_divergence *d, cd_error *e);
+/* A training-free method (kind CD_KIND_TEXT): predictions of every row into pred [N],
+ * <method>/predictions.npy and its metrics line into lines (run_text.c). */
+int cd_run_text_method(const cd_run_state *st, cd_method m, int32_t *pred, FILE *lines, cd_error *e);
+/* A fitted method (kind CD_KIND_FIT: dfr, dfr-pseudo) for one seed into its pair directory,
+ * done.json last (run_dfr.c). */
+int cd_run_fit_pair(const cd_run_state *st, cd_method m, int seed, cd_error *e);
+/* JTT's per-sample weights [n_train] from its first stage (ERM for T epochs) for this seed;
+ * *errors = |E| (run_jtt.c). */
+int cd_run_jtt_weights(const cd_run_state *st, int seed, float **w, int *errors, cd_error *e);
 
 /* One pair while it trains (run_pair.c), and its files (run_pair_files.c). */
 typedef struct {
@@ -125,7 +139,13 @@ typedef struct {
   char label[160];            /* progress line label */
   int diverged, diverged_epoch; /* from the tuning session (tune_session.h) */
   double diverged_loss;
+  float *sample_w;            /* [n_train] fixed per-sample weights (jtt) or NULL */
+  int jtt_errors;
 } cd_run_pair_ctx;
+
+/* The seed's fresh head: the CoOp prompt (context from ctx-init or drawn from the seed) or
+ * the linear probe at the zero-shot classifier. The prompt is owned by the caller. */
+int cd_run_head_init(const cd_run_state *st, int seed, cd_prompt *prompt, cd_head *head, cd_error *e);
 
 /* buf (4200 bytes) = the pair's directory + name. */
 int cd_run_pair_path(char *buf, const cd_run_pair_ctx *p, const char *name, cd_error *e);

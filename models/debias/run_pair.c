@@ -16,6 +16,7 @@ static void pair_free(cd_run_pair_ctx *p) {
   if (p->lines) fclose(p->lines);
   free(p->lines_buf);
   free(p->selected);
+  free(p->sample_w);
   cd_run_eval_free(&p->ev);
   cd_reweight_free(&p->rw);
   cd_optim_free(&p->opt);
@@ -33,16 +34,20 @@ static int clone_prompt(cd_prompt *dst, const cd_run_text *t, int seed, cd_error
   return 0;
 }
 
+int cd_run_head_init(const cd_run_state *st, int seed, cd_prompt *prompt, cd_head *head, cd_error *e) {
+  if (st->cfg->head == CD_HEAD_PROMPT)
+    return clone_prompt(prompt, st->text, seed, e) ||
+                   cd_head_init_prompt_projected(head, st->m, prompt, st->P ? &st->proj : NULL, e)
+               ? -1
+               : 0;
+  return cd_head_init_linear(head, st->class_feat, st->C, st->E, st->m->logit_scale_log, e);
+}
+
 static int setup(cd_run_pair_ctx *p, cd_error *e) {
   const cd_run_state *st = p->st;
   const cd_run_config *c = st->cfg;
-  if (c->head == CD_HEAD_PROMPT) {
-    if (clone_prompt(&p->prompt, st->text, p->seed, e) ||
-        cd_head_init_prompt_projected(&p->head, st->m, &p->prompt, st->P ? &st->proj : NULL, e))
-      return -1;
-  } else if (cd_head_init_linear(&p->head, st->class_feat, st->C, st->E, st->m->logit_scale_log, e)) {
-    return -1;
-  }
+  if (p->method == CD_METHOD_JTT && cd_run_jtt_weights(st, p->seed, &p->sample_w, &p->jtt_errors, e)) return -1;
+  if (cd_run_head_init(st, p->seed, &p->prompt, &p->head, e)) return -1;
   if (cd_optim_init(&p->opt, &c->optim, p->head.n_params, e) || cd_run_eval_init(&p->ev, st, e))
     return -1;
   p->selected = cd_malloc(sizeof(float) * p->head.n_params, e);
@@ -107,7 +112,7 @@ static int on_epoch(void *user, int epoch, double mean_loss, cd_error *e) {
 /* The pair's training data and hooks (its batch order follows its seed). */
 static void session_inputs(cd_run_pair_ctx *p, cd_tune_data *d, cd_tune_hooks *hk) {
   const cd_run_state *st = p->st;
-  *d = (cd_tune_data){st->xs[CD_SPLIT_TRAIN], st->ys[CD_SPLIT_TRAIN], NULL, st->n_rows[CD_SPLIT_TRAIN],
+  *d = (cd_tune_data){st->xs[CD_SPLIT_TRAIN], st->ys[CD_SPLIT_TRAIN], p->sample_w, st->n_rows[CD_SPLIT_TRAIN],
                       st->cfg->batch, (uint64_t)p->seed};
   memset(hk, 0, sizeof *hk);
   hk->batch_weights = p->weight_groups ? batch_weights : NULL;

@@ -142,7 +142,8 @@ static int run_locked(const cd_run_config *cfg, FILE *log, cd_error *e) {
   if (!rc) {
     cd_run_resolved res = {c.cache_dir, in.cache.dataset, in.classnames, in.n_cls, in.cache.attr_names,
                            in.cache.n_attr, in.templates, in.n_templates, in.attr_prompts, in.n_attr_prompts,
-                           in.cache.N, in.model_checksum, in.cache.index_checksum, in.cache.features_checksum};
+                           in.cache.N, in.model_checksum, in.cache.index_checksum, in.cache.features_checksum,
+                           c.resolve_attr ? "discovered" : "given"};
     rc = cd_run_execute(&c, &in.cache, &in.model, &text, &res, log, e);
     cd_run_text_free(&text);
   }

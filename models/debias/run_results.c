@@ -59,7 +59,7 @@ static int summarize(const cd_run_state *st, int32_t *const *preds, int S, int s
 /* The seeds of method m that diverged (diverged.json) into r; 0 when none did. */
 static int collect_diverged(const cd_run_state *st, cd_method m, cd_run_method_result *r, cd_error *e) {
   const cd_run_config *c = st->cfg;
-  if (m == CD_METHOD_ZEROSHOT) return 0;
+  if (cd_method_kind_of(m) == CD_KIND_TEXT) return 0;
   r->diverged = cd_calloc((size_t)c->n_seeds, sizeof *r->diverged, e);
   r->diverged_seeds = cd_calloc((size_t)c->n_seeds, sizeof(int), e);
   if (!r->diverged || !r->diverged_seeds) return -1;
@@ -71,10 +71,11 @@ static int collect_diverged(const cd_run_state *st, cd_method m, cd_run_method_r
   return 0;
 }
 
-static int collect_method(const cd_run_state *st, cd_method m, const int32_t *zs_pred, cd_run_method_result *r,
+static int collect_method(const cd_run_state *st, cd_method m, const int32_t *text_pred, cd_run_method_result *r,
                           cd_error *e) {
   const cd_run_config *c = st->cfg;
-  int S = m == CD_METHOD_ZEROSHOT ? 1 : c->n_seeds;
+  int text = cd_method_kind_of(m) == CD_KIND_TEXT;
+  int S = text ? 1 : c->n_seeds;
   r->method = m;
   if (collect_diverged(st, m, r, e)) return -1;
   if (r->n_diverged) return 0;
@@ -85,9 +86,9 @@ static int collect_method(const cd_run_state *st, cd_method m, const int32_t *zs
   if (!rc) r->selected_epoch = r->seeds + S;
   for (int s = 0; s < S && !rc; s++) {
     if (!(preds[s] = cd_malloc(sizeof(int32_t) * (size_t)st->N, e))) rc = -1;
-    else if (m == CD_METHOD_ZEROSHOT) memcpy(preds[s], zs_pred, sizeof(int32_t) * (size_t)st->N);
+    else if (text) memcpy(preds[s], text_pred, sizeof(int32_t) * (size_t)st->N);
     else rc = load_pair(st, m, c->seeds[s], &r->selected_epoch[s], preds[s], e);
-    if (!rc) r->seeds[s] = m == CD_METHOD_ZEROSHOT ? -1 : c->seeds[s];
+    if (!rc) r->seeds[s] = text ? -1 : c->seeds[s];
   }
   if (!rc) rc = summarize(st, preds, S, CD_SPLIT_VAL, &r->val, e) || summarize(st, preds, S, CD_SPLIT_TEST, &r->test, e);
   for (int s = 0; preds && s < S; s++) free(preds[s]);
@@ -95,14 +96,14 @@ static int collect_method(const cd_run_state *st, cd_method m, const int32_t *zs
   return rc ? -1 : 0;
 }
 
-int cd_run_results_collect(const cd_run_state *st, const int32_t *zeroshot_pred, cd_run_results *r, cd_error *e) {
+int cd_run_results_collect(const cd_run_state *st, int32_t *const *text_pred, cd_run_results *r, cd_error *e) {
   memset(r, 0, sizeof *r);
   const cd_run_config *c = st->cfg;
   r->m = cd_calloc((size_t)c->n_methods, sizeof *r->m, e);
   if (!r->m) return -1;
   r->n = c->n_methods;
   for (int k = 0; k < c->n_methods; k++)
-    if (collect_method(st, c->methods[k], zeroshot_pred, &r->m[k], e)) return cd_run_results_free(r), -1;
+    if (collect_method(st, c->methods[k], text_pred[c->methods[k]], &r->m[k], e)) return cd_run_results_free(r), -1;
   /* pseudo-label accuracy over the rows it was inferred for: train and val */
   int n, *rows;
   if (cd_pseudo_rows(st->cache->split, st->N, &rows, &n, e)) return cd_run_results_free(r), -1;
@@ -140,14 +141,29 @@ static void write_diverged_method(FILE *fp, const cd_run_state *st, const cd_run
   fputs("\n      ],\n      \"test\": null,\n      \"val\": null\n    }", fp);
 }
 
-static void write_method(FILE *fp, const cd_run_state *st, const cd_run_method_result *m) {
+const char *cd_run_labels_used(const cd_run_state *st, cd_method m) {
+  return cd_method_labels_name(cd_method_labels_used(m, st->cfg->select == CD_SELECT_VAL_TRUE));
+}
+
+const char *cd_run_attr_names_used(const cd_run_resolved *res, cd_method m) {
+  if (!cd_method_uses_attr_prompts(m)) return "none";
+  return res->attr_source ? res->attr_source : "given";
+}
+
+static void write_method(FILE *fp, const cd_run_state *st, const cd_run_resolved *res, const cd_run_method_result *m) {
+  cd_method_kind kind = cd_method_kind_of(m->method);
   if (m->n_diverged) return write_diverged_method(fp, st, m);
   fprintf(fp, "    \"%s\": {\n      \"status\": \"finished\",\n      \"seeds\": ", cd_method_name(m->method));
-  if (m->method == CD_METHOD_ZEROSHOT) fputs("null", fp);
+  if (kind == CD_KIND_TEXT) fputs("null", fp);
   else cd_jw_int32s(fp, (const int32_t *)m->seeds, m->n_seeds);
+  fprintf(fp, ",\n      \"uses\": {\"labels\": \"%s\", \"attr_names\": \"%s\"}", cd_run_labels_used(st, m->method),
+          cd_run_attr_names_used(res, m->method));
+  fputs(",\n      \"citation\": ", fp);
+  cd_json_write_string(fp, cd_method_citation(m->method));
   fputs(",\n      \"selected_epoch\": ", fp);
   cd_jw_int32s(fp, (const int32_t *)m->selected_epoch, m->n_seeds);
-  fprintf(fp, ",\n      \"epochs\": %d,\n      \"test\": ", m->method == CD_METHOD_ZEROSHOT ? 0 : st->cfg->optim.max_epoch);
+  int epochs = kind == CD_KIND_TUNE ? st->cfg->optim.max_epoch : 0;
+  fprintf(fp, ",\n      \"epochs\": %d,\n      \"test\": ", epochs);
   cd_eval_write_split(fp, &m->test, "      ");
   fputs(",\n      \"val\": ", fp);
   cd_eval_write_split(fp, &m->val, "      ");
@@ -191,7 +207,7 @@ int cd_run_results_write(const cd_run_state *st, const cd_run_resolved *res, con
   write_pseudo(fp, st, &r->pseudo);
   fputs("  \"methods\": {\n", fp);
   for (int k = 0; k < r->n; k++) {
-    write_method(fp, st, &r->m[k]);
+    write_method(fp, st, res, &r->m[k]);
     fputs(k + 1 < r->n ? ",\n" : "\n", fp);
   }
   fputs("  },\n  \"method_order\": [", fp);
@@ -207,10 +223,11 @@ static void cell(char *buf, size_t cap, double v, double sd, int runs) {
   else snprintf(buf, cap, "%.2f", 100 * v);
 }
 
-void cd_run_results_print(FILE *fp, const cd_run_state *st, const cd_run_results *r) {
+void cd_run_results_print(FILE *fp, const cd_run_state *st, const cd_run_resolved *res, const cd_run_results *r) {
   fprintf(fp, "\ntest (%d rows), accuracy in %% (mean ± std over seeds; selection %s)\n", st->n_rows[CD_SPLIT_TEST],
           cd_select_name(st->cfg->select));
-  fprintf(fp, "%-12s %-16s %-16s %-16s %-16s\n", "method", "avg", "adjusted avg", "worst group", "gap");
+  fprintf(fp, "%-12s %-16s %-16s %-16s %-16s %-24s %s\n", "method", "avg", "adjusted avg", "worst group", "gap",
+          "group labels", "attr names");
   for (int k = 0; k < r->n; k++) {
     const cd_group_metrics *t = &r->m[k].test;
     char c1[40], c2[40], c3[40], c4[40];
@@ -226,9 +243,10 @@ void cd_run_results_print(FILE *fp, const cd_run_state *st, const cd_run_results
     cell(c3, sizeof c3, t->worst_group_acc, t->worst_group_acc_std, t->n_runs);
     cell(c4, sizeof c4, t->gap, t->gap_std, t->n_runs);
     /* "±" is two bytes in UTF-8: pad by display width */
-    fprintf(fp, "%-12s %-*s %-*s %-*s %-*s\n", cd_method_name(r->m[k].method), 16 + (int)(strstr(c1, "±") != NULL), c1,
+    fprintf(fp, "%-12s %-*s %-*s %-*s %-*s %-24s %s\n", cd_method_name(r->m[k].method), 16 + (int)(strstr(c1, "±") != NULL), c1,
             16 + (int)(strstr(c2, "±") != NULL), c2, 16 + (int)(strstr(c3, "±") != NULL), c3,
-            16 + (int)(strstr(c4, "±") != NULL), c4);
+            16 + (int)(strstr(c4, "±") != NULL), c4, cd_run_labels_used(st, r->m[k].method),
+            cd_run_attr_names_used(res, r->m[k].method));
   }
   cd_pseudo_stats_print(fp, &r->pseudo, st->classnames);
   for (int k = 0; k < r->n; k++)

@@ -28,14 +28,19 @@ typedef struct {
   cd_pseudo_stats pseudo;        /* over train + val rows with a known attribute */
 } cd_run_results;
 
-int cd_run_results_collect(const cd_run_state *st, const int32_t *zeroshot_pred, cd_run_results *r,
+/* text_pred [CD_METHOD_COUNT]: the training-free methods' predictions [N] (run_text.c). */
+int cd_run_results_collect(const cd_run_state *st, int32_t *const *text_pred, cd_run_results *r,
                            cd_error *e);
 void cd_run_results_free(cd_run_results *r);
 int cd_run_results_write(const cd_run_state *st, const cd_run_resolved *res, const cd_run_results *r,
                          double wall_seconds, cd_error *e);
 /* The plain-text table: method x avg, adjusted avg, worst group, gap (test, mean ± std over
- * seeds, in %; "diverged" and the seeds instead for a method with a diverged seed), then the
- * pseudo-label accuracy. */
-void cd_run_results_print(FILE *fp, const cd_run_state *st, const cd_run_results *r);
+ * seeds, in %; "diverged" and the seeds instead for a method with a diverged seed), the group
+ * labels and attribute names it uses; then the pseudo-label accuracy. */
+void cd_run_results_print(FILE *fp, const cd_run_state *st, const cd_run_resolved *res, const cd_run_results *r);
+/* What a method uses in this run: "none" | "validation group labels" | "training group
+ * labels"; and the attribute names: "given" | "discovered" | "none". */
+const char *cd_run_labels_used(const cd_run_state *st, cd_method m);
+const char *cd_run_attr_names_used(const cd_run_resolved *res, cd_method m);
 
 #endif

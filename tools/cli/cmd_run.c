@@ -22,7 +22,9 @@ static void print_help(void) {
       "         [--position end|middle|front] [--optim sgd|adam] [--lr 0.002] [--momentum 0.9]\n"
       "         [--weight-decay 5e-4] [--epochs 50] [--batch 32] [--warmup-epochs 1]\n"
       "         [--warmup-lr 1e-5] [--eta 2] [--ema 0.9] [--dpt-update epoch|step]\n"
-      "         [--gdro-eta 0.01] [--gdro-adj 0] [--embed-batch 32] [--skip-bad] [--vocab V]\n"
+      "         [--gdro-eta 0.01] [--gdro-adj 0] [--jtt-epochs T] [--jtt-up L] [--dfr-c LIST]\n"
+      "         [--dfr-fits 20] [--orth-lambda 1000] [--cali-prompt TEXT]...\n"
+      "         [--embed-batch 32] [--skip-bad] [--vocab V]\n"
       "         [--dims K --reduce pca|random|truncate [--reduce-seed S]] [--threads N]\n"
       "         [--lockstep on|off]\n\n"
       "Debiased Prompt Tuning end to end on a feature cache (clipdebias embed); with --dataset\n"
@@ -43,7 +45,29 @@ static void print_help(void) {
       "                   of the initial prompt; batch loss sum w CE / sum w\n"
       "      oracle       the same on true groups with eta 0 (inverse group frequency)\n"
       "      gdro         GroupDRO on true groups: q_g <- q_g exp(gdro-eta loss_g), normalised\n"
-      "      gdro-pseudo  GroupDRO on pseudo groups\n"
+      "      gdro-pseudo  GroupDRO on pseudo groups (B2T-DRO's recipe: Kim et al., CVPR 2024,\n"
+      "                   arXiv 2301.11104)\n"
+      "    the field's baselines on the same features:\n"
+      "      jtt          Just Train Twice (Liu et al., ICML 2021, arXiv 2107.09044): erm for\n"
+      "                   --jtt-epochs T, its training errors weighted 1 + --jtt-up, retrained\n"
+      "                   (defaults from the authors' README: waterbirds and others T 60,\n"
+      "                   up 100; celeba T 1, up 50)\n"
+      "      dfr          Deep Feature Reweighting (Kirichenko et al., ICLR 2023, arXiv\n"
+      "                   2204.02937): L1 logistic regression on group-balanced validation\n"
+      "                   features; C from --dfr-c (1,0.7,0.3,0.1,0.07,0.03,0.01) by held-out\n"
+      "                   worst group on one half, then --dfr-fits (20) fits averaged. Uses the\n"
+      "                   validation group labels (its val numbers are not held out)\n"
+      "      dfr-pseudo   the same on the pseudo groups of the validation set\n"
+      "      orth-proj    training-free (Chuang et al. 2023, arXiv 2302.00070): class text\n"
+      "                   features projected away from the attribute prompts' span\n"
+      "      orth-cali    the same with calibration pairs (class, every two attribute values)\n"
+      "                   and --orth-lambda (1000); candidates \"<class prompt> <attribute\n"
+      "                   prompt>\" or --cali-prompt TEXT (classes x attribute values, class-major)\n"
+      "      roboshot     training-free (Adila et al., ICLR 2024, arXiv 2309.04344): image\n"
+      "                   features with the attribute directions (prompt 0 - prompt k) rejected\n"
+      "                   (no language model: the attribute prompts are the concepts)\n"
+      "    The table says what each uses: group labels (none, validation, training) and\n"
+      "    attribute names (given, discovered, none)\n"
       " 4. model selection per epoch: validation worst-group accuracy over pseudo groups\n"
       "    (val-pseudo, no annotation), over true groups (val-true), or the last epoch\n"
       " 5. evaluation on val and test over the true groups; every seed repeats training\n"
@@ -94,6 +118,7 @@ static int value_arg(run_args *a, const char *opt, const char *v) {
   if (dst) return *dst = v, 0;
   if (cd_arg_is(opt, "--template")) return list_arg(opt, v, c->templates, &c->n_templates);
   if (cd_arg_is(opt, "--attr-prompt")) return list_arg(opt, v, c->attr_prompts, &c->n_attr_prompts);
+  if (cd_arg_is(opt, "--cali-prompt")) return list_arg(opt, v, c->cali_prompts, &c->n_cali_prompts);
   if (cd_arg_is(opt, "--ctx-init")) return c->ctx_init = v, a->ctx_init_set = 1, 0;
   if (cd_arg_is(opt, "--attr-from")) return a->attr_from = v, 0;
   if (cd_arg_is(opt, "--attr")) {
@@ -143,6 +168,7 @@ static int parse(int argc, char **argv, run_args *a) {
   for (int i = 1; i < argc; i++) {
     int r = cd_cli_optim_arg(argc, argv, &i, &a->c.optim, NULL);
     if (!r) r = cd_cli_debias_arg(argc, argv, &i, &a->c.debias);
+    if (!r) r = cd_cli_baseline_arg(argc, argv, &i, &a->c.debias);
     if (!r) r = cd_dataset_arg(argc, argv, &i, &a->ds);
     if (!r && (r = cd_cli_discover_arg(argc, argv, &i, &a->disc)) == 1) a->disc_set = 1;
     if (r < 0) return -1;

@@ -28,6 +28,43 @@ int cd_cli_debias_arg(int argc, char **argv, int *i, cd_debias_params *p) {
   return 1;
 }
 
+/* A baseline's number in [lo, hi] (the baselines' flags are checked here, where they are read). */
+static int in_range(const char *opt, const char *v, double lo, double hi, double *out) {
+  if (cd_arg_float(opt, v, out)) return -1;
+  if (!(*out >= lo && *out <= hi)) return cd_cli_fail("%s %s is outside [%g, %g]", opt, v, lo, hi), -1;
+  return 0;
+}
+
+/* "1,0.7,0.3" into p->dfr_c. */
+static int c_grid(const char *v, cd_debias_params *p) {
+  char buf[512], *save = NULL;
+  if (strlen(v) >= sizeof buf) return cd_cli_fail("--dfr-c: list too long"), -1;
+  strcpy(buf, v);
+  p->n_dfr_c = 0;
+  for (char *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+    if (p->n_dfr_c == CD_DFR_MAX_C) return cd_cli_fail("--dfr-c: at most %d values", CD_DFR_MAX_C), -1;
+    if (in_range("--dfr-c", tok, 1e-9, 1e9, &p->dfr_c[p->n_dfr_c])) return -1;
+    p->n_dfr_c++;
+  }
+  return p->n_dfr_c ? 0 : (cd_cli_fail("--dfr-c: no value in '%s'", v), -1);
+}
+
+int cd_cli_baseline_arg(int argc, char **argv, int *i, cd_debias_params *p) {
+  const char *opt = argv[*i];
+  if (!cd_arg_is(opt, "--jtt-epochs") && !cd_arg_is(opt, "--jtt-up") && !cd_arg_is(opt, "--dfr-c") &&
+      !cd_arg_is(opt, "--dfr-fits") && !cd_arg_is(opt, "--orth-lambda"))
+    return 0;
+  const char *v = cd_arg_value(argc, argv, i);
+  if (!v) return -1;
+  int bad;
+  if (cd_arg_is(opt, "--jtt-epochs")) bad = cd_arg_int(opt, v, 1, 100000, &p->jtt_epochs);
+  else if (cd_arg_is(opt, "--dfr-fits")) bad = cd_arg_int(opt, v, 1, 10000, &p->dfr_fits);
+  else if (cd_arg_is(opt, "--jtt-up")) bad = in_range(opt, v, 0, 1e6, &p->jtt_up);
+  else if (cd_arg_is(opt, "--orth-lambda")) bad = in_range(opt, v, 0, 1e9, &p->orth_lambda);
+  else bad = c_grid(v, p);
+  return bad ? -1 : 1;
+}
+
 int cd_cli_optim_arg(int argc, char **argv, int *i, cd_optim_config *c, int *epochs_set) {
   const char *opt = argv[*i];
   double *dst = NULL;
