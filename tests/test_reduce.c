@@ -316,7 +316,7 @@ static int run(world *w, int dims, const char *out) {
   c.dims = dims, c.reduce = CD_REDUCE_PCA;
   const char *tmpl[1] = {"a photo of a {}."}, *prompts[2] = {"land", "water"};
   cd_run_resolved res = {"(memory)", "toy", w->cache.classnames, 2, w->cache.attr_names, 2, tmpl, 1, prompts, 2,
-                         w->cache.N, "", NULL, NULL};
+                         w->cache.N, "", NULL, NULL, "given"};
   cd_error e;
   int rc = cd_run_execute(&c, &w->cache, &w->tiny.m, &w->text, &res, NULL, &e);
   CHECK(rc == 0, "run --dims %d: %s", dims, e.msg);
