@@ -276,7 +276,16 @@ static double column_best(const cd_rp_run *run, int test, int k) {
   return n >= 2 ? best : NAN;
 }
 
-static void write_results_row(FILE *fp, const cd_rp_run *run, int m, double best[2][CD_RP_NSTAT], int epoch_col) {
+static void write_uses(FILE *fp, const cd_rp_method *me) {
+  fputs("<td class=\"sep\">", fp);
+  cd_rp_esc(fp, me->uses_labels ? me->uses_labels : "–");
+  fputs("</td><td>", fp);
+  cd_rp_esc(fp, me->uses_attr ? me->uses_attr : "–");
+  fputs("</td>", fp);
+}
+
+static void write_results_row(FILE *fp, const cd_rp_run *run, int m, double best[2][CD_RP_NSTAT], int epoch_col,
+                              int uses_col) {
   const cd_rp_method *me = &run->methods[m];
   int show_std = cd_rp_several_seeds(run, me);
   fputs("<tr data-method=\"", fp);
@@ -284,7 +293,7 @@ static void write_results_row(FILE *fp, const cd_rp_run *run, int m, double best
   fputs("\">", fp);
   method_name_cell(fp, run, m);
   if (me->diverged) {
-    fprintf(fp, "<td colspan=\"%d\" class=\"diverged\">diverged: ", 2 * CD_RP_NSTAT + epoch_col);
+    fprintf(fp, "<td colspan=\"%d\" class=\"diverged\">diverged: ", 2 * CD_RP_NSTAT + epoch_col + 2 * uses_col);
     cd_rp_esc(fp, me->diverged_text);
     fputs("</td></tr>\n", fp);
     return;
@@ -308,28 +317,31 @@ static void write_results_row(FILE *fp, const cd_rp_run *run, int m, double best
     cd_rp_esc(fp, me->epochs > 0 ? sel : "–");
     fputs("</td>", fp);
   }
+  if (uses_col) write_uses(fp, me);
   fputs("</tr>\n", fp);
 }
 
 static void write_results(FILE *fp, const cd_rp_run *run) {
   double best[2][CD_RP_NSTAT];
-  int any_annot = 0, epoch_col = 0;
+  int any_annot = 0, epoch_col = 0, uses_col = 0;
   for (int t = 0; t < 2; t++)
     for (int k = 0; k < CD_RP_NSTAT; k++) best[t][k] = column_best(run, t == 0, k);
   for (int m = 0; m < run->n_methods; m++) {
     any_annot |= cd_rp_method_style(run, m).uses_annotations;
     epoch_col |= run->methods[m].epochs > 0;
+    uses_col |= run->methods[m].uses_labels != NULL;
   }
   fputs("<section id=\"results\">\n<h2>Results</h2>\n<div class=\"wide\">\n<table class=\"bk res\">\n<thead>\n"
         "<tr><th rowspan=\"2\"></th><th colspan=\"4\" class=\"span\">Test</th>"
         "<th colspan=\"4\" class=\"span sep\">Validation</th>",
         fp);
   if (epoch_col) fputs("<th rowspan=\"2\" class=\"sep\">Epoch</th>", fp);
+  if (uses_col) fputs("<th rowspan=\"2\" class=\"sep\">Group labels</th><th rowspan=\"2\">Attribute names</th>", fp);
   fputs("</tr>\n<tr>", fp);
   for (int t = 0; t < 2; t++)
     for (int k = 0; k < CD_RP_NSTAT; k++) fprintf(fp, "<th%s>%s</th>", t && !k ? " class=\"sep\"" : "", STAT_HEAD[k]);
   fputs("</tr>\n</thead>\n<tbody>\n", fp);
-  for (int m = 0; m < run->n_methods; m++) write_results_row(fp, run, m, best, epoch_col);
+  for (int m = 0; m < run->n_methods; m++) write_results_row(fp, run, m, best, epoch_col, uses_col);
   fputs("</tbody>\n</table>\n</div>\n<p class=\"note\">Accuracy in %", fp);
   if (run->n_seeds > 1) cd_rp_escf(fp, ", mean ± std over %d seeds", run->n_seeds);
   fputs(". Avg: over all images of the split; adjusted avg: group accuracies weighted by training group sizes; "
@@ -337,6 +349,9 @@ static void write_results(FILE *fp, const cd_rp_run *run) {
         fp);
   if (run->n_methods > 1) fputs(" Best of each column in bold.", fp);
   if (epoch_col) fputs(" Epoch: the epoch selected for each seed / epochs trained.", fp);
+  if (uses_col)
+    fputs(" Group labels: the annotations a method reads (none, validation or training group labels); attribute "
+          "names: whether it reads the attribute prompts, given or discovered.", fp);
   if (any_annot) fputs(" † trains with the true attribute of every training image.", fp);
   fputs("</p>\n</section>\n", fp);
 }

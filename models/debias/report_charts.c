@@ -18,6 +18,12 @@ static const struct {
     {"oracle", "Oracle reweighting", "#009E73", "7 3", 1},
     {"gdro", "GroupDRO", "#D55E00", "2 2", 1},
     {"gdro-pseudo", "GroupDRO (pseudo groups)", "#CC79A7", "7 2 2 2", 0},
+    {"jtt", "JTT", "#56B4E9", "4 2", 0},
+    {"dfr", "DFR", "#882255", "6 2", 0},
+    {"dfr-pseudo", "DFR (pseudo groups)", "#44AA99", "6 2", 0},
+    {"orth-proj", "Orth-Proj", "#999933", "1 2", 0},
+    {"orth-cali", "Orth-Cali", "#332288", "1 2", 0},
+    {"roboshot", "RoboShot", "#AA4499", "1 2", 0},
 };
 static const char *OTHER_COLORS[] = {"#56B4E9", "#000000", "#882255", "#44AA99", "#999933"};
 /* Groups: hue by class, dash by attribute value, so "same class" reads at a glance. */

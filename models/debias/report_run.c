@@ -238,6 +238,13 @@ static int read_method(src s, cd_rp_run *run, const char *name, const cd_json *m
   if (read_longs(s, m, where, "selected_epoch", MAX_COUNT, &out->selected, &out->n_selected)) return -1;
   if (read_split(s, run, m, name, "test", &out->test) || read_split(s, run, m, name, "val", &out->val)) return -1;
   if (read_diverged(s, m, where, out)) return -1;
+  const cd_json *uses = cd_json_get(m, "uses");
+  if (uses && uses->type == CD_JSON_OBJECT) {
+    const cd_json *l = cd_json_get(uses, "labels"), *a = cd_json_get(uses, "attr_names");
+    if ((l && l->type != CD_JSON_STRING) || (a && a->type != CD_JSON_STRING))
+      return cd_fail(s.e, "%s: %s.uses.labels / attr_names are not strings", s.path, where);
+    out->uses_labels = l ? l->str : NULL, out->uses_attr = a ? a->str : NULL;
+  }
   if (!out->test.present && !out->val.present && !out->diverged)
     return cd_fail(s.e, "%s: %s has neither \"test\" nor \"val\" results", s.path, where);
   return 0;

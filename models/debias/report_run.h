@@ -35,6 +35,8 @@ typedef struct {
   int epochs;
   cd_rp_split test, val;
   int diverged;       /* "status": "diverged": no numbers, diverged_text says which seeds */
+  const char *uses_labels, *uses_attr; /* "uses": the group labels and attribute names it
+                                        * reads (NULL when results.json does not say) */
   char diverged_text[1024];
 } cd_rp_method;
 

@@ -32,7 +32,10 @@ static void print_help(void) {
          "    which class and place co-occur, so its zero-shot classifier is biased like CLIP's;\n"
          " 3. clipdebias run: embed, zero-shot, pseudo labels from \"a photo of a bird on\n"
          "    land/water.\", then erm, dpt, oracle and gdro prompt tuning for every seed, each\n"
-         "    reported at its last epoch as CoOp reports prompt tuning (`run --select last`).\n"
+         "    reported at its last epoch as CoOp reports prompt tuning (`run --select last`),\n"
+         "    and the field's baselines that need no group label: gdro-pseudo, jtt, dfr-pseudo,\n"
+         "    orth-proj, orth-cali, roboshot (oracle and gdro read the training group labels:\n"
+         "    the table's \"group labels\" column says what each method uses).\n"
          "Prints the results table and the pseudo-label accuracy; DIR/run/report.html shows it all.\n"
          "  --out DIR      where everything goes (default clipdebias-demo)\n"
          "  --scale S      size of the world relative to Waterbirds (default 1: 11788 images)\n"
@@ -158,13 +161,18 @@ static int embed_world(const char *world, const char *model, const char *cache) 
   return rc ? -1 : 0;
 }
 
+/* DPT and its comparisons: the methods that need no group label (zero-shot, ERM, DPT, and the
+ * field's baselines on the pseudo groups or the attribute prompts), and the oracle and GroupDRO,
+ * which read the training group labels (the table's "group labels" column says so). */
+#define DEMO_METHODS "zeroshot,erm,dpt,oracle,gdro,gdro-pseudo,jtt,dfr-pseudo,orth-proj,orth-cali,roboshot"
+
 /* The run of step 3 (paths aside), checked before anything is drawn or embedded. */
 static int demo_config(const demo_args *a, cd_run_config *c, cd_error *e) {
   cd_run_config_default(c);
   c->optim.max_epoch = a->epochs;
   c->select = CD_SELECT_LAST; /* as CoOp reports prompt tuning: the trained prompt, unselected */
   c->threads = a->threads ? a->threads : 1;
-  if (cd_run_config_set_methods(c, "zeroshot,erm,dpt,oracle,gdro", e) || cd_run_config_set_seeds(c, a->seeds, e))
+  if (cd_run_config_set_methods(c, DEMO_METHODS, e) || cd_run_config_set_seeds(c, a->seeds, e))
     return -1;
   return cd_run_config_check(c, e);
 }
@@ -188,8 +196,8 @@ static int run_pipeline(const demo_args *a, const char *world, const char *model
   c.cache_dir = cache;
   c.model = model;
   c.out_dir = run_dir;
-  printf("[3/3] clipdebias run --cache %s --model %s --out %s --methods zeroshot,erm,dpt,oracle,gdro --seeds %s --epochs %d --select last\n",
-         cache, model, run_dir, a->seeds, a->epochs);
+  printf("[3/3] clipdebias run --cache %s --model %s --out %s --methods %s --seeds %s --epochs %d --select last\n",
+         cache, model, run_dir, DEMO_METHODS, a->seeds, a->epochs);
   fflush(stdout);
   if (cd_run(&c, stdout, &e)) return cd_cli_fail("%s", e.msg), -1;
   printf("results: %s/results.json\n", run_dir);
