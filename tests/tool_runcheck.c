@@ -4,7 +4,8 @@
  *       checks a directory written by `clipdebias run` against the documented schema:
  *       results.json (every key and its type, one entry per method and group, accuracies in
  *       [0, 1] or null, selected epochs in range, std present), metrics.jsonl (every line's keys;
- *       one line per method, seed and epoch 0..epochs, zeroshot one line), args.json, and each
+ *       one line per method, seed and epoch 0..epochs, one line for a seedless method: zeroshot and
+ *       the training-free baselines; one per seed for a fitted one, epochs 0), args.json, and each
  *       finished pair's files. A method with "status": "diverged" has null test and val, no
  *       selected epochs, and a "diverged" list (seed, epoch, loss, likely_flag, message); its
  *       diverged seeds have no metrics lines. Prints "schema ok: M methods, S seeds, L metrics
@@ -83,7 +84,7 @@ static int check_diverged(const cd_json *x, int n_seeds, int *n) {
   return 0;
 }
 
-static int check_results(const cd_json *r, int *n_methods, int *n_seeds, int *epochs, int *n_diverged) {
+static int check_results(const cd_json *r, int *n_methods, int *n_seeds, int *epochs, int *n_diverged, int *want) {
   const char *strs[5] = {"dataset", "model", "cache", "head", "select"};
   for (int k = 0; k < 5; k++)
     if (!need(r, strs[k], CD_JSON_STRING, 0)) return 1;
@@ -101,6 +102,7 @@ static int check_results(const cd_json *r, int *n_methods, int *n_seeds, int *ep
   *n_methods = (int)methods->n;
   *n_seeds = (int)seeds->n;
   *n_diverged = 0;
+  *want = 0;
   for (size_t m = 0; m < methods->n; m++) {
     const cd_json *x = &methods->items[m], *status = need(x, "status", CD_JSON_STRING, 0);
     if (!status) return 1;
@@ -112,6 +114,7 @@ static int check_results(const cd_json *r, int *n_methods, int *n_seeds, int *ep
       *n_diverged += n;
       if (!strcmp(methods->keys[m], "zeroshot")) return fail("%s cannot diverge", "zeroshot");
       *epochs = (int)cd_json_get_int(x, "epochs", -1);
+      *want += (*n_seeds - n) * (*epochs + 1);
       continue;
     }
     if (strcmp(status->str, "finished")) return fail("%s must be \"finished\" or \"diverged\"", "status");
@@ -119,11 +122,16 @@ static int check_results(const cd_json *r, int *n_methods, int *n_seeds, int *ep
     const cd_json *test = need(x, "test", CD_JSON_OBJECT, 0), *val = need(x, "val", CD_JSON_OBJECT, 0);
     if (!sel || !test || !val || !need(x, "epochs", CD_JSON_NUMBER, 0)) return 1;
     if (strcmp(order->items[m].str, methods->keys[m])) return fail("%s differs from the methods' order", "method_order");
-    int is_zs = !strcmp(methods->keys[m], "zeroshot"), E = (int)cd_json_get_int(x, "epochs", -1);
-    if (!is_zs) *epochs = E;
-    if ((int)sel->n != (is_zs ? 1 : *n_seeds)) return fail("%s needs one entry per seed", "selected_epoch");
+    /* seedless: zeroshot and the training-free baselines ("seeds": null, one metrics line);
+     * epochs 0: a head fitted per seed (dfr), one line per seed with selected epoch 0 */
+    const cd_json *ms = cd_json_get(x, "seeds");
+    int seedless = !ms || ms->type == CD_JSON_NULL, E = (int)cd_json_get_int(x, "epochs", -1);
+    if (!strcmp(methods->keys[m], "zeroshot") && !seedless) return fail("%s must have \"seeds\": null", "zeroshot");
+    if (E > 0) *epochs = E;
+    *want += seedless ? 1 : *n_seeds * (E + 1);
+    if ((int)sel->n != (seedless ? 1 : *n_seeds)) return fail("%s needs one entry per seed", "selected_epoch");
     for (size_t s = 0; s < sel->n; s++)
-      if (sel->items[s].number < (is_zs ? 0 : 1) || sel->items[s].number > E) return fail("%s out of range", "selected_epoch");
+      if (sel->items[s].number < (E == 0 ? 0 : 1) || sel->items[s].number > E) return fail("%s out of range", "selected_epoch");
     snprintf(g_where + strlen(g_where), 64, " methods.%s", methods->keys[m]);
     if (check_split(test, G) || check_split(val, G)) return 1;
     *strrchr(g_where, ' ') = 0;
@@ -144,7 +152,7 @@ static int check_line(const cd_json *l) {
   return 0;
 }
 
-static int check_metrics(const char *dir, int n_methods, int n_seeds, int epochs, int n_diverged, int *lines) {
+static int check_metrics(const char *dir, int want, int *lines) {
   char path[4200];
   uint8_t *buf;
   size_t n;
@@ -163,9 +171,8 @@ static int check_metrics(const char *dir, int n_methods, int n_seeds, int epochs
     ++*lines;
   }
   free(buf);
-  int want = 1 + ((n_methods - 1) * n_seeds - n_diverged) * (epochs + 1);
   if (!rc && *lines != want) {
-    fprintf(stderr, "%s: %d lines, expected %d (1 zero-shot + (methods x seeds - diverged pairs) x (epochs + 1))\n", path,
+    fprintf(stderr, "%s: %d lines, expected %d (1 per seedless method + (seeds - diverged pairs) x (epochs + 1) per other)\n", path,
             *lines, want);
     rc = 1;
   }
@@ -209,10 +216,10 @@ static int check_schema(const char *run_dir) {
   snprintf(g_where, sizeof g_where, "%s", path);
   cd_json_doc *doc = cd_json_parse_file(path, 1 << 26, &e);
   if (!doc) return fprintf(stderr, "%s\n", e.msg), 1;
-  int n_methods = 0, n_seeds = 0, epochs = 0, lines = 0, n_diverged = 0;
-  int rc = check_results(cd_json_root(doc), &n_methods, &n_seeds, &epochs, &n_diverged);
+  int n_methods = 0, n_seeds = 0, epochs = 0, lines = 0, n_diverged = 0, want = 0;
+  int rc = check_results(cd_json_root(doc), &n_methods, &n_seeds, &epochs, &n_diverged, &want);
   cd_json_free(doc);
-  if (!rc) rc = check_metrics(run_dir, n_methods, n_seeds, epochs, n_diverged, &lines);
+  if (!rc) rc = check_metrics(run_dir, want, &lines);
   snprintf(path, sizeof path, "%s/args.json", run_dir);
   snprintf(g_where, sizeof g_where, "%s", path);
   if (!rc && !(doc = cd_json_parse_file(path, 1 << 24, &e))) rc = (fprintf(stderr, "%s\n", e.msg), 1);
