@@ -5,7 +5,7 @@
 #   - 2 shards at f16 + merge == one f16 run, byte for byte (features.npy, index.csv);
 #   - a cache of the other dtype is refused (embed into it, merge with it), named;
 #   - run on the f16 cache works; its zero-shot predictions and pseudo labels equal the f32 one's;
-#   - a truncated f16 features.npy is refused by run, naming the file.
+#   - discover behaves the same on both; a truncated f16 features.npy is refused by run, named.
 # (The values -- f16 cache == f32 cache rounded -- are checked in tests/test_feature_cache.c.)
 set -u
 BIN=${1:?usage: cli_embed_f16.sh path/to/clipdebias}
@@ -55,6 +55,15 @@ check "run on the f16 cache: exit 0" test $rc -eq 0
 check "run on the f16 cache: results.json" test -s "$TMP/run16/results.json"
 check "zero-shot predictions on f16 == on f32" cmp "$TMP/run16/zeroshot/predictions.npy" "$TMP/run32/zeroshot/predictions.npy"
 check "pseudo attributes on f16 == on f32" cmp "$TMP/run16/a_pseudo.npy" "$TMP/run32/a_pseudo.npy"
+
+# discover reads the f16 cache like the f32 one (same messages, same exit code, no crash)
+for t in 32 16; do
+  "$BIN" discover --cache "$TMP/f$t" --model "$MODEL" --out "$TMP/d$t.json" --words tests/fixtures/discover/toy_words.txt \
+    > "$TMP/out" 2>&1
+  echo "exit $?" >> "$TMP/out"
+  sed "s|$TMP/f$t|CACHE|g" "$TMP/out" > "$TMP/disc$t"
+done
+check "discover on the f16 cache behaves as on the f32 one" cmp "$TMP/disc16" "$TMP/disc32"
 
 # truncated
 truncate -s -2 "$TMP/f16/features.npy"

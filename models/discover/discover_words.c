@@ -84,7 +84,16 @@ void cd_discover_cache_fingerprint(const cd_feature_cache *c, char out[40]) {
   cd_xxh64_init(&s, 0);
   int32_t dims[2] = {c->N, c->D};
   cd_xxh64_update(&s, dims, sizeof dims);
-  cd_xxh64_update(&s, c->features, sizeof(float) * (size_t)c->N * c->D);
+  /* the features as float32 rows, whatever the cache stores (a float16 cache has no float32
+   * array to hash); streamed, so the hash is the one of the whole array at once */
+  enum { ROWS = 1024 };
+  float *rows = malloc(sizeof(float) * ROWS * (size_t)c->D);
+  for (int i = 0; rows && i < c->N; i += ROWS) {
+    int n = c->N - i < ROWS ? c->N - i : ROWS;
+    cd_feature_cache_rows(c, i, n, rows);
+    cd_xxh64_update(&s, rows, sizeof(float) * (size_t)n * c->D);
+  }
+  free(rows);
   cd_xxh64_update(&s, c->y, sizeof(int32_t) * (size_t)c->N);
   cd_xxh64_update(&s, c->split, sizeof(int32_t) * (size_t)c->N);
   snprintf(out, 40, "xxh64:%016llx", (unsigned long long)cd_xxh64_final(&s));
