@@ -3,7 +3,8 @@
  * ops, data and models is a cd_pool_run: forward and backward kernels, image decoding,
  * hashing, rendering. The idiom: put the loop's shared inputs in a job struct, make the
  * loop body an item function of (job, item, worker), and define items by the data (rows,
- * chunks of a fixed size, files), never by the thread count.
+ * chunks of a fixed size, files) so that what an item computes never depends on the thread
+ * count.
  *
  * Why not an OpenMP parallel loop: its closing barrier waits for every thread of the team,
  * including one the OS has not scheduled yet, so on a machine with more runnable threads

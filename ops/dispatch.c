@@ -1,16 +1,10 @@
 /* The kernel tables (see ops/dispatch.h): one fill function per ISA level, each setting only
- * the entries that level has its own kernel for. */
+ * the entries that level has its own kernel for (the kernels: ops/kernels/). */
 #include "ops/dispatch.h"
 
 #include <stdatomic.h>
 #include <string.h>
 
-#include "ops/activation/activation.h"
-#include "ops/attention/attention.h"
-#include "ops/elementwise/softmax.h"
-#include "ops/gemm/gemm.h"
-#include "ops/gemm/skinny.h"
-#include "ops/norm/layernorm.h"
 
 static const char *const prec_names[CD_PREC_COUNT] = {"fp32", "bf16", "bf16x3", "fp16"};
 
@@ -26,7 +20,7 @@ int cd_precision_from_name(const char *name) {
 
 static const char *const op_names[CD_OP_COUNT] = {
     "gemm fp32", "gemm bf16", "gemm bf16x3", "gemm fp16", "gemm epilogue", "layernorm",
-    "softmax", "activation", "attention", "skinny linear"};
+    "softmax", "activation", "attention", "skinny linear", "layernorm backward", "softmax backward"};
 
 const char *cd_op_name(cd_op op) { return (unsigned)op < CD_OP_COUNT ? op_names[op] : "unknown"; }
 
@@ -58,7 +52,11 @@ static void fill_ref(cd_kernels *k) {
   k->attention_head = cd_attention_head_portable;
   k->skinny_forward = cd_skinny_forward_portable;
   k->skinny_backward = cd_skinny_backward_portable;
-  mark(k, CD_ISA_REF, CD_OP_EPILOGUE, CD_OP_SKINNY);
+  k->layernorm_backward_rows = cd_layernorm_backward_rows_portable;
+  k->layernorm_backward_cols = cd_layernorm_backward_cols_portable;
+  k->layernorm_stats = cd_layernorm_stats_portable;
+  k->softmax_backward_rows = cd_softmax_backward_rows_portable;
+  mark(k, CD_ISA_REF, CD_OP_EPILOGUE, CD_OP_SOFTMAX_BACKWARD);
 }
 
 #if defined(__x86_64__) || defined(_M_X64)
@@ -96,7 +94,7 @@ static void fill_avx512bf16(cd_kernels *k) {
 /* AMX tiles (tdpbf16ps): no kernel yet. The level exists so that its detection, the OS
  * permission request and `--isa amx` work; an AMX GEMM slots in here as
  * set_gemm(k, &cd_gemm_amx_bf16) / (..._bf16x3), with the bf16 pair layouts of
- * gemm_portable.c (the layout AMX's B tiles take). */
+ * kernels_portable.c (the layout AMX's B tiles take). */
 static void fill_amx(cd_kernels *k) { (void)k; }
 #endif
 

@@ -9,35 +9,29 @@
  *
  * Call sites never test an ISA: they take cd_kernels_get() (the best level, after the
  * CLIPDEBIAS_ISA override) or a table for an explicit level (tests, benches), and call the
- * entry. A new level (e.g. AMX tiles) is one enum value in core/cpu.h, one fill function here
- * and its kernel files; nothing at the call sites changes. */
+ * entry. Forward and backward kernels alike are entries. The kernels themselves live below
+ * the table, in ops/kernels/ (one file per level, declarations in ops/kernels/kernels.h,
+ * which this header includes); the drivers in ops/<op>/ sit above it and split the work over
+ * the thread pool. A new level (e.g. AMX tiles) is one enum value in core/cpu.h, one fill
+ * function in dispatch.c and one file in ops/kernels/; nothing at the call sites changes. */
 #ifndef CD_OPS_DISPATCH_H
 #define CD_OPS_DISPATCH_H
 
 #include <stddef.h>
 
 #include "core/cpu.h"
+#include "ops/kernels/kernels.h"
 #include "ops/ops.h"
 
-/* Arithmetic of the weight products (see ops/gemm/gemm.h):
- *   fp32    float32 weights and activations (the reference)
- *   bf16    both operands rounded to bfloat16, float32 accumulation
- *   bf16x3  both operands split into bfloat16 hi + lo, hi*hi + hi*lo + lo*hi accumulated in
- *           float32: float32-level accuracy from bf16 instructions
- *   fp16    weights stored as IEEE half (half the memory), widened to float32 in the kernel;
- *           activations and arithmetic float32 */
-typedef enum { CD_PREC_FP32 = 0, CD_PREC_BF16, CD_PREC_BF16X3, CD_PREC_FP16, CD_PREC_COUNT } cd_precision;
 const char *cd_precision_name(cd_precision p);
 /* Precision by name ("fp32", "bf16", "bf16x3", "fp16"); -1 when unknown. */
 int cd_precision_from_name(const char *name);
-
-typedef struct cd_gemm_kernel cd_gemm_kernel;
 
 /* Ops of the table, for `from` and for printing. */
 typedef enum {
   CD_OP_GEMM_FP32 = 0, CD_OP_GEMM_BF16, CD_OP_GEMM_BF16X3, CD_OP_GEMM_FP16, /* = CD_OP_GEMM_FP32 + precision */
   CD_OP_EPILOGUE, CD_OP_LAYERNORM, CD_OP_SOFTMAX, CD_OP_ACTIVATION, CD_OP_ATTENTION,
-  CD_OP_SKINNY, CD_OP_COUNT
+  CD_OP_SKINNY, CD_OP_LAYERNORM_BACKWARD, CD_OP_SOFTMAX_BACKWARD, CD_OP_COUNT
 } cd_op;
 const char *cd_op_name(cd_op op);
 
@@ -68,6 +62,16 @@ typedef struct cd_kernels {
                          const float *bias, int M, int K, int N, int n0, int n1);
   void (*skinny_backward)(float *dX, const float *dY, const float *W, int M, int K, int N,
                           int j0, int j1, float *strip);
+  /* LayerNorm's backward: input gradient of M rows; weight and bias gradients of columns
+   * [c0, c1) summed over the rows in order; the forward's statistics again for a backward
+   * called without them (see ops/kernels/kernels.h). */
+  void (*layernorm_backward_rows)(float *dinp, const float *dout, const float *inp, const float *weight,
+                                  const float *mean, const float *rstd, int M, int C);
+  void (*layernorm_backward_cols)(float *dweight, float *dbias, const float *dout, const float *inp,
+                                  const float *mean, const float *rstd, int M, int C, int c0, int c1);
+  void (*layernorm_stats)(float *mean, float *rstd, const float *inp, int M, int C, float eps);
+  /* Softmax's backward in place on M rows: d = p ⊙ (d − Σ p·d) · scale, 0 past the mask. */
+  void (*softmax_backward_rows)(float *d, const float *p, int M, int N, ptrdiff_t ld, int causal, float scale);
 } cd_kernels;
 
 /* What runs for op in table k: the kernel's name for the GEMMs ("avx512 fp32 10x32"), else

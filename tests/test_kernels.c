@@ -5,7 +5,8 @@
  *   (bias, QuickGELU, GELU, residual add apart and in place), shapes crossing the K blocks;
  *   the epilogue tile, LayerNorm rows, softmax rows (causal, offset), activations forward and
  *   backward (the backward also against central finite differences of the forward), the
- *   fused attention head (causal or not, head sizes 64, 80 and 24), the skinny products.
+ *   fused attention head (causal or not, head sizes 64, 80 and 24), the skinny products,
+ *   LayerNorm's backward kernels and softmax's backward.
  * The reference of a reduced-precision GEMM rounds its operands exactly as the precision
  * does (fp16 weights; bf16 both operands; bf16x3 hi + lo splits without the lo·lo term), so
  * what is left is float32 accumulation and the tolerance stays tight. Every GEMM also runs
@@ -245,6 +246,65 @@ static void check_softmax(const cd_kernels *kt) {
   CHECK(worst <= 1e-6, "softmax %s: %.3e", cd_isa_name(kt->isa), worst);
 }
 
+/* LayerNorm's backward kernels (input gradient rows; weight and bias gradient columns, taken
+ * in two ranges; the statistics again) against the reference. */
+static void check_layernorm_backward(const cd_kernels *kt) {
+  static const int cs[] = {1, 17, 768, 1023};
+  double worst = 0;
+  for (int s = 0; s < 4; s++) {
+    int M = 5, C = cs[s], half = C / 2;
+    size_t n = (size_t)M * C;
+    float *x = fmake(n, 60 + s, 2.0f), *w = fmake(C, 61, 1.0f), *dy = fmake(n, 62, 1.0f), *o = malloc(sizeof(float) * n);
+    float *dx = fmake(n, 63, 1.0f), *dw = fmake(C, 64, 1.0f), *db = fmake(C, 65, 1.0f);
+    float *rx = malloc(sizeof(float) * n), *rw = malloc(sizeof(float) * C), *rb = malloc(sizeof(float) * C);
+    float mean[5], rstd[5], km[5], kr[5];
+    memcpy(rx, dx, sizeof(float) * n), memcpy(rw, dw, sizeof(float) * C), memcpy(rb, db, sizeof(float) * C);
+    cd_layernorm_forward_ref(o, mean, rstd, x, w, w, M, C, 1e-5f);
+    kt->layernorm_stats(km, kr, x, M, C, 1e-5f);
+    kt->layernorm_backward_rows(dx, dy, x, w, mean, rstd, M, C);
+    kt->layernorm_backward_cols(dw, db, dy, x, mean, rstd, M, C, 0, half);
+    kt->layernorm_backward_cols(dw, db, dy, x, mean, rstd, M, C, half, C);
+    cd_layernorm_backward_ref(rx, rw, rb, dy, x, w, mean, rstd, M, C);
+    double e[5] = {cd_test_max_rel(dx, rx, n), cd_test_max_rel(dw, rw, C), cd_test_max_rel(db, rb, C),
+                   cd_test_max_rel(km, mean, M), cd_test_max_rel(kr, rstd, M)};
+    for (int i = 0; i < 5; i++)
+      if (!(e[i] <= worst)) worst = e[i];
+    free(x), free(w), free(dy), free(o), free(dx), free(dw), free(db), free(rx), free(rw), free(rb);
+  }
+  printf("  %-62s max rel err %.2e (tol 1e-05)\n", "layernorm backward (dinp, dweight, dbias, stats)", worst);
+  CHECK(worst <= 1e-5, "layernorm backward %s: %.3e", cd_isa_name(kt->isa), worst);
+}
+
+/* Softmax's backward kernel against double arithmetic: causal or not, rows ld apart. */
+static void check_softmax_backward(const cd_kernels *kt) {
+  double worst = 0;
+  for (int causal = 0; causal < 2; causal++)
+    for (int N = 1; N <= 130; N += 43) {
+      int M = N, ld = N + 3;
+      float *p = fmake((size_t)M * ld, 70 + N, 4.0f), *d = fmake((size_t)M * ld, 71 + N, 1.0f);
+      float *d0 = malloc(sizeof(float) * (size_t)M * ld), scale = 0.125f;
+      kt->softmax_rows(p, M, N, ld, causal, 0);
+      memcpy(d0, d, sizeof(float) * (size_t)M * ld);
+      kt->softmax_backward_rows(d, p, M, N, ld, causal, scale);
+      for (int i = 0; i < M; i++) {
+        int len = causal ? i + 1 : N;
+        double dot = 0;
+        for (int j = 0; j < len; j++) dot += (double)p[i * ld + j] * d0[i * ld + j];
+        for (int j = 0; j < N; j++) {
+          double r = j < len ? p[i * ld + j] * (d0[i * ld + j] - dot) * scale : 0.0;
+          double e = fabs(d[i * ld + j] - r);
+          if (j >= len && d[i * ld + j] != 0.0f) e = INFINITY; /* masked: exactly 0 */
+          if (!(e <= worst)) worst = e;
+        }
+        for (int j = N; j < ld; j++)
+          if (d[i * ld + j] != d0[i * ld + j]) worst = INFINITY; /* past N: untouched */
+      }
+      free(p), free(d), free(d0);
+    }
+  printf("  %-62s max abs err %.2e (tol 1e-06)\n", "softmax backward rows (causal, masked = 0)", worst);
+  CHECK(worst <= 1e-6, "softmax backward %s: %.3e", cd_isa_name(kt->isa), worst);
+}
+
 /* Activations forward against the reference, backward against the reference and against
  * central differences of the double-precision forward. */
 static void check_activation(const cd_kernels *kt) {
@@ -334,6 +394,8 @@ int main(void) {
     if (kt->from[CD_OP_ACTIVATION] == (cd_isa)l) check_activation(kt), own++;
     if (kt->from[CD_OP_ATTENTION] == (cd_isa)l) check_attention(kt), own++;
     if (kt->from[CD_OP_SKINNY] == (cd_isa)l) check_skinny(kt), own++;
+    if (kt->from[CD_OP_LAYERNORM_BACKWARD] == (cd_isa)l) check_layernorm_backward(kt), own++;
+    if (kt->from[CD_OP_SOFTMAX_BACKWARD] == (cd_isa)l) check_softmax_backward(kt), own++;
     if (!own) printf("  (no kernels of its own: every entry is inherited from a lower level)\n");
     tested += own;
   }

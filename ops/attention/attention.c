@@ -1,7 +1,7 @@
 /* Multi-head self-attention core. Heads (b, h) are the pool's items, one head per thread at a
  * time. The forward is the kernel table's fused head (ops/attention/attention.h); the
- * backward runs single-threaded blocked GEMMs per head on strided views of qkv. Either way
- * no head's result depends on the thread count. */
+ * backward runs single-threaded blocked GEMMs per head on strided views of qkv and the
+ * table's softmax backward. Either way no head's result depends on the thread count. */
 #include <math.h>
 #include <stdlib.h>
 
@@ -100,14 +100,7 @@ static void head_back_item(void *ctx, int bh, int w) {
   }
   cd_gemm_ex(kt, 1, 0, 1, T, T, hs, 1.0f, dO, C, v, 3 * C, 0.0f, dP, T);
   cd_gemm_ex(kt, 1, 1, 0, T, hs, T, 1.0f, P, T, dO, C, 1.0f, dv, 3 * C);
-  for (int t = 0; t < T; t++) {
-    const float *p = P + (size_t)t * T;
-    float *d = dP + (size_t)t * T, dot = 0.0f;
-    int len = causal ? t + 1 : T;
-    for (int i = 0; i < len; i++) dot += p[i] * d[i];
-    for (int i = 0; i < len; i++) d[i] = p[i] * (d[i] - dot) * j->scale;
-    for (int i = len; i < T; i++) d[i] = 0.0f;
-  }
+  kt->softmax_backward_rows(dP, P, T, T, T, causal, j->scale);
   cd_gemm_ex(kt, 1, 0, 0, T, hs, T, 1.0f, dP, T, k, 3 * C, 1.0f, dq, 3 * C);
   cd_gemm_ex(kt, 1, 1, 0, T, hs, T, 1.0f, dP, T, q, 3 * C, 1.0f, dk, 3 * C);
 }

@@ -1,5 +1,5 @@
-/* Fused attention of one head, per ISA level (one portable source, attention_kernels.h,
- * compiled per level): for T query rows of head size hs,
+/* Fused attention of one head, per ISA level (one portable source, ops/kernels/attention_impl.h,
+ * compiled per level; the table's attention_head entry): for T query rows of head size hs,
  *   out[t, :] = softmax(scale · q[t] · K^T, keys <= t when causal) · V
  * computed a few rows at a time with the scores, probabilities and output rows in L1: K is
  * transposed once per head into scratch, each row block's scores are formed, softmaxed with a
@@ -10,20 +10,7 @@
 
 #include <stddef.h>
 
-/* Scratch floats one head needs. */
+/* Scratch floats one head needs (the attention_head kernel's scratch). */
 size_t cd_attention_head_scratch(int T, int hs);
-
-void cd_attention_head_portable(float *out, ptrdiff_t ldo, const float *q, const float *k,
-                                const float *v, ptrdiff_t ldqkv, int T, int hs, float scale,
-                                int causal, float *probs, float *scratch);
-void cd_attention_head_avx2(float *out, ptrdiff_t ldo, const float *q, const float *k,
-                            const float *v, ptrdiff_t ldqkv, int T, int hs, float scale,
-                            int causal, float *probs, float *scratch);
-void cd_attention_head_avx512(float *out, ptrdiff_t ldo, const float *q, const float *k,
-                              const float *v, ptrdiff_t ldqkv, int T, int hs, float scale,
-                              int causal, float *probs, float *scratch);
-void cd_attention_head_neon(float *out, ptrdiff_t ldo, const float *q, const float *k,
-                            const float *v, ptrdiff_t ldqkv, int T, int hs, float scale,
-                            int causal, float *probs, float *scratch);
 
 #endif

@@ -12,20 +12,6 @@
 static int imin(int a, int b) { return a < b ? a : b; }
 static size_t round_up(size_t x, size_t m) { return (x + m - 1) / m * m; }
 
-/* op(A) stored [K, M] (transA): MR columns of it into a micro-panel. */
-static void pack_a_trans(const float *A, ptrdiff_t lda, int mr, int kc, float alpha, float *dst, int MR) {
-  for (int p = 0; p < kc; p++)
-    for (int i = 0; i < MR; i++) dst[(size_t)p * MR + i] = i < mr ? alpha * A[(ptrdiff_t)p * lda + i] : 0.0f;
-}
-
-/* op(B) stored [K, N] (no transB): NR columns of it over all K into a panel. */
-static void pack_b_rows(const float *B, ptrdiff_t ldb, int nr, int K, float *dst, int NR) {
-  for (int p = 0; p < K; p++) {
-    memcpy(dst + (size_t)p * NR, B + (ptrdiff_t)p * ldb, sizeof(float) * (size_t)nr);
-    for (int j = nr; j < NR; j++) dst[(size_t)p * NR + j] = 0.0f;
-  }
-}
-
 static void scale_c(float *C, int ldc, int M, int N, float beta) {
   for (int i = 0; i < M; i++)
     for (int j = 0; j < N; j++) {
@@ -64,13 +50,13 @@ static void pack_item(void *ctx, int u, int worker) {
     int nr = imin(NR, j->N - u * NR);
     float *dst = j->bp + (size_t)u * NR * K;
     if (j->transB) j->k->pack_b(j->B + (size_t)u * NR * j->ldb, CD_F32, (size_t)j->ldb, nr, K, dst);
-    else pack_b_rows(j->B + (size_t)u * NR, j->ldb, nr, K, dst, NR);
+    else cd_gemm_pack_b_f32_rows(j->B + (size_t)u * NR, j->ldb, nr, K, dst, NR);
     return;
   }
   u -= j->npb;
   int p0 = (u / j->npa) * j->kc, ir = (u % j->npa) * MR, kcb = imin(j->kc, K - p0);
   float *dst = j->ap + (size_t)p0 * j->Mp + (size_t)ir * kcb;
-  if (j->transA) pack_a_trans(j->A + (size_t)p0 * j->lda + ir, j->lda, imin(MR, j->M - ir), kcb, j->alpha, dst, MR);
+  if (j->transA) cd_gemm_pack_a_f32_trans(j->A + (size_t)p0 * j->lda + ir, j->lda, imin(MR, j->M - ir), kcb, j->alpha, dst, MR);
   else j->k->pack_a(j->A + (size_t)ir * j->lda + p0, j->lda, imin(MR, j->M - ir), kcb, j->alpha, dst);
 }
 

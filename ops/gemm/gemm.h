@@ -26,47 +26,6 @@
 #include "core/dtype.h"
 #include "ops/dispatch.h"
 
-/* One micro-kernel call: the MR x NR tile at c over kc steps of packed A and B. */
-typedef struct {
-  int kc;              /* K steps (a multiple of the kernel's kstep) */
-  const void *a;       /* packed A micro-panel: kc x MR; or, when lda > 0, A itself */
-  ptrdiff_t lda;       /* 0: a is packed. > 0: a is row 0 of MR float32 rows of A read in place,
-                        * lda floats apart, k contiguous (kernels with a_in_place only) */
-  const void *b;       /* packed B micro-panel: kc x NR */
-  float *c;
-  ptrdiff_t ldc;
-  int accumulate;      /* 1: c += A·B;  0: c = A·B (c not read) */
-  const void *b_next;  /* the B micro-panel needed next, prefetched meanwhile (may be NULL) */
-} cd_tile;
-
-struct cd_gemm_kernel {
-  const char *name;    /* e.g. "avx512 fp32 10x32" */
-  cd_isa isa;
-  cd_precision prec;
-  int mr, nr;          /* register tile */
-  int mc, kc;          /* M block (A block in L2) and K block (B micro-panel in L1) */
-  int kstep;           /* K granularity of the packed layouts: 1, or 2 for bf16 pairs */
-  size_t a_bytes;      /* bytes of packed A per (row, k) */
-  size_t b_bytes;      /* bytes of packed B per (column, k) */
-  /* Tiles of a micro-panel that share prefetching the next one: tile j (< pf_tiles) gets
-   * b_next + j/pf_tiles of it and prefetches that part (0 or 1: the first tile all of it).
-   * Spread over tiles the requests do not all queue in the first tile's miss buffers. */
-  int pf_tiles;
-  /* 1: the tile also reads float32 A in place (cd_tile.lda > 0), so a product whose rows fill
-   * whole tiles skips packing A (one pass over the activations and one fork/join fewer). */
-  int a_in_place;
-  void (*tile)(const cd_tile *t);
-  /* Packs rows [0, mr) of A (row stride lda, float32; rows mr..MR-1 zero) for kc steps
-   * (padded with zeros up to a multiple of kstep), multiplied by alpha, into one micro-panel. */
-  void (*pack_a)(const float *A, ptrdiff_t lda, int mr, int kc, float alpha, void *dst);
-  /* Packs rows [0, nr) of W [*, K] stored as dtype with row stride ldw elements (rows
-   * nr..NR-1 zero) into one panel over K steps (zero padded to kstep): the B layout. */
-  void (*pack_b)(const void *W, cd_dtype dtype, size_t ldw, int nr, int K, void *dst);
-  /* Optional: widens a kc x NR micro-panel of B to float32 for a float32 tile (fp16 weights
-   * are stored half size and computed in float32). NULL: the tile reads B as packed. */
-  void (*widen_b)(const void *b, int kc, float *dst);
-};
-
 /* ---- packed weights (ops/gemm/weight.h holds the weight type) ---- */
 struct cd_weight;
 
@@ -124,25 +83,5 @@ void cd_gemm_run(const cd_gemm_job *job, int nt);
 /* Threads for a product of this size: nthreads (<= 0: cd_threads_get()), 1 inside a pool
  * item or when the product is too small to split. */
 int cd_gemm_threads(int nthreads, int M, int N, int K);
-
-/* ---- kernels (one file per ISA, compiled with that ISA's flags only) ---- */
-extern const cd_gemm_kernel cd_gemm_portable_fp32, cd_gemm_portable_fp16, cd_gemm_portable_bf16,
-    cd_gemm_portable_bf16x3;
-extern const cd_gemm_kernel cd_gemm_avx2_fp32, cd_gemm_avx2_fp16;
-extern const cd_gemm_kernel cd_gemm_avx512_fp32, cd_gemm_avx512_fp16;
-extern const cd_gemm_kernel cd_gemm_avx512bf16_bf16, cd_gemm_avx512bf16_bf16x3;
-extern const cd_gemm_kernel cd_gemm_neon_fp32, cd_gemm_neon_fp16;
-
-/* Portable packers for float32 layouts (MR / NR given), used by the C kernels and as the
- * edge case of the vectorised ones. */
-void cd_gemm_pack_a_f32(const float *A, ptrdiff_t lda, int mr, int kc, float alpha, float *dst, int MR);
-void cd_gemm_pack_b_f32(const void *W, cd_dtype dtype, size_t ldw, int nr, int K, float *dst, int NR);
-/* bfloat16 pair layouts (parts = 1: bf16, 2: bf16x3 hi + lo), see gemm_portable.c. */
-void cd_gemm_pack_a_bf16(const float *A, ptrdiff_t lda, int mr, int kc, float alpha, uint16_t *dst,
-                         int MR, int parts);
-void cd_gemm_pack_b_bf16(const void *W, cd_dtype dtype, size_t ldw, int nr, int K, uint16_t *dst,
-                         int NR, int parts);
-/* Element idx of W stored as dtype (any alignment), as float32. */
-float cd_gemm_load(const void *W, cd_dtype dtype, size_t idx);
 
 #endif

@@ -8,29 +8,6 @@
 #include "core/cpu.h"
 #include "core/pool.h"
 
-void cd_skinny_forward_portable(float *out, const float *X, size_t ldx, const float *W,
-                                const float *bias, int M, int K, int N, int n0, int n1) {
-  for (int n = n0; n < n1; n++)
-    for (int m = 0; m < M; m++) {
-      const float *x = X + (size_t)m * ldx, *w = W + (size_t)n * K;
-      float s = 0;
-      for (int k = 0; k < K; k++) s += x[k] * w[k];
-      out[(size_t)m * N + n] = s + (bias ? bias[n] : 0.0f);
-    }
-}
-
-void cd_skinny_backward_portable(float *dX, const float *dY, const float *W, int M, int K, int N,
-                                 int j0, int j1, float *strip) {
-  (void)strip;
-  for (int m = 0; m < M; m++)
-    for (int p = 0; p < N; p++) {
-      float g = dY[(size_t)m * N + p];
-      const float *w = W + (size_t)p * K;
-      float *d = dX + (size_t)m * K;
-      for (int k = j0; k < j1; k++) d[k] += g * w[k];
-    }
-}
-
 void cd_skinny_linear_forward_ref(float *out, const float *X, const float *W, const float *bias,
                                   int M, int K, int N) {
   cd_skinny_forward_portable(out, X, (size_t)K, W, bias, M, K, N, 0, N);

@@ -21,17 +21,4 @@ void cd_skinny_linear_forward_ref(float *out, const float *X, const float *W, co
 void cd_skinny_linear_backward_ref(float *dX, const float *dY, const float *W, int M, int K,
                                    int N);
 
-/* Range kernels of the table: forward computes out columns [n0, n1) (weight rows), backward
- * the dX columns [j0, j1) (j0 a multiple of 16), with strip scratch of CD_SKINNY_PCHUNK *
- * (j1 - j0) floats, 32-byte aligned. */
-#define CD_SKINNY_PCHUNK 32
-void cd_skinny_forward_portable(float *out, const float *X, size_t ldx, const float *W,
-                                const float *bias, int M, int K, int N, int n0, int n1);
-void cd_skinny_backward_portable(float *dX, const float *dY, const float *W, int M, int K, int N,
-                                 int j0, int j1, float *strip);
-void cd_skinny_forward_avx2(float *out, const float *X, size_t ldx, const float *W,
-                            const float *bias, int M, int K, int N, int n0, int n1);
-void cd_skinny_backward_avx2(float *dX, const float *dY, const float *W, int M, int K, int N,
-                             int j0, int j1, float *strip);
-
 #endif

@@ -1,7 +1,7 @@
 /* QuickGELU (PyTorch's order: x * sigmoid(1.702 x), sigmoid(y) = 1 / (1 + e^-y)) and erf
  * GELU, forward and backward, plus the GEMM epilogue (bias then activation on a tile), as
- * portable loops the compiler vectorises. Included by activation_<isa>.c only, each compiled
- * with its ISA's flags; single-threaded (callers split the work). */
+ * portable loops the compiler vectorises. Included by every kernels_<level>.c (through
+ * level_ops.h), each compiled with its level's flags; single-threaded (callers split the work). */
 #ifndef CD_ACTIVATION_KERNELS_H
 #define CD_ACTIVATION_KERNELS_H
 

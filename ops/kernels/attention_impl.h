@@ -1,5 +1,5 @@
 /* One attention head, fused (see attention.h), as portable loops over small register tiles
- * (ATT_RB query rows x ATT_W columns, constants set by the including attention_<isa>.c to fit
+ * (ATT_RB query rows x ATT_W columns, constants set by the including kernels_<level>.c to fit
  * its registers) that the compiler turns into that ISA's vector code. Single-threaded. */
 #ifndef CD_ATTENTION_KERNELS_H
 #define CD_ATTENTION_KERNELS_H

@@ -1,5 +1,5 @@
-/* Weight packers shared by the x86 GEMM kernel files (included only by gemm_avx2.c and
- * gemm_avx512.c, both compiled with AVX2 + F16C): panels of NR columns (a multiple of 8)
+/* Weight packers shared by the x86 GEMM kernel files (included only by kernels_avx2.c and
+ * kernels_avx512.c, both compiled with AVX2 + F16C): panels of NR columns (a multiple of 8)
  * built from 8 x 8 register transposes of float32 rows, or converted to half precision. */
 #ifndef CD_GEMM_X86_H
 #define CD_GEMM_X86_H
@@ -8,7 +8,7 @@
 #include <stddef.h>
 #include <string.h>
 
-#include "ops/gemm/gemm.h"
+#include "ops/kernels/kernels.h"
 
 /* A kernel file's float32 tile entry point `name` over its inlined tile_body(kc, a, rs, cs, b,
  * c, ldc, accumulate, bnext): four copies of the loop, A packed (strides 1, MR) or read in

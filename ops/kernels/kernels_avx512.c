@@ -1,11 +1,14 @@
-/* AVX-512F GEMM kernels: float32 and fp16-weight tiles of 10 x 32, C in 20 zmm accumulators;
+/* Every AVX-512 kernel: the GEMM tiles and their packers, and the per-op kernels compiled
+ * for AVX-512 (see kernels.h).
+ *
+ * GEMM: float32 and fp16-weight tiles of 10 x 32, C in 20 zmm accumulators;
  * per k step two 16-wide loads of the packed B row and ten broadcasts of the packed A column.
  * MR = 10 divides CLIP's 50 rows per image (no wasted tile rows at any batch of ViT-B/32),
  * and 20 accumulators cover the FMA latency of two pipes. The next B micro-panel (128 bytes
  * per k step) is prefetched while this one runs, so the weight stream does not stall: one
  * line per k step by each of the first two tiles (pf_tiles = 2), so that the requests do not
  * all queue in one tile's miss buffers (+4% at batch 1). */
-#include "ops/gemm/gemm.h"
+#include "ops/kernels/kernels.h"
 
 #if defined(__x86_64__) || defined(_M_X64)
 #include <immintrin.h>
@@ -96,6 +99,12 @@ const cd_gemm_kernel cd_gemm_avx512_fp16 = {
     .isa = CD_ISA_AVX512, .prec = CD_PREC_FP16, .mr = MR, .nr = NR, .mc = 240, .kc = 256,
     .kstep = 1, .a_bytes = 4, .b_bytes = 2, .a_in_place = 1, .tile = tile_fp32, .pack_a = pack_a,
     .pack_b = pack_b_fp16, .widen_b = widen_fp16};
+
+/* ---- the per-op kernels (activation, epilogue, LayerNorm, softmax, attention head) ---- */
+#define ATT_W 32 /* attention tile columns */
+#include "ops/kernels/level_ops.h"
+
+CD_LEVEL_OPS(avx512)
 #else
-typedef int cd_gemm_avx512_unused; /* ISO C: no empty translation unit */
+typedef int cd_kernels_avx512_unused; /* ISO C: no empty translation unit */
 #endif

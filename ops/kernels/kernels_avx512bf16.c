@@ -5,8 +5,8 @@
  *   bf16x3: A and B split into bfloat16 hi + lo, hi*hi + hi*lo + lo*hi per pair (three
  *           instructions): float32-level accuracy from bf16 arithmetic, the layout an AMX
  *           tile kernel takes too.
- * Layouts: gemm_portable.c. */
-#include "ops/gemm/gemm.h"
+ * Layouts: kernels_portable.c. The other entries of this level come from avx512 below it. */
+#include "ops/kernels/kernels.h"
 
 #if defined(__x86_64__) || defined(_M_X64)
 #include <immintrin.h>

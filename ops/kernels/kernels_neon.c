@@ -1,8 +1,11 @@
-/* NEON (aarch64) GEMM kernels: an 8 x 8 tile of C in 16 q-register accumulators; per k step
+/* Every NEON (aarch64) kernel: the GEMM tiles and their packers, and the per-op kernels
+ * compiled for NEON (see kernels.h).
+ *
+ * GEMM: an 8 x 8 tile of C in 16 q-register accumulators; per k step
  * two 4-wide loads of the packed B row, two of the packed A column, and lane-indexed FMAs.
  * fp16 weights are widened to float32 per micro-panel (vcvt_f32_f16) for the same tile.
  * NEON is architectural on aarch64, so there is no special compile flag. */
-#include "ops/gemm/gemm.h"
+#include "ops/kernels/kernels.h"
 
 #if defined(__aarch64__)
 #include <arm_neon.h>
@@ -67,6 +70,12 @@ const cd_gemm_kernel cd_gemm_neon_fp16 = {
     .isa = CD_ISA_NEON, .prec = CD_PREC_FP16, .mr = MR, .nr = NR, .mc = 128, .kc = 256,
     .kstep = 1, .a_bytes = 4, .b_bytes = 2, .tile = tile_fp32, .pack_a = pack_a,
     .pack_b = pack_b_fp16, .widen_b = widen_fp16};
+
+/* ---- the per-op kernels (activation, epilogue, LayerNorm, softmax, attention head) ---- */
+#define ATT_W 16 /* attention tile columns */
+#include "ops/kernels/level_ops.h"
+
+CD_LEVEL_OPS(neon)
 #else
-typedef int cd_gemm_neon_unused; /* ISO C: no empty translation unit */
+typedef int cd_kernels_neon_unused; /* ISO C: no empty translation unit */
 #endif

@@ -1,5 +1,7 @@
-/* The portable GEMM kernels (level "ref": plain C, vectorised by the compiler for the
- * baseline ISA) for every precision, and the packers the vectorised kernels fall back to.
+/* Every kernel of the portable level "ref" (plain C, vectorised by the compiler for the
+ * baseline ISA): the GEMM tiles for every precision and the packers the vectorised kernels
+ * fall back to, the general GEMM's operand packers, the skinny products, the backward
+ * kernels, and the per-op kernels (see kernels.h).
  *
  * Packed layouts (see gemm.h), per K step p of a micro-panel:
  *   fp32 / fp16:  A [p][MR] float,  B [p][NR] float (fp16: IEEE half)
@@ -11,7 +13,9 @@
 #include <string.h>
 
 #include "core/dtype.h"
-#include "ops/gemm/gemm.h"
+#include "ops/kernels/kernels.h"
+#define ATT_W 8 /* attention tile columns of the per-op kernels */
+#include "ops/kernels/level_ops.h"
 
 enum { MR = 4, NR = 8 };
 
@@ -209,3 +213,102 @@ const cd_gemm_kernel cd_gemm_portable_bf16x3 = {
     .isa = CD_ISA_REF, .prec = CD_PREC_BF16X3, .mr = MR, .nr = NR, .mc = 128, .kc = 256,
     .kstep = 2, .a_bytes = 4, .b_bytes = 4, .tile = tile_bf16x3, .pack_a = pack_a_bf16x3,
     .pack_b = pack_b_bf16x3, .widen_b = NULL};
+
+/* ---- the general GEMM's operand packers (see kernels.h) ---- */
+void cd_gemm_pack_a_f32_trans(const float *A, ptrdiff_t lda, int mr, int kc, float alpha, float *dst, int MR) {
+  for (int p = 0; p < kc; p++)
+    for (int i = 0; i < MR; i++) dst[(size_t)p * MR + i] = i < mr ? alpha * A[(ptrdiff_t)p * lda + i] : 0.0f;
+}
+
+void cd_gemm_pack_b_f32_rows(const float *B, ptrdiff_t ldb, int nr, int K, float *dst, int NR) {
+  for (int p = 0; p < K; p++) {
+    memcpy(dst + (size_t)p * NR, B + (ptrdiff_t)p * ldb, sizeof(float) * (size_t)nr);
+    for (int j = nr; j < NR; j++) dst[(size_t)p * NR + j] = 0.0f;
+  }
+}
+
+/* ---- skinny products ---- */
+void cd_skinny_forward_portable(float *out, const float *X, size_t ldx, const float *W,
+                                const float *bias, int M, int K, int N, int n0, int n1) {
+  for (int n = n0; n < n1; n++)
+    for (int m = 0; m < M; m++) {
+      const float *x = X + (size_t)m * ldx, *w = W + (size_t)n * K;
+      float s = 0;
+      for (int k = 0; k < K; k++) s += x[k] * w[k];
+      out[(size_t)m * N + n] = s + (bias ? bias[n] : 0.0f);
+    }
+}
+
+void cd_skinny_backward_portable(float *dX, const float *dY, const float *W, int M, int K, int N,
+                                 int j0, int j1, float *strip) {
+  (void)strip;
+  for (int m = 0; m < M; m++)
+    for (int p = 0; p < N; p++) {
+      float g = dY[(size_t)m * N + p];
+      const float *w = W + (size_t)p * K;
+      float *d = dX + (size_t)m * K;
+      for (int k = j0; k < j1; k++) d[k] += g * w[k];
+    }
+}
+
+/* ---- backward kernels ---- */
+void cd_layernorm_backward_rows_portable(float *dinp, const float *dout, const float *inp, const float *weight,
+                                         const float *mean, const float *rstd, int M, int C) {
+  for (int m = 0; m < M; m++) {
+    const float *x = inp + (size_t)m * C, *dy = dout + (size_t)m * C;
+    float *dx = dinp + (size_t)m * C, mu = mean[m], rs = rstd[m], gm = 0.0f, gnm = 0.0f;
+#pragma omp simd reduction(+ : gm, gnm)
+    for (int c = 0; c < C; c++) {
+      float g = weight[c] * dy[c];
+      gm += g;
+      gnm += g * (x[c] - mu) * rs;
+    }
+    gm /= C;
+    gnm /= C;
+#pragma omp simd
+    for (int c = 0; c < C; c++)
+      dx[c] += (weight[c] * dy[c] - gm - (x[c] - mu) * rs * gnm) * rs;
+  }
+}
+
+void cd_layernorm_backward_cols_portable(float *dweight, float *dbias, const float *dout, const float *inp,
+                                         const float *mean, const float *rstd, int M, int C, int c0, int c1) {
+  enum { COLS = 64 }; /* accumulators in registers / L1, each column summing its rows in order */
+  for (int b0 = c0; b0 < c1; b0 += COLS) {
+    int b1 = b0 + COLS < c1 ? b0 + COLS : c1;
+    float dw[COLS] = {0}, db[COLS] = {0};
+    for (int m = 0; m < M; m++) {
+      const float *x = inp + (size_t)m * C, *dy = dout + (size_t)m * C;
+      float mu = mean[m], rs = rstd[m];
+#pragma omp simd
+      for (int c = b0; c < b1; c++) {
+        dw[c - b0] += (x[c] - mu) * rs * dy[c];
+        db[c - b0] += dy[c];
+      }
+    }
+    for (int c = b0; c < b1; c++) {
+      if (dweight) dweight[c] += dw[c - b0];
+      if (dbias) dbias[c] += db[c - b0];
+    }
+  }
+}
+
+void cd_softmax_backward_rows_portable(float *d, const float *p, int M, int N, ptrdiff_t ld, int causal,
+                                       float scale) {
+  for (int t = 0; t < M; t++) {
+    const float *pr = p + t * ld;
+    float *dr = d + t * ld, dot = 0.0f;
+    int len = causal ? (t + 1 < N ? t + 1 : N) : N;
+    for (int i = 0; i < len; i++) dot += pr[i] * dr[i];
+    for (int i = 0; i < len; i++) dr[i] = pr[i] * (dr[i] - dot) * scale;
+    for (int i = len; i < N; i++) dr[i] = 0.0f;
+  }
+}
+
+
+void cd_layernorm_stats_portable(float *mean, float *rstd, const float *inp, int M, int C, float eps) {
+  for (int m = 0; m < M; m++) layernorm_row_stats(inp + (size_t)m * C, C, eps, mean + m, rstd + m);
+}
+
+/* ---- the per-op kernels (activation, epilogue, LayerNorm, softmax, attention head) ---- */
+CD_LEVEL_OPS(portable)

@@ -1,5 +1,5 @@
 /* LayerNorm of rows over the last dim C, two-pass mean/variance in float, as portable loops
- * the compiler vectorises; included by layernorm_<isa>.c only. Single-threaded. */
+ * the compiler vectorises; included by every kernels_<level>.c (level_ops.h). Single-threaded. */
 #ifndef CD_LAYERNORM_KERNELS_H
 #define CD_LAYERNORM_KERNELS_H
 

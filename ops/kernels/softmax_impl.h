@@ -1,7 +1,7 @@
 /* In-place row softmax with an optional causal mask, as portable loops the compiler
- * vectorises; included by softmax_<isa>.c only. Row i keeps columns < len = causal ?
- * i + 1 + diag : N (diag: the row's offset in its sequence), and masked columns become
- * exactly 0, as PyTorch's -inf mask gives. Single-threaded. */
+ * vectorises; included by every kernels_<level>.c (level_ops.h). Row i keeps columns
+ * < len = causal ? i + 1 + diag : N (diag: the row's offset in its sequence), and masked
+ * columns become exactly 0, as PyTorch's -inf mask gives. Single-threaded. */
 #ifndef CD_SOFTMAX_KERNELS_H
 #define CD_SOFTMAX_KERNELS_H
 
