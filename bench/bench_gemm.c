@@ -107,7 +107,6 @@ typedef struct {
 
 static void peak_item(void *ctx, int t, int worker) {
   peak_job *j = ctx;
-  (void)worker;
   float s = 0;
   for (int i = 0; i < j->calls; i++) s += j->fn();
   j->sums[t] = s;
@@ -143,7 +142,6 @@ typedef struct {
 
 static void share_item(void *ctx, int t, int worker) {
   const share_job *j = ctx;
-  (void)worker;
   cd_gemm_weight(j->w, j->x, j->w->cols, j->M, j->o + (size_t)t * j->M * j->w->rows, j->w->rows, j->b, CD_ACT_NONE,
                  NULL, j->ws + 1 + t);
 }

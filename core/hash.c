@@ -93,7 +93,6 @@ typedef struct {
 /* Chunk i's hash, little-endian, into its own 8 bytes of the list. */
 static void hash_chunk(void *ctx, int i, int worker) {
   const chunk_job *j = ctx;
-  (void)worker;
   size_t at = (size_t)i * CHUNK, len = (size_t)i + 1 == j->k ? j->n - at : CHUNK;
   uint64_t h = cd_xxh64(j->p + at, len, 0);
   for (int b = 0; b < 8; b++) j->le[(size_t)i * 8 + (size_t)b] = (uint8_t)(h >> (8 * b));

@@ -166,3 +166,21 @@ void cd_pool_run(int n, int threads, cd_pool_fn fn, void *ctx) {
 }
 
 int cd_pool_in_item(void) { return t_in_pool; }
+
+typedef struct {
+  cd_range_fn fn;
+  void *ctx;
+  size_t n, grain;
+} range_job;
+
+static void range_item(void *ctx, int item, int worker) {
+  const range_job *r = ctx;
+  size_t begin = (size_t)item * r->grain, end = r->n - begin < r->grain ? r->n : begin + r->grain;
+  r->fn(r->ctx, begin, end, worker);
+}
+
+void cd_pool_range(size_t n, size_t grain, int threads, cd_range_fn fn, void *ctx) {
+  if (grain < 1) grain = 1;
+  range_job r = {fn, ctx, n, grain};
+  cd_pool_run((int)((n + grain - 1) / grain), threads, range_item, &r);
+}

@@ -21,6 +21,8 @@
 #ifndef CD_POOL_H
 #define CD_POOL_H
 
+#include <stddef.h>
+
 #include "core/error.h"
 
 /* The most participants a run can have; more threads would be silently capped. */
@@ -37,6 +39,11 @@ typedef void (*cd_pool_fn)(void *ctx, int item, int worker);
  * calling thread is participant 0. Runs inline (one participant) when called from inside a
  * pool item or when threads or n is 1. */
 void cd_pool_run(int n, int threads, cd_pool_fn fn, void *ctx);
+
+/* The same loop over a range [0, n) cut into pieces of `grain` (the last one shorter): each
+ * piece is one item, fn(ctx, begin, end, worker). For loops over rows, columns or elements. */
+typedef void (*cd_range_fn)(void *ctx, size_t begin, size_t end, int worker);
+void cd_pool_range(size_t n, size_t grain, int threads, cd_range_fn fn, void *ctx);
 
 /* 1 while the calling thread runs a pool item (a nested cd_pool_run would run inline): lets a
  * kernel size its per-thread scratch for one thread. */

@@ -34,7 +34,6 @@ typedef struct {
 
 static void file_item(void *ctx, int i, int worker) {
   const batch_job *j = ctx;
-  (void)worker;
   one_file(j->paths[i], j->S, j->out + (size_t)i * 3 * j->S * j->S, &j->status[i]);
 }
 

@@ -36,7 +36,6 @@ typedef struct {
 static void gram_row(void *ctx, int a, int worker) {
   const gram_job *j = ctx;
   int D = j->D;
-  (void)worker;
   for (int b = a; b < D; b++) {
     double s = 0;
     for (int i = 0; i < j->n; i++) s += (double)j->x[(size_t)i * D + a] * j->x[(size_t)i * D + b];

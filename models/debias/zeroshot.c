@@ -63,17 +63,15 @@ int cd_zeroshot_class_features(const cd_clip *m, char *const *classnames, int n_
 
 typedef struct {
   const float *x, *t;
-  int N, K, E;
+  int K, E;
   int32_t *a;
 } pseudo_job;
 
-enum { PSEUDO_ROWS = 16 };
-
-static void pseudo_item(void *ctx, int blk, int worker) {
+/* Rows [i0, i1): each row's nearest attribute prompt. */
+static void pseudo_rows(void *ctx, size_t i0, size_t i1, int worker) {
   const pseudo_job *j = ctx;
-  int i1 = (blk + 1) * PSEUDO_ROWS < j->N ? (blk + 1) * PSEUDO_ROWS : j->N, E = j->E;
-  (void)worker;
-  for (int i = blk * PSEUDO_ROWS; i < i1; i++) {
+  int E = j->E;
+  for (size_t i = i0; i < i1; i++) {
     double best = -INFINITY;
     int arg = 0;
     for (int k = 0; k < j->K; k++) {
@@ -86,8 +84,8 @@ static void pseudo_item(void *ctx, int blk, int worker) {
 }
 
 void cd_pseudo_attributes(const float *x, int N, const float *t, int K, int E, int32_t *a) {
-  pseudo_job j = {x, t, N, K, E, a};
-  cd_pool_run((N + PSEUDO_ROWS - 1) / PSEUDO_ROWS, (long long)N * K * E > 1 << 16 ? 0 : 1, pseudo_item, &j);
+  pseudo_job j = {x, t, K, E, a};
+  cd_pool_range((size_t)(N > 0 ? N : 0), 16, (long long)N * K * E > 1 << 16 ? 0 : 1, pseudo_rows, &j);
 }
 
 void cd_pseudo_stats_free(cd_pseudo_stats *s) {

@@ -36,17 +36,15 @@ void cd_class_matrix_backward(const double *Z, const double *norm, int C, int E,
 typedef struct {
   const float *x;
   const double *Z, *bias;
-  int N, C, E;
+  int C, E;
   double *logits;
 } logits_job;
 
-enum { LOGIT_ROWS = 16 };
-
-static void logits_item(void *ctx, int blk, int worker) {
+/* Logits of rows [i0, i1). */
+static void logits_rows(void *ctx, size_t i0, size_t i1, int worker) {
   const logits_job *j = ctx;
-  int i1 = (blk + 1) * LOGIT_ROWS < j->N ? (blk + 1) * LOGIT_ROWS : j->N, C = j->C, E = j->E;
-  (void)worker;
-  for (int i = blk * LOGIT_ROWS; i < i1; i++) {
+  int C = j->C, E = j->E;
+  for (size_t i = i0; i < i1; i++) {
     const float *xi = j->x + (size_t)i * E;
     for (int c = 0; c < C; c++) {
       const double *z = j->Z + (size_t)c * E;
@@ -59,8 +57,8 @@ static void logits_item(void *ctx, int blk, int worker) {
 
 void cd_logits_forward(const float *x, int N, const double *Z, const double *bias, int C, int E,
                        double *logits) {
-  logits_job j = {x, Z, bias, N, C, E, logits};
-  cd_pool_run((N + LOGIT_ROWS - 1) / LOGIT_ROWS, (long long)N * C * E > 1 << 16 ? 0 : 1, logits_item, &j);
+  logits_job j = {x, Z, bias, C, E, logits};
+  cd_pool_range((size_t)(N > 0 ? N : 0), 16, (long long)N * C * E > 1 << 16 ? 0 : 1, logits_rows, &j);
 }
 
 void cd_logits_backward(const float *x, int N, const double *dlogits, int C, int E, double *dZ,

@@ -15,7 +15,6 @@ static void proj_row(void *ctx, int i, int worker) {
   const proj_job *j = ctx;
   const int D = j->p->D, K = j->p->K;
   const float *xi = j->x + (size_t)i * D;
-  (void)worker;
   for (int k = 0; k < K; k++) {
     double s = 0;
     for (int d = 0; d < D; d++) s += (double)xi[d] * j->p->P[(size_t)d * K + k];

@@ -12,21 +12,18 @@ typedef struct {
   const cd_kernels *kt;
   float *out;
   const float *dout, *inp; /* dout NULL: the forward */
-  size_t n;
   cd_activation act;
 } act_job;
 
-static void act_item(void *ctx, int c, int worker) {
+static void act_range(void *ctx, size_t i0, size_t i1, int worker) {
   const act_job *j = ctx;
-  (void)worker;
-  size_t i0 = (size_t)c * CHUNK, len = j->n - i0 < CHUNK ? j->n - i0 : CHUNK;
-  if (j->dout) j->kt->act_backward(j->out + i0, j->dout + i0, j->inp + i0, len, j->act);
-  else j->kt->act_forward(j->out + i0, j->inp + i0, len, j->act);
+  if (j->dout) j->kt->act_backward(j->out + i0, j->dout + i0, j->inp + i0, i1 - i0, j->act);
+  else j->kt->act_forward(j->out + i0, j->inp + i0, i1 - i0, j->act);
 }
 
 static void run(float *out, const float *dout, const float *inp, size_t n, cd_activation act) {
-  act_job j = {cd_kernels_get(), out, dout, inp, n, act};
-  cd_pool_run((int)((n + CHUNK - 1) / CHUNK), n > PAR_MIN ? 0 : 1, act_item, &j);
+  act_job j = {cd_kernels_get(), out, dout, inp, act};
+  cd_pool_range(n, CHUNK, n > PAR_MIN ? 0 : 1, act_range, &j);
 }
 
 static void forward(float *out, const float *inp, size_t n, cd_activation act) { run(out, NULL, inp, n, act); }

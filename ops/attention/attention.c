@@ -31,10 +31,13 @@ size_t cd_attention_head_scratch(int T, int hs) {
   return ((size_t)hs + 8) * Tp;
 }
 
+/* One job for the forward and the backward (each reads the fields it needs); `per` scratch
+ * floats per worker. */
 typedef struct {
   const cd_kernels *kt;
-  float *out, *att, *scratch;
-  const float *qkv;
+  float *out, *att, *scratch; /* forward: out and the probabilities (may be NULL) */
+  float *dqkv;                /* backward */
+  const float *qkv, *dout, *probs;
   int T, C, NH, hs, causal;
   size_t per;
   float scale;
@@ -61,7 +64,8 @@ void cd_attention_forward_ws(float *out, float *att, const float *qkv, int B, in
     cd_attention_forward_ref(out, att, qkv, B, T, C, NH, causal);
     return;
   }
-  head_job j = {cd_kernels_get(), out, att, scratch, qkv, T, C, NH, hs, causal, per, 1.0f / sqrtf((float)hs)};
+  head_job j = {.kt = cd_kernels_get(), .out = out, .att = att, .scratch = scratch, .qkv = qkv, .T = T, .C = C,
+                .NH = NH, .hs = hs, .causal = causal, .per = per, .scale = 1.0f / sqrtf((float)hs)};
   cd_pool_run(nbh, nt, head_item, &j);
   cd_scratch_put(&sc);
 }
@@ -71,19 +75,10 @@ void cd_attention_forward(float *out, float *att, const float *qkv, int B, int T
   cd_attention_forward_ws(out, att, qkv, B, T, C, NH, causal, NULL);
 }
 
-typedef struct {
-  const cd_kernels *kt;
-  float *dqkv, *scratch;
-  const float *dout, *qkv, *att;
-  int T, C, NH, hs, causal;
-  size_t per;
-  float scale;
-} head_back_job;
-
 /* Per head: dP = dO V^T, dV += P^T dO, dS = P ⊙ (dP - rowsum(P ⊙ dP)) / sqrt(hs),
  * dQ += dS K, dK += dS^T Q. Masked probabilities are 0, so their dS is 0 too. */
 static void head_back_item(void *ctx, int bh, int w) {
-  const head_back_job *j = ctx;
+  const head_job *j = ctx;
   const cd_kernels *kt = j->kt;
   int T = j->T, C = j->C, NH = j->NH, hs = j->hs, causal = j->causal;
   int b = bh / NH, h = bh % NH;
@@ -92,8 +87,8 @@ static void head_back_item(void *ctx, int bh, int w) {
   const float *dO = j->dout + (size_t)b * T * C + (size_t)h * hs;
   float *dq = j->dqkv + base, *dk = dq + C, *dv = dq + 2 * C;
   float *dP = j->scratch + (size_t)w * j->per;
-  if (j->att) {
-    P = j->att + (size_t)bh * T * T;
+  if (j->probs) {
+    P = j->probs + (size_t)bh * T * T;
   } else {
     head_probs(dP + (size_t)T * T, j->qkv, b, h, T, C, NH, causal, kt);
     P = dP + (size_t)T * T;
@@ -116,7 +111,8 @@ void cd_attention_backward(float *dqkv, const float *dout, const float *qkv, con
     cd_attention_backward_ref(dqkv, dout, qkv, att, B, T, C, NH, causal);
     return;
   }
-  head_back_job j = {cd_kernels_get(), dqkv, scratch, dout, qkv, att, T, C, NH, hs, causal, per, 1.0f / sqrtf((float)hs)};
+  head_job j = {.kt = cd_kernels_get(), .scratch = scratch, .dqkv = dqkv, .qkv = qkv, .dout = dout, .probs = att,
+                .T = T, .C = C, .NH = NH, .hs = hs, .causal = causal, .per = per, .scale = 1.0f / sqrtf((float)hs)};
   cd_pool_run(nbh, nt, head_back_item, &j);
   free(scratch);
 }

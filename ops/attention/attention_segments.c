@@ -55,7 +55,6 @@ static void forward_item(void *ctx, int item, int worker) {
   int i1 = i0 + SEG_ROWS < j->R ? i0 + SEG_ROWS : j->R, P = j->P, hs = j->hs, Tk = j->Tk;
   size_t C = (size_t)j->C, C3 = 3 * C;
   const float *qkv = j->qkv;
-  (void)worker;
   for (int i = i0; i < i1; i++) {
     int np, sb, ns;
     row_keys(i, P, j->n_seg, j->seg, &np, &sb, &ns);

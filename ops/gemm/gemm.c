@@ -45,7 +45,6 @@ typedef struct {
 static void pack_item(void *ctx, int u, int worker) {
   const pack_job *j = ctx;
   const int MR = j->k->mr, NR = j->k->nr, K = j->K;
-  (void)worker;
   if (u < j->npb) {
     int nr = imin(NR, j->N - u * NR);
     float *dst = j->bp + (size_t)u * NR * K;

@@ -90,26 +90,22 @@ typedef struct {
   int M, N;
 } bias_job;
 
-enum { BIAS_COLS = 64 };
-
-/* Columns [ch * BIAS_COLS, ...) of dbias: each sums its rows in order. */
-static void bias_item(void *ctx, int ch, int worker) {
+/* Columns [n0, n1) of dbias (at most 64): each sums its rows in order. */
+static void bias_cols(void *ctx, size_t n0, size_t n1, int worker) {
   const bias_job *j = ctx;
-  int N = j->N, n0 = ch * BIAS_COLS, n1 = n0 + BIAS_COLS < N ? n0 + BIAS_COLS : N;
-  float acc[BIAS_COLS];
-  (void)worker;
-  for (int n = n0; n < n1; n++) acc[n - n0] = 0.0f;
+  float acc[64];
+  for (size_t n = n0; n < n1; n++) acc[n - n0] = 0.0f;
   for (int m = 0; m < j->M; m++) {
-    const float *row = j->dout + (size_t)m * N;
-    for (int n = n0; n < n1; n++) acc[n - n0] += row[n];
+    const float *row = j->dout + (size_t)m * j->N;
+    for (size_t n = n0; n < n1; n++) acc[n - n0] += row[n];
   }
-  for (int n = n0; n < n1; n++) j->dbias[n] += acc[n - n0];
+  for (size_t n = n0; n < n1; n++) j->dbias[n] += acc[n - n0];
 }
 
 /* Column sums of dout; items split the columns so each sum runs over rows in order. */
 static void bias_grad(float *dbias, const float *dout, int M, int N) {
   bias_job j = {dbias, dout, M, N};
-  cd_pool_run((N + BIAS_COLS - 1) / BIAS_COLS, (double)M * N > 65536 ? 0 : 1, bias_item, &j);
+  cd_pool_range((size_t)N, 64, (double)M * N > 65536 ? 0 : 1, bias_cols, &j);
 }
 
 void cd_matmul_backward(float *dinp, float *dweight, float *dbias, const float *dout,

@@ -29,12 +29,10 @@ typedef struct {
   int M, K, N, nj, nitems;
 } skinny_job;
 
-/* Weight rows [b * ROWS, ...) of the forward. */
-static void forward_item(void *ctx, int b, int worker) {
+/* Weight rows [n0, n1) of the forward. */
+static void forward_rows(void *ctx, size_t n0, size_t n1, int worker) {
   const skinny_job *j = ctx;
-  int n0 = b * ROWS, n1 = n0 + ROWS < j->N ? n0 + ROWS : j->N;
-  (void)worker;
-  j->kt->skinny_forward(j->out, j->X, j->ldx, j->W, j->bias, j->M, j->K, j->N, n0, n1);
+  j->kt->skinny_forward(j->out, j->X, j->ldx, j->W, j->bias, j->M, j->K, j->N, (int)n0, (int)n1);
 }
 
 void cd_skinny_linear_forward(const cd_kernels *kt, float *out, const float *X, const float *W,
@@ -50,7 +48,7 @@ void cd_skinny_linear_forward(const cd_kernels *kt, float *out, const float *X, 
     X = pad;
   }
   skinny_job j = {kt, out, X, W, bias, NULL, ldx, M, K, N, 0, 0};
-  cd_pool_run((N + ROWS - 1) / ROWS, (double)M * N * K > 2e5 ? 0 : 1, forward_item, &j);
+  cd_pool_range((size_t)N, ROWS, (double)M * N * K > 2e5 ? 0 : 1, forward_rows, &j);
   free(pad);
 }
 
@@ -62,7 +60,6 @@ static void backward_item(void *ctx, int i, int worker) {
   const skinny_job *j = ctx;
   int jb0 = (int)((long)j->nj * i / j->nitems), jb1 = (int)((long)j->nj * (i + 1) / j->nitems);
   int j0 = jb0 * 16, j1 = jb1 * 16 < j->K ? jb1 * 16 : j->K;
-  (void)worker;
   if (j1 <= j0) return;
   float *strip = aligned_alloc(32, sizeof(float) * CD_SKINNY_PCHUNK * (size_t)(jb1 - jb0) * 16);
   if (strip) j->kt->skinny_backward(j->out, j->dY, j->W, j->M, j->K, j->N, j0, j1, strip);

@@ -12,56 +12,46 @@
 #define PAR_MIN 65536
 
 
+/* One job for the forward and the backward: each reads the fields it needs. */
 typedef struct {
   const cd_kernels *kt;
-  float *out, *mean, *rstd;
-  const float *inp, *weight, *bias;
+  float *out, *mean_out, *rstd_out;  /* forward (statistics may be NULL) */
+  float *dinp, *dweight, *dbias;     /* backward */
+  const float *inp, *weight, *bias, *dout, *mean, *rstd;
   int M, C;
   float eps;
 } ln_job;
 
-enum { LN_ROWS = 8 };
+enum { LN_ROWS = 8, LN_COLS = 64 };
 
-static void ln_item(void *ctx, int blk, int w) {
+static void ln_rows(void *ctx, size_t m0, size_t m1, int worker) {
   const ln_job *j = ctx;
-  int m0 = blk * LN_ROWS, n = j->M - m0 < LN_ROWS ? j->M - m0 : LN_ROWS;
-  size_t off = (size_t)m0 * j->C;
-  (void)w;
-  j->kt->layernorm_rows(j->out + off, j->mean ? j->mean + m0 : NULL, j->rstd ? j->rstd + m0 : NULL, j->inp + off,
-                        j->weight, j->bias, n, j->C, j->eps);
+  size_t off = m0 * (size_t)j->C;
+  j->kt->layernorm_rows(j->out + off, j->mean_out ? j->mean_out + m0 : NULL, j->rstd_out ? j->rstd_out + m0 : NULL,
+                        j->inp + off, j->weight, j->bias, (int)(m1 - m0), j->C, j->eps);
 }
 
 void cd_layernorm_forward(float *out, float *mean, float *rstd, const float *inp,
                           const float *weight, const float *bias, int M, int C, float eps) {
-  ln_job j = {cd_kernels_get(), out, mean, rstd, inp, weight, bias, M, C, eps};
-  cd_pool_run((M + LN_ROWS - 1) / LN_ROWS, (double)M * C > PAR_MIN ? 0 : 1, ln_item, &j);
+  if (M <= 0) return;
+  ln_job j = {.kt = cd_kernels_get(), .out = out, .mean_out = mean, .rstd_out = rstd, .inp = inp,
+              .weight = weight, .bias = bias, .M = M, .C = C, .eps = eps};
+  cd_pool_range((size_t)M, LN_ROWS, (double)M * C > PAR_MIN ? 0 : 1, ln_rows, &j);
 }
 
-typedef struct {
-  const cd_kernels *kt;
-  float *dinp, *dweight, *dbias;
-  const float *dout, *inp, *weight, *mean, *rstd;
-  int M, C;
-} ln_back_job;
-
-enum { LN_BACK_COLS = 64 };
-
-/* dinp for rows [blk * LN_ROWS, ...). */
-static void ln_back_rows_item(void *ctx, int blk, int worker) {
-  const ln_back_job *j = ctx;
-  int m0 = blk * LN_ROWS, n = j->M - m0 < LN_ROWS ? j->M - m0 : LN_ROWS;
-  size_t off = (size_t)m0 * j->C;
-  (void)worker;
+/* dinp for rows [m0, m1). */
+static void ln_back_rows(void *ctx, size_t m0, size_t m1, int worker) {
+  const ln_job *j = ctx;
+  size_t off = m0 * (size_t)j->C;
   j->kt->layernorm_backward_rows(j->dinp + off, j->dout + off, j->inp + off, j->weight, j->mean + m0,
-                                 j->rstd + m0, n, j->C);
+                                 j->rstd + m0, (int)(m1 - m0), j->C);
 }
 
-/* dweight/dbias for columns [ch * LN_BACK_COLS, ...). */
-static void ln_back_cols_item(void *ctx, int ch, int worker) {
-  const ln_back_job *j = ctx;
-  int c0 = ch * LN_BACK_COLS, c1 = c0 + LN_BACK_COLS < j->C ? c0 + LN_BACK_COLS : j->C;
-  (void)worker;
-  j->kt->layernorm_backward_cols(j->dweight, j->dbias, j->dout, j->inp, j->mean, j->rstd, j->M, j->C, c0, c1);
+/* dweight/dbias for columns [c0, c1). */
+static void ln_back_cols(void *ctx, size_t c0, size_t c1, int worker) {
+  const ln_job *j = ctx;
+  j->kt->layernorm_backward_cols(j->dweight, j->dbias, j->dout, j->inp, j->mean, j->rstd, j->M, j->C, (int)c0,
+                                 (int)c1);
 }
 
 /* dinp row by row; dweight/dbias by column blocks so each column sums its rows in order,
@@ -82,9 +72,10 @@ void cd_layernorm_backward(float *dinp, float *dweight, float *dbias, const floa
     mean = stats;
     rstd = stats + M;
   }
-  ln_back_job j = {kt, dinp, dweight, dbias, dout, inp, weight, mean, rstd, M, C};
+  ln_job j = {.kt = kt, .dinp = dinp, .dweight = dweight, .dbias = dbias, .inp = inp, .weight = weight,
+              .dout = dout, .mean = mean, .rstd = rstd, .M = M, .C = C};
   int nt = (double)M * C > PAR_MIN ? 0 : 1;
-  if (dinp) cd_pool_run((M + LN_ROWS - 1) / LN_ROWS, nt, ln_back_rows_item, &j);
-  if (dweight || dbias) cd_pool_run((C + LN_BACK_COLS - 1) / LN_BACK_COLS, nt, ln_back_cols_item, &j);
+  if (dinp) cd_pool_range((size_t)M, LN_ROWS, nt, ln_back_rows, &j);
+  if (dweight || dbias) cd_pool_range((size_t)C, LN_COLS, nt, ln_back_cols, &j);
   free(stats);
 }
