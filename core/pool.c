@@ -141,12 +141,16 @@ void cd_pool_run(int n, int threads, cd_pool_fn fn, void *ctx) {
   pthread_mutex_lock(&P.run_mu);
   grow(threads);
   uint32_t g = atomic_load(&P.gen) + 1;
+  /* The claim word first: a worker still in the last job may read the new n below with that
+   * job's claim word in hand (its last item taken), and its claim would then pass the bound
+   * and run an item of the new job a second time (with the new fn). Once the word carries the
+   * new generation, such a claim fails; nobody claims in generation g before it is published. */
+  atomic_store(&P.claim, (uint64_t)g << 32);
   atomic_store(&P.fn, fn);
   atomic_store(&P.ctx, ctx);
   atomic_store(&P.n, n);
   atomic_store(&P.threads, threads);
   atomic_store(&P.done, 0);
-  atomic_store(&P.claim, (uint64_t)g << 32);
   atomic_store(&P.gen, g); /* publishes the job (sequentially consistent) */
   if (atomic_load(&P.sleepers) > 0) {
     pthread_mutex_lock(&P.mu);
