@@ -201,3 +201,17 @@ void cd_outdir_unlock(cd_outdir_lock *l) {
   pthread_mutex_unlock(&held_mu);
   l->held = 0;
 }
+
+const char *cd_outdir_kind(const char *dir, char *marker) {
+  static const struct {
+    const char *file, *kind;
+  } MARKERS[] = {{"cache.json", "a feature cache"}, {"features.npy", "a feature cache"}, {"args.json", "a run folder"},
+                 {"sweep.csv", "a sweep folder"},    {"sweep.json", "a sweep folder"},     {"metrics.json", "the output of eval or zeroshot"}};
+  char path[4200];
+  for (size_t k = 0; k < sizeof MARKERS / sizeof *MARKERS; k++)
+    if (!cd_path_join(path, sizeof path, dir, MARKERS[k].file) && cd_file_exists(path)) {
+      if (marker) snprintf(marker, 64, "%s", MARKERS[k].file);
+      return MARKERS[k].kind;
+    }
+  return NULL;
+}

@@ -44,6 +44,13 @@ int cd_outdir_lock_read(cd_outdir_lock *l, const char *dir, cd_error *e);
  * already released handle. */
 void cd_outdir_unlock(cd_outdir_lock *l);
 
+/* What a folder holds, from the marker file each command writes there: "a feature cache"
+ * (cache.json or features.npy), "a run folder" (args.json), "a sweep folder" (sweep.csv or
+ * sweep.json), "the output of eval or zeroshot" (metrics.json), or NULL (no such folder, an
+ * empty one, or other files only). The marker found is copied to marker (64 bytes) when
+ * non-NULL. Commands refuse to write into a folder another command made. */
+const char *cd_outdir_kind(const char *dir, char *marker);
+
 /* Seconds a writer waits for readers to finish before giving up (default 60). */
 extern const double CD_OUTDIR_WAIT_READERS_S;
 

@@ -137,6 +137,21 @@ static int concat(const part *p, int n, cd_feature_cache *m, cd_error *e) {
   return 0;
 }
 
+/* The joined cache goes into a new (or empty) folder: never over an existing cache, least of
+ * all over one of its own shards. */
+static int check_out(const char *out_dir, const char *const *dirs, int n, cd_error *e) {
+  char out[PATH_MAX], in[PATH_MAX], marker[64];
+  if (!realpath(out_dir, out)) return cd_fail(e, "%s: cannot resolve the path", out_dir);
+  for (int k = 0; k < n; k++)
+    if (realpath(dirs[k], in) && !strcmp(in, out))
+      return cd_fail(e, "merge: --out %s is one of the shards being joined; give the joined cache a new folder", out_dir);
+  const char *kind = cd_outdir_kind(out_dir, marker);
+  if (kind)
+    return cd_fail(e, "%s: is %s already (%s is there); merge writes a new cache: give it a new folder, or delete that one first",
+                   out_dir, kind, marker);
+  return 0;
+}
+
 int cd_feature_cache_merge(const char *out_dir, const char *const *dirs, int n, cd_error *e) {
   part *p = cd_calloc((size_t)n, sizeof(part), e);
   if (!p) return -1;
@@ -152,6 +167,7 @@ int cd_feature_cache_merge(const char *out_dir, const char *const *dirs, int n, 
   if (rc == 0 && !(meta = merged_meta(p, n, m.N, e))) rc = -1;
   cd_outdir_lock lock = {0};
   if (rc == 0) rc = cd_outdir_lock_write(&lock, out_dir, "merge", e);
+  if (rc == 0) rc = check_out(out_dir, dirs, n, e);
   if (rc == 0) rc = cd_feature_cache_write(out_dir, &m, meta, e);
   cd_outdir_unlock(&lock);
   free(meta);

@@ -166,7 +166,12 @@ int cd_run(const cd_run_config *cfg, FILE *log, cd_error *e) {
   if (cd_run_config_check(cfg, e)) return -1; /* before anything is embedded */
   cd_outdir_lock lock;
   if (cd_outdir_lock_write(&lock, cfg->out_dir, "run", e)) return -1;
-  int rc = run_locked(cfg, log, e);
+  char marker[64];
+  const char *kind = cd_outdir_kind(cfg->out_dir, marker);
+  int rc = kind && strcmp(kind, "a run folder")
+               ? cd_fail(e, "%s: is %s (%s is there); run writes a run folder: give it an --out of its own", cfg->out_dir, kind,
+                         marker)
+               : run_locked(cfg, log, e);
   cd_outdir_unlock(&lock);
   return rc;
 }

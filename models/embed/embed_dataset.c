@@ -337,6 +337,10 @@ int cd_embed_dataset(const cd_clip *m, const cd_dataset *d, const char *out_dir,
     r->total = s.n, r->begin = l.begin, r->end = l.end;
     cd_outdir_lock lock;
     rc = cd_outdir_lock_write(&lock, out_dir, "embed", e);
+    char marker[64];
+    const char *kind = rc == 0 ? cd_outdir_kind(out_dir, marker) : NULL;
+    if (kind && strcmp(kind, "a feature cache"))
+      rc = cd_fail(e, "%s: is %s (%s is there); embed writes a feature cache: give it a folder of its own", out_dir, kind, marker);
     if (rc == 0) rc = run(out_dir, &j, o, r, e);
     cd_outdir_unlock(&lock);
   }

@@ -1,6 +1,7 @@
 /* clipdebias merge : joins the outputs of --shard i/n runs made on several machines: the
  * .npy outputs of `embed-image` / `preprocess`, or the cache folders of `embed`. The library
  * checks that the shards belong together and are the complete set. */
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -49,7 +50,14 @@ int cd_cmd_merge(int argc, char **argv) {
     goto done;
   }
   int dirs = 0;
-  for (int k = 0; k < n; k++) dirs += is_dir(shards[k]);
+  char ro[PATH_MAX], rs[PATH_MAX];
+  for (int k = 0; k < n; k++) {
+    dirs += is_dir(shards[k]);
+    if (realpath(out, ro) && realpath(shards[k], rs) && !strcmp(ro, rs)) {
+      cd_cli_fail("merge: --out %s is one of the shards being joined; give the joined output a new name", out);
+      goto done;
+    }
+  }
   if (dirs && dirs != n) {
     cd_cli_fail("merge: give either cache folders (from embed) or .npy files (from embed-image), not both");
     goto done;

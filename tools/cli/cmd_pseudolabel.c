@@ -3,6 +3,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+
+#include "core/json.h"
 
 #include "core/file.h"
 #include "core/npy.h"
@@ -44,6 +47,21 @@ static int write_json(const char *npy, const cd_run_inputs *in, const cd_pseudo_
   return cd_atomic_commit(&af, e);
 }
 
+/* 1 when out does not exist yet, or is a file this command wrote (its sidecar lists attr_prompts). */
+static int made_by_pseudolabel(const char *out) {
+  struct stat st;
+  if (stat(out, &st) != 0) return 1;
+  char json[4200];
+  size_t n = strlen(out);
+  if (n >= 4 && !strcmp(out + n - 4, ".npy")) n -= 4;
+  if (!S_ISREG(st.st_mode) || snprintf(json, sizeof json, "%.*s.json", (int)n, out) >= (int)sizeof json) return 0;
+  cd_error e;
+  cd_json_doc *doc = cd_json_parse_file(json, 1 << 24, &e);
+  int ok = doc && cd_json_get(cd_json_root(doc), "attr_prompts") != NULL;
+  cd_json_free(doc);
+  return ok;
+}
+
 int cd_cmd_pseudolabel(int argc, char **argv) {
   if (cd_args_want_help(argc, argv)) return print_help(), 0;
   cd_run_config c;
@@ -51,6 +69,11 @@ int cd_cmd_pseudolabel(int argc, char **argv) {
   if (cd_stage_parse(argc, argv, "pseudolabel", CD_STAGE_ATTR_PROMPTS, &c, &unused)) return 1;
   cd_outdir_lock lock;
   if (cd_stage_lock_out(&lock, c.out_dir, 1, "pseudolabel")) return 1;
+  if (!made_by_pseudolabel(c.out_dir)) {
+    cd_outdir_unlock(&lock);
+    return cd_cli_fail("%s: exists and was not written by pseudolabel (no a_pseudo sidecar beside it); give --out a new file name",
+                       c.out_dir);
+  }
   cd_run_inputs in;
   cd_error e;
   if (cd_run_inputs_load(&in, &c, 1, &e)) return cd_outdir_unlock(&lock), cd_cli_fail("%s", e.msg);

@@ -49,6 +49,13 @@ int cd_stage_lock_out(cd_outdir_lock *l, const char *out, int out_is_file, const
     else *slash = 0;
   }
   if (cd_outdir_lock_write(l, dir, command, &e)) return cd_cli_fail("%s", e.msg), -1;
+  char marker[64];
+  const char *kind = out_is_file ? NULL : cd_outdir_kind(dir, marker);
+  if (kind && strcmp(kind, "the output of eval or zeroshot")) {
+    cd_outdir_unlock(l);
+    return cd_cli_fail("%s: is %s (%s is there); %s writes predictions.npy and metrics.json: give it an --out of its own",
+                       dir, kind, marker, command), -1;
+  }
   return 0;
 }
 
