@@ -58,6 +58,8 @@ json.dump({"version": 1, "complete": True, "model": {"path": "vitb32.safetensors
 print(f"cache: {len(rows)} rows ({sum(counts[0])} train, {sum(counts[1])} val, {sum(counts[2])} test), {len(core)} wide")
 PY
 
+[ -n "${CD_BENCH_PREPARE_ONLY:-}" ] && exit 0 # bench_lockstep.sh: the checkpoint and cache only
+
 echo "== clipdebias run (threads $threads, $epochs epochs, erm + dpt, seed 0)"
 rm -rf "$work/run"
 s=$(date +%s.%N)

@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# Lockstep training against one pair after the other: `clipdebias run` of erm, dpt, oracle and
+# gdro x 3 seeds (12 prompt-tuned pairs) on a ViT-B/32-sized text tower (random weights, real
+# shapes; bench_run.sh's checkpoint and Waterbirds-shaped toy cache), --lockstep on and off in
+# alternating rounds so that a shared machine disturbs both alike. Per round: each run's wall
+# time (run's own, results.json), its pair-steps/s (12 pairs x epochs x steps per epoch / that
+# time), its CPU time (user + system, all threads: what other processes on a shared machine
+# cannot inflate) and the paired ratios of both; then the median, min and max of the ratios,
+# and whether the two runs' results agree (every pair's files, bit for bit).
+# usage: bench/bench_lockstep.sh BUILD_DIR [threads] [train_rows] [epochs] [rounds]
+set -euo pipefail
+build=${1:?usage: bench_lockstep.sh BUILD_DIR [threads] [train_rows] [epochs] [rounds]}
+threads=${2:-$(nproc)}
+n_train=${3:-320}
+epochs=${4:-2}
+rounds=${5:-3}
+here=$(cd "$(dirname "$0")" && pwd)
+work=${CD_BENCH_DIR:-/tmp/clipdebias-bench}
+CD_BENCH_PREPARE_ONLY=1 CD_BENCH_DIR=$work bash "$here/bench_run.sh" "$build" "$threads" "$n_train" "$epochs" >/dev/null
+bin=$build/clipdebias
+batch=32
+steps=$((n_train / batch))
+pair_steps=$((12 * epochs * steps))
+echo "== run: erm,dpt,oracle,gdro x seeds 0,1,2, $epochs epochs of $steps steps (batch $batch): $pair_steps pair-steps; threads $threads"
+one() { # on|off round -> "wall_seconds cpu_seconds"
+  local out=$work/lockstep-$1-$2
+  rm -rf "$out"
+  TIMEFORMAT='%U %S'
+  { time "$bin" run --cache "$work/cache" --model "$work/vitb32.safetensors" --out "$out" --methods erm,dpt,oracle,gdro \
+    --seeds 0,1,2 --epochs "$epochs" --batch $batch --threads "$threads" --lockstep "$1" >/dev/null 2>&1; } 2>"$work/time-$1"
+  echo "$(sed -n 's/.*"wall_seconds": \([0-9.]*\).*/\1/p' "$out/results.json" | tail -1) $(awk '{ print $1 + $2 }' "$work/time-$1")"
+}
+ratios=() cpu_ratios=()
+for r in $(seq 1 "$rounds"); do
+  if [ $((r % 2)) -eq 1 ]; then off=$(one off $r); on=$(one on $r); else on=$(one on $r); off=$(one off $r); fi
+  read -r off_s off_c <<<"$off"
+  read -r on_s on_c <<<"$on"
+  ratio=$(awk -v a="$off_s" -v b="$on_s" 'BEGIN { printf "%.2f", a / b }')
+  cpu_ratio=$(awk -v a="$off_c" -v b="$on_c" 'BEGIN { printf "%.2f", a / b }')
+  ratios+=("$ratio")
+  cpu_ratios+=("$cpu_ratio")
+  awk -v a="$off_s" -v b="$on_s" -v ca="$off_c" -v cb="$on_c" -v n=$pair_steps -v r=$r -v x="$ratio" -v cx="$cpu_ratio" 'BEGIN {
+    printf "round %d: off %.1f s (%.2f pair-steps/s, cpu %.1f s), lockstep %.1f s (%.2f pair-steps/s, cpu %.1f s): %sx wall, %sx cpu\n",
+           r, a, n / a, ca, b, n / b, cb, x, cx }'
+  same=yes
+  for f in $(cd "$work/lockstep-off-$r" && ls */seed*/{metrics.jsonl,*.npy} metrics.jsonl); do
+    cmp -s "$work/lockstep-off-$r/$f" "$work/lockstep-on-$r/$f" || same="NO ($f)"
+  done
+  echo "         results identical (every pair's metrics.jsonl and .npy files): $same"
+done
+printf '%s\n' "${cpu_ratios[@]}" | sort -n | awk '{ v[NR] = $1 } END {
+  printf "cpu time, off / lockstep, paired over %d rounds: median %.2fx (min %.2fx, max %.2fx)\n", NR, v[int((NR + 1) / 2)], v[1], v[NR] }'
+printf '%s\n' "${ratios[@]}" | sort -n | awk '{ v[NR] = $1 } END {
+  printf "pair-steps/s, lockstep / off, paired over %d rounds: median %.2fx (min %.2fx, max %.2fx)\n", NR, v[int((NR + 1) / 2)], v[1], v[NR] }'
+echo "(load average: $(cut -d' ' -f1-3 /proc/loadavg))"
