@@ -27,12 +27,13 @@ one() { # on|off round -> "wall_seconds cpu_seconds"
   rm -rf "$out"
   TIMEFORMAT='%U %S'
   { time "$bin" run --cache "$work/cache" --model "$work/vitb32.safetensors" --out "$out" --methods erm,dpt,oracle,gdro \
-    --seeds 0,1,2 --epochs "$epochs" --batch $batch --threads "$threads" --lockstep "$1" >/dev/null 2>&1; } 2>"$work/time-$1"
+    --seeds 0,1,2 --epochs "$epochs" --batch $batch --threads "$threads" --lockstep "$1" >"$work/log-$1" 2>&1; } 2>"$work/time-$1" ||
+    { echo "bench_lockstep: run --lockstep $1 failed:" >&2; tail -n 3 "$work/log-$1" >&2; exit 1; }
   echo "$(sed -n 's/.*"wall_seconds": \([0-9.]*\).*/\1/p' "$out/results.json" | tail -1) $(awk '{ print $1 + $2 }' "$work/time-$1")"
 }
 ratios=() cpu_ratios=()
 for r in $(seq 1 "$rounds"); do
-  if [ $((r % 2)) -eq 1 ]; then off=$(one off $r); on=$(one on $r); else on=$(one on $r); off=$(one off $r); fi
+  if [ $((r % 2)) -eq 1 ]; then off=$(one off $r) && on=$(one on $r); else on=$(one on $r) && off=$(one off $r); fi
   read -r off_s off_c <<<"$off"
   read -r on_s on_c <<<"$on"
   ratio=$(awk -v a="$off_s" -v b="$on_s" 'BEGIN { printf "%.2f", a / b }')
