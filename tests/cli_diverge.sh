@@ -32,7 +32,7 @@ out=$TMP/nan
 rc=$?
 check "exit 1" test $rc -eq 1
 check "one stderr line: the pair, the epoch, the loss, the likely flags" one_line "$TMP/err" \
-  "training diverged for 1 \(method, seed\) pair: erm seed 0 in epoch [0-9]+ \(loss not finite\); likely --weight-decay 10 with --lr 1000; marked \"diverged\" in .*/results.json"
+  "training diverged for 1 \(method, seed\) pair: erm seed 0 in epoch [0-9]+ \(loss not finite\); likely --weight-decay 10 with --lr 1000; marked \"diverged\" in .*/results.json, no trained pair finished"
 sed 's/^/       | /' "$TMP/err"
 check "the log says when and why" grep -q -E "^erm +seed 0 +DIVERGED: training diverged in epoch [0-9]+ of 5: the parameters are no longer finite \(loss nan\); likely --weight-decay 10 with --lr 1000 \(lr x weight decay = 10000 > 2 \(1 \+ momentum\)" "$TMP/log"
 check "the table shows diverged, not numbers" grep -q -E "^erm +diverged \(seed 0 in epoch [0-9]+\): no accuracy$" "$TMP/log"

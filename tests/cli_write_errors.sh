@@ -88,6 +88,10 @@ check "--methods ," one_line "$TMP/err" '--methods ",": an empty item'
 check '--classnames ""' one_line "$TMP/err" "--classnames: .*empty name at position 1"
 "$BIN" embed --dataset waterbirds --root $WB --model "$MODEL" --out "$TMP/c2" --splits "" >/dev/null 2>"$TMP/err"
 check '--splits ""' one_line "$TMP/err" "--splits: no split given"
+"$BIN" embed --dataset waterbirds --root $WB --model "$MODEL" --out "$TMP/c2" --splits "train," >/dev/null 2>"$TMP/err"
+check '--splits "train,"' one_line "$TMP/err" '--splits "train,": an empty item'
+"$BIN" embed --dataset waterbirds --root $WB --model "$MODEL" --out "$TMP/c2" --splits "train,,val" >/dev/null 2>"$TMP/err"
+check '--splits "train,,val"' one_line "$TMP/err" '--splits "train,,val": an empty item'
 "$BIN" demo --out "$TMP/demo" --seeds , >/dev/null 2>"$TMP/err"
 check "demo --seeds ," one_line "$TMP/err" '--seeds ",": an empty item'
 

@@ -20,6 +20,8 @@ int cd_parse_splits(const char *s, int want[3], cd_error *e) {
   const char *p = s;
   while (*p) {
     size_t k = strcspn(p, ",");
+    if (k == 0 || (p[k] == ',' && p[k + 1] == 0))
+      return cd_fail(e, "--splits \"%s\": an empty item (give a comma-separated list such as train,val,test)", s);
     int found = -1;
     for (int i = 0; i < 3; i++)
       if (strlen(SPLIT_NAMES[i]) == k && !strncmp(p, SPLIT_NAMES[i], k)) found = i;

@@ -472,10 +472,12 @@ int cd_run_execute(const cd_run_config *c, const cd_feature_cache *cache, const 
   if (!rc && log) cd_run_results_print(log, &st, res, &results);
   cd_run_results_free(&results);
   if (!rc && n_diverged) {
+    int trained = 0;
+    for (int k = 0; k < c->n_methods; k++) trained += c->methods[k] != CD_METHOD_ZEROSHOT ? c->n_seeds : 0;
     rc = CD_RUN_DIVERGED;
-    cd_fail(e, "training diverged for %d (method, seed) pair%s: %s%s%s; marked \"diverged\" in %s/results.json, "
-            "the other pairs finished", n_diverged, n_diverged > 1 ? "s" : "", diverged, flag[0] ? "; likely " : "",
-            flag, c->out_dir);
+    cd_fail(e, "training diverged for %d (method, seed) pair%s: %s%s%s; marked \"diverged\" in %s/results.json, %s",
+            n_diverged, n_diverged > 1 ? "s" : "", diverged, flag[0] ? "; likely " : "", flag, c->out_dir,
+            n_diverged < trained ? "the other pairs finished" : "no trained pair finished");
   }
 done:
   text_results_free(&tr);
