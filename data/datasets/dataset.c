@@ -95,9 +95,60 @@ static void compare_official(cd_dataset *d, const cd_group_counts *gc) {
       }
 }
 
-static int finish(cd_dataset *d, cd_error *e) {
+/* ---- data sanity: rows that would be counted silently --------------------------------------- */
+
+typedef struct {
+  const char *f;
+  int i;
+} named_row;
+
+static int by_name(const void *a, const void *b) {
+  const named_row *x = a, *y = b;
+  int c = strcmp(x->f, y->f);
+  return c ? c : x->i - y->i;
+}
+
+/* Duplicated rows (same file, labels and split), one file with two labels, one file in two
+ * splits, no validation split: a warning each with its count and first example, or (strict)
+ * one error listing them all. */
+static int check_sanity(cd_dataset *d, int strict, cd_error *e) {
+  named_row *r = cd_malloc(sizeof *r * (size_t)d->n, e);
+  if (!r) return -1;
+  for (int i = 0; i < d->n; i++) r[i] = (named_row){d->filenames[i], i};
+  qsort(r, (size_t)d->n, sizeof *r, by_name);
+  int dup = 0, labels = 0, splits = 0, val = 0;
+  char ex_dup[600] = "", ex_lab[600] = "", ex_split[600] = "", msg[2400] = "";
+  for (int i = 0; i < d->n; i++) val += d->split[i] == 1;
+  for (int g = 0, end; g < d->n; g = end) {
+    int first = r[g].i, two_labels = 0, two_splits = 0;
+    for (end = g + 1; end < d->n && !strcmp(r[end].f, r[g].f); end++) {
+      int k = r[end].i, same_label = d->y[k] == d->y[first] && d->a[k] == d->a[first];
+      if (same_label && d->split[k] == d->split[first]) dup++;
+      if (!same_label && !two_labels++ && !ex_lab[0])
+        snprintf(ex_lab, sizeof ex_lab, "%.400s: y %d, a %d and y %d, a %d", r[g].f, d->y[first], d->a[first], d->y[k], d->a[k]);
+      if (d->split[k] != d->split[first] && !two_splits++ && !ex_split[0])
+        snprintf(ex_split, sizeof ex_split, "%.400s in %s and %s", r[g].f, cd_split_name(d->split[first]), cd_split_name(d->split[k]));
+    }
+    if (end - g > 1 && dup && !ex_dup[0]) snprintf(ex_dup, sizeof ex_dup, "%.400s", r[g].f);
+    labels += two_labels > 0, splits += two_splits > 0;
+  }
+  free(r);
+  size_t at = 0;
+#define SAY(...) (at += (size_t)snprintf(msg + at, at < sizeof msg ? sizeof msg - at : 0, __VA_ARGS__), at = at < sizeof msg ? at : sizeof msg - 1)
+  if (dup) SAY("%s%d duplicated row%s (the same file, labels and split listed again; first: %s)", at ? "; " : "", dup, dup == 1 ? "" : "s", ex_dup);
+  if (labels) SAY("%s%d file%s listed with two labels (first: %s)", at ? "; " : "", labels, labels == 1 ? "" : "s", ex_lab);
+  if (splits) SAY("%s%d file%s in two splits, so trained or selected on and tested on (first: %s)", at ? "; " : "", splits, splits == 1 ? "" : "s", ex_split);
+  if (!val) SAY("%sno validation split (run selects epochs and measures pseudo labels on it)", at ? "; " : "");
+#undef SAY
+  if (!at) return 0;
+  if (strict) return cd_fail(e, "%s: %s: %s (--strict)", d->name, d->metadata, msg);
+  cd_ds_warn(d, "%s: %s (--strict makes this an error)", d->name, msg);
+  return 0;
+}
+
+static int finish(cd_dataset *d, int strict, cd_error *e) {
   if (d->n == 0) return cd_fail(e, "%s: %s lists no images", d->name, d->metadata);
-  if (check_images(d, e)) return -1;
+  if (check_images(d, e) || check_sanity(d, strict, e)) return -1;
   cd_group_counts gc;
   if (cd_group_counts_make(&gc, d->n, d->y, d->a, d->split, d->n_cls, d->n_attr, e)) return cd_fail_prefix(e, "%s", d->metadata);
   int rc = check_groups(d, &gc, e);
@@ -138,7 +189,7 @@ int cd_dataset_load(const cd_dataset_opts *o, cd_dataset *d, cd_error *e) {
   if (rc == 0 && strcmp(o->name, "csv"))
     rc = rename_classes(d, o->classnames, "--classnames", &d->classnames, &d->n_cls, e) ||
                  rename_classes(d, o->attr_names, "--attr-names", &d->attr_names, &d->n_attr, e) ? -1 : 0;
-  if (rc == 0) rc = finish(d, e);
+  if (rc == 0) rc = finish(d, o->strict, e);
   if (rc) cd_dataset_free(d);
   return rc;
 }

@@ -30,6 +30,8 @@ typedef struct {
   const char *attr_names;  /* csv: "name0,name1,..." (default attr0, attr1, ...) */
   const char *split_csv;   /* metashift folder layout: where the tool's own split is kept */
   uint64_t seed;           /* metashift folder layout: split seed (0 = the default 42) */
+  int strict;              /* 1: the data sanity warnings (duplicated rows, a file with two
+                            * labels or in two splits, no validation split) are errors */
 } cd_dataset_opts;
 
 typedef struct {

@@ -20,6 +20,7 @@ int cd_dataset_arg(int argc, char **argv, int *i, cd_dataset_opts *o) {
       *(const char **)((char *)o + strings[k].offset) = v;
       return 1;
     }
+  if (cd_arg_is(argv[*i], "--strict")) return o->strict = 1, 1;
   if (cd_arg_is(argv[*i], "--seed")) {
     const char *v = cd_arg_value(argc, argv, i);
     char *end;

@@ -20,6 +20,8 @@ int cd_dataset_arg(int argc, char **argv, int *i, cd_dataset_opts *o);
   "  --attr-names A,B  attribute value names (csv; renames the benchmark ones)\n"                      \
   "  --split-csv FILE  metashift without metadata_metashift.csv: where the tool's own split is\n"     \
   "                    saved and reused (default: inside the MetaShift folder)\n"                      \
-  "  --seed S          metashift own split: shuffle seed (default 42)\n"
+  "  --seed S          metashift own split: shuffle seed (default 42)\n"                            \
+  "  --strict          duplicated rows, a file with two labels or in two splits, no validation\n"  \
+  "                    split: errors instead of warnings\n"
 
 #endif
