@@ -68,6 +68,9 @@ cp "$TMP/s/sweep.csv" "$TMP/first.csv"
 check "rerun exits 0" test $? -eq 0
 check "rerun runs nothing" grep -q "4 finished earlier, 0 to run" "$TMP/log"
 check "rerun: same sweep.csv" cmp -s "$TMP/first.csv" "$TMP/s/sweep.csv"
+echo '{"dims": [4, "full"], "eta": [1, 2]}' >"$TMP/grid.json"
+"$BIN" sweep "${common[@]}" --out "$TMP/s" --grid "$TMP/grid.json" --jobs 2 >"$TMP/log" 2>&1
+check "the same grid from a sweep file finds the same cells" grep -q "4 finished earlier, 0 to run" "$TMP/log"
 "$BIN" sweep "${common[@]}" --out "$TMP/s" --dims 4,full --eta 1,2,3 --jobs 2 >"$TMP/log" 2>&1
 check "grown grid runs only the 2 new cells" grep -q "6 cells, 4 finished earlier, 2 to run" "$TMP/log"
 check "grown grid: 24 rows" test "$(grep -c ',done,$' "$TMP/s/sweep.csv")" -eq 24

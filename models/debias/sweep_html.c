@@ -279,7 +279,12 @@ static void page(FILE *fp, const cd_sweep_results *r) {
               "<style>\n%s</style>\n</head>\n<body>\n<header>\n<p class=\"kicker\">clipdebias sweep</p>\n"
               "<h1>What embedding size does the method need?</h1>\n<p class=\"sub\">",
           CD_REPORT_CSS);
-  cd_rp_escf(fp, "%d cells, %d finished; caches: ", p->n_cells, done);
+  const char *select = "val-pseudo";
+  for (int k = 0; k + 1 < p->n_base; k++)
+    if (!strcmp(p->base[k], "--select")) select = p->base[k + 1];
+  for (int a = 1; a < p->n_axes; a++)
+    if (!strcmp(p->axes[a].name, "select")) select = "per cell (an axis)";
+  cd_rp_escf(fp, "%d cells, %d finished; epoch selection %s; caches: ", p->n_cells, done, select);
   for (int k = 0; k < p->n_caches; k++) cd_rp_escf(fp, "%s%s (%s, %d dimensions)", k ? ", " : "", p->cache_names[k], p->models[k], p->cache_dims[k]);
   fputs("</p>\n<dl class=\"meta\">", fp);
   for (int a = 0; a < p->n_axes; a++) {
