@@ -50,6 +50,7 @@ static void *user_thread(void *arg) {
   return NULL;
 }
 
+#ifndef CD_EMULATED
 /* Items slow enough (about 0.2 ms) that a second worker takes some of them. */
 static void slow_item(void *ctx, int i, int w) {
   _Atomic int *by_worker = ctx;
@@ -73,6 +74,7 @@ static int forked_child_has_workers(void) {
   if (pid < 0 || waitpid(pid, &status, 0) != pid) return 0;
   return WIFEXITED(status) && WEXITSTATUS(status) == 0;
 }
+#endif
 
 int main(void) {
   static const int ns[] = {1, 2, 3, 7, 64, 1000};
@@ -98,8 +100,14 @@ int main(void) {
   pthread_join(th, NULL);
   CHECK(ok_a && ok_b, "runs from two user threads at once");
   printf("  %-52s %s\n", "runs from two user threads at once", ok_a && ok_b ? "ok" : "FAIL");
+#ifndef CD_EMULATED
   int forked = forked_child_has_workers();
   CHECK(forked, "a forked process runs pool jobs on workers of its own");
   printf("  %-52s %s\n", "forked process: its own workers", forked ? "ok" : "FAIL");
+#else
+  /* qemu-user aborts when a forked child starts a thread (an assertion in its vCPU init), so
+   * under the emulator this check says nothing about the pool. */
+  printf("  %-52s %s\n", "forked process: its own workers", "skipped under emulation");
+#endif
   return cd_test_finish("test_core_pool");
 }
