@@ -1,6 +1,6 @@
 # Shared by the CLI test scripts that source it: a temp dir removed at exit, and check NAME
 # CMD... which runs CMD and counts it as passed (exit 0) or failed. finish NAME prints the
-# summary line and sets the exit status.
+# summary line and sets the exit status. expect_fail NAME PATTERN CMD... checks a refusal.
 TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT
 checks=0
@@ -9,3 +9,17 @@ ok() { checks=$((checks + 1)); echo "  ok   $1"; }
 bad() { checks=$((checks + 1)); fails=$((fails + 1)); echo "  FAIL $1"; }
 check() { local name=$1; shift; if "$@"; then ok "$name"; else bad "$name"; fi; }
 finish() { echo "$1: $checks checks, $fails failed"; [ $fails -eq 0 ]; }
+
+# expect_fail NAME PATTERN CMD...: CMD must exit 1 with exactly one stderr line, "clipdebias: ..."
+# matching the extended regex PATTERN (and no sanitizer report); the line is echoed when it passes.
+expect_fail() {
+  local name=$1 pat=$2
+  shift 2
+  "$@" >"$TMP/out" 2>"$TMP/err"
+  local rc=$? why=""
+  [ $rc -ne 1 ] && why="exit $rc"
+  [ "$(grep -c '' "$TMP/err")" -ne 1 ] && why="$why, $(grep -c '' "$TMP/err") stderr lines"
+  grep -q -e Sanitizer -e 'runtime error' "$TMP/err" && why="$why, sanitizer report"
+  grep -q -E "^clipdebias: .*($pat)" "$TMP/err" || why="$why, message lacks /$pat/"
+  if [ -z "$why" ]; then ok "$name: $(cut -c13-150 "$TMP/err")"; else bad "$name:$why"; sed 's/^/       | /' "$TMP/err" | head -n 5; fi
+}

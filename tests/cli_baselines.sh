@@ -14,17 +14,6 @@ WB=tests/fixtures/datasets/waterbirds/wilds
 CSV=tests/fixtures/datasets/csv
 MODEL=tests/fixtures/model/hf_f32
 
-expect_fail() { # NAME PATTERN CMD...
-  local name=$1 pat=$2
-  shift 2
-  "$@" >"$TMP/out" 2>"$TMP/err"
-  local rc=$? why=""
-  [ $rc -ne 1 ] && why="exit $rc"
-  [ "$(grep -c '' "$TMP/err")" -ne 1 ] && why="$why, $(grep -c '' "$TMP/err") stderr lines"
-  grep -q -E "^clipdebias: .*($pat)" "$TMP/err" || why="$why, message lacks /$pat/"
-  if [ -z "$why" ]; then ok "$name"; else bad "$name:$why"; sed 's/^/       | /' "$TMP/err" | head -n 5; fi
-}
-
 uses() { # METHOD LABELS ATTR: results.json's "uses" of METHOD
   grep -A4 "\"$1\": {" "$OUT/results.json" | grep -q "\"uses\": {\"labels\": \"$2\", \"attr_names\": \"$3\"}"
 }

@@ -17,16 +17,6 @@ WORDS=tests/fixtures/discover/toy_words.txt
 LAND="forest trees land ground grass meadow field"
 WATER="water lake ocean sea waves"
 
-expect_fail() { # NAME PATTERN CMD...: exit 1, exactly one stderr line "clipdebias: ..." matching PATTERN
-  local name=$1 pat=$2
-  shift 2
-  "$@" >"$TMP/out" 2>"$TMP/err"
-  local rc=$? why=""
-  [ $rc -ne 1 ] && why="exit $rc"
-  [ "$(grep -c '' "$TMP/err")" -ne 1 ] && why="$why, $(grep -c '' "$TMP/err") stderr lines"
-  grep -q -E "^clipdebias: .*($pat)" "$TMP/err" || why="$why, message lacks /$pat/"
-  if [ -z "$why" ]; then ok "$name"; else bad "$name:$why"; sed 's/^/       | /' "$TMP/err" | head -n 5; fi
-}
 in_list() { local w=$1; shift; for x in "$@"; do [ "$x" = "$w" ] && return 0; done; return 1; }
 
 echo "== the toy world (scale 0.3) embedded with the toy CLIP"

@@ -9,18 +9,6 @@ BIN=${1:?usage: cli_flags.sh path/to/clipdebias}
 MODEL=tests/fixtures/model/hf_f32
 WB=tests/fixtures/datasets/waterbirds/wilds
 
-# expect_fail NAME PATTERN CMD...: exit 1, exactly one stderr line "clipdebias: ..." matching PATTERN.
-expect_fail() {
-  local name=$1 pat=$2
-  shift 2
-  "$@" >"$TMP/out" 2>"$TMP/err"
-  local rc=$? why=""
-  [ $rc -ne 1 ] && why="exit $rc"
-  [ "$(grep -c '' "$TMP/err")" -ne 1 ] && why="$why, $(grep -c '' "$TMP/err") stderr lines"
-  grep -q -E "^clipdebias: .*($pat)" "$TMP/err" || why="$why, message lacks /$pat/"
-  if [ -z "$why" ]; then ok "$name: $(cut -c13-150 "$TMP/err")"; else bad "$name:$why"; sed 's/^/       | /' "$TMP/err" | head -n 5; fi
-}
-
 echo "== a small cache to run on"
 "$BIN" embed --dataset waterbirds --root $WB --skip-bad --model "$MODEL" --out "$TMP/cache" >/dev/null 2>&1
 check "embed the fixture tree" test -s "$TMP/cache/features.npy"

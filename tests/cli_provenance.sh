@@ -14,17 +14,6 @@ BF=tests/fixtures/model/hf_bf16 # the same architecture and width, other weights
 WB=tests/fixtures/datasets/waterbirds/wilds
 . tests/check_lib.sh
 
-# expect_fail NAME PATTERN CMD...: exit 1, one stderr line "clipdebias: ..." matching PATTERN
-expect_fail() {
-  local name=$1 pat=$2
-  shift 2
-  "$@" >"$TMP/out" 2>"$TMP/err"
-  local rc=$? why=""
-  [ $rc -ne 1 ] && why="exit $rc"
-  [ "$(grep -c '' "$TMP/err")" -ne 1 ] && why="$why, $(grep -c '' "$TMP/err") stderr lines"
-  grep -q -E "^clipdebias: .*($pat)" "$TMP/err" || why="$why, message lacks /$pat/"
-  if [ -z "$why" ]; then ok "$name"; else bad "$name:$why"; sed 's/^/       | /' "$TMP/err" | head -n 5; fi
-}
 embed() { "$BIN" embed --dataset waterbirds --root "$1" --skip-bad --model $M --out "$2" >"$TMP/eout" 2>&1; }
 
 embed $WB "$TMP/c"

@@ -15,18 +15,6 @@ PAGECHECK=$(dirname "$BIN")/tool_pagecheck
 WB=tests/fixtures/datasets/waterbirds/wilds
 CSV=tests/fixtures/datasets/csv
 
-# expect_fail NAME PATTERN CMD...: exit 1, exactly one stderr line "clipdebias: ..." matching PATTERN.
-expect_fail() {
-  local name=$1 pat=$2
-  shift 2
-  "$@" >"$TMP/out" 2>"$TMP/err"
-  local rc=$? why=""
-  [ $rc -ne 1 ] && why="exit $rc"
-  [ "$(grep -c '' "$TMP/err")" -ne 1 ] && why="$why, $(grep -c '' "$TMP/err") stderr lines"
-  grep -q -E "^clipdebias: .*($pat)" "$TMP/err" || why="$why, message lacks /$pat/"
-  if [ -z "$why" ]; then ok "$name"; else bad "$name:$why"; sed 's/^/       | /' "$TMP/err" | head -n 5; fi
-}
-
 same() { cmp -s "$1" "$2"; }
 # results.json / done.json equal apart from the wall time
 same_but_wall() { diff <(grep -v wall_seconds "$1") <(grep -v wall_seconds "$2") >/dev/null; }

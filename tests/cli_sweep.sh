@@ -13,16 +13,6 @@ PAGECHECK=$(dirname "$BIN")/tool_pagecheck
 . tests/check_lib.sh
 M=tests/fixtures/model/hf_f32
 
-expect_fail() { # NAME PATTERN CMD...: exit 1, one stderr line "clipdebias: ..." matching PATTERN
-  local name=$1 pat=$2
-  shift 2
-  "$@" >"$TMP/out" 2>"$TMP/err"
-  local rc=$? why=""
-  [ $rc -ne 1 ] && why="exit $rc"
-  [ "$(grep -c '' "$TMP/err")" -ne 1 ] && why="$why, $(grep -c '' "$TMP/err") stderr lines"
-  grep -q -E "^clipdebias: .*($pat)" "$TMP/err" || why="$why, message lacks /$pat/"
-  if [ -z "$why" ]; then ok "$name"; else bad "$name:$why"; sed 's/^/       | /' "$TMP/err" | head -n 5; fi
-}
 # sweep.csv without the wall_seconds and peak_rss_mb columns (they differ from run to run)
 stable_csv() { awk -F, -v OFS=, 'NR==1{for(i=1;i<=NF;i++){if($i=="wall_seconds")w=i; if($i=="peak_rss_mb")r=i}} {$w="";$r="";print}' "$1"; }
 same_but_wall() { diff <(grep -v wall_seconds "$1") <(grep -v wall_seconds "$2") >/dev/null; }
