@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <dirent.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -137,6 +138,44 @@ static int take_exclusive(int fd, const char *dir, const char *path, cd_error *e
   }
 }
 
+/* ---- temporary files of a killed writer ----------------------------------------------- */
+
+/* NAME.tmp.PID, the atomic writer's temporary name (core/file.c): the pid, or 0. */
+static long temp_owner(const char *name) {
+  const char *t = strstr(name, ".tmp.");
+  if (!t) return 0;
+  char *end;
+  long pid = strtol(t + 5, &end, 10);
+  return (*end == '\0' && end != t + 5 && pid > 0) ? pid : 0;
+}
+
+/* Removes the temporary files a writer killed mid-write left in dir and its subfolders (a
+ * rename never happened, so nothing refers to them). Called by a new exclusive holder: no
+ * other writer of this folder is alive. Folders with a lock file of their own (a sweep's
+ * cells) have their own writers and are not entered; a file whose pid still runs here is
+ * kept. */
+static void remove_stale_temps(const char *dir, int depth) {
+  DIR *d = opendir(dir);
+  if (!d) return;
+  struct dirent *de;
+  char path[4200];
+  while ((de = readdir(d))) {
+    if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, "..")) continue;
+    if (snprintf(path, sizeof path, "%s/%s", dir, de->d_name) >= (int)sizeof path) continue;
+    struct stat st;
+    if (lstat(path, &st)) continue;
+    if (S_ISDIR(st.st_mode) && depth < 6) {
+      char lock[4300];
+      snprintf(lock, sizeof lock, "%s/%s", path, CD_OUTDIR_LOCK_NAME);
+      if (access(lock, F_OK) != 0) remove_stale_temps(path, depth + 1);
+    } else if (S_ISREG(st.st_mode)) {
+      long pid = temp_owner(de->d_name);
+      if (pid > 0 && kill((pid_t)pid, 0) != 0 && errno == ESRCH) unlink(path);
+    }
+  }
+  closedir(d);
+}
+
 int cd_outdir_lock_write(cd_outdir_lock *l, const char *dir, const char *what, cd_error *e) {
   memset(l, 0, sizeof *l);
   char path[4200];
@@ -151,7 +190,7 @@ int cd_outdir_lock_write(cd_outdir_lock *l, const char *dir, const char *what, c
     if (fd < 0) rc = cd_fail(e, "%s: cannot create the lock file: %s", path, strerror(errno));
     else if (take_exclusive(fd, dir, path, e)) rc = -1, close(fd);
     else if ((k = add_held(fd, 1)) < 0) rc = cd_fail(e, "%s: more than %d folders locked at once", dir, MAX_HELD), close(fd);
-    else write_holder(fd, what);
+    else write_holder(fd, what), remove_stale_temps(dir, 0);
   }
   pthread_mutex_unlock(&held_mu);
   if (rc) return -1;

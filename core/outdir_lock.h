@@ -33,7 +33,8 @@ typedef struct {
  * writer in the lock file ("embed", "run", ...). Fails at once when another process writes
  * the folder: "DIR: another clipdebias run (pid 123 on host h, since ...) is writing this
  * folder; wait for it to end or use another folder". Waits up to wait_readers_s seconds
- * for readers to finish (CD_OUTDIR_WAIT_READERS_S). */
+ * for readers to finish (CD_OUTDIR_WAIT_READERS_S). A new holder removes the temporary files
+ * (NAME.tmp.PID) that a writer killed mid-write left in the folder. */
 int cd_outdir_lock_write(cd_outdir_lock *l, const char *dir, const char *what, cd_error *e);
 /* Shared lock for reading dir (a folder without a lock file, or that cannot hold one because
  * it is read-only, was never written under a lock: nothing to wait for). Fails when a writer

@@ -56,8 +56,19 @@ until ls "$TMP"/cut/*/seed0/state/state.json >/dev/null 2>&1 || [ $n -ge 3000 ];
 kill -9 $A
 wait $A 2>/dev/null
 check "killed while holding the lock (its pid left in the lock file)" grep -q "^pid $A " "$TMP/cut/.clipdebias.lock"
+# what a writer killed mid-write leaves: NAME.tmp.PID files of a dead pid (here and in a pair's
+# folder); a nested folder with a lock of its own (a sweep cell) has its own writer: kept
+DEAD=$(sh -c 'echo $$')
+mkdir -p "$TMP/cut/erm/seed0" "$TMP/cut/nested"
+touch "$TMP/cut/results.json.tmp.$DEAD" "$TMP/cut/erm/seed0/ctx_last.npy.tmp.$DEAD" \
+  "$TMP/cut/nested/.clipdebias.lock" "$TMP/cut/nested/x.npy.tmp.$DEAD" "$TMP/cut/notes.tmp.txt"
 "$BIN" run "${ARGS[@]}" --out "$TMP/cut" >"$TMP/log" 2>&1
 check "the rerun takes the lock and finishes" test $? -eq 0
+check "the new holder removed the dead writer's temporary files" \
+  test ! -e "$TMP/cut/results.json.tmp.$DEAD" -a ! -e "$TMP/cut/erm/seed0/ctx_last.npy.tmp.$DEAD"
+check "... not inside a folder locked on its own, nor other names" \
+  test -e "$TMP/cut/nested/x.npy.tmp.$DEAD" -a -e "$TMP/cut/notes.tmp.txt"
+rm -rf "$TMP/cut/nested" "$TMP/cut/notes.tmp.txt"
 check "the rerun resumed the killed pair" grep -q "resumed after epoch" "$TMP/log"
 for f in metrics.jsonl erm/seed0/predictions.npy dpt/seed0/ctx_selected.npy dpt/seed0/predictions.npy; do
   check "after kill -9 + rerun: $f identical (cmp)" cmp -s "$TMP/whole/$f" "$TMP/cut/$f"
