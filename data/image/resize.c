@@ -182,9 +182,8 @@ int cd_resize_bicubic_u8(const uint8_t *src, int w, int h, int c, uint8_t *dst, 
   uint8_t *tmp = NULL;
   int32_t *kh = NULL, *kv = NULL;
   const uint8_t *cur = src;
-  int avx2 = 0;
 #if defined(__x86_64__) || defined(_M_X64)
-  avx2 = cd_cpu_level_has(CD_ISA_AVX2);
+  int avx2 = cd_cpu_level_has(CD_ISA_AVX2);
 #endif
   if (p.need_h) {
     int rows = p.ybox_last - p.ybox_first;
