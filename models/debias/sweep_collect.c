@@ -14,29 +14,6 @@
 static const char *const STAT_KEYS[CD_SW_STATS] = {"avg_acc", "avg_acc_adjusted", "worst_group_acc", "gap"};
 static const char *const STAT_COLUMNS[CD_SW_STATS] = {"avg_acc", "adjusted_avg_acc", "worst_group_acc", "gap"};
 
-double cd_sweep_cell_dims(const cd_sweep_plan *p, int i) {
-  const char *v = p->axes[0].values[p->cells[i].value[0]];
-  return strcmp(v, "full") ? atof(v) : p->cache_dims[p->cells[i].cache];
-}
-
-const char *cd_sweep_cell_value(const cd_sweep_plan *p, int i, int a) {
-  int k = p->cells[i].value[a];
-  return k < 0 ? "" : p->axes[a].values[k];
-}
-
-int cd_sweep_method_index(const cd_sweep_results *r, const char *name) {
-  for (int k = 0; k < r->n_methods; k++)
-    if (!strcmp(r->methods[k], name)) return k;
-  return -1;
-}
-
-const cd_sweep_method_row *cd_sweep_row(const cd_sweep_results *r, int cell, int method) {
-  const cd_sweep_cell_result *c = &r->cells[cell];
-  for (int k = 0; c->state == CD_CELL_DONE && k < c->n_methods; k++)
-    if (!strcmp(c->m[k].method, r->methods[method])) return &c->m[k];
-  return NULL;
-}
-
 /* Mean over seeds of the pseudo-group validation worst-group accuracy at each seed's selected
  * epoch (metrics.jsonl). */
 static double val_pseudo(const char *jsonl, size_t n, const char *method, const cd_json *seeds, const cd_json *epochs) {

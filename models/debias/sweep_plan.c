@@ -11,6 +11,7 @@
 #include "data/datasets/feature_cache.h"
 #include "models/debias/reduce.h"
 #include "models/debias/selection.h"
+#include "models/debias/sweep_internal.h"
 
 const char *const CD_SWEEP_AXES[] = {"dims", "reduce", "n-ctx", "eta", "ema", "lr", "epochs", "batch", "select"};
 const int CD_SWEEP_N_AXES = 9;
@@ -280,3 +281,15 @@ char **cd_sweep_cell_argv(const cd_sweep_plan *p, int i, int *argc, cd_error *e)
 }
 
 void cd_sweep_argv_free(char **argv) { free(argv); }
+
+/* ---- a cell's axis values ---- */
+
+double cd_sweep_cell_dims(const cd_sweep_plan *p, int i) {
+  const char *v = p->axes[0].values[p->cells[i].value[0]];
+  return strcmp(v, "full") ? atof(v) : p->cache_dims[p->cells[i].cache];
+}
+
+const char *cd_sweep_cell_value(const cd_sweep_plan *p, int i, int a) {
+  int k = p->cells[i].value[a];
+  return k < 0 ? "" : p->axes[a].values[k];
+}

@@ -482,25 +482,3 @@ done:
   }
   return rc;
 }
-
-int cd_discover_command(const cd_run_config *c, const cd_discover_opts *o, const char *out_json, FILE *log,
-                        cd_error *e) {
-  if (!out_json) return cd_fail(e, "--out FILE is required (where discover.json goes)");
-  char html[4200];
-  if (cd_discover_html_path(out_json, html, sizeof html)) return cd_fail(e, "%s: path too long", out_json);
-  cd_run_inputs in;
-  if (cd_run_inputs_load(&in, c, 0, e)) return -1;
-  cd_discover_result r;
-  int rc = cd_discover(&in, c->cache_dir, o, &r, log, e);
-  if (!rc && cd_discover_check_values(&r, e)) rc = -1, cd_discover_result_free(&r);
-  if (!rc) {
-    rc = cd_discover_write_json(out_json, &r, e) || cd_discover_write_html(html, &r, &in.cache, e) ? -1 : 0;
-    if (!rc && log) {
-      cd_discover_print(log, &r, 15);
-      fprintf(log, "wrote %s and %s\n", out_json, html);
-    }
-    cd_discover_result_free(&r);
-  }
-  cd_run_inputs_free(&in);
-  return rc;
-}

@@ -1,4 +1,5 @@
-/* `run --attr auto` and `run --attr-from discover.json`: the attribute prompts of a run from a
+/* Discovery as a job: `discover` (discover.json, discover.html and the table) and
+ * `run --attr auto` / `run --attr-from discover.json`, the attribute prompts of a run from a
  * discovery instead of from a person (see discover.h). */
 #include <stdlib.h>
 #include <string.h>
@@ -14,15 +15,38 @@ typedef struct {
   int n;
 } attr_source;
 
+/* Discovers on in and writes json, its html page beside it and the table (rows of it) to log;
+ * r is filled on success (the caller frees it). */
+static int discover_and_write(const cd_run_inputs *in, const char *cache_dir, const cd_discover_opts *o,
+                              const char *json, int rows, cd_discover_result *r, FILE *log, cd_error *e) {
+  char html[4200];
+  if (cd_discover_html_path(json, html, sizeof html)) return cd_fail(e, "%s: path too long", json);
+  if (cd_discover(in, cache_dir, o, r, log, e)) return -1;
+  if (cd_discover_check_values(r, e) || cd_discover_write_json(json, r, e) || cd_discover_write_html(html, r, &in->cache, e))
+    return cd_discover_result_free(r), -1;
+  if (log) cd_discover_print(log, r, rows), fprintf(log, "discovery: %s, %s\n", json, html);
+  return 0;
+}
+
+int cd_discover_command(const cd_run_config *c, const cd_discover_opts *o, const char *out_json, FILE *log,
+                        cd_error *e) {
+  if (!out_json) return cd_fail(e, "--out FILE is required (where discover.json goes)");
+  cd_run_inputs in;
+  if (cd_run_inputs_load(&in, c, 0, e)) return -1;
+  cd_discover_result r;
+  int rc = discover_and_write(&in, c->cache_dir, o, out_json, 15, &r, log, e);
+  if (!rc) cd_discover_result_free(&r);
+  cd_run_inputs_free(&in);
+  return rc;
+}
+
 static int discover_into_run(attr_source *s, cd_run_inputs *in, const char *cache_dir, FILE *log, cd_error *e) {
-  char json[4200], html[4200];
-  if (cd_path_join(json, sizeof json, s->cfg->out_dir, "discover.json") || cd_discover_html_path(json, html, sizeof html))
+  char json[4200];
+  if (cd_path_join(json, sizeof json, s->cfg->out_dir, "discover.json"))
     return cd_fail(e, "%s: path too long", s->cfg->out_dir);
   cd_discover_result r;
-  if (cd_make_dirs(s->cfg->out_dir, e) || cd_discover(in, cache_dir, s->opts, &r, log, e)) return -1;
-  if (cd_discover_check_values(&r, e)) return cd_discover_result_free(&r), -1;
-  int rc = cd_discover_write_json(json, &r, e) || cd_discover_write_html(html, &r, &in->cache, e) ? -1 : 0;
-  if (!rc && log) cd_discover_print(log, &r, 10), fprintf(log, "discovery: %s, %s\n", json, html);
+  if (cd_make_dirs(s->cfg->out_dir, e) || discover_and_write(in, cache_dir, s->opts, json, 10, &r, log, e)) return -1;
+  int rc = 0;
   if (!rc && (s->prompts = calloc((size_t)r.n_values, sizeof(char *)))) {
     for (int v = 0; v < r.n_values; v++) s->prompts[v] = r.attr_prompts[v], r.attr_prompts[v] = NULL;
     s->n = r.n_values;
