@@ -236,40 +236,6 @@ static int state_init(cd_run_state *st, const cd_run_config *cfg, const cd_featu
 
 /* ---- files of the run ------------------------------------------------------------------ */
 
-static int elapsed_path(char *buf, const cd_run_state *st, cd_error *e) {
-  if (cd_path_join(buf, 4200, st->cfg->out_dir, "elapsed.json")) return cd_fail(e, "%s: path too long", st->cfg->out_dir);
-  return 0;
-}
-
-/* The time of earlier invocations into this RUN_DIR (none: 0). */
-static int load_elapsed(cd_run_state *st, cd_error *e) {
-  char path[4200];
-  st->wall_before = 0;
-  st->invocation = 1;
-  if (elapsed_path(path, st, e)) return -1;
-  if (!cd_file_exists(path)) return 0;
-  cd_json_doc *doc = cd_json_parse_file(path, 1 << 16, e);
-  if (!doc) return -1;
-  double s = cd_json_get_num(cd_json_root(doc), "wall_seconds", NAN);
-  long long n = (long long)cd_json_get_int(cd_json_root(doc), "invocations", 0);
-  cd_json_free(doc);
-  if (!(s >= 0) || n < 1) return cd_fail(e, "%s: no \"wall_seconds\" >= 0 and \"invocations\" >= 1", path);
-  st->wall_before = s;
-  st->invocation = (int)n + 1;
-  return 0;
-}
-
-double cd_run_wall_seconds(const cd_run_state *st) { return st->wall_before + (cd_time_now() - st->t0); }
-
-static int write_elapsed(const cd_run_state *st, double seconds, cd_error *e) {
-  char path[4200], text[128];
-  if (elapsed_path(path, st, e)) return -1;
-  int n = snprintf(text, sizeof text, "{\"wall_seconds\": %.3f, \"invocations\": %d}\n", seconds, st->invocation);
-  return cd_write_file_atomic_nosync(path, text, (size_t)n, e);
-}
-
-int cd_run_save_elapsed(const cd_run_state *st, cd_error *e) { return write_elapsed(st, cd_run_wall_seconds(st), e); }
-
 static int write_args(const cd_run_state *st, const cd_run_resolved *res, cd_error *e) {
   char path[4200], *buf = NULL;
   size_t len = 0;
@@ -456,7 +422,7 @@ int cd_run_execute(const cd_run_config *c, const cd_feature_cache *cache, const 
   cd_outdir_lock lock; /* held already when called through cd_run; taken here for other callers */
   if (cd_outdir_lock_write(&lock, c->out_dir, "run", e)) return -1;
   if (state_init(&st, c, cache, m, text, res, log, e) || cd_make_dirs(c->out_dir, e) || write_args(&st, res, e) ||
-      load_elapsed(&st, e) || save_ints(&st, ".", "a_pseudo.npy", st.a_pseudo, e) || save_projection(&st, e))
+      cd_run_load_elapsed(&st, e) || save_ints(&st, ".", "a_pseudo.npy", st.a_pseudo, e) || save_projection(&st, e))
     goto done;
   st.t0 = t0;
   int n_diverged = 0;
@@ -468,7 +434,7 @@ int cd_run_execute(const cd_run_config *c, const cd_feature_cache *cache, const 
   cd_run_results results;
   if (cd_run_results_collect(&st, (int32_t *const *)tr.pred, &results, e)) goto done;
   double wall = cd_run_wall_seconds(&st);
-  rc = write_elapsed(&st, wall, e) || cd_run_results_write(&st, res, &results, wall, e) ? -1 : 0;
+  rc = cd_run_write_elapsed(&st, wall, e) || cd_run_results_write(&st, res, &results, wall, e) ? -1 : 0;
   if (!rc && log) cd_run_results_print(log, &st, res, &results);
   cd_run_results_free(&results);
   if (!rc && n_diverged) {

@@ -56,7 +56,11 @@ typedef struct {
 /* RUN_DIR/elapsed.json = {"wall_seconds": earlier invocations + this one so far,
  * "invocations": n}: saved after every epoch of every pair, so that a killed run's time is
  * counted too, and results.json's wall_seconds is the total over every invocation. */
+/* Reads RUN_DIR/elapsed.json into st (wall_before, invocation; none: 0 and 1). */
+int cd_run_load_elapsed(cd_run_state *st, cd_error *e);
 double cd_run_wall_seconds(const cd_run_state *st);
+/* Writes elapsed.json with seconds as the total so far. */
+int cd_run_write_elapsed(const cd_run_state *st, double seconds, cd_error *e);
 int cd_run_save_elapsed(const cd_run_state *st, cd_error *e);
 
 /* Metrics of one evaluation (val and test over true groups, val over pseudo groups). */

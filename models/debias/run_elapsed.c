@@ -1,0 +1,43 @@
+/* RUN_DIR/elapsed.json: the wall time of every invocation into a run folder, saved after each
+ * epoch, so results.json reports the total even after kill -9 and a rerun. */
+#include <math.h>
+#include <stdio.h>
+
+#include "core/file.h"
+#include "core/json.h"
+#include "core/progress.h"
+#include "models/debias/run_internal.h"
+
+static int elapsed_path(char *buf, const cd_run_state *st, cd_error *e) {
+  if (cd_path_join(buf, 4200, st->cfg->out_dir, "elapsed.json")) return cd_fail(e, "%s: path too long", st->cfg->out_dir);
+  return 0;
+}
+
+/* The time of earlier invocations into this RUN_DIR (none: 0). */
+int cd_run_load_elapsed(cd_run_state *st, cd_error *e) {
+  char path[4200];
+  st->wall_before = 0;
+  st->invocation = 1;
+  if (elapsed_path(path, st, e)) return -1;
+  if (!cd_file_exists(path)) return 0;
+  cd_json_doc *doc = cd_json_parse_file(path, 1 << 16, e);
+  if (!doc) return -1;
+  double s = cd_json_get_num(cd_json_root(doc), "wall_seconds", NAN);
+  long long n = (long long)cd_json_get_int(cd_json_root(doc), "invocations", 0);
+  cd_json_free(doc);
+  if (!(s >= 0) || n < 1) return cd_fail(e, "%s: no \"wall_seconds\" >= 0 and \"invocations\" >= 1", path);
+  st->wall_before = s;
+  st->invocation = (int)n + 1;
+  return 0;
+}
+
+double cd_run_wall_seconds(const cd_run_state *st) { return st->wall_before + (cd_time_now() - st->t0); }
+
+int cd_run_write_elapsed(const cd_run_state *st, double seconds, cd_error *e) {
+  char path[4200], text[128];
+  if (elapsed_path(path, st, e)) return -1;
+  int n = snprintf(text, sizeof text, "{\"wall_seconds\": %.3f, \"invocations\": %d}\n", seconds, st->invocation);
+  return cd_write_file_atomic_nosync(path, text, (size_t)n, e);
+}
+
+int cd_run_save_elapsed(const cd_run_state *st, cd_error *e) { return cd_run_write_elapsed(st, cd_run_wall_seconds(st), e); }
