@@ -2,6 +2,8 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -175,4 +177,25 @@ int cd_write_file_atomic(const char *path, const void *data, size_t n, cd_error 
 
 int cd_write_file_atomic_nosync(const char *path, const void *data, size_t n, cd_error *e) {
   return write_whole(path, data, n, 0, e);
+}
+
+int cd_program_path(char *buf, size_t cap) {
+  ssize_t n = readlink("/proc/self/exe", buf, cap - 1);
+  if (n <= 0) return -1;
+  buf[n] = 0;
+  return 0;
+}
+
+int cd_find_shipped(char *out, size_t cap, const char *env, const char *const *rel, int n_rel, const char *source_path,
+                    int (*ok)(const char *path)) {
+  const char *v = getenv(env);
+  if (v && *v) return snprintf(out, cap, "%s", v) < (int)cap && ok(out) ? 0 : -1;
+  char dir[PATH_MAX - 64];
+  if (!cd_program_path(dir, sizeof dir)) {
+    char *slash = strrchr(dir, '/');
+    if (slash) *slash = 0;
+    for (int i = 0; i < n_rel; i++)
+      if (snprintf(out, cap, "%s/%s", dir, rel[i]) < (int)cap && ok(out)) return 0;
+  }
+  return snprintf(out, cap, "%s", source_path) < (int)cap && ok(out) ? 0 : -1;
 }

@@ -30,6 +30,16 @@ void cd_file_release(const cd_file *f, const void *p, size_t n);
 int cd_file_read(const char *path, size_t max_size, uint8_t **data, size_t *size, cd_error *e);
 
 int cd_file_exists(const char *path);
+
+/* The running program's own path (from /proc/self/exe) into buf; -1 when it cannot be read. */
+int cd_program_path(char *buf, size_t cap);
+
+/* Finds something shipped with clipdebias: the environment variable env when set (it must pass
+ * ok), else each rel[i] beside the running program's folder (e.g. "../X" from a build folder,
+ * "../share/clipdebias/X" from an install prefix, "X"), else source_path (the source tree the
+ * program was built from). 0 with out set to the first that passes ok, -1 when none does. */
+int cd_find_shipped(char *out, size_t cap, const char *env, const char *const *rel, int n_rel, const char *source_path,
+                    int (*ok)(const char *path));
 /* Creates a directory and its missing parents (mkdir -p); an existing directory is fine. */
 int cd_mkdir_p(const char *path, cd_error *e);
 /* Joins dir and name into out ("dir/name"); returns -1 if it does not fit. */

@@ -64,19 +64,10 @@ int cd_discover_words_load(const char *path, char ***words, int **lines, int *n,
 }
 
 int cd_discover_words_default(char *out, size_t cap) {
-  const char *env = getenv("CLIPDEBIAS_WORDS");
-  if (env && *env) return snprintf(out, cap, "%s", env) < (int)cap && cd_file_exists(out) ? 0 : -1;
-  char exe[PATH_MAX - 64];
-  ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-  if (n > 0) {
-    exe[n] = 0;
-    char *slash = strrchr(exe, '/');
-    if (slash) *slash = 0;
-    static const char *REL[] = {"../models/discover/words.txt", "../share/clipdebias/words.txt", "models/discover/words.txt"};
-    for (size_t i = 0; i < sizeof REL / sizeof REL[0]; i++)
-      if (snprintf(out, cap, "%s/%s", exe, REL[i]) < (int)cap && cd_file_exists(out)) return 0;
-  }
-  return snprintf(out, cap, "%s/models/discover/words.txt", CD_SOURCE_DIR) < (int)cap && cd_file_exists(out) ? 0 : -1;
+  static const char *const REL[] = {"../models/discover/words.txt", "../share/clipdebias/words.txt",
+                                    "models/discover/words.txt"};
+  return cd_find_shipped(out, cap, "CLIPDEBIAS_WORDS", REL, 3, CD_SOURCE_DIR "/models/discover/words.txt",
+                         cd_file_exists);
 }
 
 void cd_discover_cache_fingerprint(const cd_feature_cache *c, char out[40]) {

@@ -59,24 +59,8 @@ static int is_model_dir(const char *dir) {
 /* The toy CLIP's folder: $CLIPDEBIAS_TOYCLIP, then relative to the executable (build tree or
  * install prefix), then the source tree recorded at build time. */
 static int find_toyclip(char *out, size_t cap) {
-  const char *env = getenv("CLIPDEBIAS_TOYCLIP");
-  if (env && *env) {
-    snprintf(out, cap, "%s", env);
-    return is_model_dir(out) ? 0 : -1;
-  }
-  char exe[PATH_MAX - 64];
-  ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-  if (n > 0) {
-    exe[n] = 0;
-    char *slash = strrchr(exe, '/');
-    if (slash) *slash = 0;
-    static const char *REL[] = {"../models/toyclip", "../share/clipdebias/toyclip", "models/toyclip"};
-    for (size_t i = 0; i < sizeof REL / sizeof REL[0]; i++) {
-      if (snprintf(out, cap, "%s/%s", exe, REL[i]) < (int)cap && is_model_dir(out)) return 0;
-    }
-  }
-  snprintf(out, cap, "%s/models/toyclip", CD_SOURCE_DIR);
-  return is_model_dir(out) ? 0 : -1;
+  static const char *const REL[] = {"../models/toyclip", "../share/clipdebias/toyclip", "models/toyclip"};
+  return cd_find_shipped(out, cap, "CLIPDEBIAS_TOYCLIP", REL, 3, CD_SOURCE_DIR "/models/toyclip", is_model_dir);
 }
 
 typedef struct {

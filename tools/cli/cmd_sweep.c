@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "core/cpu.h"
+#include "core/file.h"
 #include "models/debias/sweep.h"
 #include "tools/cli/args.h"
 #include "tools/cli/commands.h"
@@ -143,17 +144,10 @@ static int collect(const cd_sweep_plan *p, int slurm) {
                      unfinished, p->n_cells, first);
 }
 
-static int program_path(char *buf, size_t cap) {
-  ssize_t n = readlink("/proc/self/exe", buf, cap - 1);
-  if (n <= 0) return -1;
-  buf[n] = 0;
-  return 0;
-}
-
 static int submit(const cd_sweep_plan *p, sweep_args *a) {
   char program[PATH_MAX], ids[160];
   cd_error e;
-  if (program_path(program, sizeof program)) return cd_cli_fail("sweep --slurm: cannot find this program's path");
+  if (cd_program_path(program, sizeof program)) return cd_cli_fail("sweep --slurm: cannot find this program's path");
   if (cd_sweep_slurm_submit(p, program, a->repeat, a->n_repeat, a->slurm_args, ids, sizeof ids, stdout, &e))
     return cd_cli_fail("%s", e.msg);
   printf("sweep: Slurm jobs %s; outputs in %s when the collect job ends\n", ids, p->out_dir);
