@@ -1,4 +1,6 @@
-/* clipdebias.h - the embedding API of the clipdebias engine.
+/* clipdebias.h - the public API of the clipdebias engine: load a CLIP model, embed texts,
+ * images and whole data sets (feature caches), zero-shot and pseudo-labels on a cache, prompt
+ * tuning and the debiasing methods over seeds (run folders), and their group metrics.
  *
  * Link against the clipdebias_engine static library (CMake target) and include this header.
  * Every function that can fail returns 0 on success or -1, writing a one-line message that
@@ -11,12 +13,17 @@
  *   const char *texts[2] = {"a photo of a bird on water", "a photo of a bird on land"};
  *   clipdebias_encode_texts(m, texts, 2, 1, feat, err, sizeof err);
  *   clipdebias_free(m);
+ *
+ * Handles (clipdebias_model, clipdebias_cache, clipdebias_metrics) are opaque; each has its
+ * own free/close. Arrays returned through pointers are malloc'd: the caller free()s them.
+ * Splits are numbered 0 train, 1 val, 2 test; the group of a row is g = n_attr * y + a.
  */
 #ifndef CLIPDEBIAS_H
 #define CLIPDEBIAS_H
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -48,6 +55,161 @@ int clipdebias_encode_pixels(const clipdebias_model *m, const float *pixels, int
 /* Decodes (JPEG/PNG/PPM), preprocesses exactly as upstream and encodes n image files. */
 int clipdebias_encode_image_files(const clipdebias_model *m, const char *const *paths, int n,
                                   int normalize, float *features, char *err, size_t errcap);
+
+/* ---- loading, threads, files ---- */
+
+enum { CLIPDEBIAS_IMAGE = 1, CLIPDEBIAS_TEXT = 2 }; /* towers */
+
+typedef struct {
+  const char *vocab;      /* NULL: look beside the weights (as clipdebias_load) */
+  const char *precision;  /* NULL or "fp32" | "bf16" | "bf16x3" | "fp16": weight products */
+  int towers;             /* CLIPDEBIAS_IMAGE | CLIPDEBIAS_TEXT; 0 = both */
+  int need_tokenizer;     /* 1: fail when no tokenizer is found */
+  int trainable;          /* 1: keep the text tower trainable (prompt tuning); 0: packed for
+                           * inference only, as clipdebias_load */
+} clipdebias_load_options;
+
+/* clipdebias_load with options (o NULL: the defaults above, all zero). */
+clipdebias_model *clipdebias_load_with(const char *path, const clipdebias_load_options *o, char *err,
+                                       size_t errcap);
+/* The path the model was loaded from. */
+const char *clipdebias_model_path(const clipdebias_model *m);
+
+/* Threads of the engine's parallel loops (0 = one per core). Results do not depend on it. */
+int clipdebias_set_threads(int n, char *err, size_t errcap);
+int clipdebias_threads(void);
+/* The kernel level in use on this CPU: "ref", "avx2", "avx512", "neon", ... */
+const char *clipdebias_isa(void);
+
+/* Reads a float32 (or float16, widened) .npy of ndim dimensions: *data [prod shape] malloc'd,
+ * shape[0..ndim) filled. */
+int clipdebias_read_npy(const char *path, int ndim, int64_t *shape, float **data, char *err, size_t errcap);
+/* Writes float32 [rows, cols] or int32 [rows] .npy atomically (temp + rename). */
+int clipdebias_write_npy(const char *path, const float *data, int rows, int cols, char *err, size_t errcap);
+int clipdebias_write_npy_i32(const char *path, const int32_t *data, int rows, char *err, size_t errcap);
+
+/* ---- feature caches: a data set embedded once ---- */
+
+typedef struct {
+  /* the data set (as the dataset / embed commands' flags of the same names) */
+  const char *csv, *target, *spurious, *classnames, *attr_names, *split_csv;
+  uint64_t seed;
+  int strict;
+  /* embedding */
+  const char *splits;     /* "train,val,test" or any subset; NULL: all three */
+  int shard_index, shard_count; /* 0/0: everything */
+  int batch;              /* images per forward pass; 0: 32 */
+  int float16;            /* 1: store features as float16 */
+  int skip_bad;           /* 1: leave unreadable images out (listed in cache.json) */
+  double checkpoint_every; /* seconds between progress saves; 0: 60; < 0: never */
+  int progress;           /* 1: progress lines and the data set table on stderr */
+} clipdebias_embed_options;
+
+typedef struct {
+  int reused;             /* 1: a matching complete cache was already there */
+  int rows, skipped;      /* rows written, images left out as unreadable */
+  int total, begin, end;  /* selected images, and this shard's slice of them */
+  int resumed_from;       /* images taken over from an interrupted run */
+  int repaired;           /* 1: a damaged matching cache was embedded again */
+} clipdebias_embed_report;
+
+/* What `clipdebias embed` does: the data set of kind ("waterbirds", "celeba", "metashift",
+ * "csv") found under root, embedded with the model's image tower into the cache folder
+ * cache_dir (features.npy, index.csv, cache.json). A matching complete cache returns at once,
+ * an interrupted one resumes, one made differently is refused. o and report may be NULL. */
+int clipdebias_embed_dataset(const clipdebias_model *m, const char *kind, const char *root,
+                             const char *cache_dir, const clipdebias_embed_options *o,
+                             clipdebias_embed_report *report, char *err, size_t errcap);
+
+typedef struct clipdebias_cache clipdebias_cache;
+
+/* Opens a cache folder (verified; features stay memory-mapped until close). */
+clipdebias_cache *clipdebias_cache_open(const char *dir, char *err, size_t errcap);
+void clipdebias_cache_close(clipdebias_cache *c);
+int clipdebias_cache_rows(const clipdebias_cache *c);
+int clipdebias_cache_dims(const clipdebias_cache *c);
+int clipdebias_cache_classes(const clipdebias_cache *c);
+/* Attribute values (0 when the attribute is unknown) and groups (classes x attributes, or
+ * classes when it is unknown). */
+int clipdebias_cache_attributes(const clipdebias_cache *c);
+int clipdebias_cache_groups(const clipdebias_cache *c);
+/* Rows of split s (0 train, 1 val, 2 test). */
+int clipdebias_cache_split_rows(const clipdebias_cache *c, int split);
+const char *clipdebias_cache_dataset(const clipdebias_cache *c);
+const char *clipdebias_cache_class_name(const clipdebias_cache *c, int k);
+const char *clipdebias_cache_attribute_name(const clipdebias_cache *c, int k);
+/* Copies y, a (-1 where unknown) and split of every row into the [rows] arrays given
+ * (any may be NULL). */
+void clipdebias_cache_labels(const clipdebias_cache *c, int32_t *y, int32_t *a, int32_t *split);
+/* Rows [first, first + n) as float32 into out [n, dims]; normalize = L2-normalise them. */
+int clipdebias_cache_features(const clipdebias_cache *c, int first, int n, int normalize, float *out,
+                              char *err, size_t errcap);
+/* Fails, naming both, when the cache was embedded with other weights or another width. */
+int clipdebias_cache_check_model(const clipdebias_cache *c, const clipdebias_model *m, char *err,
+                                 size_t errcap);
+
+/* ---- zero-shot, pseudo-labels, saved heads ---- */
+
+/* Zero-shot CLIP on every cache row: class features from the templates ({} = class name;
+ * n_templates 0: "a photo of a {}."; several are averaged), logits = logit_scale x cosine.
+ * classnames NULL: the cache's with '_' read as ' '. pred [rows]; logits [rows, classes] or
+ * NULL. The model needs its text tower and tokenizer. */
+int clipdebias_zeroshot(const clipdebias_model *m, const clipdebias_cache *c, const char *const *classnames,
+                        const char *const *templates, int n_templates, int32_t *pred, float *logits,
+                        char *err, size_t errcap);
+/* Pseudo spurious attribute of every row: argmax over the attribute prompts (one per value,
+ * in order) of the cosine to the image feature. n_prompts 0: the data set's defaults
+ * (waterbirds, celeba, metashift). attr [rows]. */
+int clipdebias_pseudolabels(const clipdebias_model *m, const clipdebias_cache *c, const char *const *prompts,
+                            int n_prompts, int32_t *attr, char *err, size_t errcap);
+/* Predictions of a context saved by tune or run (CTX.npy with its CTX.json sidecar; a
+ * linear probe too) on every row; refused when made with other weights or class names. */
+int clipdebias_predict_saved(const clipdebias_model *m, const clipdebias_cache *c, const char *ctx_path,
+                             int32_t *pred, char *err, size_t errcap);
+
+/* ---- tuning and runs ---- */
+
+/* What `clipdebias run` does, into run_dir: the methods over the seeds on the cache, each
+ * pair in run_dir/<method>/seed<k>/, results.json, metrics.jsonl, report.html (rerunning
+ * resumes). options[0..n): "name=value" with the run command's option names without "--":
+ * methods, seeds, select, head, classnames, template, attr-prompt, n-ctx, ctx-init, csc,
+ * position, optim, lr, momentum, weight-decay, epochs, batch, warmup-epochs, warmup-lr, eta,
+ * ema, dpt-update, gdro-eta, gdro-adj, dims, reduce, reduce-seed, lockstep, vocab (template
+ * and attr-prompt may repeat). Progress and the table go to log (NULL: quiet). */
+int clipdebias_run(const char *model_path, const char *cache_dir, const char *run_dir,
+                   const char *const *options, int n_options, FILE *log, char *err, size_t errcap);
+/* CoOp prompt tuning of one (method, seed) pair: method "erm" (uniform weights), "dpt"
+ * (pseudo-group weights), "oracle" (true-group weights) or "gdro" (GroupDRO); options as
+ * clipdebias_run. Writes run_dir as a one-pair run; ctx_path[ctxcap] receives the selected
+ * context (for clipdebias_predict_saved). */
+int clipdebias_tune(const char *model_path, const char *cache_dir, const char *run_dir, const char *method,
+                    int seed, const char *const *options, int n_options, FILE *log, char *ctx_path,
+                    size_t ctxcap, char *err, size_t errcap);
+
+/* ---- group metrics ---- */
+
+typedef struct clipdebias_metrics clipdebias_metrics;
+
+/* The group metrics of predictions pred [rows] on the cache's true groups, per split. */
+clipdebias_metrics *clipdebias_evaluate(const clipdebias_cache *c, const int32_t *pred, char *err, size_t errcap);
+/* Reads the metrics a command wrote: a run folder (its results.json: one entry per method,
+ * means over seeds), a zeroshot/eval folder (its metrics.json: one entry) or either file. */
+clipdebias_metrics *clipdebias_metrics_read(const char *path, char *err, size_t errcap);
+void clipdebias_metrics_free(clipdebias_metrics *r);
+/* Entries (methods of a run; 1 otherwise), their names and the group count. */
+int clipdebias_metrics_count(const clipdebias_metrics *r);
+const char *clipdebias_metrics_name(const clipdebias_metrics *r, int entry);
+int clipdebias_metrics_groups(const clipdebias_metrics *r);
+/* Fractions in [0, 1] of one entry on split s: average, worst-group and gap (best - worst
+ * group); group_acc [groups] and group_n [groups] when non-NULL (NaN for an empty group).
+ * -1 when the entry has no such split (a diverged method, a split not embedded). */
+int clipdebias_metrics_split(const clipdebias_metrics *r, int entry, int split, double *avg, double *worst,
+                             double *gap, double *group_acc, int64_t *group_n);
+/* metrics.json as zeroshot and eval write it (what: the "what" field). c: the cache evaluated. */
+int clipdebias_metrics_write(const clipdebias_metrics *r, const clipdebias_cache *c, const char *path,
+                             const char *what, char *err, size_t errcap);
+/* The summary zeroshot and eval print: one line per split (rows, avg, adjusted, worst, gap). */
+void clipdebias_metrics_print(const clipdebias_metrics *r, const clipdebias_cache *c, FILE *fp);
 
 #ifdef __cplusplus
 }

@@ -3,30 +3,79 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "clipdebias.h"
+#include "core/cpu.h"
+#include "core/npy.h"
+#include "core/pool.h"
 #include "data/image/image.h"
 #include "data/image/image_batch.h"
-#include "models/clip/clip.h"
+#include "models/api/api_internal.h"
+#include "ops/dispatch.h"
 
-struct clipdebias_model {
-  cd_clip clip;
-};
+#define report cd_api_report
 
-static int report(const cd_error *e, char *err, size_t cap) {
+int cd_api_report(const cd_error *e, char *err, size_t cap) {
   if (err && cap) snprintf(err, cap, "%s", e->msg);
   return -1;
 }
 
-clipdebias_model *clipdebias_load(const char *path, const char *vocab, char *err, size_t errcap) {
+clipdebias_model *clipdebias_load_with(const char *path, const clipdebias_load_options *o, char *err,
+                                       size_t errcap) {
+  static const clipdebias_load_options dflt = {0};
+  if (!o) o = &dflt;
   cd_error e;
+  int prec = o->precision ? cd_precision_from_name(o->precision) : CD_PREC_FP32;
+  if (prec < 0) {
+    cd_fail(&e, "precision %s: unknown (fp32, bf16, bf16x3, fp16)", o->precision);
+    report(&e, err, errcap);
+    return NULL;
+  }
   clipdebias_model *m = cd_calloc(1, sizeof *m, &e);
-  cd_clip_load_opts o = {vocab, 0, CD_TOWER_BOTH, 1, CD_PREC_FP32}; /* inference only: pack both towers */
-  if (!m || cd_clip_load(&m->clip, path, &o, &e)) {
+  /* towers: the public bits are the engine's (CLIPDEBIAS_IMAGE = CD_TOWER_VISION, ...) */
+  cd_clip_load_opts lo = {o->vocab, o->need_tokenizer, o->towers, !o->trainable, (cd_precision)prec};
+  if (!m || cd_clip_load(&m->clip, path, &lo, &e)) {
     free(m);
     report(&e, err, errcap);
     return NULL;
   }
   return m;
+}
+
+clipdebias_model *clipdebias_load(const char *path, const char *vocab, char *err, size_t errcap) {
+  clipdebias_load_options o = {.vocab = vocab}; /* inference only: both towers packed */
+  return clipdebias_load_with(path, &o, err, errcap);
+}
+
+const char *clipdebias_model_path(const clipdebias_model *m) { return m->clip.path; }
+
+int clipdebias_set_threads(int n, char *err, size_t errcap) {
+  cd_error e;
+  if (n != 0 && cd_threads_check(n, &e)) return report(&e, err, errcap);
+  cd_threads_set(n);
+  return 0;
+}
+
+int clipdebias_threads(void) { return cd_threads_get(); }
+const char *clipdebias_isa(void) { return cd_isa_name(cd_cpu_best_isa()); }
+
+int clipdebias_read_npy(const char *path, int ndim, int64_t *shape, float **data, char *err, size_t errcap) {
+  cd_array a = {0};
+  cd_error e;
+  if (cd_npy_load_f32(path, ndim, &a, &e)) return report(&e, err, errcap);
+  for (int i = 0; i < ndim; i++) shape[i] = a.shape[i];
+  *data = a.data; /* malloc'd (aligned), the caller's now */
+  return 0;
+}
+
+int clipdebias_write_npy(const char *path, const float *data, int rows, int cols, char *err, size_t errcap) {
+  cd_error e;
+  int64_t shape[2] = {rows, cols};
+  return cd_npy_save_f32(path, 2, shape, data, &e) ? report(&e, err, errcap) : 0;
+}
+
+int clipdebias_write_npy_i32(const char *path, const int32_t *data, int rows, char *err, size_t errcap) {
+  cd_error e;
+  int64_t shape[1] = {rows};
+  return cd_npy_save(path, CD_I32, 1, shape, data, &e) ? report(&e, err, errcap) : 0;
 }
 
 void clipdebias_free(clipdebias_model *m) {
