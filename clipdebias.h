@@ -88,22 +88,39 @@ int clipdebias_read_npy(const char *path, int ndim, int64_t *shape, float **data
 int clipdebias_write_npy(const char *path, const float *data, int rows, int cols, char *err, size_t errcap);
 int clipdebias_write_npy_i32(const char *path, const int32_t *data, int rows, char *err, size_t errcap);
 
-/* ---- feature caches: a data set embedded once ---- */
+/* ---- data sets and feature caches ---- */
 
 typedef struct {
-  /* the data set (as the dataset / embed commands' flags of the same names) */
+  /* as the dataset / embed commands' flags of the same names; all optional */
   const char *csv, *target, *spurious, *classnames, *attr_names, *split_csv;
-  uint64_t seed;
-  int strict;
-  /* embedding */
+  uint64_t seed;          /* metashift's own split (0: 42) */
+  int strict;             /* 1: the data sanity warnings are errors */
+} clipdebias_dataset_options;
+
+typedef struct clipdebias_dataset clipdebias_dataset;
+
+/* The data set of kind ("waterbirds", "celeba", "metashift", "csv") found under root, read
+ * and checked (o may be NULL). */
+clipdebias_dataset *clipdebias_dataset_open(const char *kind, const char *root, const clipdebias_dataset_options *o,
+                                            char *err, size_t errcap);
+void clipdebias_dataset_close(clipdebias_dataset *d);
+int clipdebias_dataset_images(const clipdebias_dataset *d);
+/* The files used, the split x group table and the warnings, as `clipdebias dataset` prints. */
+void clipdebias_dataset_print(const clipdebias_dataset *d, FILE *fp);
+
+typedef struct {
   const char *splits;     /* "train,val,test" or any subset; NULL: all three */
   int shard_index, shard_count; /* 0/0: everything */
   int batch;              /* images per forward pass; 0: 32 */
   int float16;            /* 1: store features as float16 */
   int skip_bad;           /* 1: leave unreadable images out (listed in cache.json) */
-  double checkpoint_every; /* seconds between progress saves; 0: 60; < 0: never */
-  int progress;           /* 1: progress lines and the data set table on stderr */
+  double checkpoint_every; /* seconds between progress saves (the command's default: 60);
+                           * 0: none, and an interrupted run starts over */
+  int progress;           /* 1: progress lines on stderr */
 } clipdebias_embed_options;
+
+/* Refuses splits that are not a list of train, val, test, and a negative checkpoint_every. */
+int clipdebias_embed_options_check(const clipdebias_embed_options *o, char *err, size_t errcap);
 
 typedef struct {
   int reused;             /* 1: a matching complete cache was already there */
@@ -111,15 +128,16 @@ typedef struct {
   int total, begin, end;  /* selected images, and this shard's slice of them */
   int resumed_from;       /* images taken over from an interrupted run */
   int repaired;           /* 1: a damaged matching cache was embedded again */
+  int upgraded;           /* 1: a matching cache got its checksums (nothing re-embedded) */
 } clipdebias_embed_report;
 
-/* What `clipdebias embed` does: the data set of kind ("waterbirds", "celeba", "metashift",
- * "csv") found under root, embedded with the model's image tower into the cache folder
- * cache_dir (features.npy, index.csv, cache.json). A matching complete cache returns at once,
- * an interrupted one resumes, one made differently is refused. o and report may be NULL. */
-int clipdebias_embed_dataset(const clipdebias_model *m, const char *kind, const char *root,
-                             const char *cache_dir, const clipdebias_embed_options *o,
-                             clipdebias_embed_report *report, char *err, size_t errcap);
+/* What `clipdebias embed` does: the data set embedded with the model's image tower into the
+ * cache folder cache_dir (features.npy, index.csv, cache.json). A matching complete cache
+ * returns at once, an interrupted one resumes, one made differently is refused. o and report
+ * may be NULL. */
+int clipdebias_embed_dataset(const clipdebias_model *m, const clipdebias_dataset *d, const char *cache_dir,
+                             const clipdebias_embed_options *o, clipdebias_embed_report *report, char *err,
+                             size_t errcap);
 
 typedef struct clipdebias_cache clipdebias_cache;
 

@@ -7,34 +7,62 @@
 #include "models/api/api_internal.h"
 #include "models/embed/embed_dataset.h"
 
-static void to_report(const cd_embed_dataset_result *r, clipdebias_embed_report *out) {
-  if (!out) return;
-  *out = (clipdebias_embed_report){r->reused, r->rows, r->skipped, r->total, r->begin, r->end, r->resumed_from,
-                                   r->repaired};
-}
+struct clipdebias_dataset {
+  cd_dataset d;
+};
 
-int clipdebias_embed_dataset(const clipdebias_model *m, const char *kind, const char *root, const char *cache_dir,
-                             const clipdebias_embed_options *o, clipdebias_embed_report *report, char *err,
-                             size_t errcap) {
-  static const clipdebias_embed_options dflt = {0};
+clipdebias_dataset *clipdebias_dataset_open(const char *kind, const char *root, const clipdebias_dataset_options *o,
+                                            char *err, size_t errcap) {
+  static const clipdebias_dataset_options dflt = {0};
   if (!o) o = &dflt;
   cd_dataset_opts dso = {kind, root, o->csv, o->target, o->spurious, o->classnames, o->attr_names, o->split_csv,
                          o->seed, o->strict};
-  cd_embed_dataset_opts eo = {{0}, o->shard_index, o->shard_count, {0}};
-  double every = o->checkpoint_every == 0 ? 60 : o->checkpoint_every < 0 ? 0 : o->checkpoint_every;
-  eo.embed = (cd_embed_opts){o->batch > 0 ? o->batch : 32, o->skip_bad, every, NULL, "embed",
-                             o->progress ? stderr : NULL, 0, o->float16 ? CD_F16 : CD_F32};
   cd_error e;
-  if (o->splits && cd_parse_splits(o->splits, eo.splits, &e)) return cd_api_report(&e, err, errcap);
-  if (cd_embed_opts_check(&eo.embed, &e)) return cd_api_report(&e, err, errcap);
-  cd_dataset d;
-  if (cd_dataset_load(&dso, &d, &e)) return cd_api_report(&e, err, errcap);
-  if (o->progress) cd_dataset_print(stderr, &d);
+  clipdebias_dataset *d = cd_calloc(1, sizeof *d, &e);
+  if (!d || cd_dataset_load(&dso, &d->d, &e)) {
+    free(d);
+    cd_api_report(&e, err, errcap);
+    return NULL;
+  }
+  return d;
+}
+
+void clipdebias_dataset_close(clipdebias_dataset *d) {
+  if (!d) return;
+  cd_dataset_free(&d->d);
+  free(d);
+}
+
+int clipdebias_dataset_images(const clipdebias_dataset *d) { return d->d.n; }
+void clipdebias_dataset_print(const clipdebias_dataset *d, FILE *fp) { cd_dataset_print(fp, &d->d); }
+
+/* The engine's options of o (splits parsed into eo->splits). */
+static int embed_opts(const clipdebias_embed_options *o, cd_embed_dataset_opts *eo, cd_error *e) {
+  *eo = (cd_embed_dataset_opts){{0}, o->shard_index, o->shard_count, {0}};
+  eo->embed = (cd_embed_opts){o->batch > 0 ? o->batch : 32, o->skip_bad, o->checkpoint_every, NULL, "embed",
+                              o->progress ? stderr : NULL, 0, o->float16 ? CD_F16 : CD_F32};
+  if (o->splits && cd_parse_splits(o->splits, eo->splits, e)) return -1;
+  return cd_embed_opts_check(&eo->embed, e);
+}
+
+int clipdebias_embed_options_check(const clipdebias_embed_options *o, char *err, size_t errcap) {
+  cd_embed_dataset_opts eo;
+  cd_error e;
+  return embed_opts(o, &eo, &e) ? cd_api_report(&e, err, errcap) : 0;
+}
+
+int clipdebias_embed_dataset(const clipdebias_model *m, const clipdebias_dataset *d, const char *cache_dir,
+                             const clipdebias_embed_options *o, clipdebias_embed_report *report, char *err,
+                             size_t errcap) {
+  static const clipdebias_embed_options dflt = {0};
+  cd_embed_dataset_opts eo;
   cd_embed_dataset_result r;
-  int rc = cd_embed_dataset(&m->clip, &d, cache_dir, &eo, &r, &e);
-  cd_dataset_free(&d);
-  if (rc) return cd_api_report(&e, err, errcap);
-  to_report(&r, report);
+  cd_error e;
+  if (embed_opts(o ? o : &dflt, &eo, &e) || cd_embed_dataset(&m->clip, &d->d, cache_dir, &eo, &r, &e))
+    return cd_api_report(&e, err, errcap);
+  if (report)
+    *report = (clipdebias_embed_report){r.reused, r.rows, r.skipped, r.total, r.begin, r.end, r.resumed_from,
+                                        r.repaired, r.upgraded};
   return 0;
 }
 

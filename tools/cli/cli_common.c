@@ -1,4 +1,4 @@
-#include "tools/cli/cli_common.h"
+#include "tools/cli/cli_model.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,7 +32,8 @@ int cd_cli_common_arg(int argc, char **argv, int *i, cd_cli_opts *o) {
     if (!v) return -1;
     int p = cd_precision_from_name(v);
     if (p < 0) return cd_cli_fail("--precision %s: unknown (fp32, bf16, bf16x3, fp16)", v), -1;
-    o->precision = (cd_precision)p;
+    o->precision = p;
+    o->precision_name = v;
     o->precision_given = 1;
     return 1;
   }
@@ -55,19 +56,49 @@ void cd_cli_opts_free(cd_cli_opts *o) {
   if (o->file_lines) cd_free_lines(o->file_lines, o->n_file_lines);
 }
 
+/* Never silently: what a reduced precision changes. */
+static void say_precision(int p) {
+  static const char *what[CD_PREC_COUNT] = {
+      "", "weights and activations rounded to bfloat16 in the products, float32 accumulation",
+      "weights and activations split into bfloat16 hi + lo parts, float32 accumulation",
+      "weights stored as float16, float32 arithmetic"};
+  if (p == CD_PREC_FP32) return;
+  fprintf(stderr, "clipdebias: --precision %s: %s (`clipdebias info --model M --precision %s` measures the cosine against fp32)\n",
+          cd_precision_name((cd_precision)p), what[p], cd_precision_name((cd_precision)p));
+}
+
+static const char *const NO_MODEL = "--model is required (a Hugging Face folder, an OpenCLIP folder or a .safetensors file)";
+
 int cd_cli_load_model(const cd_cli_opts *o, int need_tokenizer, cd_clip *m) {
-  if (!o->model) return cd_cli_fail("--model is required (a Hugging Face folder, an OpenCLIP folder or a .safetensors file)"), -1;
-  cd_clip_load_opts lo = {o->vocab, need_tokenizer, o->towers, o->pack_text, o->precision};
+  if (!o->model) return cd_cli_fail("%s", NO_MODEL), -1;
+  cd_clip_load_opts lo = {o->vocab, need_tokenizer, o->towers, o->pack_text, (cd_precision)o->precision};
   cd_error e;
   if (cd_clip_load(m, o->model, &lo, &e)) return cd_cli_fail("%s", e.msg), -1;
-  if (o->precision != CD_PREC_FP32) { /* never silently */
-    static const char *what[CD_PREC_COUNT] = {
-        "", "weights and activations rounded to bfloat16 in the products, float32 accumulation",
-        "weights and activations split into bfloat16 hi + lo parts, float32 accumulation",
-        "weights stored as float16, float32 arithmetic"};
-    fprintf(stderr, "clipdebias: --precision %s: %s (`clipdebias info --model M --precision %s` measures the cosine against fp32)\n",
-            cd_precision_name(o->precision), what[o->precision], cd_precision_name(o->precision));
-  }
+  say_precision(o->precision);
+  return 0;
+}
+
+clipdebias_model *cd_cli_load(const cd_cli_opts *o, int need_tokenizer) {
+  if (!o->model) return cd_cli_fail("%s", NO_MODEL), NULL;
+  clipdebias_load_options lo = {o->vocab, o->precision_name, o->towers, need_tokenizer, !o->pack_text};
+  char err[1024];
+  clipdebias_model *m = clipdebias_load_with(o->model, &lo, err, sizeof err);
+  if (!m) return cd_cli_fail("%s", err), NULL;
+  say_precision(o->precision);
+  return m;
+}
+
+int cd_cli_tokenize_texts(const clipdebias_model *m, const cd_cli_opts *o, int truncate, int32_t **tokens) {
+  int L = clipdebias_context_length(m);
+  int32_t *t = calloc((size_t)o->n_texts * (size_t)L, sizeof(int32_t));
+  if (!t) return cd_cli_fail("out of memory"), -1;
+  char err[1024];
+  for (int i = 0; i < o->n_texts; i++)
+    if (clipdebias_tokenize(m, o->texts[i], truncate, t + (size_t)i * L, err, sizeof err)) {
+      free(t);
+      return cd_cli_fail("text %d: %s", i + 1, err), -1;
+    }
+  *tokens = t;
   return 0;
 }
 

@@ -1,8 +1,10 @@
-/* Options shared by the model commands: --model, --vocab, --threads, text inputs. */
+/* Options shared by the model commands and the benches: --model, --vocab, --threads, --isa,
+ * --precision, text inputs; and loading the model they name through the public API
+ * (clipdebias.h). The engine-side loader (a cd_clip) is in cli_model.h. */
 #ifndef CD_CLI_COMMON_H
 #define CD_CLI_COMMON_H
 
-#include "models/clip/clip.h"
+#include "clipdebias.h"
 
 typedef struct {
   const char *model;
@@ -12,10 +14,11 @@ typedef struct {
   int n_texts;
   char **file_lines;      /* owned lines of --text-file */
   int n_file_lines;
-  cd_precision precision; /* --precision (fp32 unless given) */
+  int precision;          /* --precision: the engine's code of it (0 = fp32 unless given) */
+  const char *precision_name; /* --precision as given (checked), NULL when not given */
   int precision_given;
-  /* set by the command before cd_cli_load_model: */
-  int towers;             /* CD_TOWER_* the command uses (0 = both) */
+  /* set by the command before loading: */
+  int towers;             /* CLIPDEBIAS_IMAGE | CLIPDEBIAS_TEXT the command uses (0 = both) */
   int pack_text;          /* 1: the text tower only runs inference (pack it) */
 } cd_cli_opts;
 
@@ -29,9 +32,10 @@ void cd_cli_opts_free(cd_cli_opts *o);
   "                  (said on stderr when not fp32; `info --precision P` measures the cosine)\n" \
   "  --isa L         force a lower kernel level than this CPU's best (ref, avx2, avx512, ...)\n"
 
-/* Loads the model named by --model (prints the error and returns -1 on failure). */
-int cd_cli_load_model(const cd_cli_opts *o, int need_tokenizer, cd_clip *m);
-/* Tokenizes every text into a malloc'd int32 [n, context] array. */
-int cd_cli_tokenize_all(const cd_clip *m, const cd_cli_opts *o, int truncate, int32_t **tokens);
+/* Loads the model named by --model through the public API (prints the error and returns NULL
+ * on failure; says on stderr what a reduced --precision changes). */
+clipdebias_model *cd_cli_load(const cd_cli_opts *o, int need_tokenizer);
+/* Tokenizes every text into a malloc'd int32 [n, context] array (-1 with the message printed). */
+int cd_cli_tokenize_texts(const clipdebias_model *m, const cd_cli_opts *o, int truncate, int32_t **tokens);
 
 #endif

@@ -7,7 +7,7 @@
 #include "core/npy.h"
 #include "models/embed/embed_images.h"
 #include "tools/cli/args.h"
-#include "tools/cli/cli_common.h"
+#include "tools/cli/cli_model.h"
 #include "tools/cli/commands.h"
 #include "tools/cli/image_inputs.h"
 

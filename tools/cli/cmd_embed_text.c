@@ -2,7 +2,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "core/npy.h"
+#include "clipdebias.h"
 #include "tools/cli/args.h"
 #include "tools/cli/cli_common.h"
 #include "tools/cli/commands.h"
@@ -39,27 +39,25 @@ int cd_cmd_embed_text(int argc, char **argv) {
     cd_cli_fail("embed-text: --out and --text or --text-file are required");
     goto done;
   }
-  cd_clip m;
-  o.towers = CD_TOWER_TEXT;
+  o.towers = CLIPDEBIAS_TEXT;
   o.pack_text = 1;
-  if (cd_cli_load_model(&o, 1, &m)) goto done;
+  clipdebias_model *m = cd_cli_load(&o, 1);
+  if (!m) goto done;
+  int D = clipdebias_embed_dim(m);
   int32_t *tokens = NULL;
   float *feat = NULL;
-  cd_error e;
-  if (cd_cli_tokenize_all(&m, &o, truncate, &tokens) == 0) {
-    feat = malloc(sizeof(float) * (size_t)o.n_texts * (size_t)m.embed_dim);
+  char err[1024];
+  if (cd_cli_tokenize_texts(m, &o, truncate, &tokens) == 0) {
+    feat = malloc(sizeof(float) * (size_t)o.n_texts * (size_t)D);
     if (!feat) cd_cli_fail("out of memory");
-    else if (cd_clip_encode_text(&m, tokens, o.n_texts, feat, &e)) cd_cli_fail("%s", e.msg);
-    else {
-      if (normalize) cd_l2_normalize_rows(feat, o.n_texts, m.embed_dim);
-      int64_t shape[2] = {o.n_texts, m.embed_dim};
-      if (cd_npy_save_f32(out, 2, shape, feat, &e)) cd_cli_fail("%s", e.msg);
-      else rc = 0;
-    }
+    else if (clipdebias_encode_tokens(m, tokens, o.n_texts, normalize, feat, err, sizeof err) ||
+             clipdebias_write_npy(out, feat, o.n_texts, D, err, sizeof err))
+      cd_cli_fail("%s", err);
+    else rc = 0;
   }
   free(tokens);
   free(feat);
-  cd_clip_free(&m);
+  clipdebias_free(m);
 done:
   cd_cli_opts_free(&o);
   return rc;

@@ -6,7 +6,7 @@
 #include "core/cpu.h"
 #include "ops/dispatch.h"
 #include "tools/cli/args.h"
-#include "tools/cli/cli_common.h"
+#include "tools/cli/cli_model.h"
 #include "tools/cli/commands.h"
 
 static void print_help(void) {

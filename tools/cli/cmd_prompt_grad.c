@@ -9,7 +9,7 @@
 #include "models/tuning/prompt.h"
 #include "models/tuning/text_train.h"
 #include "tools/cli/args.h"
-#include "tools/cli/cli_common.h"
+#include "tools/cli/cli_model.h"
 #include "tools/cli/commands.h"
 
 static void print_help(void) {

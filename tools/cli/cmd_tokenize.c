@@ -4,7 +4,7 @@
 
 #include "core/npy.h"
 #include "tools/cli/args.h"
-#include "tools/cli/cli_common.h"
+#include "tools/cli/cli_model.h"
 #include "tools/cli/commands.h"
 
 static void print_help(void) {

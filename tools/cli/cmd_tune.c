@@ -13,7 +13,7 @@
 #include "models/tuning/prompt_ckpt.h"
 #include "models/tuning/tune_session.h"
 #include "tools/cli/args.h"
-#include "tools/cli/cli_common.h"
+#include "tools/cli/cli_model.h"
 #include "tools/cli/commands.h"
 #include "tools/cli/debias_args.h"
 
