@@ -16,7 +16,7 @@
 #include "core/file.h"
 #include "core/json.h"
 #include "core/npy.h"
-#include "models/debias/run.h"
+#include "models/run/run.h"
 #include "models/tuning/text_train.h"
 #include "tests/testutil.h"
 #include "tests/tiny_clip.h"

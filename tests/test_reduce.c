@@ -16,7 +16,7 @@
 #include "core/npy.h"
 #include "core/sym_eigen.h"
 #include "models/debias/reduce.h"
-#include "models/debias/run.h"
+#include "models/run/run.h"
 #include "models/tuning/coop_loss.h"
 #include "models/tuning/projection.h"
 #include "models/tuning/text_train.h"

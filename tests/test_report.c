@@ -17,7 +17,7 @@
 
 #include "core/file.h"
 #include "core/json.h"
-#include "models/debias/report.h"
+#include "tools/report/report.h"
 #include "tests/testutil.h"
 
 #define CD_XML_CHECK_IMPLEMENTATION

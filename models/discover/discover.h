@@ -48,7 +48,7 @@
 #include "core/error.h"
 #include "data/datasets/feature_cache.h"
 #include "models/clip/clip.h"
-#include "models/debias/run.h"
+#include "models/run/run.h"
 
 typedef enum { CD_DISCOVER_ZEROSHOT = 0, CD_DISCOVER_ERM = 1 } cd_discover_errors;
 

@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "core/file.h"
-#include "models/debias/report.h"
+#include "tools/report/report.h"
 
 #define CD_XML_CHECK_IMPLEMENTATION
 #include "tests/xml_check.h"

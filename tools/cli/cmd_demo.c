@@ -13,7 +13,7 @@
 #include "core/progress.h"
 #include "data/datasets/dataset.h"
 #include "data/toyworld/toyworld.h"
-#include "models/debias/run.h"
+#include "models/run/run.h"
 #include "models/embed/embed_dataset.h"
 #include "tools/cli/args.h"
 #include "tools/cli/commands.h"

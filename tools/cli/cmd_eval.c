@@ -5,7 +5,7 @@
 #include "core/file.h"
 #include "core/npy.h"
 #include "models/debias/eval.h"
-#include "models/debias/run.h"
+#include "models/run/run.h"
 #include "tools/cli/args.h"
 #include "tools/cli/commands.h"
 #include "tools/cli/stage_args.h"

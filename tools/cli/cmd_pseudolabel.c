@@ -11,7 +11,7 @@
 #include "core/npy.h"
 #include "models/debias/eval.h"
 #include "models/debias/jsonw.h"
-#include "models/debias/run.h"
+#include "models/run/run.h"
 #include "models/debias/zeroshot.h"
 #include "tools/cli/args.h"
 #include "tools/cli/commands.h"

@@ -4,7 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "models/debias/report.h"
+#include "tools/report/report.h"
 #include "tools/cli/args.h"
 #include "tools/cli/commands.h"
 

@@ -1,10 +1,10 @@
 /* clipdebias run : zero-shot CLIP, pseudo spurious labels, DPT and its baselines over seeds,
- * group metrics, model selection and the closing table (models/debias/run.h). */
+ * group metrics, model selection and the closing table (models/run/run.h). */
 #include <stdio.h>
 #include <string.h>
 
 #include "core/cpu.h"
-#include "models/debias/run.h"
+#include "models/run/run.h"
 #include "tools/cli/args.h"
 #include "tools/cli/commands.h"
 #include "tools/cli/dataset_args.h"

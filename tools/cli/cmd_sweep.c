@@ -1,5 +1,5 @@
 /* clipdebias sweep : a grid of runs over caches, embedding sizes and run settings, on this
- * machine (--jobs) or as a Slurm array (--slurm); see models/debias/sweep.h. */
+ * machine (--jobs) or as a Slurm array (--slurm); see models/sweep/sweep.h. */
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -8,7 +8,7 @@
 
 #include "core/cpu.h"
 #include "core/file.h"
-#include "models/debias/sweep.h"
+#include "models/sweep/sweep.h"
 #include "tools/cli/args.h"
 #include "tools/cli/commands.h"
 

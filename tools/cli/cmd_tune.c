@@ -8,7 +8,7 @@
 #include "data/groups/groups.h"
 #include "models/debias/methods.h"
 #include "models/debias/reweight.h"
-#include "models/debias/run_config.h"
+#include "models/run/run_config.h"
 #include "models/embed/embed_dataset.h"
 #include "models/tuning/prompt_ckpt.h"
 #include "models/tuning/tune_session.h"

@@ -4,7 +4,7 @@
 #define CD_STAGE_ARGS_H
 
 #include "core/outdir_lock.h"
-#include "models/debias/run_config.h"
+#include "models/run/run_config.h"
 
 enum { CD_STAGE_CLASSNAMES = 1, CD_STAGE_TEMPLATES = 2, CD_STAGE_ATTR_PROMPTS = 4, CD_STAGE_CTX = 8 };
 

@@ -2,16 +2,16 @@
  * run), warnings, the results table a paper prints, per-group accuracy, training curves,
  * group weights, pseudo-labels, arguments. Written to a temporary file and renamed, so a
  * reader never sees half a page. */
-#include "models/debias/report.h"
+#include "tools/report/report.h"
 
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/file.h"
-#include "models/debias/report_charts.h"
-#include "models/debias/report_run.h"
-#include "models/debias/report_svg.h"
+#include "tools/report/report_charts.h"
+#include "tools/report/report_run.h"
+#include "tools/report/report_svg.h"
 
 /* Quiet, print-friendly styling (system fonts only: nothing is fetched). */
 const char CD_REPORT_CSS[] =

@@ -1,4 +1,4 @@
-#include "models/debias/report_svg.h"
+#include "tools/report/report_svg.h"
 
 #include <math.h>
 #include <stdarg.h>

@@ -10,7 +10,7 @@
 #include "core/json.h"
 #include "core/npy.h"
 #include "models/debias/jsonw.h"
-#include "models/debias/run_internal.h"
+#include "models/run/run_internal.h"
 #include "models/tuning/prompt_ckpt.h"
 
 int cd_run_pair_path(char *buf, const cd_run_pair_ctx *p, const char *name, cd_error *e) {

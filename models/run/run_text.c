@@ -9,7 +9,7 @@
 #include "core/npy.h"
 #include "models/debias/orth_proj.h"
 #include "models/debias/roboshot.h"
-#include "models/debias/run_internal.h"
+#include "models/run/run_internal.h"
 
 /* Orth-Proj / Orth-Cali class features T [C, E] from the attribute prompts (the spurious
  * prompts) and, for orth-cali, the candidate prompts of every (class, attribute) with the

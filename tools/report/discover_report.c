@@ -12,7 +12,7 @@
 #include "data/image/image.h"
 #include "data/image/image_write.h"
 #include "data/image/resize.h"
-#include "models/debias/report_svg.h"
+#include "tools/report/report_svg.h"
 #include "models/discover/discover.h"
 
 enum { THUMB = 72 };

@@ -5,7 +5,7 @@
 #include "core/json.h"
 #include "data/groups/groups.h"
 #include "models/debias/jsonw.h"
-#include "models/debias/run_internal.h"
+#include "models/run/run_internal.h"
 
 /* `"avg_acc": .., "avg_acc_adjusted": .., "worst_group_acc": ..` of one split's metrics */
 static void split_numbers(FILE *fp, const cd_group_metrics *m) {

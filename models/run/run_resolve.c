@@ -7,8 +7,8 @@
 
 #include "core/outdir_lock.h"
 
-#include "models/debias/report.h"
-#include "models/debias/run.h"
+#include "tools/report/report.h"
+#include "models/run/run.h"
 #include "models/embed/embed_dataset.h"
 #include "models/debias/zeroshot.h"
 

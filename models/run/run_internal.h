@@ -8,7 +8,7 @@
 
 #include "data/groups/group_metrics.h"
 #include "models/debias/eval.h"
-#include "models/debias/run.h"
+#include "models/run/run.h"
 #include "models/debias/reweight.h"
 #include "models/debias/selection.h"
 #include "models/tuning/optim.h"

@@ -1,5 +1,5 @@
 /* The grid of a sweep: caches, axes, cells and their `run` command lines (see sweep.h). */
-#include "models/debias/sweep.h"
+#include "models/sweep/sweep.h"
 
 #include <errno.h>
 #include <math.h>
@@ -11,7 +11,7 @@
 #include "data/datasets/feature_cache.h"
 #include "models/debias/reduce.h"
 #include "models/debias/selection.h"
-#include "models/debias/sweep_internal.h"
+#include "models/sweep/sweep_internal.h"
 
 const char *const CD_SWEEP_AXES[] = {"dims", "reduce", "n-ctx", "eta", "ema", "lr", "epochs", "batch", "select"};
 const int CD_SWEEP_N_AXES = 9;

@@ -6,7 +6,7 @@
 #include "core/file.h"
 #include "core/json.h"
 #include "core/progress.h"
-#include "models/debias/run_internal.h"
+#include "models/run/run_internal.h"
 
 static int elapsed_path(char *buf, const cd_run_state *st, cd_error *e) {
   if (cd_path_join(buf, 4200, st->cfg->out_dir, "elapsed.json")) return cd_fail(e, "%s: path too long", st->cfg->out_dir);

@@ -20,7 +20,7 @@
 #include "core/error.h"
 #include "data/datasets/feature_cache.h"
 #include "models/clip/clip.h"
-#include "models/debias/run_config.h"
+#include "models/run/run_config.h"
 #include "models/tuning/prompt.h"
 
 /* The text side of a run: zero-shot class features, attribute prompt features and the prompt

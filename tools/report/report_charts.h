@@ -6,7 +6,7 @@
 
 #include <stdio.h>
 
-#include "models/debias/report_run.h"
+#include "tools/report/report_run.h"
 
 typedef struct {
   const char *color, *dash; /* dash NULL = solid */

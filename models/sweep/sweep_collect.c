@@ -9,7 +9,7 @@
 #include "core/json.h"
 #include "core/outdir_lock.h"
 #include "data/datasets/feature_cache.h"
-#include "models/debias/sweep_internal.h"
+#include "models/sweep/sweep_internal.h"
 
 static const char *const STAT_KEYS[CD_SW_STATS] = {"avg_acc", "avg_acc_adjusted", "worst_group_acc", "gap"};
 static const char *const STAT_COLUMNS[CD_SW_STATS] = {"avg_acc", "adjusted_avg_acc", "worst_group_acc", "gap"};

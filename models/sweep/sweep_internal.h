@@ -3,7 +3,7 @@
 #ifndef CD_SWEEP_INTERNAL_H
 #define CD_SWEEP_INTERNAL_H
 
-#include "models/debias/sweep.h"
+#include "models/sweep/sweep.h"
 
 enum { CD_SWEEP_MAX_METHODS = 8 };
 enum { CD_SW_AVG, CD_SW_ADJ, CD_SW_WORST, CD_SW_GAP, CD_SW_STATS };

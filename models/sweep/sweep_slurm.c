@@ -10,7 +10,7 @@
 
 #include "core/file.h"
 #include "data/datasets/feature_cache.h"
-#include "models/debias/sweep.h"
+#include "models/sweep/sweep.h"
 
 /* 1 when name is an executable on PATH. */
 static int on_path(const char *name) {

@@ -8,7 +8,7 @@
 
 #include "core/progress.h"
 #include "data/datasets/feature_cache.h"
-#include "models/debias/run_internal.h"
+#include "models/run/run_internal.h"
 #include "models/tuning/tune_lockstep.h"
 #include "models/tuning/tune_session.h"
 

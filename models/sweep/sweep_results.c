@@ -2,7 +2,7 @@
  * and by sweep.html alike. */
 #include <string.h>
 
-#include "models/debias/sweep_internal.h"
+#include "models/sweep/sweep_internal.h"
 
 int cd_sweep_method_index(const cd_sweep_results *r, const char *name) {
   for (int k = 0; k < r->n_methods; k++)

@@ -2,7 +2,7 @@
  * malformed file fails with one message naming the file and the field ("results.json:
  * methods.dpt.test.avg_acc = 81 is not a fraction in [0, 1]") instead of drawing a silently
  * wrong chart. Absent optional fields become NAN / NULL / 0 and their section is left out. */
-#include "models/debias/report_run.h"
+#include "tools/report/report_run.h"
 
 #include <math.h>
 #include <stdio.h>

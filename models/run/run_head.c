@@ -3,7 +3,7 @@
  * first stage. */
 #include <string.h>
 
-#include "models/debias/run_internal.h"
+#include "models/run/run_internal.h"
 
 static int clone_prompt(cd_prompt *dst, const cd_run_text *t, int seed, cd_error *e) {
   const cd_prompt *s = &t->prompt;

@@ -9,7 +9,7 @@
 
 #include "core/file.h"
 #include "models/debias/jtt.h"
-#include "models/debias/run_internal.h"
+#include "models/run/run_internal.h"
 #include "models/tuning/tune_session.h"
 
 static int stage_one(const cd_run_state *st, int seed, int32_t *pred, cd_error *e) {

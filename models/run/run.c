@@ -1,6 +1,6 @@
 /* `clipdebias run` orchestration (see run.h): resolve inputs, zero-shot, pseudo labels, the
  * (method, seed) pairs, then metrics.jsonl, results.json and the table. */
-#include "models/debias/run.h"
+#include "models/run/run.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -13,8 +13,8 @@
 #include "core/progress.h"
 #include "data/groups/groups.h"
 #include "models/debias/jtt.h"
-#include "models/debias/run_internal.h"
-#include "models/debias/run_results.h"
+#include "models/run/run_internal.h"
+#include "models/run/run_results.h"
 #include "models/debias/zeroshot.h"
 #include "models/tuning/tune_session.h"
 

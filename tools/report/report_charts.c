@@ -1,10 +1,10 @@
-#include "models/debias/report_charts.h"
+#include "tools/report/report_charts.h"
 
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "models/debias/report_svg.h"
+#include "tools/report/report_svg.h"
 
 /* ---- styles ---- */
 

@@ -3,7 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "models/debias/run_internal.h"
+#include "models/run/run_internal.h"
 
 int cd_run_eval_init(cd_run_eval *ev, const cd_run_state *st, cd_error *e) {
   memset(ev, 0, sizeof *ev);

@@ -14,7 +14,7 @@
 #include "data/groups/groups.h"
 #include "models/debias/dfr.h"
 #include "models/debias/jsonw.h"
-#include "models/debias/run_internal.h"
+#include "models/run/run_internal.h"
 
 static int fit(const cd_run_state *st, cd_method m, int seed, cd_dfr_model *model, cd_error *e) {
   int nv = st->n_rows[CD_SPLIT_VAL], pseudo = m == CD_METHOD_DFR_PSEUDO;

@@ -1,5 +1,5 @@
 /* Summary of a run: results.json and the table (see run_results.h). */
-#include "models/debias/run_results.h"
+#include "models/run/run_results.h"
 
 #include <math.h>
 #include <stdlib.h>

@@ -18,7 +18,7 @@
 #include "core/outdir_lock.h"
 #include "core/progress.h"
 #include "data/datasets/feature_cache.h"
-#include "models/debias/sweep.h"
+#include "models/sweep/sweep.h"
 
 static int cell_path(const cd_sweep_plan *p, int i, const char *name, char *buf, size_t cap) {
   return cd_path_join(buf, cap, p->cells[i].dir, name);

@@ -1,5 +1,5 @@
 /* Run configuration: defaults, list options, args.json and the resume check (see run_config.h). */
-#include "models/debias/run_config.h"
+#include "models/run/run_config.h"
 
 #include <ctype.h>
 #include <errno.h>

@@ -9,10 +9,10 @@
 #include <string.h>
 
 #include "core/file.h"
-#include "models/debias/report.h"
-#include "models/debias/report_charts.h"
-#include "models/debias/report_svg.h"
-#include "models/debias/sweep_internal.h"
+#include "tools/report/report.h"
+#include "tools/report/report_charts.h"
+#include "tools/report/report_svg.h"
+#include "models/sweep/sweep_internal.h"
 
 enum { MAX_PANELS = 12 };
 

@@ -9,7 +9,7 @@
 
 #include <stdio.h>
 
-#include "models/debias/run_internal.h"
+#include "models/run/run_internal.h"
 #include "models/debias/zeroshot.h"
 
 typedef struct {
