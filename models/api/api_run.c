@@ -1,5 +1,5 @@
 /* The public API's runs: "name=value" options onto a run configuration, then the library's
- * cd_run (models/debias/run.h), which is what `clipdebias run --cache` calls. */
+ * cd_run (models/run/run.h), which is what `clipdebias run --cache` calls. */
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
@@ -8,7 +8,7 @@
 
 #include "core/file.h"
 #include "models/api/api_internal.h"
-#include "models/debias/run.h"
+#include "models/run/run.h"
 
 static int num(const char *name, const char *v, double *out, cd_error *e) {
   char *end;
