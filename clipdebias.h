@@ -52,6 +52,11 @@ int clipdebias_encode_texts(const clipdebias_model *m, const char *const *texts,
 /* pixels [n, 3, S, S], preprocessed as upstream (S = clipdebias_image_size). */
 int clipdebias_encode_pixels(const clipdebias_model *m, const float *pixels, int n,
                              int normalize, float *features, char *err, size_t errcap);
+/* Decodes (JPEG/PNG/PPM) and preprocesses n image files exactly as upstream into pixels
+ * [n, 3, size, size] (Resize(size, bicubic), CenterCrop(size), RGB, CLIP mean/std), in
+ * parallel; the first unreadable file fails the call, named. No model needed. */
+int clipdebias_preprocess_image_files(const char *const *paths, int n, int size, float *pixels, char *err,
+                                      size_t errcap);
 /* Decodes (JPEG/PNG/PPM), preprocesses exactly as upstream and encodes n image files. */
 int clipdebias_encode_image_files(const clipdebias_model *m, const char *const *paths, int n,
                                   int normalize, float *features, char *err, size_t errcap);
@@ -80,6 +85,11 @@ int clipdebias_set_threads(int n, char *err, size_t errcap);
 int clipdebias_threads(void);
 /* The kernel level in use on this CPU: "ref", "avx2", "avx512", "neon", ... */
 const char *clipdebias_isa(void);
+
+/* Clocks for timing calls: monotonic wall seconds, and CPU seconds of the process (all its
+ * threads); only differences mean anything. */
+double clipdebias_seconds(void);
+double clipdebias_cpu_seconds(void);
 
 /* Reads a float32 (or float16, widened) .npy of ndim dimensions: *data [prod shape] malloc'd,
  * shape[0..ndim) filled. */

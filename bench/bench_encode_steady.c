@@ -12,10 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/cpu.h"
-#include "core/npy.h"
-#include "core/progress.h"
-#include "models/clip/clip.h"
+#include "clipdebias.h"
 #include "tools/cli/args.h"
 #include "tools/cli/cli_common.h"
 
@@ -50,13 +47,13 @@ static int parse(int argc, char **argv, steady_opts *s, cd_cli_opts *o) {
 }
 
 /* Times the encodes; reps_s receives s->reps durations. */
-static int run(const cd_clip *m, const float *px, const steady_opts *s, float *feat, double *first_s,
+static int run(const clipdebias_model *m, const float *px, const steady_opts *s, float *feat, double *first_s,
                double *reps_s) {
-  cd_error e;
+  char err[1024];
   for (int i = 0; i < s->warmup + s->reps; i++) {
-    double t0 = cd_time_now();
-    if (cd_clip_encode_image(m, px, s->batch, feat, &e)) return cd_cli_fail("%s", e.msg);
-    double dt = cd_time_now() - t0;
+    double t0 = clipdebias_seconds();
+    if (clipdebias_encode_pixels(m, px, s->batch, 0, feat, err, sizeof err)) return cd_cli_fail("%s", err);
+    double dt = clipdebias_seconds() - t0;
     if (i == 0) *first_s = dt;
     if (i >= s->warmup) reps_s[i - s->warmup] = dt;
   }
@@ -66,7 +63,7 @@ static int run(const cd_clip *m, const float *px, const steady_opts *s, float *f
 static void print_json(const steady_opts *s, double load_s, double first_s, const double *reps_s) {
   printf("{\"side\": \"clipdebias\", \"batch\": %d, \"threads\": %d, \"isa\": \"%s\", \"load_s\": %.6f, "
          "\"first_s\": %.6f, \"reps_s\": [",
-         s->batch, cd_threads_get(), cd_isa_name(cd_cpu_best_isa()), load_s, first_s);
+         s->batch, clipdebias_threads(), clipdebias_isa(), load_s, first_s);
   for (int i = 0; i < s->reps; i++) printf("%s%.6f", i ? ", " : "", reps_s[i]);
   printf("]}\n");
 }
@@ -74,46 +71,44 @@ static void print_json(const steady_opts *s, double load_s, double first_s, cons
 int main(int argc, char **argv) {
   steady_opts s = {NULL, NULL, 1, 2, 10};
   cd_cli_opts o = {0};
-  cd_array px = {0};
-  cd_clip m;
-  cd_error e;
-  int rc = 1, loaded = 0;
-  float *feat = NULL;
+  clipdebias_model *m = NULL;
+  char err[1024];
+  int64_t shape[4];
+  int rc = 1;
+  float *px = NULL, *feat = NULL;
   double *reps_s = NULL, load_s, first_s = 0;
   if (parse(argc, argv, &s, &o)) goto done;
-  if (cd_npy_load_f32(s.pixels, 4, &px, &e)) {
-    cd_cli_fail("%s", e.msg);
+  if (clipdebias_read_npy(s.pixels, 4, shape, &px, err, sizeof err)) {
+    cd_cli_fail("%s", err);
     goto done;
   }
-  double t0 = cd_time_now();
-  if (cd_cli_load_model(&o, 0, &m)) goto done;
-  load_s = cd_time_now() - t0;
-  loaded = 1;
-  int S = m.vision.image_size;
-  if (px.shape[0] < s.batch || px.shape[1] != 3 || px.shape[2] != S || px.shape[3] != S) {
-    cd_cli_fail("%s: shape [%lld, %lld, %lld, %lld], need [>= %d, 3, %d, %d]", s.pixels, (long long)px.shape[0],
-                (long long)px.shape[1], (long long)px.shape[2], (long long)px.shape[3], s.batch, S, S);
+  double t0 = clipdebias_seconds();
+  if (!(m = cd_cli_load(&o, 0))) goto done;
+  load_s = clipdebias_seconds() - t0;
+  int S = clipdebias_image_size(m), D = clipdebias_embed_dim(m);
+  if (shape[0] < s.batch || shape[1] != 3 || shape[2] != S || shape[3] != S) {
+    cd_cli_fail("%s: shape [%lld, %lld, %lld, %lld], need [>= %d, 3, %d, %d]", s.pixels, (long long)shape[0],
+                (long long)shape[1], (long long)shape[2], (long long)shape[3], s.batch, S, S);
     goto done;
   }
-  feat = malloc(sizeof(float) * (size_t)s.batch * (size_t)m.embed_dim);
+  feat = malloc(sizeof(float) * (size_t)s.batch * (size_t)D);
   reps_s = malloc(sizeof(double) * ((size_t)s.reps + 1));
   if (!feat || !reps_s) {
     cd_cli_fail("out of memory");
     goto done;
   }
-  if (run(&m, (const float *)px.data, &s, feat, &first_s, reps_s)) goto done;
-  int64_t shape[2] = {s.batch, m.embed_dim};
-  if (s.out && cd_npy_save_f32(s.out, 2, shape, feat, &e)) {
-    cd_cli_fail("%s", e.msg);
+  if (run(m, px, &s, feat, &first_s, reps_s)) goto done;
+  if (s.out && clipdebias_write_npy(s.out, feat, s.batch, D, err, sizeof err)) {
+    cd_cli_fail("%s", err);
     goto done;
   }
   print_json(&s, load_s, first_s, reps_s);
   rc = 0;
 done:
-  if (loaded) cd_clip_free(&m);
+  clipdebias_free(m);
   free(feat);
   free(reps_s);
-  cd_array_free(&px);
+  free(px);
   cd_cli_opts_free(&o);
   return rc;
 }

@@ -22,7 +22,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "core/cpu.h"
 #include "core/pool.h"
@@ -30,6 +29,7 @@
 #include "ops/dispatch.h"
 #include "ops/gemm/gemm.h"
 #include "ops/gemm/weight.h"
+#include "tools/cli/args.h"
 
 #if defined(__x86_64__)
 #include <immintrin.h>
@@ -81,12 +81,6 @@ __attribute__((target("avx512f,avx512bf16"))) static float peak_bf16(void) {
 }
 #endif
 
-static double cpu_now(void) {
-  struct timespec t;
-  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
-  return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
-
 typedef struct {
   double wall, cpu; /* best seconds per call: wall clock, CPU time / threads */
 } timing;
@@ -119,9 +113,9 @@ static double peak_of(float (*fn)(void), double flops, int nt, double secs, int 
   peak_job j = {fn, calls, {0}};
   if (nt > 256) nt = 256;
   do {
-    double t0 = cd_time_now(), c0 = cpu_now();
+    double t0 = cd_time_now(), c0 = cd_cpu_time_now();
     cd_pool_run(nt, nt, peak_item, &j); /* one item per thread: nt copies of the loop at once */
-    keep_best(&best, (cd_time_now() - t0) / calls, (cpu_now() - c0) / nt / calls);
+    keep_best(&best, (cd_time_now() - t0) / calls, (cd_cpu_time_now() - c0) / nt / calls);
     for (int t = 0; t < nt; t++) sink += j.sums[t];
   } while (cd_time_now() < t_end);
   (void)sink;
@@ -162,10 +156,10 @@ static void time_gemm(const cd_weight *w, const float *x, float *o, const float 
   double t_end = cd_time_now() + secs;
   int reps = 1;
   do {
-    double t0 = cd_time_now(), c0 = cpu_now();
+    double t0 = cd_time_now(), c0 = cd_cpu_time_now();
     for (int r = 0; r < reps; r++) gemm_call(w, x, o, b, M, nt, shares, ws);
     double dt = (cd_time_now() - t0) / reps;
-    keep_best(best, dt, (cpu_now() - c0) / reps / nt);
+    keep_best(best, dt, (cd_cpu_time_now() - c0) / reps / nt);
     if (dt * reps < 0.02) reps *= 2;
   } while (cd_time_now() < t_end);
 }
@@ -207,9 +201,12 @@ static timing race_gemm(const cd_weight *w, const float *x, float *o, const floa
 }
 
 int main(int argc, char **argv) {
-  int threads = argc > 1 ? atoi(argv[1]) : 0;
-  double secs = argc > 2 ? atof(argv[2]) : 0.5;
+  int threads = 0; /* usage: bench_gemm [threads (0: all)] [seconds per case] [tag filter] */
+  double secs = 0.5;
   const char *filter = argc > 3 ? argv[3] : NULL;
+  if ((argc > 1 && cd_arg_int("threads", argv[1], 0, CD_POOL_MAX_THREADS, &threads)) ||
+      (argc > 2 && cd_arg_float("seconds", argv[2], &secs)))
+    return 1;
   if (threads > 0) cd_threads_set(threads);
   int nt = cd_threads_get();
   cd_cpu_features f;

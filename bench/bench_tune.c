@@ -17,7 +17,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 
 #include "bench/roofline.h"
 #include "core/cpu.h"
@@ -27,15 +26,10 @@
 #include "models/tuning/optim.h"
 #include "models/tuning/prompt.h"
 #include "models/tuning/text_train.h"
+#include "tools/cli/args.h"
 
 enum { W = 512, LAYERS = 12, HEADS = 8, MLP = 2048, VOCAB = 49408, CTX = 77, EMB = 512 };
 enum { NCLS = 2, NCTX = 16, BATCH = 32 };
-
-static double cpu_seconds(void) {
-  struct rusage ru;
-  getrusage(RUSAGE_SELF, &ru);
-  return ru.ru_utime.tv_sec + ru.ru_stime.tv_sec + 1e-6 * (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec);
-}
 
 static uint64_t rs = 88172645463325252ull;
 static float *rnd(size_t n, float scale, float offset) {
@@ -179,10 +173,10 @@ static int bench_lockstep(const cd_clip *m, const cd_prompt *p, cd_text_train *t
 }
 
 int main(int argc, char **argv) {
-  int steps = argc > 1 ? atoi(argv[1]) : 20;
-  if (argc > 2) cd_threads_set(atoi(argv[2]));
-  int pairs = argc > 3 ? atoi(argv[3]) : 1;
-  if (pairs < 1 || pairs > 256) return fprintf(stderr, "bench_tune: pairs must be in [1, 256]\n"), 1;
+  int steps = 20, threads, pairs = 1; /* usage: bench_tune [steps] [threads] [pairs] */
+  if ((argc > 1 && cd_arg_int("steps", argv[1], 1, 1 << 20, &steps)) || (argc > 2 && cd_arg_threads(argv[2], &threads)) ||
+      (argc > 3 && cd_arg_int("pairs", argv[3], 1, 256, &pairs)))
+    return 1;
   cd_clip m;
   memset(&m, 0, sizeof m);
   cd_block blocks[LAYERS];
@@ -236,7 +230,7 @@ int main(int argc, char **argv) {
   float *grad = malloc(sizeof(float) * p.ctx_numel);
   double loss = 0, t0 = 0, c0 = 0, tf = 0;
   for (int s = -2; s < steps; s++) { /* two warm-up steps */
-    if (s == 0) t0 = cd_time_now(), c0 = cpu_seconds();
+    if (s == 0) t0 = cd_time_now(), c0 = cd_cpu_time_now();
     double ts = cd_time_now();
     cd_text_train_forward(&t, &m, p.ctx);
     if (s >= 0) tf += cd_time_now() - ts;
@@ -249,7 +243,7 @@ int main(int argc, char **argv) {
     cd_text_train_backward(&t, &m, dtxt, grad);
     cd_optim_step(&opt, p.ctx, grad, 0.002);
   }
-  double dt = cd_time_now() - t0, dc = cpu_seconds() - c0;
+  double dt = cd_time_now() - t0, dc = cd_cpu_time_now() - c0;
   printf("rows %d (instead of %d), threads %d, loss %.6f\n", t.R, NCLS * CTX, cd_threads_get(),
          loss);
   printf("forward %.1f ms/step, total %.1f ms/step, cpu %.1f ms/step (all threads)\n",

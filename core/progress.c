@@ -11,6 +11,12 @@ double cd_time_now(void) {
   return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
+double cd_cpu_time_now(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
 static void draw(const cd_progress *p, double now) {
   double el = now - p->t_start;
   double rate = el > 0 ? (double)p->done / el : 0;

@@ -18,5 +18,6 @@ void cd_progress_start(cd_progress *p, const char *label, const char *unit, size
 void cd_progress_update(cd_progress *p, size_t done);
 void cd_progress_finish(cd_progress *p);
 double cd_time_now(void); /* monotonic seconds */
+double cd_cpu_time_now(void); /* CPU seconds of the process, all its threads */
 
 #endif

@@ -6,6 +6,7 @@
 #include "core/cpu.h"
 #include "core/npy.h"
 #include "core/pool.h"
+#include "core/progress.h"
 #include "data/image/image.h"
 #include "data/image/image_batch.h"
 #include "models/api/api_internal.h"
@@ -55,6 +56,8 @@ int clipdebias_set_threads(int n, char *err, size_t errcap) {
 }
 
 int clipdebias_threads(void) { return cd_threads_get(); }
+double clipdebias_seconds(void) { return cd_time_now(); }
+double clipdebias_cpu_seconds(void) { return cd_cpu_time_now(); }
 const char *clipdebias_isa(void) { return cd_isa_name(cd_cpu_best_isa()); }
 
 int clipdebias_read_npy(const char *path, int ndim, int64_t *shape, float **data, char *err, size_t errcap) {
@@ -125,26 +128,37 @@ int clipdebias_encode_pixels(const clipdebias_model *m, const float *pixels, int
   return 0;
 }
 
+int clipdebias_preprocess_image_files(const char *const *paths, int n, int size, float *pixels, char *err,
+                                      size_t errcap) {
+  enum { CHUNK = 64 }; /* status records per call, decoded in parallel */
+  cd_error e;
+  cd_image_status *st = cd_malloc(sizeof(cd_image_status) * CHUNK, &e);
+  int rc = st ? 0 : report(&e, err, errcap);
+  for (int start = 0; start < n && rc == 0; start += CHUNK) {
+    int k = n - start < CHUNK ? n - start : CHUNK;
+    int failed = cd_image_batch_preprocess(paths + start, k, size, 0, pixels + (size_t)start * 3 * size * size, st, &e);
+    if (failed < 0) rc = report(&e, err, errcap);
+    else if (failed > 0) {
+      snprintf(e.msg, sizeof e.msg, "%s", st[cd_image_batch_first_failure(st, k)].msg);
+      rc = report(&e, err, errcap);
+    }
+  }
+  free(st);
+  return rc;
+}
+
 int clipdebias_encode_image_files(const clipdebias_model *m, const char *const *paths, int n,
                                   int normalize, float *features, char *err, size_t errcap) {
   enum { CHUNK = 16 }; /* files decoded in parallel, then encoded together */
   int S = m->clip.vision.image_size;
   cd_error e;
   float *px = cd_malloc(sizeof(float) * CHUNK * 3 * (size_t)S * S, &e);
-  cd_image_status *st = cd_malloc(sizeof(cd_image_status) * CHUNK, &e);
-  int rc = (px && st) ? 0 : report(&e, err, errcap);
+  int rc = px ? 0 : report(&e, err, errcap);
   for (int start = 0; start < n && rc == 0; start += CHUNK) {
     int k = n - start < CHUNK ? n - start : CHUNK;
-    int failed = cd_image_batch_preprocess(paths + start, k, S, 0, px, st, &e);
-    if (failed < 0) rc = report(&e, err, errcap);
-    else if (failed > 0) {
-      snprintf(e.msg, sizeof e.msg, "%s", st[cd_image_batch_first_failure(st, k)].msg);
-      rc = report(&e, err, errcap);
-    } else {
-      rc = clipdebias_encode_pixels(m, px, k, normalize, features + (size_t)start * m->clip.embed_dim, err, errcap);
-    }
+    rc = clipdebias_preprocess_image_files(paths + start, k, S, px, err, errcap) ||
+         clipdebias_encode_pixels(m, px, k, normalize, features + (size_t)start * m->clip.embed_dim, err, errcap);
   }
   free(px);
-  free(st);
-  return rc;
+  return rc ? -1 : 0;
 }
