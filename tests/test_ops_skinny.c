@@ -1,7 +1,7 @@
 /* The skinny (few-row, weight-streaming) products used by prompt tuning, against the plain C
  * matmul reference on the shapes the text tower produces (M = 1..80 rows, odd K and N), for
- * every ISA level this CPU runs that has its own skinny kernels, and 1 vs 2 threads bit for
- * bit. */
+ * every ISA level this CPU runs that has its own skinny kernels, 1 vs 2 threads bit for bit,
+ * and each row alone bit for bit as among the others. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -46,6 +46,16 @@ static void check_shape(const cd_kernels *kt, int M, int K, int N) {
   cd_skinny_linear_backward(kt, dX, dY, W, M, K, N);
   CHECK(memcmp(out, ref, sizeof(float) * (size_t)M * N) == 0, "%s forward differs between 1 and 2 threads", name);
   CHECK(memcmp(dX, dref, sizeof(float) * (size_t)M * K) == 0, "%s backward differs between 1 and 2 threads", name);
+
+  /* row-wise: each row alone gives the bits it has among the others (lockstep stacks runs) */
+  for (int m = 0; m < M; m++) {
+    cd_skinny_linear_forward(kt, ref + (size_t)m * N, X + (size_t)m * K, W, b, 1, K, N);
+    cd_test_fill(dref, (size_t)M * K, 5, 1.0f);
+    cd_skinny_linear_backward(kt, dref + (size_t)m * K, dY + (size_t)m * N, W, 1, K, N);
+    CHECK(memcmp(dref + (size_t)m * K, dX + (size_t)m * K, sizeof(float) * K) == 0,
+          "%s backward of row %d alone differs from it among %d rows", name, m, M);
+  }
+  CHECK(memcmp(out, ref, sizeof(float) * (size_t)M * N) == 0, "%s forward of rows alone differs from all rows", name);
   free(X), free(W), free(b), free(dY), free(out), free(ref), free(dX), free(dref);
 }
 

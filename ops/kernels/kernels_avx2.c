@@ -115,7 +115,7 @@ INLINE float hsum8(__m256 v) {
 }
 
 INLINE void fwd_tile(int NW, int NX, const float *W, const float *X, int K, size_t ldx, int N,
-                     float *out, const float *bias, int n0, int m0) {
+                     float *out, const float *bias, int n0, int m0, const char *pf, int npf) {
   __m256 acc[3][4];
   for (int a = 0; a < NW; a++)
     for (int b = 0; b < NX; b++) acc[a][b] = _mm256_setzero_ps();
@@ -124,6 +124,7 @@ INLINE void fwd_tile(int NW, int NX, const float *W, const float *X, int K, size
   for (int b = 0; b < NX; b++) x[b] = X + (size_t)(m0 + b) * ldx;
   int K8 = K & ~7;
   for (int k = 0; k < K8; k += 8) {
+    if (k / 8 < npf) _mm_prefetch(pf + 64 * (k / 8), _MM_HINT_T1);
     __m256 wv[3];
     for (int a = 0; a < NW; a++) wv[a] = _mm256_loadu_ps(w[a] + k);
     for (int b = 0; b < NX; b++) {
@@ -139,24 +140,35 @@ INLINE void fwd_tile(int NW, int NX, const float *W, const float *X, int K, size
     }
 }
 
+/* While the tiles of M rows run over NW weight rows (from L1 after the first), the next
+ * tile's weight rows are prefetched, a share per tile: the memory streams the whole time
+ * instead of only in the first tile of each weight row. */
 INLINE void fwd_rows(int NW, const float *W, const float *X, int M, int K, size_t ldx, int N,
-                     float *out, const float *bias, int n0) {
-  int m = 0;
-  for (; m + 4 <= M; m += 4) fwd_tile(NW, 4, W, X, K, ldx, N, out, bias, n0, m);
+                     float *out, const float *bias, int n0, int n1) {
+  /* 4-row tiles, then 3-row ones for the remainder (M = 4a + 3b for any M >= 9): a 3 x 3 tile
+   * of 9 accumulators still covers the FMA latency, a 3 x 1 tile would not */
+  int n3 = M >= 9 ? (4 - M % 4) % 4 : 0, n4 = (M - 3 * n3) / 4;
+  int nt = n4 + n3 + ((M - 3 * n3) % 4 != 0), lines = n0 + NW < n1 ? (int)(((size_t)(n1 - n0 - NW < 3 ? n1 - n0 - NW : 3) * K * 4 + 63) / 64) : 0;
+  const char *next = (const char *)(W + (size_t)(n0 + NW) * K);
+  int m = 0, t = 0;
+#define PF_ARGS next + 64 * (lines * t / nt), lines * (t + 1) / nt - lines * t / nt
+  for (; t < n4; m += 4, t++) fwd_tile(NW, 4, W, X, K, ldx, N, out, bias, n0, m, PF_ARGS);
+  for (; t < n4 + n3; m += 3, t++) fwd_tile(NW, 3, W, X, K, ldx, N, out, bias, n0, m, PF_ARGS);
   switch (M - m) {
-  case 3: fwd_tile(NW, 3, W, X, K, ldx, N, out, bias, n0, m); break;
-  case 2: fwd_tile(NW, 2, W, X, K, ldx, N, out, bias, n0, m); break;
-  case 1: fwd_tile(NW, 1, W, X, K, ldx, N, out, bias, n0, m); break;
+  case 3: fwd_tile(NW, 3, W, X, K, ldx, N, out, bias, n0, m, PF_ARGS); break;
+  case 2: fwd_tile(NW, 2, W, X, K, ldx, N, out, bias, n0, m, PF_ARGS); break;
+  case 1: fwd_tile(NW, 1, W, X, K, ldx, N, out, bias, n0, m, PF_ARGS); break;
   default: break;
   }
+#undef PF_ARGS
 }
 
 void cd_skinny_forward_avx2(float *out, const float *X, size_t ldx, const float *W,
                             const float *bias, int M, int K, int N, int n0, int n1) {
   int n = n0;
-  for (; n + 3 <= n1; n += 3) fwd_rows(3, W, X, M, K, ldx, N, out, bias, n);
-  if (n1 - n == 2) fwd_rows(2, W, X, M, K, ldx, N, out, bias, n);
-  else if (n1 - n == 1) fwd_rows(1, W, X, M, K, ldx, N, out, bias, n);
+  for (; n + 3 <= n1; n += 3) fwd_rows(3, W, X, M, K, ldx, N, out, bias, n, n1);
+  if (n1 - n == 2) fwd_rows(2, W, X, M, K, ldx, N, out, bias, n, n1);
+  else if (n1 - n == 1) fwd_rows(1, W, X, M, K, ldx, N, out, bias, n, n1);
 }
 
 INLINE void bwd_tile(int rows, float *dX, const float *dY, const float *pk, int K, int N, int m0,
@@ -204,6 +216,8 @@ void cd_skinny_backward_avx2(float *dX, const float *dY, const float *W, int M, 
     for (int j = 0; j < ns; j++) {
       const float *st = pk + (size_t)j * PCHUNK * 16;
       int c0 = (jb0 + j) * 16, m = 0;
+      /* the next chunk's part of this strip (a line per row), fetched while this one computes */
+      for (int p = p1; p < p1 + PCHUNK && p < N; p++) _mm_prefetch((const char *)(W + (size_t)p * K + c0), _MM_HINT_T1);
       for (; m + 6 <= M; m += 6) bwd_tile(6, dX, dY, st, K, N, m, c0, p0, p1);
       switch (M - m) {
       case 5: bwd_tile(5, dX, dY, st, K, N, m, c0, p0, p1); break;
