@@ -114,6 +114,39 @@ INLINE float hsum8(__m256 v) {
   return _mm_cvtss_f32(s);
 }
 
+/* hsum8 of v[0..8) into s[0..8) together, with the same additions in the same order:
+ * a_j = l_j + l_(j+4), then (a_0 + a_2) + (a_1 + a_3) (hadd of [a0, a2, a1, a3] twice). With
+ * K of a few dozen (small towers) the per-accumulator reduction cost as much as the FMAs. */
+INLINE void hsum8x8(const __m256 *v, float *s) {
+  __m256 p[4], u[2];
+  for (int i = 0; i < 4; i++) {
+    __m256 t = _mm256_add_ps(_mm256_permute2f128_ps(v[2 * i], v[2 * i + 1], 0x20),
+                             _mm256_permute2f128_ps(v[2 * i], v[2 * i + 1], 0x31));
+    p[i] = _mm256_permute_ps(t, 0xD8); /* [a0 a2 a1 a3] of v[2i] | of v[2i+1] */
+  }
+  u[0] = _mm256_hadd_ps(p[0], p[1]);
+  u[1] = _mm256_hadd_ps(p[2], p[3]);
+  __m256 r = _mm256_hadd_ps(u[0], u[1]); /* [s0 s2 s4 s6 | s1 s3 s5 s7] */
+  _Alignas(32) float o[8];
+  _mm256_store_ps(o, r);
+  for (int i = 0; i < 4; i++) s[2 * i] = o[i], s[2 * i + 1] = o[4 + i];
+}
+
+/* The same for v[0..4). */
+INLINE void hsum8x4(const __m256 *v, float *s) {
+  __m256 p[2];
+  for (int i = 0; i < 2; i++) {
+    __m256 t = _mm256_add_ps(_mm256_permute2f128_ps(v[2 * i], v[2 * i + 1], 0x20),
+                             _mm256_permute2f128_ps(v[2 * i], v[2 * i + 1], 0x31));
+    p[i] = _mm256_permute_ps(t, 0xD8);
+  }
+  __m256 u = _mm256_hadd_ps(p[0], p[1]);
+  __m256 r = _mm256_hadd_ps(u, u); /* [s0 s2 s0 s2 | s1 s3 s1 s3] */
+  _Alignas(32) float o[8];
+  _mm256_store_ps(o, r);
+  s[0] = o[0], s[1] = o[4], s[2] = o[1], s[3] = o[5];
+}
+
 INLINE void fwd_tile(int NW, int NX, const float *W, const float *X, int K, size_t ldx, int N,
                      float *out, const float *bias, int n0, int m0, const char *pf, int npf) {
   __m256 acc[3][4];
@@ -123,8 +156,8 @@ INLINE void fwd_tile(int NW, int NX, const float *W, const float *X, int K, size
   for (int a = 0; a < NW; a++) w[a] = W + (size_t)(n0 + a) * K;
   for (int b = 0; b < NX; b++) x[b] = X + (size_t)(m0 + b) * ldx;
   int K8 = K & ~7;
+  for (int i = 0; i < npf; i++) _mm_prefetch(pf + 64 * i, _MM_HINT_T1);
   for (int k = 0; k < K8; k += 8) {
-    if (k / 8 < npf) _mm_prefetch(pf + 64 * (k / 8), _MM_HINT_T1);
     __m256 wv[3];
     for (int a = 0; a < NW; a++) wv[a] = _mm256_loadu_ps(w[a] + k);
     for (int b = 0; b < NX; b++) {
@@ -132,9 +165,18 @@ INLINE void fwd_tile(int NW, int NX, const float *W, const float *X, int K, size
       for (int a = 0; a < NW; a++) acc[a][b] = _mm256_fmadd_ps(wv[a], xv, acc[a][b]);
     }
   }
+  /* the lane sums of all accumulators, 8 (then 4) at a time, in hsum8's order */
+  _Alignas(32) float sum[16];
+  const __m256 *v = &acc[0][0]; /* acc[a][b] is v[4a + b] */
+  if (NX == 4 && NW >= 2) {
+    hsum8x8(v, sum);
+    if (NW == 3) hsum8x4(v + 8, sum + 8);
+  } else
+    for (int a = 0; a < NW; a++)
+      for (int b = 0; b < NX; b++) sum[4 * a + b] = hsum8(acc[a][b]);
   for (int a = 0; a < NW; a++)
     for (int b = 0; b < NX; b++) {
-      float s = hsum8(acc[a][b]);
+      float s = sum[4 * a + b];
       for (int k = K8; k < K; k++) s += w[a][k] * x[b][k];
       out[(size_t)(m0 + b) * N + n0 + a] = s + (bias ? bias[n0 + a] : 0.0f);
     }
@@ -148,19 +190,22 @@ INLINE void fwd_rows(int NW, const float *W, const float *X, int M, int K, size_
   /* 4-row tiles, then 3-row ones for the remainder (M = 4a + 3b for any M >= 9): a 3 x 3 tile
    * of 9 accumulators still covers the FMA latency, a 3 x 1 tile would not */
   int n3 = M >= 9 ? (4 - M % 4) % 4 : 0, n4 = (M - 3 * n3) / 4;
-  int nt = n4 + n3 + ((M - 3 * n3) % 4 != 0), lines = n0 + NW < n1 ? (int)(((size_t)(n1 - n0 - NW < 3 ? n1 - n0 - NW : 3) * K * 4 + 63) / 64) : 0;
-  const char *next = (const char *)(W + (size_t)(n0 + NW) * K);
+  int nt = n4 + n3 + ((M - 3 * n3) % 4 != 0), rest = n1 - n0 - NW < 3 ? n1 - n0 - NW : 3;
+  int left = rest > 0 ? (int)(((size_t)rest * K * 4 + 63) / 64) : 0, per = (left + nt - 1) / nt;
+  const char *pf = (const char *)(W + (size_t)(n0 + NW) * K); /* the next tile's rows, contiguous */
   int m = 0, t = 0;
-#define PF_ARGS next + 64 * (lines * t / nt), lines * (t + 1) / nt - lines * t / nt
-  for (; t < n4; m += 4, t++) fwd_tile(NW, 4, W, X, K, ldx, N, out, bias, n0, m, PF_ARGS);
-  for (; t < n4 + n3; m += 3, t++) fwd_tile(NW, 3, W, X, K, ldx, N, out, bias, n0, m, PF_ARGS);
+#define PF_NEXT pf, per < left ? per : left
+#define PF_STEP pf += 64 * (per < left ? per : left), left -= per < left ? per : left
+  for (; t < n4; m += 4, t++, PF_STEP) fwd_tile(NW, 4, W, X, K, ldx, N, out, bias, n0, m, PF_NEXT);
+  for (; t < n4 + n3; m += 3, t++, PF_STEP) fwd_tile(NW, 3, W, X, K, ldx, N, out, bias, n0, m, PF_NEXT);
   switch (M - m) {
-  case 3: fwd_tile(NW, 3, W, X, K, ldx, N, out, bias, n0, m, PF_ARGS); break;
-  case 2: fwd_tile(NW, 2, W, X, K, ldx, N, out, bias, n0, m, PF_ARGS); break;
-  case 1: fwd_tile(NW, 1, W, X, K, ldx, N, out, bias, n0, m, PF_ARGS); break;
+  case 3: fwd_tile(NW, 3, W, X, K, ldx, N, out, bias, n0, m, PF_NEXT); break;
+  case 2: fwd_tile(NW, 2, W, X, K, ldx, N, out, bias, n0, m, PF_NEXT); break;
+  case 1: fwd_tile(NW, 1, W, X, K, ldx, N, out, bias, n0, m, PF_NEXT); break;
   default: break;
   }
-#undef PF_ARGS
+#undef PF_NEXT
+#undef PF_STEP
 }
 
 void cd_skinny_forward_avx2(float *out, const float *X, size_t ldx, const float *W,
