@@ -18,8 +18,9 @@ void cd_skinny_linear_backward_ref(float *dX, const float *dY, const float *W, i
   cd_skinny_backward_portable(dX, dY, W, M, K, N, 0, K, NULL);
 }
 
-/* Weight rows per work item: a multiple of the AVX2 kernel's 3-row tile. */
-enum { ROWS = 12 };
+/* Weight rows per work item: a multiple of the AVX2 kernel's 3-row tile, long enough that the
+ * prefetch of the next rows (a tile ahead) rarely crosses into another thread's item. */
+enum { ROWS = 24 };
 
 typedef struct {
   const cd_kernels *kt;

@@ -186,11 +186,11 @@ INLINE void fwd_tile(int NW, int NX, const float *W, const float *X, int K, size
  * tile's weight rows are prefetched, a share per tile: the memory streams the whole time
  * instead of only in the first tile of each weight row. */
 INLINE void fwd_rows(int NW, const float *W, const float *X, int M, int K, size_t ldx, int N,
-                     float *out, const float *bias, int n0, int n1) {
+                     float *out, const float *bias, int n0, int nend) {
   /* 4-row tiles, then 3-row ones for the remainder (M = 4a + 3b for any M >= 9): a 3 x 3 tile
    * of 9 accumulators still covers the FMA latency, a 3 x 1 tile would not */
   int n3 = M >= 9 ? (4 - M % 4) % 4 : 0, n4 = (M - 3 * n3) / 4;
-  int nt = n4 + n3 + ((M - 3 * n3) % 4 != 0), rest = n1 - n0 - NW < 3 ? n1 - n0 - NW : 3;
+  int nt = n4 + n3 + ((M - 3 * n3) % 4 != 0), rest = nend - n0 - NW < 3 ? nend - n0 - NW : 3;
   int left = rest > 0 ? (int)(((size_t)rest * K * 4 + 63) / 64) : 0, per = (left + nt - 1) / nt;
   const char *pf = (const char *)(W + (size_t)(n0 + NW) * K); /* the next tile's rows, contiguous */
   int m = 0, t = 0;
@@ -211,9 +211,10 @@ INLINE void fwd_rows(int NW, const float *W, const float *X, int M, int K, size_
 void cd_skinny_forward_avx2(float *out, const float *X, size_t ldx, const float *W,
                             const float *bias, int M, int K, int N, int n0, int n1) {
   int n = n0;
-  for (; n + 3 <= n1; n += 3) fwd_rows(3, W, X, M, K, ldx, N, out, bias, n, n1);
-  if (n1 - n == 2) fwd_rows(2, W, X, M, K, ldx, N, out, bias, n, n1);
-  else if (n1 - n == 1) fwd_rows(1, W, X, M, K, ldx, N, out, bias, n, n1);
+  /* the prefetch runs past n1 (to N): the next range of rows is usually the next call's */
+  for (; n + 3 <= n1; n += 3) fwd_rows(3, W, X, M, K, ldx, N, out, bias, n, N);
+  if (n1 - n == 2) fwd_rows(2, W, X, M, K, ldx, N, out, bias, n, N);
+  else if (n1 - n == 1) fwd_rows(1, W, X, M, K, ldx, N, out, bias, n, N);
 }
 
 INLINE void bwd_tile(int rows, float *dX, const float *dY, const float *pk, int K, int N, int m0,
@@ -240,6 +241,32 @@ INLINE void bwd_tile(int rows, float *dX, const float *dY, const float *pk, int 
   }
 }
 
+/* Two adjacent strips (32 columns) for `rows` <= 3 rows: 12 accumulators fed by 4 loads and
+ * 3 broadcasts per weight row, where the 16-column tile needs 2 loads and 6 broadcasts (the
+ * broadcasts compete with the FMAs for the vector pipes). Each element still sums its
+ * weight rows in order. */
+INLINE void bwd_tile32(int rows, float *dX, const float *dY, const float *pk, const float *pk2, int K,
+                       int N, int m0, int j0, int p0, int p1) {
+  __m256 acc[3][4];
+  for (int r = 0; r < rows; r++)
+    for (int v = 0; v < 4; v++) acc[r][v] = _mm256_loadu_ps(dX + (size_t)(m0 + r) * K + j0 + 8 * v);
+  const float *g = dY + (size_t)m0 * N;
+  for (int p = p0; p < p1; p++) {
+    const float *w = pk + (size_t)(p - p0) * 16, *w2 = pk2 + (size_t)(p - p0) * 16;
+    __m256 b0 = _mm256_load_ps(w), b1 = _mm256_load_ps(w + 8);
+    __m256 b2 = _mm256_load_ps(w2), b3 = _mm256_load_ps(w2 + 8);
+    for (int r = 0; r < rows; r++) {
+      __m256 a = _mm256_broadcast_ss(g + (size_t)r * N + p);
+      acc[r][0] = _mm256_fmadd_ps(a, b0, acc[r][0]);
+      acc[r][1] = _mm256_fmadd_ps(a, b1, acc[r][1]);
+      acc[r][2] = _mm256_fmadd_ps(a, b2, acc[r][2]);
+      acc[r][3] = _mm256_fmadd_ps(a, b3, acc[r][3]);
+    }
+  }
+  for (int r = 0; r < rows; r++)
+    for (int v = 0; v < 4; v++) _mm256_storeu_ps(dX + (size_t)(m0 + r) * K + j0 + 8 * v, acc[r][v]);
+}
+
 /* Columns [j0, j1) of dX (the caller's strips): W is walked in chunks of rows so that a
  * chunk's part of every strip is read from memory once, row-contiguously, into `strip`
  * ([strip][row][16]) and reused from L1 by all row tiles. A last partial strip (K not a
@@ -263,6 +290,15 @@ void cd_skinny_backward_avx2(float *dX, const float *dY, const float *W, int M, 
       int c0 = (jb0 + j) * 16, m = 0;
       /* the next chunk's part of this strip (a line per row), fetched while this one computes */
       for (int p = p1; p < p1 + PCHUNK && p < N; p++) _mm_prefetch((const char *)(W + (size_t)p * K + c0), _MM_HINT_T1);
+      if (j + 1 < ns && M >= 3) { /* strips j and j + 1 together */
+        const float *st2 = st + PCHUNK * 16;
+        for (int p = p1; p < p1 + PCHUNK && p < N; p++) _mm_prefetch((const char *)(W + (size_t)p * K + c0 + 16), _MM_HINT_T1);
+        for (; m + 3 <= M; m += 3) bwd_tile32(3, dX, dY, st, st2, K, N, m, c0, p0, p1);
+        if (M - m == 2) bwd_tile32(2, dX, dY, st, st2, K, N, m, c0, p0, p1);
+        else if (M - m == 1) bwd_tile32(1, dX, dY, st, st2, K, N, m, c0, p0, p1);
+        j++;
+        continue;
+      }
       for (; m + 6 <= M; m += 6) bwd_tile(6, dX, dY, st, K, N, m, c0, p0, p1);
       switch (M - m) {
       case 5: bwd_tile(5, dX, dY, st, K, N, m, c0, p0, p1); break;
