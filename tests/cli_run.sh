@@ -50,6 +50,15 @@ end_to_end() { # MODEL NAME
   check "$name: zeroshot = run's zero-shot predictions" same "$TMP/zs/predictions.npy" "$out/zeroshot/predictions.npy"
   "$BIN" pseudolabel --cache "$out/cache" --model "$model" --out "$TMP/a.npy" >/dev/null
   check "$name: pseudolabel = run's a_pseudo.npy" same "$TMP/a.npy" "$out/a_pseudo.npy"
+  # tune on the cache: the same training job as run's pairs, so the same bits (ctx_init as run's default)
+  local tc=(--cache "$out/cache" --model "$model" --ctx-init "a photo of a" --epochs 3 --seed 1)
+  "$BIN" tune "${tc[@]}" --out "$TMP/tc-erm.npy" >/dev/null 2>&1
+  "$BIN" tune "${tc[@]}" --weights-from dpt --attrs "$out/a_pseudo.npy" --out "$TMP/tc-dpt.npy" >/dev/null 2>&1
+  "$BIN" tune "${tc[@]}" --weights-from gdro --out "$TMP/tc-gdro.npy" >/dev/null 2>&1
+  for f in erm dpt gdro; do
+    check "$name: tune --cache = run's $f pair, context" same "$TMP/tc-$f.npy" "$out/$f/seed1/ctx_last.npy"
+    check "$name: ... and optimiser state" same "$TMP/tc-$f.optim.npy" "$out/$f/seed1/ctx_last.optim.npy"
+  done
   # tune's DPT weighting on raw arrays: zero-shot labels, pseudo attributes; resumed weights
   local tune=(--model "$model" --features "$out/cache/features.npy" --labels "$out/zeroshot/predictions.npy"
               --classnames landbird,waterbird --weights-from dpt --attrs "$out/a_pseudo.npy" --batch 4)

@@ -95,4 +95,41 @@ int cd_feature_cache_write_index(const char *path, const cd_feature_cache *c, cd
 /* Creates dir (and missing parents); 0 when it exists already. */
 int cd_make_dirs(const char *dir, cd_error *e);
 
+/* ---- features given as loose .npy files (feature_import.c) ------------------------------- */
+
+/* Imports loose files into an in-memory cache c (zeroed first): features float [N, D] (D =
+ * the model's embedding), labels integer [N] in [0, n_cls), attrs (NULL: unknown, a = -1)
+ * integer [N] in [0, 1024); every row in split 0 (train); no filenames, class or attribute
+ * names. Each problem is one message naming the file. cd_feature_cache_free releases it. */
+int cd_feature_cache_import_npy(const char *features, const char *labels, const char *attrs, int D,
+                                int n_cls, cd_feature_cache *c, cd_error *e);
+/* Per-sample loss weights float [N] from path (caches store none): finite, >= 0, positive
+ * sum. *w is owned by the caller. */
+int cd_feature_weights_load(const char *path, int N, float **w, cd_error *e);
+
+/* Features for training: a cache folder, or loose .npy files imported as above. */
+typedef struct {
+  const char *cache;              /* a cache folder (NULL: the loose files below) */
+  const char *features, *labels;  /* loose files */
+  const char *attrs;              /* optional integer attributes, replacing the cache's */
+  const char *weights;            /* optional float per-sample weights */
+  int split;                      /* with a cache: the rows used (0 train, 1 val, 2 test; < 0 all) */
+} cd_feature_input;
+
+/* The rows in use as one in-memory cache c (loose files: every row; a cache: its rows of
+ * in->split, class names kept) and their weights *w (NULL when not given). With a cache, attrs
+ * and weights hold one value per cache row (as `pseudolabel` writes them), its features must
+ * be D wide and, with n_cls > 0, it must have n_cls classes. */
+int cd_feature_input_load(const cd_feature_input *in, int D, int n_cls, cd_feature_cache *c, float **w,
+                          cd_error *e);
+
+/* "train", "val", "test" -> 0, 1, 2; -1 otherwise. */
+int cd_feature_cache_split_parse(const char *name);
+/* Rows in split (0 train, 1 val, 2 test; < 0: every row). */
+int cd_feature_cache_split_count(const cd_feature_cache *c, int split);
+/* The rows of split, in cache order, copied into caller buffers sized by split_count: features
+ * float32 x [n, D] as stored (not normalised), labels y [n], attributes a [n] (-1 unknown; a
+ * may be NULL). */
+void cd_feature_cache_gather(const cd_feature_cache *c, int split, float *x, int32_t *y, int32_t *a);
+
 #endif

@@ -41,13 +41,8 @@ static int resolve_classnames(const cd_run_config *c, cd_run_inputs *in, cd_erro
       return cd_fail(e, "--classnames gives %d names, the cache %s has %d classes", in->n_cls, c->cache_dir, cache->n_cls);
     return 0;
   }
-  if (!(in->classnames = cd_calloc((size_t)cache->n_cls, sizeof(char *), e))) return -1;
-  for (int k = 0; k < cache->n_cls; k++) {
-    if (!(in->classnames[k] = strdup(cache->classnames[k]))) return cd_fail(e, "out of memory");
-    in->n_cls = k + 1;
-    for (char *s = in->classnames[k]; *s; s++)
-      if (*s == '_') *s = ' ';
-  }
+  if (cd_copy_classnames(cache->classnames, cache->n_cls, &in->classnames, e)) return -1;
+  in->n_cls = cache->n_cls;
   return 0;
 }
 

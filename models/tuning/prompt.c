@@ -59,6 +59,20 @@ int cd_parse_classnames(const char *list, char ***names, int *n, cd_error *e) {
   return 0;
 }
 
+int cd_copy_classnames(char *const *src, int n, char ***names, cd_error *e) {
+  if (!(*names = cd_calloc((size_t)(n ? n : 1), sizeof(char *), e))) return -1;
+  for (int k = 0; k < n; k++) {
+    if (!((*names)[k] = strdup(src[k]))) {
+      cd_free_classnames(*names, k);
+      *names = NULL;
+      return cd_fail(e, "out of memory");
+    }
+    for (char *s = (*names)[k]; *s; s++)
+      if (*s == '_') *s = ' ';
+  }
+  return 0;
+}
+
 int cd_prompt_build_tokens(int n_cls, int n_ctx, const int32_t *prefix_ids,
                            const int32_t *const *name_ids, const int *name_lens,
                            int32_t period_id, int32_t sot, int32_t eot, int context,

@@ -37,6 +37,8 @@ const char *cd_class_position_name(cd_class_position p);
  * *names is an array of malloc'd strings; free with cd_free_classnames. */
 int cd_parse_classnames(const char *list, char ***names, int *n, cd_error *e);
 void cd_free_classnames(char **names, int n);
+/* The same for names already split (a cache's): copies with '_' turned into ' '. */
+int cd_copy_classnames(char *const *src, int n, char ***names, cd_error *e);
 
 /* Builds token rows from pre-tokenized pieces (no BPE needed):
  *   out[c] = sot, prefix_ids[0..n_ctx), name_ids[c][0..name_lens[c]), period_id, eot, 0...

@@ -4,7 +4,7 @@
 #include <string.h>
 
 #include "core/npy.h"
-#include "data/features/feature_set.h"
+#include "data/datasets/feature_cache.h"
 #include "models/tuning/coop_loss.h"
 #include "models/tuning/prompt.h"
 #include "models/tuning/text_train.h"
@@ -15,7 +15,8 @@
 static void print_help(void) {
   printf(
       "usage: clipdebias prompt-grad --model M --classnames a,b,... --n-ctx K --ctx C.npy\n"
-      "         --features F.npy --labels Y.npy [--weights W.npy] [--csc]\n"
+      "         (--features F.npy --labels Y.npy | --cache DIR [--split train|val|test])\n"
+      "         [--weights W.npy] [--csc]\n"
       "         [--position end|middle|front] [--ctx-init PHRASE] --out-grad G.npy\n"
       "         [--vocab V] [--threads N]\n\n"
       "CoOp prompts 'X X ... X <name>.' (or '<ctx-init phrase> <name>.') with the K context\n"
@@ -26,15 +27,17 @@ static void print_help(void) {
       "prints 'loss <value>' and writes d loss / d ctx (float32, shape of C.npy) to G.npy.\n"
       "  --features  float32 [N, embed] image features (normalised here)\n"
       "  --labels    int32/int64 [N] class indices\n"
-      "  --weights   float [N] per-sample weights\n"
+      "  --cache     a feature cache (clipdebias embed) instead: its rows of --split\n"
+      "              (default train) and their labels\n"
+      "  --weights   float [N] per-sample weights (with --cache: one per cache row)\n"
       "  --position  where the class name goes (default end)\n");
 }
 
 int cd_cmd_prompt_grad(int argc, char **argv) {
   if (cd_args_want_help(argc, argv)) return print_help(), 0;
   cd_cli_opts o = {0};
-  const char *classes = NULL, *ctx_path = NULL, *feat = NULL, *labels = NULL, *weights = NULL;
-  const char *out = NULL, *ctx_init = NULL;
+  const char *classes = NULL, *ctx_path = NULL, *out = NULL, *ctx_init = NULL, *split = NULL;
+  cd_feature_input in = {0};
   int n_ctx = 0, csc = 0, position = CD_CLASS_END, rc = 1;
   for (int i = 1; i < argc; i++) {
     int r = cd_cli_common_arg(argc, argv, &i, &o);
@@ -43,9 +46,11 @@ int cd_cmd_prompt_grad(int argc, char **argv) {
     const char **dst = NULL;
     if (cd_arg_is(argv[i], "--classnames")) dst = &classes;
     else if (cd_arg_is(argv[i], "--ctx")) dst = &ctx_path;
-    else if (cd_arg_is(argv[i], "--features")) dst = &feat;
-    else if (cd_arg_is(argv[i], "--labels")) dst = &labels;
-    else if (cd_arg_is(argv[i], "--weights")) dst = &weights;
+    else if (cd_arg_is(argv[i], "--features")) dst = &in.features;
+    else if (cd_arg_is(argv[i], "--labels")) dst = &in.labels;
+    else if (cd_arg_is(argv[i], "--weights")) dst = &in.weights;
+    else if (cd_arg_is(argv[i], "--cache")) dst = &in.cache;
+    else if (cd_arg_is(argv[i], "--split")) dst = &split;
     else if (cd_arg_is(argv[i], "--out-grad")) dst = &out;
     else if (cd_arg_is(argv[i], "--ctx-init")) dst = &ctx_init;
     if (dst) {
@@ -67,10 +72,18 @@ int cd_cmd_prompt_grad(int argc, char **argv) {
       goto done;
     }
   }
-  if (!o.model || !classes || !ctx_path || !feat || !labels || !out ||
+  if (in.cache && (in.features || in.labels)) {
+    cd_cli_fail("prompt-grad: --cache and --features/--labels exclude each other (a cache holds both)");
+    goto done;
+  }
+  if (split && (!in.cache || (in.split = cd_feature_cache_split_parse(split)) < 0)) {
+    cd_cli_fail("prompt-grad: --split must be train, val or test and goes with --cache (got '%s')", split);
+    goto done;
+  }
+  if (!o.model || !classes || !ctx_path || !out || (!in.cache && (!in.features || !in.labels)) ||
       (!n_ctx && !(ctx_init && *ctx_init))) {
     cd_cli_fail("prompt-grad: --model, --classnames, --n-ctx (or --ctx-init), --ctx, "
-                "--features, --labels and --out-grad are required");
+                "--features, --labels (or --cache) and --out-grad are required");
     goto done;
   }
   cd_error e;
@@ -88,9 +101,9 @@ int cd_cmd_prompt_grad(int argc, char **argv) {
   }
   cd_prompt p = {0};
   cd_text_train t = {0};
-  cd_feature_set d = {0};
+  cd_feature_cache d = {0};
   cd_array ca = {0};
-  float *dtxt = NULL, *grad = NULL;
+  float *dtxt = NULL, *grad = NULL, *w = NULL;
   int C = m.text.tf.width;
   if (cd_prompt_init_text(&p, m.tokenizer, names, n_cls, n_ctx, ctx_init, C, csc,
                           (cd_class_position)position, &e)) {
@@ -114,11 +127,11 @@ int cd_cmd_prompt_grad(int argc, char **argv) {
     goto out;
   }
   memcpy(p.ctx, ca.data, sizeof(float) * p.ctx_numel);
-  if (cd_feature_set_load(feat, labels, weights, NULL, m.embed_dim, n_cls, &d, &e)) {
+  if (cd_feature_input_load(&in, m.embed_dim, n_cls, &d, &w, &e)) {
     cd_cli_fail("%s", e.msg);
     goto out;
   }
-  cd_l2_normalize_rows(d.x, d.N, d.E);
+  cd_l2_normalize_rows(d.features, d.N, d.D);
   if (cd_text_train_init(&t, &m, &p, &e)) {
     cd_cli_fail("%s", e.msg);
     goto out;
@@ -131,8 +144,8 @@ int cd_cmd_prompt_grad(int argc, char **argv) {
   }
   cd_text_train_forward(&t, &m, p.ctx);
   double loss;
-  if (cd_coop_loss(d.x, d.N, t.features, n_cls, m.embed_dim, m.logit_scale_log, d.labels,
-                   d.weights, NULL, &loss, dtxt, NULL, &e)) {
+  if (cd_coop_loss(d.features, d.N, t.features, n_cls, m.embed_dim, m.logit_scale_log, d.y, w, NULL, &loss,
+                   dtxt, NULL, &e)) {
     cd_cli_fail("%s", e.msg);
     goto out;
   }
@@ -147,7 +160,8 @@ out:
   free(dtxt);
   free(grad);
   cd_array_free(&ca);
-  cd_feature_set_free(&d);
+  free(w);
+  cd_feature_cache_free(&d);
   cd_text_train_free(&t);
   cd_prompt_free(&p);
   cd_free_classnames(names, n_cls);

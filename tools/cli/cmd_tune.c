@@ -4,14 +4,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "data/features/feature_set.h"
+#include "data/datasets/feature_cache.h"
 #include "data/groups/groups.h"
 #include "models/debias/methods.h"
-#include "models/debias/reweight.h"
 #include "models/run/run_config.h"
 #include "models/embed/embed_dataset.h"
-#include "models/tuning/prompt_ckpt.h"
-#include "models/tuning/tune_session.h"
+#include "models/tuning/train_job.h"
 #include "tools/cli/args.h"
 #include "tools/cli/cli_model.h"
 #include "tools/cli/commands.h"
@@ -25,7 +23,8 @@ static void print_help(void) {
       "         [--optim sgd|adam] [--lr 0.002] [--momentum 0.9] [--weight-decay 5e-4]\n"
       "         [--epochs 50] [--batch 32] [--warmup-epochs 1] [--warmup-lr 1e-5] [--seed 1]\n"
       "         [--eta 2] [--ema 0.9] [--dpt-update epoch|step] [--gdro-eta 0.01] [--gdro-adj 0]\n"
-      "         [--resume ckpt.npy] [--vocab V] [--threads N]\n\n"
+      "         [--resume ckpt.npy] [--vocab V] [--threads N]\n"
+      "   or: clipdebias tune --model M --cache DIR [--split train|val|test] --out ctx.npy ...\n\n"
       "Learns CoOp context vectors on cached image features (clipdebias embed-image):\n"
       "prompts 'SOT ctx <name> . EOT' (class names comma-separated, '_' -> ' '), loss\n"
       "sum_i w_i CE_i / sum_i w_i with optional per-sample --weights.\n"
@@ -45,6 +44,10 @@ static void print_help(void) {
       "                       (--dpt-update step: after every step)\n"
       "               oracle  inverse group frequency (dpt with eta 0)\n"
       "               gdro    GroupDRO: q_g <- q_g exp(gdro-eta (loss_g + gdro-adj/sqrt N_g))\n"
+      "  --cache      train on a feature cache (clipdebias embed) instead of loose files:\n"
+      "               its rows of --split (default train), labels and class names (--classnames\n"
+      "               may rename them); --attrs and --weights then hold one value per cache row,\n"
+      "               and without --attrs the cache's own attributes are used\n"
       "  --resume     continue from a checkpoint written by tune (its .npy or .json); the\n"
       "               prompt, optimiser, seed and batch settings come from the checkpoint\n"
       "Writes ctx.npy, ctx.optim.npy and ctx.json after every epoch (atomically; with\n"
@@ -52,7 +55,8 @@ static void print_help(void) {
 }
 
 typedef struct {
-  const char *classes, *feat, *labels, *weights, *attrs, *out, *ctx_init, *resume, *from;
+  const char *classes, *out, *ctx_init, *resume, *from, *split;
+  cd_feature_input in;
   int n_ctx, csc, position, epochs_set, batch;
   long seed;
   cd_optim_config oc;
@@ -68,11 +72,13 @@ static int parse(int argc, char **argv, cd_cli_opts *o, tune_args *a) {
     if (r == 1) continue;
     const char *opt = argv[i], **dst = NULL;
     if (cd_arg_is(opt, "--classnames")) dst = &a->classes;
-    else if (cd_arg_is(opt, "--features")) dst = &a->feat;
-    else if (cd_arg_is(opt, "--labels")) dst = &a->labels;
-    else if (cd_arg_is(opt, "--weights")) dst = &a->weights;
+    else if (cd_arg_is(opt, "--features")) dst = &a->in.features;
+    else if (cd_arg_is(opt, "--labels")) dst = &a->in.labels;
+    else if (cd_arg_is(opt, "--weights")) dst = &a->in.weights;
     else if (cd_arg_is(opt, "--weights-from")) dst = &a->from;
-    else if (cd_arg_is(opt, "--attrs")) dst = &a->attrs;
+    else if (cd_arg_is(opt, "--attrs")) dst = &a->in.attrs;
+    else if (cd_arg_is(opt, "--cache")) dst = &a->in.cache;
+    else if (cd_arg_is(opt, "--split")) dst = &a->split;
     else if (cd_arg_is(opt, "--out")) dst = &a->out;
     else if (cd_arg_is(opt, "--ctx-init")) dst = &a->ctx_init;
     else if (cd_arg_is(opt, "--resume")) dst = &a->resume;
@@ -104,127 +110,80 @@ static int parse(int argc, char **argv, cd_cli_opts *o, tune_args *a) {
   return 0;
 }
 
-static int check_args(const cd_cli_opts *o, const tune_args *a, cd_method *method) {
+static int check_args(const cd_cli_opts *o, tune_args *a, cd_method *method) {
   *method = CD_METHOD_ERM;
-  if (!o->model || !a->classes || !a->feat || !a->labels || !a->out)
-    return cd_cli_fail("tune: --model, --classnames, --features, --labels and --out are required");
-  if (!a->from) return a->attrs ? cd_cli_fail("tune: --attrs is used only with --weights-from") : 0;
+  if (a->in.cache && (a->in.features || a->in.labels))
+    return cd_cli_fail("tune: --cache and --features/--labels exclude each other (a cache holds both)");
+  if (a->split && !a->in.cache) return cd_cli_fail("tune: --split chooses rows of a --cache");
+  if (a->split && (a->in.split = cd_feature_cache_split_parse(a->split)) < 0)
+    return cd_cli_fail("tune: --split must be train, val or test (got '%s')", a->split);
+  if (!o->model || !a->out || (!a->in.cache && (!a->classes || !a->in.features || !a->in.labels)))
+    return cd_cli_fail("tune: --model, --classnames, --features, --labels and --out are required "
+                       "(or --model, --cache and --out)");
+  if (!a->from) return a->in.attrs ? cd_cli_fail("tune: --attrs is used only with --weights-from") : 0;
   int m = cd_method_parse(a->from);
   if (m != CD_METHOD_DPT && m != CD_METHOD_ORACLE && m != CD_METHOD_GDRO)
     return cd_cli_fail("tune: --weights-from must be dpt, oracle or gdro (got '%s')", a->from);
-  if (!a->attrs) return cd_cli_fail("tune: --weights-from %s needs --attrs A.npy (the attribute of every sample)", a->from);
-  if (a->weights) return cd_cli_fail("tune: --weights and --weights-from exclude each other");
+  if (!a->in.attrs && !a->in.cache)
+    return cd_cli_fail("tune: --weights-from %s needs --attrs A.npy (the attribute of every sample)", a->from);
+  if (a->in.weights) return cd_cli_fail("tune: --weights and --weights-from exclude each other");
   *method = (cd_method)m;
   return 0;
 }
 
-/* Settings of the checkpoint replace the command line's, except --epochs. */
-static int apply_resume(tune_args *a, char **names, int n_cls, cd_prompt_ckpt_meta *old) {
-  cd_error e;
-  if (cd_prompt_ckpt_load_meta(a->resume, old, &e) || cd_prompt_ckpt_refuse_projected(a->resume, old, &e))
-    return cd_cli_fail("%s", e.msg), -1;
-  int same = old->n_cls == n_cls;
-  for (int c = 0; same && c < n_cls; c++) same = !strcmp(old->classnames[c], names[c]);
-  if (!same) return cd_cli_fail("tune: --resume %s was trained on other class names", a->resume), -1;
-  int max_epoch = a->epochs_set ? a->oc.max_epoch : old->optim.max_epoch;
-  a->oc = old->optim;
-  a->oc.max_epoch = max_epoch;
-  a->n_ctx = old->n_ctx, a->csc = old->csc, a->position = old->position;
-  a->ctx_init = old->ctx_init[0] ? old->ctx_init : NULL;
-  a->seed = (long)old->seed, a->batch = old->batch;
+static void job_config(const tune_args *a, char **names, int n_cls, cd_train_job_config *c) {
+  memset(c, 0, sizeof *c);
+  c->head = CD_HEAD_PROMPT;
+  c->prompt = (cd_prompt_spec){names, n_cls, a->n_ctx, a->ctx_init, a->csc, (cd_class_position)a->position, 0};
+  c->optim = a->oc;
+  c->batch = a->batch;
+  c->seed = (uint64_t)a->seed;
+  c->ckpt = a->out;
+}
+
+/* The checkpoint's settings (--resume) and the flags' checks, once the class names are known. */
+static int settle(const tune_args *a, cd_train_job_config *c, cd_prompt_ckpt_meta *old, cd_error *e) {
+  if (a->resume && cd_train_job_resume_from(c, a->resume, a->epochs_set, old, e)) return -1;
+  return cd_run_train_check(&c->optim, &a->dp, c->batch, e);
+}
+
+/* Groups (label, attribute) of the training rows for the method's weights. */
+static int groups(cd_method method, const tune_args *a, const cd_feature_cache *d, cd_train_job_config *c,
+                  int32_t **group, cd_error *e) {
+  if (method == CD_METHOD_ERM) return 0;
+  int n_attr = d->n_attr > 1 ? d->n_attr : 2;
+  c->G = cd_group_count_of(d->n_cls, n_attr);
+  if (!(*group = cd_malloc(sizeof(int32_t) * (size_t)d->N, e))) return -1;
+  cd_groups_assign(d->y, d->a, NULL, d->N, n_attr, *group);
+  for (int i = 0; i < d->N; i++)
+    if ((*group)[i] < 0)
+      return cd_fail(e, "%s: row %d of the %s split has no attribute; --weights-from %s needs one for every row "
+                     "(--attrs A.npy, e.g. from clipdebias pseudolabel)", a->in.cache ? a->in.cache : a->in.attrs, i, a->split ? a->split : "train",
+                     a->from);
+  c->group = *group;
+  cd_method_reweight(method, &a->dp, &c->reweight);
   return 0;
 }
 
-/* Groups (label, attribute) and the method's weights: fresh from the initial context's
- * probabilities, or the saved state of the resumed epoch. */
-static int setup_weights(cd_method method, const tune_args *a, cd_feature_set *d, cd_head *h,
-                         int start_epoch, int32_t **group, cd_reweight *rw, char *state_path,
-                         cd_error *e) {
-  int n_attr = d->n_attr > 1 ? d->n_attr : 2;
-  int G = cd_group_count_of(h->C, n_attr);
-  *group = cd_malloc(sizeof(int32_t) * (size_t)d->N, e);
-  if (!*group) return -1;
-  cd_groups_assign(d->labels, d->attrs, NULL, d->N, n_attr, *group);
-  cd_reweight_params rp;
-  cd_method_reweight(method, &a->dp, &rp);
-  if (cd_reweight_init(rw, &rp, *group, d->N, G, e)) return -1;
-  if (cd_reweight_state_path(a->out, state_path, 4200)) return cd_fail(e, "%s: path too long", a->out);
-  rw->state_path = state_path;
-  if (a->resume) {
-    char old_state[4200];
-    if (cd_reweight_state_path(a->resume, old_state, sizeof old_state)) return cd_fail(e, "%s: path too long", a->resume);
-    return cd_reweight_load(rw, old_state, start_epoch, e);
-  }
-  double *p = cd_malloc(sizeof(double) * (size_t)d->N, e);
-  if (!p || cd_head_predict(h, d->x, d->N, d->labels, NULL, p, NULL, e)) return free(p), -1;
-  cd_reweight_start(rw, p);
-  free(p);
-  return cd_reweight_save(rw, state_path, start_epoch, e);
-}
-
-static int train(const cd_cli_opts *o, tune_args *a, cd_method method, char **names, int n_cls,
-                 int start_epoch, cd_clip *m) {
-  cd_error e;
-  cd_prompt p = {0};
-  cd_optim opt = {0};
-  cd_feature_set d = {0};
-  cd_head h = {0};
-  cd_tune_session s = {0};
-  cd_reweight rw = {0};
+static int train(const cd_cli_opts *o, const tune_args *a, cd_method method, cd_train_job_config *c,
+                 const cd_feature_cache *d, const float *w, cd_clip *m, cd_error *e) {
+  cd_train_job j;
   int32_t *group = NULL;
-  char state_path[4200];
-  int rc = -1;
-  cd_prompt_spec spec = {names, n_cls, a->n_ctx, a->ctx_init, a->csc,
-                         (cd_class_position)a->position, (uint64_t)a->seed};
-  if (cd_prompt_setup(&p, m, &spec, &e) || cd_optim_init(&opt, &a->oc, p.ctx_numel, &e) ||
-      (a->resume && cd_prompt_ckpt_load_state(a->resume, &p, &opt, &e)) ||
-      cd_feature_set_load(a->feat, a->labels, a->weights, a->attrs, m->embed_dim, n_cls, &d, &e) ||
-      cd_head_init_prompt(&h, m, &p, &e))
-    goto out;
-  cd_l2_normalize_rows(d.x, d.N, d.E);
-  if (method != CD_METHOD_ERM &&
-      setup_weights(method, a, &d, &h, start_epoch, &group, &rw, state_path, &e))
-    goto out;
-  cd_prompt_ckpt_meta meta = {names, n_cls, p.n_ctx, p.csc, p.width, p.position, "", "",
-                              opt.step, start_epoch, (uint64_t)a->seed, a->batch, a->oc, 0, ""};
-  snprintf(meta.ctx_init, sizeof meta.ctx_init, "%s", a->ctx_init ? a->ctx_init : "");
-  snprintf(meta.model, sizeof meta.model, "%s", o->model);
-  cd_model_checksum(m, meta.model_checksum);
-  cd_tune_data td = {d.x, d.labels, d.weights, d.N, a->batch, (uint64_t)a->seed};
-  cd_tune_hooks hk = {0};
-  hk.progress_label = "tune";
-  hk.ckpt_path = a->out;
-  hk.meta = &meta;
-  if (method != CD_METHOD_ERM) {
-    hk.batch_weights = cd_reweight_batch_hook;
-    hk.epoch_end = cd_reweight_epoch_hook;
-    hk.user = &rw;
+  char checksum[80];
+  cd_model_checksum(m, checksum);
+  c->m = m, c->model_path = o->model, c->model_checksum = checksum;
+  c->x = d->features, c->y = d->y, c->N = d->N, c->sample_w = w;
+  c->progress_label = "tune";
+  int rc = groups(method, a, d, c, &group, e) || cd_train_job_init(&j, c, e) ? -1 : 0;
+  if (!rc) {
+    rc = cd_train_job_begin(&j, c->start_epoch, e) || cd_train_job_run(&j, e) ? -1 : 0;
+    double loss, acc;
+    if (!rc && !(rc = cd_tune_evaluate(&j.head, d->features, d->y, w, d->N, &loss, &acc, e)))
+      printf("epochs %d  steps %ld  final loss %.6f  train accuracy %.2f%%\n", c->optim.max_epoch, j.opt.step, loss,
+             100.0 * acc);
+    cd_train_job_free(&j);
   }
-  if (cd_tune_session_init(&s, &h, &opt, &td, start_epoch, &e)) goto out;
-  if (!a->resume) cd_tune_diverged_clear(a->out); /* a fresh training replaces the checkpoint */
-  if ((start_epoch >= a->oc.max_epoch && cd_prompt_ckpt_save(a->out, &meta, &p, &opt, &e)) ||
-      cd_tune_session_run(&s, a->oc.max_epoch, &hk, &e)) {
-    cd_error keep = e;
-    if (s.diverged && cd_tune_diverged_save(a->out, &s, keep.msg, &e)) goto out;
-    if (s.diverged)
-      snprintf(e.msg, sizeof e.msg, "%.700s; %s keeps epoch %d, the last finished one, marked diverged", keep.msg, a->out,
-               s.epoch);
-    goto out;
-  }
-  double loss, acc;
-  if (cd_tune_evaluate(&h, d.x, d.labels, d.weights, d.N, &loss, &acc, &e)) goto out;
-  printf("epochs %d  steps %ld  final loss %.6f  train accuracy %.2f%%\n", a->oc.max_epoch,
-         opt.step, loss, 100.0 * acc);
-  rc = 0;
-out:
-  if (rc) cd_cli_fail("%s", e.msg);
-  cd_tune_session_free(&s);
-  cd_reweight_free(&rw);
   free(group);
-  cd_head_free(&h);
-  cd_feature_set_free(&d);
-  cd_optim_free(&opt);
-  cd_prompt_free(&p);
   return rc;
 }
 
@@ -240,29 +199,38 @@ int cd_cmd_tune(int argc, char **argv) {
   cd_debias_params_default(&a.dp);
   cd_method method;
   char **names = NULL;
-  int n_cls = 0, rc = 1;
+  int n_cls = 0, rc = 1, loaded = 0;
   cd_prompt_ckpt_meta old = {0};
+  cd_train_job_config c;
+  cd_feature_cache d = {0};
+  float *w = NULL;
   cd_clip m;
   cd_error e;
   if (parse(argc, argv, &o, &a) || check_args(&o, &a, &method)) goto done;
-  if (cd_parse_classnames(a.classes, &names, &n_cls, &e)) {
+  if (a.classes && cd_parse_classnames(a.classes, &names, &n_cls, &e)) {
     cd_cli_fail("--classnames: %s", e.msg);
     goto done;
   }
-  if (a.resume && cd_tune_diverged_refuse(a.resume, &e)) {
-    cd_cli_fail("%s", e.msg);
-    goto done;
-  }
-  if (a.resume && apply_resume(&a, names, n_cls, &old)) goto done;
-  if (cd_run_train_check(&a.oc, &a.dp, a.batch, &e)) {
-    cd_cli_fail("%s", e.msg);
-    goto done;
-  }
+  job_config(&a, names, n_cls, &c);
+  if (names && settle(&a, &c, &old, &e)) goto fail;
   o.towers = CD_TOWER_TEXT;
   if (cd_cli_load_model(&o, 1, &m)) goto done;
-  rc = train(&o, &a, method, names, n_cls, old.epoch, &m) ? 1 : 0;
-  cd_clip_free(&m);
+  loaded = 1;
+  if (cd_feature_input_load(&a.in, m.embed_dim, n_cls, &d, &w, &e)) goto fail;
+  cd_l2_normalize_rows(d.features, d.N, d.D);
+  if (!names) { /* the cache's class names */
+    if (cd_copy_classnames(d.classnames, d.n_cls, &names, &e)) goto fail;
+    n_cls = d.n_cls;
+    job_config(&a, names, n_cls, &c);
+    if (settle(&a, &c, &old, &e)) goto fail;
+  }
+  if (!train(&o, &a, method, &c, &d, w, &m, &e)) rc = 0;
+fail:
+  if (rc) cd_cli_fail("%s", e.msg);
 done:
+  if (loaded) cd_clip_free(&m);
+  free(w);
+  cd_feature_cache_free(&d);
   cd_prompt_ckpt_meta_free(&old);
   cd_free_classnames(names, n_cls);
   cd_cli_opts_free(&o);
