@@ -172,7 +172,14 @@ void clipdebias_cache_labels(const clipdebias_cache *c, int32_t *y, int32_t *a, 
 /* Rows [first, first + n) as float32 into out [n, dims]; normalize = L2-normalise them. */
 int clipdebias_cache_features(const clipdebias_cache *c, int first, int n, int normalize, float *out,
                               char *err, size_t errcap);
-/* Fails, naming both, when the cache was embedded with other weights or another width. */
+/* The class names the prompts use: list (comma-separated, one per class of the cache, as the
+ * commands' --classnames) or, list NULL, the cache's with '_' read as ' '. *names [*n]
+ * malloc'd: free with clipdebias_free_strings. */
+int clipdebias_cache_classnames(const clipdebias_cache *c, const char *list, char ***names, int *n, char *err,
+                                size_t errcap);
+void clipdebias_free_strings(char **s, int n);
+/* Fails, naming both (as the commands do), when the cache was embedded with other weights or
+ * to another width. */
 int clipdebias_cache_check_model(const clipdebias_cache *c, const clipdebias_model *m, char *err,
                                  size_t errcap);
 

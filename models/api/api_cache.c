@@ -128,15 +128,5 @@ int clipdebias_cache_check_model(const clipdebias_cache *c, const clipdebias_mod
   cd_error e;
   char sum[80];
   cd_model_checksum(&m->clip, sum);
-  if (c->cache.model_checksum[0] && strcmp(sum, c->cache.model_checksum)) {
-    cd_fail(&e, "%s was embedded with another model (%s, %s); %s is %s: its text tower would not match these image features",
-            c->dir, c->cache.model_path, c->cache.model_checksum, m->clip.path, sum);
-    return cd_api_report(&e, err, errcap);
-  }
-  if (m->clip.embed_dim != c->cache.D) {
-    cd_fail(&e, "%s: features are %d wide, the model %s embeds to %d; the cache was made with another model (%s)", c->dir,
-            c->cache.D, m->clip.path, m->clip.embed_dim, c->cache.model_path);
-    return cd_api_report(&e, err, errcap);
-  }
-  return 0;
+  return cd_cache_model_check(&c->cache, c->dir, &m->clip, sum, &e) ? cd_api_report(&e, err, errcap) : 0;
 }

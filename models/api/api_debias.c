@@ -24,6 +24,28 @@ static char **cache_classnames(const cd_feature_cache *c, cd_error *e) {
   return names;
 }
 
+int clipdebias_cache_classnames(const clipdebias_cache *c, const char *list, char ***names, int *n, char *err,
+                                size_t errcap) {
+  const cd_feature_cache *fc = &c->cache;
+  cd_error e;
+  *names = NULL, *n = 0;
+  if (!list) {
+    if (!(*names = cache_classnames(fc, &e))) return cd_api_report(&e, err, errcap);
+    *n = fc->n_cls;
+    return 0;
+  }
+  if (cd_parse_classnames(list, names, n, &e)) return cd_fail_prefix(&e, "--classnames"), cd_api_report(&e, err, errcap);
+  if (*n != fc->n_cls) {
+    cd_fail(&e, "--classnames gives %d names, the cache %s has %d classes", *n, c->dir, fc->n_cls);
+    cd_free_classnames(*names, *n);
+    *names = NULL, *n = 0;
+    return cd_api_report(&e, err, errcap);
+  }
+  return 0;
+}
+
+void clipdebias_free_strings(char **s, int n) { cd_free_classnames(s, n); }
+
 int clipdebias_zeroshot(const clipdebias_model *m, const clipdebias_cache *c, const char *const *classnames,
                         const char *const *templates, int n_templates, int32_t *pred, float *logits, char *err,
                         size_t errcap) {

@@ -347,3 +347,14 @@ int cd_embed_dataset(const cd_clip *m, const cd_dataset *d, const char *out_dir,
   selection_free(&s);
   return rc;
 }
+
+int cd_cache_model_check(const cd_feature_cache *c, const char *cache_dir, const cd_clip *m, const char *sum,
+                         cd_error *e) {
+  if (c->model_checksum[0] && strcmp(sum, c->model_checksum))
+    return cd_fail(e, "%s was embedded with another model (%s, %s); --model %s is %s: its text tower would not match "
+                      "these image features", cache_dir, c->model_path, c->model_checksum, m->path, sum);
+  if (m->embed_dim != c->D)
+    return cd_fail(e, "%s: features are %d wide, the model %s embeds to %d; the cache was made with another model (%s)",
+                   cache_dir, c->D, m->path, m->embed_dim, c->model_path);
+  return 0;
+}

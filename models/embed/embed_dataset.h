@@ -12,6 +12,7 @@
 #define CD_EMBED_DATASET_H
 
 #include "data/datasets/dataset.h"
+#include "data/datasets/feature_cache.h"
 #include "models/clip/clip.h"
 #include "models/embed/embed_images.h"
 
@@ -38,5 +39,10 @@ int cd_embed_dataset(const cd_clip *m, const cd_dataset *d, const char *out_dir,
 /* "xxh64-16M:<16 hex>" of the model's weights file (cd_xxh64_chunked over all its bytes:
  * every tensor of both towers and the safetensors header). */
 void cd_model_checksum(const cd_clip *m, char out[80]);
+
+/* Refuses a cache embedded with other weights (checksum sum of m, from cd_model_checksum) or
+ * to another width, naming the cache folder and the model as given (--model). */
+int cd_cache_model_check(const cd_feature_cache *c, const char *cache_dir, const cd_clip *m, const char *sum,
+                         cd_error *e);
 
 #endif

@@ -66,15 +66,7 @@ int cd_run_inputs_load(cd_run_inputs *in, const cd_run_config *c, int need_attr_
   in->model_loaded = 1;
   char *sum = in->model_checksum;
   cd_model_checksum(&in->model, sum); /* recorded with everything made from these inputs */
-  if (in->cache.model_checksum[0] && strcmp(sum, in->cache.model_checksum)) {
-    cd_fail(e, "%s was embedded with another model (%s, %s); --model %s is %s: its text tower would not match "
-               "these image features", c->cache_dir, in->cache.model_path, in->cache.model_checksum, c->model, sum);
-    cd_run_inputs_free(in);
-    return -1;
-  }
-  if (in->model.embed_dim != in->cache.D) {
-    cd_fail(e, "%s: features are %d wide, the model %s embeds to %d; the cache was made with another model (%s)",
-            c->cache_dir, in->cache.D, c->model, in->model.embed_dim, in->cache.model_path);
+  if (cd_cache_model_check(&in->cache, c->cache_dir, &in->model, sum, e)) {
     cd_run_inputs_free(in);
     return -1;
   }

@@ -5,6 +5,7 @@
 
 #include "core/cpu.h"
 #include "core/file.h"
+#include "data/datasets/feature_cache.h"
 #include "tools/cli/args.h"
 
 static int push(const char *opt, const char *v, const char **list, int *n) {
@@ -61,5 +62,11 @@ int cd_stage_lock_out(cd_outdir_lock *l, const char *out, int out_is_file, const
 
 int cd_stage_path(char *buf, const char *dir, const char *name, cd_error *e) {
   if (cd_path_join(buf, 4200, dir, name)) return cd_fail(e, "%s: path too long", dir);
+  return 0;
+}
+
+int cd_stage_out_file(char *buf, const char *dir, const char *name) {
+  cd_error e;
+  if (cd_make_dirs(dir, &e) || cd_stage_path(buf, dir, name, &e)) return cd_cli_fail("%s", e.msg), -1;
   return 0;
 }

@@ -16,6 +16,10 @@ int cd_stage_parse(int argc, char **argv, const char *command, int accepts, cd_r
  * the file out). Prints the message and returns -1 when another process writes it. */
 int cd_stage_lock_out(cd_outdir_lock *l, const char *out, int out_is_file, const char *command);
 
+/* buf (4200 bytes) = "dir/name" after making dir (and its parents); prints the message and
+ * returns -1 when it cannot. */
+int cd_stage_out_file(char *buf, const char *dir, const char *name);
+
 /* buf (4200 bytes) = "dir/name"; fails with a message in e when too long. */
 int cd_stage_path(char *buf, const char *dir, const char *name, cd_error *e);
 
