@@ -198,11 +198,15 @@ int clipdebias_zeroshot(const clipdebias_model *m, const clipdebias_cache *c, co
 int clipdebias_pseudolabels(const clipdebias_model *m, const clipdebias_cache *c, const char *const *prompts,
                             int n_prompts, int32_t *attr, char *err, size_t errcap);
 /* Predictions of a context saved by tune or run (CTX.npy with its CTX.json sidecar; a
- * linear probe too) on every row; refused when made with other weights or class names. A
- * prompt context needs the model loaded with trainable = 1 (as run and eval load it; its
- * zero-shot predictions are then the run's bit for bit). */
+ * linear probe too) on every row; refused when made with other weights or for other class
+ * names (classnames NULL: the cache's, '_' read as ' '). A sidecar from before the weights
+ * checksum was recorded is accepted with one warning line on warn (NULL: silent).
+ * *head_kind (when non-NULL) = "prompt" or "linear". A prompt context needs the model loaded
+ * with trainable = 1 (as run and eval load it; its zero-shot predictions are then the run's
+ * bit for bit). */
 int clipdebias_predict_saved(const clipdebias_model *m, const clipdebias_cache *c, const char *ctx_path,
-                             int32_t *pred, char *err, size_t errcap);
+                             const char *const *classnames, FILE *warn, int32_t *pred, const char **head_kind,
+                             char *err, size_t errcap);
 
 /* ---- tuning and runs ---- */
 

@@ -95,7 +95,10 @@ static void check_run(const clipdebias_model *m, const clipdebias_cache *c, cons
   int32_t *run_a = read_i32(cd_test_path(run, "a_pseudo.npy"), N);
   CHECK(run_a && !memcmp(run_a, attr, sizeof(int32_t) * (size_t)N), "pseudo-labels == the run's a_pseudo.npy");
   /* the dpt pair's selected context, predicted through the API == its row in results.json */
-  CHECK(clipdebias_predict_saved(m, c, cd_test_path(run, "dpt/seed0/ctx_selected.npy"), pred, err, sizeof err) == 0,
+  const char *kind = NULL;
+  CHECK(clipdebias_predict_saved(m, c, cd_test_path(run, "dpt/seed0/ctx_selected.npy"), NULL, stderr, pred, &kind, err,
+                                 sizeof err) == 0 &&
+            kind && !strcmp(kind, "prompt"),
         "predict_saved: %s", err);
   clipdebias_metrics *dpt = clipdebias_evaluate(c, pred, err, sizeof err);
   if (dpt) same_split(dpt, 0, res, entry_of(res, "dpt"), "dpt ctx_selected vs results.json");

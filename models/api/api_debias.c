@@ -87,21 +87,24 @@ int clipdebias_pseudolabels(const clipdebias_model *m, const clipdebias_cache *c
 }
 
 int clipdebias_predict_saved(const clipdebias_model *m, const clipdebias_cache *c, const char *ctx_path,
-                             int32_t *pred, char *err, size_t errcap) {
+                             const char *const *classnames, FILE *warn, int32_t *pred, const char **head_kind,
+                             char *err, size_t errcap) {
   const cd_feature_cache *fc = &c->cache;
   cd_error e;
   char sum[80];
   cd_model_checksum(&m->clip, sum);
-  char **names = cache_classnames(fc, &e);
-  if (!names) return cd_api_report(&e, err, errcap);
+  char **own = classnames ? NULL : cache_classnames(fc, &e);
+  if (!classnames && !own) return cd_api_report(&e, err, errcap);
   float *x = cd_cache_normalized(fc, &e);
   cd_head h = {0};
   cd_prompt p = {0};
-  int rc = !x || cd_head_check_origin(ctx_path, m->clip.path, sum, names, fc->n_cls, NULL, &e) ||
+  int rc = !x ||
+           cd_head_check_origin(ctx_path, m->clip.path, sum, own ? own : (char *const *)classnames, fc->n_cls, warn, &e) ||
            cd_head_load(&h, &p, ctx_path, &m->clip, fc->n_cls, &e) || cd_head_predict_rows(&h, x, fc->N, pred, NULL, &e);
+  if (!rc && head_kind) *head_kind = cd_head_kind_name(h.kind);
   cd_head_free(&h);
   cd_prompt_free(&p);
-  cd_free_classnames(names, fc->n_cls);
+  if (own) cd_free_classnames(own, fc->n_cls);
   free(x);
   return rc ? cd_api_report(&e, err, errcap) : 0;
 }

@@ -2,10 +2,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "core/file.h"
-#include "core/npy.h"
-#include "models/debias/eval.h"
-#include "models/run/run.h"
+#include "clipdebias.h"
 #include "tools/cli/args.h"
 #include "tools/cli/commands.h"
 #include "tools/cli/stage_args.h"
@@ -23,6 +20,15 @@ static void print_help(void) {
          "is refused.\n");
 }
 
+static int write_outputs(const char *dir, const char *ctx, const clipdebias_cache *cache, const clipdebias_metrics *r,
+                         const int32_t *pred, char *err, size_t cap) {
+  char path[4200];
+  if (cd_stage_out_file(path, dir, "predictions.npy")) return 1;
+  if (clipdebias_write_npy_i32(path, pred, clipdebias_cache_rows(cache), err, cap)) return -1;
+  if (cd_stage_out_file(path, dir, "metrics.json")) return 1;
+  return clipdebias_metrics_write(r, cache, path, ctx, err, cap);
+}
+
 int cd_cmd_eval(int argc, char **argv) {
   if (cd_args_want_help(argc, argv)) return print_help(), 0;
   cd_run_config c;
@@ -30,34 +36,27 @@ int cd_cmd_eval(int argc, char **argv) {
   if (cd_stage_parse(argc, argv, "eval", CD_STAGE_CTX | CD_STAGE_CLASSNAMES, &c, &ctx)) return 1;
   cd_outdir_lock lock;
   if (cd_stage_lock_out(&lock, c.out_dir, 0, "eval")) return 1;
-  cd_run_inputs in;
-  cd_error e;
-  if (cd_run_inputs_load(&in, &c, 0, &e)) return cd_outdir_unlock(&lock), cd_cli_fail("%s", e.msg);
-  int N = in.cache.N, rc = 1;
-  float *x = cd_cache_normalized(&in.cache, &e);
-  int32_t *pred = cd_malloc(sizeof(int32_t) * (size_t)N, &e);
-  cd_head h = {0};
-  cd_prompt p = {0};
-  cd_eval_result r = {0};
-  char path[4200];
-  int64_t shape[1] = {N};
-  if (!x || !pred || cd_head_check_origin(ctx, c.model, in.model_checksum, in.classnames, in.n_cls, stderr, &e) ||
-      cd_head_load(&h, &p, ctx, &in.model, in.n_cls, &e) ||
-      cd_head_predict_rows(&h, x, N, pred, NULL, &e) || cd_eval_predictions(&in.cache, pred, &r, &e) ||
-      cd_make_dirs(c.out_dir, &e) || cd_stage_path(path, c.out_dir, "predictions.npy", &e) ||
-      cd_npy_save(path, CD_I32, 1, shape, pred, &e) || cd_stage_path(path, c.out_dir, "metrics.json", &e) ||
-      cd_eval_write_json(path, ctx, &in.cache, &r, &e)) {
-    cd_cli_fail("%s", e.msg);
-  } else {
-    printf("%s (%s head)\n", ctx, cd_head_kind_name(h.kind));
-    cd_eval_print(stdout, &in.cache, &r);
-    rc = 0;
+  cd_stage_inputs in;
+  if (cd_stage_open(&in, &c)) return cd_outdir_unlock(&lock), 1;
+  int w = -1;
+  clipdebias_metrics *r = NULL;
+  char err[1024] = "out of memory";
+  const char *kind = NULL;
+  int32_t *pred = malloc(sizeof(int32_t) * (size_t)clipdebias_cache_rows(in.cache));
+  if (pred &&
+      !clipdebias_predict_saved(in.model, in.cache, ctx, (const char *const *)in.classnames, stderr, pred, &kind, err,
+                                sizeof err) &&
+      (r = clipdebias_evaluate(in.cache, pred, err, sizeof err)))
+    w = write_outputs(c.out_dir, ctx, in.cache, r, pred, err, sizeof err);
+  if (w == 0) {
+    printf("%s (%s head)\n", ctx, kind);
+    clipdebias_metrics_print(r, in.cache, stdout);
+  } else if (w < 0) {
+    cd_cli_fail("%s", err); /* w > 0: the output folder's message is printed */
   }
-  cd_eval_free(&r);
-  cd_head_free(&h);
-  cd_prompt_free(&p);
-  free(x), free(pred);
-  cd_run_inputs_free(&in);
+  clipdebias_metrics_free(r);
+  free(pred);
+  cd_stage_close(&in);
   cd_outdir_unlock(&lock);
-  return rc;
+  return w == 0 ? 0 : 1;
 }

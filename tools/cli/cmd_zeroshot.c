@@ -18,18 +18,6 @@ static void print_help(void) {
          "average, worst group, gap, predicted-class histogram), and prints the summary.\n");
 }
 
-/* The cache, its class names and the model (as run loads it, so the numbers are the run's),
- * checked against each other. */
-static int open_inputs(const cd_run_config *c, clipdebias_cache **cache, char ***names, int *n_cls,
-                       clipdebias_model **m, char *err, size_t cap) {
-  clipdebias_load_options lo = {.vocab = c->vocab, .need_tokenizer = 1, .trainable = 1};
-  if (!(*cache = clipdebias_cache_open(c->cache_dir, err, cap)) ||
-      clipdebias_cache_classnames(*cache, c->classnames, names, n_cls, err, cap) ||
-      !(*m = clipdebias_load_with(c->model, &lo, err, cap)) || clipdebias_cache_check_model(*cache, *m, err, cap))
-    return -1;
-  return 0;
-}
-
 static int write_outputs(const char *dir, const clipdebias_cache *cache, const clipdebias_metrics *r, const int32_t *pred,
                          const float *logits, int C, char *err, size_t cap) {
   char path[4200];
@@ -49,33 +37,23 @@ int cd_cmd_zeroshot(int argc, char **argv) {
   if (cd_stage_parse(argc, argv, "zeroshot", CD_STAGE_CLASSNAMES | CD_STAGE_TEMPLATES, &c, &unused)) return 1;
   cd_outdir_lock lock;
   if (cd_stage_lock_out(&lock, c.out_dir, 0, "zeroshot")) return 1;
-  clipdebias_cache *cache = NULL;
-  clipdebias_model *m = NULL;
+  cd_stage_inputs in;
+  if (cd_stage_open(&in, &c)) return cd_outdir_unlock(&lock), 1;
+  int N = clipdebias_cache_rows(in.cache), C = in.n_cls, w = -1;
   clipdebias_metrics *r = NULL;
-  char **names = NULL, err[1024];
-  int C = 0, rc = 1, w = -1;
-  int32_t *pred = NULL;
-  float *logits = NULL;
-  if (open_inputs(&c, &cache, &names, &C, &m, err, sizeof err) == 0) {
-    int N = clipdebias_cache_rows(cache);
-    pred = malloc(sizeof(int32_t) * (size_t)N), logits = malloc(sizeof(float) * (size_t)N * C);
-    if (!pred || !logits) snprintf(err, sizeof err, "out of memory");
-    else if (clipdebias_zeroshot(m, cache, (const char *const *)names, c.templates, c.n_templates, pred, logits, err,
-                                 sizeof err) == 0 &&
-             (r = clipdebias_evaluate(cache, pred, err, sizeof err)))
-      w = write_outputs(c.out_dir, cache, r, pred, logits, C, err, sizeof err);
-  }
-  if (w == 0) {
-    clipdebias_metrics_print(r, cache, stdout);
-    rc = 0;
-  } else if (w < 0) {
-    cd_cli_fail("%s", err); /* w > 0: the output folder's message is printed */
-  }
+  char err[1024] = "out of memory";
+  int32_t *pred = malloc(sizeof(int32_t) * (size_t)N);
+  float *logits = malloc(sizeof(float) * (size_t)N * C);
+  if (pred && logits &&
+      !clipdebias_zeroshot(in.model, in.cache, (const char *const *)in.classnames, c.templates, c.n_templates, pred,
+                           logits, err, sizeof err) &&
+      (r = clipdebias_evaluate(in.cache, pred, err, sizeof err)))
+    w = write_outputs(c.out_dir, in.cache, r, pred, logits, C, err, sizeof err);
+  if (w == 0) clipdebias_metrics_print(r, in.cache, stdout);
+  else if (w < 0) cd_cli_fail("%s", err); /* w > 0: the output folder's message is printed */
   clipdebias_metrics_free(r);
   free(pred), free(logits);
-  clipdebias_free_strings(names, C);
-  clipdebias_free(m);
-  clipdebias_cache_close(cache);
+  cd_stage_close(&in);
   cd_outdir_unlock(&lock);
-  return rc;
+  return w == 0 ? 0 : 1;
 }

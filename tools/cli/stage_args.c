@@ -70,3 +70,24 @@ int cd_stage_out_file(char *buf, const char *dir, const char *name) {
   if (cd_make_dirs(dir, &e) || cd_stage_path(buf, dir, name, &e)) return cd_cli_fail("%s", e.msg), -1;
   return 0;
 }
+
+int cd_stage_open(cd_stage_inputs *in, const cd_run_config *c) {
+  clipdebias_load_options lo = {.vocab = c->vocab, .need_tokenizer = 1, .trainable = 1};
+  char err[1024];
+  *in = (cd_stage_inputs){0};
+  if (!(in->cache = clipdebias_cache_open(c->cache_dir, err, sizeof err)) ||
+      clipdebias_cache_classnames(in->cache, c->classnames, &in->classnames, &in->n_cls, err, sizeof err) ||
+      !(in->model = clipdebias_load_with(c->model, &lo, err, sizeof err)) ||
+      clipdebias_cache_check_model(in->cache, in->model, err, sizeof err)) {
+    cd_stage_close(in);
+    return cd_cli_fail("%s", err), -1;
+  }
+  return 0;
+}
+
+void cd_stage_close(cd_stage_inputs *in) {
+  clipdebias_free_strings(in->classnames, in->n_cls);
+  clipdebias_free(in->model);
+  clipdebias_cache_close(in->cache);
+  *in = (cd_stage_inputs){0};
+}

@@ -3,6 +3,7 @@
 #ifndef CD_STAGE_ARGS_H
 #define CD_STAGE_ARGS_H
 
+#include "clipdebias.h"
 #include "core/outdir_lock.h"
 #include "models/run/run_config.h"
 
@@ -15,6 +16,20 @@ int cd_stage_parse(int argc, char **argv, const char *command, int accepts, cd_r
 /* Locks the output folder of a stage command for writing (out_is_file: the folder holding
  * the file out). Prints the message and returns -1 when another process writes it. */
 int cd_stage_lock_out(cd_outdir_lock *l, const char *out, int out_is_file, const char *command);
+
+/* What the stage commands work on, opened through the public API as run opens them: the cache,
+ * the class names (--classnames or the cache's), the model (trainable, with its tokenizer:
+ * the numbers are then the run's), checked against each other. */
+typedef struct {
+  clipdebias_cache *cache;
+  clipdebias_model *model;
+  char **classnames;
+  int n_cls;
+} cd_stage_inputs;
+
+/* Prints the message and returns -1 (everything released) when one cannot be opened. */
+int cd_stage_open(cd_stage_inputs *in, const cd_run_config *c);
+void cd_stage_close(cd_stage_inputs *in);
 
 /* buf (4200 bytes) = "dir/name" after making dir (and its parents); prints the message and
  * returns -1 when it cannot. */
