@@ -145,24 +145,29 @@ static int bench_lockstep(const cd_clip *m, const cd_prompt *p, cd_text_train *t
     ctx[k] = buf + 2 * k * numel, grad[k] = ctx[k] + numel;
     for (size_t i = 0; i < numel; i++) ctx[k][i] = p->ctx[i] * (1.0f + 0.01f * k);
   }
-  double ratio[ROUNDS], best_on = 1e30, best_off = 1e30;
+  double ratio[ROUNDS], cpu_ratio[ROUNDS], best_on = 1e30, best_off = 1e30;
   for (int r = -1; r < ROUNDS; r++) { /* round -1 warms both up */
-    double t_off = 0, t_on = 0;
+    double t_off = 0, t_on = 0, c_off = 0, c_on = 0;
     for (int mode = 0; mode < 2; mode++) {
-      double t0 = cd_time_now();
+      double t0 = cd_time_now(), c0 = cpu_seconds();
       for (int s = 0; s < (r < 0 ? 1 : steps); s++)
         if (pairs_step(mode ? &tt : NULL, t1, m, ctx, grad, pairs, numel, img, y, w, dtxt, &e))
           return fprintf(stderr, "bench_tune: %s\n", e.msg), -1;
       *(mode ? &t_on : &t_off) = (cd_time_now() - t0) / (r < 0 ? 1 : steps);
+      *(mode ? &c_on : &c_off) = (cpu_seconds() - c0) / (r < 0 ? 1 : steps);
     }
     if (r < 0) continue;
     ratio[r] = t_off / t_on;
+    cpu_ratio[r] = c_off / c_on;
     if (t_on < best_on) best_on = t_on;
     if (t_off < best_off) best_off = t_off;
-    printf("round %d: off %.1f ms/step (%d pairs), lockstep %.1f ms/step: %.2fx\n", r + 1, 1e3 * t_off, pairs,
-           1e3 * t_on, ratio[r]);
+    printf("round %d: off %.1f ms/step (%d pairs; cpu %.1f ms), lockstep %.1f ms/step (cpu %.1f ms): %.2fx wall, "
+           "%.2fx cpu\n", r + 1, 1e3 * t_off, pairs, 1e3 * c_off, 1e3 * t_on, 1e3 * c_on, ratio[r], cpu_ratio[r]);
   }
   qsort(ratio, ROUNDS, sizeof ratio[0], cmp_double);
+  qsort(cpu_ratio, ROUNDS, sizeof cpu_ratio[0], cmp_double);
+  printf("cpu time, one by one / lockstep: median %.2fx (min %.2fx, max %.2fx over %d rounds)\n", cpu_ratio[ROUNDS / 2],
+         cpu_ratio[0], cpu_ratio[ROUNDS - 1], ROUNDS);
   printf("lockstep %d pairs (%d stacked rows): %.2f pair-steps/s vs %.2f one by one (best rounds); "
          "paired ratio median %.2fx (min %.2fx, max %.2fx over %d rounds)\n",
          pairs, pairs * tt.R, pairs / best_on, pairs / best_off, ratio[ROUNDS / 2], ratio[0], ratio[ROUNDS - 1],

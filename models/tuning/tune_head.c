@@ -44,11 +44,12 @@ int cd_head_init_prompt_projected(cd_head *h, const cd_clip *m, cd_prompt *p,
   h->n_params = p->ctx_numel;
   if (cd_text_train_init(&h->tt, m, p, e)) return -1;
   h->dtxt = cd_malloc(sizeof(float) * (size_t)h->C * m->embed_dim, e);
+  h->z_params = cd_malloc(sizeof(float) * h->n_params, e);
   if (h->dtxt && proj) {
     h->tproj = cd_malloc(sizeof(float) * (size_t)h->C * h->E * 2, e);
     h->dproj = h->tproj ? h->tproj + (size_t)h->C * h->E : NULL;
   }
-  if (!h->dtxt || (proj && !h->tproj) || alloc_common(h, e)) {
+  if (!h->dtxt || !h->z_params || (proj && !h->tproj) || alloc_common(h, e)) {
     cd_head_free(h);
     return -1;
   }
@@ -80,6 +81,7 @@ void cd_head_free(cd_head *h) {
   free(h->Z);
   free(h->dtxt);
   free(h->tproj);
+  free(h->z_params);
   memset(h, 0, sizeof *h);
 }
 
@@ -94,9 +96,17 @@ void cd_head_forward(cd_head *h) {
   cd_head_forward_from_text(h, h->tt.features);
 }
 
+void cd_head_refresh(cd_head *h) {
+  if (h->kind == CD_HEAD_PROMPT && h->z_valid && !memcmp(h->z_params, h->params, sizeof(float) * h->n_params))
+    return;
+  cd_head_forward(h);
+}
+
 void cd_head_forward_from_text(cd_head *h, const float *t) {
   if (h->proj.P) cd_projection_forward(&h->proj, t, h->C, h->tproj), t = h->tproj;
   cd_class_matrix_forward(t, h->C, h->E, h->logit_scale_log, h->Z, h->norm);
+  memcpy(h->z_params, h->params, sizeof(float) * h->n_params);
+  h->z_valid = 1;
 }
 
 void cd_head_backward_to_text(cd_head *h, const double *dZ) {
@@ -124,7 +134,7 @@ int cd_head_predict(cd_head *h, const float *x, int N, const int32_t *labels, in
   enum { CHUNK = 4096 };
   double *l = cd_malloc(sizeof(double) * (size_t)CHUNK * h->C, e);
   if (!l) return -1;
-  cd_head_forward(h);
+  cd_head_refresh(h);
   const double *bias = h->kind == CD_HEAD_LINEAR ? h->bias : NULL;
   for (int s = 0; s < N; s += CHUNK) {
     int n = N - s < CHUNK ? N - s : CHUNK;

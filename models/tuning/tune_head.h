@@ -37,6 +37,8 @@ typedef struct {
   float *dtxt;             /* prompt scratch [C,D]: d L / d (text tower features) */
   cd_projection proj;      /* prompt: P [D,E] when proj.P, else none (D = E) */
   float *tproj, *dproj;    /* prompt scratch [C,E] each: projected features, their gradient */
+  float *z_params;         /* prompt: the parameters Z was last computed from */
+  int z_valid;             /*   (0: none yet) */
 } cd_head;
 
 /* p must stay alive and is trained in place. */
@@ -53,15 +55,21 @@ const char *cd_head_kind_name(cd_head_kind k);
 int cd_head_kind_parse(const char *s); /* "prompt" / "linear"; -1 otherwise */
 
 void cd_head_forward(cd_head *h);
+/* Z made current for the parameters for predictions: the prompt head runs its text tower only
+ * when the parameters differ from those Z was last computed from (an evaluation of val and
+ * test, or Z set by a stacked tower pass, costs no second pass). Training steps call
+ * cd_head_forward, which always runs it, for the activations their backward needs. */
+void cd_head_refresh(cd_head *h);
 /* grad [n_params] += d L / d params from dZ [C,E] and dbias [C] (ignored by the prompt head). */
 void cd_head_backward(cd_head *h, const double *dZ, const double *dbias, float *grad);
 
 /* The prompt head's two ends around the text tower, for a tower run elsewhere (lockstep):
- * Z from the class text features t [C,D]; and dZ back to h->dtxt [C,D] = d L / d t. */
+ * Z from the class text features t [C,D] of the head's current parameters (recorded as the
+ * parameters of Z); and dZ back to h->dtxt [C,D] = d L / d t. */
 void cd_head_forward_from_text(cd_head *h, const float *t);
 void cd_head_backward_to_text(cd_head *h, const double *dZ);
 
-/* Forward once, then for rows x [N,E]: pred [N] (argmax), and with labels the true-class
+/* cd_head_refresh, then for rows x [N,E]: pred [N] (argmax), and with labels the true-class
  * probability p_true [N] and cross-entropy ce [N]; any output may be NULL. Works in chunks,
  * so memory stays O(chunk · C) whatever N. */
 int cd_head_predict(cd_head *h, const float *x, int N, const int32_t *labels, int32_t *pred,

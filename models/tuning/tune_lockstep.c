@@ -14,12 +14,38 @@ static int same_prompt(const cd_prompt *a, const cd_prompt *b) {
   return !memcmp(a->tokens, b->tokens, sizeof(int32_t) * (size_t)a->n_cls * a->context);
 }
 
-int cd_tune_lockstep_compatible(cd_tune_session *const *s, int n) {
-  for (int i = 0; i < n; i++) {
-    const cd_head *h = s[i]->head, *h0 = s[0]->head;
-    if (h->kind != CD_HEAD_PROMPT || h->m != h0->m || !same_prompt(h->prompt, h0->prompt)) return 0;
-  }
+/* h can share a tower pass with h0. */
+static int shares_pass(const cd_head *h, const cd_head *h0) {
+  return h->kind == CD_HEAD_PROMPT && h0->kind == CD_HEAD_PROMPT && h->m == h0->m && same_prompt(h->prompt, h0->prompt);
+}
+
+static int heads_compatible(cd_head *const *h, int n) {
+  for (int i = 0; i < n; i++)
+    if (!shares_pass(h[i], h[0])) return 0;
   return n > 0;
+}
+
+int cd_tune_lockstep_compatible(cd_tune_session *const *s, int n) {
+  for (int i = 0; i < n; i++)
+    if (!shares_pass(s[i]->head, s[0]->head)) return 0;
+  return n > 0;
+}
+
+int cd_tune_lockstep_refresh(cd_head *const *h, int n, cd_error *e) {
+  if (n < 2 || !heads_compatible(h, n)) {
+    for (int i = 0; i < n; i++) cd_head_refresh(h[i]);
+    return 0;
+  }
+  cd_text_train tt;
+  const float **ctx = cd_malloc(sizeof(float *) * (size_t)n, e);
+  if (!ctx || cd_text_train_init_copies(&tt, h[0]->m, h[0]->prompt, n, e)) return free(ctx), -1;
+  for (int i = 0; i < n; i++) ctx[i] = h[i]->params;
+  cd_text_train_forward_copies(&tt, h[0]->m, ctx, n);
+  size_t CD = (size_t)h[0]->C * h[0]->m->embed_dim;
+  for (int i = 0; i < n; i++) cd_head_forward_from_text(h[i], tt.features + (size_t)i * CD);
+  cd_text_train_free(&tt);
+  free(ctx);
+  return 0;
 }
 
 /* Where a session is within its epoch. */
@@ -118,9 +144,22 @@ static int step_losses(group *g, cd_tune_session *const *s, const cd_tune_hooks 
   return 0;
 }
 
-/* Optimiser steps, step hooks and, at an epoch's last batch, the epoch's end. */
+/* Z of sessions list[0..k) for their current parameters, from one stacked tower forward (each
+ * copy's rows computed as alone: the bits of cd_head_forward), so that the predictions of
+ * their epoch hooks run no tower of their own (cd_head_refresh finds Z current). */
+static void refresh(group *g, cd_tune_session *const *s, const int *list, int k) {
+  if (k == 0) return;
+  for (int j = 0; j < k; j++) g->ctx[j] = s[list[j]]->head->params;
+  cd_text_train_forward_copies(&g->tt, s[0]->head->m, g->ctx, k);
+  size_t CD = (size_t)s[0]->head->C * s[0]->head->m->embed_dim;
+  for (int j = 0; j < k; j++) cd_head_forward_from_text(s[list[j]]->head, g->tt.features + (size_t)j * CD);
+}
+
+/* Optimiser steps and step hooks; then the sessions at their epoch's last batch get their Z
+ * in one stacked pass and end their epochs. */
 static int step_end(group *g, cd_tune_session *const *s, const cd_tune_hooks *const *hk, int k,
                     const double *loss, int *failed, cd_error *msgs, cd_error *e) {
+  int n_end = 0;
   for (int j = 0; j < k; j++) {
     cd_tune_session *si = s[g->act[j]];
     lane *l = &g->lanes[g->act[j]];
@@ -132,9 +171,14 @@ static int step_end(group *g, cd_tune_session *const *s, const cd_tune_hooks *co
     if (hk[g->act[j]] && hk[g->act[j]]->step_end) hk[g->act[j]]->step_end(hk[g->act[j]]->user, si->steps, loss[j]);
     if (++l->b < l->per_epoch) continue;
     l->b = 0;
-    if (!cd_tune_session_end_epoch(si, hk[g->act[j]], l->sum / l->per_epoch, e)) continue;
-    if (!si->diverged) return *failed = g->act[j], -1;
-    leave(g, g->act[j], msgs, e);
+    g->act[n_end++] = g->act[j]; /* j >= n_end: entries still to be read are not overwritten */
+  }
+  refresh(g, s, g->act, n_end);
+  for (int j = 0; j < n_end; j++) {
+    int i = g->act[j];
+    if (!cd_tune_session_end_epoch(s[i], hk[i], g->lanes[i].sum / g->lanes[i].per_epoch, e)) continue;
+    if (!s[i]->diverged) return *failed = i, -1;
+    leave(g, i, msgs, e);
   }
   return 0;
 }

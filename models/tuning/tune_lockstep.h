@@ -6,7 +6,9 @@
  * Each session keeps everything that is its own: context vectors, optimiser state, batch
  * order (its seed), the weights hook (group weights, GroupDRO's q), epoch hook (evaluation,
  * selection, files) and checkpoint. A session may start at a later epoch than the others (a
- * resumed run) and leaves the group when it reaches the stop epoch or diverges.
+ * resumed run) and leaves the group when it reaches the stop epoch or diverges. The sessions
+ * that end an epoch in the same step get their heads' Z in one stacked forward before their
+ * epoch hooks run, so the hooks' evaluations share that pass too.
  * Results: every session gets the bits it gets when run alone (cd_tune_session_run), as the
  * stacked tower computes each copy's rows alone (tests/test_lockstep.c checks this). */
 #ifndef CD_TUNE_LOCKSTEP_H
@@ -18,6 +20,10 @@
 /* 1 when the sessions' heads can share one tower pass: prompt heads over one model with
  * identical prompt layouts (classes, tokens, context length, csc, position). */
 int cd_tune_lockstep_compatible(cd_tune_session *const *s, int n);
+/* Z of n prompt heads (one prompt layout on one model) for their current parameters from one
+ * stacked tower forward, with the bits of each head's own cd_head_forward: their predictions
+ * then run no tower (cd_head_refresh). For heads that cannot share a pass, each its own. */
+int cd_tune_lockstep_refresh(cd_head *const *h, int n, cd_error *e);
 /* Trains every session up to stop_epoch (<= 0: each optimiser's max_epoch); hk[i] are session
  * i's hooks (their progress labels unused: one line for the group, progress_label, when not
  * NULL). A session whose training diverges (tune_session.h) leaves the group with
