@@ -357,9 +357,9 @@ static void note_diverged(const cd_run_state *st, cd_method m, int seed, const c
  * diverged, the others trained (or fitted: dfr). *n_diverged counts the diverged pairs, whose
  * messages are joined into diverged (cap bytes). */
 /* Pairs trained in lockstep: every prompt-tuned pair of the run, unless --lockstep off (JTT's
- * pairs, with a first stage of their own, train one by one). */
+ * first stages train in lockstep before the group). */
 static int in_lockstep(const cd_run_config *c, cd_method m) {
-  return c->lockstep && c->head == CD_HEAD_PROMPT && cd_method_kind_of(m) == CD_KIND_TUNE && m != CD_METHOD_JTT;
+  return c->lockstep && c->head == CD_HEAD_PROMPT && cd_method_kind_of(m) == CD_KIND_TUNE;
 }
 
 static int run_pairs(const cd_run_state *st, char *const *text_lines, char *diverged, size_t cap, int *n_diverged,

@@ -122,6 +122,10 @@ int cd_run_fit_pair(const cd_run_state *st, cd_method m, int seed, cd_error *e);
 /* JTT's per-sample weights [n_train] from its first stage (ERM for T epochs) for this seed;
  * *errors = |E| (run_jtt.c). */
 int cd_run_jtt_weights(const cd_run_state *st, int seed, float **w, int *errors, cd_error *e);
+/* The same for n seeds, their first stages trained in lockstep: w[i] and errors[i] for
+ * seeds[i] (prompt head). */
+int cd_run_jtt_weights_lockstep(const cd_run_state *st, const int *seeds, int n, float **w, int *errors,
+                                cd_error *e);
 
 /* One pair while it trains (run_pair.c), and its files (run_pair_files.c). */
 typedef struct {

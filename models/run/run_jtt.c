@@ -2,7 +2,8 @@
  * (the run's optimiser, its schedule over T epochs), its training errors found, and their
  * weight 1 + λ_up for the second stage, which run_pair.c trains like every other method.
  * The stage is recomputed when an interrupted pair resumes (it is deterministic), and its
- * error count is written to <pair>/jtt.json. */
+ * error count is written to <pair>/jtt.json. The stages of several seeds train in lockstep
+ * (tune_lockstep.h: one tower pass per step for all, each with the bits it gets alone). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,33 +11,55 @@
 #include "core/file.h"
 #include "models/debias/jtt.h"
 #include "models/run/run_internal.h"
+#include "models/tuning/tune_lockstep.h"
 #include "models/tuning/tune_session.h"
 
-static int stage_one(const cd_run_state *st, int seed, int32_t *pred, cd_error *e) {
+/* Stage one of one seed: its head, optimiser (the run's, its schedule over T epochs) and
+ * session on the training rows. */
+typedef struct {
   cd_prompt prompt;
   cd_head head;
   cd_optim opt;
-  memset(&prompt, 0, sizeof prompt), memset(&head, 0, sizeof head), memset(&opt, 0, sizeof opt);
+  cd_tune_session s;
+  int has_session;
+} stage;
+
+static int stage_init(stage *g, const cd_run_state *st, int seed, cd_error *e) {
+  memset(g, 0, sizeof *g);
   cd_optim_config oc = st->cfg->optim;
   oc.max_epoch = st->jtt_epochs;
   if (oc.warmup_epochs >= oc.max_epoch) oc.warmup_epochs = 0;
   int n = st->n_rows[CD_SPLIT_TRAIN];
   cd_tune_data d = {st->xs[CD_SPLIT_TRAIN], st->ys[CD_SPLIT_TRAIN], NULL, n, st->cfg->batch, (uint64_t)seed};
-  char label[96];
-  snprintf(label, sizeof label, "jtt seed %d (ERM for T = %d epochs)", seed, st->jtt_epochs);
-  cd_tune_hooks hk = {0};
-  hk.progress_label = st->log ? label : NULL;
-  cd_tune_session s;
-  int rc = cd_run_head_init(st, seed, &prompt, &head, e) || cd_optim_init(&opt, &oc, head.n_params, e) ? -1 : 0;
-  if (!rc && !(rc = cd_tune_session_init(&s, &head, &opt, &d, 0, e))) {
-    rc = cd_tune_session_run(&s, oc.max_epoch, &hk, e);
-    cd_tune_session_free(&s);
+  if (cd_run_head_init(st, seed, &g->prompt, &g->head, e) || cd_optim_init(&g->opt, &oc, g->head.n_params, e) ||
+      cd_tune_session_init(&g->s, &g->head, &g->opt, &d, 0, e))
+    return -1;
+  return g->has_session = 1, 0;
+}
+
+static void stage_free(stage *g) {
+  if (g->has_session) cd_tune_session_free(&g->s);
+  cd_optim_free(&g->opt);
+  cd_head_free(&g->head);
+  cd_prompt_free(&g->prompt);
+}
+
+static int write_info(const cd_run_state *st, int seed, int errors, cd_error *e);
+
+/* The trained stage's training errors: weights w and the count, jtt.json and the log line. */
+static int stage_weights(const cd_run_state *st, stage *g, int seed, float *w, int *errors, cd_error *e) {
+  int n = st->n_rows[CD_SPLIT_TRAIN];
+  int32_t *pred = cd_malloc(sizeof(int32_t) * (size_t)n, e);
+  int rc = pred ? cd_head_predict(&g->head, st->xs[CD_SPLIT_TRAIN], n, NULL, pred, NULL, NULL, e) : -1;
+  if (!rc) {
+    *errors = cd_jtt_weights(pred, st->ys[CD_SPLIT_TRAIN], n, st->jtt_up, w);
+    rc = write_info(st, seed, *errors, e);
   }
-  if (!rc) rc = cd_head_predict(&head, st->xs[CD_SPLIT_TRAIN], n, NULL, pred, NULL, NULL, e);
-  cd_optim_free(&opt);
-  cd_head_free(&head);
-  cd_prompt_free(&prompt);
-  return rc ? -1 : 0;
+  if (!rc && st->log)
+    fprintf(st->log, "%-11s seed %-3d stage 1: ERM for %d epochs misclassifies %d of %d training rows (weight %g)\n",
+            "jtt", seed, st->jtt_epochs, *errors, n, 1 + st->jtt_up);
+  free(pred);
+  return rc;
 }
 
 static int write_info(const cd_run_state *st, int seed, int errors, cd_error *e) {
@@ -49,18 +72,48 @@ static int write_info(const cd_run_state *st, int seed, int errors, cd_error *e)
 }
 
 int cd_run_jtt_weights(const cd_run_state *st, int seed, float **w, int *errors, cd_error *e) {
-  int n = st->n_rows[CD_SPLIT_TRAIN];
-  int32_t *pred = cd_malloc(sizeof(int32_t) * (size_t)n, e);
-  *w = cd_malloc(sizeof(float) * (size_t)n, e);
-  int rc = pred && *w ? stage_one(st, seed, pred, e) : -1;
-  if (!rc) {
-    *errors = cd_jtt_weights(pred, st->ys[CD_SPLIT_TRAIN], n, st->jtt_up, *w);
-    rc = write_info(st, seed, *errors, e);
-    if (!rc && st->log)
-      fprintf(st->log, "%-11s seed %-3d stage 1: ERM for %d epochs misclassifies %d of %d training rows (weight %g)\n",
-              "jtt", seed, st->jtt_epochs, *errors, n, 1 + st->jtt_up);
+  return cd_run_jtt_weights_lockstep(st, &seed, 1, w, errors, e);
+}
+
+int cd_run_jtt_weights_lockstep(const cd_run_state *st, const int *seeds, int n, float **w, int *errors,
+                                cd_error *e) {
+  int n_train = st->n_rows[CD_SPLIT_TRAIN], rc = 0, failed = -1;
+  stage *g = cd_calloc((size_t)n, sizeof *g, e);
+  cd_tune_session **sp = cd_calloc((size_t)n, sizeof *sp, e);
+  cd_head **hp = cd_calloc((size_t)n, sizeof *hp, e);
+  const cd_tune_hooks **hkp = cd_calloc((size_t)n, sizeof *hkp, e);
+  cd_tune_hooks hk = {0};
+  cd_error *msgs = NULL;
+  char label[96];
+  if (!g || !sp || !hp || !hkp) rc = -1;
+  for (int i = 0; !rc && i < n; i++) {
+    w[i] = NULL;
+    if (stage_init(&g[i], st, seeds[i], e) || !(w[i] = cd_malloc(sizeof(float) * (size_t)n_train, e)))
+      rc = n > 1 ? (cd_fail_prefix(e, "jtt seed %d", seeds[i]), -1) : -1;
+    else sp[i] = &g[i].s, hp[i] = &g[i].head, hkp[i] = &hk;
   }
-  free(pred);
-  if (rc) free(*w), *w = NULL;
+  if (!rc && n == 1) { /* nothing to share a step with */
+    snprintf(label, sizeof label, "jtt seed %d (ERM for T = %d epochs)", seeds[0], st->jtt_epochs);
+    hk.progress_label = st->log ? label : NULL;
+    rc = cd_tune_session_run(sp[0], 0, &hk, e);
+  } else if (!rc) {
+    snprintf(label, sizeof label, "jtt stage 1, %d seeds (ERM for T = %d epochs)", n, st->jtt_epochs);
+    if (!(msgs = cd_calloc((size_t)n, sizeof *msgs, e)) ||
+        cd_tune_lockstep_run(sp, hkp, n, 0, st->log ? label : NULL, &failed, msgs, e))
+      rc = -1;
+    /* a stage that diverged fails the run, as when it trains alone */
+    for (int i = 0; !rc && i < n; i++)
+      if (g[i].s.diverged) *e = msgs[i], failed = i, rc = -1;
+    if (rc && failed >= 0) cd_fail_prefix(e, "jtt seed %d", seeds[failed]);
+  }
+  /* every stage's Z in one stacked pass, then its errors */
+  if (!rc) rc = cd_tune_lockstep_refresh(hp, n, e);
+  for (int i = 0; !rc && i < n; i++)
+    if (stage_weights(st, &g[i], seeds[i], w[i], &errors[i], e)) rc = -1;
+  for (int i = 0; g && i < n; i++) {
+    stage_free(&g[i]);
+    if (rc) free(w[i]), w[i] = NULL;
+  }
+  free(g), free(sp), free(hp), free(hkp), free(msgs);
   return rc;
 }

@@ -27,7 +27,8 @@ static void pair_free(cd_run_pair_ctx *p) {
 static int setup(cd_run_pair_ctx *p, cd_error *e) {
   const cd_run_state *st = p->st;
   const cd_run_config *c = st->cfg;
-  if (p->method == CD_METHOD_JTT && cd_run_jtt_weights(st, p->seed, &p->sample_w, &p->jtt_errors, e)) return -1;
+  if (p->method == CD_METHOD_JTT && !p->sample_w && cd_run_jtt_weights(st, p->seed, &p->sample_w, &p->jtt_errors, e))
+    return -1;
   if (cd_run_head_init(st, p->seed, &p->prompt, &p->head, e)) return -1;
   if (cd_optim_init(&p->opt, &c->optim, p->head.n_params, e) || cd_run_eval_init(&p->ev, st, e))
     return -1;
@@ -119,13 +120,17 @@ static int train(cd_run_pair_ctx *p, int start_epoch, cd_error *e) {
   return rc;
 }
 
-/* A fresh pair starts at epoch 0; an interrupted one continues after its last saved epoch. */
-static int begin(cd_run_pair_ctx *p, int *start_epoch, cd_error *e) {
+/* A fresh pair starts at epoch 0; an interrupted one continues after its last saved epoch
+ * (load, then begin). */
+static int load(cd_run_pair_ctx *p, int *start_epoch, cd_error *e) {
   cd_selector_init(&p->sel);
-  if (cd_run_pair_load_state(p, start_epoch, e)) return -1;
-  if (*start_epoch == 0) return start(p, e);
+  return cd_run_pair_load_state(p, start_epoch, e);
+}
+
+static int begin(cd_run_pair_ctx *p, int start_epoch, cd_error *e) {
+  if (start_epoch == 0) return start(p, e);
   if (p->st->log)
-    fprintf(p->st->log, "%-11s seed %-3d resumed after epoch %d\n", cd_method_name(p->method), p->seed, *start_epoch);
+    fprintf(p->st->log, "%-11s seed %-3d resumed after epoch %d\n", cd_method_name(p->method), p->seed, start_epoch);
   return 0;
 }
 
@@ -148,7 +153,8 @@ int cd_run_pair(const cd_run_state *st, cd_method method, int seed, cd_error *e)
   p.seed = seed;
   char dir[4200];
   int rc = -1, from = 0;
-  if (!cd_run_pair_path(dir, &p, "", e) && !cd_make_dirs(dir, e) && !setup(&p, e) && !begin(&p, &from, e)) {
+  if (!cd_run_pair_path(dir, &p, "", e) && !cd_make_dirs(dir, e) && !setup(&p, e) && !load(&p, &from, e) &&
+      !begin(&p, from, e)) {
     if (train(&p, from, e)) rc = p.diverged ? CD_RUN_DIVERGED : -1;
     else rc = cd_run_pair_write(&p, cd_time_now() - t0, e) ? -1 : 0;
   }
@@ -164,6 +170,7 @@ typedef struct {
   cd_run_pair_ctx *p;
   cd_tune_session *s;
   cd_tune_session **sp;
+  cd_head **hp;
   cd_tune_hooks *hk;
   const cd_tune_hooks **hkp;
   int *from;
@@ -173,11 +180,23 @@ typedef struct {
 static void lockstep_free(lockstep_pairs *g) {
   for (int i = 0; i < g->n_sessions; i++) cd_tune_session_free(&g->s[i]);
   for (int i = 0; g->p && i < g->n; i++) pair_free(&g->p[i]);
-  free(g->p), free(g->s), free(g->sp), free(g->hk), free(g->hkp), free(g->from);
+  free(g->p), free(g->s), free(g->sp), free(g->hp), free(g->hk), free(g->hkp), free(g->from);
 }
 
 static int lockstep_fail(const cd_run_pair_ctx *p, cd_error *e) {
   return cd_fail_prefix(e, "%s seed %d", cd_method_name(p->method), p->seed), -1;
+}
+
+/* JTT's first stages of every JTT pair, in lockstep (the seeds' per-sample weights). */
+static int jtt_stages(lockstep_pairs *g, cd_error *e) {
+  int seeds[CD_METHOD_COUNT * CD_RUN_MAX_LIST], errors[CD_METHOD_COUNT * CD_RUN_MAX_LIST], k = 0;
+  float *w[CD_METHOD_COUNT * CD_RUN_MAX_LIST];
+  for (int i = 0; i < g->n; i++)
+    if (g->p[i].method == CD_METHOD_JTT) seeds[k++] = g->p[i].seed;
+  if (k == 0 || cd_run_jtt_weights_lockstep(g->p[0].st, seeds, k, w, errors, e)) return k ? -1 : 0;
+  for (int i = 0, j = 0; i < g->n; i++)
+    if (g->p[i].method == CD_METHOD_JTT) g->p[i].sample_w = w[j], g->p[i].jtt_errors = errors[j++];
+  return 0;
 }
 
 /* Every pair's directory, head, optimiser, weights and resume state, and its session. */
@@ -187,17 +206,25 @@ static int lockstep_setup(lockstep_pairs *g, const cd_run_state *st, const cd_me
   g->p = cd_calloc((size_t)n, sizeof *g->p, e);
   g->s = cd_calloc((size_t)n, sizeof *g->s, e);
   g->sp = cd_calloc((size_t)n, sizeof *g->sp, e);
+  g->hp = cd_calloc((size_t)n, sizeof *g->hp, e);
   g->hk = cd_calloc((size_t)n, sizeof *g->hk, e);
   g->hkp = cd_calloc((size_t)n, sizeof *g->hkp, e);
   g->from = cd_calloc((size_t)n, sizeof *g->from, e);
-  if (!g->p || !g->s || !g->sp || !g->hk || !g->hkp || !g->from) return -1;
+  if (!g->p || !g->s || !g->sp || !g->hp || !g->hk || !g->hkp || !g->from) return -1;
   char dir[4200];
+  int fresh = 0;
+  for (int i = 0; i < n; i++) g->p[i].st = st, g->p[i].method = methods[i], g->p[i].seed = seeds[i];
+  if (jtt_stages(g, e)) return -1;
   for (int i = 0; i < n; i++) {
     cd_run_pair_ctx *p = &g->p[i];
-    p->st = st, p->method = methods[i], p->seed = seeds[i];
-    if (cd_run_pair_path(dir, p, "", e) || cd_make_dirs(dir, e) || setup(p, e) || begin(p, &g->from[i], e))
+    if (cd_run_pair_path(dir, p, "", e) || cd_make_dirs(dir, e) || setup(p, e) || load(p, &g->from[i], e))
       return lockstep_fail(p, e);
+    if (g->from[i] == 0) g->hp[fresh++] = &p->head;
   }
+  /* the fresh pairs' starting Z in one stacked pass: their epoch-0 evaluations run no tower */
+  if (cd_tune_lockstep_refresh(g->hp, fresh, e)) return -1;
+  for (int i = 0; i < n; i++)
+    if (begin(&g->p[i], g->from[i], e)) return lockstep_fail(&g->p[i], e);
   for (int i = 0; i < n; i++, g->n_sessions++) {
     cd_tune_data d;
     session_inputs(&g->p[i], &d, &g->hk[i]);
@@ -212,7 +239,35 @@ static int lockstep_setup(lockstep_pairs *g, const cd_run_state *st, const cd_me
 
 /* Each pair's files (wall_seconds: the group's, as its pairs trained at the same time), or
  * its diverged.json. */
+/* The selected parameters' Z of every finished pair in one stacked pass (each head's params
+ * hold the selected ones for the pass, then the last ones again), so that the predictions
+ * cd_run_pair_write makes of them run no tower. */
+static int refresh_selected(lockstep_pairs *g, cd_error *e) {
+  size_t total = 0;
+  int k = 0;
+  for (int i = 0; i < g->n; i++) total += g->s[i].diverged ? 0 : g->p[i].head.n_params;
+  float *last = cd_malloc(sizeof(float) * (total ? total : 1), e), *at = last;
+  if (!last) return -1;
+  for (int i = 0; i < g->n; i++) {
+    cd_head *h = &g->p[i].head;
+    if (g->s[i].diverged) continue;
+    memcpy(at, h->params, sizeof(float) * h->n_params), at += h->n_params;
+    memcpy(h->params, g->p[i].selected, sizeof(float) * h->n_params);
+    g->hp[k++] = h;
+  }
+  int rc = cd_tune_lockstep_refresh(g->hp, k, e);
+  at = last;
+  for (int i = 0; i < g->n; i++) {
+    cd_head *h = &g->p[i].head;
+    if (g->s[i].diverged) continue;
+    memcpy(h->params, at, sizeof(float) * h->n_params), at += h->n_params;
+  }
+  free(last);
+  return rc;
+}
+
 static int lockstep_write(lockstep_pairs *g, const cd_error *msgs, double seconds, int *status, cd_error *e) {
+  if (refresh_selected(g, e)) return -1;
   for (int i = 0; i < g->n; i++) {
     cd_run_pair_ctx *p = &g->p[i];
     keep_divergence(p, &g->s[i]);

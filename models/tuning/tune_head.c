@@ -96,10 +96,12 @@ void cd_head_forward(cd_head *h) {
   cd_head_forward_from_text(h, h->tt.features);
 }
 
+int cd_head_current(const cd_head *h) {
+  return h->kind == CD_HEAD_PROMPT && h->z_valid && !memcmp(h->z_params, h->params, sizeof(float) * h->n_params);
+}
+
 void cd_head_refresh(cd_head *h) {
-  if (h->kind == CD_HEAD_PROMPT && h->z_valid && !memcmp(h->z_params, h->params, sizeof(float) * h->n_params))
-    return;
-  cd_head_forward(h);
+  if (!cd_head_current(h)) cd_head_forward(h);
 }
 
 void cd_head_forward_from_text(cd_head *h, const float *t) {

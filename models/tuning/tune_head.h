@@ -60,6 +60,8 @@ void cd_head_forward(cd_head *h);
  * test, or Z set by a stacked tower pass, costs no second pass). Training steps call
  * cd_head_forward, which always runs it, for the activations their backward needs. */
 void cd_head_refresh(cd_head *h);
+/* 1 when the prompt head's Z is that of its current parameters. */
+int cd_head_current(const cd_head *h);
 /* grad [n_params] += d L / d params from dZ [C,E] and dbias [C] (ignored by the prompt head). */
 void cd_head_backward(cd_head *h, const double *dZ, const double *dbias, float *grad);
 

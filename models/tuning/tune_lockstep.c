@@ -32,20 +32,24 @@ int cd_tune_lockstep_compatible(cd_tune_session *const *s, int n) {
 }
 
 int cd_tune_lockstep_refresh(cd_head *const *h, int n, cd_error *e) {
-  if (n < 2 || !heads_compatible(h, n)) {
+  if (!heads_compatible(h, n)) {
     for (int i = 0; i < n; i++) cd_head_refresh(h[i]);
     return 0;
   }
+  const float **ctx = cd_malloc(sizeof(float *) * (size_t)(n ? n : 1), e);
+  cd_head **todo = cd_malloc(sizeof(cd_head *) * (size_t)(n ? n : 1), e);
+  int k = 0, rc = ctx && todo ? 0 : -1;
+  for (int i = 0; !rc && i < n; i++)
+    if (!cd_head_current(h[i])) ctx[k] = h[i]->params, todo[k++] = h[i];
   cd_text_train tt;
-  const float **ctx = cd_malloc(sizeof(float *) * (size_t)n, e);
-  if (!ctx || cd_text_train_init_copies(&tt, h[0]->m, h[0]->prompt, n, e)) return free(ctx), -1;
-  for (int i = 0; i < n; i++) ctx[i] = h[i]->params;
-  cd_text_train_forward_copies(&tt, h[0]->m, ctx, n);
-  size_t CD = (size_t)h[0]->C * h[0]->m->embed_dim;
-  for (int i = 0; i < n; i++) cd_head_forward_from_text(h[i], tt.features + (size_t)i * CD);
-  cd_text_train_free(&tt);
-  free(ctx);
-  return 0;
+  if (!rc && k > 0 && !(rc = cd_text_train_init_copies(&tt, h[0]->m, h[0]->prompt, k, e))) {
+    cd_text_train_forward_copies(&tt, h[0]->m, ctx, k);
+    size_t CD = (size_t)h[0]->C * h[0]->m->embed_dim;
+    for (int i = 0; i < k; i++) cd_head_forward_from_text(todo[i], tt.features + (size_t)i * CD);
+    cd_text_train_free(&tt);
+  }
+  free(ctx), free(todo);
+  return rc;
 }
 
 /* Where a session is within its epoch. */
