@@ -52,6 +52,8 @@
 
 typedef enum { CD_DISCOVER_ZEROSHOT = 0, CD_DISCOVER_ERM = 1 } cd_discover_errors;
 
+struct cd_discover_result;
+
 typedef struct {
   const char *words;          /* candidate file, one per line ('#' comments); NULL: shipped */
   const char *attr_template;  /* default "a photo of {}." */
@@ -61,6 +63,10 @@ typedef struct {
   int top;                    /* candidates per class in the table and report (default 5) */
   int thumbs;                 /* thumbnails per candidate in the report (default 6) */
   int erm_epochs;             /* quick ERM: epochs of the linear probe (default 10) */
+  /* Draws the page beside discover.json ("discover.json" -> "discover.html"); NULL: none.
+   * The pages are the commands' (tools/report/discover_report.h), not the library's. */
+  int (*write_page)(const char *path, const struct cd_discover_result *r, const cd_feature_cache *c,
+                    cd_error *e);
 } cd_discover_opts;
 
 void cd_discover_opts_default(cd_discover_opts *o);
@@ -85,7 +91,7 @@ typedef struct {
   int names_class;            /* 1: contains a class name as a word */
 } cd_discover_cand;
 
-typedef struct {
+typedef struct cd_discover_result {
   int C, n_cand;
   char **classnames;          /* [C] owned copies */
   cd_discover_cand *cand;     /* ranked best first (filtered ones too, marked) */
@@ -137,9 +143,6 @@ int cd_discover_write_json(const char *path, const cd_discover_result *r, cd_err
 /* The table: counts per class, the filter, the top candidates with their scores, the
  * proposed prompts. */
 void cd_discover_print(FILE *fp, const cd_discover_result *r, int rows);
-/* HTML page: per class its top candidates and thumbnails of the images that score highest. */
-int cd_discover_write_html(const char *path, const cd_discover_result *r, const cd_feature_cache *c,
-                           cd_error *e);
 /* "discover.json" -> "discover.html" (buf cap bytes). */
 int cd_discover_html_path(const char *json_path, char *buf, size_t cap);
 
@@ -149,7 +152,7 @@ int cd_discover_load_prompts(const char *path, const cd_feature_cache *c, const 
                              const cd_clip *m, char ***prompts, int *n, cd_error *e);
 
 /* The whole command: load cache and model (c's cache_dir, model, vocab, classnames,
- * templates), discover, write out_json and its .html, print the table to log. */
+ * templates), discover, write out_json and its page (o->write_page), print the table to log. */
 int cd_discover_command(const cd_run_config *c, const cd_discover_opts *o, const char *out_json, FILE *log,
                         cd_error *e);
 

@@ -15,16 +15,21 @@ typedef struct {
   int n;
 } attr_source;
 
-/* Discovers on in and writes json, its html page beside it and the table (rows of it) to log;
- * r is filled on success (the caller frees it). */
+/* Discovers on in and writes json, its page beside it (o->write_page) and the table (rows of
+ * it) to log; r is filled on success (the caller frees it). */
 static int discover_and_write(const cd_run_inputs *in, const char *cache_dir, const cd_discover_opts *o,
                               const char *json, int rows, cd_discover_result *r, FILE *log, cd_error *e) {
   char html[4200];
   if (cd_discover_html_path(json, html, sizeof html)) return cd_fail(e, "%s: path too long", json);
   if (cd_discover(in, cache_dir, o, r, log, e)) return -1;
-  if (cd_discover_check_values(r, e) || cd_discover_write_json(json, r, e) || cd_discover_write_html(html, r, &in->cache, e))
+  if (cd_discover_check_values(r, e) || cd_discover_write_json(json, r, e) ||
+      (o->write_page && o->write_page(html, r, &in->cache, e)))
     return cd_discover_result_free(r), -1;
-  if (log) cd_discover_print(log, r, rows), fprintf(log, "discovery: %s, %s\n", json, html);
+  if (log) {
+    cd_discover_print(log, r, rows);
+    if (o->write_page) fprintf(log, "discovery: %s, %s\n", json, html);
+    else fprintf(log, "discovery: %s\n", json);
+  }
   return 0;
 }
 

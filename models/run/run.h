@@ -42,6 +42,8 @@ int cd_run_text_prepare(cd_run_text *t, const cd_clip *m, const cd_run_config *c
                         cd_error *e);
 void cd_run_text_free(cd_run_text *t);
 
+enum { CD_RUN_DIVERGED = 1 };
+
 /* Everything after the inputs are resolved: writes RUN_DIR and prints progress notes and the
  * final table to log (NULL: quiet). res names what the defaults resolved to (args.json).
  * A pair whose training diverges (tune_session.h) stops there, is recorded as
@@ -71,8 +73,10 @@ typedef struct cd_run_inputs {
 int cd_run_inputs_load(cd_run_inputs *in, const cd_run_config *c, int need_attr_prompts, cd_error *e);
 void cd_run_inputs_free(cd_run_inputs *in);
 
-/* The whole command: cd_run_inputs_load, the text features, cd_run_execute, then report.html
- * (also when some pair diverged; the call still fails then). */
+/* The whole command under RUN_DIR's lock: cd_run_inputs_load, the text features,
+ * cd_run_execute. Returns as cd_run_execute: 0, -1, or CD_RUN_DIVERGED with every file
+ * written. The page of the run (report.html) is the caller's to draw from those files
+ * (tools/report/report.h), also when some pair diverged. */
 int cd_run(const cd_run_config *c, FILE *log, cd_error *e);
 
 #endif

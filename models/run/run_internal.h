@@ -93,7 +93,6 @@ void cd_run_write_metrics_line(FILE *fp, const char *method, int seed, int epoch
  * interrupted pair continues from the state its last finished epoch saved (identical to an
  * uninterrupted run). Returns 0, -1 on an error, or CD_RUN_DIVERGED when training diverged:
  * then diverged.json is written instead of done.json and e holds the message. */
-enum { CD_RUN_DIVERGED = 1 };
 int cd_run_pair(const cd_run_state *st, cd_method method, int seed, cd_error *e);
 /* The same for n pairs trained in lockstep (one text-tower pass per step for all of them;
  * prompt head only), each with the files, resume state and results it gets alone; status[i]

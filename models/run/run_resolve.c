@@ -7,7 +7,6 @@
 
 #include "core/outdir_lock.h"
 
-#include "tools/report/report.h"
 #include "models/run/run.h"
 #include "models/embed/embed_dataset.h"
 #include "models/debias/zeroshot.h"
@@ -135,14 +134,7 @@ static int run_locked(const cd_run_config *cfg, FILE *log, cd_error *e) {
     cd_run_text_free(&text);
   }
   cd_run_inputs_free(&in);
-  if (rc < 0) return -1;
-  cd_error re;
-  if (cd_report_write(c.out_dir, &re)) {
-    *e = re;
-    return cd_fail_prefix(e, "results are written, but report.html is not");
-  }
-  if (log) fprintf(log, "report: %s/report.html\n", c.out_dir);
-  return rc ? -1 : 0;
+  return rc;
 }
 
 int cd_run(const cd_run_config *cfg, FILE *log, cd_error *e) {

@@ -7,6 +7,7 @@
  *   DIR/sweep.csv       one row per cell x method (sweep_collect.c)
  *   DIR/sweep.json      the same, machine-readable, with the axes and the best cells
  *   DIR/sweep.html      figures against the embedding size, heat map, best cells, links
+ *                       (drawn by the commands from what collect read: tools/report)
  *
  * <name> is "axis-value" for every axis the sweep was given, joined by '_' (dims first,
  * "cache-<name>" first of all with several caches), so a rerun finds its cells again and a
@@ -91,10 +92,13 @@ int cd_sweep_run_local(const cd_sweep_plan *p, int jobs, cd_sweep_run_fn fn, voi
  * "running" while it runs and "done" / "failed" after. Returns the cell's exit status. */
 int cd_sweep_run_cell(const cd_sweep_plan *p, int i, cd_sweep_run_fn fn, void *user, cd_error *e);
 
-/* Reads every cell and writes sweep.csv, sweep.json and sweep.html. *unfinished = cells not
- * done (failed, killed or never run), *first_problem names the first of them (a line, may
- * be empty). */
-int cd_sweep_collect(const cd_sweep_plan *p, int *unfinished, char *first_problem, size_t cap, cd_error *e);
+/* Reads every cell and writes sweep.csv and sweep.json. r receives what was read (see
+ * sweep_results.h; sweep.html is drawn from it by the commands; free it with
+ * cd_sweep_results_free, also after a failure). *unfinished = cells not done (failed, killed
+ * or never run), *first_problem names the first of them (a line, may be empty). */
+typedef struct cd_sweep_results cd_sweep_results;
+int cd_sweep_collect(const cd_sweep_plan *p, cd_sweep_results *r, int *unfinished, char *first_problem, size_t cap,
+                     cd_error *e);
 
 /* Slurm (sweep_slurm.c): writes DIR/slurm/cells.sh (an array job, one unfinished cell per
  * task: `program sweep_args... --cell $SLURM_ARRAY_TASK_ID`, --cpus-per-task = the cell's

@@ -1,5 +1,5 @@
 /* The collect step of a sweep: every cell's cell.json, results.json and metrics.jsonl into
- * sweep.csv, sweep.json and sweep.html (see sweep.h). Failed and unfinished cells are rows
+ * sweep.csv and sweep.json, and into the results sweep.html is drawn from (see sweep.h). Failed and unfinished cells are rows
  * too, with their one-line error, so nothing is lost from the table. */
 #include <math.h>
 #include <stdlib.h>
@@ -9,7 +9,7 @@
 #include "core/json.h"
 #include "core/outdir_lock.h"
 #include "data/datasets/feature_cache.h"
-#include "models/sweep/sweep_internal.h"
+#include "models/sweep/sweep_results.h"
 
 static const char *const STAT_KEYS[CD_SW_STATS] = {"avg_acc", "avg_acc_adjusted", "worst_group_acc", "gap"};
 static const char *const STAT_COLUMNS[CD_SW_STATS] = {"avg_acc", "adjusted_avg_acc", "worst_group_acc", "gap"};
@@ -249,10 +249,12 @@ static int write_text(const char *dir, const char *name, void (*fn)(FILE *, cons
   return rc;
 }
 
-int cd_sweep_collect(const cd_sweep_plan *p, int *unfinished, char *first_problem, size_t cap, cd_error *e) {
+int cd_sweep_collect(const cd_sweep_plan *p, cd_sweep_results *res, int *unfinished, char *first_problem, size_t cap,
+                     cd_error *e) {
   cd_sweep_results r;
   memset(&r, 0, sizeof r);
   r.plan = p;
+  *res = r;
   cd_outdir_lock lock = {0};
   if (cd_outdir_lock_write(&lock, p->out_dir, "sweep --collect", e)) return -1;
   r.cells = cd_calloc((size_t)p->n_cells, sizeof *r.cells, e);
@@ -268,11 +270,9 @@ int cd_sweep_collect(const cd_sweep_plan *p, int *unfinished, char *first_proble
       if (cd_sweep_method_index(&r, c->m[k].method) < 0 && r.n_methods < CD_SWEEP_MAX_METHODS)
         snprintf(r.methods[r.n_methods++], sizeof r.methods[0], "%s", c->m[k].method);
   }
-  char html[4200];
   int rc = write_text(p->out_dir, "sweep.csv", write_csv, &r, e) ||
-           write_text(p->out_dir, "sweep.json", write_json, &r, e) ||
-           cd_path_join(html, sizeof html, p->out_dir, "sweep.html") || cd_sweep_html_write(html, &r, e);
-  free(r.cells);
+           write_text(p->out_dir, "sweep.json", write_json, &r, e);
+  *res = r;
   cd_outdir_unlock(&lock);
   return rc ? -1 : 0;
 }

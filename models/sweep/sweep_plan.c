@@ -11,7 +11,7 @@
 #include "data/datasets/feature_cache.h"
 #include "models/debias/reduce.h"
 #include "models/debias/selection.h"
-#include "models/sweep/sweep_internal.h"
+#include "models/sweep/sweep_results.h"
 
 const char *const CD_SWEEP_AXES[] = {"dims", "reduce", "n-ctx", "eta", "ema", "lr", "epochs", "batch", "select"};
 const int CD_SWEEP_N_AXES = 9;

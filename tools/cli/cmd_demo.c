@@ -17,6 +17,7 @@
 #include "models/embed/embed_dataset.h"
 #include "tools/cli/args.h"
 #include "tools/cli/commands.h"
+#include "tools/report/report.h"
 
 #ifndef CD_SOURCE_DIR
 #define CD_SOURCE_DIR "."
@@ -183,7 +184,7 @@ static int run_pipeline(const demo_args *a, const char *world, const char *model
   printf("[3/3] clipdebias run --cache %s --model %s --out %s --methods %s --seeds %s --epochs %d --select last\n",
          cache, model, run_dir, DEMO_METHODS, a->seeds, a->epochs);
   fflush(stdout);
-  if (cd_run(&c, stdout, &e)) return cd_cli_fail("%s", e.msg), -1;
+  if (cd_report_after_run(run_dir, cd_run(&c, stdout, &e), stdout, &e)) return cd_cli_fail("%s", e.msg), -1;
   printf("results: %s/results.json\n", run_dir);
   return 0;
 }

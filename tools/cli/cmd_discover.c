@@ -8,6 +8,7 @@
 #include "tools/cli/commands.h"
 #include "tools/cli/discover_args.h"
 #include "tools/cli/stage_args.h"
+#include "tools/report/discover_report.h"
 
 static void print_help(void) {
   printf("usage: clipdebias discover --cache CACHE --model M --out discover.json\n"
@@ -32,6 +33,7 @@ int cd_cmd_discover(int argc, char **argv) {
   if (cd_args_want_help(argc, argv)) return print_help(), 0;
   cd_discover_opts o;
   cd_discover_opts_default(&o);
+  o.write_page = cd_discover_write_html;
   char **rest = malloc(sizeof(char *) * (size_t)(argc + 1));
   if (!rest) return cd_cli_fail("out of memory");
   int n_rest = 0;

@@ -10,6 +10,8 @@
 #include "tools/cli/dataset_args.h"
 #include "tools/cli/debias_args.h"
 #include "tools/cli/discover_args.h"
+#include "tools/report/discover_report.h"
+#include "tools/report/report.h"
 
 static void print_help(void) {
   printf(
@@ -205,7 +207,9 @@ int cd_cmd_run(int argc, char **argv) {
   cd_run_config_default(&a.c);
   cd_discover_opts_default(&a.disc);
   if (parse(argc, argv, &a)) return 1;
+  a.disc.write_page = cd_discover_write_html;
   cd_error e;
-  if (cd_discover_run(&a.c, a.attr_auto ? &a.disc : NULL, a.attr_from, stdout, &e)) return cd_cli_fail("%s", e.msg);
+  int rc = cd_discover_run(&a.c, a.attr_auto ? &a.disc : NULL, a.attr_from, stdout, &e);
+  if (cd_report_after_run(a.c.out_dir, rc, stdout, &e)) return cd_cli_fail("%s", e.msg);
   return 0;
 }

@@ -8,9 +8,10 @@
 
 #include "core/cpu.h"
 #include "core/file.h"
-#include "models/sweep/sweep.h"
+#include "models/sweep/sweep_results.h"
 #include "tools/cli/args.h"
 #include "tools/cli/commands.h"
+#include "tools/report/sweep_html.h"
 
 static void print_help(void) {
   printf(
@@ -132,7 +133,13 @@ static int collect(const cd_sweep_plan *p, int slurm) {
   cd_error e;
   int unfinished = 0;
   char first[1200];
-  if (cd_sweep_collect(p, &unfinished, first, sizeof first, &e)) return cd_cli_fail("%s", e.msg);
+  cd_sweep_results r;
+  char html[4200];
+  int rc = cd_sweep_collect(p, &r, &unfinished, first, sizeof first, &e) ||
+           (cd_path_join(html, sizeof html, p->out_dir, "sweep.html") ? cd_fail(&e, "%s: path too long", p->out_dir)
+                                                                      : cd_sweep_html_write(html, &r, &e));
+  cd_sweep_results_free(&r);
+  if (rc) return cd_cli_fail("%s", e.msg);
   printf("sweep: %d of %d cells finished; %s/sweep.csv, sweep.json, sweep.html\n", p->n_cells - unfinished, p->n_cells, p->out_dir);
   if (!unfinished) return 0;
   char note[600] = "";

@@ -3,6 +3,8 @@
  * the class's images that are most similar to each candidate's prompt (misclassified ones
  * framed), then the proposed attribute prompts and the class filter. One self-contained page
  * (inline CSS, images as data: URIs, nothing fetched), well-formed XML like report.html. */
+#include "tools/report/discover_report.h"
+
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,7 +15,6 @@
 #include "data/image/image_write.h"
 #include "data/image/resize.h"
 #include "tools/report/report_svg.h"
-#include "models/discover/discover.h"
 
 enum { THUMB = 72 };
 

@@ -572,3 +572,14 @@ int cd_report_write(const char *run_dir, cd_error *e) {
   cd_rp_run_free(&run);
   return cd_atomic_commit(&af, e);
 }
+
+int cd_report_after_run(const char *run_dir, int run_rc, FILE *log, cd_error *e) {
+  if (run_rc < 0) return -1;
+  cd_error re;
+  if (cd_report_write(run_dir, &re)) {
+    *e = re;
+    return cd_fail_prefix(e, "results are written, but report.html is not");
+  }
+  if (log) fprintf(log, "report: %s/report.html\n", run_dir);
+  return run_rc ? -1 : 0;
+}

@@ -10,9 +10,17 @@
 #ifndef CD_REPORT_H
 #define CD_REPORT_H
 
+#include <stdio.h>
+
 #include "core/error.h"
 
 int cd_report_write(const char *run_dir, cd_error *e);
+
+/* The end of `run` (and the demo's run): run_rc is what cd_run returned (models/run/run.h).
+ * Below 0 nothing was written to draw: returns -1, e untouched. Otherwise writes report.html
+ * (a failure: "results are written, but report.html is not: ..."), prints "report: PATH" to
+ * log (NULL: quiet) and returns -1 when some pair diverged (e still names them), else 0. */
+int cd_report_after_run(const char *run_dir, int run_rc, FILE *log, cd_error *e);
 
 /* The style sheet of the report pages (report.html, sweep.html). */
 extern const char CD_REPORT_CSS[];

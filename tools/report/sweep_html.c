@@ -4,6 +4,8 @@
  * heat map when exactly two axes vary; the best cell of every method under val-pseudo and
  * val-true selection; and every cell with its status, time, memory and a link to its report.
  * Figures use the run report's plot code and styles (report_svg.h, report_charts.h). */
+#include "tools/report/sweep_html.h"
+
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,7 +14,6 @@
 #include "tools/report/report.h"
 #include "tools/report/report_charts.h"
 #include "tools/report/report_svg.h"
-#include "models/sweep/sweep_internal.h"
 
 enum { MAX_PANELS = 12 };
 

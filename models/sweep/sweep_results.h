@@ -1,7 +1,7 @@
 /* What the collect step read from every cell of a sweep (sweep_collect.c), for the CSV, the
- * JSON and the page (sweep_html.c). Not a public interface. */
-#ifndef CD_SWEEP_INTERNAL_H
-#define CD_SWEEP_INTERNAL_H
+ * JSON and the page the commands draw from it (tools/report/sweep_html.h). */
+#ifndef CD_SWEEP_RESULTS_H
+#define CD_SWEEP_RESULTS_H
 
 #include "models/sweep/sweep.h"
 
@@ -25,7 +25,7 @@ typedef struct {
   cd_sweep_method_row m[CD_SWEEP_MAX_METHODS];
 } cd_sweep_cell_result;
 
-typedef struct {
+typedef struct cd_sweep_results {
   const cd_sweep_plan *plan;
   cd_sweep_cell_result *cells; /* [plan->n_cells] */
   int n_methods;               /* the methods in order of first appearance */
@@ -39,7 +39,6 @@ const char *cd_sweep_cell_value(const cd_sweep_plan *p, int i, int a);
 /* Index of method name in r->methods, -1 when absent. */
 int cd_sweep_method_index(const cd_sweep_results *r, const char *name);
 const cd_sweep_method_row *cd_sweep_row(const cd_sweep_results *r, int cell, int method);
-
-int cd_sweep_html_write(const char *path, const cd_sweep_results *r, cd_error *e);
+void cd_sweep_results_free(cd_sweep_results *r);
 
 #endif
