@@ -20,7 +20,8 @@ int cd_precision_from_name(const char *name) {
 
 static const char *const op_names[CD_OP_COUNT] = {
     "gemm fp32", "gemm bf16", "gemm bf16x3", "gemm fp16", "gemm epilogue", "layernorm",
-    "softmax", "activation", "attention", "skinny linear", "layernorm backward", "softmax backward"};
+    "softmax", "activation", "attention", "skinny linear", "layernorm backward", "softmax backward",
+    "skinny linear bf16"};
 
 const char *cd_op_name(cd_op op) { return (unsigned)op < CD_OP_COUNT ? op_names[op] : "unknown"; }
 
@@ -56,7 +57,9 @@ static void fill_ref(cd_kernels *k) {
   k->layernorm_backward_cols = cd_layernorm_backward_cols_portable;
   k->layernorm_stats = cd_layernorm_stats_portable;
   k->softmax_backward_rows = cd_softmax_backward_rows_portable;
-  mark(k, CD_ISA_REF, CD_OP_EPILOGUE, CD_OP_SOFTMAX_BACKWARD);
+  k->skinny_forward_bf16 = cd_skinny_forward_bf16_portable;
+  k->skinny_backward_bf16 = cd_skinny_backward_bf16_portable;
+  mark(k, CD_ISA_REF, CD_OP_EPILOGUE, CD_OP_SKINNY_BF16);
 }
 
 #if defined(__x86_64__) || defined(_M_X64)
@@ -71,7 +74,10 @@ static void fill_avx2(cd_kernels *k) {
   k->attention_head = cd_attention_head_avx2;
   k->skinny_forward = cd_skinny_forward_avx2;
   k->skinny_backward = cd_skinny_backward_avx2;
+  k->skinny_forward_bf16 = cd_skinny_forward_bf16_avx2;
+  k->skinny_backward_bf16 = cd_skinny_backward_bf16_avx2;
   mark(k, CD_ISA_AVX2, CD_OP_EPILOGUE, CD_OP_SKINNY);
+  mark(k, CD_ISA_AVX2, CD_OP_SKINNY_BF16, CD_OP_SKINNY_BF16);
 }
 
 static void fill_avx512(cd_kernels *k) {
@@ -108,7 +114,10 @@ static void fill_neon(cd_kernels *k) {
   k->act_forward = cd_act_forward_neon;
   k->act_backward = cd_act_backward_neon;
   k->attention_head = cd_attention_head_neon;
+  k->skinny_forward_bf16 = cd_skinny_forward_bf16_neon;
+  k->skinny_backward_bf16 = cd_skinny_backward_bf16_neon;
   mark(k, CD_ISA_NEON, CD_OP_EPILOGUE, CD_OP_ATTENTION);
+  mark(k, CD_ISA_NEON, CD_OP_SKINNY_BF16, CD_OP_SKINNY_BF16);
 }
 #endif
 

@@ -31,7 +31,7 @@ int cd_precision_from_name(const char *name);
 typedef enum {
   CD_OP_GEMM_FP32 = 0, CD_OP_GEMM_BF16, CD_OP_GEMM_BF16X3, CD_OP_GEMM_FP16, /* = CD_OP_GEMM_FP32 + precision */
   CD_OP_EPILOGUE, CD_OP_LAYERNORM, CD_OP_SOFTMAX, CD_OP_ACTIVATION, CD_OP_ATTENTION,
-  CD_OP_SKINNY, CD_OP_LAYERNORM_BACKWARD, CD_OP_SOFTMAX_BACKWARD, CD_OP_COUNT
+  CD_OP_SKINNY, CD_OP_LAYERNORM_BACKWARD, CD_OP_SOFTMAX_BACKWARD, CD_OP_SKINNY_BF16, CD_OP_COUNT
 } cd_op;
 const char *cd_op_name(cd_op op);
 
@@ -62,6 +62,11 @@ typedef struct cd_kernels {
                          const float *bias, int M, int K, int N, int n0, int n1);
   void (*skinny_backward)(float *dX, const float *dY, const float *W, int M, int K, int N,
                           int j0, int j1, float *strip);
+  /* The same against bfloat16 weight rows, float32 everywhere else (kernels.h). */
+  void (*skinny_forward_bf16)(float *out, const float *X, size_t ldx, const uint16_t *W,
+                              const float *bias, int M, int K, int N, int n0, int n1);
+  void (*skinny_backward_bf16)(float *dX, const float *dY, const uint16_t *W, int M, int K, int N,
+                               int j0, int j1, float *strip);
   /* LayerNorm's backward: input gradient of M rows; weight and bias gradients of columns
    * [c0, c1) summed over the rows in order; the forward's statistics again for a backward
    * called without them (see ops/kernels/kernels.h). */

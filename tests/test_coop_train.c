@@ -207,7 +207,7 @@ static void check_resume(const cd_clip *m, const float *img, const int32_t *y, c
   c.max_epoch = 6;
   c.lr = 0.05;
   char *names[NCLS] = {"a", "b", "c"};
-  cd_prompt_ckpt_meta meta = {names, NCLS, NCTX, 1, W, CD_CLASS_END, "", "tiny", 0, 0, 3, 8, c, 0, ""};
+  cd_prompt_ckpt_meta meta = {names, NCLS, NCTX, 1, W, CD_CLASS_END, "", "tiny", 0, 0, 3, 8, c, 0, "", CD_PREC_FP32};
   cd_error e;
   /* uninterrupted, class-specific context */
   cd_prompt p1, p2;

@@ -354,7 +354,9 @@ static void check_attention(const cd_kernels *kt) {
   CHECK(eo <= 1e-5 && ep <= 1e-6, "attention %s: %.3e %.3e", cd_isa_name(kt->isa), eo, ep);
 }
 
-static void check_skinny(const cd_kernels *kt) {
+/* The skinny products; bf16: against bfloat16 weight rows, the reference then computing with
+ * the same rounded weights in float32 (the kernels widen them exactly). */
+static void check_skinny(const cd_kernels *kt, int bf16) {
   static const int sh[][3] = {{1, 64, 32}, {7, 33, 17}, {25, 512, 100}, {80, 129, 257}};
   double ef = 0, eb = 0;
   for (int s = 0; s < 4; s++) {
@@ -363,17 +365,22 @@ static void check_skinny(const cd_kernels *kt) {
     float *dY = fmake((size_t)M * N, 53, 1.0f), *o = malloc(sizeof(float) * M * N), *r = malloc(sizeof(float) * M * N);
     float *dX = fmake((size_t)M * K, 54, 1.0f), *dr = malloc(sizeof(float) * M * K);
     float *strip = aligned_alloc(32, sizeof(float) * CD_SKINNY_PCHUNK * ((K + 15) / 16 * 16));
+    uint16_t *Wh = malloc(sizeof(uint16_t) * (size_t)N * K);
+    for (size_t i = 0; i < (size_t)N * K; i++) Wh[i] = cd_f32_to_bf16(W[i]), W[i] = bf16 ? cd_bf16_to_f32(Wh[i]) : W[i];
     memcpy(dr, dX, sizeof(float) * M * K);
-    kt->skinny_forward(o, X, (size_t)K, W, b, M, K, N, 0, N);
+    if (bf16) kt->skinny_forward_bf16(o, X, (size_t)K, Wh, b, M, K, N, 0, N);
+    else kt->skinny_forward(o, X, (size_t)K, W, b, M, K, N, 0, N);
     cd_matmul_forward_ref(r, X, W, b, M, K, N);
-    kt->skinny_backward(dX, dY, W, M, K, N, 0, K, strip);
+    if (bf16) kt->skinny_backward_bf16(dX, dY, Wh, M, K, N, 0, K, strip);
+    else kt->skinny_backward(dX, dY, W, M, K, N, 0, K, strip);
     cd_matmul_backward_ref(dr, NULL, NULL, dY, X, W, M, K, N);
     double e1 = cd_test_max_rel(o, r, (size_t)M * N), e2 = cd_test_max_rel(dX, dr, (size_t)M * K);
     ef = e1 > ef ? e1 : ef, eb = e2 > eb ? e2 : eb;
-    free(X), free(W), free(b), free(dY), free(o), free(r), free(dX), free(dr), free(strip);
+    free(X), free(W), free(b), free(dY), free(o), free(r), free(dX), free(dr), free(strip), free(Wh);
   }
-  printf("  %-62s fwd %.2e, bwd %.2e (tol 5e-06)\n", "skinny linear forward / input gradient", ef, eb);
-  CHECK(ef <= 5e-6 && eb <= 5e-6, "skinny %s: %.3e %.3e", cd_isa_name(kt->isa), ef, eb);
+  printf("  %-62s fwd %.2e, bwd %.2e (tol 5e-06)\n",
+         bf16 ? "skinny linear bf16 weights forward / input gradient" : "skinny linear forward / input gradient", ef, eb);
+  CHECK(ef <= 5e-6 && eb <= 5e-6, "skinny%s %s: %.3e %.3e", bf16 ? " bf16" : "", cd_isa_name(kt->isa), ef, eb);
 }
 
 int main(void) {
@@ -393,7 +400,8 @@ int main(void) {
     if (kt->from[CD_OP_SOFTMAX] == (cd_isa)l) check_softmax(kt), own++;
     if (kt->from[CD_OP_ACTIVATION] == (cd_isa)l) check_activation(kt), own++;
     if (kt->from[CD_OP_ATTENTION] == (cd_isa)l) check_attention(kt), own++;
-    if (kt->from[CD_OP_SKINNY] == (cd_isa)l) check_skinny(kt), own++;
+    if (kt->from[CD_OP_SKINNY] == (cd_isa)l) check_skinny(kt, 0), own++;
+    if (kt->from[CD_OP_SKINNY_BF16] == (cd_isa)l) check_skinny(kt, 1), own++;
     if (kt->from[CD_OP_LAYERNORM_BACKWARD] == (cd_isa)l) check_layernorm_backward(kt), own++;
     if (kt->from[CD_OP_SOFTMAX_BACKWARD] == (cd_isa)l) check_softmax_backward(kt), own++;
     if (!own) printf("  (no kernels of its own: every entry is inherited from a lower level)\n");

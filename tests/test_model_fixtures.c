@@ -216,7 +216,7 @@ static void check_fixture(fixture *f, const char *bin, const char *tmp) {
   printf("%s\n", f->name);
   cd_clip m;
   cd_error e;
-  cd_clip_load_opts opts = {NULL, 0, CD_TOWER_BOTH, 1, CD_PREC_FP32};
+  cd_clip_load_opts opts = {NULL, 0, CD_TOWER_BOTH, 1, CD_PREC_FP32, CD_PREC_FP32};
   if (cd_clip_load(&m, f->model, &opts, &e)) {
     CHECK(0, "%s: load failed: %s", f->name, e.msg);
     return;

@@ -112,7 +112,7 @@ static void check_precisions(const char *path, const cd_array *tok, const cd_arr
     }
     cd_clip m;
     cd_error e;
-    cd_clip_load_opts o = {NULL, 0, CD_TOWER_BOTH, 1, (cd_precision)p};
+    cd_clip_load_opts o = {NULL, 0, CD_TOWER_BOTH, 1, (cd_precision)p, CD_PREC_FP32};
     if (cd_clip_load(&m, path, &o, &e)) {
       CHECK(0, "%s: %s", what, e.msg);
       continue;
@@ -157,7 +157,7 @@ int main(void) {
   char path[1024];
   cd_error e;
   cd_clip m;
-  cd_clip_load_opts opts = {NULL, 0, CD_TOWER_BOTH, 1, CD_PREC_FP32};
+  cd_clip_load_opts opts = {NULL, 0, CD_TOWER_BOTH, 1, CD_PREC_FP32, CD_PREC_FP32};
 
   snprintf(path, sizeof path, "%s/tiny", dir);
   if (cd_clip_load(&m, path, &opts, &e)) CHECK(0, "HF folder: %s", e.msg);
@@ -171,7 +171,7 @@ int main(void) {
   }
   check_precisions(path, &tok, &tf, &px, &imf);
   /* the text tower as prompt tuning loads it: plain float32 rows, not packed */
-  cd_clip_load_opts plain = {NULL, 0, CD_TOWER_TEXT, 0, CD_PREC_FP32};
+  cd_clip_load_opts plain = {NULL, 0, CD_TOWER_TEXT, 0, CD_PREC_FP32, CD_PREC_FP32};
   if (cd_clip_load(&m, path, &plain, &e)) CHECK(0, "HF folder, text only: %s", e.msg);
   else {
     int Nt = (int)tok.shape[0], D = m.embed_dim;

@@ -32,7 +32,7 @@ clipdebias_model *clipdebias_load_with(const char *path, const clipdebias_load_o
   }
   clipdebias_model *m = cd_calloc(1, sizeof *m, &e);
   /* towers: the public bits are the engine's (CLIPDEBIAS_IMAGE = CD_TOWER_VISION, ...) */
-  cd_clip_load_opts lo = {o->vocab, o->need_tokenizer, o->towers, !o->trainable, (cd_precision)prec};
+  cd_clip_load_opts lo = {o->vocab, o->need_tokenizer, o->towers, !o->trainable, (cd_precision)prec, CD_PREC_FP32};
   if (!m || cd_clip_load(&m->clip, path, &lo, &e)) {
     free(m);
     report(&e, err, errcap);

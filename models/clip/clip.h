@@ -83,6 +83,7 @@ typedef struct {
   size_t bytes_packed;      /* weights packed for the GEMM kernels */
   int towers;               /* CD_TOWER_* bits that were loaded */
   cd_precision precision;   /* of the packed weights */
+  cd_precision text_rows;   /* of the plain text-tower rows (fp32 or bf16, see the options) */
   struct cd_pending_weight *pending; /* loader state: weights found, not yet finished */
   int n_pending, cap_pending;
 } cd_clip;
@@ -99,6 +100,9 @@ typedef struct {
   int pack_text;            /* 1: pack the text tower for inference (embed-text); 0: keep
                              * its weights as plain float32 rows, as prompt tuning needs */
   cd_precision precision;   /* arithmetic of the packed weights (default fp32) */
+  cd_precision text_rows;   /* with pack_text = 0: fp32 (default), or bf16: the text tower's
+                             * plain rows rounded once to bfloat16 (the tuning tower's weights
+                             * in bf16, its activations, gradients and sums in float32) */
 } cd_clip_load_opts;
 
 /* Loads any supported layout: a Hugging Face CLIPModel folder, an OpenCLIP folder

@@ -196,14 +196,30 @@ static int widen_plain(cd_clip *m, struct cd_pending_weight *p, cd_error *e) {
   return 0;
 }
 
-/* Packs every collected weight for kernel k (or widens the plain ones), releasing each
- * mapped source right after its copy is made. */
+/* The bfloat16 rows of a plain (prompt-tuning) weight, rounded to nearest even once at load:
+ * one array the forward and the transposed backward both stream (half the bytes). */
+static int narrow_plain_bf16(cd_clip *m, cd_weight *w, cd_error *e) {
+  size_t n = (size_t)w->rows * w->cols;
+  uint16_t *h = cd_malloc(sizeof(uint16_t) * n, e);
+  if (!h || own_adopt(m, h, e)) return -1;
+  const float *f = w->data;
+  for (size_t i = 0; i < n; i++) h[i] = cd_f32_to_bf16(f[i]);
+  m->bytes_converted += n * sizeof(uint16_t);
+  w->data = h;
+  w->dtype = CD_BF16;
+  return 0;
+}
+
+/* Packs every collected weight for kernel k (or widens the plain ones, and rounds them to
+ * bfloat16 rows when the tuning tower is asked in bf16), releasing each mapped source right
+ * after its copy is made. */
 static int finish_weights(cd_clip *m, const cd_gemm_kernel *k, cd_error *e) {
   int rc = 0;
   for (int i = 0; i < m->n_pending && rc == 0; i++) {
     struct cd_pending_weight *p = &m->pending[i];
     if (!p->pack) {
       rc = widen_plain(m, p, e);
+      if (!rc && m->text_rows == CD_PREC_BF16) rc = narrow_plain_bf16(m, p->w, e);
       continue;
     }
     if (p->src) cd_file_prefetch(&m->st.file, p->src->data, p->src->nbytes);
@@ -671,6 +687,13 @@ int cd_clip_load(cd_clip *m, const char *path, const cd_clip_load_opts *opts, cd
   int pack_text = opts && opts->pack_text;
   m->towers = towers;
   m->precision = opts ? opts->precision : CD_PREC_FP32;
+  cd_precision rows = opts ? opts->text_rows : CD_PREC_FP32;
+  m->text_rows = rows;
+  if (rows != CD_PREC_FP32 && (rows != CD_PREC_BF16 || pack_text)) {
+    cd_clip_free(m);
+    return cd_fail(e, "precision %s: the prompt-tuning text tower runs in fp32 or bf16 (bfloat16 weights, float32 "
+                      "activations and arithmetic)", cd_precision_name(rows));
+  }
   const cd_gemm_kernel *k = NULL;
   if (pick_kernel(m, &k, e) || (towers & CD_TOWER_VISION && load_vision(m, nm, &arch, e)) ||
       (towers & CD_TOWER_TEXT && load_text(m, nm, &arch, pack_text, e)) || load_heads(m, nm, pack_text, e) ||

@@ -8,6 +8,7 @@
 #include "core/file.h"
 #include "core/json.h"
 #include "core/npy.h"
+#include "ops/dispatch.h"
 
 static int base_of(const char *path, char *base, size_t cap) {
   size_t n = strlen(path);
@@ -47,6 +48,7 @@ static void write_meta(FILE *fp, const cd_prompt_ckpt_meta *m) {
   fprintf(fp, ",\n  \"step\": %ld,\n  \"epoch\": %d,\n  \"seed\": %llu,\n  \"batch\": %d,\n",
           m->step, m->epoch, (unsigned long long)m->seed, m->batch);
   if (m->dims > 0) fprintf(fp, "  \"dims\": %d,\n", m->dims);
+  if (m->precision != CD_PREC_FP32) fprintf(fp, "  \"precision\": \"%s\",\n", cd_precision_name(m->precision));
   fprintf(fp, "  \"optim\": {\"kind\": \"%s\", \"lr\": %.17g, \"momentum\": %.17g, "
               "\"weight_decay\": %.17g, \"beta1\": %.17g, \"beta2\": %.17g, \"eps\": %.17g, "
               "\"max_epoch\": %d, \"warmup_epochs\": %d, \"warmup_lr\": %.17g}\n}\n",
@@ -159,6 +161,13 @@ int cd_prompt_ckpt_load_meta(const char *path, cd_prompt_ckpt_meta *m, cd_error 
   m->seed = (uint64_t)seed;
   m->batch = (int)batch;
   m->dims = (int)cd_json_get_int(r, "dims", 0);
+  const char *prec = cd_json_get_str(r, "precision", "fp32");
+  int pi = cd_precision_from_name(prec);
+  if (pi != CD_PREC_FP32 && pi != CD_PREC_BF16) {
+    cd_fail(e, "%s: unknown \"precision\" '%s' (fp32 or bf16)", json, prec);
+    goto done;
+  }
+  m->precision = (cd_precision)pi;
   snprintf(m->ctx_init, sizeof m->ctx_init, "%s", cd_json_get_str(r, "ctx_init", ""));
   snprintf(m->model, sizeof m->model, "%s", cd_json_get_str(r, "model", ""));
   snprintf(m->model_checksum, sizeof m->model_checksum, "%s", cd_json_get_str(r, "model_checksum", ""));

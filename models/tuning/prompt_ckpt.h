@@ -13,6 +13,7 @@
 
 #include "core/error.h"
 #include "models/tuning/optim.h"
+#include "ops/kernels/kernels.h"
 #include "models/tuning/prompt.h"
 
 typedef struct {
@@ -30,6 +31,8 @@ typedef struct {
   int dims;           /* trained behind a projection to this many dimensions (run --dims);
                        * 0: the model's own embedding */
   char model_checksum[80]; /* the weights checksum of model ("" when unknown: older sidecars) */
+  cd_precision precision;  /* of the text tower it was trained with: fp32 (written only when
+                            * not fp32, so float32 sidecars stay as they were) or bf16 */
 } cd_prompt_ckpt_meta;
 
 /* Fails naming path when its context was trained behind a projection (meta->dims), which a

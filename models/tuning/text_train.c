@@ -74,6 +74,9 @@ static int plan(cd_text_train *t, const cd_prompt *p, int vocab, int context, cd
   return 0;
 }
 
+/* Rows the weight-streaming kernels read forward and transposed (float32 or bfloat16). */
+static int plain_rows(const cd_weight *w) { return cd_weight_f32(w) || cd_weight_bf16(w); }
+
 int cd_text_train_init(cd_text_train *t, const cd_clip *m, const cd_prompt *p, cd_error *e) {
   return cd_text_train_init_copies(t, m, p, 1, e);
 }
@@ -91,11 +94,11 @@ int cd_text_train_init_copies(cd_text_train *t, const cd_clip *m, const cd_promp
     return cd_fail(e, "%s: prompt tuning needs the text tower, and the model was loaded without it", m->path);
   for (int l = 0; l < tx->tf.layers; l++) {
     const cd_block *b = &tx->tf.blocks[l];
-    if (!cd_weight_f32(&b->qkv_w) || !cd_weight_f32(&b->out_w) || !cd_weight_f32(&b->fc_w) || !cd_weight_f32(&b->proj_w))
-      return cd_fail(e, "%s: prompt tuning needs the text tower's weights as float32 rows (load it with pack_text = 0)", m->path);
+    if (!plain_rows(&b->qkv_w) || !plain_rows(&b->out_w) || !plain_rows(&b->fc_w) || !plain_rows(&b->proj_w))
+      return cd_fail(e, "%s: prompt tuning needs the text tower's weights as float32 or bfloat16 rows (load it with pack_text = 0)", m->path);
   }
-  if (!cd_weight_f32(&tx->proj))
-    return cd_fail(e, "%s: prompt tuning needs the text projection as float32 rows (load with pack_text = 0)", m->path);
+  if (!plain_rows(&tx->proj))
+    return cd_fail(e, "%s: prompt tuning needs the text projection as float32 or bfloat16 rows (load with pack_text = 0)", m->path);
   if (plan(t, p, tx->vocab_size, tx->context, e)) {
     cd_text_train_free(t);
     return -1;

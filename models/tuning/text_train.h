@@ -3,7 +3,9 @@
  * backward down to the context vectors only (the tower's weights are frozen: no weight
  * gradients are formed). Each layer is the shared block of models/clip/clip_block.c
  * (cd_block_forward_rows / cd_block_backward); this file plans the rows and keeps the
- * activations. The tower must be loaded with plain float32 weights (pack_text = 0).
+ * activations. The tower must be loaded with plain weights (pack_text = 0): float32 rows, or
+ * bfloat16 rows (text_rows = bf16: half the bytes streamed, float32 activations, gradients
+ * and sums; the same row-wise kernels, so lockstep and thread counts keep the bits).
  *
  * Work saved compared with running [n_cls, 77] prompts:
  *  - EOT cut: under the causal mask tokens after EOT cannot reach the EOT feature, so each

@@ -20,7 +20,8 @@ void cd_train_job_meta(const cd_train_job *j, int epoch, cd_prompt_ckpt_meta *me
   const cd_prompt *p = &j->prompt;
   memset(meta, 0, sizeof *meta);
   *meta = (cd_prompt_ckpt_meta){(char **)c->prompt.classnames, c->prompt.n_cls, p->n_ctx, p->csc, p->width,
-                                p->position, "", "", j->opt.step, epoch, c->seed, c->batch, c->optim, c->dims, ""};
+                                p->position, "", "", j->opt.step, epoch, c->seed, c->batch, c->optim, c->dims, "",
+                                c->precision};
   snprintf(meta->ctx_init, sizeof meta->ctx_init, "%s", c->prompt.ctx_init ? c->prompt.ctx_init : "");
   snprintf(meta->model, sizeof meta->model, "%s", c->model_path ? c->model_path : "");
   snprintf(meta->model_checksum, sizeof meta->model_checksum, "%s", c->model_checksum ? c->model_checksum : "");
@@ -40,6 +41,9 @@ static int weights_init(cd_train_job *j, cd_error *e) {
 int cd_train_job_init(cd_train_job *j, const cd_train_job_config *c, cd_error *e) {
   memset(j, 0, sizeof *j);
   j->cfg = *c;
+  if (c->head == CD_HEAD_PROMPT && c->m && c->m->text_rows != c->precision)
+    return cd_fail(e, "training job: precision %s asked, the text tower was loaded at %s", cd_precision_name(c->precision),
+                   cd_precision_name(c->m->text_rows));
   if (head_init(j, e) || cd_optim_init(&j->opt, &c->optim, j->head.n_params, e) ||
       (c->resume && cd_prompt_ckpt_load_state(c->resume, &j->prompt, &j->opt, e)) || weights_init(j, e)) {
     cd_train_job_free(j);
@@ -134,6 +138,10 @@ int cd_train_job_resume_from(cd_train_job_config *c, const char *ckpt, int keep_
   int same = old->n_cls == c->prompt.n_cls;
   for (int k = 0; same && k < c->prompt.n_cls; k++) same = !strcmp(old->classnames[k], c->prompt.classnames[k]);
   if (!same) return cd_fail(e, "tune: --resume %s was trained on other class names", ckpt);
+  if (old->precision != c->precision)
+    return cd_fail(e, "tune: --resume %s was trained with --precision %s, this run asks for %s; a checkpoint is never "
+                      "continued at another precision (pass --precision %s, or start afresh)", ckpt,
+                   cd_precision_name(old->precision), cd_precision_name(c->precision), cd_precision_name(old->precision));
   int max_epoch = keep_max_epoch ? c->optim.max_epoch : old->optim.max_epoch;
   c->optim = old->optim;
   c->optim.max_epoch = max_epoch;

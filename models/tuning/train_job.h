@@ -57,6 +57,8 @@ typedef struct {
   const char *model_path;      /* recorded in the checkpoint sidecar */
   const char *model_checksum;  /* likewise (NULL: unknown) */
   int dims;                    /* likewise: the projection's width (0: none) */
+  cd_precision precision;      /* likewise: of the text tower, m->text_rows (fp32 or bf16); a
+                                * resume must match it */
   /* after every epoch (epochs completed, the epoch's mean loss); non-zero stops the job */
   int (*epoch_end)(void *user, int epoch, double mean_loss, cd_error *e);
   void *user;
@@ -95,7 +97,8 @@ void cd_train_job_meta(const cd_train_job *j, int epoch, cd_prompt_ckpt_meta *me
 
 /* The settings of a tune checkpoint replace c's (prompt layout, optimiser, seed, batch; the
  * optimiser's max_epoch too unless keep_max_epoch) and c->resume, c->start_epoch are set.
- * Refused: a diverged or projected checkpoint, or one trained on other class names. old
+ * Refused: a diverged or projected checkpoint, or one trained on other class names or at
+ * another precision than c->precision (set it first). old
  * holds strings c then points into (cd_prompt_ckpt_meta_free after the job). */
 int cd_train_job_resume_from(cd_train_job_config *c, const char *ckpt, int keep_max_epoch,
                              cd_prompt_ckpt_meta *old, cd_error *e);

@@ -31,8 +31,9 @@ static void linear_forward(float *out, const float *x, const cd_weight *w, const
     return;
   }
   const float *W = cd_weight_f32(w);
-  if (!W) {
-    fprintf(stderr, "clipdebias: internal error: weight [%d, %d] has neither packed nor float32 rows\n", N, K);
+  const uint16_t *Wh = W ? NULL : cd_weight_bf16(w);
+  if (!W && !Wh) {
+    fprintf(stderr, "clipdebias: internal error: weight [%d, %d] has neither packed nor float32 or bfloat16 rows\n", N, K);
     abort();
   }
   /* In place (out == resid): the product goes to scratch first. */
@@ -42,7 +43,9 @@ static void linear_forward(float *out, const float *x, const cd_weight *w, const
     fprintf(stderr, "clipdebias: out of memory (linear scratch)\n");
     abort();
   }
-  if (M <= max_skinny) cd_skinny_linear_forward(cd_kernels_get(), dst, x, W, bias, M, K, N);
+  /* bfloat16 rows (a tuning tower) stream through the row-wise kernels at any M */
+  if (Wh) cd_skinny_linear_forward_bf16(cd_kernels_get(), dst, x, Wh, bias, M, K, N);
+  else if (M <= max_skinny) cd_skinny_linear_forward(cd_kernels_get(), dst, x, W, bias, M, K, N);
   else cd_matmul_forward(dst, x, W, bias, M, K, N);
   epilogue_rows(dst, M, N, act, resid == out ? NULL : resid);
   if (resid == out) cd_add_forward(out, out, dst, (size_t)M * N);
@@ -61,11 +64,13 @@ void cd_linear_forward_rowwise(float *out, const float *x, const cd_weight *w, c
 
 void cd_linear_backward_input(float *dx, const float *dout, const cd_weight *w, int M) {
   const float *W = cd_weight_f32(w);
-  if (!W) {
+  const uint16_t *Wh = W ? NULL : cd_weight_bf16(w);
+  if (!W && !Wh) {
     fprintf(stderr, "clipdebias: internal error: the input gradient needs weight [%d, %d] unpacked\n", w->rows, w->cols);
     abort();
   }
-  cd_skinny_linear_backward(cd_kernels_get(), dx, dout, W, M, w->cols, w->rows);
+  if (Wh) cd_skinny_linear_backward_bf16(cd_kernels_get(), dx, dout, Wh, M, w->cols, w->rows);
+  else cd_skinny_linear_backward(cd_kernels_get(), dx, dout, W, M, w->cols, w->rows);
 }
 
 void cd_matmul_forward(float *out, const float *inp, const float *weight, const float *bias,

@@ -3,7 +3,9 @@
  * W packed for a kernel (ops/gemm/weight.h) runs the packed GEMM with the bias, activation
  * and residual add applied to each tile while it is hot; W in its plain float32 layout (the
  * prompt-tuning tower, whose backward reads W's rows) streams through the skinny kernels for
- * few rows and the general GEMM otherwise, with the same epilogue after. */
+ * few rows and the general GEMM otherwise, with the same epilogue after; W as plain bfloat16
+ * rows (the bf16 tuning tower) streams through the bfloat16 skinny kernels at any M (float32
+ * inputs, products and sums, weights widened exactly as they are read). */
 #ifndef CD_LINEAR_H
 #define CD_LINEAR_H
 
@@ -20,7 +22,8 @@ void cd_linear_forward(float *out, const float *x, const cd_weight *w, const flo
  * stepped in lockstep and must match each run alone). Packed weights: as cd_linear_forward. */
 void cd_linear_forward_rowwise(float *out, const float *x, const cd_weight *w, const float *bias,
                                int M, cd_activation act, const float *resid, cd_arena *ws);
-/* dx[M,K] += dout[M,N] · W (the input gradient; W frozen). Needs W's plain rows. */
+/* dx[M,K] += dout[M,N] · W (the input gradient; W frozen). Needs W's plain rows (float32 or
+ * bfloat16: the same array as the forward's, read transposed). */
 void cd_linear_backward_input(float *dx, const float *dout, const cd_weight *w, int M);
 
 #endif

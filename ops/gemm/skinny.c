@@ -26,6 +26,7 @@ typedef struct {
   const cd_kernels *kt;
   float *out;
   const float *X, *W, *bias, *dY;
+  const uint16_t *Wh;      /* bfloat16 weight rows instead of W (NULL: W) */
   size_t ldx;
   int M, K, N, nj, nitems;
 } skinny_job;
@@ -33,11 +34,12 @@ typedef struct {
 /* Weight rows [n0, n1) of the forward. */
 static void forward_rows(void *ctx, size_t n0, size_t n1, int worker) {
   const skinny_job *j = ctx;
-  j->kt->skinny_forward(j->out, j->X, j->ldx, j->W, j->bias, j->M, j->K, j->N, (int)n0, (int)n1);
+  if (j->Wh) j->kt->skinny_forward_bf16(j->out, j->X, j->ldx, j->Wh, j->bias, j->M, j->K, j->N, (int)n0, (int)n1);
+  else j->kt->skinny_forward(j->out, j->X, j->ldx, j->W, j->bias, j->M, j->K, j->N, (int)n0, (int)n1);
 }
 
-void cd_skinny_linear_forward(const cd_kernels *kt, float *out, const float *X, const float *W,
-                              const float *bias, int M, int K, int N) {
+static void linear_forward(const cd_kernels *kt, float *out, const float *X, const float *W,
+                           const uint16_t *Wh, const float *bias, int M, int K, int N) {
   if (M <= 0 || N <= 0) return;
   /* Rows a multiple of 4 KB apart share L1 sets, and a tile streams 7 rows at once: give the
    * inputs a padded copy (small next to the weight) so they spread over the sets. */
@@ -48,9 +50,19 @@ void cd_skinny_linear_forward(const cd_kernels *kt, float *out, const float *X, 
     for (int m = 0; m < M; m++) memcpy(pad + m * ldx, X + (size_t)m * K, sizeof(float) * K);
     X = pad;
   }
-  skinny_job j = {kt, out, X, W, bias, NULL, ldx, M, K, N, 0, 0};
+  skinny_job j = {kt, out, X, W, bias, NULL, Wh, ldx, M, K, N, 0, 0};
   cd_pool_range((size_t)N, ROWS, (double)M * N * K > 2e5 ? 0 : 1, forward_rows, &j);
   free(pad);
+}
+
+void cd_skinny_linear_forward(const cd_kernels *kt, float *out, const float *X, const float *W,
+                              const float *bias, int M, int K, int N) {
+  linear_forward(kt, out, X, W, NULL, bias, M, K, N);
+}
+
+void cd_skinny_linear_forward_bf16(const cd_kernels *kt, float *out, const float *X, const uint16_t *W,
+                                   const float *bias, int M, int K, int N) {
+  linear_forward(kt, out, X, NULL, W, bias, M, K, N);
 }
 
 /* Item i of the backward: the i-th of nitems equal runs of 16-column strips of dX. Every dX
@@ -63,16 +75,28 @@ static void backward_item(void *ctx, int i, int worker) {
   int j0 = jb0 * 16, j1 = jb1 * 16 < j->K ? jb1 * 16 : j->K;
   if (j1 <= j0) return;
   float *strip = aligned_alloc(32, sizeof(float) * CD_SKINNY_PCHUNK * (size_t)(jb1 - jb0) * 16);
-  if (strip) j->kt->skinny_backward(j->out, j->dY, j->W, j->M, j->K, j->N, j0, j1, strip);
+  if (j->Wh && strip) j->kt->skinny_backward_bf16(j->out, j->dY, j->Wh, j->M, j->K, j->N, j0, j1, strip);
+  else if (j->Wh) cd_skinny_backward_bf16_portable(j->out, j->dY, j->Wh, j->M, j->K, j->N, j0, j1, NULL);
+  else if (strip) j->kt->skinny_backward(j->out, j->dY, j->W, j->M, j->K, j->N, j0, j1, strip);
   else cd_skinny_backward_portable(j->out, j->dY, j->W, j->M, j->K, j->N, j0, j1, NULL); /* needs no memory */
   free(strip);
 }
 
-void cd_skinny_linear_backward(const cd_kernels *kt, float *dX, const float *dY, const float *W,
-                               int M, int K, int N) {
+static void linear_backward(const cd_kernels *kt, float *dX, const float *dY, const float *W,
+                            const uint16_t *Wh, int M, int K, int N) {
   if (M <= 0 || N <= 0 || K <= 0) return;
   int nj = (K + 15) / 16;
   int nt = (double)M * N * K > 2e5 && !cd_pool_in_item() ? cd_threads_get() : 1;
-  skinny_job j = {kt, dX, NULL, W, NULL, dY, 0, M, K, N, nj, nt < nj ? nt : nj};
+  skinny_job j = {kt, dX, NULL, W, NULL, dY, Wh, 0, M, K, N, nj, nt < nj ? nt : nj};
   cd_pool_run(j.nitems, j.nitems, backward_item, &j);
+}
+
+void cd_skinny_linear_backward(const cd_kernels *kt, float *dX, const float *dY, const float *W,
+                               int M, int K, int N) {
+  linear_backward(kt, dX, dY, W, NULL, M, K, N);
+}
+
+void cd_skinny_linear_backward_bf16(const cd_kernels *kt, float *dX, const float *dY, const uint16_t *W,
+                                    int M, int K, int N) {
+  linear_backward(kt, dX, dY, NULL, W, M, K, N);
 }

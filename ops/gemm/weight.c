@@ -1,6 +1,7 @@
 /* Packing of typed weights (see ops/gemm/weight.h). */
 #include "ops/gemm/weight.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -53,6 +54,10 @@ void cd_weight_forget_source(cd_weight *w) { w->data = NULL; }
 
 const float *cd_weight_f32(const cd_weight *w) {
   return w->data && w->dtype == CD_F32 ? w->data : NULL;
+}
+
+const uint16_t *cd_weight_bf16(const cd_weight *w) {
+  return w->data && w->dtype == CD_BF16 && (uintptr_t)w->data % sizeof(uint16_t) == 0 ? w->data : NULL;
 }
 
 void cd_weight_free(cd_weight *w) {

@@ -4,12 +4,14 @@
  * call ever repacks it. The source can be float32, float16 or bfloat16; it is read straight
  * from storage (no float32 copy is made on the way).
  *
- * A weight that is not packed is used in its plain layout, which must then be float32 (the
- * weight-streaming kernels of prompt tuning read rows of W directly, forward and backward). */
+ * A weight that is not packed is used in its plain layout, which must then be float32 or
+ * bfloat16 (the weight-streaming kernels of prompt tuning read rows of W directly, forward and
+ * backward). */
 #ifndef CD_WEIGHT_H
 #define CD_WEIGHT_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "core/dtype.h"
 #include "core/error.h"
@@ -33,6 +35,9 @@ int cd_weight_pack(cd_weight *w, const cd_gemm_kernel *k, cd_error *e);
 void cd_weight_forget_source(cd_weight *w);
 /* The plain float32 rows, or NULL when the weight has none (packed only, or not float32). */
 const float *cd_weight_f32(const cd_weight *w);
+/* The plain bfloat16 rows, or NULL (prompt tuning's bf16 text tower keeps its weights so: one
+ * array, read row-wise by the forward and the transposed backward alike). */
+const uint16_t *cd_weight_bf16(const cd_weight *w);
 void cd_weight_free(cd_weight *w);
 
 #endif

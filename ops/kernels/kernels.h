@@ -154,6 +154,21 @@ void cd_skinny_forward_avx2(float *out, const float *X, size_t ldx, const float 
                             const float *bias, int M, int K, int N, int n0, int n1);
 void cd_skinny_backward_avx2(float *dX, const float *dY, const float *W, int M, int K, int N,
                              int j0, int j1, float *strip);
+/* The same with W [N,K] stored as bfloat16 rows (prompt tuning's bf16 text tower): each
+ * weight is widened exactly to float32 (a 16-bit shift) as it is loaded, so inputs, products,
+ * sums and outputs stay float32; one array serves the forward and the transposed backward. */
+void cd_skinny_forward_bf16_portable(float *out, const float *X, size_t ldx, const uint16_t *W,
+                                     const float *bias, int M, int K, int N, int n0, int n1);
+void cd_skinny_backward_bf16_portable(float *dX, const float *dY, const uint16_t *W, int M, int K,
+                                      int N, int j0, int j1, float *strip);
+void cd_skinny_forward_bf16_avx2(float *out, const float *X, size_t ldx, const uint16_t *W,
+                                 const float *bias, int M, int K, int N, int n0, int n1);
+void cd_skinny_backward_bf16_avx2(float *dX, const float *dY, const uint16_t *W, int M, int K,
+                                  int N, int j0, int j1, float *strip);
+void cd_skinny_forward_bf16_neon(float *out, const float *X, size_t ldx, const uint16_t *W,
+                                 const float *bias, int M, int K, int N, int n0, int n1);
+void cd_skinny_backward_bf16_neon(float *dX, const float *dY, const uint16_t *W, int M, int K,
+                                  int N, int j0, int j1, float *strip);
 
 /* ---- backward kernels (kernels_portable.c; the levels above inherit them) ----
  * layernorm_backward_rows: dinp[m] += LayerNorm's input gradient of rows [0, M).

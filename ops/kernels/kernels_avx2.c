@@ -9,6 +9,7 @@
 
 #if defined(__x86_64__) || defined(_M_X64)
 #include <immintrin.h>
+#include <string.h>
 
 #include "ops/kernels/gemm_x86.h"
 
@@ -147,19 +148,40 @@ INLINE void hsum8x4(const __m256 *v, float *s) {
   s[0] = o[0], s[1] = o[4], s[2] = o[1], s[3] = o[5];
 }
 
-INLINE void fwd_tile(int NW, int NX, const float *W, const float *X, int K, size_t ldx, int N,
+/* Weights as float32 rows, or as bfloat16 rows widened exactly to float32 on load (the
+ * 16 bits shifted into the high half): one body per op, instantiated for both (BF constant;
+ * esz bytes per weight). */
+INLINE __m256 w_load8(const void *W, int BF, size_t i) {
+  if (BF)
+    return _mm256_castsi256_ps(_mm256_slli_epi32(
+        _mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i *)((const uint16_t *)W + i))), 16));
+  return _mm256_loadu_ps((const float *)W + i);
+}
+
+INLINE float w_load1(const void *W, int BF, size_t i) {
+  if (BF) {
+    uint32_t u = (uint32_t)((const uint16_t *)W)[i] << 16;
+    float f;
+    memcpy(&f, &u, sizeof f);
+    return f;
+  }
+  return ((const float *)W)[i];
+}
+
+INLINE void fwd_tile(int NW, int NX, const void *W, int BF, const float *X, int K, size_t ldx, int N,
                      float *out, const float *bias, int n0, int m0, const char *pf, int npf) {
   __m256 acc[3][4];
   for (int a = 0; a < NW; a++)
     for (int b = 0; b < NX; b++) acc[a][b] = _mm256_setzero_ps();
-  const float *w[3], *x[4];
-  for (int a = 0; a < NW; a++) w[a] = W + (size_t)(n0 + a) * K;
+  size_t w[3];
+  const float *x[4];
+  for (int a = 0; a < NW; a++) w[a] = (size_t)(n0 + a) * K;
   for (int b = 0; b < NX; b++) x[b] = X + (size_t)(m0 + b) * ldx;
   int K8 = K & ~7;
   for (int i = 0; i < npf; i++) _mm_prefetch(pf + 64 * i, _MM_HINT_T1);
   for (int k = 0; k < K8; k += 8) {
     __m256 wv[3];
-    for (int a = 0; a < NW; a++) wv[a] = _mm256_loadu_ps(w[a] + k);
+    for (int a = 0; a < NW; a++) wv[a] = w_load8(W, BF, w[a] + k);
     for (int b = 0; b < NX; b++) {
       __m256 xv = _mm256_loadu_ps(x[b] + k);
       for (int a = 0; a < NW; a++) acc[a][b] = _mm256_fmadd_ps(wv[a], xv, acc[a][b]);
@@ -177,7 +199,7 @@ INLINE void fwd_tile(int NW, int NX, const float *W, const float *X, int K, size
   for (int a = 0; a < NW; a++)
     for (int b = 0; b < NX; b++) {
       float s = sum[4 * a + b];
-      for (int k = K8; k < K; k++) s += w[a][k] * x[b][k];
+      for (int k = K8; k < K; k++) s += w_load1(W, BF, w[a] + k) * x[b][k];
       out[(size_t)(m0 + b) * N + n0 + a] = s + (bias ? bias[n0 + a] : 0.0f);
     }
 }
@@ -185,36 +207,47 @@ INLINE void fwd_tile(int NW, int NX, const float *W, const float *X, int K, size
 /* While the tiles of M rows run over NW weight rows (from L1 after the first), the next
  * tile's weight rows are prefetched, a share per tile: the memory streams the whole time
  * instead of only in the first tile of each weight row. */
-INLINE void fwd_rows(int NW, const float *W, const float *X, int M, int K, size_t ldx, int N,
+INLINE void fwd_rows(int NW, const void *W, int BF, const float *X, int M, int K, size_t ldx, int N,
                      float *out, const float *bias, int n0, int nend) {
+  const size_t esz = BF ? 2 : 4;
   /* 4-row tiles, then 3-row ones for the remainder (M = 4a + 3b for any M >= 9): a 3 x 3 tile
    * of 9 accumulators still covers the FMA latency, a 3 x 1 tile would not */
   int n3 = M >= 9 ? (4 - M % 4) % 4 : 0, n4 = (M - 3 * n3) / 4;
   int nt = n4 + n3 + ((M - 3 * n3) % 4 != 0), rest = nend - n0 - NW < 3 ? nend - n0 - NW : 3;
-  int left = rest > 0 ? (int)(((size_t)rest * K * 4 + 63) / 64) : 0, per = (left + nt - 1) / nt;
-  const char *pf = (const char *)(W + (size_t)(n0 + NW) * K); /* the next tile's rows, contiguous */
+  int left = rest > 0 ? (int)(((size_t)rest * K * esz + 63) / 64) : 0, per = (left + nt - 1) / nt;
+  const char *pf = (const char *)W + (size_t)(n0 + NW) * K * esz; /* the next tile's rows, contiguous */
   int m = 0, t = 0;
 #define PF_NEXT pf, per < left ? per : left
 #define PF_STEP pf += 64 * (per < left ? per : left), left -= per < left ? per : left
-  for (; t < n4; m += 4, t++, PF_STEP) fwd_tile(NW, 4, W, X, K, ldx, N, out, bias, n0, m, PF_NEXT);
-  for (; t < n4 + n3; m += 3, t++, PF_STEP) fwd_tile(NW, 3, W, X, K, ldx, N, out, bias, n0, m, PF_NEXT);
+  for (; t < n4; m += 4, t++, PF_STEP) fwd_tile(NW, 4, W, BF, X, K, ldx, N, out, bias, n0, m, PF_NEXT);
+  for (; t < n4 + n3; m += 3, t++, PF_STEP) fwd_tile(NW, 3, W, BF, X, K, ldx, N, out, bias, n0, m, PF_NEXT);
   switch (M - m) {
-  case 3: fwd_tile(NW, 3, W, X, K, ldx, N, out, bias, n0, m, PF_NEXT); break;
-  case 2: fwd_tile(NW, 2, W, X, K, ldx, N, out, bias, n0, m, PF_NEXT); break;
-  case 1: fwd_tile(NW, 1, W, X, K, ldx, N, out, bias, n0, m, PF_NEXT); break;
+  case 3: fwd_tile(NW, 3, W, BF, X, K, ldx, N, out, bias, n0, m, PF_NEXT); break;
+  case 2: fwd_tile(NW, 2, W, BF, X, K, ldx, N, out, bias, n0, m, PF_NEXT); break;
+  case 1: fwd_tile(NW, 1, W, BF, X, K, ldx, N, out, bias, n0, m, PF_NEXT); break;
   default: break;
   }
 #undef PF_NEXT
 #undef PF_STEP
 }
 
-void cd_skinny_forward_avx2(float *out, const float *X, size_t ldx, const float *W,
-                            const float *bias, int M, int K, int N, int n0, int n1) {
+INLINE void avx2_skinny_forward(float *out, const float *X, size_t ldx, const void *W, int BF,
+                                const float *bias, int M, int K, int N, int n0, int n1) {
   int n = n0;
   /* the prefetch runs past n1 (to N): the next range of rows is usually the next call's */
-  for (; n + 3 <= n1; n += 3) fwd_rows(3, W, X, M, K, ldx, N, out, bias, n, N);
-  if (n1 - n == 2) fwd_rows(2, W, X, M, K, ldx, N, out, bias, n, N);
-  else if (n1 - n == 1) fwd_rows(1, W, X, M, K, ldx, N, out, bias, n, N);
+  for (; n + 3 <= n1; n += 3) fwd_rows(3, W, BF, X, M, K, ldx, N, out, bias, n, N);
+  if (n1 - n == 2) fwd_rows(2, W, BF, X, M, K, ldx, N, out, bias, n, N);
+  else if (n1 - n == 1) fwd_rows(1, W, BF, X, M, K, ldx, N, out, bias, n, N);
+}
+
+void cd_skinny_forward_avx2(float *out, const float *X, size_t ldx, const float *W,
+                            const float *bias, int M, int K, int N, int n0, int n1) {
+  avx2_skinny_forward(out, X, ldx, W, 0, bias, M, K, N, n0, n1);
+}
+
+void cd_skinny_forward_bf16_avx2(float *out, const float *X, size_t ldx, const uint16_t *W,
+                                 const float *bias, int M, int K, int N, int n0, int n1) {
+  avx2_skinny_forward(out, X, ldx, W, 1, bias, M, K, N, n0, n1);
 }
 
 INLINE void bwd_tile(int rows, float *dX, const float *dY, const float *pk, int K, int N, int m0,
@@ -269,30 +302,32 @@ INLINE void bwd_tile32(int rows, float *dX, const float *dY, const float *pk, co
 
 /* Columns [j0, j1) of dX (the caller's strips): W is walked in chunks of rows so that a
  * chunk's part of every strip is read from memory once, row-contiguously, into `strip`
- * ([strip][row][16]) and reused from L1 by all row tiles. A last partial strip (K not a
- * multiple of 16) is done in plain C. */
-void cd_skinny_backward_avx2(float *dX, const float *dY, const float *W, int M, int K, int N,
-                             int j0, int j1, float *pk) {
+ * ([strip][row][16] float32; bfloat16 weights are widened on the way) and reused from L1 by
+ * all row tiles. A last partial strip (K not a multiple of 16) is done in plain C. */
+INLINE void avx2_skinny_backward(float *dX, const float *dY, const void *W, int BF, int M, int K, int N,
+                                 int j0, int j1, float *pk) {
   enum { PCHUNK = CD_SKINNY_PCHUNK };
+  const size_t esz = BF ? 2 : 4;
+  const char *Wb = W;
   int jb0 = j0 / 16, ns = (j1 - j0) / 16; /* full strips */
   for (int p0 = 0; p0 < N && ns > 0; p0 += PCHUNK) {
     int p1 = p0 + PCHUNK < N ? p0 + PCHUNK : N;
     for (int p = p0; p < p1; p++) {
-      const float *w = W + (size_t)p * K + (size_t)jb0 * 16;
+      size_t w = (size_t)p * K + (size_t)jb0 * 16;
       for (int j = 0; j < ns; j++) {
         float *d = pk + ((size_t)j * PCHUNK + (p - p0)) * 16;
-        _mm256_store_ps(d, _mm256_loadu_ps(w + j * 16));
-        _mm256_store_ps(d + 8, _mm256_loadu_ps(w + j * 16 + 8));
+        _mm256_store_ps(d, w_load8(W, BF, w + j * 16));
+        _mm256_store_ps(d + 8, w_load8(W, BF, w + j * 16 + 8));
       }
     }
     for (int j = 0; j < ns; j++) {
       const float *st = pk + (size_t)j * PCHUNK * 16;
       int c0 = (jb0 + j) * 16, m = 0;
       /* the next chunk's part of this strip (a line per row), fetched while this one computes */
-      for (int p = p1; p < p1 + PCHUNK && p < N; p++) _mm_prefetch((const char *)(W + (size_t)p * K + c0), _MM_HINT_T1);
+      for (int p = p1; p < p1 + PCHUNK && p < N; p++) _mm_prefetch(Wb + ((size_t)p * K + c0) * esz, _MM_HINT_T1);
       if (j + 1 < ns && M >= 3) { /* strips j and j + 1 together */
         const float *st2 = st + PCHUNK * 16;
-        for (int p = p1; p < p1 + PCHUNK && p < N; p++) _mm_prefetch((const char *)(W + (size_t)p * K + c0 + 16), _MM_HINT_T1);
+        for (int p = p1; p < p1 + PCHUNK && p < N; p++) _mm_prefetch(Wb + ((size_t)p * K + c0 + 16) * esz, _MM_HINT_T1);
         for (; m + 3 <= M; m += 3) bwd_tile32(3, dX, dY, st, st2, K, N, m, c0, p0, p1);
         if (M - m == 2) bwd_tile32(2, dX, dY, st, st2, K, N, m, c0, p0, p1);
         else if (M - m == 1) bwd_tile32(1, dX, dY, st, st2, K, N, m, c0, p0, p1);
@@ -313,10 +348,20 @@ void cd_skinny_backward_avx2(float *dX, const float *dY, const float *W, int M, 
   for (int m = 0; m < M; m++)
     for (int p = 0; p < N; p++) {
       float gv = dY[(size_t)m * N + p];
-      const float *w = W + (size_t)p * K;
+      size_t w = (size_t)p * K;
       float *d = dX + (size_t)m * K;
-      for (int k = j0 + ns * 16; k < j1; k++) d[k] += gv * w[k];
+      for (int k = j0 + ns * 16; k < j1; k++) d[k] += gv * w_load1(W, BF, w + k);
     }
+}
+
+void cd_skinny_backward_avx2(float *dX, const float *dY, const float *W, int M, int K, int N,
+                             int j0, int j1, float *pk) {
+  avx2_skinny_backward(dX, dY, W, 0, M, K, N, j0, j1, pk);
+}
+
+void cd_skinny_backward_bf16_avx2(float *dX, const float *dY, const uint16_t *W, int M, int K,
+                                  int N, int j0, int j1, float *pk) {
+  avx2_skinny_backward(dX, dY, W, 1, M, K, N, j0, j1, pk);
 }
 
 /* ---- the per-op kernels (activation, epilogue, LayerNorm, softmax, attention head) ---- */

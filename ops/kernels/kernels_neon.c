@@ -71,6 +71,63 @@ const cd_gemm_kernel cd_gemm_neon_fp16 = {
     .kstep = 1, .a_bytes = 4, .b_bytes = 2, .tile = tile_fp32, .pack_a = pack_a,
     .pack_b = pack_b_fp16, .widen_b = widen_fp16};
 
+/* ---- skinny products with bfloat16 weight rows (see kernels.h) ----
+ * bfloat16 widens exactly to float32 by a 16-bit shift (vshll), then float32 FMAs.
+ *   forward : 2 input rows x 8 lanes of partial dot products per weight row, reduced at the end;
+ *   backward: one dX row's 8-wide column block updated by a broadcast of dY times the weight
+ *             row, over the weight rows in order. */
+static inline float32x4_t bf16x4(const uint16_t *w) {
+  return vreinterpretq_f32_u32(vshll_n_u16(vld1_u16(w), 16));
+}
+
+static inline float bf16x1(uint16_t h) {
+  return vgetq_lane_f32(vreinterpretq_f32_u32(vshll_n_u16(vdup_n_u16(h), 16)), 0);
+}
+
+void cd_skinny_forward_bf16_neon(float *out, const float *X, size_t ldx, const uint16_t *W,
+                                 const float *bias, int M, int K, int N, int n0, int n1) {
+  int K8 = K & ~7;
+  for (int n = n0; n < n1; n++) {
+    const uint16_t *w = W + (size_t)n * K;
+    for (int m = 0; m < M; m++) {
+      const float *x = X + (size_t)m * ldx;
+      float32x4_t a0 = vdupq_n_f32(0.0f), a1 = vdupq_n_f32(0.0f);
+      for (int k = 0; k < K8; k += 8) {
+        a0 = vfmaq_f32(a0, bf16x4(w + k), vld1q_f32(x + k));
+        a1 = vfmaq_f32(a1, bf16x4(w + k + 4), vld1q_f32(x + k + 4));
+      }
+      float s = vaddvq_f32(vaddq_f32(a0, a1));
+      for (int k = K8; k < K; k++) s += bf16x1(w[k]) * x[k];
+      out[(size_t)m * N + n] = s + (bias ? bias[n] : 0.0f);
+    }
+  }
+}
+
+void cd_skinny_backward_bf16_neon(float *dX, const float *dY, const uint16_t *W, int M, int K,
+                                  int N, int j0, int j1, float *strip) {
+  (void)strip;
+  int J8 = j0 + ((j1 - j0) & ~7);
+  for (int m = 0; m < M; m++) {
+    float *d = dX + (size_t)m * K;
+    for (int j = j0; j < J8; j += 8) {
+      float32x4_t c0 = vld1q_f32(d + j), c1 = vld1q_f32(d + j + 4);
+      for (int p = 0; p < N; p++) {
+        float32x4_t g = vdupq_n_f32(dY[(size_t)m * N + p]);
+        const uint16_t *w = W + (size_t)p * K + j;
+        c0 = vfmaq_f32(c0, g, bf16x4(w));
+        c1 = vfmaq_f32(c1, g, bf16x4(w + 4));
+      }
+      vst1q_f32(d + j, c0);
+      vst1q_f32(d + j + 4, c1);
+    }
+    for (int p = 0; p < N; p++) {
+      float g = dY[(size_t)m * N + p];
+      const uint16_t *w = W + (size_t)p * K;
+      for (int k = J8; k < j1; k++) d[k] += g * bf16x1(w[k]);
+    }
+  }
+}
+
 /* ---- the per-op kernels (activation, epilogue, LayerNorm, softmax, attention head) ---- */
 #define ATT_W 16 /* attention tile columns */
 #include "ops/kernels/level_ops.h"

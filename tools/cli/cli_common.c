@@ -71,10 +71,17 @@ static const char *const NO_MODEL = "--model is required (a Hugging Face folder,
 
 int cd_cli_load_model(const cd_cli_opts *o, int need_tokenizer, cd_clip *m) {
   if (!o->model) return cd_cli_fail("%s", NO_MODEL), -1;
-  cd_clip_load_opts lo = {o->vocab, need_tokenizer, o->towers, o->pack_text, (cd_precision)o->precision};
+  cd_clip_load_opts lo = {o->vocab, need_tokenizer, o->towers, o->pack_text, (cd_precision)o->precision, CD_PREC_FP32};
+  /* A text tower kept for tuning (prompt-grad, tune): the precision is its weight rows' */
+  int tuning = o->towers == CD_TOWER_TEXT && !o->pack_text;
+  if (tuning) lo.precision = CD_PREC_FP32, lo.text_rows = (cd_precision)o->precision;
   cd_error e;
   if (cd_clip_load(m, o->model, &lo, &e)) return cd_cli_fail("%s", e.msg), -1;
-  say_precision(o->precision);
+  if (tuning && o->precision != CD_PREC_FP32)
+    fprintf(stderr, "clipdebias: --precision %s: the text tower's weights rounded once to bfloat16, float32 "
+                    "activations, gradients and sums\n", cd_precision_name((cd_precision)o->precision));
+  else
+    say_precision(o->precision);
   return 0;
 }
 

@@ -23,7 +23,7 @@ static void print_help(void) {
       "         [--optim sgd|adam] [--lr 0.002] [--momentum 0.9] [--weight-decay 5e-4]\n"
       "         [--epochs 50] [--batch 32] [--warmup-epochs 1] [--warmup-lr 1e-5] [--seed 1]\n"
       "         [--eta 2] [--ema 0.9] [--dpt-update epoch|step] [--gdro-eta 0.01] [--gdro-adj 0]\n"
-      "         [--resume ckpt.npy] [--vocab V] [--threads N]\n"
+      "         [--resume ckpt.npy] [--precision fp32|bf16] [--vocab V] [--threads N]\n"
       "   or: clipdebias tune --model M --cache DIR [--split train|val|test] --out ctx.npy ...\n\n"
       "Learns CoOp context vectors on cached image features (clipdebias embed-image):\n"
       "prompts 'SOT ctx <name> . EOT' (class names comma-separated, '_' -> ' '), loss\n"
@@ -48,6 +48,9 @@ static void print_help(void) {
       "               its rows of --split (default train), labels and class names (--classnames\n"
       "               may rename them); --attrs and --weights then hold one value per cache row,\n"
       "               and without --attrs the cache's own attributes are used\n"
+      "  --precision  fp32 (default) or bf16: the text tower's weights rounded once to\n"
+      "               bfloat16 (half the bytes streamed per step), float32 activations,\n"
+      "               gradients and sums; recorded in ctx.json, a resume must match it\n"
       "  --resume     continue from a checkpoint written by tune (its .npy or .json); the\n"
       "               prompt, optimiser, seed and batch settings come from the checkpoint\n"
       "Writes ctx.npy, ctx.optim.npy and ctx.json after every epoch (atomically; with\n"
@@ -58,6 +61,7 @@ typedef struct {
   const char *classes, *out, *ctx_init, *resume, *from, *split;
   cd_feature_input in;
   int n_ctx, csc, position, epochs_set, batch;
+  cd_precision precision; /* of the text tower (--precision: fp32 or bf16) */
   long seed;
   cd_optim_config oc;
   cd_debias_params dp;
@@ -139,6 +143,7 @@ static void job_config(const tune_args *a, char **names, int n_cls, cd_train_job
   c->batch = a->batch;
   c->seed = (uint64_t)a->seed;
   c->ckpt = a->out;
+  c->precision = a->precision;
 }
 
 /* The checkpoint's settings (--resume) and the flags' checks, once the class names are known. */
@@ -207,6 +212,12 @@ int cd_cmd_tune(int argc, char **argv) {
   cd_clip m;
   cd_error e;
   if (parse(argc, argv, &o, &a) || check_args(&o, &a, &method)) goto done;
+  if (o.precision != CD_PREC_FP32 && o.precision != CD_PREC_BF16) {
+    cd_cli_fail("tune: --precision must be fp32 or bf16 (got '%s'): the tuning tower keeps bfloat16 weights at most",
+                cd_precision_name((cd_precision)o.precision));
+    goto done;
+  }
+  a.precision = (cd_precision)o.precision;
   if (a.classes && cd_parse_classnames(a.classes, &names, &n_cls, &e)) {
     cd_cli_fail("--classnames: %s", e.msg);
     goto done;
