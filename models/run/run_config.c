@@ -210,6 +210,7 @@ static void write_training(FILE *fp, const cd_run_config *c, const cd_run_resolv
     key(fp, names[k]);
     cd_jw_num(fp, vals[k]);
   }
+  if (c->precision != CD_PREC_FP32) key(fp, "precision"), fprintf(fp, "\"%s\"", cd_precision_name(c->precision));
   key(fp, "dims");
   if (c->dims) fprintf(fp, "%d", c->dims);
   else fputs("\"full\"", fp);
@@ -285,6 +286,17 @@ static int check_provenance(const char *path, const cd_json *was, const cd_json 
   return 0;
 }
 
+/* "precision" is written only when not fp32 (float32 runs keep their files as they were), so
+ * its absence on either side means fp32: checked both ways, never mixed. */
+static int check_precision(const char *path, const cd_json *was, const cd_json *now, cd_error *e) {
+  const char *a = was ? cd_json_get_str(was, "precision", "fp32") : "fp32";
+  const char *b = now ? cd_json_get_str(now, "precision", "fp32") : "fp32";
+  if (!strcmp(a, b)) return 0;
+  return cd_fail(e, "%s: the run there was trained with --precision %s, this one asks for %s; pairs are never resumed "
+                    "or mixed across precisions. Pass --precision %s, use another --out or remove that directory",
+                 path, a, b, a);
+}
+
 int cd_run_config_check_resume(const char *path, const char *new_json, cd_error *e) {
   cd_json_doc *old = cd_json_parse_file(path, 1 << 24, e);
   if (!old) return -1;
@@ -295,6 +307,7 @@ int cd_run_config_check_resume(const char *path, const char *new_json, cd_error 
   if (cur && (!to || to->type != CD_JSON_OBJECT))
     rc = cd_fail(e, "%s: no \"training\" object; this directory was not written by run", path);
   if (!rc) rc = check_provenance(path, cd_json_get(cd_json_root(old), "provenance"), cd_json_get(cd_json_root(cur), "provenance"), e);
+  if (!rc) rc = check_precision(path, to, tn, e);
   for (size_t i = 0; !rc && tn && i < tn->n; i++) {
     const cd_json *v = cd_json_get(to, tn->keys[i]);
     if (!v || !json_equal(v, &tn->items[i]))

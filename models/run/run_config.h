@@ -61,6 +61,9 @@ typedef struct {
   int threads;                  /* recorded only: results do not depend on it */
   int lockstep;                 /* 1 (default): the prompt-tuned pairs step together, one
                                    text-tower pass per step for all (same results) */
+  cd_precision precision;       /* of the text tower tuned: fp32 (default) or bf16 (weights
+                                   rounded once to bfloat16, float32 activations and sums);
+                                   in args.json's "training" (only when not fp32) */
   /* Library use: called after every trained epoch of every pair (after its resume state is
    * saved); a non-zero return stops the run there, like an interruption (rerunning resumes).
    * NULL: never stops. */

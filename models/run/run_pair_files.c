@@ -62,7 +62,7 @@ static int write_prompt(cd_run_pair_ctx *p, const float *params, const char *nam
   if (cd_run_pair_path(f, p, name, e)) return -1;
   cd_prompt_ckpt_meta meta = {(char **)p->st->classnames, pr->n_cls, pr->n_ctx, pr->csc, pr->width,
                               pr->position, "", "", p->opt.step, epoch, (uint64_t)p->seed, c->batch,
-                              c->optim, c->dims, "", CD_PREC_FP32};
+                              c->optim, c->dims, "", c->precision};
   snprintf(meta.ctx_init, sizeof meta.ctx_init, "%s", p->st->text->ctx_random ? "" : c->ctx_init);
   snprintf(meta.model, sizeof meta.model, "%s", c->model);
   snprintf(meta.model_checksum, sizeof meta.model_checksum, "%s", p->st->model_checksum ? p->st->model_checksum : "");

@@ -192,6 +192,7 @@ int cd_run_results_write(const cd_run_state *st, const cd_run_resolved *res, con
   cd_jw_str_or_null(fp, res->features_checksum);
   fputs("},\n  \"templates\": ", fp);
   cd_jw_strings(fp, (char *const *)res->templates, res->n_templates);
+  if (c->precision != CD_PREC_FP32) fprintf(fp, ",\n  \"precision\": \"%s\"", cd_precision_name(c->precision));
   fprintf(fp, ",\n  \"head\": \"%s\",\n  \"select\": \"%s\",\n  \"seeds\": ", cd_head_kind_name(c->head),
           cd_select_name(c->select));
   cd_jw_int32s(fp, (const int32_t *)c->seeds, c->n_seeds);

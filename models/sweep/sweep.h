@@ -25,7 +25,7 @@
 enum { CD_SWEEP_MAX_AXES = 10, CD_SWEEP_MAX_VALUES = 64, CD_SWEEP_MAX_CACHES = 16 };
 
 /* The axes a sweep knows, by their `run` flag without "--": dims, reduce, n-ctx, eta, ema,
- * lr, epochs, batch, select. */
+ * lr, epochs, batch, select, precision. */
 extern const char *const CD_SWEEP_AXES[];
 extern const int CD_SWEEP_N_AXES;
 

@@ -13,8 +13,9 @@
 #include "models/debias/selection.h"
 #include "models/sweep/sweep_results.h"
 
-const char *const CD_SWEEP_AXES[] = {"dims", "reduce", "n-ctx", "eta", "ema", "lr", "epochs", "batch", "select"};
-const int CD_SWEEP_N_AXES = 9;
+const char *const CD_SWEEP_AXES[] = {"dims", "reduce", "n-ctx", "eta", "ema", "lr", "epochs", "batch", "select",
+                                     "precision"};
+const int CD_SWEEP_N_AXES = (int)(sizeof CD_SWEEP_AXES / sizeof CD_SWEEP_AXES[0]);
 
 static char *dup_n(const char *s, size_t n, cd_error *e) {
   char *d = cd_malloc(n + 1, e);
@@ -64,6 +65,8 @@ static int check_value(const char *axis, const char *v, cd_error *e) {
     return cd_reduce_parse(v) < 0 ? cd_fail(e, "--reduce: unknown '%s' (pca, random, truncate)", v) : 0;
   if (!strcmp(axis, "select"))
     return cd_select_parse(v) < 0 ? cd_fail(e, "--select: unknown '%s' (val-pseudo, val-true, last)", v) : 0;
+  if (!strcmp(axis, "precision"))
+    return strcmp(v, "fp32") && strcmp(v, "bf16") ? cd_fail(e, "--precision: unknown '%s' (fp32, bf16)", v) : 0;
   int integer = !strcmp(axis, "n-ctx") || !strcmp(axis, "epochs") || !strcmp(axis, "batch");
   if (!is_number(v, 0, 1e9, integer))
     return cd_fail(e, "--%s: '%s' is not %s", axis, v, integer ? "a positive integer" : "a number >= 0");
@@ -107,7 +110,7 @@ int cd_sweep_plan_init(cd_sweep_plan *p, const char *out_dir, const char *caches
 
 int cd_sweep_plan_axis(cd_sweep_plan *p, const char *name, const char *list, cd_error *e) {
   int k = axis_index(name);
-  if (k < 0) return cd_fail(e, "unknown axis '%s' (dims, reduce, n-ctx, eta, ema, lr, epochs, batch, select)", name);
+  if (k < 0) return cd_fail(e, "unknown axis '%s' (dims, reduce, n-ctx, eta, ema, lr, epochs, batch, select, precision)", name);
   int slot = -1;
   for (int a = 0; a < p->n_axes; a++)
     if (!strcmp(p->axes[a].name, CD_SWEEP_AXES[k])) slot = a;

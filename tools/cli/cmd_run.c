@@ -28,7 +28,7 @@ static void print_help(void) {
       "         [--dfr-fits 20] [--orth-lambda 1000] [--cali-prompt TEXT]...\n"
       "         [--embed-batch 32] [--skip-bad] [--vocab V]\n"
       "         [--dims K --reduce pca|random|truncate [--reduce-seed S]] [--threads N]\n"
-      "         [--lockstep on|off]\n\n"
+      "         [--lockstep on|off] [--precision fp32|bf16]\n\n"
       "Debiased Prompt Tuning end to end on a feature cache (clipdebias embed); with --dataset\n"
       "the data set is embedded into RUN_DIR/cache first (a matching cache there is reused):\n"
       " 1. zero-shot: class features from the templates ({} = class name; several are averaged)\n"
@@ -89,6 +89,9 @@ static void print_help(void) {
       "text-tower forward and backward per step for all of them (their prompts stacked as\n"
       "rows), each with its own context, optimiser, batch order, weights and files: the same\n"
       "results as one by one (--lockstep off), bit for bit, in less time.\n"
+      "--precision bf16: the text tower's weights are rounded once to bfloat16 (half the bytes\n"
+      "streamed per step), activations, gradients and sums stay float32; recorded in args.json\n"
+      "and results.json, and a RUN_DIR is never resumed at another precision. fp32: the default.\n"
       "Discovery options (with --attr auto; see clipdebias discover --help):\n" CD_DISCOVER_HELP
       "Data set options (with --dataset):\n" CD_DATASET_HELP);
 }
@@ -150,6 +153,11 @@ static int value_arg(run_args *a, const char *opt, const char *v) {
   if (cd_arg_is(opt, "--select")) {
     if ((k = cd_select_parse(v)) < 0) return cd_cli_fail("--select must be val-pseudo, val-true or last (got '%s')", v), -1;
     return c->select = (cd_select_kind)k, 0;
+  }
+  if (cd_arg_is(opt, "--precision")) {
+    if (strcmp(v, "fp32") && strcmp(v, "bf16"))
+      return cd_cli_fail("--precision must be fp32 or bf16 (got '%s'): the tuned text tower keeps bfloat16 weights at most", v), -1;
+    return c->precision = !strcmp(v, "bf16") ? CD_PREC_BF16 : CD_PREC_FP32, 0;
   }
   if (cd_arg_is(opt, "--lockstep")) {
     if (strcmp(v, "on") && strcmp(v, "off")) return cd_cli_fail("--lockstep must be on or off (got '%s')", v), -1;

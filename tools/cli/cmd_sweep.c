@@ -28,6 +28,8 @@ static void print_help(void) {
       "                  --reduce pca (default), random (seeded, --reduce-seed) or truncate,\n"
       "                  fitted on the training image features only (see run --help)\n"
       "  --reduce --n-ctx --eta --ema --lr --epochs --batch --select\n"
+      "  --precision     fp32,bf16: the tuned text tower's weights (see run --help); a single\n"
+      "                  value (--precision bf16) applies to every cell like any run option\n"
       "Every other run option (--methods, --seeds, --template, --head, ...) applies to every cell.\n"
       "A rerun skips finished cells and resumes interrupted ones; a grown grid adds cells. A\n"
       "failing cell is recorded with its error and the others go on; the exit status is 1 when\n"
