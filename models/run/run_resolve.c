@@ -119,6 +119,8 @@ static int run_locked(const cd_run_config *cfg, FILE *log, cd_error *e) {
   if (cd_run_inputs_load(&in, &c, !c.resolve_attr, e)) return -1;
   if (log) fprintf(log, "cache %s: %s, %d rows, %d classes; model %s\n", c.cache_dir, in.cache.dataset, in.cache.N,
                    in.cache.n_cls, c.model);
+  if (log && c.precision == CD_PREC_BF16)
+    fprintf(log, "text tower: --precision bf16, its weights rounded once to bfloat16; float32 activations, gradients and sums\n");
   if (c.resolve_attr && c.resolve_attr(c.resolve_attr_user, &in, c.cache_dir, log, e)) {
     cd_run_inputs_free(&in);
     return -1;
