@@ -53,7 +53,7 @@ static void print_tower(const char *name, const cd_transformer *tf) {
 
 /* --precision p: the cosine of p's features against float32 on the probe inputs. */
 static int print_precision(const cd_cli_opts *o) {
-  cd_clip_load_opts lo = {o->vocab, 0, CD_TOWER_BOTH, 1, CD_PREC_FP32};
+  cd_clip_load_opts lo = {o->vocab, 0, CD_TOWER_BOTH, 1, CD_PREC_FP32, CD_PREC_FP32};
   cd_precision_report r;
   cd_error e;
   if (cd_clip_precision_probe(o->model, &lo, o->precision, &r, &e)) return cd_cli_fail("%s", e.msg);
