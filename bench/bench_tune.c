@@ -11,8 +11,11 @@
  * tower pass per step for all) against the same runs stepped one after the other, in
  * alternating rounds (a shared machine disturbs both alike); pair-steps/s of each and the
  * paired ratios (min, median, max over rounds).
- * usage: bench_tune [steps] [threads] [pairs]   prints "steps/s <value>", "roofline ..." and
- * with pairs "lockstep ...". */
+ * Then the text tower with its weights as bfloat16 rows (run --precision bf16: half the bytes
+ * streamed, float32 arithmetic) against float32, alternating rounds in the same run, for one
+ * run and, with pairs, for the runs in lockstep; with the bf16 step's own roofline.
+ * usage: bench_tune [steps] [threads] [pairs]   prints "steps/s <value>", "roofline ...",
+ * with pairs "lockstep ...", and "bf16 ...". */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,6 +23,8 @@
 
 #include "bench/roofline.h"
 #include "core/cpu.h"
+#include "core/dtype.h"
+#include "ops/dispatch.h"
 #include "core/progress.h"
 #include "models/clip/clip.h"
 #include "models/tuning/coop_loss.h"
@@ -177,6 +182,79 @@ static int bench_lockstep(const cd_clip *m, const cd_prompt *p, cd_text_train *t
   return 0;
 }
 
+/* The tower of m with every Linear weight rounded to bfloat16 rows (as text_rows = bf16 loads
+ * it); blocks16 receives the blocks. */
+static cd_clip bf16_tower(const cd_clip *m, cd_block *blocks16) {
+  cd_clip m16 = *m;
+  cd_weight *ws[4 * LAYERS + 1];
+  int n = 0;
+  memcpy(blocks16, m->text.tf.blocks, sizeof(cd_block) * LAYERS);
+  m16.text.tf.blocks = blocks16;
+  for (int l = 0; l < LAYERS; l++) {
+    cd_block *b = &blocks16[l];
+    ws[n++] = &b->qkv_w, ws[n++] = &b->out_w, ws[n++] = &b->fc_w, ws[n++] = &b->proj_w;
+  }
+  ws[n++] = &m16.text.proj;
+  for (int i = 0; i < n; i++) {
+    size_t k = (size_t)ws[i]->rows * ws[i]->cols;
+    uint16_t *h = malloc(sizeof(uint16_t) * k);
+    const float *f = ws[i]->data;
+    if (!h) fprintf(stderr, "bench_tune: out of memory\n"), exit(1);
+    for (size_t j = 0; j < k; j++) h[j] = cd_f32_to_bf16(f[j]);
+    ws[i]->data = h, ws[i]->dtype = CD_BF16;
+  }
+  return m16;
+}
+
+static void bf16_tower_free(cd_clip *m16) {
+  for (int l = 0; l < LAYERS; l++) {
+    cd_block *b = &m16->text.tf.blocks[l];
+    free((void *)b->qkv_w.data), free((void *)b->out_w.data), free((void *)b->fc_w.data), free((void *)b->proj_w.data);
+  }
+  free((void *)m16->text.proj.data);
+}
+
+/* fp32 vs bf16 weight rows, alternating rounds of `steps` steps of n runs (stacked when tt). */
+static int bench_bf16(const cd_clip *m, const cd_clip *m16, const cd_prompt *p, cd_text_train *tt,
+                      cd_text_train *t1, int n, int steps, const float *img, const int32_t *y, const float *w) {
+  enum { ROUNDS = 5 };
+  cd_error e;
+  size_t numel = p->ctx_numel;
+  float *buf = malloc(sizeof(float) * numel * 2 * n), *dtxt = malloc(sizeof(float) * NCLS * EMB * n);
+  float *ctx[256], *grad[256];
+  for (int k = 0; k < n; k++) {
+    ctx[k] = buf + 2 * k * numel, grad[k] = ctx[k] + numel;
+    for (size_t i = 0; i < numel; i++) ctx[k][i] = p->ctx[i] * (1.0f + 0.01f * k);
+  }
+  double ratio[ROUNDS], best[2] = {1e30, 1e30};
+  for (int r = -1; r < ROUNDS; r++) { /* round -1 warms both up */
+    double t[2];
+    for (int mode = 0; mode < 2; mode++) {
+      double t0 = cd_time_now();
+      for (int s = 0; s < (r < 0 ? 1 : steps); s++)
+        if (pairs_step(tt, t1, mode ? m16 : m, ctx, grad, n, numel, img, y, w, dtxt, &e))
+          return fprintf(stderr, "bench_tune: %s\n", e.msg), -1;
+      t[mode] = (cd_time_now() - t0) / (r < 0 ? 1 : steps);
+      if (r >= 0 && t[mode] < best[mode]) best[mode] = t[mode];
+    }
+    if (r < 0) continue;
+    ratio[r] = t[0] / t[1];
+    printf("round %d: %d run%s%s: fp32 %.1f ms/step, bf16 %.1f ms/step: %.2fx\n", r + 1, n, n > 1 ? "s" : "",
+           tt ? " in lockstep" : "", 1e3 * t[0], 1e3 * t[1], ratio[r]);
+  }
+  qsort(ratio, ROUNDS, sizeof ratio[0], cmp_double);
+  printf("bf16 %d run%s%s: %.2f pair-steps/s vs fp32 %.2f (best rounds); paired ratio median %.2fx (min %.2fx, "
+         "max %.2fx over %d rounds)\n", n, n > 1 ? "s" : "", tt ? " in lockstep" : "", n / best[1], n / best[0],
+         ratio[ROUNDS / 2], ratio[0], ratio[ROUNDS - 1], ROUNDS);
+  if (!tt) {
+    double flops, bytes;
+    step_cost(t1, &flops, &bytes);
+    printf("bf16 step: %.1f MB of weights streamed (fp32: %.1f MB)\n", bytes / 2e6, bytes / 1e6);
+  }
+  free(buf), free(dtxt);
+  return 0;
+}
+
 int main(int argc, char **argv) {
   int steps = 20, threads, pairs = 1; /* usage: bench_tune [steps] [threads] [pairs] */
   if ((argc > 1 && cd_arg_int("steps", argv[1], 1, 1 << 20, &steps)) || (argc > 2 && cd_arg_threads(argv[2], &threads)) ||
@@ -256,6 +334,18 @@ int main(int argc, char **argv) {
   printf("steps/s %.3f\n", steps / dt);
   print_roofline(&t, dt / steps);
   if (pairs > 1 && bench_lockstep(&m, &p, &t, pairs, steps, img, y, w)) return 1;
+  cd_block blocks16[LAYERS];
+  cd_clip m16 = bf16_tower(&m, blocks16);
+  printf("%s: skinny linear %s, bf16 rows %s\n", cd_isa_name(cd_kernels_get()->isa),
+         cd_kernels_describe(cd_kernels_get(), CD_OP_SKINNY), cd_kernels_describe(cd_kernels_get(), CD_OP_SKINNY_BF16));
+  if (bench_bf16(&m, &m16, &p, NULL, &t, 1, steps, img, y, w)) return 1;
+  if (pairs > 1) {
+    cd_text_train tt;
+    if (cd_text_train_init_copies(&tt, &m, &p, pairs, &e)) return fprintf(stderr, "bench_tune: %s\n", e.msg), 1;
+    if (bench_bf16(&m, &m16, &p, &tt, &t, pairs, steps, img, y, w)) return 1;
+    cd_text_train_free(&tt);
+  }
+  bf16_tower_free(&m16);
   free(grad), free(img), free(w);
   cd_optim_free(&opt);
   cd_text_train_free(&t);

@@ -24,7 +24,8 @@
 #endif
 
 static void print_help(void) {
-  printf("usage: clipdebias demo [--out DIR] [--scale S] [--seeds 0,1,2] [--epochs E] [--model M] [--threads N]\n\n"
+  printf("usage: clipdebias demo [--out DIR] [--scale S] [--seeds 0,1,2] [--epochs E] [--model M] [--threads N]\n"
+         "         [--precision fp32|bf16]\n\n"
          "Runs Debiased Prompt Tuning end to end on things that ship with clipdebias:\n"
          " 1. the toy world (clipdebias toyworld): landbirds and waterbirds that differ only in\n"
          "    shape, on land or water, with Waterbirds' on-disk format and group counts (train\n"
@@ -44,6 +45,8 @@ static void print_help(void) {
          "  --epochs E     prompt-tuning epochs (default 50, as CoOp)\n"
          "  --model M      another CLIP instead of the toy one\n"
          "  --threads N    threads (default: all for drawing, 1 for the toy CLIP's small ops)\n"
+         "  --precision P  fp32 (default) or bf16: the tuned text tower's weights (run --precision);\n"
+         "                 a bf16 run goes to DIR/run-bf16\n"
          "The toy CLIP is looked up in $CLIPDEBIAS_TOYCLIP, next to the program (a build folder\n"
          "inside the source tree, or an installed share/clipdebias/toyclip) and in the source tree\n"
          "the program was built from.\n");
@@ -68,6 +71,7 @@ typedef struct {
   const char *out, *model, *seeds;
   double scale;
   int epochs, threads;
+  cd_precision precision; /* of the tuned text tower (run --precision) */
 } demo_args;
 
 static int parse(int argc, char **argv, demo_args *a) {
@@ -87,6 +91,10 @@ static int parse(int argc, char **argv, demo_args *a) {
       if (cd_arg_int("--epochs", v, 2, 10000, &a->epochs)) return -1; /* the first is a warm-up */
     } else if (cd_arg_is(opt, "--threads")) {
       if (cd_arg_threads(v, &a->threads)) return -1;
+    } else if (cd_arg_is(opt, "--precision")) {
+      if (strcmp(v, "fp32") && strcmp(v, "bf16"))
+        return cd_cli_fail("demo: --precision must be fp32 or bf16 (got '%s')", v), -1;
+      a->precision = !strcmp(v, "bf16") ? CD_PREC_BF16 : CD_PREC_FP32;
     } else {
       return cd_cli_fail("demo: unknown option '%s' (see --help)", opt), -1;
     }
@@ -157,6 +165,7 @@ static int demo_config(const demo_args *a, cd_run_config *c, cd_error *e) {
   c->optim.max_epoch = a->epochs;
   c->select = CD_SELECT_LAST; /* as CoOp reports prompt tuning: the trained prompt, unselected */
   c->threads = a->threads ? a->threads : 1;
+  c->precision = a->precision;
   if (cd_run_config_set_methods(c, DEMO_METHODS, e) || cd_run_config_set_seeds(c, a->seeds, e))
     return -1;
   return cd_run_config_check(c, e);
@@ -174,15 +183,16 @@ static int run_pipeline(const demo_args *a, const char *world, const char *model
   if (snprintf(cache, sizeof cache, "%s/cache-%s", world, base) >= (int)sizeof cache)
     return cd_cli_fail("demo: path too long: %s", world), -1;
   if (embed_world(world, model, cache)) return -1;
-  if (snprintf(run_dir, sizeof run_dir, "%s/run", a->out) >= (int)sizeof run_dir)
+  /* a bf16 run has its own folder: a RUN_DIR is never resumed at another precision */
+  if (snprintf(run_dir, sizeof run_dir, "%s/run%s", a->out, a->precision == CD_PREC_BF16 ? "-bf16" : "") >= (int)sizeof run_dir)
     return cd_cli_fail("demo: path too long: %s", a->out), -1;
   cd_run_config c;
   if (demo_config(a, &c, &e)) return cd_cli_fail("%s", e.msg), -1;
   c.cache_dir = cache;
   c.model = model;
   c.out_dir = run_dir;
-  printf("[3/3] clipdebias run --cache %s --model %s --out %s --methods %s --seeds %s --epochs %d --select last\n",
-         cache, model, run_dir, DEMO_METHODS, a->seeds, a->epochs);
+  printf("[3/3] clipdebias run --cache %s --model %s --out %s --methods %s --seeds %s --epochs %d --select last%s\n",
+         cache, model, run_dir, DEMO_METHODS, a->seeds, a->epochs, a->precision == CD_PREC_BF16 ? " --precision bf16" : "");
   fflush(stdout);
   if (cd_report_after_run(run_dir, cd_run(&c, stdout, &e), stdout, &e)) return cd_cli_fail("%s", e.msg), -1;
   printf("results: %s/results.json\n", run_dir);
