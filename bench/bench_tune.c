@@ -136,6 +136,20 @@ static int cmp_double(const void *a, const void *b) {
   return (x > y) - (x < y);
 }
 
+/* Contexts and gradients of n runs (slightly different starts) in one buffer, returned for
+ * free; *dtxt: their text-feature gradients. */
+static float *pair_buffers(const cd_prompt *p, int n, float **ctx, float **grad, float **dtxt) {
+  size_t numel = p->ctx_numel;
+  float *buf = malloc(sizeof(float) * numel * 2 * n);
+  *dtxt = malloc(sizeof(float) * NCLS * EMB * n);
+  if (!buf || !*dtxt) fprintf(stderr, "bench_tune: out of memory\n"), exit(1);
+  for (int k = 0; k < n; k++) {
+    ctx[k] = buf + 2 * k * numel, grad[k] = ctx[k] + numel;
+    for (size_t i = 0; i < numel; i++) ctx[k][i] = p->ctx[i] * (1.0f + 0.01f * k);
+  }
+  return buf;
+}
+
 /* pairs runs in lockstep vs one after the other, alternating rounds of `steps` steps. */
 static int bench_lockstep(const cd_clip *m, const cd_prompt *p, cd_text_train *t1, int pairs, int steps,
                           const float *img, const int32_t *y, const float *w) {
@@ -144,12 +158,7 @@ static int bench_lockstep(const cd_clip *m, const cd_prompt *p, cd_text_train *t
   cd_text_train tt;
   if (cd_text_train_init_copies(&tt, m, p, pairs, &e)) return fprintf(stderr, "bench_tune: %s\n", e.msg), -1;
   size_t numel = p->ctx_numel;
-  float *buf = malloc(sizeof(float) * numel * 2 * pairs), *dtxt = malloc(sizeof(float) * NCLS * EMB * pairs);
-  float *ctx[256], *grad[256];
-  for (int k = 0; k < pairs; k++) {
-    ctx[k] = buf + 2 * k * numel, grad[k] = ctx[k] + numel;
-    for (size_t i = 0; i < numel; i++) ctx[k][i] = p->ctx[i] * (1.0f + 0.01f * k);
-  }
+  float *ctx[256], *grad[256], *dtxt, *buf = pair_buffers(p, pairs, ctx, grad, &dtxt);
   double ratio[ROUNDS], cpu_ratio[ROUNDS], best_on = 1e30, best_off = 1e30;
   for (int r = -1; r < ROUNDS; r++) { /* round -1 warms both up */
     double t_off = 0, t_on = 0, c_off = 0, c_on = 0;
@@ -220,12 +229,7 @@ static int bench_bf16(const cd_clip *m, const cd_clip *m16, const cd_prompt *p, 
   enum { ROUNDS = 5 };
   cd_error e;
   size_t numel = p->ctx_numel;
-  float *buf = malloc(sizeof(float) * numel * 2 * n), *dtxt = malloc(sizeof(float) * NCLS * EMB * n);
-  float *ctx[256], *grad[256];
-  for (int k = 0; k < n; k++) {
-    ctx[k] = buf + 2 * k * numel, grad[k] = ctx[k] + numel;
-    for (size_t i = 0; i < numel; i++) ctx[k][i] = p->ctx[i] * (1.0f + 0.01f * k);
-  }
+  float *ctx[256], *grad[256], *dtxt, *buf = pair_buffers(p, n, ctx, grad, &dtxt);
   double ratio[ROUNDS], best[2] = {1e30, 1e30};
   for (int r = -1; r < ROUNDS; r++) { /* round -1 warms both up */
     double t[2];
