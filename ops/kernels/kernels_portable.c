@@ -230,53 +230,53 @@ void cd_gemm_pack_b_f32_rows(const float *B, ptrdiff_t ldb, int nr, int K, float
 /* ---- skinny products ----
  * One body per weight type: W as float32 rows or as bfloat16 rows (widened exactly to float32
  * on load; the products and sums are float32 either way). */
-static inline float skinny_w(const void *W, int bf16, size_t i) {
+static inline float skinny_weight(const void *W, int bf16, size_t i) {
   return bf16 ? cd_bf16_to_f32(((const uint16_t *)W)[i]) : ((const float *)W)[i];
 }
 
-static inline void skinny_forward(float *out, const float *X, size_t ldx, const void *W, int bf16,
+static inline void skinny_forward_typed(float *out, const float *X, size_t ldx, const void *W, int bf16,
                                   const float *bias, int M, int K, int N, int n0, int n1) {
   for (int n = n0; n < n1; n++)
     for (int m = 0; m < M; m++) {
       const float *x = X + (size_t)m * ldx;
       size_t w = (size_t)n * K;
       float s = 0;
-      for (int k = 0; k < K; k++) s += x[k] * skinny_w(W, bf16, w + k);
+      for (int k = 0; k < K; k++) s += x[k] * skinny_weight(W, bf16, w + k);
       out[(size_t)m * N + n] = s + (bias ? bias[n] : 0.0f);
     }
 }
 
-static inline void skinny_backward(float *dX, const float *dY, const void *W, int bf16, int M, int K,
+static inline void skinny_backward_typed(float *dX, const float *dY, const void *W, int bf16, int M, int K,
                                    int N, int j0, int j1) {
   for (int m = 0; m < M; m++)
     for (int p = 0; p < N; p++) {
       float g = dY[(size_t)m * N + p];
       size_t w = (size_t)p * K;
       float *d = dX + (size_t)m * K;
-      for (int k = j0; k < j1; k++) d[k] += g * skinny_w(W, bf16, w + k);
+      for (int k = j0; k < j1; k++) d[k] += g * skinny_weight(W, bf16, w + k);
     }
 }
 
 void cd_skinny_forward_portable(float *out, const float *X, size_t ldx, const float *W,
                                 const float *bias, int M, int K, int N, int n0, int n1) {
-  skinny_forward(out, X, ldx, W, 0, bias, M, K, N, n0, n1);
+  skinny_forward_typed(out, X, ldx, W, 0, bias, M, K, N, n0, n1);
 }
 
 void cd_skinny_backward_portable(float *dX, const float *dY, const float *W, int M, int K, int N,
                                  int j0, int j1, float *strip) {
   (void)strip;
-  skinny_backward(dX, dY, W, 0, M, K, N, j0, j1);
+  skinny_backward_typed(dX, dY, W, 0, M, K, N, j0, j1);
 }
 
 void cd_skinny_forward_bf16_portable(float *out, const float *X, size_t ldx, const uint16_t *W,
                                      const float *bias, int M, int K, int N, int n0, int n1) {
-  skinny_forward(out, X, ldx, W, 1, bias, M, K, N, n0, n1);
+  skinny_forward_typed(out, X, ldx, W, 1, bias, M, K, N, n0, n1);
 }
 
 void cd_skinny_backward_bf16_portable(float *dX, const float *dY, const uint16_t *W, int M, int K,
                                       int N, int j0, int j1, float *strip) {
   (void)strip;
-  skinny_backward(dX, dY, W, 1, M, K, N, j0, j1);
+  skinny_backward_typed(dX, dY, W, 1, M, K, N, j0, j1);
 }
 
 /* ---- backward kernels ---- */
