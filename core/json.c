@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "core/file.h"
+#include "core/json_write.h"
 
 #define JSON_MAX_DEPTH 64
 #define ARENA_CHUNK (64u * 1024u)
@@ -549,25 +550,6 @@ const char *cd_json_get_str(const cd_json *obj, const char *key, const char *dfl
   return (v && v->type == CD_JSON_STRING) ? v->str : dflt;
 }
 
-void cd_json_write_string(FILE *fp, const char *s) {
-  fputc('"', fp);
-  for (const unsigned char *p = (const unsigned char *)(s ? s : ""); *p; p++) {
-    switch (*p) {
-      case '"': fputs("\\\"", fp); break;
-      case '\\': fputs("\\\\", fp); break;
-      case '\n': fputs("\\n", fp); break;
-      case '\r': fputs("\\r", fp); break;
-      case '\t': fputs("\\t", fp); break;
-      case '\b': fputs("\\b", fp); break;
-      case '\f': fputs("\\f", fp); break;
-      default:
-        if (*p < 0x20) fprintf(fp, "\\u%04x", *p);
-        else fputc(*p, fp);
-    }
-  }
-  fputc('"', fp);
-}
-
 void cd_json_write_string_list(FILE *fp, char *const *s, int n) {
   fputc('[', fp);
   for (int i = 0; i < n; i++) {
@@ -619,4 +601,117 @@ int cd_json_equal(const cd_json *a, const cd_json *b) {
     if (!cd_json_equal(&a->items[i], &b->items[i])) return 0;
   }
   return 1;
+}
+
+const char *cd_json_type_name(cd_json_type t) {
+  switch (t) {
+    case CD_JSON_NULL: return "null";
+    case CD_JSON_BOOL: return "a boolean";
+    case CD_JSON_NUMBER: return "a number";
+    case CD_JSON_STRING: return "a string";
+    case CD_JSON_ARRAY: return "an array";
+    case CD_JSON_OBJECT: return "an object";
+  }
+  return "?";
+}
+
+int cd_json_has(const cd_json *obj, const char *key) {
+  const cd_json *v = cd_json_get(obj, key);
+  return v && v->type != CD_JSON_NULL;
+}
+
+int cd_json_field(const cd_json *obj, const char *key, cd_json_type type, const cd_json **out, const char *file,
+                  cd_error *e) {
+  const cd_json *v = cd_json_get(obj, key);
+  if (!v) return cd_fail(e, "%s: field \"%s\": missing", file, key);
+  if (v->type != type)
+    return cd_fail(e, "%s: field \"%s\": expected %s, found %s", file, key, cd_json_type_name(type),
+                   cd_json_type_name(v->type));
+  *out = v;
+  return 0;
+}
+
+int cd_json_field_i64(const cd_json *obj, const char *key, int64_t lo, int64_t hi, int64_t *out, const char *file,
+                      cd_error *e) {
+  const cd_json *v;
+  if (cd_json_field(obj, key, CD_JSON_NUMBER, &v, file, e)) return -1;
+  if (!v->is_integer) return cd_fail(e, "%s: field \"%s\": %.17g is not an integer", file, key, v->number);
+  if (v->integer < lo || v->integer > hi)
+    return cd_fail(e, "%s: field \"%s\": %lld is outside [%lld, %lld]", file, key, (long long)v->integer,
+                   (long long)lo, (long long)hi);
+  *out = v->integer;
+  return 0;
+}
+
+int cd_json_field_int(const cd_json *obj, const char *key, int lo, int hi, int *out, const char *file, cd_error *e) {
+  int64_t v = 0;
+  if (cd_json_field_i64(obj, key, lo, hi, &v, file, e)) return -1;
+  *out = (int)v;
+  return 0;
+}
+
+int cd_json_field_num(const cd_json *obj, const char *key, double lo, double hi, double *out, const char *file,
+                      cd_error *e) {
+  const cd_json *v;
+  if (cd_json_field(obj, key, CD_JSON_NUMBER, &v, file, e)) return -1;
+  if (!(v->number >= lo && v->number <= hi))
+    return cd_fail(e, "%s: field \"%s\": %.17g is outside [%g, %g]", file, key, v->number, lo, hi);
+  *out = v->number;
+  return 0;
+}
+
+int cd_json_field_bool(const cd_json *obj, const char *key, int *out, const char *file, cd_error *e) {
+  const cd_json *v;
+  if (cd_json_field(obj, key, CD_JSON_BOOL, &v, file, e)) return -1;
+  *out = v->boolean;
+  return 0;
+}
+
+int cd_json_field_str(const cd_json *obj, const char *key, const char **out, const char *file, cd_error *e) {
+  const cd_json *v;
+  if (cd_json_field(obj, key, CD_JSON_STRING, &v, file, e)) return -1;
+  *out = v->str;
+  return 0;
+}
+
+int cd_json_field_nums(const cd_json *obj, const char *key, double *out, int n, const char *file, cd_error *e) {
+  const cd_json *a;
+  if (cd_json_field(obj, key, CD_JSON_ARRAY, &a, file, e)) return -1;
+  if (a->n != (size_t)n) return cd_fail(e, "%s: field \"%s\": %zu numbers, expected %d", file, key, a->n, n);
+  for (int i = 0; i < n; i++) {
+    const cd_json *x = &a->items[i];
+    if (x->type != CD_JSON_NULL && x->type != CD_JSON_NUMBER)
+      return cd_fail(e, "%s: field \"%s\": item %d is %s, expected a number", file, key, i, cd_json_type_name(x->type));
+    out[i] = x->type == CD_JSON_NULL ? NAN : x->number;
+  }
+  return 0;
+}
+
+void cd_json_strs_free(char **s, int n) {
+  for (int i = 0; s && i < n; i++) free(s[i]);
+  free(s);
+}
+
+int cd_json_field_strs(const cd_json *obj, const char *key, int min_n, char ***out, int *n, const char *file,
+                       cd_error *e) {
+  const cd_json *a;
+  *out = NULL;
+  *n = 0;
+  if (cd_json_field(obj, key, CD_JSON_ARRAY, &a, file, e)) return -1;
+  if (a->n < (size_t)min_n || a->n > (size_t)INT32_MAX)
+    return cd_fail(e, "%s: field \"%s\": %zu strings, at least %d expected", file, key, a->n, min_n);
+  char **s = calloc(a->n + 1, sizeof(char *));
+  if (!s) return cd_fail(e, "%s: field \"%s\": out of memory", file, key);
+  for (size_t i = 0; i < a->n; i++) {
+    const cd_json *x = &a->items[i];
+    const char *bad = x->type != CD_JSON_STRING ? cd_json_type_name(x->type) : !x->len ? "an empty string" : NULL;
+    if (bad || !(s[i] = strdup(x->str))) {
+      cd_json_strs_free(s, (int)i);
+      return bad ? cd_fail(e, "%s: field \"%s\": item %zu is %s, expected a non-empty string", file, key, i, bad)
+                 : cd_fail(e, "%s: field \"%s\": out of memory", file, key);
+    }
+  }
+  *out = s;
+  *n = (int)a->n;
+  return 0;
 }

@@ -45,15 +45,37 @@ int64_t cd_json_get_int(const cd_json *obj, const char *key, int64_t dflt);
 double cd_json_get_num(const cd_json *obj, const char *key, double dflt);
 const char *cd_json_get_str(const cd_json *obj, const char *key, const char *dflt);
 
-/* Writes s as a JSON string literal (quotes and escapes) to fp. */
-#include <stdio.h>
-void cd_json_write_string(FILE *fp, const char *s);
+/* Checked fields, for files read back (checkpoints, args.json, cache.json): each returns 0 and
+ * sets *out, or -1 with one message naming the file and the field,
+ * `FILE: field "NAME": PROBLEM` (missing, wrong type, out of range). A field that may be
+ * absent is read when cd_json_has says it is there. */
+int cd_json_has(const cd_json *obj, const char *key); /* present and not null */
+int cd_json_field(const cd_json *obj, const char *key, cd_json_type type, const cd_json **out, const char *file,
+                  cd_error *e);
+int cd_json_field_int(const cd_json *obj, const char *key, int lo, int hi, int *out, const char *file, cd_error *e);
+int cd_json_field_i64(const cd_json *obj, const char *key, int64_t lo, int64_t hi, int64_t *out, const char *file,
+                      cd_error *e);
+int cd_json_field_num(const cd_json *obj, const char *key, double lo, double hi, double *out, const char *file,
+                      cd_error *e);
+int cd_json_field_bool(const cd_json *obj, const char *key, int *out, const char *file, cd_error *e);
+int cd_json_field_str(const cd_json *obj, const char *key, const char **out, const char *file, cd_error *e);
+/* An array of exactly n numbers (null reads as NaN, as the writer writes NaN). */
+int cd_json_field_nums(const cd_json *obj, const char *key, double *v, int n, const char *file, cd_error *e);
+/* An array of at least min_n non-empty strings, copied: *out (n + 1 pointers, NULL-terminated)
+ * and each string are malloc'd; free them with cd_json_strs_free. */
+int cd_json_field_strs(const cd_json *obj, const char *key, int min_n, char ***out, int *n, const char *file,
+                       cd_error *e);
+void cd_json_strs_free(char **s, int n);
+/* The name of a type, for messages ("a string", "an object"). */
+const char *cd_json_type_name(cd_json_type t);
 
-/* Writes ["a", "b", ...] for n strings. */
-void cd_json_write_string_list(FILE *fp, char *const *s, int n);
-/* Writes any value as compact JSON (integers exactly, other numbers with 17 digits). */
-void cd_json_write(FILE *fp, const cd_json *v);
 /* Structural equality: same types, same numbers, strings, items and keys in order. */
 int cd_json_equal(const cd_json *a, const cd_json *b);
+
+/* LEGACY-WRITER: older FILE writers, until every caller uses core/json_write.h. */
+#include <stdio.h>
+void cd_json_write_string(FILE *fp, const char *s);
+void cd_json_write_string_list(FILE *fp, char *const *s, int n);
+void cd_json_write(FILE *fp, const cd_json *v);
 
 #endif

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "core/json.h"
+#include "core/json_write.h"
 
 /* Real headers are kilobytes (a few hundred tensors); the cap bounds what a hostile header
  * can make the JSON parser allocate (about 90 bytes per tiny value). */
@@ -298,18 +299,25 @@ int cd_st_write(const char *path, int n, const char *const *names, const cd_dtyp
     cd_fail(e, "%s: out of memory", path);
     goto out;
   }
-  fputc('{', ms);
+  cd_jw w;
+  cd_jw_init(&w, ms);
+  w.tight = 1;
+  cd_jw_obj(&w);
   size_t off = 0;
   for (int k = 0; k < n; k++) {
     int i = ord[k].idx;
-    if (k) fputc(',', ms);
-    cd_json_write_string(ms, names[i]);
-    fprintf(ms, ":{\"dtype\":\"%s\",\"shape\":[", cd_dtype_name(dtypes[i]));
-    for (int d = 0; d < ndims[i]; d++) fprintf(ms, "%s%lld", d ? "," : "", (long long)shapes[i][d]);
-    fprintf(ms, "],\"data_offsets\":[%zu,%zu]}", off, off + nbytes[i]);
+    cd_jw_key(&w, names[i]);
+    cd_jw_obj(&w);
+    cd_jw_kstr(&w, "dtype", cd_dtype_name(dtypes[i]));
+    cd_jw_key(&w, "shape");
+    cd_jw_ints(&w, shapes[i], ndims[i]);
+    cd_jw_key(&w, "data_offsets");
+    const int64_t offs[2] = {(int64_t)off, (int64_t)(off + nbytes[i])};
+    cd_jw_ints(&w, offs, 2);
+    cd_jw_end(&w);
     off += nbytes[i];
   }
-  fputc('}', ms);
+  cd_jw_end(&w);
   /* Pad with spaces so the data starts 8-byte aligned, as the reference writer does. */
   long pos = ftell(ms);
   while (pos >= 0 && (pos % 8) != 0) {

@@ -152,7 +152,7 @@ static void test_bad_json(void) {
               NULL);
   expect_fail(bad_cache("cache.json", "\"embed_dim\": 3", "\"embed_dim\": 512"), "embed_dim", "features.npy: rows have 3 values",
               "embed_dim is 512");
-  expect_fail(bad_cache("cache.json", "\"classnames\"", "\"names\""), "classnames", "cache.json: no \"classnames\" list", NULL);
+  expect_fail(bad_cache("cache.json", "\"classnames\"", "\"names\""), "classnames", "cache.json: field \"classnames\": missing", NULL);
   expect_fail(bad_cache("cache.json", "\"splits\": [\"train\", \"val\", \"test\"]", "\"splits\": [\"train\", \"val\"]"),
               "split not embedded", "index.csv: row 3 (cat(indoor)/1.jpg): split test", "\"splits\"");
   expect_fail(bad_cache("cache.json", "\"rows\": 5,", "\"rows\": 5 "), "broken JSON", "cache.json:", NULL);

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "core/json.h"
+#include "core/json_write.h"
 #include "core/outdir_lock.h"
 #include "data/datasets/cache_meta.h"
 #include "data/datasets/feature_cache.h"
@@ -51,7 +52,7 @@ static int check_parts(part *p, int n, cd_error *e) {
 
 /* "files": the shards' image size and time sums added up (models/embed/embed_dataset.c);
  * null when a shard lacks them. */
-static void write_files(FILE *fp, const part *p, int n) {
+static void write_files(cd_jw *w, const part *p, int n) {
   unsigned long long sum[2] = {0, 0};
   static const char *const keys[2] = {"sizes", "mtimes"};
   for (int k = 0; k < n; k++)
@@ -59,12 +60,18 @@ static void write_files(FILE *fp, const part *p, int n) {
       const char *v = cd_json_get_str(cd_json_get(cd_json_root(p[k].doc), "files"), keys[q], "");
       unsigned long long x;
       if (sscanf(v, "xxh64sum:%16llx", &x) != 1) {
-        fputs("null", fp);
+        cd_jw_null(w);
         return;
       }
       sum[q] += x;
     }
-  fprintf(fp, "{\"sizes\": \"xxh64sum:%016llx\", \"mtimes\": \"xxh64sum:%016llx\"}", sum[0], sum[1]);
+  cd_jw_obj(w);
+  for (int q = 0; q < 2; q++) {
+    char text[40];
+    snprintf(text, sizeof text, "xxh64sum:%016llx", sum[q]);
+    cd_jw_kstr(w, keys[q], text);
+  }
+  cd_jw_end(w);
 }
 
 /* The first shard's cache.json without its shard entry, with the joined rows and skipped. */
@@ -74,31 +81,30 @@ static char *merged_meta(const part *p, int n, int rows, cd_error *e) {
   FILE *fp = open_memstream(&text, &len);
   if (!fp) return cd_fail(e, "out of memory"), NULL;
   const cd_json *r = cd_json_root(p[0].doc);
-  fputc('{', fp);
-  for (size_t i = 0, first = 1; i < r->n; i++) {
+  cd_jw w;
+  cd_jw_init(&w, fp);
+  w.indent = 1; /* a member per line after the first, as embed writes it */
+  cd_jw_obj(&w);
+  for (size_t i = 0; i < r->n; i++) {
     const char *key = r->keys[i];
     if (!strcmp(key, "shard")) continue;
-    fprintf(fp, "%s", first ? "" : ",\n ");
-    first = 0;
-    cd_json_write_string(fp, key);
-    fputs(": ", fp);
-    if (!strcmp(key, "files")) write_files(fp, p, n);
-    else if (!strcmp(key, "rows")) fprintf(fp, "%d", rows);
-    else if (!strcmp(key, "complete")) fputs("true", fp);
-    else if (strcmp(key, "skipped")) cd_json_write(fp, &r->items[i]);
+    cd_jw_key(&w, key);
+    if (!strcmp(key, "files")) write_files(&w, p, n);
+    else if (!strcmp(key, "rows")) cd_jw_int(&w, rows);
+    else if (!strcmp(key, "complete")) cd_jw_bool(&w, 1);
+    else if (strcmp(key, "skipped")) cd_jw_value(&w, &r->items[i]);
     else {
-      fputc('[', fp);
-      for (int k = 0, any = 0; k < n; k++) {
+      cd_jw_arr(&w);
+      for (int k = 0; k < n; k++) {
         const cd_json *sk = cd_json_get(cd_json_root(p[k].doc), "skipped");
-        for (size_t j = 0; sk && sk->type == CD_JSON_ARRAY && j < sk->n; j++, any = 1) {
-          if (any) fputs(", ", fp);
-          cd_json_write(fp, &sk->items[j]);
-        }
+        for (size_t j = 0; sk && sk->type == CD_JSON_ARRAY && j < sk->n; j++) cd_jw_value(&w, &sk->items[j]);
       }
-      fputc(']', fp);
+      cd_jw_end(&w);
     }
+    cd_jw_br(&w);
   }
-  fputs("}\n", fp);
+  cd_jw_end(&w);
+  fputc('\n', fp);
   fclose(fp);
   return text;
 }

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "core/hash.h"
+#include "core/json_write.h"
 
 /* Compact text of a JSON value (for messages), truncated to fit. */
 static void json_text(const cd_json *v, char *out, size_t cap) {
@@ -16,7 +17,9 @@ static void json_text(const cd_json *v, char *out, size_t cap) {
     snprintf(out, cap, "?");
     return;
   }
-  if (v) cd_json_write(fp, v);
+  cd_jw w;
+  cd_jw_init(&w, fp);
+  if (v) cd_jw_value(&w, v);
   else fputs("(none)", fp);
   fclose(fp);
   snprintf(out, cap, "%s", text ? text : "?");
@@ -113,20 +116,22 @@ char *cd_cache_meta_with_checksums(const char *meta, const char *index_sum, cons
   size_t len = 0;
   FILE *fp = open_memstream(&text, &len);
   if (!fp) return cd_json_free(doc), cd_fail(e, "out of memory"), NULL;
-  fputc('{', fp);
-  for (size_t i = 0, first = 1; i < r->n; i++) {
+  /* one member per line after the first, indented by one space */
+  cd_jw w;
+  cd_jw_init(&w, fp);
+  w.indent = 1;
+  cd_jw_obj(&w);
+  for (size_t i = 0; i < r->n; i++) {
     if (!strcmp(r->keys[i], "index_checksum") || !strcmp(r->keys[i], "features_checksum")) continue;
-    if (!first) fputs(",\n ", fp);
-    first = 0;
-    cd_json_write_string(fp, r->keys[i]);
-    fputs(": ", fp);
-    cd_json_write(fp, &r->items[i]);
+    cd_jw_key(&w, r->keys[i]);
+    cd_jw_value(&w, &r->items[i]);
+    cd_jw_br(&w);
   }
-  fputs(r->n ? ",\n \"index_checksum\": " : "\"index_checksum\": ", fp);
-  cd_json_write_string(fp, index_sum);
-  fputs(",\n \"features_checksum\": ", fp);
-  cd_json_write_string(fp, features_sum);
-  fputs("}\n", fp);
+  cd_jw_kstr(&w, "index_checksum", index_sum);
+  cd_jw_br(&w);
+  cd_jw_kstr(&w, "features_checksum", features_sum);
+  cd_jw_end(&w);
+  fputc('\n', fp);
   fclose(fp);
   cd_json_free(doc);
   return text;

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "core/json.h"
+#include "core/json_write.h"
 #include "data/datasets/dataset_internal.h"
 
 static const char *const SPLIT_NAMES[3] = {"train", "val", "test"};
@@ -155,14 +156,11 @@ int cd_ds_set_options_kv(cd_dataset *d, const char *const *kv, cd_error *e) {
   size_t len = 0;
   FILE *fp = open_memstream(&text, &len);
   if (!fp) return cd_fail(e, "out of memory");
-  fputc('{', fp);
-  for (int i = 0; kv[i] && kv[i + 1]; i += 2) {
-    if (i) fputs(", ", fp);
-    cd_json_write_string(fp, kv[i]);
-    fputs(": ", fp);
-    cd_json_write_string(fp, kv[i + 1]);
-  }
-  fputc('}', fp);
+  cd_jw w;
+  cd_jw_init(&w, fp);
+  cd_jw_obj(&w);
+  for (int i = 0; kv[i] && kv[i + 1]; i += 2) cd_jw_kstr(&w, kv[i], kv[i + 1]);
+  cd_jw_end(&w);
   fclose(fp);
   free(d->options_json);
   d->options_json = text;

@@ -10,6 +10,7 @@
 
 #include "core/file.h"
 #include "core/json.h"
+#include "core/json_write.h"
 #include "core/hash.h"
 #include "core/npy.h"
 #include "core/outdir_lock.h"
@@ -57,28 +58,6 @@ int cd_make_dirs(const char *dir, cd_error *e) {
 }
 
 /* ---- cache.json --------------------------------------------------------------------- */
-
-/* A JSON array of strings -> owned char* array. Missing key: *n = 0 unless required. */
-static int json_strings(const cd_json *obj, const char *key, const char *path, int required, char ***out, int *n,
-                        cd_error *e) {
-  *out = NULL;
-  *n = 0;
-  const cd_json *arr = cd_json_get(obj, key);
-  if (!arr || arr->type == CD_JSON_NULL) return required ? cd_fail(e, "%s: no \"%s\" list", path, key) : 0;
-  if (arr->type != CD_JSON_ARRAY) return cd_fail(e, "%s: \"%s\" must be a list of strings", path, key);
-  char **s = cd_calloc(arr->n + 1, sizeof(char *), e);
-  if (!s) return -1;
-  for (size_t i = 0; i < arr->n; i++) {
-    if (arr->items[i].type != CD_JSON_STRING || !arr->items[i].len) {
-      free_strings(s, (int)i);
-      return cd_fail(e, "%s: \"%s\"[%zu] must be a non-empty string", path, key, i);
-    }
-    s[i] = strdup(arr->items[i].str);
-  }
-  *out = s;
-  *n = (int)arr->n;
-  return 0;
-}
 
 static int copy_str(char *dst, size_t cap, const char *src, const char *path, const char *what, cd_error *e) {
   if (strlen(src) >= cap) return cd_fail(e, "%s: %s is longer than %zu bytes", path, what, cap - 1);
@@ -148,29 +127,24 @@ static int read_meta(const char *path, cd_feature_cache *c, int allow_shard, int
     return cd_fail(e, "%s: not found; this is not a finished feature cache (make one with `clipdebias embed`)", path);
   cd_json_doc *doc = cd_json_parse_file(path, (size_t)64 << 20, e);
   if (!doc) return -1;
-  const cd_json *r = cd_json_root(doc), *ds = cd_json_get(r, "dataset"), *model = cd_json_get(r, "model");
-  const cd_json *rows_j = cd_json_get(r, "rows");
+  const cd_json *r = cd_json_root(doc), *ds = NULL, *model = NULL;
   int rc = -1;
   if (r->type != CD_JSON_OBJECT) cd_fail(e, "%s: expected a JSON object", path);
   else if (cd_json_get_int(r, "version", -1) != 1)
     cd_fail(e, "%s: unsupported cache version %lld (this build reads version 1)", path,
             (long long)cd_json_get_int(r, "version", -1));
-  else if (check_whole(r, path, allow_shard, e)) {
-  } else if (!rows_j || !rows_j->is_integer || rows_j->integer < 1 || rows_j->integer > INT32_MAX)
-    cd_fail(e, "%s: \"rows\" must be a positive integer", path);
-  else if (!ds || ds->type != CD_JSON_OBJECT) cd_fail(e, "%s: no \"dataset\" object", path);
-  else if (!model || model->type != CD_JSON_OBJECT) cd_fail(e, "%s: no \"model\" object", path);
-  else if (copy_str(c->dataset, sizeof c->dataset, cd_json_get_str(ds, "name", ""), path, "dataset.name", e) ||
+  else if (check_whole(r, path, allow_shard, e) || cd_json_field_int(r, "rows", 1, INT32_MAX, rows, path, e) ||
+           cd_json_field(r, "dataset", CD_JSON_OBJECT, &ds, path, e) ||
+           cd_json_field(r, "model", CD_JSON_OBJECT, &model, path, e) ||
+           copy_str(c->dataset, sizeof c->dataset, cd_json_get_str(ds, "name", ""), path, "dataset.name", e) ||
            copy_str(c->model_path, sizeof c->model_path, cd_json_get_str(model, "path", ""), path, "model.path", e) ||
            copy_str(c->model_checksum, sizeof c->model_checksum, cd_json_get_str(model, "checksum", ""), path,
                     "model.checksum", e)) {
   } else if (!c->dataset[0]) cd_fail(e, "%s: dataset.name is missing", path);
-  else if (json_strings(ds, "classnames", path, 1, &c->classnames, &c->n_cls, e) ||
-           json_strings(ds, "attr_names", path, 0, &c->attr_names, &c->n_attr, e) ||
+  else if (cd_json_field_strs(ds, "classnames", 1, &c->classnames, &c->n_cls, path, e) ||
+           (cd_json_has(ds, "attr_names") && cd_json_field_strs(ds, "attr_names", 0, &c->attr_names, &c->n_attr, path, e)) ||
            allowed_splits(r, path, allowed, e) || features_dtype(r, path, &c->dtype, e)) {
-  } else if (c->n_cls < 1) cd_fail(e, "%s: dataset.classnames is empty", path);
-  else {
-    *rows = (int)rows_j->integer;
+  } else {
     *embed_dim = (int)cd_json_get_int(model, "embed_dim", 0);
     read_vouched(r, *rows, v);
     rc = 0;
@@ -430,18 +404,36 @@ static char *default_meta(const cd_feature_cache *c, cd_error *e) {
   size_t len = 0;
   FILE *fp = open_memstream(&text, &len);
   if (!fp) return cd_fail(e, "out of memory"), NULL;
-  fputs("{\"version\": 1, \"complete\": true,\n \"model\": {\"path\": ", fp);
-  cd_json_write_string(fp, c->model_path);
-  fputs(", \"checksum\": ", fp);
-  cd_json_write_string(fp, c->model_checksum);
-  fprintf(fp, ", \"embed_dim\": %d},\n \"dataset\": {\"name\": ", c->D);
-  cd_json_write_string(fp, c->dataset[0] ? c->dataset : "custom");
-  fputs(", \"classnames\": ", fp);
-  cd_json_write_string_list(fp, c->classnames, c->n_cls);
-  fputs(", \"attr_names\": ", fp);
-  cd_json_write_string_list(fp, c->attr_names, c->n_attr);
-  fprintf(fp, "},\n \"rows\": %d, \"skipped\": []%s}\n", c->N,
-          c->dtype == CD_F16 ? ", \"features_dtype\": \"float16\"" : "");
+  cd_jw w;
+  cd_jw_init(&w, fp);
+  w.indent = 1;
+  cd_jw_obj(&w);
+  cd_jw_kint(&w, "version", 1);
+  cd_jw_kbool(&w, "complete", 1);
+  cd_jw_br(&w);
+  cd_jw_key(&w, "model");
+  cd_jw_obj(&w);
+  cd_jw_kstr(&w, "path", c->model_path);
+  cd_jw_kstr(&w, "checksum", c->model_checksum);
+  cd_jw_kint(&w, "embed_dim", c->D);
+  cd_jw_end(&w);
+  cd_jw_br(&w);
+  cd_jw_key(&w, "dataset");
+  cd_jw_obj(&w);
+  cd_jw_kstr(&w, "name", c->dataset[0] ? c->dataset : "custom");
+  cd_jw_key(&w, "classnames");
+  cd_jw_strs(&w, (const char *const *)c->classnames, c->n_cls);
+  cd_jw_key(&w, "attr_names");
+  cd_jw_strs(&w, (const char *const *)c->attr_names, c->n_attr);
+  cd_jw_end(&w);
+  cd_jw_br(&w);
+  cd_jw_kint(&w, "rows", c->N);
+  cd_jw_key(&w, "skipped");
+  cd_jw_arr(&w);
+  cd_jw_end(&w);
+  if (c->dtype == CD_F16) cd_jw_kstr(&w, "features_dtype", "float16");
+  cd_jw_end(&w);
+  fputc('\n', fp);
   fclose(fp);
   return text;
 }

@@ -7,6 +7,7 @@
 
 #include "core/file.h"
 #include "core/json.h"
+#include "core/json_write.h"
 #include "core/progress.h"
 #include "data/image/image_batch.h"
 
@@ -74,16 +75,12 @@ int cd_image_list_run(const cd_image_list *l, const cd_image_run_opts *o, unsign
 
 /* ---- sidecar ----------------------------------------------------------------------------- */
 
-static void write_path_array(FILE *fp, const cd_image_list *l, const unsigned char *ok, int want_ok) {
-  int first = 1;
-  fputc('[', fp);
-  for (int k = l->begin; k < l->end; k++) {
-    if ((ok[k - l->begin] != 0) != want_ok) continue;
-    fputs(first ? "\n    " : ",\n    ", fp);
-    cd_json_write_string(fp, l->paths[k]);
-    first = 0;
-  }
-  fputs(first ? "]" : "\n  ]", fp);
+static void write_path_array(cd_jw *w, const char *key, const cd_image_list *l, const unsigned char *ok, int want_ok) {
+  cd_jw_key(w, key);
+  cd_jw_arr_block(w);
+  for (int k = l->begin; k < l->end; k++)
+    if ((ok[k - l->begin] != 0) == want_ok) cd_jw_str(w, l->paths[k]);
+  cd_jw_end(w);
 }
 
 int cd_image_list_write_sidecar(const cd_image_list *l, const char *out, const char *model, int S,
@@ -91,23 +88,25 @@ int cd_image_list_write_sidecar(const cd_image_list *l, const char *out, const c
   char path[4200];
   snprintf(path, sizeof path, "%s.json", out);
   cd_atomic_file af;
-  if (cd_atomic_open(&af, path, e)) return -1;
+  cd_jw w;
+  if (cd_jw_open(&w, &af, path, e)) return -1;
   int rows = 0;
   for (int k = 0; k < l->end - l->begin; k++) rows += ok[k] != 0;
-  FILE *fp = af.fp;
-  fputs("{\n  \"output\": ", fp);
-  cd_json_write_string(fp, out);
-  fputs(",\n  \"model\": ", fp);
-  cd_json_write_string(fp, model ? model : "");
-  fprintf(fp, ",\n  \"image_size\": %d,\n  \"list\": ", S);
-  cd_json_write_string(fp, l->name ? l->name : "");
-  fprintf(fp, ",\n  \"total\": %d,\n  \"shard\": [%d, %d],\n  \"begin\": %d,\n  \"end\": %d,\n  \"rows\": %d,\n  \"paths\": ",
-          l->total, l->shard_index, l->shard_count, l->begin, l->end, rows);
-  write_path_array(fp, l, ok, 1);
-  fputs(",\n  \"skipped\": ", fp);
-  write_path_array(fp, l, ok, 0);
-  fputs("\n}\n", fp);
-  return cd_atomic_commit(&af, e);
+  cd_jw_obj_block(&w);
+  cd_jw_kstr(&w, "output", out);
+  cd_jw_kstr(&w, "model", model ? model : "");
+  cd_jw_kint(&w, "image_size", S);
+  cd_jw_kstr(&w, "list", l->name ? l->name : "");
+  cd_jw_kint(&w, "total", l->total);
+  cd_jw_key(&w, "shard");
+  cd_jw_ints(&w, (const int64_t[]){l->shard_index, l->shard_count}, 2);
+  cd_jw_kint(&w, "begin", l->begin);
+  cd_jw_kint(&w, "end", l->end);
+  cd_jw_kint(&w, "rows", rows);
+  write_path_array(&w, "paths", l, ok, 1);
+  write_path_array(&w, "skipped", l, ok, 0);
+  cd_jw_end(&w);
+  return cd_jw_commit(&w, &af, e);
 }
 
 /* ---- progress checkpoints ----------------------------------------------------------------- */
@@ -125,22 +124,28 @@ int cd_image_list_write_partial(const cd_image_list *l, const char *prefix, cons
   char json[4200];
   partial_json(prefix, json, sizeof json);
   cd_atomic_file af;
-  if (cd_atomic_open(&af, json, e)) return -1;
-  fprintf(af.fp, "{\n  \"version\": %d,\n  \"model\": ", PARTIAL_VERSION);
-  cd_json_write_string(af.fp, model ? model : "");
-  fputs(",\n  \"list\": ", af.fp);
-  cd_json_write_string(af.fp, l->name ? l->name : "");
-  fprintf(af.fp, ",\n  \"total\": %d,\n  \"begin\": %d,\n  \"end\": %d,\n  \"done\": %d,\n  \"rows\": %d,\n  \"skipped\": {",
-          l->total, l->begin, l->end, done, rows);
-  int first = 1;
+  cd_jw w;
+  if (cd_jw_open(&w, &af, json, e)) return -1;
+  cd_jw_obj_block(&w);
+  cd_jw_kint(&w, "version", PARTIAL_VERSION);
+  cd_jw_kstr(&w, "model", model ? model : "");
+  cd_jw_kstr(&w, "list", l->name ? l->name : "");
+  cd_jw_kint(&w, "total", l->total);
+  cd_jw_kint(&w, "begin", l->begin);
+  cd_jw_kint(&w, "end", l->end);
+  cd_jw_kint(&w, "done", done);
+  cd_jw_kint(&w, "rows", rows);
+  cd_jw_key(&w, "skipped");
+  cd_jw_obj_block(&w);
   for (int k = 0; k < done; k++)
     if (!ok[k]) {
-      fprintf(af.fp, "%s\n    \"%d\": ", first ? "" : ",", k);
-      cd_json_write_string(af.fp, reasons && reasons[k] ? reasons[k] : "unreadable");
-      first = 0;
+      char key[16];
+      snprintf(key, sizeof key, "%d", k);
+      cd_jw_kstr(&w, key, reasons && reasons[k] ? reasons[k] : "unreadable");
     }
-  fputs(first ? "}\n}\n" : "\n  }\n}\n", af.fp);
-  return cd_atomic_commit(&af, e);
+  cd_jw_end(&w);
+  cd_jw_end(&w);
+  return cd_jw_commit(&w, &af, e);
 }
 
 /* 0 when the checkpoint is one of this run, else 1 with what differs in why. */

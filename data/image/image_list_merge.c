@@ -6,6 +6,7 @@
 
 #include "core/file.h"
 #include "core/json.h"
+#include "core/json_write.h"
 #include "core/npy.h"
 #include "data/image/image_list.h"
 
@@ -50,18 +51,15 @@ static int check_set(shard *s, int n, cd_error *e) {
 
 static int by_index(const void *a, const void *b) { return ((const shard *)a)->index - ((const shard *)b)->index; }
 
-static void write_paths(FILE *fp, const shard *s, int n, const char *key) {
-  int first = 1;
-  fprintf(fp, ",\n  \"%s\": [", key);
+static void write_paths(cd_jw *w, const shard *s, int n, const char *key) {
+  cd_jw_key(w, key);
+  cd_jw_arr_block(w);
   for (int k = 0; k < n; k++) {
     const cd_json *arr = cd_json_get(s[k].root, key);
-    for (size_t i = 0; arr && arr->type == CD_JSON_ARRAY && i < arr->n; i++) {
-      fputs(first ? "\n    " : ",\n    ", fp);
-      cd_json_write_string(fp, arr->items[i].str ? arr->items[i].str : "");
-      first = 0;
-    }
+    for (size_t i = 0; arr && arr->type == CD_JSON_ARRAY && i < arr->n; i++)
+      cd_jw_str(w, arr->items[i].str ? arr->items[i].str : "");
   }
-  fputs(first ? "]" : "\n  ]", fp);
+  cd_jw_end(w);
 }
 
 static int write_merged(const char *out, shard *s, int n, cd_error *e) {
@@ -84,19 +82,23 @@ static int write_merged(const char *out, shard *s, int n, cd_error *e) {
   char path[4200];
   snprintf(path, sizeof path, "%s.json", out);
   cd_atomic_file af;
-  if (cd_atomic_open(&af, path, e)) return -1;
-  fputs("{\n  \"output\": ", af.fp);
-  cd_json_write_string(af.fp, out);
-  fputs(",\n  \"model\": ", af.fp);
-  cd_json_write_string(af.fp, cd_json_get_str(s[0].root, "model", ""));
-  fprintf(af.fp, ",\n  \"image_size\": %d,\n  \"list\": ", (int)cd_json_get_int(s[0].root, "image_size", 0));
-  cd_json_write_string(af.fp, cd_json_get_str(s[0].root, "list", ""));
-  fprintf(af.fp, ",\n  \"total\": %d,\n  \"shard\": [0, 1],\n  \"begin\": 0,\n  \"end\": %d,\n  \"rows\": %zu",
-          s[0].total, s[0].total, rows);
-  write_paths(af.fp, s, n, "paths");
-  write_paths(af.fp, s, n, "skipped");
-  fputs("\n}\n", af.fp);
-  return cd_atomic_commit(&af, e);
+  cd_jw w;
+  if (cd_jw_open(&w, &af, path, e)) return -1;
+  cd_jw_obj_block(&w);
+  cd_jw_kstr(&w, "output", out);
+  cd_jw_kstr(&w, "model", cd_json_get_str(s[0].root, "model", ""));
+  cd_jw_kint(&w, "image_size", (int)cd_json_get_int(s[0].root, "image_size", 0));
+  cd_jw_kstr(&w, "list", cd_json_get_str(s[0].root, "list", ""));
+  cd_jw_kint(&w, "total", s[0].total);
+  cd_jw_key(&w, "shard");
+  cd_jw_ints(&w, (const int64_t[]){0, 1}, 2);
+  cd_jw_kint(&w, "begin", 0);
+  cd_jw_kint(&w, "end", s[0].total);
+  cd_jw_kint(&w, "rows", (int64_t)rows);
+  write_paths(&w, s, n, "paths");
+  write_paths(&w, s, n, "skipped");
+  cd_jw_end(&w);
+  return cd_jw_commit(&w, &af, e);
 }
 
 int cd_image_list_merge(const char *out, const char *const *shards, int n, cd_error *e) {

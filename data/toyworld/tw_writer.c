@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "core/file.h"
-#include "core/json.h"
+#include "core/json_write.h"
 #include "core/pool.h"
 #include "core/progress.h"
 #include "data/image/image_write.h"
@@ -117,20 +117,35 @@ static int write_recipe(const char *dir, const cd_toyworld_options *o, const cd_
                         int n_captions, cd_error *e) {
   char path[4096], recipe[512];
   cd_atomic_file af;
+  cd_jw w;
   snprintf(path, sizeof path, "%s/toyworld.json", dir);
   cd_toyworld_recipe(o, kind, n_captions, recipe, sizeof recipe);
-  if (cd_atomic_open(&af, path, e)) return -1;
-  fprintf(af.fp, "{\"version\": 1, \"recipe\": ");
-  cd_json_write_string(af.fp, recipe);
-  fprintf(af.fp, ",\n \"dataset\": \"%s\", \"images\": %d,\n \"classnames\": [\"landbird\", \"waterbird\"], "
-                 "\"attr_names\": [\"land\", \"water\"],\n \"group_counts\": {",
-          kind, p->n);
-  static const char *SPLIT[3] = {"train", "val", "test"};
-  for (int s = 0; s < 3; s++)
-    fprintf(af.fp, "%s\"%s\": [%d, %d, %d, %d]", s ? ", " : "", SPLIT[s], p->counts[s][0], p->counts[s][1],
-            p->counts[s][2], p->counts[s][3]);
-  fprintf(af.fp, "}}\n");
-  return cd_atomic_commit(&af, e);
+  if (cd_jw_open(&w, &af, path, e)) return -1;
+  static const char *const CLASSES[2] = {"landbird", "waterbird"}, *const ATTRS[2] = {"land", "water"};
+  static const char *const SPLIT[3] = {"train", "val", "test"};
+  w.indent = 1;
+  cd_jw_obj(&w);
+  cd_jw_kint(&w, "version", 1);
+  cd_jw_kstr(&w, "recipe", recipe);
+  cd_jw_br(&w);
+  cd_jw_kstr(&w, "dataset", kind);
+  cd_jw_kint(&w, "images", p->n);
+  cd_jw_br(&w);
+  cd_jw_key(&w, "classnames");
+  cd_jw_strs(&w, CLASSES, 2);
+  cd_jw_key(&w, "attr_names");
+  cd_jw_strs(&w, ATTRS, 2);
+  cd_jw_br(&w);
+  cd_jw_key(&w, "group_counts");
+  cd_jw_obj(&w);
+  for (int s = 0; s < 3; s++) {
+    const int64_t c[4] = {p->counts[s][0], p->counts[s][1], p->counts[s][2], p->counts[s][3]};
+    cd_jw_key(&w, SPLIT[s]);
+    cd_jw_ints(&w, c, 4);
+  }
+  cd_jw_end(&w);
+  cd_jw_end(&w);
+  return cd_jw_commit(&w, &af, e);
 }
 
 /* A stale marker must not vouch for a folder being rewritten. */

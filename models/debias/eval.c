@@ -9,7 +9,6 @@
 #include "core/json.h"
 #include "core/npy.h"
 #include "data/groups/groups.h"
-#include "models/debias/jsonw.h"
 #include "models/tuning/coop_loss.h"
 #include "models/tuning/prompt_ckpt.h"
 #include "models/tuning/tune_session.h"
@@ -76,24 +75,24 @@ int cd_eval_predictions(const cd_feature_cache *c, const int32_t *pred, cd_eval_
 int cd_eval_write_json(const char *path, const char *what, const cd_feature_cache *c,
                        const cd_eval_result *r, cd_error *e) {
   cd_atomic_file af;
-  if (cd_atomic_open(&af, path, e)) return -1;
-  FILE *fp = af.fp;
-  fputs("{\n  \"what\": ", fp);
-  cd_json_write_string(fp, what);
-  fputs(",\n  \"dataset\": ", fp);
-  cd_json_write_string(fp, c->dataset);
-  fputs(",\n  \"classnames\": ", fp);
-  cd_jw_strings(fp, c->classnames, c->n_cls);
-  fputs(",\n  \"attr_names\": ", fp);
-  cd_jw_strings(fp, c->attr_names, c->n_attr);
-  fprintf(fp, ",\n  \"n_groups\": %d,\n  \"train_group_counts\": ", r->G);
-  cd_jw_ints(fp, r->train_counts, r->G);
+  cd_jw w;
+  if (cd_jw_open(&w, &af, path, e)) return -1;
+  cd_jw_obj_block(&w);
+  cd_jw_kstr(&w, "what", what);
+  cd_jw_kstr(&w, "dataset", c->dataset);
+  cd_jw_key(&w, "classnames");
+  cd_jw_strs(&w, (const char *const *)c->classnames, c->n_cls);
+  cd_jw_key(&w, "attr_names");
+  cd_jw_strs(&w, (const char *const *)c->attr_names, c->n_attr);
+  cd_jw_kint(&w, "n_groups", r->G);
+  cd_jw_key(&w, "train_group_counts");
+  cd_jw_ints(&w, r->train_counts, r->G);
   for (int s = 0; s < 3; s++) {
-    fprintf(fp, ",\n  \"%s\": ", SPLIT_NAMES[s]);
-    cd_eval_write_split(fp, &r->split[s], "  ");
+    cd_jw_key(&w, SPLIT_NAMES[s]);
+    cd_eval_jw_split(&w, &r->split[s]);
   }
-  fputs("\n}\n", fp);
-  return cd_atomic_commit(&af, e);
+  cd_jw_end(&w);
+  return cd_jw_commit(&w, &af, e);
 }
 
 void cd_eval_print(FILE *fp, const cd_feature_cache *c, const cd_eval_result *r) {
@@ -114,38 +113,52 @@ void cd_eval_print(FILE *fp, const cd_feature_cache *c, const cd_eval_result *r)
     for (int w = 0; w < r->split[s].n_warnings; w++) fprintf(fp, "warning: %s\n", r->split[s].warnings[w]);
 }
 
+/* The same, for a caller that wrote the key of a block object `in` deep by hand. */
 void cd_eval_write_split(FILE *fp, const cd_group_metrics *m, const char *in) {
+  cd_jw w;
+  cd_jw_init(&w, fp);
+  w.depth = (int)strlen(in) / 2;
+  for (int i = 0; i < w.depth; i++) w.is_obj[i] = w.block[i] = 1, w.count[i] = 1;
+  w.after_key = 1;
+  cd_eval_jw_split(&w, m);
+}
+
+void cd_eval_jw_split(cd_jw *w, const cd_group_metrics *m) {
   static const char *const keys[4] = {"avg_acc", "avg_acc_adjusted", "worst_group_acc", "gap"};
   const double v[4] = {m->avg_acc, m->avg_acc_adjusted, m->worst_group_acc, m->gap};
   const double sd[4] = {m->avg_acc_std, m->avg_acc_adjusted_std, m->worst_group_acc_std, m->gap_std};
-  char sep[64];
-  snprintf(sep, sizeof sep, ",\n%s  ", in);
-  fprintf(fp, "{\n%s  \"rows\": %lld,\n%s  ", in, (long long)m->n_rows, in);
-  cd_jw_members(fp, keys, v, 4, sep);
-  fprintf(fp, "%s\"std\": {", sep);
-  cd_jw_members(fp, keys, sd, 4, ", ");
-  fprintf(fp, "},\n%s  \"groups\": [", in);
+  cd_jw_obj_block(w);
+  cd_jw_kint(w, "rows", m->n_rows);
+  for (int k = 0; k < 4; k++) cd_jw_knum(w, keys[k], v[k]);
+  cd_jw_key(w, "std");
+  cd_jw_obj(w);
+  for (int k = 0; k < 4; k++) cd_jw_knum(w, keys[k], sd[k]);
+  cd_jw_end(w);
+  cd_jw_key(w, "groups");
+  cd_jw_arr_block(w);
   for (int g = 0; g < m->G; g++) {
-    fprintf(fp, "%s\n%s    {\"g\": %d, \"y\": %d, \"a\": ", g ? "," : "", in, g, cd_group_y(g, m->n_attr));
-    if (m->n_attr > 0) fprintf(fp, "%d", cd_group_a(g, m->n_attr));
-    else fputs("null", fp);
-    fprintf(fp, ", \"n\": %lld, \"acc\": ", (long long)m->n[g]);
-    cd_jw_num(fp, m->acc[g]);
-    fputs(", \"acc_std\": ", fp);
-    cd_jw_num(fp, m->acc_std[g]);
-    fputc('}', fp);
+    cd_jw_obj(w);
+    cd_jw_kint(w, "g", g);
+    cd_jw_kint(w, "y", cd_group_y(g, m->n_attr));
+    cd_jw_key(w, "a");
+    if (m->n_attr > 0) cd_jw_int(w, cd_group_a(g, m->n_attr));
+    else cd_jw_null(w);
+    cd_jw_kint(w, "n", m->n[g]);
+    cd_jw_knum(w, "acc", m->acc[g]);
+    cd_jw_knum(w, "acc_std", m->acc_std[g]);
+    cd_jw_end(w);
   }
-  fprintf(fp, "\n%s  ],\n%s  \"pred_hist\": ", in, in);
+  cd_jw_end(w);
   /* counts; over several seeds the mean count, rounded */
-  fputc('[', fp);
-  for (int c = 0; c < m->n_cls; c++) fprintf(fp, c ? ", %lld" : "%lld", (long long)llround(m->pred_hist[c]));
-  fputc(']', fp);
-  fprintf(fp, ",\n%s  \"warnings\": [", in);
-  for (int w = 0; w < m->n_warnings; w++) {
-    if (w) fputs(", ", fp);
-    cd_json_write_string(fp, m->warnings[w]);
-  }
-  fprintf(fp, "]\n%s}", in);
+  cd_jw_key(w, "pred_hist");
+  cd_jw_arr(w);
+  for (int c = 0; c < m->n_cls; c++) cd_jw_int(w, llround(m->pred_hist[c]));
+  cd_jw_end(w);
+  cd_jw_key(w, "warnings");
+  cd_jw_arr(w);
+  for (int k = 0; k < m->n_warnings; k++) cd_jw_str(w, m->warnings[k]);
+  cd_jw_end(w);
+  cd_jw_end(w);
 }
 
 static int load_linear(cd_head *h, const char *npy, const char *json, const cd_json *root, const cd_clip *m,

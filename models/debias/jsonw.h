@@ -7,6 +7,13 @@
 #include <stdio.h>
 
 #include "core/json.h"
+#include "core/json_write.h"
+
+/* Until the last callers move to core/json_write.h, which owns these names. */
+#define cd_jw_num cd_jw0_num
+#define cd_jw_ints cd_jw0_ints
+#define cd_jw_int32s cd_jw0_int32s
+#define cd_jw_str_or_null cd_jw0_str_or_null
 
 void cd_jw_num(FILE *fp, double v);
 void cd_jw_doubles(FILE *fp, const double *v, int n);

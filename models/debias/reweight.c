@@ -8,8 +8,8 @@
 
 #include "core/file.h"
 #include "core/json.h"
+#include "core/json_write.h"
 #include "data/groups/groups.h"
-#include "models/debias/jsonw.h"
 #include "models/debias/group_weights.h"
 
 int cd_reweight_init(cd_reweight *r, const cd_reweight_params *par, const int32_t *group,
@@ -130,26 +130,31 @@ const char *cd_reweight_kind_name(cd_reweight_kind k) {
   return k == CD_REWEIGHT_DPT ? "dpt" : k == CD_REWEIGHT_GDRO ? "gdro" : "none";
 }
 
-static void write_state(FILE *fp, int epoch, const double *w, const double *p_bar, int G) {
-  fprintf(fp, "{\"epoch\": %d, \"w\": ", epoch);
-  cd_jw_doubles(fp, w, G);
-  fputs(", \"p_bar\": ", fp);
-  cd_jw_doubles(fp, p_bar, G);
-  fputc('}', fp);
+static void write_state(cd_jw *w, int epoch, const double *wt, const double *p_bar, int G) {
+  cd_jw_obj(w);
+  cd_jw_kint(w, "epoch", epoch);
+  cd_jw_key(w, "w");
+  cd_jw_nums(w, wt, G);
+  cd_jw_key(w, "p_bar");
+  cd_jw_nums(w, p_bar, G);
+  cd_jw_end(w);
 }
 
 int cd_reweight_save(cd_reweight *r, const char *path, int epoch, cd_error *e) {
   cd_atomic_file af;
-  if (cd_atomic_open(&af, path, e)) return -1;
-  fprintf(af.fp, "{\"format\": \"clipdebias-weights\", \"kind\": \"%s\", \"groups\": %d, \"states\": [",
-          cd_reweight_kind_name(r->par.kind), r->G);
-  if (r->saved_epoch >= 0 && r->saved_epoch != epoch) {
-    write_state(af.fp, r->saved_epoch, r->saved, r->saved + r->G, r->G);
-    fputs(", ", af.fp);
-  }
-  write_state(af.fp, epoch, r->w, r->p_bar, r->G);
-  fputs("]}\n", af.fp);
-  if (cd_atomic_commit(&af, e)) return -1;
+  cd_jw w;
+  if (cd_jw_open(&w, &af, path, e)) return -1;
+  cd_jw_obj(&w);
+  cd_jw_kstr(&w, "format", "clipdebias-weights");
+  cd_jw_kstr(&w, "kind", cd_reweight_kind_name(r->par.kind));
+  cd_jw_kint(&w, "groups", r->G);
+  cd_jw_key(&w, "states");
+  cd_jw_arr(&w);
+  if (r->saved_epoch >= 0 && r->saved_epoch != epoch) write_state(&w, r->saved_epoch, r->saved, r->saved + r->G, r->G);
+  write_state(&w, epoch, r->w, r->p_bar, r->G);
+  cd_jw_end(&w);
+  cd_jw_end(&w);
+  if (cd_jw_commit(&w, &af, e)) return -1;
   memcpy(r->saved, r->w, sizeof(double) * (size_t)r->G);
   memcpy(r->saved + r->G, r->p_bar, sizeof(double) * (size_t)r->G);
   r->saved_epoch = epoch;
@@ -170,11 +175,8 @@ int cd_reweight_load(cd_reweight *r, const char *path, int epoch, cd_error *e) {
     const cd_json *s = &st->items[i];
     if (cd_json_get_int(s, "epoch", -1) != epoch) continue;
     found = 1;
-    if (cd_jr_doubles(cd_json_get(s, "w"), r->w, r->G) ||
-        cd_jr_doubles(cd_json_get(s, "p_bar"), r->p_bar, r->G)) {
-      cd_fail(e, "%s: malformed state of epoch %d", path, epoch);
+    if (cd_json_field_nums(s, "w", r->w, r->G, path, e) || cd_json_field_nums(s, "p_bar", r->p_bar, r->G, path, e))
       goto done;
-    }
   }
   if (!found) {
     cd_fail(e, "%s: no weights for epoch %d (the file holds other epochs)", path, epoch);

@@ -6,7 +6,6 @@
 #include <string.h>
 
 #include "core/pool.h"
-#include "models/debias/jsonw.h"
 
 int cd_text_features(const cd_clip *m, const char *const *texts, int n, float *out, cd_error *e) {
   if (!m->tokenizer) return cd_fail(e, "%s: zero-shot prompts need the model's tokenizer", m->path);
@@ -140,28 +139,34 @@ int cd_pseudo_rows(const int32_t *split, int N, int **rows, int *n, cd_error *e)
 }
 
 void cd_pseudo_stats_write(FILE *fp, const cd_pseudo_stats *p) {
-  fprintf(fp, "\"rows\": %lld, \"acc\": ", (long long)p->n);
-  cd_jw_num(fp, p->acc);
-  fputs(", \"per_class\": ", fp);
-  if (p->n == 0) fputs("null", fp);
+  cd_jw w; /* members of an inline object the caller opened, after its ", " */
+  cd_jw_init(&w, fp);
+  w.depth = 1, w.is_obj[0] = 1;
+  cd_pseudo_stats_jw(&w, p);
+}
+
+void cd_pseudo_stats_jw(cd_jw *w, const cd_pseudo_stats *p) {
+  cd_jw_kint(w, "rows", p->n);
+  cd_jw_knum(w, "acc", p->acc);
+  cd_jw_key(w, "per_class");
+  if (p->n == 0) cd_jw_null(w);
   else {
-    fputc('[', fp);
+    cd_jw_arr(w);
     for (int c = 0; c < p->n_cls; c++) {
-      fprintf(fp, "%s{\"y\": %d, \"n\": %lld, \"acc\": ", c ? ", " : "", c, (long long)p->cls_n[c]);
-      cd_jw_num(fp, p->cls_n[c] ? (double)p->cls_correct[c] / (double)p->cls_n[c] : NAN);
-      fputc('}', fp);
+      cd_jw_obj(w);
+      cd_jw_kint(w, "y", c);
+      cd_jw_kint(w, "n", p->cls_n[c]);
+      cd_jw_knum(w, "acc", p->cls_n[c] ? (double)p->cls_correct[c] / (double)p->cls_n[c] : NAN);
+      cd_jw_end(w);
     }
-    fputc(']', fp);
+    cd_jw_end(w);
   }
-  fputs(", \"confusion\": ", fp);
-  if (p->n == 0) fputs("null", fp);
+  cd_jw_key(w, "confusion");
+  if (p->n == 0) cd_jw_null(w);
   else {
-    fputc('[', fp);
-    for (int a = 0; a < p->n_attr; a++) {
-      if (a) fputs(", ", fp);
-      cd_jw_ints(fp, p->confusion + (size_t)a * p->n_attr, p->n_attr);
-    }
-    fputc(']', fp);
+    cd_jw_arr(w);
+    for (int a = 0; a < p->n_attr; a++) cd_jw_ints(w, p->confusion + (size_t)a * p->n_attr, p->n_attr);
+    cd_jw_end(w);
   }
 }
 

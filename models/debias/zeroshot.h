@@ -13,6 +13,7 @@
 #include <stdio.h>
 
 #include "core/error.h"
+#include "core/json_write.h"
 #include "models/clip/clip.h"
 
 /* L2-normalised text features out [n, E] of texts (tokenized with the model's tokenizer). */
@@ -48,6 +49,8 @@ int cd_pseudo_rows(const int32_t *split, int N, int **rows, int *n, cd_error *e)
 /* JSON members (no braces): "rows": n, "acc": .., "per_class": [{"y", "n", "acc"}...],
  * "confusion": [[..]] (null when no true attribute is known). */
 void cd_pseudo_stats_write(FILE *fp, const cd_pseudo_stats *s);
+/* The same members, into an open object of a writer. */
+void cd_pseudo_stats_jw(cd_jw *w, const cd_pseudo_stats *s);
 /* "pseudo-label accuracy (train + val, N rows): 97.12% (landbird 98.10%, waterbird 95.00%)" */
 void cd_pseudo_stats_print(FILE *fp, const cd_pseudo_stats *s, char *const *classnames);
 

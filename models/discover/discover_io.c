@@ -5,85 +5,84 @@
 
 #include "core/file.h"
 #include "core/json.h"
-#include "models/debias/jsonw.h"
+#include "core/json_write.h"
 #include "models/discover/discover.h"
 #include "models/embed/embed_dataset.h"
 
-static void write_candidate(FILE *fp, const cd_discover_result *r, int k) {
+static void write_class_scores(cd_jw *w, const char *key, const cd_discover_result *r, const double *v) {
+  cd_jw_key(w, key);
+  cd_jw_obj(w);
+  for (int c = 0; c < r->C; c++) cd_jw_knum(w, r->classnames[c], v[c]);
+  cd_jw_end(w);
+}
+
+static void write_candidate(cd_jw *w, const cd_discover_result *r, int k) {
   const cd_discover_cand *cd = &r->cand[k];
-  fprintf(fp, "    {\"rank\": %d, \"word\": ", k + 1);
-  cd_json_write_string(fp, cd->word);
-  fputs(", \"score\": ", fp);
-  cd_jw_num(fp, cd->score);
-  fputs(", \"best_class\": ", fp);
-  if (cd->best_class >= 0) cd_json_write_string(fp, r->classnames[cd->best_class]);
-  else fputs("null", fp);
-  fputs(", \"class_scores\": {", fp);
-  cd_jw_members(fp, (const char *const *)r->classnames, cd->class_score, r->C, ", ");
-  fputs("}, \"b2t_class_scores\": {", fp);
-  cd_jw_members(fp, (const char *const *)r->classnames, cd->b2t_score, r->C, ", ");
-  fputs("}, \"residual\": ", fp);
-  cd_jw_num(fp, cd->residual);
-  fputs(", \"separation\": ", fp);
-  cd_jw_num(fp, cd->separation);
-  fputs(", \"assoc_class\": ", fp);
-  if (cd->assoc_class >= 0) cd_json_write_string(fp, r->classnames[cd->assoc_class]);
-  else fputs("null", fp);
-  fputs(", \"class_sim\": ", fp);
-  cd_jw_num(fp, cd->class_sim);
-  fputs(", \"closest_class\": ", fp);
-  cd_json_write_string(fp, r->classnames[cd->class_sim_cls]);
-  fprintf(fp, ", \"filtered\": %s, \"names_class\": %s, \"line\": %d}", cd->filtered ? "true" : "false",
-          cd->names_class ? "true" : "false", cd->line);
+  cd_jw_obj(w);
+  cd_jw_kint(w, "rank", k + 1);
+  cd_jw_kstr(w, "word", cd->word);
+  cd_jw_knum(w, "score", cd->score);
+  cd_jw_key(w, "best_class");
+  cd_jw_str_or_null(w, cd->best_class >= 0 ? r->classnames[cd->best_class] : NULL);
+  write_class_scores(w, "class_scores", r, cd->class_score);
+  write_class_scores(w, "b2t_class_scores", r, cd->b2t_score);
+  cd_jw_knum(w, "residual", cd->residual);
+  cd_jw_knum(w, "separation", cd->separation);
+  cd_jw_key(w, "assoc_class");
+  cd_jw_str_or_null(w, cd->assoc_class >= 0 ? r->classnames[cd->assoc_class] : NULL);
+  cd_jw_knum(w, "class_sim", cd->class_sim);
+  cd_jw_kstr(w, "closest_class", r->classnames[cd->class_sim_cls]);
+  cd_jw_kbool(w, "filtered", cd->filtered);
+  cd_jw_kbool(w, "names_class", cd->names_class);
+  cd_jw_kint(w, "line", cd->line);
+  cd_jw_end(w);
 }
 
 int cd_discover_write_json(const char *path, const cd_discover_result *r, cd_error *e) {
   cd_atomic_file af;
-  if (cd_atomic_open(&af, path, e)) return -1;
-  FILE *fp = af.fp;
-  fputs("{\n  \"version\": 1,\n  \"cache\": ", fp);
-  cd_json_write_string(fp, r->cache_dir);
-  fputs(",\n  \"cache_fingerprint\": ", fp);
-  cd_json_write_string(fp, r->cache_fingerprint);
-  fputs(",\n  \"model\": ", fp);
-  cd_json_write_string(fp, r->model_path);
-  fputs(",\n  \"model_checksum\": ", fp);
-  cd_json_write_string(fp, r->model_checksum);
-  fputs(",\n  \"words\": ", fp);
-  cd_json_write_string(fp, r->words_path);
-  fputs(",\n  \"attr_template\": ", fp);
-  cd_json_write_string(fp, r->attr_template);
-  fprintf(fp, ",\n  \"errors\": \"%s\",\n  \"split\": \"%s\",\n  \"classnames\": ", cd_discover_errors_name(r->errors),
-          r->split ? "val" : "train");
-  cd_json_write_string_list(fp, r->classnames, r->C);
-  fputs(",\n  \"wrong\": ", fp);
-  cd_jw_ints(fp, r->n_wrong, r->C);
-  fputs(",\n  \"right\": ", fp);
-  cd_jw_ints(fp, r->n_right, r->C);
+  cd_jw w;
+  if (cd_jw_open(&w, &af, path, e)) return -1;
+  cd_jw_obj_block(&w);
+  cd_jw_kint(&w, "version", 1);
+  cd_jw_kstr(&w, "cache", r->cache_dir);
+  cd_jw_kstr(&w, "cache_fingerprint", r->cache_fingerprint);
+  cd_jw_kstr(&w, "model", r->model_path);
+  cd_jw_kstr(&w, "model_checksum", r->model_checksum);
+  cd_jw_kstr(&w, "words", r->words_path);
+  cd_jw_kstr(&w, "attr_template", r->attr_template);
+  cd_jw_kstr(&w, "errors", cd_discover_errors_name(r->errors));
+  cd_jw_kstr(&w, "split", r->split ? "val" : "train");
+  cd_jw_key(&w, "classnames");
+  cd_jw_strs(&w, (const char *const *)r->classnames, r->C);
+  cd_jw_key(&w, "wrong");
+  cd_jw_ints(&w, r->n_wrong, r->C);
+  cd_jw_key(&w, "right");
+  cd_jw_ints(&w, r->n_right, r->C);
   int n_filtered = 0;
   for (int k = 0; k < r->n_cand; k++) n_filtered += r->cand[k].filtered;
-  fputs(",\n  \"class_filter\": {\"rule\": \"class_sim (cosine of the prompt with the span of the class prompts) >= "
-        "threshold, or the word names a class\", \"threshold\": ", fp);
-  cd_jw_num(fp, r->threshold);
-  fprintf(fp, ", \"filtered\": %d},\n  \"attr_words\": [", n_filtered);
-  for (int v = 0; v < r->n_values; v++) {
-    fputs(v ? ", " : "", fp);
-    cd_json_write_string(fp, r->cand[r->value_cand[v]].word);
-  }
-  fputs("],\n  \"attr_value_from_class\": [", fp);
-  for (int v = 0; v < r->n_values; v++) {
-    fputs(v ? ", " : "", fp);
-    cd_json_write_string(fp, r->classnames[r->value_class[v]]);
-  }
-  fputs("],\n  \"attr_prompts\": ", fp);
-  cd_json_write_string_list(fp, r->attr_prompts, r->n_values);
-  fputs(",\n  \"candidates\": [\n", fp);
-  for (int k = 0; k < r->n_cand; k++) {
-    write_candidate(fp, r, k);
-    fputs(k + 1 < r->n_cand ? ",\n" : "\n", fp);
-  }
-  fputs("  ]\n}\n", fp);
-  return cd_atomic_commit(&af, e);
+  cd_jw_key(&w, "class_filter");
+  cd_jw_obj(&w);
+  cd_jw_kstr(&w, "rule", "class_sim (cosine of the prompt with the span of the class prompts) >= threshold, or the word "
+                         "names a class");
+  cd_jw_knum(&w, "threshold", r->threshold);
+  cd_jw_kint(&w, "filtered", n_filtered);
+  cd_jw_end(&w);
+  cd_jw_key(&w, "attr_words");
+  cd_jw_arr(&w);
+  for (int v = 0; v < r->n_values; v++) cd_jw_str(&w, r->cand[r->value_cand[v]].word);
+  cd_jw_end(&w);
+  cd_jw_key(&w, "attr_value_from_class");
+  cd_jw_arr(&w);
+  for (int v = 0; v < r->n_values; v++) cd_jw_str(&w, r->classnames[r->value_class[v]]);
+  cd_jw_end(&w);
+  cd_jw_key(&w, "attr_prompts");
+  cd_jw_strs(&w, (const char *const *)r->attr_prompts, r->n_values);
+  cd_jw_key(&w, "candidates");
+  cd_jw_arr_block(&w);
+  for (int k = 0; k < r->n_cand; k++) write_candidate(&w, r, k);
+  cd_jw_end(&w);
+  cd_jw_end(&w);
+  return cd_jw_commit(&w, &af, e);
 }
 
 static void print_row(FILE *fp, const cd_discover_result *r, int k) {

@@ -8,15 +8,26 @@
 #include "core/file.h"
 #include "core/hash.h"
 #include "core/json.h"
+#include "core/json_write.h"
 #include "core/npy.h"
 #include "core/outdir_lock.h"
 #include "data/datasets/cache_meta.h"
 #include "data/datasets/feature_cache.h"
 
 /* The CLIP normalisation data/image/preprocess.c applies (recorded, not used, here). */
-static const char *const PREPROCESS_FMT =
-    "{\"resize\": \"bicubic (Pillow)\", \"crop\": \"center\", \"size\": %d, \"mode\": \"RGB\", "
-    "\"mean\": [0.48145466, 0.4578275, 0.40821073], \"std\": [0.26862954, 0.26130258, 0.27577711]}";
+static void write_preprocess(cd_jw *w, int size) {
+  static const double mean[3] = {0.48145466, 0.4578275, 0.40821073}, std[3] = {0.26862954, 0.26130258, 0.27577711};
+  cd_jw_obj(w);
+  cd_jw_kstr(w, "resize", "bicubic (Pillow)");
+  cd_jw_kstr(w, "crop", "center");
+  cd_jw_kint(w, "size", size);
+  cd_jw_kstr(w, "mode", "RGB");
+  cd_jw_key(w, "mean");
+  cd_jw_nums(w, mean, 3);
+  cd_jw_key(w, "std");
+  cd_jw_nums(w, std, 3);
+  cd_jw_end(w);
+}
 
 void cd_model_checksum(const cd_clip *m, char out[80]) {
   snprintf(out, 80, "xxh64-16M:%016llx", (unsigned long long)cd_xxh64_chunked(m->st.file.data, m->st.file.size));
@@ -66,32 +77,37 @@ static int select_records(const cd_dataset *d, const int want[3], selection *s, 
 
 /* ---- cache.json -------------------------------------------------------------------------- */
 
-static void write_model(FILE *fp, const cd_clip *m, const char *checksum) {
-  fputs("{\"path\": ", fp);
-  cd_json_write_string(fp, m->path);
-  fprintf(fp, ", \"layout\": \"%s\", \"embed_dim\": %d, \"image_size\": %d, \"patch_size\": %d, \"width\": %d, "
-              "\"layers\": %d, \"heads\": %d, \"activation\": \"%s\", \"dtype\": ",
-          cd_layout_name(m->layout), m->embed_dim, m->vision.image_size, m->vision.patch_size, m->vision.tf.width,
-          m->vision.tf.layers, m->vision.tf.heads, m->vision.tf.act == CD_ACT_GELU ? "gelu" : "quick_gelu");
-  cd_json_write_string(fp, m->stored_dtype);
-  fputs(", \"checksum\": ", fp);
-  cd_json_write_string(fp, checksum);
-  fputc('}', fp);
+static void write_model(cd_jw *w, const cd_clip *m, const char *checksum) {
+  cd_jw_obj(w);
+  cd_jw_kstr(w, "path", m->path);
+  cd_jw_kstr(w, "layout", cd_layout_name(m->layout));
+  cd_jw_kint(w, "embed_dim", m->embed_dim);
+  cd_jw_kint(w, "image_size", m->vision.image_size);
+  cd_jw_kint(w, "patch_size", m->vision.patch_size);
+  cd_jw_kint(w, "width", m->vision.tf.width);
+  cd_jw_kint(w, "layers", m->vision.tf.layers);
+  cd_jw_kint(w, "heads", m->vision.tf.heads);
+  cd_jw_kstr(w, "activation", m->vision.tf.act == CD_ACT_GELU ? "gelu" : "quick_gelu");
+  cd_jw_kstr(w, "dtype", m->stored_dtype);
+  cd_jw_kstr(w, "checksum", checksum);
+  cd_jw_end(w);
 }
 
-static void write_dataset(FILE *fp, const cd_dataset *d, const selection *s) {
-  fputs("{\"name\": ", fp);
-  cd_json_write_string(fp, d->name);
-  fputs(", \"root\": ", fp);
-  cd_json_write_string(fp, d->root);
-  fputs(", \"metadata\": ", fp);
-  cd_json_write_string(fp, d->metadata);
-  fprintf(fp, ", \"options\": %s, \"classnames\": ", d->options_json ? d->options_json : "{}");
-  cd_json_write_string_list(fp, d->classnames, d->n_cls);
-  fputs(", \"attr_names\": ", fp);
-  cd_json_write_string_list(fp, d->attr_names, d->n_attr);
-  fprintf(fp, ", \"official_split\": %s, \"records\": %d, \"records_checksum\": \"%s\"}", d->official_split ? "true" : "false",
-          s->n, s->checksum);
+static void write_dataset(cd_jw *w, const cd_dataset *d, const selection *s) {
+  cd_jw_obj(w);
+  cd_jw_kstr(w, "name", d->name);
+  cd_jw_kstr(w, "root", d->root);
+  cd_jw_kstr(w, "metadata", d->metadata);
+  cd_jw_key(w, "options");
+  cd_jw_raw(w, d->options_json ? d->options_json : "{}");
+  cd_jw_key(w, "classnames");
+  cd_jw_strs(w, (const char *const *)d->classnames, d->n_cls);
+  cd_jw_key(w, "attr_names");
+  cd_jw_strs(w, (const char *const *)d->attr_names, d->n_attr);
+  cd_jw_kbool(w, "official_split", d->official_split);
+  cd_jw_kint(w, "records", s->n);
+  cd_jw_kstr(w, "records_checksum", s->checksum);
+  cd_jw_end(w);
 }
 
 typedef struct {
@@ -131,35 +147,67 @@ static char *meta_text(const job *j, const cd_embed_result *res, cd_error *e) {
   size_t len = 0;
   FILE *fp = open_memstream(&text, &len);
   if (!fp) return cd_fail(e, "out of memory"), NULL;
-  fprintf(fp, "{\"version\": 1, \"complete\": %s,\n \"model\": ", res ? "true" : "false");
-  write_model(fp, j->m, j->checksum);
-  fputs(",\n \"preprocess\": ", fp);
-  fprintf(fp, PREPROCESS_FMT, j->m->vision.image_size);
-  fputs(",\n \"dataset\": ", fp);
-  write_dataset(fp, j->d, j->s);
-  fputs(",\n \"splits\": [", fp);
-  for (int k = 0, first = 1; k < 3; k++)
-    if (j->want[k]) fprintf(fp, "%s\"%s\"", first ? "" : ", ", cd_split_name(k)), first = 0;
-  fputc(']', fp);
-  if (j->l->shard_count > 1)
-    fprintf(fp, ",\n \"shard\": {\"index\": %d, \"count\": %d, \"total\": %d, \"begin\": %d, \"end\": %d}", j->l->shard_index,
-            j->l->shard_count, j->l->total, j->l->begin, j->l->end);
-  if (j->dtype == CD_F16) fputs(",\n \"features_dtype\": \"float16\"", fp);
-  if (res) fprintf(fp, ",\n \"files\": {\"sizes\": \"%s\", \"mtimes\": \"%s\"}", j->sizes, j->mtimes);
-  fprintf(fp, ",\n \"rows\": %d,\n \"skipped\": [", res ? res->rows : 0);
-  for (int k = 0, first = 1; res && k < res->n; k++) {
+  /* a few members per line, continuation lines indented by one space */
+  cd_jw w;
+  cd_jw_init(&w, fp);
+  w.indent = 1;
+  cd_jw_obj(&w);
+  cd_jw_kint(&w, "version", 1);
+  cd_jw_kbool(&w, "complete", res != NULL);
+  cd_jw_br(&w);
+  cd_jw_key(&w, "model");
+  write_model(&w, j->m, j->checksum);
+  cd_jw_br(&w);
+  cd_jw_key(&w, "preprocess");
+  write_preprocess(&w, j->m->vision.image_size);
+  cd_jw_br(&w);
+  cd_jw_key(&w, "dataset");
+  write_dataset(&w, j->d, j->s);
+  cd_jw_br(&w);
+  cd_jw_key(&w, "splits");
+  cd_jw_arr(&w);
+  for (int k = 0; k < 3; k++)
+    if (j->want[k]) cd_jw_str(&w, cd_split_name(k));
+  cd_jw_end(&w);
+  if (j->l->shard_count > 1) {
+    cd_jw_br(&w);
+    cd_jw_key(&w, "shard");
+    cd_jw_obj(&w);
+    cd_jw_kint(&w, "index", j->l->shard_index);
+    cd_jw_kint(&w, "count", j->l->shard_count);
+    cd_jw_kint(&w, "total", j->l->total);
+    cd_jw_kint(&w, "begin", j->l->begin);
+    cd_jw_kint(&w, "end", j->l->end);
+    cd_jw_end(&w);
+  }
+  if (j->dtype == CD_F16) cd_jw_br(&w), cd_jw_kstr(&w, "features_dtype", "float16");
+  if (res) {
+    cd_jw_br(&w);
+    cd_jw_key(&w, "files");
+    cd_jw_obj(&w);
+    cd_jw_kstr(&w, "sizes", j->sizes);
+    cd_jw_kstr(&w, "mtimes", j->mtimes);
+    cd_jw_end(&w);
+  }
+  cd_jw_br(&w);
+  cd_jw_kint(&w, "rows", res ? res->rows : 0);
+  cd_jw_br(&w);
+  cd_jw_key(&w, "skipped");
+  cd_jw_arr(&w);
+  for (int k = 0; res && k < res->n; k++) {
     if (res->ok[k]) continue;
-    fputs(first ? "\n  {\"filename\": " : ",\n  {\"filename\": ", fp);
-    cd_json_write_string(fp, j->s->files[j->l->begin + k]);
-    fputs(", \"reason\": ", fp);
     const char *why = res->reasons[k] ? res->reasons[k] : "unreadable", *path = j->s->paths[j->l->begin + k];
     size_t pl = strlen(path);
     if (!strncmp(why, path, pl) && !strncmp(why + pl, ": ", 2)) why += pl + 2; /* the file is named already */
-    cd_json_write_string(fp, why);
-    fputc('}', fp);
-    first = 0;
+    cd_jw_br(&w);
+    cd_jw_obj(&w);
+    cd_jw_kstr(&w, "filename", j->s->files[j->l->begin + k]);
+    cd_jw_kstr(&w, "reason", why);
+    cd_jw_end(&w);
   }
-  fputs("]}\n", fp);
+  cd_jw_end(&w);
+  cd_jw_end(&w);
+  fputc('\n', fp);
   fclose(fp);
   return text;
 }

@@ -1,12 +1,14 @@
 /* Prompt-tuning checkpoints (see prompt_ckpt.h). */
 #include "models/tuning/prompt_ckpt.h"
 
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/file.h"
 #include "core/json.h"
+#include "core/json_write.h"
 #include "core/npy.h"
 #include "ops/dispatch.h"
 
@@ -28,32 +30,38 @@ int cd_prompt_ckpt_paths(const char *ctx_path, char *json, char *optim, size_t c
   return 0;
 }
 
-static void write_meta(FILE *fp, const cd_prompt_ckpt_meta *m) {
-  fprintf(fp, "{\n  \"format\": \"clipdebias-coop\",\n  \"classnames\": [");
-  for (int i = 0; i < m->n_cls; i++) {
-    if (i) fprintf(fp, ", ");
-    cd_json_write_string(fp, m->classnames[i]);
-  }
-  fprintf(fp, "],\n  \"n_ctx\": %d,\n  \"csc\": %s,\n  \"width\": %d,\n  \"position\": \"%s\",\n",
-          m->n_ctx, m->csc ? "true" : "false", m->width, cd_class_position_name(m->position));
-  fprintf(fp, "  \"ctx_init\": ");
-  cd_json_write_string(fp, m->ctx_init);
-  fprintf(fp, ",\n  \"model\": ");
-  cd_json_write_string(fp, m->model);
-  if (m->model_checksum[0]) {
-    fprintf(fp, ",\n  \"model_checksum\": ");
-    cd_json_write_string(fp, m->model_checksum);
-  }
+static void write_meta(cd_jw *w, const cd_prompt_ckpt_meta *m) {
+  cd_jw_obj_block(w);
+  cd_jw_kstr(w, "format", "clipdebias-coop");
+  cd_jw_key(w, "classnames");
+  cd_jw_strs(w, (const char *const *)m->classnames, m->n_cls);
+  cd_jw_kint(w, "n_ctx", m->n_ctx);
+  cd_jw_kbool(w, "csc", m->csc);
+  cd_jw_kint(w, "width", m->width);
+  cd_jw_kstr(w, "position", cd_class_position_name(m->position));
+  cd_jw_kstr(w, "ctx_init", m->ctx_init);
+  cd_jw_kstr(w, "model", m->model);
+  if (m->model_checksum[0]) cd_jw_kstr(w, "model_checksum", m->model_checksum);
+  cd_jw_kint(w, "step", m->step);
+  cd_jw_kint(w, "epoch", m->epoch);
+  cd_jw_key(w, "seed");
+  cd_jw_uint(w, m->seed);
+  cd_jw_kint(w, "batch", m->batch);
+  if (m->dims > 0) cd_jw_kint(w, "dims", m->dims);
+  if (m->precision != CD_PREC_FP32) cd_jw_kstr(w, "precision", cd_precision_name(m->precision));
   const cd_optim_config *o = &m->optim;
-  fprintf(fp, ",\n  \"step\": %ld,\n  \"epoch\": %d,\n  \"seed\": %llu,\n  \"batch\": %d,\n",
-          m->step, m->epoch, (unsigned long long)m->seed, m->batch);
-  if (m->dims > 0) fprintf(fp, "  \"dims\": %d,\n", m->dims);
-  if (m->precision != CD_PREC_FP32) fprintf(fp, "  \"precision\": \"%s\",\n", cd_precision_name(m->precision));
-  fprintf(fp, "  \"optim\": {\"kind\": \"%s\", \"lr\": %.17g, \"momentum\": %.17g, "
-              "\"weight_decay\": %.17g, \"beta1\": %.17g, \"beta2\": %.17g, \"eps\": %.17g, "
-              "\"max_epoch\": %d, \"warmup_epochs\": %d, \"warmup_lr\": %.17g}\n}\n",
-          cd_optim_kind_name(o->kind), o->lr, o->momentum, o->weight_decay, o->beta1, o->beta2,
-          o->eps, o->max_epoch, o->warmup_epochs, o->warmup_lr);
+  const char *const keys[6] = {"lr", "momentum", "weight_decay", "beta1", "beta2", "eps"};
+  const double v[6] = {o->lr, o->momentum, o->weight_decay, o->beta1, o->beta2, o->eps};
+  cd_jw_key(w, "optim");
+  cd_jw_obj(w);
+  cd_jw_kstr(w, "kind", cd_optim_kind_name(o->kind));
+  for (int k = 0; k < 6; k++) cd_jw_key(w, keys[k]), cd_jw_g17(w, v[k]);
+  cd_jw_kint(w, "max_epoch", o->max_epoch);
+  cd_jw_kint(w, "warmup_epochs", o->warmup_epochs);
+  cd_jw_key(w, "warmup_lr");
+  cd_jw_g17(w, o->warmup_lr);
+  cd_jw_end(w);
+  cd_jw_end(w);
 }
 
 int cd_prompt_ckpt_save(const char *ctx_path, const cd_prompt_ckpt_meta *meta,
@@ -76,23 +84,16 @@ int cd_prompt_ckpt_save(const char *ctx_path, const cd_prompt_ckpt_meta *meta,
     if (r) return -1;
   }
   cd_atomic_file af;
-  if (cd_atomic_open(&af, json, e)) return -1;
-  write_meta(af.fp, meta);
-  return cd_atomic_commit(&af, e);
+  cd_jw w;
+  if (cd_jw_open(&w, &af, json, e)) return -1;
+  write_meta(&w, meta);
+  return cd_jw_commit(&w, &af, e);
 }
 
 void cd_prompt_ckpt_meta_free(cd_prompt_ckpt_meta *m) {
   cd_free_classnames(m->classnames, m->n_cls);
   m->classnames = NULL;
   m->n_cls = 0;
-}
-
-static int num(const cd_json *o, const char *k, const char *path, double *out, cd_error *e) {
-  const cd_json *v = cd_json_get(o, k);
-  if (!v || (v->type != CD_JSON_NUMBER && v->type != CD_JSON_BOOL))
-    return cd_fail(e, "%s: missing or non-numeric \"%s\"", path, k);
-  *out = v->type == CD_JSON_BOOL ? v->boolean : v->number;
-  return 0;
 }
 
 int cd_prompt_ckpt_refuse_projected(const char *path, const cd_prompt_ckpt_meta *meta, cd_error *e) {
@@ -110,27 +111,24 @@ int cd_prompt_ckpt_load_meta(const char *path, cd_prompt_ckpt_meta *m, cd_error 
   cd_json_doc *doc = cd_json_parse_file(json, 1 << 24, e);
   if (!doc) return -1;
   const cd_json *r = cd_json_root(doc);
-  const cd_json *names = cd_json_get(r, "classnames"), *oj = cd_json_get(r, "optim");
-  double n_ctx = 0, csc = 0, width = 0, step = 0, epoch = 0, seed = 0, batch = 0;
+  const cd_json *names = NULL, *oj = NULL;
+  int n_ctx = 0, csc = 0, width = 0, epoch = 0, batch = 0, dims = 0;
+  int64_t step = 0;
+  double seed = 0;
   int rc = -1;
-  if (!names || names->type != CD_JSON_ARRAY || names->n < 1 || names->n > 1000000) {
-    cd_fail(e, "%s: \"classnames\" must be a non-empty array", json);
+  if (cd_json_field(r, "classnames", CD_JSON_ARRAY, &names, json, e) || cd_json_field(r, "optim", CD_JSON_OBJECT, &oj, json, e))
+    goto done;
+  if (names->n < 1 || names->n > 1000000) {
+    cd_fail(e, "%s: field \"classnames\": %zu names (1 to 1000000 expected)", json, names->n);
     goto done;
   }
-  if (!oj || oj->type != CD_JSON_OBJECT) {
-    cd_fail(e, "%s: missing \"optim\" object", json);
+  if (cd_json_field_int(r, "n_ctx", 1, 77, &n_ctx, json, e) || cd_json_field_bool(r, "csc", &csc, json, e) ||
+      cd_json_field_int(r, "width", 1, 65536, &width, json, e) || cd_json_field_i64(r, "step", 0, INT64_MAX, &step, json, e) ||
+      cd_json_field_int(r, "epoch", 0, 1000000000, &epoch, json, e) ||
+      cd_json_field_num(r, "seed", 0, 18446744073709551615.0, &seed, json, e) ||
+      cd_json_field_int(r, "batch", 1, INT_MAX, &batch, json, e) ||
+      (cd_json_has(r, "dims") && cd_json_field_int(r, "dims", 0, INT_MAX, &dims, json, e)))
     goto done;
-  }
-  if (num(r, "n_ctx", json, &n_ctx, e) || num(r, "csc", json, &csc, e) ||
-      num(r, "width", json, &width, e) || num(r, "step", json, &step, e) ||
-      num(r, "epoch", json, &epoch, e) || num(r, "seed", json, &seed, e) ||
-      num(r, "batch", json, &batch, e))
-    goto done;
-  if (n_ctx < 1 || n_ctx > 77 || width < 1 || width > 65536 || epoch < 0 || step < 0 ||
-      batch < 1 || epoch > 1e9) {
-    cd_fail(e, "%s: n_ctx/width/epoch/step/batch out of range", json);
-    goto done;
-  }
   int pos = cd_class_position_parse(cd_json_get_str(r, "position", "end"));
   int kind = cd_optim_parse_kind(cd_json_get_str(oj, "kind", "sgd"));
   if (pos < 0 || kind < 0) {
@@ -152,15 +150,15 @@ int cd_prompt_ckpt_load_meta(const char *path, cd_prompt_ckpt_meta *m, cd_error 
       goto done;
     }
   }
-  m->n_ctx = (int)n_ctx;
-  m->csc = csc != 0;
-  m->width = (int)width;
+  m->n_ctx = n_ctx;
+  m->csc = csc;
+  m->width = width;
   m->position = (cd_class_position)pos;
   m->step = (long)step;
-  m->epoch = (int)epoch;
+  m->epoch = epoch;
   m->seed = (uint64_t)seed;
-  m->batch = (int)batch;
-  m->dims = (int)cd_json_get_int(r, "dims", 0);
+  m->batch = batch;
+  m->dims = dims;
   const char *prec = cd_json_get_str(r, "precision", "fp32");
   int pi = cd_precision_from_name(prec);
   if (pi != CD_PREC_FP32 && pi != CD_PREC_BF16) {

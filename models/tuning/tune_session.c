@@ -8,6 +8,7 @@
 
 #include "core/file.h"
 #include "core/json.h"
+#include "core/json_write.h"
 #include "core/progress.h"
 #include "models/tuning/coop_loss.h"
 
@@ -250,15 +251,17 @@ int cd_tune_diverged_save(const char *ckpt, const cd_tune_session *s, const char
   char path[4200];
   cd_atomic_file af;
   if (diverged_path(ckpt, path, sizeof path)) return cd_fail(e, "%s: path too long", ckpt);
-  if (cd_atomic_open(&af, path, e)) return -1;
-  fprintf(af.fp, "{\n  \"status\": \"diverged\",\n  \"epoch\": %d,\n  \"last_finished_epoch\": %d,\n  \"loss\": ",
-          s->diverged_epoch, s->epoch);
-  if (isfinite(s->diverged_loss)) fprintf(af.fp, "%.17g", s->diverged_loss);
-  else fputs("null", af.fp);
-  fputs(",\n  \"message\": ", af.fp);
-  cd_json_write_string(af.fp, message);
-  fputs("\n}\n", af.fp);
-  return cd_atomic_commit(&af, e);
+  cd_jw w;
+  if (cd_jw_open(&w, &af, path, e)) return -1;
+  cd_jw_obj_block(&w);
+  cd_jw_kstr(&w, "status", "diverged");
+  cd_jw_kint(&w, "epoch", s->diverged_epoch);
+  cd_jw_kint(&w, "last_finished_epoch", s->epoch);
+  cd_jw_key(&w, "loss");
+  cd_jw_g17(&w, s->diverged_loss);
+  cd_jw_kstr(&w, "message", message);
+  cd_jw_end(&w);
+  return cd_jw_commit(&w, &af, e);
 }
 
 int cd_tune_diverged_refuse(const char *ckpt, cd_error *e) {

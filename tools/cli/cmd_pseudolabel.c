@@ -6,11 +6,11 @@
 #include <sys/stat.h>
 
 #include "core/json.h"
+#include "core/json_write.h"
 
 #include "core/file.h"
 #include "core/npy.h"
 #include "models/debias/eval.h"
-#include "models/debias/jsonw.h"
 #include "models/run/run.h"
 #include "models/debias/zeroshot.h"
 #include "tools/cli/args.h"
@@ -35,16 +35,20 @@ static int write_json(const char *npy, const cd_run_inputs *in, const cd_pseudo_
   size_t n = strlen(npy);
   if (n >= 4 && !strcmp(npy + n - 4, ".npy")) n -= 4;
   if (snprintf(json, sizeof json, "%.*s.json", (int)n, npy) >= (int)sizeof json) return cd_fail(e, "%s: path too long", npy);
+  static const char *const SPLITS[2] = {"train", "val"};
   cd_atomic_file af;
-  if (cd_atomic_open(&af, json, e)) return -1;
-  fputs("{\"attr_prompts\": ", af.fp);
-  cd_jw_strings(af.fp, (char *const *)in->attr_prompts, in->n_attr_prompts);
-  fputs(", \"attr_names\": ", af.fp);
-  cd_jw_strings(af.fp, in->cache.attr_names, in->cache.n_attr);
-  fputs(", \"splits\": [\"train\", \"val\"], ", af.fp);
-  cd_pseudo_stats_write(af.fp, s);
-  fputs("}\n", af.fp);
-  return cd_atomic_commit(&af, e);
+  cd_jw w;
+  if (cd_jw_open(&w, &af, json, e)) return -1;
+  cd_jw_obj(&w);
+  cd_jw_key(&w, "attr_prompts");
+  cd_jw_strs(&w, in->attr_prompts, in->n_attr_prompts);
+  cd_jw_key(&w, "attr_names");
+  cd_jw_strs(&w, (const char *const *)in->cache.attr_names, in->cache.n_attr);
+  cd_jw_key(&w, "splits");
+  cd_jw_strs(&w, SPLITS, 2);
+  cd_pseudo_stats_jw(&w, s);
+  cd_jw_end(&w);
+  return cd_jw_commit(&w, &af, e);
 }
 
 /* 1 when out does not exist yet, or is a file this command wrote (its sidecar lists attr_prompts). */
