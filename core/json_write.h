@@ -26,7 +26,7 @@
 #include "core/file.h"
 #include "core/json.h"
 
-#define CD_JW_DEPTH 32
+#define CD_JW_DEPTH 64 /* as deep as the parser reads */
 
 typedef struct {
   FILE *fp;

@@ -1,6 +1,7 @@
 /* cache.json identity checks (see cache_meta.h). */
 #include "data/datasets/cache_meta.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -75,14 +76,12 @@ int cd_cache_meta_shard(const cd_json *root, const char *path, cd_cache_shard *s
     *s = (cd_cache_shard){0, 1, total, 0, total};
     return 0;
   }
-  s->index = (int)cd_json_get_int(sh, "index", -1);
-  s->count = (int)cd_json_get_int(sh, "count", -1);
-  s->total = (int)cd_json_get_int(sh, "total", -1);
-  s->begin = (int)cd_json_get_int(sh, "begin", -1);
-  s->end = (int)cd_json_get_int(sh, "end", -1);
-  if (s->count < 1 || s->index < 0 || s->index >= s->count || s->begin < 0 || s->end < s->begin || s->end > s->total)
-    return cd_fail(e, "%s: malformed \"shard\" entry (index %d, count %d, begin %d, end %d, total %d)", path, s->index, s->count,
-                   s->begin, s->end, s->total);
+  if (cd_json_field_int(sh, "count", 1, INT32_MAX, &s->count, path, e) ||
+      cd_json_field_int(sh, "index", 0, s->count - 1, &s->index, path, e) ||
+      cd_json_field_int(sh, "total", 0, INT32_MAX, &s->total, path, e) ||
+      cd_json_field_int(sh, "begin", 0, s->total, &s->begin, path, e) ||
+      cd_json_field_int(sh, "end", s->begin, s->total, &s->end, path, e))
+    return -1;
   return 0;
 }
 

@@ -151,18 +151,7 @@ int cd_discover_load_prompts(const char *path, const cd_feature_cache *c, const 
   else if (strcmp(sum, have_sum))
     rc = cd_fail(e, "%s was discovered with another model: %s (%s), not %s (%s)", path,
                  cd_json_get_str(root, "model", "?"), sum, m->path, have_sum);
-  else if (ap->n < 2)
-    rc = cd_fail(e, "%s: attr_prompts holds %zu prompt%s; at least 2 are needed", path, ap->n, ap->n == 1 ? "" : "s");
-  if (!rc && !(*prompts = cd_calloc(ap->n, sizeof(char *), e))) rc = -1;
-  for (size_t i = 0; !rc && i < ap->n; i++) {
-    if (ap->items[i].type != CD_JSON_STRING) rc = cd_fail(e, "%s: attr_prompts[%zu] is not a string", path, i);
-    else if (!((*prompts)[i] = strdup(ap->items[i].str))) rc = cd_fail(e, "out of memory");
-    else *n = (int)i + 1;
-  }
-  if (rc) {
-    for (int i = 0; i < *n; i++) free((*prompts)[i]);
-    free(*prompts), *prompts = NULL, *n = 0;
-  }
+  else rc = cd_json_field_strs(root, "attr_prompts", 2, prompts, n, path, e);
   cd_json_free(doc);
   return rc;
 }
