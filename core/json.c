@@ -8,7 +8,6 @@
 #include <string.h>
 
 #include "core/file.h"
-#include "core/json_write.h"
 
 #define JSON_MAX_DEPTH 64
 #define ARENA_CHUNK (64u * 1024u)
@@ -548,40 +547,6 @@ double cd_json_get_num(const cd_json *obj, const char *key, double dflt) {
 const char *cd_json_get_str(const cd_json *obj, const char *key, const char *dflt) {
   const cd_json *v = cd_json_get(obj, key);
   return (v && v->type == CD_JSON_STRING) ? v->str : dflt;
-}
-
-void cd_json_write_string_list(FILE *fp, char *const *s, int n) {
-  fputc('[', fp);
-  for (int i = 0; i < n; i++) {
-    if (i) fputs(", ", fp);
-    cd_json_write_string(fp, s[i]);
-  }
-  fputc(']', fp);
-}
-
-void cd_json_write(FILE *fp, const cd_json *v) {
-  switch (v->type) {
-    case CD_JSON_NULL: fputs("null", fp); break;
-    case CD_JSON_BOOL: fputs(v->boolean ? "true" : "false", fp); break;
-    case CD_JSON_NUMBER:
-      if (v->is_integer) fprintf(fp, "%lld", (long long)v->integer);
-      else fprintf(fp, "%.17g", v->number);
-      break;
-    case CD_JSON_STRING: cd_json_write_string(fp, v->str); break;
-    case CD_JSON_ARRAY:
-    case CD_JSON_OBJECT:
-      fputc(v->type == CD_JSON_ARRAY ? '[' : '{', fp);
-      for (size_t i = 0; i < v->n; i++) {
-        if (i) fputs(", ", fp);
-        if (v->type == CD_JSON_OBJECT) {
-          cd_json_write_string(fp, v->keys[i]);
-          fputs(": ", fp);
-        }
-        cd_json_write(fp, &v->items[i]);
-      }
-      fputc(v->type == CD_JSON_ARRAY ? ']' : '}', fp);
-      break;
-  }
 }
 
 int cd_json_equal(const cd_json *a, const cd_json *b) {

@@ -72,10 +72,4 @@ const char *cd_json_type_name(cd_json_type t);
 /* Structural equality: same types, same numbers, strings, items and keys in order. */
 int cd_json_equal(const cd_json *a, const cd_json *b);
 
-/* LEGACY-WRITER: older FILE writers, until every caller uses core/json_write.h. */
-#include <stdio.h>
-void cd_json_write_string(FILE *fp, const char *s);
-void cd_json_write_string_list(FILE *fp, char *const *s, int n);
-void cd_json_write(FILE *fp, const cd_json *v);
-
 #endif

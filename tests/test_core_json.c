@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "core/json.h"
+#include "core/json_write.h"
 #include "tests/testutil.h"
 
 #include <time.h>

@@ -89,7 +89,7 @@ int cd_eval_write_json(const char *path, const char *what, const cd_feature_cach
   cd_jw_ints(&w, r->train_counts, r->G);
   for (int s = 0; s < 3; s++) {
     cd_jw_key(&w, SPLIT_NAMES[s]);
-    cd_eval_jw_split(&w, &r->split[s]);
+    cd_eval_write_split(&w, &r->split[s]);
   }
   cd_jw_end(&w);
   return cd_jw_commit(&w, &af, e);
@@ -113,17 +113,7 @@ void cd_eval_print(FILE *fp, const cd_feature_cache *c, const cd_eval_result *r)
     for (int w = 0; w < r->split[s].n_warnings; w++) fprintf(fp, "warning: %s\n", r->split[s].warnings[w]);
 }
 
-/* The same, for a caller that wrote the key of a block object `in` deep by hand. */
-void cd_eval_write_split(FILE *fp, const cd_group_metrics *m, const char *in) {
-  cd_jw w;
-  cd_jw_init(&w, fp);
-  w.depth = (int)strlen(in) / 2;
-  for (int i = 0; i < w.depth; i++) w.is_obj[i] = w.block[i] = 1, w.count[i] = 1;
-  w.after_key = 1;
-  cd_eval_jw_split(&w, m);
-}
-
-void cd_eval_jw_split(cd_jw *w, const cd_group_metrics *m) {
+void cd_eval_write_split(cd_jw *w, const cd_group_metrics *m) {
   static const char *const keys[4] = {"avg_acc", "avg_acc_adjusted", "worst_group_acc", "gap"};
   const double v[4] = {m->avg_acc, m->avg_acc_adjusted, m->worst_group_acc, m->gap};
   const double sd[4] = {m->avg_acc_std, m->avg_acc_adjusted_std, m->worst_group_acc_std, m->gap_std};

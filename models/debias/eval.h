@@ -35,8 +35,7 @@ int cd_eval_write_json(const char *path, const char *what, const cd_feature_cach
 /* One line per split: rows, avg, adjusted avg, worst group (which), gap; then warnings. */
 void cd_eval_print(FILE *fp, const cd_feature_cache *c, const cd_eval_result *r);
 /* A split's metrics object of results.json. */
-void cd_eval_write_split(FILE *fp, const cd_group_metrics *m, const char *indent);
-void cd_eval_jw_split(cd_jw *w, const cd_group_metrics *m);
+void cd_eval_write_split(cd_jw *w, const cd_group_metrics *m);
 
 /* A head saved by `tune` or `run` (ctx .npy + its .json sidecar: "clipdebias-coop" prompts
  * or "clipdebias-linear" probes), checked against the model and the class count. The prompt

@@ -138,14 +138,7 @@ int cd_pseudo_rows(const int32_t *split, int N, int **rows, int *n, cd_error *e)
   return 0;
 }
 
-void cd_pseudo_stats_write(FILE *fp, const cd_pseudo_stats *p) {
-  cd_jw w; /* members of an inline object the caller opened, after its ", " */
-  cd_jw_init(&w, fp);
-  w.depth = 1, w.is_obj[0] = 1;
-  cd_pseudo_stats_jw(&w, p);
-}
-
-void cd_pseudo_stats_jw(cd_jw *w, const cd_pseudo_stats *p) {
+void cd_pseudo_stats_write(cd_jw *w, const cd_pseudo_stats *p) {
   cd_jw_kint(w, "rows", p->n);
   cd_jw_knum(w, "acc", p->acc);
   cd_jw_key(w, "per_class");

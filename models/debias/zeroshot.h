@@ -48,9 +48,8 @@ void cd_pseudo_stats_free(cd_pseudo_stats *s);
 int cd_pseudo_rows(const int32_t *split, int N, int **rows, int *n, cd_error *e);
 /* JSON members (no braces): "rows": n, "acc": .., "per_class": [{"y", "n", "acc"}...],
  * "confusion": [[..]] (null when no true attribute is known). */
-void cd_pseudo_stats_write(FILE *fp, const cd_pseudo_stats *s);
-/* The same members, into an open object of a writer. */
-void cd_pseudo_stats_jw(cd_jw *w, const cd_pseudo_stats *s);
+/* "rows", "acc", "per_class", "confusion": members of an object the writer has open. */
+void cd_pseudo_stats_write(cd_jw *w, const cd_pseudo_stats *s);
 /* "pseudo-label accuracy (train + val, N rows): 97.12% (landbird 98.10%, waterbird 95.00%)" */
 void cd_pseudo_stats_print(FILE *fp, const cd_pseudo_stats *s, char *const *classnames);
 

@@ -8,8 +8,8 @@
 #include <string.h>
 
 #include "core/json.h"
+#include "core/json_write.h"
 #include "core/pool.h"
-#include "models/debias/jsonw.h"
 #include "models/debias/jtt.h"
 
 void cd_run_config_default(cd_run_config *c) {
@@ -143,63 +143,50 @@ int cd_run_config_check(const cd_run_config *c, cd_error *e) {
 
 /* ---- args.json ------------------------------------------------------------------------- */
 
-static void key(FILE *fp, const char *k) {
-  fprintf(fp, ",\n    \"%s\": ", k);
-}
-
 /* The baselines' settings (JTT's resolved from the data set when not given). */
-static void write_baselines(FILE *fp, const cd_run_config *c, const cd_run_resolved *r) {
+static void write_baselines(cd_jw *w, const cd_run_config *c, const cd_run_resolved *r) {
   const cd_debias_params *d = &c->debias;
   int T;
   double up;
   cd_jtt_resolve(d->jtt_epochs, d->jtt_up, r->dataset, &T, &up);
-  fprintf(fp, ",\n    \"jtt_epochs\": %d", T);
-  key(fp, "jtt_up");
-  cd_jw_num(fp, up);
-  key(fp, "dfr_c");
-  fputc('[', fp);
-  for (int k = 0; k < d->n_dfr_c; k++) fprintf(fp, "%s%.17g", k ? ", " : "", d->dfr_c[k]);
-  fputc(']', fp);
-  fprintf(fp, ",\n    \"dfr_fits\": %d", d->dfr_fits);
-  key(fp, "orth_lambda");
-  cd_jw_num(fp, d->orth_lambda);
-  key(fp, "cali_prompts");
-  cd_jw_strings(fp, (char *const *)c->cali_prompts, c->n_cali_prompts);
+  cd_jw_kint(w, "jtt_epochs", T);
+  cd_jw_knum(w, "jtt_up", up);
+  cd_jw_key(w, "dfr_c");
+  cd_jw_arr(w);
+  for (int k = 0; k < d->n_dfr_c; k++) cd_jw_g17(w, d->dfr_c[k]);
+  cd_jw_end(w);
+  cd_jw_kint(w, "dfr_fits", d->dfr_fits);
+  cd_jw_knum(w, "orth_lambda", d->orth_lambda);
+  cd_jw_key(w, "cali_prompts");
+  cd_jw_strs(w, c->cali_prompts, c->n_cali_prompts);
 }
 
-static void write_training(FILE *fp, const cd_run_config *c, const cd_run_resolved *r) {
+static void write_training(cd_jw *w, const cd_run_config *c, const cd_run_resolved *r) {
   const cd_optim_config *o = &c->optim;
-  fprintf(fp, "{\n    \"dataset\": ");
-  cd_json_write_string(fp, r->dataset);
-  key(fp, "cache");
-  cd_json_write_string(fp, r->cache_dir);
-  key(fp, "rows");
-  fprintf(fp, "%d", r->n_rows);
-  key(fp, "model");
-  cd_json_write_string(fp, c->model);
-  key(fp, "model_checksum");
-  cd_json_write_string(fp, r->model_checksum ? r->model_checksum : "");
-  key(fp, "classnames");
-  cd_jw_strings(fp, r->classnames, r->n_cls);
-  key(fp, "attr_names");
-  cd_jw_strings(fp, r->attr_names, r->n_attr);
-  key(fp, "templates");
-  cd_jw_strings(fp, (char *const *)r->templates, r->n_templates);
-  key(fp, "attr_prompts");
-  cd_jw_strings(fp, (char *const *)r->attr_prompts, r->n_attr_prompts);
-  key(fp, "head");
-  fprintf(fp, "\"%s\"", cd_head_kind_name(c->head));
-  key(fp, "select");
-  fprintf(fp, "\"%s\"", cd_select_name(c->select));
+  cd_jw_obj_block(w);
+  cd_jw_kstr(w, "dataset", r->dataset);
+  cd_jw_kstr(w, "cache", r->cache_dir);
+  cd_jw_kint(w, "rows", r->n_rows);
+  cd_jw_kstr(w, "model", c->model);
+  cd_jw_kstr(w, "model_checksum", r->model_checksum ? r->model_checksum : "");
+  cd_jw_key(w, "classnames");
+  cd_jw_strs(w, (const char *const *)r->classnames, r->n_cls);
+  cd_jw_key(w, "attr_names");
+  cd_jw_strs(w, (const char *const *)r->attr_names, r->n_attr);
+  cd_jw_key(w, "templates");
+  cd_jw_strs(w, r->templates, r->n_templates);
+  cd_jw_key(w, "attr_prompts");
+  cd_jw_strs(w, r->attr_prompts, r->n_attr_prompts);
+  cd_jw_kstr(w, "head", cd_head_kind_name(c->head));
+  cd_jw_kstr(w, "select", cd_select_name(c->select));
   int random_init = !c->ctx_init || !*c->ctx_init;
-  key(fp, "n_ctx");
-  if (random_init) fprintf(fp, "%d", c->n_ctx);
-  else fputs("null", fp);
-  key(fp, "ctx_init");
-  cd_json_write_string(fp, random_init ? "" : c->ctx_init);
-  fprintf(fp, ",\n    \"csc\": %s,\n    \"position\": \"%s\"", c->csc ? "true" : "false",
-          cd_class_position_name(c->position));
-  fprintf(fp, ",\n    \"optim\": \"%s\"", cd_optim_kind_name(o->kind));
+  cd_jw_key(w, "n_ctx");
+  if (random_init) cd_jw_int(w, c->n_ctx);
+  else cd_jw_null(w);
+  cd_jw_kstr(w, "ctx_init", random_init ? "" : c->ctx_init);
+  cd_jw_kbool(w, "csc", c->csc);
+  cd_jw_kstr(w, "position", cd_class_position_name(c->position));
+  cd_jw_kstr(w, "optim", cd_optim_kind_name(o->kind));
   const char *names[] = {"lr", "momentum", "weight_decay", "warmup_lr", "adam_beta1", "adam_beta2", "adam_eps",
                          "eta", "ema", "oracle_eta", "gdro_eta", "gdro_adj"};
   const cd_debias_params *d = &c->debias;
@@ -207,68 +194,58 @@ static void write_training(FILE *fp, const cd_run_config *c, const cd_run_resolv
                          d->eta, d->ema, 0.0, d->gdro_eta, d->gdro_adj};
   for (int k = 0; k < (int)(sizeof vals / sizeof vals[0]); k++) {
     if (k >= 4 && k <= 6 && o->kind != CD_OPTIM_ADAM) continue;
-    key(fp, names[k]);
-    cd_jw_num(fp, vals[k]);
+    cd_jw_knum(w, names[k], vals[k]);
   }
-  if (c->precision != CD_PREC_FP32) key(fp, "precision"), fprintf(fp, "\"%s\"", cd_precision_name(c->precision));
-  key(fp, "dims");
-  if (c->dims) fprintf(fp, "%d", c->dims);
-  else fputs("\"full\"", fp);
+  if (c->precision != CD_PREC_FP32) cd_jw_kstr(w, "precision", cd_precision_name(c->precision));
+  cd_jw_key(w, "dims");
+  if (c->dims) cd_jw_int(w, c->dims);
+  else cd_jw_str(w, "full");
   if (c->dims) {
-    key(fp, "reduce");
-    fprintf(fp, "\"%s\"", cd_reduce_name(c->reduce));
-    if (c->reduce == CD_REDUCE_RANDOM) key(fp, "reduce_seed"), fprintf(fp, "%llu", (unsigned long long)c->reduce_seed);
+    cd_jw_kstr(w, "reduce", cd_reduce_name(c->reduce));
+    if (c->reduce == CD_REDUCE_RANDOM) cd_jw_key(w, "reduce_seed"), cd_jw_uint(w, c->reduce_seed);
   }
-  write_baselines(fp, c, r);
-  fprintf(fp, ",\n    \"epochs\": %d,\n    \"warmup_epochs\": %d,\n    \"batch\": %d,\n"
-              "    \"dpt_update\": \"%s\",\n"
-              "    \"loss\": \"sum_i w_i CE_i / sum_i w_i (erm, dpt, oracle); sum_g q_g loss_g (gdro)\",\n"
-              "    \"weights_normalisation\": \"mean per-sample weight over the training set = 1\"\n  }",
-          o->max_epoch, o->warmup_epochs, c->batch, d->update == CD_DPT_STEP ? "step" : "epoch");
+  write_baselines(w, c, r);
+  cd_jw_kint(w, "epochs", o->max_epoch);
+  cd_jw_kint(w, "warmup_epochs", o->warmup_epochs);
+  cd_jw_kint(w, "batch", c->batch);
+  cd_jw_kstr(w, "dpt_update", d->update == CD_DPT_STEP ? "step" : "epoch");
+  cd_jw_kstr(w, "loss", "sum_i w_i CE_i / sum_i w_i (erm, dpt, oracle); sum_g q_g loss_g (gdro)");
+  cd_jw_kstr(w, "weights_normalisation", "mean per-sample weight over the training set = 1");
+  cd_jw_end(w);
 }
 
 void cd_run_config_write_json(FILE *fp, const cd_run_config *c, const cd_run_resolved *r) {
-  fprintf(fp, "{\n  \"version\": 1,\n  \"command\": \"run\",\n  \"cache\": ");
-  cd_json_write_string(fp, r->cache_dir);
-  fprintf(fp, ",\n  \"dataset_root\": ");
-  if (c->dataset && c->dataset->root) cd_json_write_string(fp, c->dataset->root);
-  else fputs("null", fp);
-  fprintf(fp, ",\n  \"model\": ");
-  cd_json_write_string(fp, c->model);
-  fprintf(fp, ",\n  \"out\": ");
-  cd_json_write_string(fp, c->out_dir);
-  fprintf(fp, ",\n  \"methods\": [");
-  for (int i = 0; i < c->n_methods; i++) fprintf(fp, "%s\"%s\"", i ? ", " : "", cd_method_name(c->methods[i]));
-  fprintf(fp, "],\n  \"seeds\": ");
-  cd_jw_int32s(fp, (const int32_t *)c->seeds, c->n_seeds);
-  fprintf(fp, ",\n  \"threads\": %d,\n  \"provenance\": {\"model_checksum\": ", c->threads);
-  cd_jw_str_or_null(fp, r->model_checksum);
-  fputs(", \"index_checksum\": ", fp);
-  cd_jw_str_or_null(fp, r->index_checksum);
-  fputs(", \"features_checksum\": ", fp);
-  cd_jw_str_or_null(fp, r->features_checksum);
-  fputs("},\n  \"training\": ", fp);
-  write_training(fp, c, r);
-  fputs("\n}\n", fp);
-}
-
-static int json_equal(const cd_json *a, const cd_json *b) {
-  if (a->type != b->type) return 0;
-  switch (a->type) {
-    case CD_JSON_NULL: return 1;
-    case CD_JSON_BOOL: return a->boolean == b->boolean;
-    case CD_JSON_NUMBER: return a->number == b->number;
-    case CD_JSON_STRING: return a->len == b->len && !memcmp(a->str, b->str, a->len);
-    case CD_JSON_ARRAY:
-    case CD_JSON_OBJECT:
-      if (a->n != b->n) return 0;
-      for (size_t i = 0; i < a->n; i++) {
-        if (a->type == CD_JSON_OBJECT && strcmp(a->keys[i], b->keys[i])) return 0;
-        if (!json_equal(&a->items[i], &b->items[i])) return 0;
-      }
-      return 1;
-  }
-  return 0;
+  cd_jw w;
+  cd_jw_init(&w, fp);
+  cd_jw_obj_block(&w);
+  cd_jw_kint(&w, "version", 1);
+  cd_jw_kstr(&w, "command", "run");
+  cd_jw_kstr(&w, "cache", r->cache_dir);
+  cd_jw_key(&w, "dataset_root");
+  if (c->dataset && c->dataset->root) cd_jw_str(&w, c->dataset->root);
+  else cd_jw_null(&w);
+  cd_jw_kstr(&w, "model", c->model);
+  cd_jw_kstr(&w, "out", c->out_dir);
+  cd_jw_key(&w, "methods");
+  cd_jw_arr(&w);
+  for (int i = 0; i < c->n_methods; i++) cd_jw_str(&w, cd_method_name(c->methods[i]));
+  cd_jw_end(&w);
+  cd_jw_key(&w, "seeds");
+  cd_jw_int32s(&w, (const int32_t *)c->seeds, c->n_seeds);
+  cd_jw_kint(&w, "threads", c->threads);
+  cd_jw_key(&w, "provenance");
+  cd_jw_obj(&w);
+  cd_jw_key(&w, "model_checksum");
+  cd_jw_str_or_null(&w, r->model_checksum);
+  cd_jw_key(&w, "index_checksum");
+  cd_jw_str_or_null(&w, r->index_checksum);
+  cd_jw_key(&w, "features_checksum");
+  cd_jw_str_or_null(&w, r->features_checksum);
+  cd_jw_end(&w);
+  cd_jw_key(&w, "training");
+  write_training(&w, c, r);
+  cd_jw_end(&w);
+  fputc('\n', fp);
 }
 
 /* The finished pairs of RUN_DIR came from one model and one cache: a rerun on other weights or
@@ -310,7 +287,7 @@ int cd_run_config_check_resume(const char *path, const char *new_json, cd_error 
   if (!rc) rc = check_precision(path, to, tn, e);
   for (size_t i = 0; !rc && tn && i < tn->n; i++) {
     const cd_json *v = cd_json_get(to, tn->keys[i]);
-    if (!v || !json_equal(v, &tn->items[i]))
+    if (!v || !cd_json_equal(v, &tn->items[i]))
       rc = cd_fail(e, "%s: the run there used another \"%s\"; finished pairs cannot be reused. "
                    "Use another --out or remove that directory", path, tn->keys[i]);
   }

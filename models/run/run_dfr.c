@@ -9,11 +9,11 @@
 #include <string.h>
 
 #include "core/file.h"
+#include "core/json_write.h"
 #include "core/npy.h"
 #include "core/progress.h"
 #include "data/groups/groups.h"
 #include "models/debias/dfr.h"
-#include "models/debias/jsonw.h"
 #include "models/run/run_internal.h"
 
 static int fit(const cd_run_state *st, cd_method m, int seed, cd_dfr_model *model, cd_error *e) {
@@ -32,21 +32,51 @@ static int fit(const cd_run_state *st, cd_method m, int seed, cd_dfr_model *mode
   return rc;
 }
 
-static void write_dfr_json(FILE *fp, const cd_run_state *st, const cd_dfr_model *m) {
+static void write_dfr_json(cd_jw *w, const cd_run_state *st, const cd_dfr_model *m) {
   const cd_debias_params *p = &st->cfg->debias;
-  fputs("{\n  \"c_grid\": [", fp);
-  for (int k = 0; k < p->n_dfr_c; k++) fprintf(fp, "%s%.17g", k ? ", " : "", p->dfr_c[k]);
-  fputs("],\n  \"held_out_worst_group_acc\": [", fp);
-  for (int k = 0; k < p->n_dfr_c; k++) fprintf(fp, "%s%.6f", k ? ", " : "", m->held_out_wga[k]);
-  fprintf(fp, "],\n  \"c\": %.17g,\n  \"fits\": %d,\n  \"tune_per_group\": %d,\n  \"final_per_group\": %d,\n",
-          m->c, p->dfr_fits, m->tune_per_group, m->final_per_group);
-  fprintf(fp, "  \"outputs\": %d,\n  \"nonzero_weights\": [", m->k);
+  cd_jw_obj_block(w);
+  cd_jw_key(w, "c_grid");
+  cd_jw_arr(w);
+  for (int k = 0; k < p->n_dfr_c; k++) cd_jw_g17(w, p->dfr_c[k]);
+  cd_jw_end(w);
+  cd_jw_key(w, "held_out_worst_group_acc");
+  cd_jw_arr(w);
+  for (int k = 0; k < p->n_dfr_c; k++) cd_jw_fixed(w, m->held_out_wga[k], 6);
+  cd_jw_end(w);
+  cd_jw_key(w, "c");
+  cd_jw_g17(w, m->c);
+  cd_jw_kint(w, "fits", p->dfr_fits);
+  cd_jw_kint(w, "tune_per_group", m->tune_per_group);
+  cd_jw_kint(w, "final_per_group", m->final_per_group);
+  cd_jw_kint(w, "outputs", m->k);
+  cd_jw_key(w, "nonzero_weights");
+  cd_jw_arr(w);
   for (int c = 0; c < m->k; c++) {
     int nz = 0;
     for (int j = 0; j < m->d; j++) nz += m->w[(size_t)c * (m->d + 1) + j] != 0;
-    fprintf(fp, "%s%d", c ? ", " : "", nz);
+    cd_jw_int(w, nz);
   }
-  fputs("]\n}\n", fp);
+  cd_jw_end(w);
+  cd_jw_end(w);
+}
+
+static void write_done_json(cd_jw *w, cd_method m, int seed, const cd_dfr_model *model, const cd_run_eval *ev,
+                            double seconds) {
+  cd_jw_obj_block(w);
+  cd_jw_kstr(w, "method", cd_method_name(m));
+  cd_jw_kint(w, "seed", seed);
+  cd_jw_kstr(w, "head", "dfr");
+  cd_jw_kint(w, "epochs", 0);
+  cd_jw_kint(w, "selected_epoch", 0);
+  cd_jw_key(w, "c");
+  cd_jw_g17(w, model->c);
+  cd_jw_key(w, "wall_seconds");
+  cd_jw_fixed(w, seconds, 3);
+  cd_jw_key(w, "val");
+  cd_eval_write_split(w, &ev->val);
+  cd_jw_key(w, "test");
+  cd_eval_write_split(w, &ev->test);
+  cd_jw_end(w);
 }
 
 static int write_file(const cd_run_state *st, cd_method m, int seed, const char *name, const char *buf, size_t n,
@@ -62,9 +92,12 @@ static int write_pair(const cd_run_state *st, cd_method m, int seed, const cd_df
   char path[4200], *buf = NULL;
   size_t n = 0;
   int64_t shape[1] = {st->N};
+  cd_jw w;
   FILE *fp = open_memstream(&buf, &n);
   if (!fp) return cd_fail(e, "run: out of memory");
-  write_dfr_json(fp, st, model);
+  cd_jw_init(&w, fp);
+  write_dfr_json(&w, st, model);
+  fputc('\n', fp);
   fclose(fp);
   int rc = write_file(st, m, seed, "dfr.json", buf, n, e);
   free(buf), buf = NULL;
@@ -77,13 +110,9 @@ static int write_pair(const cd_run_state *st, cd_method m, int seed, const cd_df
     free(buf), buf = NULL;
   }
   if (!rc && (fp = open_memstream(&buf, &n))) {
-    fprintf(fp, "{\n  \"method\": \"%s\",\n  \"seed\": %d,\n  \"head\": \"dfr\",\n  \"epochs\": 0,\n"
-                "  \"selected_epoch\": 0,\n  \"c\": %.17g,\n  \"wall_seconds\": %.3f,\n  \"val\": ",
-            cd_method_name(m), seed, model->c, seconds);
-    cd_eval_write_split(fp, &ev->val, "  ");
-    fputs(",\n  \"test\": ", fp);
-    cd_eval_write_split(fp, &ev->test, "  ");
-    fputs("\n}\n", fp);
+    cd_jw_init(&w, fp);
+    write_done_json(&w, m, seed, model, ev, seconds);
+    fputc('\n', fp);
     fclose(fp);
     rc = write_file(st, m, seed, "done.json", buf, n, e);
     free(buf);

@@ -1,10 +1,13 @@
 /* RUN_DIR/elapsed.json: the wall time of every invocation into a run folder, saved after each
  * epoch, so results.json reports the total even after kill -9 and a rerun. */
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 
 #include "core/file.h"
 #include "core/json.h"
+#include "core/json_write.h"
 #include "core/progress.h"
 #include "models/run/run_internal.h"
 
@@ -22,22 +25,37 @@ int cd_run_load_elapsed(cd_run_state *st, cd_error *e) {
   if (!cd_file_exists(path)) return 0;
   cd_json_doc *doc = cd_json_parse_file(path, 1 << 16, e);
   if (!doc) return -1;
-  double s = cd_json_get_num(cd_json_root(doc), "wall_seconds", NAN);
-  long long n = (long long)cd_json_get_int(cd_json_root(doc), "invocations", 0);
+  double s = 0;
+  int n = 0;
+  int rc = cd_json_field_num(cd_json_root(doc), "wall_seconds", 0, INFINITY, &s, path, e) ||
+           cd_json_field_int(cd_json_root(doc), "invocations", 1, INT_MAX - 1, &n, path, e);
   cd_json_free(doc);
-  if (!(s >= 0) || n < 1) return cd_fail(e, "%s: no \"wall_seconds\" >= 0 and \"invocations\" >= 1", path);
+  if (rc) return -1;
   st->wall_before = s;
-  st->invocation = (int)n + 1;
+  st->invocation = n + 1;
   return 0;
 }
 
 double cd_run_wall_seconds(const cd_run_state *st) { return st->wall_before + (cd_time_now() - st->t0); }
 
 int cd_run_write_elapsed(const cd_run_state *st, double seconds, cd_error *e) {
-  char path[4200], text[128];
+  char path[4200], *text = NULL;
+  size_t n = 0;
   if (elapsed_path(path, st, e)) return -1;
-  int n = snprintf(text, sizeof text, "{\"wall_seconds\": %.3f, \"invocations\": %d}\n", seconds, st->invocation);
-  return cd_write_file_atomic_nosync(path, text, (size_t)n, e);
+  FILE *fp = open_memstream(&text, &n);
+  if (!fp) return cd_fail(e, "%s: out of memory", path);
+  cd_jw w;
+  cd_jw_init(&w, fp);
+  cd_jw_obj(&w);
+  cd_jw_key(&w, "wall_seconds");
+  cd_jw_fixed(&w, seconds, 3);
+  cd_jw_kint(&w, "invocations", st->invocation);
+  cd_jw_end(&w);
+  fputc('\n', fp);
+  fclose(fp);
+  int rc = cd_write_file_atomic_nosync(path, text, n, e);
+  free(text);
+  return rc;
 }
 
 int cd_run_save_elapsed(const cd_run_state *st, cd_error *e) { return cd_run_write_elapsed(st, cd_run_wall_seconds(st), e); }

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "core/file.h"
+#include "core/json_write.h"
 #include "models/debias/jtt.h"
 #include "models/run/run_internal.h"
 #include "models/tuning/tune_lockstep.h"
@@ -63,12 +64,20 @@ static int stage_weights(const cd_run_state *st, stage *g, int seed, float *w, i
 }
 
 static int write_info(const cd_run_state *st, int seed, int errors, cd_error *e) {
-  char dir[4200], path[4200], buf[256];
+  char dir[4200], path[4200];
   if (cd_run_path(dir, sizeof dir, st, "jtt", seed, "") || cd_run_path(path, sizeof path, st, "jtt", seed, "jtt.json"))
     return cd_fail(e, "path too long");
-  int n = snprintf(buf, sizeof buf, "{\n  \"epochs\": %d,\n  \"up\": %.17g,\n  \"errors\": %d,\n  \"train_rows\": %d\n}\n",
-                   st->jtt_epochs, st->jtt_up, errors, st->n_rows[CD_SPLIT_TRAIN]);
-  return cd_make_dirs(dir, e) || cd_write_file_atomic(path, buf, (size_t)n, e) ? -1 : 0;
+  cd_atomic_file af;
+  cd_jw w;
+  if (cd_make_dirs(dir, e) || cd_jw_open(&w, &af, path, e)) return -1;
+  cd_jw_obj_block(&w);
+  cd_jw_kint(&w, "epochs", st->jtt_epochs);
+  cd_jw_key(&w, "up");
+  cd_jw_g17(&w, st->jtt_up);
+  cd_jw_kint(&w, "errors", errors);
+  cd_jw_kint(&w, "train_rows", st->n_rows[CD_SPLIT_TRAIN]);
+  cd_jw_end(&w);
+  return cd_jw_commit(&w, &af, e);
 }
 
 int cd_run_jtt_weights(const cd_run_state *st, int seed, float **w, int *errors, cd_error *e) {

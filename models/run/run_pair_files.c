@@ -8,8 +8,8 @@
 
 #include "core/file.h"
 #include "core/json.h"
+#include "core/json_write.h"
 #include "core/npy.h"
-#include "models/debias/jsonw.h"
 #include "models/run/run_internal.h"
 #include "models/tuning/prompt_ckpt.h"
 
@@ -40,18 +40,20 @@ static int write_linear(const cd_run_pair_ctx *p, const float *params, const cha
   if (rc) return -1;
   sidecar_of(json, f);
   cd_atomic_file af;
-  if (cd_atomic_open(&af, json, e)) return -1;
-  fprintf(af.fp, "{\n  \"format\": \"clipdebias-linear\",\n  \"classnames\": ");
-  cd_jw_strings(af.fp, p->st->classnames, C);
-  fprintf(af.fp, ",\n  \"embed_dim\": %d,\n  \"layout\": \"[n_cls, embed + 1]: W | b, logits = x_normalised W^T + b\",\n"
-                 "  \"model\": ", E);
-  cd_json_write_string(af.fp, p->st->cfg->model);
-  if (p->st->model_checksum) {
-    fputs(",\n  \"model_checksum\": ", af.fp);
-    cd_json_write_string(af.fp, p->st->model_checksum);
-  }
-  fprintf(af.fp, ",\n  \"epoch\": %d,\n  \"seed\": %d\n}\n", epoch, p->seed);
-  return cd_atomic_commit(&af, e);
+  cd_jw w;
+  if (cd_jw_open(&w, &af, json, e)) return -1;
+  cd_jw_obj_block(&w);
+  cd_jw_kstr(&w, "format", "clipdebias-linear");
+  cd_jw_key(&w, "classnames");
+  cd_jw_strs(&w, (const char *const *)p->st->classnames, C);
+  cd_jw_kint(&w, "embed_dim", E);
+  cd_jw_kstr(&w, "layout", "[n_cls, embed + 1]: W | b, logits = x_normalised W^T + b");
+  cd_jw_kstr(&w, "model", p->st->cfg->model);
+  if (p->st->model_checksum) cd_jw_kstr(&w, "model_checksum", p->st->model_checksum);
+  cd_jw_kint(&w, "epoch", epoch);
+  cd_jw_kint(&w, "seed", p->seed);
+  cd_jw_end(&w);
+  return cd_jw_commit(&w, &af, e);
 }
 
 static int write_prompt(cd_run_pair_ctx *p, const float *params, const char *name, int epoch, int with_optim,
@@ -91,20 +93,29 @@ static int write_ctx_json(const cd_run_pair_ctx *p, cd_error *e) {
   return rc;
 }
 
-static void write_done_json(FILE *fp, const cd_run_pair_ctx *p, double seconds, const cd_group_metrics *val,
+static void write_done_json(cd_jw *w, const cd_run_pair_ctx *p, double seconds, const cd_group_metrics *val,
                             const cd_group_metrics *test) {
   const cd_run_config *c = p->st->cfg;
-  fprintf(fp, "{\n  \"method\": \"%s\",\n  \"seed\": %d,\n  \"head\": \"%s\",\n  \"epochs\": %d,\n",
-          cd_method_name(p->method), p->seed, cd_head_kind_name(p->head.kind), c->optim.max_epoch);
-  fprintf(fp, "  \"select\": \"%s\",\n  \"selected_epoch\": %d,\n  \"selected_by\": {", cd_select_name(c->select),
-          p->selected_epoch);
+  cd_jw_obj_block(w);
+  cd_jw_kstr(w, "method", cd_method_name(p->method));
+  cd_jw_kint(w, "seed", p->seed);
+  cd_jw_kstr(w, "head", cd_head_kind_name(p->head.kind));
+  cd_jw_kint(w, "epochs", c->optim.max_epoch);
+  cd_jw_kstr(w, "select", cd_select_name(c->select));
+  cd_jw_kint(w, "selected_epoch", p->selected_epoch);
+  cd_jw_key(w, "selected_by");
+  cd_jw_obj(w);
   for (int k = 0; k < CD_SELECT_COUNT; k++)
-    fprintf(fp, "%s\"%s\": %d", k ? ", " : "", cd_select_name((cd_select_kind)k), cd_selector_epoch(&p->sel, (cd_select_kind)k));
-  fprintf(fp, "},\n  \"steps\": %ld,\n  \"wall_seconds\": %.3f,\n  \"val\": ", p->opt.step, seconds);
-  cd_eval_write_split(fp, val, "  ");
-  fputs(",\n  \"test\": ", fp);
-  cd_eval_write_split(fp, test, "  ");
-  fputs("\n}\n", fp);
+    cd_jw_kint(w, cd_select_name((cd_select_kind)k), cd_selector_epoch(&p->sel, (cd_select_kind)k));
+  cd_jw_end(w);
+  cd_jw_kint(w, "steps", p->opt.step);
+  cd_jw_key(w, "wall_seconds");
+  cd_jw_fixed(w, seconds, 3);
+  cd_jw_key(w, "val");
+  cd_eval_write_split(w, val);
+  cd_jw_key(w, "test");
+  cd_eval_write_split(w, test);
+  cd_jw_end(w);
 }
 
 /* predictions.npy of the selected parameters, then done.json with their metrics. */
@@ -120,11 +131,12 @@ static int write_done(cd_run_pair_ctx *p, double seconds, cd_error *e) {
   int rc = cd_run_predict_all(st, &p->head, pred, e) || cd_npy_save(pred_path, CD_I32, 1, shape, pred, e) ||
            cd_group_metrics_init(&val, st->C, st->n_attr, e) || cd_group_metrics_init(&test, st->C, st->n_attr, e);
   cd_atomic_file af;
-  if (!rc && !(rc = cd_atomic_open(&af, f, e))) {
+  cd_jw w;
+  if (!rc && !(rc = cd_jw_open(&w, &af, f, e))) {
     cd_run_split_metrics(st, pred, CD_SPLIT_VAL, &val);
     cd_run_split_metrics(st, pred, CD_SPLIT_TEST, &test);
-    write_done_json(af.fp, p, seconds, &val, &test);
-    rc = cd_atomic_commit(&af, e);
+    write_done_json(&w, p, seconds, &val, &test);
+    rc = cd_jw_commit(&w, &af, e);
   }
   if (!rc && st->log)
     fprintf(st->log, "%-11s seed %-3d epoch %d/%d selected (%s): test avg %.2f%%  worst group %.2f%%  [%.1f s]\n",
@@ -186,18 +198,26 @@ int cd_run_pair_save_state(cd_run_pair_ctx *p, int epoch, cd_error *e) {
            state_file(f, p, -1, "state.json", e);
   free(st);
   cd_atomic_file af;
-  if (rc || cd_atomic_open(&af, f, e)) return -1;
-  fprintf(af.fp, "{\"epoch\": %d, \"step\": %ld, \"selected_epoch\": %d, \"selector\": {\"best\": ", epoch, o->step,
-          p->selected_epoch);
-  cd_jw_doubles(af.fp, p->sel.best, CD_SELECT_COUNT);
-  fputs(", \"epoch\": ", af.fp);
-  cd_jw_int32s(af.fp, (const int32_t *)p->sel.epoch, CD_SELECT_COUNT);
-  fprintf(af.fp, ", \"last\": %d}, \"w\": ", p->sel.last);
-  cd_jw_doubles(af.fp, p->rw.w, p->rw.G);
-  fputs(", \"p_bar\": ", af.fp);
-  cd_jw_doubles(af.fp, p->rw.p_bar, p->rw.G);
-  fputs("}\n", af.fp);
-  if (cd_atomic_commit(&af, e)) return -1;
+  cd_jw w;
+  if (rc || cd_jw_open(&w, &af, f, e)) return -1;
+  cd_jw_obj(&w);
+  cd_jw_kint(&w, "epoch", epoch);
+  cd_jw_kint(&w, "step", o->step);
+  cd_jw_kint(&w, "selected_epoch", p->selected_epoch);
+  cd_jw_key(&w, "selector");
+  cd_jw_obj(&w);
+  cd_jw_key(&w, "best");
+  cd_jw_nums(&w, p->sel.best, CD_SELECT_COUNT);
+  cd_jw_key(&w, "epoch");
+  cd_jw_int32s(&w, (const int32_t *)p->sel.epoch, CD_SELECT_COUNT);
+  cd_jw_kint(&w, "last", p->sel.last);
+  cd_jw_end(&w);
+  cd_jw_key(&w, "w");
+  cd_jw_nums(&w, p->rw.w, p->rw.G);
+  cd_jw_key(&w, "p_bar");
+  cd_jw_nums(&w, p->rw.p_bar, p->rw.G);
+  cd_jw_end(&w);
+  if (cd_jw_commit(&w, &af, e)) return -1;
   if (epoch > 1) remove_epoch_files(p, epoch - 1);
   return 0;
 }
@@ -216,15 +236,16 @@ static int restore(cd_run_pair_ctx *p, const cd_json *r, int epoch, const char *
   char f[4200];
   float *st = cd_malloc(sizeof(float) * 2 * n, e);
   double sel_epoch[CD_SELECT_COUNT];
-  const cd_json *sel = cd_json_get(r, "selector");
+  const cd_json *sel = NULL;
   int rc = !st || state_file(f, p, epoch, STATE_PARTS[0], e) || load_floats(f, p->head.params, n, e) ||
            state_file(f, p, epoch, STATE_PARTS[1], e) || load_floats(f, st, 2 * n, e) ||
            state_file(f, p, epoch, STATE_PARTS[2], e) || load_floats(f, p->selected, n, e);
-  if (!rc && (cd_jr_doubles(cd_json_get(sel, "best"), p->sel.best, CD_SELECT_COUNT) ||
-              cd_jr_doubles(cd_json_get(sel, "epoch"), sel_epoch, CD_SELECT_COUNT) ||
-              (p->rw.G && (cd_jr_doubles(cd_json_get(r, "w"), p->rw.w, p->rw.G) ||
-                           cd_jr_doubles(cd_json_get(r, "p_bar"), p->rw.p_bar, p->rw.G)))))
-    rc = cd_fail(e, "%s: malformed resume state", json);
+  if (!rc && (cd_json_field(r, "selector", CD_JSON_OBJECT, &sel, json, e) ||
+              cd_json_field_nums(sel, "best", p->sel.best, CD_SELECT_COUNT, json, e) ||
+              cd_json_field_nums(sel, "epoch", sel_epoch, CD_SELECT_COUNT, json, e) ||
+              (p->rw.G && (cd_json_field_nums(r, "w", p->rw.w, p->rw.G, json, e) ||
+                           cd_json_field_nums(r, "p_bar", p->rw.p_bar, p->rw.G, json, e)))))
+    rc = -1;
   if (!rc) {
     for (int k = 0; k < CD_SELECT_COUNT; k++) {
       p->sel.epoch[k] = (int)sel_epoch[k];
@@ -287,18 +308,21 @@ static void likely_flag(const char *message, char *out, size_t cap) {
 int cd_run_pair_write_diverged(cd_run_pair_ctx *p, const char *message, cd_error *e) {
   char f[4200], flag[256];
   cd_atomic_file af;
+  cd_jw w;
   if (cd_run_pair_path(f, p, "diverged.json", e) || cd_atomic_open(&af, f, e)) return -1;
   likely_flag(message, flag, sizeof flag);
-  fprintf(af.fp, "{\n  \"method\": \"%s\",\n  \"seed\": %d,\n  \"status\": \"diverged\",\n  \"epoch\": %d,\n"
-                 "  \"epochs\": %d,\n  \"loss\": ", cd_method_name(p->method), p->seed, p->diverged_epoch,
-          p->st->cfg->optim.max_epoch);
-  cd_jw_num(af.fp, p->diverged_loss);
-  fputs(",\n  \"likely_flag\": ", af.fp);
-  cd_json_write_string(af.fp, flag);
-  fputs(",\n  \"message\": ", af.fp);
-  cd_json_write_string(af.fp, message);
-  fputs("\n}\n", af.fp);
-  return cd_atomic_commit(&af, e);
+  cd_jw_init(&w, af.fp);
+  cd_jw_obj_block(&w);
+  cd_jw_kstr(&w, "method", cd_method_name(p->method));
+  cd_jw_kint(&w, "seed", p->seed);
+  cd_jw_kstr(&w, "status", "diverged");
+  cd_jw_kint(&w, "epoch", p->diverged_epoch);
+  cd_jw_kint(&w, "epochs", p->st->cfg->optim.max_epoch);
+  cd_jw_knum(&w, "loss", p->diverged_loss);
+  cd_jw_kstr(&w, "likely_flag", flag);
+  cd_jw_kstr(&w, "message", message);
+  cd_jw_end(&w);
+  return cd_jw_commit(&w, &af, e);
 }
 
 int cd_run_pair_divergence(const cd_run_state *st, cd_method method, int seed, cd_run_divergence *d, cd_error *e) {

@@ -7,9 +7,9 @@
 
 #include "core/file.h"
 #include "core/json.h"
+#include "core/json_write.h"
 #include "core/npy.h"
 #include "data/groups/groups.h"
-#include "models/debias/jsonw.h"
 
 void cd_run_results_free(cd_run_results *r) {
   for (int k = 0; k < r->n; k++) {
@@ -114,31 +114,47 @@ int cd_run_results_collect(const cd_run_state *st, int32_t *const *text_pred, cd
   return rc;
 }
 
-static void write_pseudo(FILE *fp, const cd_run_state *st, const cd_pseudo_stats *p) {
-  fputs("  \"pseudo_label_acc\": ", fp);
-  cd_jw_num(fp, p->acc);
-  fputs(",\n  \"pseudo_labels\": {\"splits\": [\"train\", \"val\"], ", fp);
-  cd_pseudo_stats_write(fp, p);
-  fputs(", \"train_group_counts\": ", fp);
-  cd_jw_ints(fp, st->pseudo_counts, st->G_pseudo);
-  fputs("},\n", fp);
+static void write_pseudo(cd_jw *w, const cd_run_state *st, const cd_pseudo_stats *p) {
+  static const char *const SPLITS[2] = {"train", "val"};
+  cd_jw_knum(w, "pseudo_label_acc", p->acc);
+  cd_jw_key(w, "pseudo_labels");
+  cd_jw_obj(w);
+  cd_jw_key(w, "splits");
+  cd_jw_strs(w, SPLITS, 2);
+  cd_pseudo_stats_write(w, p);
+  cd_jw_key(w, "train_group_counts");
+  cd_jw_ints(w, st->pseudo_counts, st->G_pseudo);
+  cd_jw_end(w);
 }
 
-static void write_diverged_method(FILE *fp, const cd_run_state *st, const cd_run_method_result *m) {
-  fprintf(fp, "    \"%s\": {\n      \"status\": \"diverged\",\n      \"seeds\": ", cd_method_name(m->method));
-  cd_jw_int32s(fp, (const int32_t *)st->cfg->seeds, st->cfg->n_seeds);
-  fprintf(fp, ",\n      \"selected_epoch\": [],\n      \"epochs\": %d,\n      \"diverged\": [", st->cfg->optim.max_epoch);
+static void write_diverged_method(cd_jw *w, const cd_run_state *st, const cd_run_method_result *m) {
+  cd_jw_key(w, cd_method_name(m->method));
+  cd_jw_obj_block(w);
+  cd_jw_kstr(w, "status", "diverged");
+  cd_jw_key(w, "seeds");
+  cd_jw_int32s(w, (const int32_t *)st->cfg->seeds, st->cfg->n_seeds);
+  cd_jw_key(w, "selected_epoch");
+  cd_jw_arr(w);
+  cd_jw_end(w);
+  cd_jw_kint(w, "epochs", st->cfg->optim.max_epoch);
+  cd_jw_key(w, "diverged");
+  cd_jw_arr_block(w);
   for (int i = 0; i < m->n_diverged; i++) {
     const cd_run_divergence *d = &m->diverged[i];
-    fprintf(fp, "%s\n        {\"seed\": %d, \"epoch\": %d, \"loss\": ", i ? "," : "", m->diverged_seeds[i], d->epoch);
-    cd_jw_num(fp, d->loss);
-    fputs(", \"likely_flag\": ", fp);
-    cd_json_write_string(fp, d->likely_flag);
-    fputs(", \"message\": ", fp);
-    cd_json_write_string(fp, d->message);
-    fputs("}", fp);
+    cd_jw_obj(w);
+    cd_jw_kint(w, "seed", m->diverged_seeds[i]);
+    cd_jw_kint(w, "epoch", d->epoch);
+    cd_jw_knum(w, "loss", d->loss);
+    cd_jw_kstr(w, "likely_flag", d->likely_flag);
+    cd_jw_kstr(w, "message", d->message);
+    cd_jw_end(w);
   }
-  fputs("\n      ],\n      \"test\": null,\n      \"val\": null\n    }", fp);
+  cd_jw_end(w);
+  cd_jw_key(w, "test");
+  cd_jw_null(w);
+  cd_jw_key(w, "val");
+  cd_jw_null(w);
+  cd_jw_end(w);
 }
 
 const char *cd_run_labels_used(const cd_run_state *st, cd_method m) {
@@ -150,24 +166,29 @@ const char *cd_run_attr_names_used(const cd_run_resolved *res, cd_method m) {
   return res->attr_source ? res->attr_source : "given";
 }
 
-static void write_method(FILE *fp, const cd_run_state *st, const cd_run_resolved *res, const cd_run_method_result *m) {
+static void write_method(cd_jw *w, const cd_run_state *st, const cd_run_resolved *res, const cd_run_method_result *m) {
   cd_method_kind kind = cd_method_kind_of(m->method);
-  if (m->n_diverged) return write_diverged_method(fp, st, m);
-  fprintf(fp, "    \"%s\": {\n      \"status\": \"finished\",\n      \"seeds\": ", cd_method_name(m->method));
-  if (kind == CD_KIND_TEXT) fputs("null", fp);
-  else cd_jw_int32s(fp, (const int32_t *)m->seeds, m->n_seeds);
-  fprintf(fp, ",\n      \"uses\": {\"labels\": \"%s\", \"attr_names\": \"%s\"}", cd_run_labels_used(st, m->method),
-          cd_run_attr_names_used(res, m->method));
-  fputs(",\n      \"citation\": ", fp);
-  cd_json_write_string(fp, cd_method_citation(m->method));
-  fputs(",\n      \"selected_epoch\": ", fp);
-  cd_jw_int32s(fp, (const int32_t *)m->selected_epoch, m->n_seeds);
-  int epochs = kind == CD_KIND_TUNE ? st->cfg->optim.max_epoch : 0;
-  fprintf(fp, ",\n      \"epochs\": %d,\n      \"test\": ", epochs);
-  cd_eval_write_split(fp, &m->test, "      ");
-  fputs(",\n      \"val\": ", fp);
-  cd_eval_write_split(fp, &m->val, "      ");
-  fputs("\n    }", fp);
+  if (m->n_diverged) return write_diverged_method(w, st, m);
+  cd_jw_key(w, cd_method_name(m->method));
+  cd_jw_obj_block(w);
+  cd_jw_kstr(w, "status", "finished");
+  cd_jw_key(w, "seeds");
+  if (kind == CD_KIND_TEXT) cd_jw_null(w);
+  else cd_jw_int32s(w, (const int32_t *)m->seeds, m->n_seeds);
+  cd_jw_key(w, "uses");
+  cd_jw_obj(w);
+  cd_jw_kstr(w, "labels", cd_run_labels_used(st, m->method));
+  cd_jw_kstr(w, "attr_names", cd_run_attr_names_used(res, m->method));
+  cd_jw_end(w);
+  cd_jw_kstr(w, "citation", cd_method_citation(m->method));
+  cd_jw_key(w, "selected_epoch");
+  cd_jw_int32s(w, (const int32_t *)m->selected_epoch, m->n_seeds);
+  cd_jw_kint(w, "epochs", kind == CD_KIND_TUNE ? st->cfg->optim.max_epoch : 0);
+  cd_jw_key(w, "test");
+  cd_eval_write_split(w, &m->test);
+  cd_jw_key(w, "val");
+  cd_eval_write_split(w, &m->val);
+  cd_jw_end(w);
 }
 
 int cd_run_results_write(const cd_run_state *st, const cd_run_resolved *res, const cd_run_results *r,
@@ -175,46 +196,58 @@ int cd_run_results_write(const cd_run_state *st, const cd_run_resolved *res, con
   const cd_run_config *c = st->cfg;
   char path[4200];
   cd_atomic_file af;
+  cd_jw w;
   if (cd_path_join(path, sizeof path, c->out_dir, "results.json")) return cd_fail(e, "%s: path too long", c->out_dir);
-  if (cd_atomic_open(&af, path, e)) return -1;
-  FILE *fp = af.fp;
-  fputs("{\n  \"version\": 1,\n  \"dataset\": ", fp);
-  cd_json_write_string(fp, res->dataset);
-  fputs(",\n  \"model\": ", fp);
-  cd_json_write_string(fp, c->model);
-  fputs(",\n  \"model_checksum\": ", fp);
-  cd_jw_str_or_null(fp, res->model_checksum);
-  fputs(",\n  \"cache\": ", fp);
-  cd_json_write_string(fp, res->cache_dir);
-  fputs(",\n  \"cache_checksums\": {\"index\": ", fp);
-  cd_jw_str_or_null(fp, res->index_checksum);
-  fputs(", \"features\": ", fp);
-  cd_jw_str_or_null(fp, res->features_checksum);
-  fputs("},\n  \"templates\": ", fp);
-  cd_jw_strings(fp, (char *const *)res->templates, res->n_templates);
-  if (c->precision != CD_PREC_FP32) fprintf(fp, ",\n  \"precision\": \"%s\"", cd_precision_name(c->precision));
-  fprintf(fp, ",\n  \"head\": \"%s\",\n  \"select\": \"%s\",\n  \"seeds\": ", cd_head_kind_name(c->head),
-          cd_select_name(c->select));
-  cd_jw_int32s(fp, (const int32_t *)c->seeds, c->n_seeds);
-  fputs(",\n  \"classnames\": ", fp);
-  cd_jw_strings(fp, res->classnames, res->n_cls);
-  fputs(",\n  \"attr_names\": ", fp);
-  cd_jw_strings(fp, res->attr_names, res->n_attr);
-  fputs(",\n  \"attr_prompts\": ", fp);
-  cd_jw_strings(fp, (char *const *)res->attr_prompts, res->n_attr_prompts);
-  fprintf(fp, ",\n  \"n_groups\": %d,\n  \"train_group_counts\": ", st->G);
-  cd_jw_ints(fp, st->train_counts, st->G);
-  fprintf(fp, ",\n  \"rows\": {\"train\": %d, \"val\": %d, \"test\": %d},\n", st->n_rows[0], st->n_rows[1], st->n_rows[2]);
-  write_pseudo(fp, st, &r->pseudo);
-  fputs("  \"methods\": {\n", fp);
-  for (int k = 0; k < r->n; k++) {
-    write_method(fp, st, res, &r->m[k]);
-    fputs(k + 1 < r->n ? ",\n" : "\n", fp);
-  }
-  fputs("  },\n  \"method_order\": [", fp);
-  for (int k = 0; k < r->n; k++) fprintf(fp, "%s\"%s\"", k ? ", " : "", cd_method_name(r->m[k].method));
-  fprintf(fp, "],\n  \"wall_seconds\": %.3f\n}\n", wall_seconds);
-  return cd_atomic_commit(&af, e);
+  if (cd_jw_open(&w, &af, path, e)) return -1;
+  cd_jw_obj_block(&w);
+  cd_jw_kint(&w, "version", 1);
+  cd_jw_kstr(&w, "dataset", res->dataset);
+  cd_jw_kstr(&w, "model", c->model);
+  cd_jw_key(&w, "model_checksum");
+  cd_jw_str_or_null(&w, res->model_checksum);
+  cd_jw_kstr(&w, "cache", res->cache_dir);
+  cd_jw_key(&w, "cache_checksums");
+  cd_jw_obj(&w);
+  cd_jw_key(&w, "index");
+  cd_jw_str_or_null(&w, res->index_checksum);
+  cd_jw_key(&w, "features");
+  cd_jw_str_or_null(&w, res->features_checksum);
+  cd_jw_end(&w);
+  cd_jw_key(&w, "templates");
+  cd_jw_strs(&w, res->templates, res->n_templates);
+  if (c->precision != CD_PREC_FP32) cd_jw_kstr(&w, "precision", cd_precision_name(c->precision));
+  cd_jw_kstr(&w, "head", cd_head_kind_name(c->head));
+  cd_jw_kstr(&w, "select", cd_select_name(c->select));
+  cd_jw_key(&w, "seeds");
+  cd_jw_int32s(&w, (const int32_t *)c->seeds, c->n_seeds);
+  cd_jw_key(&w, "classnames");
+  cd_jw_strs(&w, (const char *const *)res->classnames, res->n_cls);
+  cd_jw_key(&w, "attr_names");
+  cd_jw_strs(&w, (const char *const *)res->attr_names, res->n_attr);
+  cd_jw_key(&w, "attr_prompts");
+  cd_jw_strs(&w, res->attr_prompts, res->n_attr_prompts);
+  cd_jw_kint(&w, "n_groups", st->G);
+  cd_jw_key(&w, "train_group_counts");
+  cd_jw_ints(&w, st->train_counts, st->G);
+  cd_jw_key(&w, "rows");
+  cd_jw_obj(&w);
+  cd_jw_kint(&w, "train", st->n_rows[0]);
+  cd_jw_kint(&w, "val", st->n_rows[1]);
+  cd_jw_kint(&w, "test", st->n_rows[2]);
+  cd_jw_end(&w);
+  write_pseudo(&w, st, &r->pseudo);
+  cd_jw_key(&w, "methods");
+  cd_jw_obj_block(&w);
+  for (int k = 0; k < r->n; k++) write_method(&w, st, res, &r->m[k]);
+  cd_jw_end(&w);
+  cd_jw_key(&w, "method_order");
+  cd_jw_arr(&w);
+  for (int k = 0; k < r->n; k++) cd_jw_str(&w, cd_method_name(r->m[k].method));
+  cd_jw_end(&w);
+  cd_jw_key(&w, "wall_seconds");
+  cd_jw_fixed(&w, wall_seconds, 3);
+  cd_jw_end(&w);
+  return cd_jw_commit(&w, &af, e);
 }
 
 /* "90.12 ± 0.31" (or "90.12" for one run, "-" when undefined) into buf. */

@@ -7,6 +7,7 @@
 
 #include "core/file.h"
 #include "core/json.h"
+#include "core/json_write.h"
 #include "core/outdir_lock.h"
 #include "data/datasets/feature_cache.h"
 #include "models/sweep/sweep_results.h"
@@ -154,11 +155,6 @@ static void write_csv(FILE *fp, const cd_sweep_results *r) {
   }
 }
 
-static void jnum(FILE *fp, double v) {
-  if (isfinite(v)) fprintf(fp, "%.17g", v);
-  else fputs("null", fp);
-}
-
 /* The best cell per method under a validation criterion (-1: none). */
 static int best_cell(const cd_sweep_results *r, int method, int pseudo) {
   int best = -1;
@@ -173,66 +169,94 @@ static int best_cell(const cd_sweep_results *r, int method, int pseudo) {
 
 static void write_json(FILE *fp, const cd_sweep_results *r) {
   const cd_sweep_plan *p = r->plan;
-  fputs("{\"version\": 1, \"split\": \"test\",\n \"caches\": [", fp);
+  cd_jw w; /* a few members per line, continuation lines indented by one space a level */
+  cd_jw_init(&w, fp);
+  w.indent = 1;
+  cd_jw_obj(&w);
+  cd_jw_kint(&w, "version", 1);
+  cd_jw_kstr(&w, "split", "test");
+  cd_jw_br(&w);
+  cd_jw_key(&w, "caches");
+  cd_jw_arr(&w);
   for (int k = 0; k < p->n_caches; k++) {
-    fprintf(fp, "%s{\"name\": ", k ? ", " : "");
-    cd_json_write_string(fp, p->cache_names[k]);
-    fputs(", \"path\": ", fp);
-    cd_json_write_string(fp, p->caches[k]);
-    fputs(", \"model\": ", fp);
-    cd_json_write_string(fp, p->models[k]);
-    fprintf(fp, ", \"dims\": %d}", p->cache_dims[k]);
+    cd_jw_obj(&w);
+    cd_jw_kstr(&w, "name", p->cache_names[k]);
+    cd_jw_kstr(&w, "path", p->caches[k]);
+    cd_jw_kstr(&w, "model", p->models[k]);
+    cd_jw_kint(&w, "dims", p->cache_dims[k]);
+    cd_jw_end(&w);
   }
-  fputs("],\n \"axes\": {", fp);
+  cd_jw_end(&w);
+  cd_jw_br(&w);
+  cd_jw_key(&w, "axes");
+  cd_jw_obj(&w);
   for (int a = 0; a < p->n_axes; a++) {
-    fprintf(fp, "%s\"%s\": ", a ? ", " : "", p->axes[a].name);
-    cd_json_write_string_list(fp, p->axes[a].values, p->axes[a].n);
+    cd_jw_key(&w, p->axes[a].name);
+    cd_jw_strs(&w, (const char *const *)p->axes[a].values, p->axes[a].n);
   }
-  fputs("},\n \"cells\": [", fp);
+  cd_jw_end(&w);
+  cd_jw_br(&w);
+  cd_jw_key(&w, "cells");
+  cd_jw_arr(&w);
   for (int i = 0; i < p->n_cells; i++) {
     const cd_sweep_cell_result *c = &r->cells[i];
-    fprintf(fp, "%s\n  {\"name\": ", i ? "," : "");
-    cd_json_write_string(fp, p->cells[i].name);
-    fputs(", \"cache\": ", fp);
-    cd_json_write_string(fp, p->cache_names[p->cells[i].cache]);
-    fputs(", \"axes\": {", fp);
-    for (int a = 0; a < p->n_axes; a++) {
-      fprintf(fp, "%s\"%s\": ", a ? ", " : "", p->axes[a].name);
-      cd_json_write_string(fp, cd_sweep_cell_value(p, i, a));
-    }
-    fprintf(fp, "}, \"status\": \"%s\", \"error\": ", state_name(c->state));
-    if (*c->error) cd_json_write_string(fp, c->error);
-    else fputs("null", fp);
-    fputs(", \"wall_seconds\": ", fp);
-    jnum(fp, c->state == CD_CELL_NOT_RUN ? NAN : c->seconds);
-    fprintf(fp, ", \"peak_rss_bytes\": %lld, \"report\": ", c->rss_bytes);
+    cd_jw_br(&w);
+    cd_jw_obj(&w);
+    cd_jw_kstr(&w, "name", p->cells[i].name);
+    cd_jw_kstr(&w, "cache", p->cache_names[p->cells[i].cache]);
+    cd_jw_key(&w, "axes");
+    cd_jw_obj(&w);
+    for (int a = 0; a < p->n_axes; a++) cd_jw_kstr(&w, p->axes[a].name, cd_sweep_cell_value(p, i, a));
+    cd_jw_end(&w);
+    cd_jw_kstr(&w, "status", state_name(c->state));
+    cd_jw_key(&w, "error");
+    cd_jw_str_or_null(&w, c->error);
+    cd_jw_key(&w, "wall_seconds");
+    cd_jw_g17(&w, c->state == CD_CELL_NOT_RUN ? NAN : c->seconds);
+    cd_jw_kint(&w, "peak_rss_bytes", c->rss_bytes);
     char rel[700];
     snprintf(rel, sizeof rel, "cells/%s/report.html", p->cells[i].name);
-    cd_json_write_string(fp, rel);
-    fputs(",\n   \"methods\": {", fp);
+    cd_jw_kstr(&w, "report", rel);
+    cd_jw_br(&w);
+    cd_jw_key(&w, "methods");
+    cd_jw_obj(&w);
     for (int k = 0; c->state == CD_CELL_DONE && k < c->n_methods; k++) {
       const cd_sweep_method_row *m = &c->m[k];
-      fprintf(fp, "%s\"%s\": {", k ? ", " : "", m->method);
-      for (int s = 0; s < CD_SW_STATS; s++) fprintf(fp, "\"%s\": ", STAT_COLUMNS[s]), jnum(fp, m->test[s]), fputs(", ", fp);
-      for (int s = 0; s < CD_SW_STATS; s++) fprintf(fp, "\"%s_std\": ", STAT_COLUMNS[s]), jnum(fp, m->test_std[s]), fputs(", ", fp);
-      fputs("\"val_worst_group_acc\": ", fp), jnum(fp, m->val_worst);
-      fputs(", \"val_worst_group_acc_pseudo\": ", fp), jnum(fp, m->val_worst_pseudo);
-      fputc('}', fp);
+      cd_jw_key(&w, m->method);
+      cd_jw_obj(&w);
+      for (int s = 0; s < CD_SW_STATS; s++) cd_jw_key(&w, STAT_COLUMNS[s]), cd_jw_g17(&w, m->test[s]);
+      for (int s = 0; s < CD_SW_STATS; s++) {
+        char key[64];
+        snprintf(key, sizeof key, "%s_std", STAT_COLUMNS[s]);
+        cd_jw_key(&w, key);
+        cd_jw_g17(&w, m->test_std[s]);
+      }
+      cd_jw_key(&w, "val_worst_group_acc");
+      cd_jw_g17(&w, m->val_worst);
+      cd_jw_key(&w, "val_worst_group_acc_pseudo");
+      cd_jw_g17(&w, m->val_worst_pseudo);
+      cd_jw_end(&w);
     }
-    fputs("}}", fp);
+    cd_jw_end(&w);
+    cd_jw_end(&w);
   }
-  fputs("],\n \"best\": {", fp);
+  cd_jw_end(&w);
+  cd_jw_br(&w);
+  cd_jw_key(&w, "best");
+  cd_jw_obj(&w);
   for (int k = 0; k < r->n_methods; k++) {
     int bp = best_cell(r, k, 1), bt = best_cell(r, k, 0);
-    fprintf(fp, "%s\"%s\": {\"val-pseudo\": ", k ? ", " : "", r->methods[k]);
-    if (bp >= 0) cd_json_write_string(fp, p->cells[bp].name);
-    else fputs("null", fp);
-    fputs(", \"val-true\": ", fp);
-    if (bt >= 0) cd_json_write_string(fp, p->cells[bt].name);
-    else fputs("null", fp);
-    fputc('}', fp);
+    cd_jw_key(&w, r->methods[k]);
+    cd_jw_obj(&w);
+    cd_jw_key(&w, "val-pseudo");
+    cd_jw_str_or_null(&w, bp >= 0 ? p->cells[bp].name : NULL);
+    cd_jw_key(&w, "val-true");
+    cd_jw_str_or_null(&w, bt >= 0 ? p->cells[bt].name : NULL);
+    cd_jw_end(&w);
   }
-  fputs("}}\n", fp);
+  cd_jw_end(&w);
+  cd_jw_end(&w);
+  fputc('\n', fp);
 }
 
 static int write_text(const char *dir, const char *name, void (*fn)(FILE *, const cd_sweep_results *),

@@ -15,6 +15,7 @@
 
 #include "core/file.h"
 #include "core/json.h"
+#include "core/json_write.h"
 #include "core/outdir_lock.h"
 #include "core/progress.h"
 #include "data/datasets/feature_cache.h"
@@ -60,14 +61,27 @@ static int write_cell_json(const cd_sweep_plan *p, int i, const char *status, co
   char **argv = cd_sweep_cell_argv(p, i, &argc, e);
   FILE *fp = argv ? open_memstream(&buf, &len) : NULL;
   if (!fp) return cd_sweep_argv_free(argv), argv ? cd_fail(e, "sweep: out of memory") : -1;
-  fputs("{\"version\": 1, \"name\": ", fp);
-  cd_json_write_string(fp, p->cells[i].name);
-  fprintf(fp, ", \"status\": \"%s\", \"error\": ", status);
-  if (error && *error) cd_json_write_string(fp, error);
-  else fputs("null", fp);
-  fprintf(fp, ",\n \"wall_seconds\": %.3f, \"peak_rss_bytes\": %lld,\n \"command\": [\"clipdebias\"", seconds, rss_bytes);
-  for (int k = 0; k < argc; k++) fputs(", ", fp), cd_json_write_string(fp, argv[k]);
-  fputs("]}\n", fp);
+  cd_jw w; /* a few members per line, continuation lines indented by one space */
+  cd_jw_init(&w, fp);
+  w.indent = 1;
+  cd_jw_obj(&w);
+  cd_jw_kint(&w, "version", 1);
+  cd_jw_kstr(&w, "name", p->cells[i].name);
+  cd_jw_kstr(&w, "status", status);
+  cd_jw_key(&w, "error");
+  cd_jw_str_or_null(&w, error);
+  cd_jw_br(&w);
+  cd_jw_key(&w, "wall_seconds");
+  cd_jw_fixed(&w, seconds, 3);
+  cd_jw_kint(&w, "peak_rss_bytes", rss_bytes);
+  cd_jw_br(&w);
+  cd_jw_key(&w, "command");
+  cd_jw_arr(&w);
+  cd_jw_str(&w, "clipdebias");
+  for (int k = 0; k < argc; k++) cd_jw_str(&w, argv[k]);
+  cd_jw_end(&w);
+  cd_jw_end(&w);
+  fputc('\n', fp);
   fclose(fp);
   cd_sweep_argv_free(argv);
   int rc = cell_path(p, i, "cell.json", path, sizeof path) ? cd_fail(e, "%s: path too long", p->cells[i].dir)

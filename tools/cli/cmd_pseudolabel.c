@@ -46,7 +46,7 @@ static int write_json(const char *npy, const cd_run_inputs *in, const cd_pseudo_
   cd_jw_strs(&w, (const char *const *)in->cache.attr_names, in->cache.n_attr);
   cd_jw_key(&w, "splits");
   cd_jw_strs(&w, SPLITS, 2);
-  cd_pseudo_stats_jw(&w, s);
+  cd_pseudo_stats_write(&w, s);
   cd_jw_end(&w);
   return cd_jw_commit(&w, &af, e);
 }
