@@ -228,6 +228,11 @@ void cd_jw_knum(cd_jw *w, const char *key, double v) {
   cd_jw_num(w, v);
 }
 
+void cd_jw_kstr_or_null(cd_jw *w, const char *key, const char *s) {
+  cd_jw_key(w, key);
+  cd_jw_str_or_null(w, s);
+}
+
 void cd_jw_kbool(cd_jw *w, const char *key, int v) {
   cd_jw_key(w, key);
   cd_jw_bool(w, v);

@@ -83,6 +83,7 @@ void cd_jw_kstr(cd_jw *w, const char *key, const char *s);
 void cd_jw_kint(cd_jw *w, const char *key, int64_t v);
 void cd_jw_knum(cd_jw *w, const char *key, double v);
 void cd_jw_kbool(cd_jw *w, const char *key, int v);
+void cd_jw_kstr_or_null(cd_jw *w, const char *key, const char *s);
 
 /* The string literal alone, with quotes and escapes, for text formats that embed JSON strings. */
 void cd_json_write_string(FILE *fp, const char *s);

@@ -106,6 +106,14 @@ void cd_features_checksum(const void *bytes, size_t nbytes, char out[40]) {
   cd_features_checksum_text(cd_xxh64(bytes, nbytes, 0), out);
 }
 
+void cd_cache_meta_begin(cd_jw *w, FILE *fp, int complete) {
+  cd_jw_init(w, fp);
+  w->indent = 1;
+  cd_jw_obj(w);
+  cd_jw_kint(w, "version", 1);
+  cd_jw_kbool(w, "complete", complete);
+}
+
 char *cd_cache_meta_with_checksums(const char *meta, const char *index_sum, const char *features_sum, cd_error *e) {
   cd_json_doc *doc = cd_json_parse(meta, strlen(meta), "cache.json text", e);
   if (!doc) return NULL;

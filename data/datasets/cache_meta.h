@@ -11,6 +11,7 @@
 
 #include "core/error.h"
 #include "core/json.h"
+#include "core/json_write.h"
 
 /* 0 when a and b (cache.json roots) agree. Otherwise -1 and `what` receives the first
  * difference, e.g. "another model: /m/a (xxh64:..) vs /m/b (xxh64:..)". */
@@ -36,6 +37,9 @@ void cd_features_checksum_text(uint64_t h, char out[40]);
 
 /* cache.json text meta with its top-level "index_checksum" and "features_checksum" set to
  * the given values (replaced when present, else appended). malloc'd; NULL with e on failure. */
+/* Starts cache.json's object on w, over fp: {"version": 1, "complete": ..., the members that
+ * follow each on a line of their own (cd_jw_br before each), indented by one space. */
+void cd_cache_meta_begin(cd_jw *w, FILE *fp, int complete);
 char *cd_cache_meta_with_checksums(const char *meta, const char *index_sum, const char *features_sum, cd_error *e);
 
 #endif

@@ -405,11 +405,7 @@ static char *default_meta(const cd_feature_cache *c, cd_error *e) {
   FILE *fp = open_memstream(&text, &len);
   if (!fp) return cd_fail(e, "out of memory"), NULL;
   cd_jw w;
-  cd_jw_init(&w, fp);
-  w.indent = 1;
-  cd_jw_obj(&w);
-  cd_jw_kint(&w, "version", 1);
-  cd_jw_kbool(&w, "complete", 1);
+  cd_cache_meta_begin(&w, fp, 1);
   cd_jw_br(&w);
   cd_jw_key(&w, "model");
   cd_jw_obj(&w);

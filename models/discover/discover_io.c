@@ -22,14 +22,12 @@ static void write_candidate(cd_jw *w, const cd_discover_result *r, int k) {
   cd_jw_kint(w, "rank", k + 1);
   cd_jw_kstr(w, "word", cd->word);
   cd_jw_knum(w, "score", cd->score);
-  cd_jw_key(w, "best_class");
-  cd_jw_str_or_null(w, cd->best_class >= 0 ? r->classnames[cd->best_class] : NULL);
+  cd_jw_kstr_or_null(w, "best_class", cd->best_class >= 0 ? r->classnames[cd->best_class] : NULL);
   write_class_scores(w, "class_scores", r, cd->class_score);
   write_class_scores(w, "b2t_class_scores", r, cd->b2t_score);
   cd_jw_knum(w, "residual", cd->residual);
   cd_jw_knum(w, "separation", cd->separation);
-  cd_jw_key(w, "assoc_class");
-  cd_jw_str_or_null(w, cd->assoc_class >= 0 ? r->classnames[cd->assoc_class] : NULL);
+  cd_jw_kstr_or_null(w, "assoc_class", cd->assoc_class >= 0 ? r->classnames[cd->assoc_class] : NULL);
   cd_jw_knum(w, "class_sim", cd->class_sim);
   cd_jw_kstr(w, "closest_class", r->classnames[cd->class_sim_cls]);
   cd_jw_kbool(w, "filtered", cd->filtered);

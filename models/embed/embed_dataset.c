@@ -147,13 +147,8 @@ static char *meta_text(const job *j, const cd_embed_result *res, cd_error *e) {
   size_t len = 0;
   FILE *fp = open_memstream(&text, &len);
   if (!fp) return cd_fail(e, "out of memory"), NULL;
-  /* a few members per line, continuation lines indented by one space */
   cd_jw w;
-  cd_jw_init(&w, fp);
-  w.indent = 1;
-  cd_jw_obj(&w);
-  cd_jw_kint(&w, "version", 1);
-  cd_jw_kbool(&w, "complete", res != NULL);
+  cd_cache_meta_begin(&w, fp, res != NULL);
   cd_jw_br(&w);
   cd_jw_key(&w, "model");
   write_model(&w, j->m, j->checksum);

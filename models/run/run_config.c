@@ -235,12 +235,9 @@ void cd_run_config_write_json(FILE *fp, const cd_run_config *c, const cd_run_res
   cd_jw_kint(&w, "threads", c->threads);
   cd_jw_key(&w, "provenance");
   cd_jw_obj(&w);
-  cd_jw_key(&w, "model_checksum");
-  cd_jw_str_or_null(&w, r->model_checksum);
-  cd_jw_key(&w, "index_checksum");
-  cd_jw_str_or_null(&w, r->index_checksum);
-  cd_jw_key(&w, "features_checksum");
-  cd_jw_str_or_null(&w, r->features_checksum);
+  cd_jw_kstr_or_null(&w, "model_checksum", r->model_checksum);
+  cd_jw_kstr_or_null(&w, "index_checksum", r->index_checksum);
+  cd_jw_kstr_or_null(&w, "features_checksum", r->features_checksum);
   cd_jw_end(&w);
   cd_jw_key(&w, "training");
   write_training(&w, c, r);

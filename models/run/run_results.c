@@ -203,15 +203,12 @@ int cd_run_results_write(const cd_run_state *st, const cd_run_resolved *res, con
   cd_jw_kint(&w, "version", 1);
   cd_jw_kstr(&w, "dataset", res->dataset);
   cd_jw_kstr(&w, "model", c->model);
-  cd_jw_key(&w, "model_checksum");
-  cd_jw_str_or_null(&w, res->model_checksum);
+  cd_jw_kstr_or_null(&w, "model_checksum", res->model_checksum);
   cd_jw_kstr(&w, "cache", res->cache_dir);
   cd_jw_key(&w, "cache_checksums");
   cd_jw_obj(&w);
-  cd_jw_key(&w, "index");
-  cd_jw_str_or_null(&w, res->index_checksum);
-  cd_jw_key(&w, "features");
-  cd_jw_str_or_null(&w, res->features_checksum);
+  cd_jw_kstr_or_null(&w, "index", res->index_checksum);
+  cd_jw_kstr_or_null(&w, "features", res->features_checksum);
   cd_jw_end(&w);
   cd_jw_key(&w, "templates");
   cd_jw_strs(&w, res->templates, res->n_templates);

@@ -209,8 +209,7 @@ static void write_json(FILE *fp, const cd_sweep_results *r) {
     for (int a = 0; a < p->n_axes; a++) cd_jw_kstr(&w, p->axes[a].name, cd_sweep_cell_value(p, i, a));
     cd_jw_end(&w);
     cd_jw_kstr(&w, "status", state_name(c->state));
-    cd_jw_key(&w, "error");
-    cd_jw_str_or_null(&w, c->error);
+    cd_jw_kstr_or_null(&w, "error", c->error);
     cd_jw_key(&w, "wall_seconds");
     cd_jw_g17(&w, c->state == CD_CELL_NOT_RUN ? NAN : c->seconds);
     cd_jw_kint(&w, "peak_rss_bytes", c->rss_bytes);
@@ -248,10 +247,8 @@ static void write_json(FILE *fp, const cd_sweep_results *r) {
     int bp = best_cell(r, k, 1), bt = best_cell(r, k, 0);
     cd_jw_key(&w, r->methods[k]);
     cd_jw_obj(&w);
-    cd_jw_key(&w, "val-pseudo");
-    cd_jw_str_or_null(&w, bp >= 0 ? p->cells[bp].name : NULL);
-    cd_jw_key(&w, "val-true");
-    cd_jw_str_or_null(&w, bt >= 0 ? p->cells[bt].name : NULL);
+    cd_jw_kstr_or_null(&w, "val-pseudo", bp >= 0 ? p->cells[bp].name : NULL);
+    cd_jw_kstr_or_null(&w, "val-true", bt >= 0 ? p->cells[bt].name : NULL);
     cd_jw_end(&w);
   }
   cd_jw_end(&w);

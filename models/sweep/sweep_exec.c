@@ -68,8 +68,7 @@ static int write_cell_json(const cd_sweep_plan *p, int i, const char *status, co
   cd_jw_kint(&w, "version", 1);
   cd_jw_kstr(&w, "name", p->cells[i].name);
   cd_jw_kstr(&w, "status", status);
-  cd_jw_key(&w, "error");
-  cd_jw_str_or_null(&w, error);
+  cd_jw_kstr_or_null(&w, "error", error);
   cd_jw_br(&w);
   cd_jw_key(&w, "wall_seconds");
   cd_jw_fixed(&w, seconds, 3);
