@@ -163,12 +163,12 @@ static int bench_lockstep(const cd_clip *m, const cd_prompt *p, cd_text_train *t
   for (int r = -1; r < ROUNDS; r++) { /* round -1 warms both up */
     double t_off = 0, t_on = 0, c_off = 0, c_on = 0;
     for (int mode = 0; mode < 2; mode++) {
-      double t0 = cd_time_now(), c0 = cpu_seconds();
+      double t0 = cd_time_now(), c0 = cd_cpu_time_now();
       for (int s = 0; s < (r < 0 ? 1 : steps); s++)
         if (pairs_step(mode ? &tt : NULL, t1, m, ctx, grad, pairs, numel, img, y, w, dtxt, &e))
           return fprintf(stderr, "bench_tune: %s\n", e.msg), -1;
       *(mode ? &t_on : &t_off) = (cd_time_now() - t0) / (r < 0 ? 1 : steps);
-      *(mode ? &c_on : &c_off) = (cpu_seconds() - c0) / (r < 0 ? 1 : steps);
+      *(mode ? &c_on : &c_off) = (cd_cpu_time_now() - c0) / (r < 0 ? 1 : steps);
     }
     if (r < 0) continue;
     ratio[r] = t_off / t_on;
