@@ -214,7 +214,8 @@ INLINE void fwd_rows(int NW, const void *W, int BF, const float *X, int M, int K
    * of 9 accumulators still covers the FMA latency, a 3 x 1 tile would not */
   int n3 = M >= 9 ? (4 - M % 4) % 4 : 0, n4 = (M - 3 * n3) / 4;
   int nt = n4 + n3 + ((M - 3 * n3) % 4 != 0), rest = nend - n0 - NW < 3 ? nend - n0 - NW : 3;
-  int left = rest > 0 ? (int)(((size_t)rest * K * esz + 63) / 64) : 0, per = (left + nt - 1) / nt;
+  int left = rest > 0 ? (int)(((size_t)rest * K * esz + 63) / 64) : 0, per = nt > 1 ? (left + nt - 1) / nt : 0;
+  if (per > 16) per = 16; /* a longer burst of misses stalls the loads; the rest is the hardware's */
   const char *pf = (const char *)W + (size_t)(n0 + NW) * K * esz; /* the next tile's rows, contiguous */
   int m = 0, t = 0;
 #define PF_NEXT pf, per < left ? per : left
