@@ -4,7 +4,12 @@
  *   backward dX[M,K] += dY[M,N] · W[N,K]            (rank-1 updates over N, 16-wide row strips)
  * The drivers split the work over threads (forward: weight rows, backward: column strips of
  * dX, so each output element is computed by one thread in a fixed order) and run the kernel
- * table's range kernels. */
+ * table's range kernels. Either way each thread streams its own part of the weight once.
+ * The backward reads W's rows in chunks of CD_SKINNY_PCHUNK rows, copied strip by strip into
+ * an L1-sized scratch as they stream by, rather than a transposed copy of W packed at load:
+ * that copy would double the tower's float32 weights (about 150 MB more for ViT-B/32's text tower) and
+ * the in-cache and streamed backward already run at the same speed (the copy is not what
+ * limits it). */
 #ifndef CD_SKINNY_H
 #define CD_SKINNY_H
 
