@@ -128,6 +128,18 @@ static void check_refusals(const char *dir) {
         "a missing cache named: %s", err);
   CHECK(!clipdebias_metrics_read(cd_test_path(dir, "nope.json"), err, sizeof err) && strstr(err, "nope.json"),
         "missing metrics named: %s", err);
+  /* a malformed results.json: the file, the method and the field named */
+  const char *bad_res = cd_test_path(dir, "bad_results.json");
+  FILE *fp = fopen(bad_res, "w");
+  if (fp) fputs("{\"n_groups\": 4, \"methods\": {\"erm\": {\"test\": {\"groups\": [{\"acc\": 1}]}}}}\n", fp), fclose(fp);
+  CHECK(!clipdebias_metrics_read(bad_res, err, sizeof err) &&
+            strstr(err, "bad_results.json: method \"erm\": field \"test\": 1 groups, expected 4"),
+        "a split with too few groups: %s", err);
+  fp = fopen(bad_res, "w");
+  if (fp) fputs("{\"n_groups\": \"4\", \"methods\": {}}\n", fp), fclose(fp);
+  CHECK(!clipdebias_metrics_read(bad_res, err, sizeof err) &&
+            strstr(err, "bad_results.json: field \"n_groups\": expected a number, found a string"),
+        "n_groups of the wrong type: %s", err);
   const char *bad[] = {"eta=much"}, *unknown[] = {"speed=11"};
   CHECK(clipdebias_run(TOYCLIP, cd_test_path(dir, "cache"), cd_test_path(dir, "r2"), bad, 1, NULL, err, sizeof err) &&
             strstr(err, "eta=much: not a number"),

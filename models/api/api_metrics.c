@@ -2,6 +2,7 @@
  * commands write (a run's results.json, a stage command's metrics.json). Both hold the same
  * split object (models/debias/eval.c: cd_eval_write_split), read here field by field. */
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -58,12 +59,15 @@ clipdebias_metrics *clipdebias_evaluate(const clipdebias_cache *c, const int32_t
   return r;
 }
 
-/* A split object of results.json / metrics.json; null or absent: not present. */
-static int read_split(cd_api_entry *x, int s, int G, const cd_json *o, const char *path, cd_error *e) {
-  if (!o || o->type == CD_JSON_NULL) return 0;
-  const cd_json *groups = cd_json_get(o, "groups");
-  if (o->type != CD_JSON_OBJECT || !groups || groups->type != CD_JSON_ARRAY || (int)groups->n != G)
-    return cd_fail(e, "%s: the %s metrics are not an object with %d groups", path, SPLITS[s], G);
+/* A split object of results.json / metrics.json; null or absent: not present. where names it
+ * in messages ("results.json: erm"). */
+static int read_split(cd_api_entry *x, int s, int G, const cd_json *parent, const char *where, cd_error *e) {
+  const cd_json *o, *groups;
+  if (!cd_json_has(parent, SPLITS[s])) return 0;
+  if (cd_json_field(parent, SPLITS[s], CD_JSON_OBJECT, &o, where, e) || cd_json_field(o, "groups", CD_JSON_ARRAY, &groups, where, e))
+    return -1;
+  if ((int)groups->n != G)
+    return cd_fail(e, "%s: field \"%s\": %zu groups, expected %d", where, SPLITS[s], groups->n, G);
   x->present[s] = 1;
   x->avg[s] = cd_json_get_num(o, "avg_acc", NAN);
   x->worst[s] = cd_json_get_num(o, "worst_group_acc", NAN);
@@ -75,27 +79,32 @@ static int read_split(cd_api_entry *x, int s, int G, const cd_json *o, const cha
   return 0;
 }
 
-static int read_splits(clipdebias_metrics *r, const char *name, const cd_json *o, const char *path, cd_error *e) {
+static int read_splits(clipdebias_metrics *r, const char *name, const cd_json *o, const char *where, cd_error *e) {
   cd_api_entry *x = add_entry(r, name, e);
   if (!x) return -1;
   for (int s = 0; s < 3; s++)
-    if (read_split(x, s, r->G, cd_json_get(o, SPLITS[s]), path, e)) return -1;
+    if (read_split(x, s, r->G, o, where, e)) return -1;
   return 0;
 }
 
 /* results.json: "n_groups", "methods": {name: {"val": {...}, "test": {...}}} in method_order. */
 static int read_results(clipdebias_metrics *r, const cd_json *root, const char *path, cd_error *e) {
-  const cd_json *methods = cd_json_get(root, "methods");
-  if (!methods || methods->type != CD_JSON_OBJECT) return cd_fail(e, "%s: no \"methods\" object", path);
-  for (size_t k = 0; k < methods->n; k++)
-    if (read_splits(r, methods->keys[k], &methods->items[k], path, e)) return -1;
+  const cd_json *methods;
+  if (cd_json_field_int(root, "n_groups", 1, INT32_MAX, &r->G, path, e) ||
+      cd_json_field(root, "methods", CD_JSON_OBJECT, &methods, path, e))
+    return -1;
+  for (size_t k = 0; k < methods->n; k++) {
+    char where[4400];
+    snprintf(where, sizeof where, "%s: method \"%s\"", path, methods->keys[k]);
+    if (read_splits(r, methods->keys[k], &methods->items[k], where, e)) return -1;
+  }
   return 0;
 }
 
 /* metrics.json: "what", "train_group_counts" [G], and the split objects at the top. */
 static int read_metrics(clipdebias_metrics *r, const cd_json *root, const char *path, cd_error *e) {
-  const cd_json *counts = cd_json_get(root, "train_group_counts");
-  if (!counts || counts->type != CD_JSON_ARRAY) return cd_fail(e, "%s: no \"train_group_counts\" array", path);
+  const cd_json *counts;
+  if (cd_json_field(root, "train_group_counts", CD_JSON_ARRAY, &counts, path, e)) return -1;
   r->G = (int)counts->n;
   return read_splits(r, cd_json_get_str(root, "what", "predictions"), root, path, e);
 }
@@ -119,8 +128,7 @@ clipdebias_metrics *clipdebias_metrics_read(const char *path, char *err, size_t 
   int rc = -1;
   if (root && root->type != CD_JSON_OBJECT) cd_fail(&e, "%s: not a JSON object", file);
   else if (root && cd_json_get(root, "methods")) {
-    r->G = (int)cd_json_get_int(root, "n_groups", 0);
-    rc = r->G > 0 ? read_results(r, root, file, &e) : cd_fail(&e, "%s: no \"n_groups\"", file);
+    rc = read_results(r, root, file, &e);
   } else if (root) {
     rc = read_metrics(r, root, file, &e);
   }
