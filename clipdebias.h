@@ -192,11 +192,23 @@ int clipdebias_cache_check_model(const clipdebias_cache *c, const clipdebias_mod
 int clipdebias_zeroshot(const clipdebias_model *m, const clipdebias_cache *c, const char *const *classnames,
                         const char *const *templates, int n_templates, int32_t *pred, float *logits,
                         char *err, size_t errcap);
+/* The attribute prompts of pseudo-labels: given[0..n_given) (one per attribute value, in
+ * order, as the commands' --attr-prompt) or, n_given 0, the data set's defaults (waterbirds,
+ * celeba, metashift; other data sets fail naming their attribute values). *prompts points
+ * into given or static storage: nothing to free. */
+int clipdebias_cache_attr_prompts(const clipdebias_cache *c, const char *const *given, int n_given,
+                                  const char *const **prompts, int *n, char *err, size_t errcap);
 /* Pseudo spurious attribute of every row: argmax over the attribute prompts (one per value,
- * in order) of the cosine to the image feature. n_prompts 0: the data set's defaults
- * (waterbirds, celeba, metashift). attr [rows]. */
+ * in order) of the cosine to the image feature. n_prompts 0: the data set's defaults.
+ * attr [rows]. */
 int clipdebias_pseudolabels(const clipdebias_model *m, const clipdebias_cache *c, const char *const *prompts,
                             int n_prompts, int32_t *attr, char *err, size_t errcap);
+/* What `clipdebias pseudolabel` writes: attr [rows] as an int32 .npy at path, and beside it
+ * (path with .json for .npy) the prompts, the attribute names and the accuracy against the
+ * true attribute on the train and val rows (overall, per class, confusion). summary (NULL:
+ * none) gets the rows per attribute value and that accuracy, as the command prints them. */
+int clipdebias_pseudolabels_save(const clipdebias_cache *c, const int32_t *attr, const char *const *prompts,
+                                 int n_prompts, const char *path, FILE *summary, char *err, size_t errcap);
 /* Predictions of a context saved by tune or run (CTX.npy with its CTX.json sidecar; a
  * linear probe too) on every row; refused when made with other weights or for other class
  * names (classnames NULL: the cache's, '_' read as ' '). A sidecar from before the weights

@@ -94,6 +94,17 @@ static void check_run(const clipdebias_model *m, const clipdebias_cache *c, cons
   CHECK(clipdebias_pseudolabels(m, c, NULL, 0, attr, err, sizeof err) == 0, "pseudolabels: %s", err);
   int32_t *run_a = read_i32(cd_test_path(run, "a_pseudo.npy"), N);
   CHECK(run_a && !memcmp(run_a, attr, sizeof(int32_t) * (size_t)N), "pseudo-labels == the run's a_pseudo.npy");
+  const char *const *prompts;
+  int K;
+  CHECK(clipdebias_cache_attr_prompts(c, NULL, 0, &prompts, &K, err, sizeof err) == 0 && K == 2 &&
+            !strcmp(prompts[1], "a photo of a bird on water."),
+        "default prompts: %s", err);
+  const char *saved = cd_test_path(dir, "a_pseudo.npy");
+  CHECK(clipdebias_pseudolabels_save(c, attr, prompts, K, saved, NULL, err, sizeof err) == 0, "save: %s", err);
+  CHECK(cd_test_same_file(saved, cd_test_path(run, "a_pseudo.npy")), "saved pseudo-labels == the run's file");
+  const char *single[1] = {"a bird."};
+  CHECK(clipdebias_pseudolabels(m, c, single, 1, attr, err, sizeof err) && strstr(err, "1 attribute prompts for 2"),
+        "one prompt for two values refused: %s", err);
   /* the dpt pair's selected context, predicted through the API == its row in results.json */
   const char *kind = NULL;
   CHECK(clipdebias_predict_saved(m, c, cd_test_path(run, "dpt/seed0/ctx_selected.npy"), NULL, stderr, pred, &kind, err,

@@ -4,6 +4,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/file.h"
+#include "core/json_write.h"
+#include "core/npy.h"
 #include "models/api/api_internal.h"
 #include "models/debias/zeroshot.h"
 #include "models/embed/embed_dataset.h"
@@ -68,21 +71,87 @@ int clipdebias_zeroshot(const clipdebias_model *m, const clipdebias_cache *c, co
   return rc ? cd_api_report(&e, err, errcap) : 0;
 }
 
+int clipdebias_cache_attr_prompts(const clipdebias_cache *c, const char *const *given, int n_given,
+                                  const char *const **prompts, int *n, char *err, size_t errcap) {
+  const cd_feature_cache *fc = &c->cache;
+  if (n_given > 0) return *prompts = given, *n = n_given, 0;
+  if ((*prompts = cd_default_attr_prompts(fc->dataset, n))) return 0;
+  char names[512] = "";
+  for (int a = 0; a < fc->n_attr; a++) {
+    size_t l = strlen(names);
+    snprintf(names + l, sizeof names - l, "%s%d = %s", a ? ", " : "", a, fc->attr_names[a]);
+  }
+  cd_error e;
+  cd_fail(&e, "data set '%s' has no default attribute prompts: give one --attr-prompt TEXT per value of "
+              "the spurious attribute, in attribute order%s%s%s",
+          fc->dataset, fc->n_attr ? " (" : "", names, fc->n_attr ? ")" : "");
+  return cd_api_report(&e, err, errcap);
+}
+
 int clipdebias_pseudolabels(const clipdebias_model *m, const clipdebias_cache *c, const char *const *prompts,
                             int n_prompts, int32_t *attr, char *err, size_t errcap) {
   const cd_feature_cache *fc = &c->cache;
   int E = m->clip.embed_dim;
   cd_error e;
   if (E != fc->D) return clipdebias_cache_check_model(c, m, err, errcap);
-  if (n_prompts <= 0 && !(prompts = cd_default_attr_prompts(fc->dataset, &n_prompts))) {
-    cd_fail(&e, "data set '%s' has no default attribute prompts: give one prompt per value of the spurious attribute",
-            fc->dataset);
+  if (clipdebias_cache_attr_prompts(c, prompts, n_prompts, &prompts, &n_prompts, err, errcap)) return -1;
+  if (fc->n_attr > 0 && n_prompts != fc->n_attr) {
+    cd_fail(&e, "%d attribute prompts for %d attribute values in %s (one --attr-prompt per value, in order)", n_prompts,
+            fc->n_attr, c->dir);
     return cd_api_report(&e, err, errcap);
   }
   float *t = cd_malloc(sizeof(float) * (size_t)n_prompts * E, &e), *x = cd_cache_normalized(fc, &e);
   int rc = !t || !x || cd_text_features(&m->clip, prompts, n_prompts, t, &e);
   if (!rc) cd_pseudo_attributes(x, fc->N, t, n_prompts, E, attr);
   free(t), free(x);
+  return rc ? cd_api_report(&e, err, errcap) : 0;
+}
+
+/* path.json beside path.npy: the prompts, the attribute names and the accuracy. */
+static int write_sidecar(const char *npy, const cd_feature_cache *fc, const char *const *prompts, int K,
+                         const cd_pseudo_stats *s, cd_error *e) {
+  char json[4200];
+  size_t n = strlen(npy);
+  if (n >= 4 && !strcmp(npy + n - 4, ".npy")) n -= 4;
+  if (snprintf(json, sizeof json, "%.*s.json", (int)n, npy) >= (int)sizeof json) return cd_fail(e, "%s: path too long", npy);
+  static const char *const SPLITS[2] = {"train", "val"};
+  cd_atomic_file af;
+  cd_jw w;
+  if (cd_jw_open(&w, &af, json, e)) return -1;
+  cd_jw_obj(&w);
+  cd_jw_key(&w, "attr_prompts");
+  cd_jw_strs(&w, prompts, K);
+  cd_jw_key(&w, "attr_names");
+  cd_jw_strs(&w, (const char *const *)fc->attr_names, fc->n_attr);
+  cd_jw_key(&w, "splits");
+  cd_jw_strs(&w, SPLITS, 2);
+  cd_pseudo_stats_write(&w, s);
+  cd_jw_end(&w);
+  return cd_jw_commit(&w, &af, e);
+}
+
+int clipdebias_pseudolabels_save(const clipdebias_cache *c, const int32_t *attr, const char *const *prompts,
+                                 int n_prompts, const char *path, FILE *summary, char *err, size_t errcap) {
+  const cd_feature_cache *fc = &c->cache;
+  int K = n_prompts, n_rows = 0, *rows = NULL;
+  int64_t shape[1] = {fc->N};
+  cd_pseudo_stats s = {0};
+  cd_error e;
+  char **names = cache_classnames(fc, &e);
+  int rc = !names || cd_pseudo_rows(fc->split, fc->N, &rows, &n_rows, &e) ||
+           cd_pseudo_stats_compute(&s, attr, fc->n_attr > 0 ? fc->a : NULL, fc->y, rows, n_rows, fc->n_cls, K, &e) ||
+           cd_npy_save(path, CD_I32, 1, shape, attr, &e) || write_sidecar(path, fc, prompts, K, &s, &e);
+  if (!rc && summary) {
+    for (int k = 0; k < K; k++) {
+      int64_t cnt = 0;
+      for (int i = 0; i < fc->N; i++) cnt += attr[i] == k;
+      fprintf(summary, "a=%d  \"%s\": %lld rows\n", k, prompts[k], (long long)cnt);
+    }
+    cd_pseudo_stats_print(summary, &s, names);
+  }
+  cd_pseudo_stats_free(&s);
+  free(rows);
+  if (names) cd_free_classnames(names, fc->n_cls);
   return rc ? cd_api_report(&e, err, errcap) : 0;
 }
 

@@ -37,7 +37,7 @@ int cd_cmd_eval(int argc, char **argv) {
   cd_outdir_lock lock;
   if (cd_stage_lock_out(&lock, c.out_dir, 0, "eval")) return 1;
   cd_stage_inputs in;
-  if (cd_stage_open(&in, &c)) return cd_outdir_unlock(&lock), 1;
+  if (cd_stage_open(&in, &c, 0)) return cd_outdir_unlock(&lock), 1;
   int w = -1;
   clipdebias_metrics *r = NULL;
   char err[1024] = "out of memory";

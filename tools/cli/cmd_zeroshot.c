@@ -38,7 +38,7 @@ int cd_cmd_zeroshot(int argc, char **argv) {
   cd_outdir_lock lock;
   if (cd_stage_lock_out(&lock, c.out_dir, 0, "zeroshot")) return 1;
   cd_stage_inputs in;
-  if (cd_stage_open(&in, &c)) return cd_outdir_unlock(&lock), 1;
+  if (cd_stage_open(&in, &c, 0)) return cd_outdir_unlock(&lock), 1;
   int N = clipdebias_cache_rows(in.cache), C = in.n_cls, w = -1;
   clipdebias_metrics *r = NULL;
   char err[1024] = "out of memory";

@@ -2,9 +2,11 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "core/cpu.h"
 #include "core/file.h"
+#include "core/json.h"
 #include "data/datasets/feature_cache.h"
 #include "tools/cli/args.h"
 
@@ -71,12 +73,16 @@ int cd_stage_out_file(char *buf, const char *dir, const char *name) {
   return 0;
 }
 
-int cd_stage_open(cd_stage_inputs *in, const cd_run_config *c) {
+int cd_stage_open(cd_stage_inputs *in, const cd_run_config *c, int need_attr_prompts) {
   clipdebias_load_options lo = {.vocab = c->vocab, .need_tokenizer = 1, .trainable = 1};
   char err[1024];
+  cd_error e;
   *in = (cd_stage_inputs){0};
+  if (cd_run_config_check(c, &e)) return cd_cli_fail("%s", e.msg), -1;
   if (!(in->cache = clipdebias_cache_open(c->cache_dir, err, sizeof err)) ||
       clipdebias_cache_classnames(in->cache, c->classnames, &in->classnames, &in->n_cls, err, sizeof err) ||
+      (need_attr_prompts && clipdebias_cache_attr_prompts(in->cache, c->attr_prompts, c->n_attr_prompts, &in->attr_prompts,
+                                                          &in->n_attr_prompts, err, sizeof err)) ||
       !(in->model = clipdebias_load_with(c->model, &lo, err, sizeof err)) ||
       clipdebias_cache_check_model(in->cache, in->model, err, sizeof err)) {
     cd_stage_close(in);
@@ -90,4 +96,18 @@ void cd_stage_close(cd_stage_inputs *in) {
   clipdebias_free(in->model);
   clipdebias_cache_close(in->cache);
   *in = (cd_stage_inputs){0};
+}
+
+int cd_stage_made_by_pseudolabel(const char *out) {
+  struct stat st;
+  if (stat(out, &st) != 0) return 1;
+  char json[4200];
+  size_t n = strlen(out);
+  if (n >= 4 && !strcmp(out + n - 4, ".npy")) n -= 4;
+  if (!S_ISREG(st.st_mode) || snprintf(json, sizeof json, "%.*s.json", (int)n, out) >= (int)sizeof json) return 0;
+  cd_error e;
+  cd_json_doc *doc = cd_json_parse_file(json, 1 << 24, &e);
+  int ok = doc && cd_json_get(cd_json_root(doc), "attr_prompts") != NULL;
+  cd_json_free(doc);
+  return ok;
 }

@@ -25,11 +25,18 @@ typedef struct {
   clipdebias_model *model;
   char **classnames;
   int n_cls;
+  const char *const *attr_prompts; /* with need_attr_prompts: --attr-prompt or the defaults */
+  int n_attr_prompts;
 } cd_stage_inputs;
 
-/* Prints the message and returns -1 (everything released) when one cannot be opened. */
-int cd_stage_open(cd_stage_inputs *in, const cd_run_config *c);
+/* The settings first (cd_run_config_check), then the inputs. Prints the message and returns
+ * -1 (everything released) when one cannot be opened. */
+int cd_stage_open(cd_stage_inputs *in, const cd_run_config *c, int need_attr_prompts);
 void cd_stage_close(cd_stage_inputs *in);
+
+/* 1 when out does not exist yet, or is a file pseudolabel wrote (its .json sidecar lists
+ * attr_prompts): what pseudolabel may overwrite. */
+int cd_stage_made_by_pseudolabel(const char *out);
 
 /* buf (4200 bytes) = "dir/name" after making dir (and its parents); prints the message and
  * returns -1 when it cannot. */
