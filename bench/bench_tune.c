@@ -237,23 +237,28 @@ static int bench_bf16(const cd_clip *m, const cd_clip *m16, const cd_prompt *p, 
   cd_error e;
   size_t numel = p->ctx_numel;
   float *ctx[256], *grad[256], *dtxt, *buf = pair_buffers(p, n, ctx, grad, &dtxt);
-  double ratio[ROUNDS], best[2] = {1e30, 1e30};
+  double ratio[ROUNDS], cpu_ratio[ROUNDS], best[2] = {1e30, 1e30};
   for (int r = -1; r < ROUNDS; r++) { /* round -1 warms both up */
-    double t[2];
+    double t[2], c[2];
     for (int mode = 0; mode < 2; mode++) {
-      double t0 = cd_time_now();
+      double t0 = cd_time_now(), c0 = cd_cpu_time_now();
       for (int s = 0; s < (r < 0 ? 1 : steps); s++)
         if (pairs_step(tt, t1, mode ? m16 : m, ctx, grad, n, numel, img, y, w, dtxt, &e))
           return fprintf(stderr, "bench_tune: %s\n", e.msg), -1;
       t[mode] = (cd_time_now() - t0) / (r < 0 ? 1 : steps);
+      c[mode] = (cd_cpu_time_now() - c0) / (r < 0 ? 1 : steps);
       if (r >= 0 && t[mode] < best[mode]) best[mode] = t[mode];
     }
     if (r < 0) continue;
-    ratio[r] = t[0] / t[1];
-    printf("round %d: %d run%s%s: fp32 %.1f ms/step, bf16 %.1f ms/step: %.2fx\n", r + 1, n, n > 1 ? "s" : "",
-           tt ? " in lockstep" : "", 1e3 * t[0], 1e3 * t[1], ratio[r]);
+    ratio[r] = t[0] / t[1], cpu_ratio[r] = c[0] / c[1];
+    printf("round %d: %d run%s%s: fp32 %.1f ms/step (cpu %.1f ms), bf16 %.1f ms/step (cpu %.1f ms): %.2fx wall, %.2fx cpu\n",
+           r + 1, n, n > 1 ? "s" : "", tt ? " in lockstep" : "", 1e3 * t[0], 1e3 * c[0], 1e3 * t[1], 1e3 * c[1], ratio[r],
+           cpu_ratio[r]);
   }
   qsort(ratio, ROUNDS, sizeof ratio[0], cmp_double);
+  qsort(cpu_ratio, ROUNDS, sizeof cpu_ratio[0], cmp_double);
+  printf("bf16 cpu time vs fp32: median %.2fx (min %.2fx, max %.2fx over %d rounds)\n", cpu_ratio[ROUNDS / 2],
+         cpu_ratio[0], cpu_ratio[ROUNDS - 1], ROUNDS);
   printf("bf16 %d run%s%s: %.2f pair-steps/s vs fp32 %.2f (best rounds); paired ratio median %.2fx (min %.2fx, "
          "max %.2fx over %d rounds)\n", n, n > 1 ? "s" : "", tt ? " in lockstep" : "", n / best[1], n / best[0],
          ratio[ROUNDS / 2], ratio[0], ratio[ROUNDS - 1], ROUNDS);
