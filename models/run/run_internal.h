@@ -1,4 +1,4 @@
-/* Shared state of one `run` between run.c (orchestration), run_pair.c (one method and seed)
+/* Shared state of one `run` between run_execute.c (orchestration), run_pair.c (one method and seed)
  * and run_output.c (JSON and the table). Not a public interface. */
 #ifndef CD_RUN_INTERNAL_H
 #define CD_RUN_INTERNAL_H
