@@ -86,12 +86,17 @@ static void forward_item(void *ctx, int item, int worker) {
   }
 }
 
+/* A prompt of a few dozen rows is some ten microseconds of attention (R * Tk * C multiply-
+ * adds for the scores and as many for the values): split over threads, the join would cost
+ * more than the work, and on a busy machine a time slice when a worker is descheduled. */
+static int small(int R, int Tk, int C) { return (double)R * Tk * C <= (double)(1 << 20); }
+
 void cd_attention_forward_segments(float *out, float *att, const float *qkv, int R, int P,
                                    int n_seg, const int *seg, int C, int NH) {
   int hs = C / NH;
   seg_job j = {out, att, NULL, NULL, qkv, NULL, NULL, seg, R, P, n_seg, C, NH, hs,
                cd_segments_max_keys(P, n_seg, seg), 1.0f / sqrtf((float)hs)};
-  cd_pool_run(NH * ((R + SEG_ROWS - 1) / SEG_ROWS), 0, forward_item, &j);
+  cd_pool_run(NH * ((R + SEG_ROWS - 1) / SEG_ROWS), small(R, j.Tk, C) ? 1 : 0, forward_item, &j);
 }
 
 /* Head h: every row's gradient, with the worker's row of scratch for dP. */
@@ -139,7 +144,7 @@ void cd_attention_backward_segments(float *dqkv, const float *dout, const float 
                                     const float *att, int R, int P, int n_seg, const int *seg,
                                     int C, int NH) {
   int hs = C / NH, Tk = cd_segments_max_keys(P, n_seg, seg);
-  int nt = cd_pool_in_item() ? 1 : cd_threads_get();
+  int nt = cd_pool_in_item() || small(R, Tk, C) ? 1 : cd_threads_get();
   if (nt > NH) nt = NH;
   float *da = malloc(sizeof(float) * (size_t)Tk * (size_t)(nt > 0 ? nt : 1));
   if (!da) return; /* a few hundred bytes a thread could not be had: nothing sane to do */
