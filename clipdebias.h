@@ -4,18 +4,20 @@
  *
  * Link against the clipdebias_engine static library (CMake target) and include this header.
  * Every function that can fail returns 0 on success or -1, writing a one-line message that
- * names the file or input and the problem into err[0..errcap) (err may be NULL).
+ * names the file or input and the problem into err[0..errcap) (err may be NULL; messages fit
+ * in 1024 bytes). The commands are written on this API, so a message about a setting names it
+ * as the command's flag does (--classnames, --attr-prompt, --model).
  * The caller owns every buffer it passes in; the model owns nothing of the caller's.
  *
- *   char err[512];
+ *   char err[1024];
  *   clipdebias_model *m = clipdebias_load("ViT-B-32/", NULL, err, sizeof err);
  *   float feat[2 * 512];
  *   const char *texts[2] = {"a photo of a bird on water", "a photo of a bird on land"};
  *   clipdebias_encode_texts(m, texts, 2, 1, feat, err, sizeof err);
  *   clipdebias_free(m);
  *
- * Handles (clipdebias_model, clipdebias_cache, clipdebias_metrics) are opaque; each has its
- * own free/close. Arrays returned through pointers are malloc'd: the caller free()s them.
+ * Handles (clipdebias_model, clipdebias_dataset, clipdebias_cache, clipdebias_metrics) are
+ * opaque; each has its own free/close, which accepts NULL. Arrays returned through pointers are malloc'd: the caller free()s them.
  * Splits are numbered 0 train, 1 val, 2 test; the group of a row is g = n_attr * y + a.
  */
 #ifndef CLIPDEBIAS_H

@@ -20,7 +20,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 
 #include "bench/roofline.h"
 #include "core/cpu.h"
@@ -36,12 +35,6 @@
 
 enum { W = 512, LAYERS = 12, HEADS = 8, MLP = 2048, VOCAB = 49408, CTX = 77, EMB = 512 };
 enum { NCLS = 2, NCTX = 16, BATCH = 32 };
-
-static double cpu_seconds(void) {
-  struct rusage ru;
-  getrusage(RUSAGE_SELF, &ru);
-  return ru.ru_utime.tv_sec + ru.ru_stime.tv_sec + 1e-6 * (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec);
-}
 
 static uint64_t rs = 88172645463325252ull;
 static float *rnd(size_t n, float scale, float offset) {
