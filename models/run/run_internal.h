@@ -13,6 +13,7 @@
 #include "models/debias/selection.h"
 #include "models/tuning/optim.h"
 #include "models/tuning/projection.h"
+#include "models/tuning/train_job.h"
 #include "models/tuning/tune_head.h"
 
 enum { CD_SPLIT_TRAIN = 0, CD_SPLIT_VAL = 1, CD_SPLIT_TEST = 2, CD_SPLITS = 3 };
@@ -131,10 +132,7 @@ typedef struct {
   const cd_run_state *st;
   cd_method method;
   int seed;
-  cd_prompt prompt;
-  cd_head head;
-  cd_optim opt;
-  cd_reweight rw;
+  cd_train_job job;            /* head, optimiser, group weights and session */
   const char *weight_groups;  /* "pseudo" | "true" | NULL */
   cd_run_eval ev;
   cd_selector sel;
@@ -150,9 +148,10 @@ typedef struct {
   int jtt_errors;
 } cd_run_pair_ctx;
 
-/* The seed's fresh head: the CoOp prompt (context from ctx-init or drawn from the seed) or
- * the linear probe at the zero-shot classifier. The prompt is owned by the caller. */
-int cd_run_head_init(const cd_run_state *st, int seed, cd_prompt *prompt, cd_head *head, cd_error *e);
+/* The training job of the seed on the training split (run_head.c): the CoOp prompt (context
+ * from ctx-init or drawn from the seed, behind the run's projection) or the linear probe at the
+ * zero-shot classifier, the run's optimiser and batches, no weights (the caller adds them). */
+void cd_run_job_config(const cd_run_state *st, int seed, cd_train_job_config *c);
 
 /* buf (4200 bytes) = the pair's directory + name. */
 int cd_run_pair_path(char *buf, const cd_run_pair_ctx *p, const char *name, cd_error *e);

@@ -15,34 +15,26 @@
 #include "models/tuning/tune_lockstep.h"
 #include "models/tuning/tune_session.h"
 
-/* Stage one of one seed: its head, optimiser (the run's, its schedule over T epochs) and
- * session on the training rows. */
+/* Stage one of one seed: the pair's training job with the run's optimiser scheduled over T
+ * epochs, no weights. */
 typedef struct {
-  cd_prompt prompt;
-  cd_head head;
-  cd_optim opt;
-  cd_tune_session s;
-  int has_session;
+  cd_train_job job;
+  int has_job;
 } stage;
 
 static int stage_init(stage *g, const cd_run_state *st, int seed, cd_error *e) {
   memset(g, 0, sizeof *g);
-  cd_optim_config oc = st->cfg->optim;
-  oc.max_epoch = st->jtt_epochs;
-  if (oc.warmup_epochs >= oc.max_epoch) oc.warmup_epochs = 0;
-  int n = st->n_rows[CD_SPLIT_TRAIN];
-  cd_tune_data d = {st->xs[CD_SPLIT_TRAIN], st->ys[CD_SPLIT_TRAIN], NULL, n, st->cfg->batch, (uint64_t)seed};
-  if (cd_run_head_init(st, seed, &g->prompt, &g->head, e) || cd_optim_init(&g->opt, &oc, g->head.n_params, e) ||
-      cd_tune_session_init(&g->s, &g->head, &g->opt, &d, 0, e))
-    return -1;
-  return g->has_session = 1, 0;
+  cd_train_job_config c;
+  cd_run_job_config(st, seed, &c);
+  c.optim.max_epoch = st->jtt_epochs;
+  if (c.optim.warmup_epochs >= c.optim.max_epoch) c.optim.warmup_epochs = 0;
+  if (cd_train_job_init(&g->job, &c, e)) return -1;
+  g->has_job = 1;
+  return cd_train_job_begin(&g->job, 0, e);
 }
 
 static void stage_free(stage *g) {
-  if (g->has_session) cd_tune_session_free(&g->s);
-  cd_optim_free(&g->opt);
-  cd_head_free(&g->head);
-  cd_prompt_free(&g->prompt);
+  if (g->has_job) cd_train_job_free(&g->job);
 }
 
 static int write_info(const cd_run_state *st, int seed, int errors, cd_error *e);
@@ -51,7 +43,7 @@ static int write_info(const cd_run_state *st, int seed, int errors, cd_error *e)
 static int stage_weights(const cd_run_state *st, stage *g, int seed, float *w, int *errors, cd_error *e) {
   int n = st->n_rows[CD_SPLIT_TRAIN];
   int32_t *pred = cd_malloc(sizeof(int32_t) * (size_t)n, e);
-  int rc = pred ? cd_head_predict(&g->head, st->xs[CD_SPLIT_TRAIN], n, NULL, pred, NULL, NULL, e) : -1;
+  int rc = pred ? cd_head_predict(&g->job.head, st->xs[CD_SPLIT_TRAIN], n, NULL, pred, NULL, NULL, e) : -1;
   if (!rc) {
     *errors = cd_jtt_weights(pred, st->ys[CD_SPLIT_TRAIN], n, st->jtt_up, w);
     rc = write_info(st, seed, *errors, e);
@@ -91,7 +83,6 @@ int cd_run_jtt_weights_lockstep(const cd_run_state *st, const int *seeds, int n,
   cd_tune_session **sp = cd_calloc((size_t)n, sizeof *sp, e);
   cd_head **hp = cd_calloc((size_t)n, sizeof *hp, e);
   const cd_tune_hooks **hkp = cd_calloc((size_t)n, sizeof *hkp, e);
-  cd_tune_hooks hk = {0};
   cd_error *msgs = NULL;
   char label[96];
   if (!g || !sp || !hp || !hkp) rc = -1;
@@ -99,12 +90,12 @@ int cd_run_jtt_weights_lockstep(const cd_run_state *st, const int *seeds, int n,
     w[i] = NULL;
     if (stage_init(&g[i], st, seeds[i], e) || !(w[i] = cd_malloc(sizeof(float) * (size_t)n_train, e)))
       rc = n > 1 ? (cd_fail_prefix(e, "jtt seed %d", seeds[i]), -1) : -1;
-    else sp[i] = &g[i].s, hp[i] = &g[i].head, hkp[i] = &hk;
+    else sp[i] = &g[i].job.s, hp[i] = &g[i].job.head, hkp[i] = &g[i].job.hk;
   }
   if (!rc && n == 1) { /* nothing to share a step with */
     snprintf(label, sizeof label, "jtt seed %d (ERM for T = %d epochs)", seeds[0], st->jtt_epochs);
-    hk.progress_label = st->log ? label : NULL;
-    rc = cd_tune_session_run(sp[0], 0, &hk, e);
+    g[0].job.hk.progress_label = st->log ? label : NULL;
+    rc = cd_train_job_run(&g[0].job, e);
   } else if (!rc) {
     snprintf(label, sizeof label, "jtt stage 1, %d seeds (ERM for T = %d epochs)", n, st->jtt_epochs);
     if (!(msgs = cd_calloc((size_t)n, sizeof *msgs, e)) ||
@@ -112,7 +103,7 @@ int cd_run_jtt_weights_lockstep(const cd_run_state *st, const int *seeds, int n,
       rc = -1;
     /* a stage that diverged fails the run, as when it trains alone */
     for (int i = 0; !rc && i < n; i++)
-      if (g[i].s.diverged) *e = msgs[i], failed = i, rc = -1;
+      if (g[i].job.s.diverged) *e = msgs[i], failed = i, rc = -1;
     if (rc && failed >= 0) cd_fail_prefix(e, "jtt seed %d", seeds[failed]);
   }
   /* every stage's Z in one stacked pass, then its errors */

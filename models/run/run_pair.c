@@ -18,69 +18,55 @@ static void pair_free(cd_run_pair_ctx *p) {
   free(p->selected);
   free(p->sample_w);
   cd_run_eval_free(&p->ev);
-  cd_reweight_free(&p->rw);
-  cd_optim_free(&p->opt);
-  cd_head_free(&p->head);
-  cd_prompt_free(&p->prompt);
+  cd_train_job_free(&p->job);
 }
 
+static int on_epoch(void *user, int epoch, double mean_loss, cd_error *e);
+
+/* The pair's job: the run's head for the seed, the method's weights (JTT's from its first
+ * stage, the group weights of dpt, the oracle and GroupDRO), its evaluation and files. */
 static int setup(cd_run_pair_ctx *p, cd_error *e) {
   const cd_run_state *st = p->st;
   const cd_run_config *c = st->cfg;
   if (p->method == CD_METHOD_JTT && !p->sample_w && cd_run_jtt_weights(st, p->seed, &p->sample_w, &p->jtt_errors, e))
     return -1;
-  if (cd_run_head_init(st, p->seed, &p->prompt, &p->head, e)) return -1;
-  if (cd_optim_init(&p->opt, &c->optim, p->head.n_params, e) || cd_run_eval_init(&p->ev, st, e))
-    return -1;
-  p->selected = cd_malloc(sizeof(float) * p->head.n_params, e);
+  cd_train_job_config jc;
+  cd_run_job_config(st, p->seed, &jc);
+  jc.sample_w = p->sample_w;
+  p->weight_groups = cd_method_weight_groups(p->method);
+  if (p->weight_groups) {
+    int pseudo = !strcmp(p->weight_groups, "pseudo");
+    cd_method_reweight(p->method, &c->debias, &jc.reweight);
+    jc.group = pseudo ? st->g_pseudo_train : st->g_true_train;
+    jc.G = pseudo ? st->G_pseudo : st->G;
+  }
+  jc.epoch_end = on_epoch;
+  jc.user = p;
+  jc.want_start_loss = 1;
+  snprintf(p->label, sizeof p->label, "%s seed %d", cd_method_name(p->method), p->seed);
+  jc.progress_label = st->log ? p->label : NULL;
+  if (cd_train_job_init(&p->job, &jc, e) || cd_run_eval_init(&p->ev, st, e)) return -1;
+  p->selected = cd_malloc(sizeof(float) * p->job.head.n_params, e);
   p->lines = open_memstream(&p->lines_buf, &p->lines_len);
   if (!p->selected || !p->lines) return p->selected ? cd_fail(e, "run: out of memory") : -1;
-  p->weight_groups = cd_method_weight_groups(p->method);
-  if (!p->weight_groups) return 0;
-  int pseudo = !strcmp(p->weight_groups, "pseudo");
-  cd_reweight_params rp;
-  cd_method_reweight(p->method, &c->debias, &rp);
-  return cd_reweight_init(&p->rw, &rp, pseudo ? st->g_pseudo_train : st->g_true_train,
-                          st->n_rows[CD_SPLIT_TRAIN], pseudo ? st->G_pseudo : st->G, e);
-}
-
-static void write_line(cd_run_pair_ctx *p, int epoch, double loss, double lr) {
-  const double *w = p->weight_groups ? p->rw.w : NULL, *pb = p->weight_groups ? p->rw.p_bar : NULL;
-  cd_run_write_metrics_line(p->lines, cd_method_name(p->method), p->seed, epoch, loss, lr,
-                            p->weight_groups, w, pb, p->rw.G, &p->ev);
-}
-
-/* Epoch 0: the initial head's metrics, and the methods' initial weights from its train
- * probabilities. */
-static int start(cd_run_pair_ctx *p, cd_error *e) {
-  const cd_run_state *st = p->st;
-  int n = st->n_rows[CD_SPLIT_TRAIN];
-  double *pt = cd_malloc(sizeof(double) * (size_t)n * 2, e), loss = 0;
-  if (!pt || cd_head_predict(&p->head, st->xs[CD_SPLIT_TRAIN], n, st->ys[CD_SPLIT_TRAIN], NULL, pt,
-                             pt + n, e))
-    return free(pt), -1;
-  for (int i = 0; i < n; i++) loss += pt[n + i] / n;
-  if (p->weight_groups) cd_reweight_start(&p->rw, pt);
-  free(pt);
-  if (cd_run_evaluate(st, &p->head, &p->ev, e)) return -1;
-  write_line(p, 0, loss, NAN);
   return 0;
 }
 
-static void batch_weights(void *user, const int *idx, int B, const double *ce, const double *p_true,
-                          float *w, double *denom) {
-  cd_reweight_batch(&((cd_run_pair_ctx *)user)->rw, idx, B, ce, p_true, w, denom);
+static void write_line(cd_run_pair_ctx *p, int epoch, double loss, double lr) {
+  const double *w = p->weight_groups ? p->job.rw.w : NULL, *pb = p->weight_groups ? p->job.rw.p_bar : NULL;
+  cd_run_write_metrics_line(p->lines, cd_method_name(p->method), p->seed, epoch, loss, lr,
+                            p->weight_groups, w, pb, p->job.rw.G, &p->ev);
 }
 
+/* After the job's weights' epoch step: evaluation, the metrics line, selection, resume state. */
 static int on_epoch(void *user, int epoch, double mean_loss, cd_error *e) {
   cd_run_pair_ctx *p = user;
   const cd_run_config *c = p->st->cfg;
-  if (p->weight_groups) cd_reweight_epoch_end(&p->rw);
-  if (cd_run_evaluate(p->st, &p->head, &p->ev, e)) return -1;
+  if (cd_run_evaluate(p->st, &p->job.head, &p->ev, e)) return -1;
   write_line(p, epoch, mean_loss, cd_optim_lr_at(&c->optim, epoch - 1));
   int mask = cd_selector_offer(&p->sel, epoch, p->ev.val_pseudo.worst_group_acc, p->ev.val.worst_group_acc);
   if (mask & (1 << c->select)) {
-    memcpy(p->selected, p->head.params, sizeof(float) * p->head.n_params);
+    memcpy(p->selected, p->job.head.params, sizeof(float) * p->job.head.n_params);
     p->selected_epoch = epoch;
   }
   snprintf(p->label, sizeof p->label, "%s seed %d  val worst %.3f (pseudo %.3f)", cd_method_name(p->method),
@@ -91,32 +77,14 @@ static int on_epoch(void *user, int epoch, double mean_loss, cd_error *e) {
   return 0;
 }
 
-/* The pair's training data and hooks (its batch order follows its seed). */
-static void session_inputs(cd_run_pair_ctx *p, cd_tune_data *d, cd_tune_hooks *hk) {
-  const cd_run_state *st = p->st;
-  *d = (cd_tune_data){st->xs[CD_SPLIT_TRAIN], st->ys[CD_SPLIT_TRAIN], p->sample_w, st->n_rows[CD_SPLIT_TRAIN],
-                      st->cfg->batch, (uint64_t)p->seed};
-  memset(hk, 0, sizeof *hk);
-  hk->batch_weights = p->weight_groups ? batch_weights : NULL;
-  hk->epoch_end = on_epoch;
-  hk->user = p;
-  snprintf(p->label, sizeof p->label, "%s seed %d", cd_method_name(p->method), p->seed);
-  hk->progress_label = st->log ? p->label : NULL;
-}
-
-static void keep_divergence(cd_run_pair_ctx *p, const cd_tune_session *s) {
+static void keep_divergence(cd_run_pair_ctx *p) {
+  const cd_tune_session *s = &p->job.s;
   p->diverged = s->diverged, p->diverged_epoch = s->diverged_epoch, p->diverged_loss = s->diverged_loss;
 }
 
-static int train(cd_run_pair_ctx *p, int start_epoch, cd_error *e) {
-  cd_tune_data d;
-  cd_tune_hooks hk;
-  session_inputs(p, &d, &hk);
-  cd_tune_session s;
-  if (cd_tune_session_init(&s, &p->head, &p->opt, &d, start_epoch, e)) return -1;
-  int rc = cd_tune_session_run(&s, p->st->cfg->optim.max_epoch, &hk, e);
-  keep_divergence(p, &s);
-  cd_tune_session_free(&s);
+static int train(cd_run_pair_ctx *p, cd_error *e) {
+  int rc = cd_train_job_run(&p->job, e);
+  keep_divergence(p);
   return rc;
 }
 
@@ -127,10 +95,15 @@ static int load(cd_run_pair_ctx *p, int *start_epoch, cd_error *e) {
   return cd_run_pair_load_state(p, start_epoch, e);
 }
 
+/* The job's start (group weights from the initial head), and a fresh pair's epoch-0 metrics. */
 static int begin(cd_run_pair_ctx *p, int start_epoch, cd_error *e) {
-  if (start_epoch == 0) return start(p, e);
-  if (p->st->log)
+  if (cd_train_job_begin(&p->job, start_epoch, e)) return -1;
+  if (start_epoch == 0) {
+    if (cd_run_evaluate(p->st, &p->job.head, &p->ev, e)) return -1;
+    write_line(p, 0, p->job.start_loss, NAN);
+  } else if (p->st->log) {
     fprintf(p->st->log, "%-11s seed %-3d resumed after epoch %d\n", cd_method_name(p->method), p->seed, start_epoch);
+  }
   return 0;
 }
 
@@ -155,7 +128,7 @@ int cd_run_pair(const cd_run_state *st, cd_method method, int seed, cd_error *e)
   int rc = -1, from = 0;
   if (!cd_run_pair_path(dir, &p, "", e) && !cd_make_dirs(dir, e) && !setup(&p, e) && !load(&p, &from, e) &&
       !begin(&p, from, e)) {
-    if (train(&p, from, e)) rc = p.diverged ? CD_RUN_DIVERGED : -1;
+    if (train(&p, e)) rc = p.diverged ? CD_RUN_DIVERGED : -1;
     else rc = cd_run_pair_write(&p, cd_time_now() - t0, e) ? -1 : 0;
   }
   if (rc == CD_RUN_DIVERGED && record_divergence(&p, e)) rc = -1;
@@ -168,19 +141,16 @@ int cd_run_pair(const cd_run_state *st, cd_method method, int seed, cd_error *e)
 
 typedef struct {
   cd_run_pair_ctx *p;
-  cd_tune_session *s;
-  cd_tune_session **sp;
+  cd_tune_session **sp;       /* the pairs' jobs' sessions, heads and hooks */
   cd_head **hp;
-  cd_tune_hooks *hk;
   const cd_tune_hooks **hkp;
   int *from;
-  int n, n_sessions;
+  int n;
 } lockstep_pairs;
 
 static void lockstep_free(lockstep_pairs *g) {
-  for (int i = 0; i < g->n_sessions; i++) cd_tune_session_free(&g->s[i]);
   for (int i = 0; g->p && i < g->n; i++) pair_free(&g->p[i]);
-  free(g->p), free(g->s), free(g->sp), free(g->hp), free(g->hk), free(g->hkp), free(g->from);
+  free(g->p), free(g->sp), free(g->hp), free(g->hkp), free(g->from);
 }
 
 static int lockstep_fail(const cd_run_pair_ctx *p, cd_error *e) {
@@ -199,18 +169,16 @@ static int jtt_stages(lockstep_pairs *g, cd_error *e) {
   return 0;
 }
 
-/* Every pair's directory, head, optimiser, weights and resume state, and its session. */
+/* Every pair's directory, job (head, optimiser, weights, session) and resume state. */
 static int lockstep_setup(lockstep_pairs *g, const cd_run_state *st, const cd_method *methods,
                           const int *seeds, cd_error *e) {
   int n = g->n;
   g->p = cd_calloc((size_t)n, sizeof *g->p, e);
-  g->s = cd_calloc((size_t)n, sizeof *g->s, e);
   g->sp = cd_calloc((size_t)n, sizeof *g->sp, e);
   g->hp = cd_calloc((size_t)n, sizeof *g->hp, e);
-  g->hk = cd_calloc((size_t)n, sizeof *g->hk, e);
   g->hkp = cd_calloc((size_t)n, sizeof *g->hkp, e);
   g->from = cd_calloc((size_t)n, sizeof *g->from, e);
-  if (!g->p || !g->s || !g->sp || !g->hp || !g->hk || !g->hkp || !g->from) return -1;
+  if (!g->p || !g->sp || !g->hp || !g->hkp || !g->from) return -1;
   char dir[4200];
   int fresh = 0;
   for (int i = 0; i < n; i++) g->p[i].st = st, g->p[i].method = methods[i], g->p[i].seed = seeds[i];
@@ -219,20 +187,16 @@ static int lockstep_setup(lockstep_pairs *g, const cd_run_state *st, const cd_me
     cd_run_pair_ctx *p = &g->p[i];
     if (cd_run_pair_path(dir, p, "", e) || cd_make_dirs(dir, e) || setup(p, e) || load(p, &g->from[i], e))
       return lockstep_fail(p, e);
-    if (g->from[i] == 0) g->hp[fresh++] = &p->head;
+    if (g->from[i] == 0) g->hp[fresh++] = &p->job.head;
   }
   /* the fresh pairs' starting Z in one stacked pass: their epoch-0 evaluations run no tower */
   if (cd_tune_lockstep_refresh(g->hp, fresh, e)) return -1;
-  for (int i = 0; i < n; i++)
-    if (begin(&g->p[i], g->from[i], e)) return lockstep_fail(&g->p[i], e);
-  for (int i = 0; i < n; i++, g->n_sessions++) {
-    cd_tune_data d;
-    session_inputs(&g->p[i], &d, &g->hk[i]);
-    g->hk[i].progress_label = NULL; /* one line for the group */
-    g->hkp[i] = &g->hk[i];
-    g->sp[i] = &g->s[i];
-    if (cd_tune_session_init(&g->s[i], &g->p[i].head, &g->p[i].opt, &d, g->from[i], e))
-      return lockstep_fail(&g->p[i], e);
+  for (int i = 0; i < n; i++) {
+    cd_run_pair_ctx *p = &g->p[i];
+    if (begin(p, g->from[i], e)) return lockstep_fail(p, e);
+    p->job.hk.progress_label = NULL; /* one line for the group */
+    g->sp[i] = &p->job.s;
+    g->hkp[i] = &p->job.hk;
   }
   return 0;
 }
@@ -245,12 +209,12 @@ static int lockstep_setup(lockstep_pairs *g, const cd_run_state *st, const cd_me
 static int refresh_selected(lockstep_pairs *g, cd_error *e) {
   size_t total = 0;
   int k = 0;
-  for (int i = 0; i < g->n; i++) total += g->s[i].diverged ? 0 : g->p[i].head.n_params;
+  for (int i = 0; i < g->n; i++) total += g->p[i].job.s.diverged ? 0 : g->p[i].job.head.n_params;
   float *last = cd_malloc(sizeof(float) * (total ? total : 1), e), *at = last;
   if (!last) return -1;
   for (int i = 0; i < g->n; i++) {
-    cd_head *h = &g->p[i].head;
-    if (g->s[i].diverged) continue;
+    cd_head *h = &g->p[i].job.head;
+    if (g->p[i].job.s.diverged) continue;
     memcpy(at, h->params, sizeof(float) * h->n_params), at += h->n_params;
     memcpy(h->params, g->p[i].selected, sizeof(float) * h->n_params);
     g->hp[k++] = h;
@@ -258,8 +222,8 @@ static int refresh_selected(lockstep_pairs *g, cd_error *e) {
   int rc = cd_tune_lockstep_refresh(g->hp, k, e);
   at = last;
   for (int i = 0; i < g->n; i++) {
-    cd_head *h = &g->p[i].head;
-    if (g->s[i].diverged) continue;
+    cd_head *h = &g->p[i].job.head;
+    if (g->p[i].job.s.diverged) continue;
     memcpy(h->params, at, sizeof(float) * h->n_params), at += h->n_params;
   }
   free(last);
@@ -270,7 +234,7 @@ static int lockstep_write(lockstep_pairs *g, const cd_error *msgs, double second
   if (refresh_selected(g, e)) return -1;
   for (int i = 0; i < g->n; i++) {
     cd_run_pair_ctx *p = &g->p[i];
-    keep_divergence(p, &g->s[i]);
+    keep_divergence(p);
     status[i] = p->diverged ? CD_RUN_DIVERGED : 0;
     if (p->diverged) *e = msgs[i];
     if (p->diverged ? record_divergence(p, e) : cd_run_pair_write(p, seconds, e)) return lockstep_fail(p, e);

@@ -26,7 +26,7 @@ static void sidecar_of(char *json, const char *npy) {
 }
 
 static int write_linear(const cd_run_pair_ctx *p, const float *params, const char *name, int epoch, cd_error *e) {
-  int C = p->head.C, E = p->head.E;
+  int C = p->job.head.C, E = p->job.head.E;
   char f[4200], json[4200];
   float *wb = cd_malloc(sizeof(float) * (size_t)C * (E + 1), e);
   if (!wb || cd_run_pair_path(f, p, name, e)) return free(wb), -1;
@@ -58,25 +58,20 @@ static int write_linear(const cd_run_pair_ctx *p, const float *params, const cha
 
 static int write_prompt(cd_run_pair_ctx *p, const float *params, const char *name, int epoch, int with_optim,
                         cd_error *e) {
-  const cd_run_config *c = p->st->cfg;
-  cd_prompt *pr = &p->prompt;
+  cd_prompt *pr = &p->job.prompt;
   char f[4200];
   if (cd_run_pair_path(f, p, name, e)) return -1;
-  cd_prompt_ckpt_meta meta = {(char **)p->st->classnames, pr->n_cls, pr->n_ctx, pr->csc, pr->width,
-                              pr->position, "", "", p->opt.step, epoch, (uint64_t)p->seed, c->batch,
-                              c->optim, c->dims, "", c->precision};
-  snprintf(meta.ctx_init, sizeof meta.ctx_init, "%s", p->st->text->ctx_random ? "" : c->ctx_init);
-  snprintf(meta.model, sizeof meta.model, "%s", c->model);
-  snprintf(meta.model_checksum, sizeof meta.model_checksum, "%s", p->st->model_checksum ? p->st->model_checksum : "");
+  cd_prompt_ckpt_meta meta;
+  cd_train_job_meta(&p->job, epoch, &meta);
   float *keep = pr->ctx;
   pr->ctx = (float *)params;
-  int rc = cd_prompt_ckpt_save(f, &meta, pr, with_optim ? &p->opt : NULL, e);
+  int rc = cd_prompt_ckpt_save(f, &meta, pr, with_optim ? &p->job.opt : NULL, e);
   pr->ctx = keep;
   return rc;
 }
 
 static int write_params(cd_run_pair_ctx *p, const float *params, const char *name, int epoch, int last, cd_error *e) {
-  if (p->head.kind == CD_HEAD_LINEAR) return write_linear(p, params, name, epoch, e);
+  if (p->job.head.kind == CD_HEAD_LINEAR) return write_linear(p, params, name, epoch, e);
   return write_prompt(p, params, name, epoch, last, e);
 }
 
@@ -99,7 +94,7 @@ static void write_done_json(cd_jw *w, const cd_run_pair_ctx *p, double seconds, 
   cd_jw_obj_block(w);
   cd_jw_kstr(w, "method", cd_method_name(p->method));
   cd_jw_kint(w, "seed", p->seed);
-  cd_jw_kstr(w, "head", cd_head_kind_name(p->head.kind));
+  cd_jw_kstr(w, "head", cd_head_kind_name(p->job.head.kind));
   cd_jw_kint(w, "epochs", c->optim.max_epoch);
   cd_jw_kstr(w, "select", cd_select_name(c->select));
   cd_jw_kint(w, "selected_epoch", p->selected_epoch);
@@ -108,7 +103,7 @@ static void write_done_json(cd_jw *w, const cd_run_pair_ctx *p, double seconds, 
   for (int k = 0; k < CD_SELECT_COUNT; k++)
     cd_jw_kint(w, cd_select_name((cd_select_kind)k), cd_selector_epoch(&p->sel, (cd_select_kind)k));
   cd_jw_end(w);
-  cd_jw_kint(w, "steps", p->opt.step);
+  cd_jw_kint(w, "steps", p->job.opt.step);
   cd_jw_key(w, "wall_seconds");
   cd_jw_fixed(w, seconds, 3);
   cd_jw_key(w, "val");
@@ -125,10 +120,10 @@ static int write_done(cd_run_pair_ctx *p, double seconds, cd_error *e) {
   int32_t *pred = cd_malloc(sizeof(int32_t) * (size_t)st->N, e);
   if (!pred || cd_run_pair_path(f, p, "done.json", e) || cd_run_pair_path(pred_path, p, "predictions.npy", e))
     return free(pred), -1;
-  memcpy(p->head.params, p->selected, sizeof(float) * p->head.n_params);
+  memcpy(p->job.head.params, p->selected, sizeof(float) * p->job.head.n_params);
   int64_t shape[1] = {st->N};
   cd_group_metrics val = {0}, test = {0};
-  int rc = cd_run_predict_all(st, &p->head, pred, e) || cd_npy_save(pred_path, CD_I32, 1, shape, pred, e) ||
+  int rc = cd_run_predict_all(st, &p->job.head, pred, e) || cd_npy_save(pred_path, CD_I32, 1, shape, pred, e) ||
            cd_group_metrics_init(&val, st->C, st->n_attr, e) || cd_group_metrics_init(&test, st->C, st->n_attr, e);
   cd_atomic_file af;
   cd_jw w;
@@ -184,14 +179,14 @@ static int save_floats(const char *path, const float *v, int64_t rows, int64_t n
 
 int cd_run_pair_save_state(cd_run_pair_ctx *p, int epoch, cd_error *e) {
   char f[4200], dir[4200];
-  size_t n = p->head.n_params;
-  cd_optim *o = &p->opt;
+  size_t n = p->job.head.n_params;
+  cd_optim *o = &p->job.opt;
   float *st = cd_malloc(sizeof(float) * 2 * n, e);
   if (!st || cd_run_pair_path(dir, p, "state", e) || cd_make_dirs(dir, e)) return free(st), -1;
   memcpy(st, o->m, sizeof(float) * n);
   memcpy(st + n, o->v ? o->v : o->m, sizeof(float) * n);
   fflush(p->lines);
-  int rc = state_file(f, p, epoch, STATE_PARTS[0], e) || save_floats(f, p->head.params, 1, (int64_t)n, e) ||
+  int rc = state_file(f, p, epoch, STATE_PARTS[0], e) || save_floats(f, p->job.head.params, 1, (int64_t)n, e) ||
            state_file(f, p, epoch, STATE_PARTS[1], e) || save_floats(f, st, 2, (int64_t)n, e) ||
            state_file(f, p, epoch, STATE_PARTS[2], e) || save_floats(f, p->selected, 1, (int64_t)n, e) ||
            state_file(f, p, epoch, STATE_PARTS[3], e) || cd_write_file_atomic(f, p->lines_buf, p->lines_len, e) ||
@@ -213,9 +208,9 @@ int cd_run_pair_save_state(cd_run_pair_ctx *p, int epoch, cd_error *e) {
   cd_jw_kint(&w, "last", p->sel.last);
   cd_jw_end(&w);
   cd_jw_key(&w, "w");
-  cd_jw_nums(&w, p->rw.w, p->rw.G);
+  cd_jw_nums(&w, p->job.rw.w, p->job.rw.G);
   cd_jw_key(&w, "p_bar");
-  cd_jw_nums(&w, p->rw.p_bar, p->rw.G);
+  cd_jw_nums(&w, p->job.rw.p_bar, p->job.rw.G);
   cd_jw_end(&w);
   if (cd_jw_commit(&w, &af, e)) return -1;
   if (epoch > 1) remove_epoch_files(p, epoch - 1);
@@ -232,19 +227,19 @@ static int load_floats(const char *path, float *dst, size_t n, cd_error *e) {
 }
 
 static int restore(cd_run_pair_ctx *p, const cd_json *r, int epoch, const char *json, cd_error *e) {
-  size_t n = p->head.n_params;
+  size_t n = p->job.head.n_params;
   char f[4200];
   float *st = cd_malloc(sizeof(float) * 2 * n, e);
   double sel_epoch[CD_SELECT_COUNT];
   const cd_json *sel = NULL;
-  int rc = !st || state_file(f, p, epoch, STATE_PARTS[0], e) || load_floats(f, p->head.params, n, e) ||
+  int rc = !st || state_file(f, p, epoch, STATE_PARTS[0], e) || load_floats(f, p->job.head.params, n, e) ||
            state_file(f, p, epoch, STATE_PARTS[1], e) || load_floats(f, st, 2 * n, e) ||
            state_file(f, p, epoch, STATE_PARTS[2], e) || load_floats(f, p->selected, n, e);
   if (!rc && (cd_json_field(r, "selector", CD_JSON_OBJECT, &sel, json, e) ||
               cd_json_field_nums(sel, "best", p->sel.best, CD_SELECT_COUNT, json, e) ||
               cd_json_field_nums(sel, "epoch", sel_epoch, CD_SELECT_COUNT, json, e) ||
-              (p->rw.G && (cd_json_field_nums(r, "w", p->rw.w, p->rw.G, json, e) ||
-                           cd_json_field_nums(r, "p_bar", p->rw.p_bar, p->rw.G, json, e)))))
+              (p->job.rw.G && (cd_json_field_nums(r, "w", p->job.rw.w, p->job.rw.G, json, e) ||
+                           cd_json_field_nums(r, "p_bar", p->job.rw.p_bar, p->job.rw.G, json, e)))))
     rc = -1;
   if (!rc) {
     for (int k = 0; k < CD_SELECT_COUNT; k++) {
@@ -253,9 +248,9 @@ static int restore(cd_run_pair_ctx *p, const cd_json *r, int epoch, const char *
     }
     p->sel.last = (int)cd_json_get_int(sel, "last", epoch);
     p->selected_epoch = (int)cd_json_get_int(r, "selected_epoch", 0);
-    p->opt.step = (long)cd_json_get_int(r, "step", 0);
-    memcpy(p->opt.m, st, sizeof(float) * n);
-    if (p->opt.v) memcpy(p->opt.v, st + n, sizeof(float) * n);
+    p->job.opt.step = (long)cd_json_get_int(r, "step", 0);
+    memcpy(p->job.opt.m, st, sizeof(float) * n);
+    if (p->job.opt.v) memcpy(p->job.opt.v, st + n, sizeof(float) * n);
     uint8_t *buf;
     size_t len;
     rc = state_file(f, p, epoch, STATE_PARTS[3], e) || cd_file_read(f, 1 << 30, &buf, &len, e);
@@ -285,7 +280,7 @@ int cd_run_pair_write(cd_run_pair_ctx *p, double seconds, cd_error *e) {
   const cd_run_config *c = p->st->cfg;
   fflush(p->lines);
   if (cd_run_pair_path(f, p, "metrics.jsonl", e) || cd_write_file_atomic(f, p->lines_buf, p->lines_len, e) ||
-      write_params(p, p->head.params, "ctx_last.npy", c->optim.max_epoch, 1, e) ||
+      write_params(p, p->job.head.params, "ctx_last.npy", c->optim.max_epoch, 1, e) ||
       write_params(p, p->selected, "ctx_selected.npy", p->selected_epoch, 0, e) || write_ctx_json(p, e) ||
       write_done(p, seconds, e))
     return -1;

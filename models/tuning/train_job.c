@@ -5,13 +5,24 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* The job's prompt from c->layout: its tokens, and its context or one drawn from the seed
+ * (what cd_prompt_setup would give from the spec). */
+static int clone_prompt(cd_prompt *dst, const cd_train_job_config *c, cd_error *e) {
+  const cd_prompt *s = c->layout;
+  if (cd_prompt_init(dst, s->n_cls, s->n_ctx, s->width, s->csc, s->position, s->tokens, s->context, s->name_lens, e))
+    return -1;
+  if (c->prompt.ctx_init && *c->prompt.ctx_init) memcpy(dst->ctx, s->ctx, sizeof(float) * s->ctx_numel);
+  else cd_prompt_init_random(dst, c->seed, 0.02f);
+  return 0;
+}
+
 static int head_init(cd_train_job *j, cd_error *e) {
   const cd_train_job_config *c = &j->cfg;
   if (c->head == CD_HEAD_LINEAR)
     return cd_head_init_linear(&j->head, c->class_feat, c->prompt.n_cls, c->E, c->m->logit_scale_log, e);
   cd_prompt_spec spec = c->prompt;
   spec.seed = c->seed;
-  if (cd_prompt_setup(&j->prompt, c->m, &spec, e)) return -1;
+  if (c->layout ? clone_prompt(&j->prompt, c, e) : cd_prompt_setup(&j->prompt, c->m, &spec, e)) return -1;
   return cd_head_init_prompt_projected(&j->head, c->m, &j->prompt, c->proj, e);
 }
 
@@ -57,6 +68,7 @@ int cd_train_job_init(cd_train_job *j, const cd_train_job_config *c, cd_error *e
 static int start_fresh(cd_train_job *j, cd_error *e) {
   const cd_train_job_config *c = &j->cfg;
   int n = c->N;
+  if (!j->weighted && !c->want_start_loss) return 0;
   double *pt = cd_malloc(sizeof(double) * (size_t)n * 2, e);
   if (!pt || cd_head_predict(&j->head, c->x, n, c->y, NULL, pt, pt + n, e)) return free(pt), -1;
   j->start_loss = 0;

@@ -38,6 +38,9 @@ typedef struct {
   cd_head_kind head;
   const cd_clip *m;            /* the model (prompt head: its text tower and tokenizer) */
   cd_prompt_spec prompt;       /* prompt head; its seed is ignored: the job's seed draws it */
+  const cd_prompt *layout;     /* prompt head: a prompt built already (run: once for all its
+                                * pairs) whose tokens are copied instead of tokenizing the spec
+                                * again; its context too when the spec has a ctx_init */
   const cd_projection *proj;   /* prompt head behind P [D,E] (NULL: the full embedding) */
   const float *class_feat;     /* linear head: [C,E] zero-shot class features, C = prompt.n_cls */
   int E;                       /* linear head: feature width */
@@ -63,6 +66,7 @@ typedef struct {
   int (*epoch_end)(void *user, int epoch, double mean_loss, cd_error *e);
   void *user;
   const char *progress_label;  /* progress line on a terminal (NULL: none) */
+  int want_start_loss;         /* begin of a fresh job computes j->start_loss (run: epoch 0) */
 } cd_train_job_config;
 
 typedef struct {
@@ -82,8 +86,8 @@ typedef struct {
 /* Builds the head, the optimiser and the weights (not started); with c->resume also loads the
  * checkpoint's context and optimiser state. c's pointers must outlive the job. */
 int cd_train_job_init(cd_train_job *j, const cd_train_job_config *c, cd_error *e);
-/* Starts training at start_epoch: fresh (0), the initial head's mean cross-entropy into
- * j->start_loss and the group weights from its probabilities; resumed, the group weights of
+/* Starts training at start_epoch: fresh (0), the group weights from the initial head's
+ * probabilities (and its mean cross-entropy into j->start_loss when asked); resumed, the group weights of
  * that epoch from the checkpoint's state file (the caller restores them in j->rw otherwise).
  * Then the session and its hooks. */
 int cd_train_job_begin(cd_train_job *j, int start_epoch, cd_error *e);
