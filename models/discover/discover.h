@@ -48,6 +48,7 @@
 #include "core/error.h"
 #include "data/datasets/feature_cache.h"
 #include "models/clip/clip.h"
+#include "models/discover/discover_words.h"
 #include "models/run/run.h"
 
 typedef enum { CD_DISCOVER_ZEROSHOT = 0, CD_DISCOVER_ERM = 1 } cd_discover_errors;
@@ -114,16 +115,6 @@ typedef struct cd_discover_result {
 } cd_discover_result;
 
 void cd_discover_result_free(cd_discover_result *r);
-
-/* The vocabulary: lines of path (blank lines and '#' comments skipped, whitespace trimmed).
- * An empty or unreadable file fails naming it. lines [n] get each word's line number. */
-int cd_discover_words_load(const char *path, char ***words, int **lines, int *n, cd_error *e);
-/* The shipped vocabulary (models/discover/words.txt next to the program, in an install's
- * share/clipdebias/, in the source tree, or $CLIPDEBIAS_WORDS); -1 when not found. */
-int cd_discover_words_default(char *out, size_t cap);
-
-/* XXH64 of the cache's features, labels and splits ("xxh64:..."): what a discovery was made on. */
-void cd_discover_cache_fingerprint(const cd_feature_cache *c, char out[40]);
 
 /* Discovery on loaded inputs (cache, model with tokenizer, class names and templates). log
  * receives warnings (a class without errors) and may be NULL. Fewer than two proposed values

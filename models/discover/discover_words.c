@@ -7,7 +7,7 @@
 
 #include "core/file.h"
 #include "core/hash.h"
-#include "models/discover/discover.h"
+#include "models/discover/discover_words.h"
 
 #ifndef CD_SOURCE_DIR
 #define CD_SOURCE_DIR "."
