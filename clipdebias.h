@@ -151,6 +151,12 @@ int clipdebias_embed_dataset(const clipdebias_model *m, const clipdebias_dataset
                              const clipdebias_embed_options *o, clipdebias_embed_report *report, char *err,
                              size_t errcap);
 
+/* Joins the caches dirs[0..n) that shard_index/shard_count embeddings of one data set wrote
+ * (any order) into out_dir, after checking they are the complete set of one embedding (same
+ * model, preprocessing, data set, options and splits; every shard once). The result equals
+ * an unsharded embedding. */
+int clipdebias_cache_merge(const char *out_dir, const char *const *dirs, int n, char *err, size_t errcap);
+
 typedef struct clipdebias_cache clipdebias_cache;
 
 /* Opens a cache folder (verified; features stay memory-mapped until close). */

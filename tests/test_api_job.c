@@ -52,6 +52,24 @@ static void check_cache(const clipdebias_cache *c, int images) {
   free(f);
 }
 
+/* Two shards embedded apart and merged: the same features and rows as the whole cache. */
+static void check_shards(const clipdebias_model *m, const clipdebias_dataset *d, const char *dir) {
+  ERR;
+  char shard[2][512];
+  for (int i = 0; i < 2; i++) {
+    snprintf(shard[i], sizeof shard[i], "%s/shard%d", dir, i);
+    clipdebias_embed_options o = {.shard_index = i, .shard_count = 2};
+    CHECK(clipdebias_embed_dataset(m, d, shard[i], &o, NULL, err, sizeof err) == 0, "shard %d: %s", i, err);
+  }
+  const char *const dirs[2] = {shard[1], shard[0]};
+  CHECK(clipdebias_cache_merge(cd_test_path(dir, "merged"), dirs, 2, err, sizeof err) == 0, "merge: %s", err);
+  CHECK(cd_test_same_file(cd_test_path(dir, "merged/features.npy"), cd_test_path(dir, "cache/features.npy")) &&
+            cd_test_same_file(cd_test_path(dir, "merged/index.csv"), cd_test_path(dir, "cache/index.csv")),
+        "merged shards == the whole cache");
+  CHECK(clipdebias_cache_merge(cd_test_path(dir, "merged1"), dirs, 1, err, sizeof err) && strstr(err, "shard"),
+        "one shard of two refused: %s", err);
+}
+
 /* metrics of an entry on the test split: avg and worst equal to within the JSON's digits */
 static void same_split(const clipdebias_metrics *a, int ea, const clipdebias_metrics *b, int eb, const char *what) {
   double avg_a, worst_a, avg_b, worst_b, acc_a[4], acc_b[4];
@@ -192,6 +210,7 @@ int main(void) {
   if (m && d)
     CHECK(clipdebias_embed_dataset(m, d, cd_test_path(dir, "cache"), NULL, &r, err, sizeof err) == 0 && r.reused,
           "a second embed reuses the cache: %s", err);
+  if (m && d) check_shards(m, d, dir);
   clipdebias_cache *c = clipdebias_cache_open(cd_test_path(dir, "cache"), err, sizeof err);
   CHECK(c != NULL, "%s", err);
   if (c && d) check_cache(c, clipdebias_dataset_images(d));

@@ -66,6 +66,11 @@ int clipdebias_embed_dataset(const clipdebias_model *m, const clipdebias_dataset
   return 0;
 }
 
+int clipdebias_cache_merge(const char *out_dir, const char *const *dirs, int n, char *err, size_t errcap) {
+  cd_error e;
+  return cd_feature_cache_merge(out_dir, dirs, n, &e) ? cd_api_report(&e, err, errcap) : 0;
+}
+
 clipdebias_cache *clipdebias_cache_open(const char *dir, char *err, size_t errcap) {
   cd_error e;
   clipdebias_cache *c = cd_calloc(1, sizeof *c, &e);
