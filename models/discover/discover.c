@@ -15,7 +15,7 @@
 #include "models/debias/eval.h"
 #include "models/debias/zeroshot.h"
 #include "models/embed/embed_dataset.h"
-#include "models/tuning/tune_session.h"
+#include "models/tuning/train_job.h"
 
 void cd_discover_opts_default(cd_discover_opts *o) {
   memset(o, 0, sizeof *o);
@@ -67,25 +67,21 @@ static int erm_predict(const cd_run_inputs *in, const float *x, const float *cla
   if (!xt || !yt) return free(xt), free(yt), -1;
   for (int i = 0, k = 0; i < c->N; i++)
     if (c->split[i] == 0) memcpy(xt + (size_t)k * E, x + (size_t)i * E, sizeof(float) * E), yt[k++] = c->y[i];
-  cd_head h;
-  cd_optim opt = {0};
-  cd_optim_config oc;
-  cd_optim_config_default(&oc);
-  oc.max_epoch = erm_epochs;
-  oc.lr = 0.01 * exp(in->model.logit_scale_log);
-  oc.warmup_epochs = 0;
-  oc.weight_decay = 0;
-  cd_tune_session s = {0};
-  cd_tune_data d = {xt, yt, NULL, n, 32, 0};
-  cd_tune_hooks hk = {0};
-  hk.progress_label = "discover: quick ERM";
-  int rc = cd_head_init_linear(&h, class_feat, c->n_cls, E, in->model.logit_scale_log, e);
+  cd_train_job_config jc = {0};
+  jc.x = xt, jc.y = yt, jc.N = n;
+  jc.head = CD_HEAD_LINEAR, jc.m = &in->model, jc.class_feat = class_feat, jc.E = E, jc.prompt.n_cls = c->n_cls;
+  cd_optim_config_default(&jc.optim);
+  jc.optim.max_epoch = erm_epochs;
+  jc.optim.lr = 0.01 * exp(in->model.logit_scale_log);
+  jc.optim.warmup_epochs = 0;
+  jc.optim.weight_decay = 0;
+  jc.batch = 32;
+  jc.progress_label = "discover: quick ERM";
+  cd_train_job j;
+  int rc = cd_train_job_init(&j, &jc, e);
   if (!rc) {
-    rc = cd_optim_init(&opt, &oc, h.n_params, e) || cd_tune_session_init(&s, &h, &opt, &d, 0, e) ||
-         cd_tune_session_run(&s, 0, &hk, e) || cd_head_predict_rows(&h, x, c->N, pred, NULL, e);
-    cd_tune_session_free(&s);
-    cd_optim_free(&opt);
-    cd_head_free(&h);
+    rc = cd_train_job_begin(&j, 0, e) || cd_train_job_run(&j, e) || cd_head_predict_rows(&j.head, x, c->N, pred, NULL, e);
+    cd_train_job_free(&j);
   }
   free(xt), free(yt);
   return rc ? -1 : 0;
