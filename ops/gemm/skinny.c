@@ -31,11 +31,24 @@ typedef struct {
   int M, K, N, nj, nitems;
 } skinny_job;
 
+/* Input rows per pass over an item's weight rows: many stacked rows (lockstep) would stream
+ * every input row through the cache once per 3 weight rows; in blocks of about XBYTES the
+ * block stays in L2 while the item's weight rows (in L2 too) pass over it. Each output
+ * element is computed alone, so the blocks do not change the bits. */
+enum { XBYTES = 128 << 10 };
+
 /* Weight rows [n0, n1) of the forward. */
 static void forward_rows(void *ctx, size_t n0, size_t n1, int worker) {
   const skinny_job *j = ctx;
-  if (j->Wh) j->kt->skinny_forward_bf16(j->out, j->X, j->ldx, j->Wh, j->bias, j->M, j->K, j->N, (int)n0, (int)n1);
-  else j->kt->skinny_forward(j->out, j->X, j->ldx, j->W, j->bias, j->M, j->K, j->N, (int)n0, (int)n1);
+  int rows = (int)(XBYTES / (sizeof(float) * j->ldx)) & ~3;
+  if (rows < 8) rows = 8;
+  for (int m0 = 0; m0 < j->M; m0 += rows) {
+    int m = j->M - m0 < rows ? j->M - m0 : rows;
+    float *out = j->out + (size_t)m0 * j->N;
+    const float *X = j->X + (size_t)m0 * j->ldx;
+    if (j->Wh) j->kt->skinny_forward_bf16(out, X, j->ldx, j->Wh, j->bias, m, j->K, j->N, (int)n0, (int)n1);
+    else j->kt->skinny_forward(out, X, j->ldx, j->W, j->bias, m, j->K, j->N, (int)n0, (int)n1);
+  }
 }
 
 static void linear_forward(const cd_kernels *kt, float *out, const float *X, const float *W,
