@@ -148,8 +148,8 @@ int cd_discover_command(const cd_run_config *c, const cd_discover_opts *o, const
                         cd_error *e);
 
 /* `run` with discovered attribute prompts: opts non-NULL (`--attr auto`) discovers on the
- * run's cache and model, writing RUN_DIR/discover.json and discover.html and printing the
- * table; attr_from (`--attr-from FILE`) reuses a discovery, refused when it was made on another
+ * run's cache and model, writing RUN_DIR/discover.json and its page (opts->write_page) and
+ * printing the table; attr_from (`--attr-from FILE`) reuses a discovery, refused when it was made on another
  * cache or with another model. Then cd_run as usual. */
 int cd_discover_run(const cd_run_config *c, const cd_discover_opts *opts, const char *attr_from, FILE *log,
                     cd_error *e);

@@ -1,4 +1,4 @@
-/* Discovery as a job: `discover` (discover.json, discover.html and the table) and
+/* Discovery as a job: `discover` (discover.json, its page and the table) and
  * `run --attr auto` / `run --attr-from discover.json`, the attribute prompts of a run from a
  * discovery instead of from a person (see discover.h). */
 #include <stdlib.h>

@@ -1,6 +1,7 @@
 /* The collect step of a sweep: every cell's cell.json, results.json and metrics.jsonl into
- * sweep.csv and sweep.json, and into the results sweep.html is drawn from (see sweep.h). Failed and unfinished cells are rows
- * too, with their one-line error, so nothing is lost from the table. */
+ * sweep.csv and sweep.json, and into the results sweep.html is drawn from (see sweep.h).
+ * Failed and unfinished cells are rows too, with their one-line error, so nothing is lost
+ * from the table. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
