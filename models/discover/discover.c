@@ -15,7 +15,7 @@
 #include "models/debias/eval.h"
 #include "models/debias/zeroshot.h"
 #include "models/embed/embed_dataset.h"
-#include "models/tuning/train_job.h"
+#include "models/debias/train_job.h"
 
 void cd_discover_opts_default(cd_discover_opts *o) {
   memset(o, 0, sizeof *o);

@@ -13,7 +13,7 @@
 #include "models/debias/selection.h"
 #include "models/tuning/optim.h"
 #include "models/tuning/projection.h"
-#include "models/tuning/train_job.h"
+#include "models/debias/train_job.h"
 #include "models/tuning/tune_head.h"
 
 enum { CD_SPLIT_TRAIN = 0, CD_SPLIT_VAL = 1, CD_SPLIT_TEST = 2, CD_SPLITS = 3 };

@@ -9,7 +9,7 @@
 #include "models/debias/methods.h"
 #include "models/run/run_config.h"
 #include "models/embed/embed_dataset.h"
-#include "models/tuning/train_job.h"
+#include "models/debias/train_job.h"
 #include "tools/cli/args.h"
 #include "tools/cli/cli_model.h"
 #include "tools/cli/commands.h"

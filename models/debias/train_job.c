@@ -1,5 +1,5 @@
 /* One training job (see train_job.h). */
-#include "models/tuning/train_job.h"
+#include "models/debias/train_job.h"
 
 #include <stdio.h>
 #include <stdlib.h>
