@@ -231,8 +231,9 @@ int clipdebias_predict_saved(const clipdebias_model *m, const clipdebias_cache *
 /* ---- tuning and runs ---- */
 
 /* What `clipdebias run` does, into run_dir: the methods over the seeds on the cache, each
- * pair in run_dir/<method>/seed<k>/, results.json, metrics.jsonl, report.html (rerunning
- * resumes). options[0..n): "name=value" with the run command's option names without "--":
+ * pair in run_dir/<method>/seed<k>/, results.json, metrics.jsonl (rerunning resumes). The
+ * page report.html is drawn from these files by `clipdebias report RUN_DIR` (the command
+ * `run` does that itself at the end). options[0..n): "name=value" with the run command's option names without "--":
  * methods, seeds, select, head, classnames, template, attr-prompt, n-ctx, ctx-init, csc,
  * position, optim, lr, momentum, weight-decay, epochs, batch, warmup-epochs, warmup-lr, eta,
  * ema, dpt-update, gdro-eta, gdro-adj, dims, reduce, reduce-seed, lockstep, vocab (template

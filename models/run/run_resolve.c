@@ -53,7 +53,8 @@ int cd_run_inputs_load(cd_run_inputs *in, const cd_run_config *c, int need_attr_
   if (cd_feature_cache_load(c->cache_dir, &in->cache, e)) return -1;
   in->templates = c->n_templates ? c->templates : DEFAULT_TEMPLATE;
   in->n_templates = c->n_templates ? c->n_templates : 1;
-  cd_clip_load_opts lo = {.vocab_path = c->vocab, .require_tokenizer = 1, .text_rows = c->precision};
+  cd_clip_load_opts lo = {.vocab_path = c->vocab, .require_tokenizer = 1, .towers = CD_TOWER_TEXT,
+                          .text_rows = c->precision}; /* the image features are cached */
   if (resolve_classnames(c, in, e) || (need_attr_prompts && resolve_attr_prompts(c, in, e))) {
     cd_run_inputs_free(in);
     return -1;

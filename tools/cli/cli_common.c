@@ -1,10 +1,11 @@
-#include "tools/cli/cli_model.h"
+#include "tools/cli/cli_common.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/cpu.h"
+#include "ops/dispatch.h"
 #include "tools/cli/args.h"
 
 int cd_cli_common_arg(int argc, char **argv, int *i, cd_cli_opts *o) {
@@ -56,8 +57,7 @@ void cd_cli_opts_free(cd_cli_opts *o) {
   if (o->file_lines) cd_free_lines(o->file_lines, o->n_file_lines);
 }
 
-/* Never silently: what a reduced precision changes. */
-static void say_precision(int p) {
+void cd_cli_say_precision(int p) {
   static const char *what[CD_PREC_COUNT] = {
       "", "weights and activations rounded to bfloat16 in the products, float32 accumulation",
       "weights and activations split into bfloat16 hi + lo parts, float32 accumulation",
@@ -67,31 +67,19 @@ static void say_precision(int p) {
           cd_precision_name((cd_precision)p), what[p], cd_precision_name((cd_precision)p));
 }
 
-static const char *const NO_MODEL = "--model is required (a Hugging Face folder, an OpenCLIP folder or a .safetensors file)";
-
-int cd_cli_load_model(const cd_cli_opts *o, int need_tokenizer, cd_clip *m) {
-  if (!o->model) return cd_cli_fail("%s", NO_MODEL), -1;
-  cd_clip_load_opts lo = {o->vocab, need_tokenizer, o->towers, o->pack_text, (cd_precision)o->precision, CD_PREC_FP32};
-  /* A text tower kept for tuning (prompt-grad, tune): the precision is its weight rows' */
-  int tuning = o->towers == CD_TOWER_TEXT && !o->pack_text;
-  if (tuning) lo.precision = CD_PREC_FP32, lo.text_rows = (cd_precision)o->precision;
-  cd_error e;
-  if (cd_clip_load(m, o->model, &lo, &e)) return cd_cli_fail("%s", e.msg), -1;
-  if (tuning && o->precision != CD_PREC_FP32)
-    fprintf(stderr, "clipdebias: --precision %s: the text tower's weights rounded once to bfloat16, float32 "
-                    "activations, gradients and sums\n", cd_precision_name((cd_precision)o->precision));
-  else
-    say_precision(o->precision);
-  return 0;
+int cd_cli_need_model(const cd_cli_opts *o) {
+  if (o->model) return 0;
+  cd_cli_fail("--model is required (a Hugging Face folder, an OpenCLIP folder or a .safetensors file)");
+  return -1;
 }
 
 clipdebias_model *cd_cli_load(const cd_cli_opts *o, int need_tokenizer) {
-  if (!o->model) return cd_cli_fail("%s", NO_MODEL), NULL;
+  if (cd_cli_need_model(o)) return NULL;
   clipdebias_load_options lo = {o->vocab, o->precision_name, o->towers, need_tokenizer, !o->pack_text};
   char err[1024];
   clipdebias_model *m = clipdebias_load_with(o->model, &lo, err, sizeof err);
   if (!m) return cd_cli_fail("%s", err), NULL;
-  say_precision(o->precision);
+  cd_cli_say_precision(o->precision);
   return m;
 }
 
@@ -104,21 +92,6 @@ int cd_cli_tokenize_texts(const clipdebias_model *m, const cd_cli_opts *o, int t
     if (clipdebias_tokenize(m, o->texts[i], truncate, t + (size_t)i * L, err, sizeof err)) {
       free(t);
       return cd_cli_fail("text %d: %s", i + 1, err), -1;
-    }
-  *tokens = t;
-  return 0;
-}
-
-int cd_cli_tokenize_all(const cd_clip *m, const cd_cli_opts *o, int truncate, int32_t **tokens) {
-  int L = m->text.context;
-  if (!m->tokenizer) return cd_cli_fail("%s: no tokenizer loaded", m->path), -1;
-  int32_t *t = calloc((size_t)o->n_texts * (size_t)L, sizeof(int32_t));
-  if (!t) return cd_cli_fail("out of memory"), -1;
-  cd_error e;
-  for (int i = 0; i < o->n_texts; i++)
-    if (cd_tokenize(m->tokenizer, o->texts[i], L, truncate, t + (size_t)i * L, &e)) {
-      free(t);
-      return cd_cli_fail("text %d: %s", i + 1, e.msg), -1;
     }
   *tokens = t;
   return 0;

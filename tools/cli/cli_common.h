@@ -32,6 +32,10 @@ void cd_cli_opts_free(cd_cli_opts *o);
   "                  (said on stderr when not fp32; `info --precision P` measures the cosine)\n" \
   "  --isa L         force a lower kernel level than this CPU's best (ref, avx2, avx512, ...)\n"
 
+/* 0 when --model was given; else prints that it is required and returns -1. */
+int cd_cli_need_model(const cd_cli_opts *o);
+/* Says on stderr what a reduced precision changes (nothing for fp32): never silently. */
+void cd_cli_say_precision(int p);
 /* Loads the model named by --model through the public API (prints the error and returns NULL
  * on failure; says on stderr what a reduced --precision changes). */
 clipdebias_model *cd_cli_load(const cd_cli_opts *o, int need_tokenizer);
