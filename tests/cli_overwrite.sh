@@ -10,16 +10,6 @@ M=tests/fixtures/model/hf_f32
 WB=tests/fixtures/datasets/waterbirds/wilds
 . tests/check_lib.sh
 
-expect_fail() { # NAME PATTERN CMD...
-  local name=$1 pat=$2
-  shift 2
-  "$@" >"$TMP/out" 2>"$TMP/err"
-  local rc=$? why=""
-  [ $rc -ne 1 ] && why="exit $rc"
-  [ "$(grep -c '^clipdebias:' "$TMP/err")" -ne 1 ] && why="$why, $(grep -c '^clipdebias:' "$TMP/err") error lines"
-  grep -q -E "^clipdebias: .*($pat)" "$TMP/err" || why="$why, message lacks /$pat/"
-  if [ -z "$why" ]; then ok "$name"; else bad "$name:$why"; sed 's/^/       | /' "$TMP/err" | head -n 5; fi
-}
 snapshot() { (cd "$1" && find . -type f ! -name .clipdebias.lock -exec md5sum {} + | sort); }
 
 for k in 0 1; do
@@ -32,22 +22,22 @@ snapshot "$TMP/s0" >"$TMP/s0.before"
 snapshot "$TMP/c" >"$TMP/c.before"
 snapshot "$TMP/run" >"$TMP/run.before"
 
-expect_fail "merge --out one of its own shards" "merge: --out .*/s0 is one of the shards being joined" \
+expect_fail_logged "merge --out one of its own shards" "merge: --out .*/s0 is one of the shards being joined" \
   "$BIN" merge --out "$TMP/s0" "$TMP/s0" "$TMP/s1"
-expect_fail "merge --out an existing cache" "/c: is a feature cache already \(cache.json is there\); merge writes a new cache" \
+expect_fail_logged "merge --out an existing cache" "/c: is a feature cache already \(cache.json is there\); merge writes a new cache" \
   "$BIN" merge --out "$TMP/c" "$TMP/s0" "$TMP/s1"
 "$BIN" merge --out "$TMP/m" "$TMP/s0" "$TMP/s1" >/dev/null 2>&1
 check "merge --out a new folder: exit 0" test $? -eq 0
-expect_fail "merge --out again over its own result" "/m: is a feature cache already" "$BIN" merge --out "$TMP/m" "$TMP/s0" "$TMP/s1"
-expect_fail "run --out a feature cache" "/c: is a feature cache \(cache.json is there\); run writes a run folder" \
+expect_fail_logged "merge --out again over its own result" "/m: is a feature cache already" "$BIN" merge --out "$TMP/m" "$TMP/s0" "$TMP/s1"
+expect_fail_logged "run --out a feature cache" "/c: is a feature cache \(cache.json is there\); run writes a run folder" \
   "$BIN" run --cache "$TMP/c" --model $M --out "$TMP/c" --epochs 2 --seeds 0 --methods zeroshot,erm
-expect_fail "embed --out a run folder" "/run: is a run folder \(args.json is there\); embed writes a feature cache" \
+expect_fail_logged "embed --out a run folder" "/run: is a run folder \(args.json is there\); embed writes a feature cache" \
   "$BIN" embed --dataset waterbirds --root $WB --skip-bad --model $M --out "$TMP/run"
-expect_fail "zeroshot --out a feature cache" "/c: is a feature cache \(cache.json is there\); zeroshot writes" \
+expect_fail_logged "zeroshot --out a feature cache" "/c: is a feature cache \(cache.json is there\); zeroshot writes" \
   "$BIN" zeroshot --cache "$TMP/c" --model $M --out "$TMP/c"
-expect_fail "eval --out a run folder" "/run: is a run folder \(args.json is there\); eval writes" \
+expect_fail_logged "eval --out a run folder" "/run: is a run folder \(args.json is there\); eval writes" \
   "$BIN" eval --cache "$TMP/c" --model $M --ctx "$TMP/run/erm/seed0/ctx_selected.npy" --out "$TMP/run"
-expect_fail "pseudolabel --out over the cache's features.npy" "/c/features.npy: exists and was not written by pseudolabel" \
+expect_fail_logged "pseudolabel --out over the cache's features.npy" "/c/features.npy: exists and was not written by pseudolabel" \
   "$BIN" pseudolabel --cache "$TMP/c" --model $M --out "$TMP/c/features.npy"
 "$BIN" pseudolabel --cache "$TMP/c" --model $M --out "$TMP/c/a_pseudo.npy" >/dev/null 2>&1 &&
   "$BIN" pseudolabel --cache "$TMP/c" --model $M --out "$TMP/c/a_pseudo.npy" >/dev/null 2>&1

@@ -8,27 +8,7 @@ export LC_ALL=C
 BIN=${1:?usage: cli_report.sh path/to/clipdebias}
 CHECKER=$(dirname "$BIN")/tool_pagecheck
 FIX=tests/fixtures/report
-TMP=$(mktemp -d)
-trap 'rm -rf "$TMP"' EXIT
-fails=0
-checks=0
-
-ok() { checks=$((checks + 1)); echo "  ok   $1"; }
-bad() { checks=$((checks + 1)); fails=$((fails + 1)); echo "  FAIL $1"; }
-
-# expect_fail NAME PATTERN CMD...: exit 1..127, exactly one stderr line "clipdebias: " matching PATTERN.
-expect_fail() {
-  local name=$1 pat=$2
-  shift 2
-  "$@" >"$TMP/out" 2>"$TMP/err"
-  local rc=$? why=""
-  [ $rc -eq 0 ] && why="exit 0"
-  [ $rc -ge 128 ] && why="crashed (exit $rc)"
-  [ "$(grep -c '' "$TMP/err")" -ne 1 ] && why="$why $(grep -c '' "$TMP/err") stderr lines"
-  grep -q -e Sanitizer -e 'runtime error' "$TMP/err" && why="$why sanitizer report"
-  grep -q -E "^clipdebias: .*($pat)" "$TMP/err" || why="$why message lacks /$pat/"
-  if [ -z "$why" ]; then ok "$name: $(head -c 200 "$TMP/err")"; else bad "$name:$why"; sed 's/^/       | /' "$TMP/err" | head -n 5; fi
-}
+. tests/check_lib.sh
 
 # stage FIXTURE: a copy of the fixture in $TMP/FIXTURE (fixtures stay untouched).
 stage() { rm -rf "${TMP:?}/$1"; cp -r "$FIX/$1" "$TMP/$1"; }
@@ -72,5 +52,4 @@ expect_fail "report.html is a directory" "$TMP/minimal/report.html" "$BIN" repor
 [ -z "$(find "$TMP/minimal" -name '*.tmp.*')" ] && ok "failed write removed its temporary file" || bad "temporary file left"
 "$BIN" report --help | grep -q "usage: clipdebias report --run RUN_DIR" && ok "--help" || bad "--help"
 
-echo "cli_report: $checks checks, $fails failed"
-[ $fails -eq 0 ]
+finish cli_report
