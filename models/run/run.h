@@ -32,7 +32,6 @@ typedef struct {
   int n_cali;           /* orth-cali's candidate prompts: n_cls x n_attr_prompts, or 0 */
   float *cali_feat;     /* [n_cali, E] normalised, class-major (NULL without orth-cali) */
   cd_prompt prompt;     /* tokens + initial ctx (prompt head) */
-  int ctx_random;       /* 1: the context is redrawn N(0, 0.02^2) from each seed */
 } cd_run_text;
 
 /* With the model's tokenizer: templates x class names, attribute prompts, the CoOp prompt. */

@@ -64,7 +64,6 @@ int cd_run_text_prepare(cd_run_text *t, const cd_clip *m, const cd_run_config *c
   t->n_cls = n_cls;
   t->n_attr_prompts = n_attr_prompts;
   t->E = m->embed_dim;
-  t->ctx_random = !c->ctx_init || !*c->ctx_init;
   t->class_feat = cd_malloc(sizeof(float) * (size_t)n_cls * t->E, e);
   t->attr_feat = cd_malloc(sizeof(float) * (size_t)n_attr_prompts * t->E, e);
   cd_prompt_spec spec = {classnames, n_cls, c->n_ctx, c->ctx_init, c->csc, c->position, 0};
