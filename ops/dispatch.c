@@ -97,11 +97,17 @@ static void fill_avx512bf16(cd_kernels *k) {
   set_gemm(k, &cd_gemm_avx512bf16_bf16x3);
 }
 
-/* AMX tiles (tdpbf16ps): no kernel yet. The level exists so that its detection, the OS
- * permission request and `--isa amx` work; an AMX GEMM slots in here as
- * set_gemm(k, &cd_gemm_amx_bf16) / (..._bf16x3), with the bf16 pair layouts of
- * kernels_portable.c (the layout AMX's B tiles take). */
-static void fill_amx(cd_kernels *k) { (void)k; }
+/* AMX tiles (tdpbf16ps): the bf16 tuning tower's skinny products (kernels_amx.c). A general
+ * AMX GEMM would slot in here as set_gemm(k, &cd_gemm_amx_bf16) / (..._bf16x3), with the
+ * bf16 pair layouts of kernels_portable.c (the layout AMX's B tiles take). */
+static void fill_amx(cd_kernels *k) {
+  k->skinny_forward_bf16 = cd_skinny_forward_bf16_amx_unpacked;
+  k->skinny_backward_bf16 = cd_skinny_backward_bf16_amx_unpacked;
+  k->skinny_pack_bf16 = cd_skinny_pack_bf16_amx;
+  k->skinny_forward_bf16_packed = cd_skinny_forward_bf16_amx;
+  k->skinny_backward_bf16_packed = cd_skinny_backward_bf16_amx;
+  mark(k, CD_ISA_AMX, CD_OP_SKINNY_BF16, CD_OP_SKINNY_BF16);
+}
 #endif
 
 #if defined(__aarch64__)

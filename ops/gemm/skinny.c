@@ -2,6 +2,7 @@
 #include "ops/gemm/skinny.h"
 
 #include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -27,6 +28,7 @@ typedef struct {
   float *out;
   const float *X, *W, *bias, *dY;
   const uint16_t *Wh;      /* bfloat16 weight rows instead of W (NULL: W) */
+  const uint16_t *split;   /* X or dY split into packed bf16 hi + lo tiles (AMX; else NULL) */
   size_t ldx;
   int M, K, N, nj, nitems;
 } skinny_job;
@@ -40,6 +42,10 @@ enum { XBYTES = 128 << 10 };
 /* Weight rows [n0, n1) of the forward. */
 static void forward_rows(void *ctx, size_t n0, size_t n1, int worker) {
   const skinny_job *j = ctx;
+  if (j->split) { /* the kernel passes over the packed rows in L2-sized groups itself */
+    j->kt->skinny_forward_bf16_packed(j->out, j->split, j->Wh, j->bias, j->M, j->K, j->N, (int)n0, (int)n1);
+    return;
+  }
   int rows = (int)(XBYTES / (sizeof(float) * j->ldx)) & ~3;
   if (rows < 8) rows = 8;
   for (int m0 = 0; m0 < j->M; m0 += rows) {
@@ -51,9 +57,46 @@ static void forward_rows(void *ctx, size_t n0, size_t n1, int worker) {
   }
 }
 
+/* AMX: the activations split into bf16 hi + lo tiles once per product (by row blocks of
+ * 16 over the threads), for all threads' kernels to read. */
+typedef struct {
+  const cd_kernels *kt;
+  uint16_t *dst;
+  const float *X;
+  int M, K, vnni;
+} split_job;
+
+static void split_blocks(void *ctx, size_t b0, size_t b1, int worker) {
+  const split_job *s = ctx;
+  (void)worker;
+  s->kt->skinny_pack_bf16(s->dst, s->X, (size_t)s->K, s->M, s->K, s->vnni, (int)b0, (int)b1);
+}
+
+static uint16_t *split_rows(const cd_kernels *kt, const float *X, int M, int K, int vnni, int threads) {
+  uint16_t *dst = aligned_alloc(64, CD_SKINNY_AMX_BYTES(M, K));
+  if (!dst) {
+    fprintf(stderr, "clipdebias: out of memory (bf16 activation tiles, %d x %d)\n", M, K);
+    abort();
+  }
+  split_job s = {kt, dst, X, M, K, vnni};
+  cd_pool_range((size_t)(M + 15) / 16, 1, threads, split_blocks, &s);
+  return dst;
+}
+
+/* Weight rows per work item of the AMX forward: whole 32-row tile pairs. */
+enum { ROWS_AMX = 64 };
+
 static void linear_forward(const cd_kernels *kt, float *out, const float *X, const float *W,
                            const uint16_t *Wh, const float *bias, int M, int K, int N) {
   if (M <= 0 || N <= 0) return;
+  int threads = (double)M * N * K > 2e5 ? 0 : 1;
+  if (Wh && kt->skinny_forward_bf16_packed) {
+    uint16_t *split = split_rows(kt, X, M, K, 1, threads);
+    skinny_job j = {kt, out, X, NULL, bias, NULL, Wh, split, (size_t)K, M, K, N, 0, 0};
+    cd_pool_range((size_t)N, ROWS_AMX, threads, forward_rows, &j);
+    free(split);
+    return;
+  }
   /* Rows a multiple of 4 KB apart share L1 sets, and a tile streams 7 rows at once: give the
    * inputs a padded copy (small next to the weight) so they spread over the sets. */
   size_t ldx = (size_t)K;
@@ -63,8 +106,8 @@ static void linear_forward(const cd_kernels *kt, float *out, const float *X, con
     for (int m = 0; m < M; m++) memcpy(pad + m * ldx, X + (size_t)m * K, sizeof(float) * K);
     X = pad;
   }
-  skinny_job j = {kt, out, X, W, bias, NULL, Wh, ldx, M, K, N, 0, 0};
-  cd_pool_range((size_t)N, ROWS, (double)M * N * K > 2e5 ? 0 : 1, forward_rows, &j);
+  skinny_job j = {kt, out, X, W, bias, NULL, Wh, NULL, ldx, M, K, N, 0, 0};
+  cd_pool_range((size_t)N, ROWS, threads, forward_rows, &j);
   free(pad);
 }
 
@@ -87,6 +130,16 @@ static void backward_item(void *ctx, int i, int worker) {
   int jb0 = (int)((long)j->nj * i / j->nitems), jb1 = (int)((long)j->nj * (i + 1) / j->nitems);
   int j0 = jb0 * 16, j1 = jb1 * 16 < j->K ? jb1 * 16 : j->K;
   if (j1 <= j0) return;
+  if (j->split) {
+    uint16_t *pairs = aligned_alloc(64, (size_t)CD_SKINNY_AMX_NC * 2 * (size_t)(jb1 - jb0) * 16);
+    if (!pairs) {
+      fprintf(stderr, "clipdebias: out of memory (bf16 weight pair tiles)\n");
+      abort();
+    }
+    j->kt->skinny_backward_bf16_packed(j->out, j->split, j->Wh, j->M, j->K, j->N, j0, j1, pairs);
+    free(pairs);
+    return;
+  }
   float *strip = aligned_alloc(32, sizeof(float) * CD_SKINNY_PCHUNK * (size_t)(jb1 - jb0) * 16);
   if (j->Wh && strip) j->kt->skinny_backward_bf16(j->out, j->dY, j->Wh, j->M, j->K, j->N, j0, j1, strip);
   else if (j->Wh) cd_skinny_backward_bf16_portable(j->out, j->dY, j->Wh, j->M, j->K, j->N, j0, j1, NULL);
@@ -100,8 +153,10 @@ static void linear_backward(const cd_kernels *kt, float *dX, const float *dY, co
   if (M <= 0 || N <= 0 || K <= 0) return;
   int nj = (K + 15) / 16;
   int nt = (double)M * N * K > 2e5 && !cd_pool_in_item() ? cd_threads_get() : 1;
-  skinny_job j = {kt, dX, NULL, W, NULL, dY, Wh, 0, M, K, N, nj, nt < nj ? nt : nj};
+  uint16_t *split = Wh && kt->skinny_backward_bf16_packed ? split_rows(kt, dY, M, N, 0, nt) : NULL;
+  skinny_job j = {kt, dX, NULL, W, NULL, dY, Wh, split, 0, M, K, N, nj, nt < nj ? nt : nj};
   cd_pool_run(j.nitems, j.nitems, backward_item, &j);
+  free(split);
 }
 
 void cd_skinny_linear_backward(const cd_kernels *kt, float *dX, const float *dY, const float *W,

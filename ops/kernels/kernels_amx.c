@@ -1,0 +1,360 @@
+/* AMX kernels: the skinny products against bfloat16 weight rows (prompt tuning's bf16 text
+ * tower, see ops/gemm/skinny.h) on tdpbf16ps, 16 x 16 float32 tiles.
+ *
+ * Numerics: the weights are bfloat16 already (exact in a tile). The float32 activations are
+ * split once per product into hi = bf16(x) and lo = bf16(x - hi), and every product is
+ * W·hi + W·lo: two exact bfloat16 products summed in float32, so about 16 bits of each
+ * activation are kept (relative error of x about 2^-16) instead of the 8 of a plain bf16
+ * product. Per 32-wide K step the hi tile is accumulated, then the lo tile, in a fixed order:
+ * each output element depends only on its own row of activations, never on the other rows,
+ * on M or on the thread split (a tile row's result uses that row of A alone; partial sums are
+ * spilled exactly as float32).
+ *
+ * Layouts (tile = 16 rows of 64 bytes):
+ *   packed activations, from cd_skinny_pack_bf16_amx: per block of 16 rows b and 32-wide step
+ *     s, the hi tile then the lo tile (512 bf16 each) at ((b * S + s) * 2 + part) * 512;
+ *     rows: tile row r = row 16b + r, its 32 values from column 32s (the backward's A = dY);
+ *     vnni: tile row q = the pairs (x[m][32s + 2q], x[m][32s + 2q + 1]) of the 16 rows m
+ *     (the forward's B = X^T). Rows past M and columns past K are zero.
+ *   forward: out^T[n, m] = W[n, :]·X[m, :]; A = 16 weight rows x 32 values read in place
+ *     (stride K; zero-padded copies at the K and N edges), B = packed X. C tiles: 2 blocks of
+ *     weight rows x 2 blocks of rows, transposed into out (+ bias).
+ *   backward: dX[m, c] += Σ_p dY[m, p]·W[p, c]; A = packed dY, B = W in pairs of rows
+ *     (rows 2q and 2q + 1 interleaved: 16 columns x 2 per tile row) copied into the scratch a
+ *     chunk of CD_SKINNY_AMX_NC weight rows at a time, reused by every block of rows; C tiles
+ *     (2 blocks of rows x 2 strips of 16 columns) loaded from dX and stored back. */
+#include "ops/kernels/kernels.h"
+
+#if defined(__x86_64__) || defined(_M_X64)
+#include <immintrin.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define INLINE static inline __attribute__((always_inline))
+
+enum { TILE = 512 }; /* bf16 elements of a 16 x 32 tile */
+
+typedef struct {
+  uint8_t palette, start_row, reserved[14];
+  uint16_t colsb[16];
+  uint8_t rows[16];
+} tile_config;
+
+/* All 8 tiles 16 rows x 64 bytes: C in tmm0-3, A in tmm4-5, B in tmm6-7. */
+static void tiles_on(void) {
+  tile_config c;
+  memset(&c, 0, sizeof c);
+  c.palette = 1;
+  for (int t = 0; t < 8; t++) c.colsb[t] = 64, c.rows[t] = 16;
+  _tile_loadconfig(&c);
+}
+
+/* ---- packing the activations ---- */
+
+/* hi and lo of 32 float32 values (x0: the first 16) as 32 bf16 each. */
+INLINE void split32(__m512 x0, __m512 x1, __m512i *hi, __m512i *lo) {
+  __m512i h = (__m512i)_mm512_cvtne2ps_pbh(x1, x0);
+  __m512 h0 = _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(_mm512_castsi512_si256(h)), 16));
+  __m512 h1 = _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(_mm512_extracti64x4_epi64(h, 1)), 16));
+  *hi = h;
+  *lo = (__m512i)_mm512_cvtne2ps_pbh(_mm512_sub_ps(x1, h1), _mm512_sub_ps(x0, h0));
+}
+
+/* r[i] = row i of a 16 x 16 matrix of 32-bit elements; transposed in place. */
+INLINE void transpose16(__m512i *r) {
+  __m512i t[16];
+  for (int i = 0; i < 8; i++) {
+    t[2 * i] = _mm512_unpacklo_epi32(r[2 * i], r[2 * i + 1]);
+    t[2 * i + 1] = _mm512_unpackhi_epi32(r[2 * i], r[2 * i + 1]);
+  }
+  for (int i = 0; i < 4; i++) {
+    r[4 * i] = _mm512_unpacklo_epi64(t[4 * i], t[4 * i + 2]);
+    r[4 * i + 1] = _mm512_unpackhi_epi64(t[4 * i], t[4 * i + 2]);
+    r[4 * i + 2] = _mm512_unpacklo_epi64(t[4 * i + 1], t[4 * i + 3]);
+    r[4 * i + 3] = _mm512_unpackhi_epi64(t[4 * i + 1], t[4 * i + 3]);
+  }
+  /* each 128-bit lane of r[4i + j] now holds column j of a 4 x 4 block */
+  for (int h = 0; h < 2; h++)
+    for (int j = 0; j < 4; j++) {
+      t[8 * h + j] = _mm512_shuffle_i32x4(r[8 * h + j], r[8 * h + 4 + j], 0x88);
+      t[8 * h + 4 + j] = _mm512_shuffle_i32x4(r[8 * h + j], r[8 * h + 4 + j], 0xdd);
+    }
+  for (int j = 0; j < 8; j++) {
+    r[j] = _mm512_shuffle_i32x4(t[j], t[8 + j], 0x88);
+    r[8 + j] = _mm512_shuffle_i32x4(t[j], t[8 + j], 0xdd);
+  }
+}
+
+/* 32 values of row x from column k0 (zeros past K), as two vectors. */
+INLINE void load32(const float *x, int k0, int K, __m512 *x0, __m512 *x1) {
+  int n = K - k0;
+  if (n >= 32) {
+    *x0 = _mm512_loadu_ps(x + k0);
+    *x1 = _mm512_loadu_ps(x + k0 + 16);
+    return;
+  }
+  __mmask16 m0 = n >= 16 ? 0xFFFF : (__mmask16)((1u << n) - 1);
+  __mmask16 m1 = n <= 16 ? 0 : (__mmask16)((1u << (n - 16)) - 1);
+  *x0 = _mm512_maskz_loadu_ps(m0, x + k0);
+  *x1 = _mm512_maskz_loadu_ps(m1, x + k0 + 16);
+}
+
+void cd_skinny_pack_bf16_amx(uint16_t *dst, const float *X, size_t ldx, int M, int K, int vnni,
+                             int b0, int b1) {
+  int S = (K + 31) / 32;
+  for (int b = b0; b < b1; b++)
+    for (int s = 0; s < S; s++) {
+      __m512i hi[16], lo[16];
+      for (int r = 0; r < 16; r++) {
+        int m = 16 * b + r;
+        __m512 x0 = _mm512_setzero_ps(), x1 = _mm512_setzero_ps();
+        if (m < M) load32(X + (size_t)m * ldx, 32 * s, K, &x0, &x1);
+        split32(x0, x1, &hi[r], &lo[r]);
+      }
+      if (vnni) transpose16(hi), transpose16(lo);
+      uint16_t *d = dst + ((size_t)b * S + s) * 2 * TILE;
+      for (int r = 0; r < 16; r++) {
+        _mm512_storeu_si512(d + 32 * r, hi[r]);
+        _mm512_storeu_si512(d + TILE + 32 * r, lo[r]);
+      }
+    }
+}
+
+/* ---- forward ---- */
+
+/* MP blocks of rows x NP blocks of weight rows over all S steps: C tile 2a + b = weight
+ * block a, row block b. a[i] / lda[i]: weight block i's first S - tail steps in place;
+ * at[i]: its last step (zero padded) when tail. xp: the packed X of the first row block. */
+INLINE void fwd_body(int NP, int MP, const uint16_t *const *a, const size_t *lda, const uint16_t *const *at,
+                     int tail, const uint16_t *xp, int S, float *c) {
+  _tile_zero(0);
+  if (MP == 2) _tile_zero(1);
+  if (NP == 2) _tile_zero(2);
+  if (NP == 2 && MP == 2) _tile_zero(3);
+  const size_t xb = (size_t)S * 2 * TILE; /* next row block */
+  for (int s = 0; s < S; s++) {
+    int edge = tail && s == S - 1;
+    _tile_loadd(4, edge ? at[0] : a[0] + 32 * s, edge ? 64 : lda[0]);
+    if (NP == 2) _tile_loadd(5, edge ? at[1] : a[1] + 32 * s, edge ? 64 : lda[1]);
+    for (int part = 0; part < 2; part++) {
+      const uint16_t *b = xp + ((size_t)s * 2 + part) * TILE;
+      _tile_loadd(6, b, 64);
+      if (MP == 2) _tile_loadd(7, b + xb, 64);
+      _tile_dpbf16ps(0, 4, 6);
+      if (MP == 2) _tile_dpbf16ps(1, 4, 7);
+      if (NP == 2) _tile_dpbf16ps(2, 5, 6);
+      if (NP == 2 && MP == 2) _tile_dpbf16ps(3, 5, 7);
+    }
+  }
+  _tile_stored(0, c, 64);
+  if (MP == 2) _tile_stored(1, c + 256, 64);
+  if (NP == 2) _tile_stored(2, c + 512, 64);
+  if (NP == 2 && MP == 2) _tile_stored(3, c + 768, 64);
+}
+
+/* Rows of X per pass over the weight rows: their packed tiles (4 KB per row at K = 512 is
+ * 2 KB...) stay in L2 while the weight rows pass over them. */
+enum { XPASS_BYTES = 256 << 10 };
+
+void cd_skinny_forward_bf16_amx(float *out, const uint16_t *Xp, const uint16_t *W, const float *bias,
+                                int M, int K, int N, int n0, int n1) {
+  if (M <= 0 || n1 <= n0) return;
+  int S = (K + 31) / 32, MB = (M + 15) / 16, tail = K % 32 != 0, Kp = 32 * S;
+  size_t tile_bytes = (size_t)S * 4 * TILE;
+  int G = (int)(XPASS_BYTES / tile_bytes) & ~1;
+  if (G < 2) G = 2;
+  /* weight rows past N: a zero-padded copy of the last block; the K edge: padded last steps */
+  uint16_t *pad = NULL;
+  _Alignas(64) uint16_t at[2][TILE];
+  _Alignas(64) float c[4][256];
+  tiles_on();
+  for (int nb = n0; nb < n1; nb += 32) {
+    int NP = n1 - nb > 16 ? 2 : 1;
+    const uint16_t *a[2];
+    size_t lda[2];
+    for (int i = 0; i < NP; i++) {
+      int r0 = nb + 16 * i;
+      a[i] = W + (size_t)r0 * K, lda[i] = (size_t)K * 2;
+      if (r0 + 16 > N) { /* the last block of the weight: rows past N are zeros */
+        if (!pad && !(pad = calloc((size_t)16 * Kp, sizeof(uint16_t)))) abort();
+        memset(pad, 0, sizeof(uint16_t) * 16 * (size_t)Kp);
+        for (int r = r0; r < N; r++) memcpy(pad + (size_t)(r - r0) * Kp, W + (size_t)r * K, sizeof(uint16_t) * K);
+        a[i] = pad, lda[i] = (size_t)Kp * 2;
+      }
+      if (tail) {
+        memset(at[i], 0, sizeof at[i]);
+        for (int r = 0; r < 16; r++)
+          if (r0 + r < N)
+            memcpy(at[i] + 32 * r, W + (size_t)(r0 + r) * K + 32 * (S - 1), sizeof(uint16_t) * (K - 32 * (S - 1)));
+      }
+    }
+    const uint16_t *atp[2] = {at[0], at[1]};
+    for (int g0 = 0; g0 < MB; g0 += G) {
+      int g1 = g0 + G < MB ? g0 + G : MB;
+      for (int mb = g0; mb < g1; mb += 2) {
+        int MP = g1 - mb >= 2 ? 2 : 1;
+        const uint16_t *xp = Xp + (size_t)mb * S * 2 * TILE;
+        if (NP == 2 && MP == 2) fwd_body(2, 2, a, lda, atp, tail, xp, S, c[0]);
+        else if (NP == 2) fwd_body(2, 1, a, lda, atp, tail, xp, S, c[0]);
+        else if (MP == 2) fwd_body(1, 2, a, lda, atp, tail, xp, S, c[0]);
+        else fwd_body(1, 1, a, lda, atp, tail, xp, S, c[0]);
+        /* tile 2i + j: weight rows nb + 16i + r, rows 16(mb + j) + col */
+        for (int i = 0; i < NP; i++)
+          for (int j = 0; j < MP; j++) {
+            const float *ct = c[2 * i + j];
+            int nlo = nb + 16 * i, nn = n1 - nlo < 16 ? n1 - nlo : 16;
+            int mlo = 16 * (mb + j), mm = M - mlo < 16 ? M - mlo : 16;
+            for (int m = 0; m < mm; m++) {
+              float *o = out + (size_t)(mlo + m) * N + nlo;
+              for (int r = 0; r < nn; r++) o[r] = ct[16 * r + m] + (bias ? bias[nlo + r] : 0.0f);
+            }
+          }
+      }
+    }
+  }
+  _tile_release();
+  free(pad);
+}
+
+/* ---- backward ---- */
+
+/* Weight rows [p0, p0 + 32 * TC) (zeros past N), columns [c0, c0 + 16 * ns) (zeros past K),
+ * as TC steps x ns strips of pair tiles: strip j's step t at (j * TC + t) * TILE. */
+static void pack_w_pairs(uint16_t *dst, const uint16_t *W, int K, int N, int p0, int TC, int c0, int ns) {
+  for (int j = 0; j < ns; j++) {
+    int c = c0 + 16 * j, nc = K - c < 16 ? K - c : 16;
+    __mmask16 cm = (__mmask16)((1u << nc) - 1);
+    for (int t = 0; t < TC; t++) {
+      uint16_t *d = dst + ((size_t)j * TC + t) * TILE;
+      for (int q = 0; q < 16; q++) {
+        int p = p0 + 32 * t + 2 * q;
+        __m256i r0 = p < N ? _mm256_maskz_loadu_epi16(cm, W + (size_t)p * K + c) : _mm256_setzero_si256();
+        __m256i r1 = p + 1 < N ? _mm256_maskz_loadu_epi16(cm, W + (size_t)(p + 1) * K + c) : _mm256_setzero_si256();
+        __m512i v = _mm512_or_si512(_mm512_cvtepu16_epi32(r0), _mm512_slli_epi32(_mm512_cvtepu16_epi32(r1), 16));
+        _mm512_store_si512(d + 32 * q, v);
+      }
+    }
+  }
+}
+
+/* C tiles of MP row blocks x SP strips (tile 2i + j: row block i, strip j) from dX, or
+ * through cbuf where a tile runs past M rows or the caller's columns. */
+typedef struct {
+  float *dX;
+  int K, M, j1;
+} bwd_out;
+
+INLINE int c_direct(const bwd_out *o, int m0, int c) { return m0 + 16 <= o->M && c + 16 <= o->j1; }
+
+static void c_to_buf(const bwd_out *o, int m0, int c, float *buf) {
+  memset(buf, 0, sizeof(float) * 256);
+  for (int r = 0; r < 16 && m0 + r < o->M; r++)
+    for (int k = 0; k < 16 && c + k < o->j1; k++) buf[16 * r + k] = o->dX[(size_t)(m0 + r) * o->K + c + k];
+}
+
+static void c_from_buf(const bwd_out *o, int m0, int c, const float *buf) {
+  for (int r = 0; r < 16 && m0 + r < o->M; r++)
+    for (int k = 0; k < 16 && c + k < o->j1; k++) o->dX[(size_t)(m0 + r) * o->K + c + k] = buf[16 * r + k];
+}
+
+#define C_LOAD(tile, i, j)                                                                  \
+  do {                                                                                      \
+    int m0_ = m0 + 16 * (i), c_ = c + 16 * (j);                                             \
+    if (c_direct(o, m0_, c_)) _tile_loadd(tile, o->dX + (size_t)m0_ * o->K + c_, o->K * 4); \
+    else {                                                                                  \
+      c_to_buf(o, m0_, c_, cbuf[tile]);                                                     \
+      _tile_loadd(tile, cbuf[tile], 64);                                                    \
+    }                                                                                       \
+  } while (0)
+#define C_STORE(tile, i, j)                                                                  \
+  do {                                                                                       \
+    int m0_ = m0 + 16 * (i), c_ = c + 16 * (j);                                              \
+    if (c_direct(o, m0_, c_)) _tile_stored(tile, o->dX + (size_t)m0_ * o->K + c_, o->K * 4); \
+    else {                                                                                   \
+      _tile_stored(tile, cbuf[tile], 64);                                                    \
+      c_from_buf(o, m0_, c_, cbuf[tile]);                                                    \
+    }                                                                                        \
+  } while (0)
+
+/* dX rows [m0, m0 + 16 MP) x columns [c, c + 16 SP) += dY·W over one chunk of TC steps.
+ * ya: packed dY of row block m0/16 at the chunk's first step; yb: the next row block's
+ * offset; wb: the strip's pair tiles, ws: the next strip's offset. */
+INLINE void bwd_body(int MP, int SP, const bwd_out *o, int m0, int c, const uint16_t *ya, size_t yb,
+                     const uint16_t *wb, size_t ws, int TC) {
+  _Alignas(64) float cbuf[4][256];
+  C_LOAD(0, 0, 0);
+  if (SP == 2) C_LOAD(1, 0, 1);
+  if (MP == 2) C_LOAD(2, 1, 0);
+  if (MP == 2 && SP == 2) C_LOAD(3, 1, 1);
+  for (int t = 0; t < TC; t++) {
+    _tile_loadd(6, wb + (size_t)t * TILE, 64);
+    if (SP == 2) _tile_loadd(7, wb + ws + (size_t)t * TILE, 64);
+    for (int part = 0; part < 2; part++) {
+      const uint16_t *y = ya + ((size_t)t * 2 + part) * TILE;
+      _tile_loadd(4, y, 64);
+      if (MP == 2) _tile_loadd(5, y + yb, 64);
+      _tile_dpbf16ps(0, 4, 6);
+      if (SP == 2) _tile_dpbf16ps(1, 4, 7);
+      if (MP == 2) _tile_dpbf16ps(2, 5, 6);
+      if (MP == 2 && SP == 2) _tile_dpbf16ps(3, 5, 7);
+    }
+  }
+  C_STORE(0, 0, 0);
+  if (SP == 2) C_STORE(1, 0, 1);
+  if (MP == 2) C_STORE(2, 1, 0);
+  if (MP == 2 && SP == 2) C_STORE(3, 1, 1);
+}
+
+void cd_skinny_backward_bf16_amx(float *dX, const uint16_t *dYp, const uint16_t *W, int M, int K, int N,
+                                 int j0, int j1, uint16_t *wp) {
+  if (M <= 0 || j1 <= j0 || N <= 0) return;
+  enum { TCMAX = CD_SKINNY_AMX_NC / 32 };
+  int T = (N + 31) / 32, MB = (M + 15) / 16, ns = (j1 - j0 + 15) / 16;
+  bwd_out o = {dX, K, M, j1};
+  const size_t yb = (size_t)T * 2 * TILE;
+  tiles_on();
+  for (int t0 = 0; t0 < T; t0 += TCMAX) {
+    int TC = T - t0 < TCMAX ? T - t0 : TCMAX;
+    pack_w_pairs(wp, W, K, N, 32 * t0, TC, j0, ns);
+    for (int mb = 0; mb < MB; mb += 2) {
+      int MP = MB - mb >= 2 ? 2 : 1, m0 = 16 * mb;
+      const uint16_t *ya = dYp + ((size_t)mb * T + t0) * 2 * TILE;
+      for (int j = 0; j < ns; j += 2) {
+        int SP = ns - j >= 2 ? 2 : 1, c = j0 + 16 * j;
+        const uint16_t *wb = wp + (size_t)j * TC * TILE;
+        size_t ws = (size_t)TC * TILE;
+        if (MP == 2 && SP == 2) bwd_body(2, 2, &o, m0, c, ya, yb, wb, ws, TC);
+        else if (MP == 2) bwd_body(2, 1, &o, m0, c, ya, yb, wb, ws, TC);
+        else if (SP == 2) bwd_body(1, 2, &o, m0, c, ya, yb, wb, ws, TC);
+        else bwd_body(1, 1, &o, m0, c, ya, yb, wb, ws, TC);
+      }
+    }
+  }
+  _tile_release();
+}
+
+/* ---- one range per call, packing inside (for callers without the drivers) ---- */
+void cd_skinny_forward_bf16_amx_unpacked(float *out, const float *X, size_t ldx, const uint16_t *W,
+                                         const float *bias, int M, int K, int N, int n0, int n1) {
+  if (M <= 0 || n1 <= n0) return;
+  uint16_t *xp = aligned_alloc(64, CD_SKINNY_AMX_BYTES(M, K));
+  if (!xp) abort();
+  cd_skinny_pack_bf16_amx(xp, X, ldx, M, K, 1, 0, (M + 15) / 16);
+  cd_skinny_forward_bf16_amx(out, xp, W, bias, M, K, N, n0, n1);
+  free(xp);
+}
+
+void cd_skinny_backward_bf16_amx_unpacked(float *dX, const float *dY, const uint16_t *W, int M, int K,
+                                          int N, int j0, int j1, float *strip) {
+  (void)strip;
+  if (M <= 0 || j1 <= j0 || N <= 0) return;
+  uint16_t *yp = aligned_alloc(64, CD_SKINNY_AMX_BYTES(M, N));
+  uint16_t *wp = aligned_alloc(64, (size_t)CD_SKINNY_AMX_NC * 2 * ((j1 - j0 + 15) / 16 * 16));
+  if (!yp || !wp) abort();
+  cd_skinny_pack_bf16_amx(yp, dY, (size_t)N, M, N, 0, 0, (M + 15) / 16);
+  cd_skinny_backward_bf16_amx(dX, yp, W, M, K, N, j0, j1, wp);
+  free(yp), free(wp);
+}
+#else
+typedef int cd_kernels_amx_unused; /* ISO C: no empty translation unit */
+#endif
