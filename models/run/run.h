@@ -53,6 +53,26 @@ enum { CD_RUN_DIVERGED = 1 };
 int cd_run_execute(const cd_run_config *c, const cd_feature_cache *cache, const cd_clip *m,
                    const cd_run_text *text, const cd_run_resolved *res, FILE *log, cd_error *e);
 
+/* cd_run_execute in three phases, so that one process can train the pairs of several runs
+ * together (cd_run_group):
+ *   cd_run_prepare  RUN_DIR's lock, the state (projection, pseudo labels, splits), args.json,
+ *                   a_pseudo.npy, projection.npy and the training-free methods (NULL on an
+ *                   error; its arguments are borrowed until cd_run_prepared_free);
+ *   cd_run_train    the (method, seed) pairs of n prepared runs: each run's pairs that train
+ *                   alone (dfr, --lockstep off, the linear head) in turn, then the prompt-tuned
+ *                   pairs of all of them in lockstep, one text-tower pass per step for every
+ *                   pair that shares a model and a prompt layout (tune_lockstep.h), each pair
+ *                   with the files it gets alone; rc[i] = 0, or -1 with errs[i] (a failure in
+ *                   the lockstep group stops every run with pairs in it: resumable); returns
+ *                   -1 when any rc[i] is;
+ *   cd_run_finish   metrics.jsonl, results.json and the table; returns as cd_run_execute. */
+typedef struct cd_run_prepared cd_run_prepared;
+cd_run_prepared *cd_run_prepare(const cd_run_config *c, const cd_feature_cache *cache, const cd_clip *m,
+                                const cd_run_text *text, const cd_run_resolved *res, FILE *log, cd_error *e);
+int cd_run_train(cd_run_prepared *const *r, int n, int *rc, cd_error *errs);
+int cd_run_finish(cd_run_prepared *r, cd_error *e);
+void cd_run_prepared_free(cd_run_prepared *r);
+
 /* The cache and model of a configuration, with the class names (--classnames, else the cache's
  * with '_' -> ' '), templates (default "a photo of a {}.") and attribute prompts (--attr-prompt,
  * else the dataset's defaults; only resolved when need_attr_prompts). */
@@ -77,5 +97,14 @@ void cd_run_inputs_free(cd_run_inputs *in);
  * written. The page of the run (report.html) is the caller's to draw from those files
  * (tools/report/report.h), also when some pair diverged. */
 int cd_run(const cd_run_config *c, FILE *log, cd_error *e);
+
+/* Several runs in one process (a sweep's cells): each as cd_run (its lock, inputs, files and
+ * log: logs[i], NULL for quiet), every run prepared first, then the pairs of all of them in
+ * one cd_run_train, then each finished. Runs with the same model, vocabulary and precision
+ * share one loaded model (runs that resolve their attribute prompts with a hook load their
+ * own), so their prompt-tuned pairs share the text tower's pass when their prompt layouts
+ * agree. Every run gets the files it gets alone, bit for bit. rc[i] is what cd_run returns
+ * for run i (0, -1 with errs[i], CD_RUN_DIVERGED with errs[i]). */
+void cd_run_group(const cd_run_config *const *c, int n, FILE *const *logs, int *rc, cd_error *errs);
 
 #endif

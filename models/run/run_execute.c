@@ -352,20 +352,41 @@ static void note_diverged(const cd_run_state *st, cd_method m, int seed, const c
   (*n)++;
 }
 
-/* Every (method, seed) pair: finished ones reused, diverged ones (diverged.json) kept as
- * diverged, the others trained (or fitted: dfr). *n_diverged counts the diverged pairs, whose
- * messages are joined into diverged (cap bytes). */
+/* A run between its phases (run.h): its state, the training-free methods' results, RUN_DIR's
+ * lock, and the diverged pairs so far (their messages joined into diverged, the likely flag
+ * kept in flag: "" when pairs name different ones). */
+struct cd_run_prepared {
+  cd_run_state st;
+  text_results tr;
+  cd_outdir_lock lock;
+  const cd_run_resolved *res;
+  int n_diverged;
+  char diverged[700], flag[256];
+};
+
+static void note(cd_run_prepared *r, cd_method m, int seed, const char *how, const cd_run_divergence *d) {
+  note_diverged(&r->st, m, seed, how, d, r->diverged, sizeof r->diverged, &r->n_diverged, r->flag, sizeof r->flag);
+}
+
+/* A pair that has just diverged: its diverged.json into the run's closing error. */
+static int note_new(cd_run_prepared *r, cd_method m, int seed, cd_error *e) {
+  cd_run_divergence d;
+  if (cd_run_pair_divergence(&r->st, m, seed, &d, e) != 1) return -1;
+  note(r, m, seed, "", &d);
+  return 0;
+}
+
 /* Pairs trained in lockstep: every prompt-tuned pair of the run, unless --lockstep off (JTT's
  * first stages train in lockstep before the group). */
 static int in_lockstep(const cd_run_config *c, cd_method m) {
   return c->lockstep && c->head == CD_HEAD_PROMPT && cd_method_kind_of(m) == CD_KIND_TUNE;
 }
 
-static int run_pairs(const cd_run_state *st, char *const *text_lines, char *diverged, size_t cap, int *n_diverged,
-                     char *flag, size_t flag_cap, cd_error *e) {
-  const cd_run_config *c = st->cfg;
-  cd_method lm[CD_METHOD_COUNT * CD_RUN_MAX_LIST];
-  int ls[CD_METHOD_COUNT * CD_RUN_MAX_LIST], status[CD_METHOD_COUNT * CD_RUN_MAX_LIST], n = 0;
+/* The run's pairs that train alone: finished ones reused, diverged ones (diverged.json) kept
+ * as diverged, the others trained (or fitted: dfr); the pairs for the lockstep group are
+ * appended to st, lm, ls (*n of them). */
+static int train_alone(cd_run_prepared *r, const cd_run_state **st, cd_method *lm, int *ls, int *n, cd_error *e) {
+  const cd_run_config *c = r->st.cfg;
   for (int k = 0; k < c->n_methods; k++) {
     cd_method m = c->methods[k];
     cd_method_kind kind = cd_method_kind_of(m);
@@ -373,80 +394,132 @@ static int run_pairs(const cd_run_state *st, char *const *text_lines, char *dive
     for (int s = 0; s < c->n_seeds; s++) {
       int seed = c->seeds[s];
       cd_run_divergence d;
-      int was = cd_run_pair_divergence(st, m, seed, &d, e);
+      int was = cd_run_pair_divergence(&r->st, m, seed, &d, e);
       if (was < 0) return -1;
       if (was) {
-        note_diverged(st, m, seed, " [earlier: kept from diverged.json; remove that folder to train the pair again]",
-                      &d, diverged, cap, n_diverged, flag, flag_cap);
+        note(r, m, seed, " [earlier: kept from diverged.json; remove that folder to train the pair again]", &d);
         continue;
       }
-      if (pair_done(st, m, seed)) {
-        if (st->log) fprintf(st->log, "%-11s seed %-3d finished earlier (done.json): reused\n", cd_method_name(m), seed);
+      if (pair_done(&r->st, m, seed)) {
+        if (r->st.log) fprintf(r->st.log, "%-11s seed %-3d finished earlier (done.json): reused\n", cd_method_name(m), seed);
         continue;
       }
       if (in_lockstep(c, m)) {
-        lm[n] = m, ls[n++] = seed;
+        st[*n] = &r->st, lm[*n] = m, ls[(*n)++] = seed;
         continue;
       }
-      int rc = kind == CD_KIND_FIT ? cd_run_fit_pair(st, m, seed, e) : cd_run_pair(st, m, seed, e);
-      if (rc == CD_RUN_DIVERGED) {
-        if (cd_run_pair_divergence(st, m, seed, &d, e) != 1) return -1;
-        note_diverged(st, m, seed, "", &d, diverged, cap, n_diverged, flag, flag_cap);
-      } else if (rc || write_metrics(st, text_lines, e)) {
-        return -1;
-      }
+      int rc = kind == CD_KIND_FIT ? cd_run_fit_pair(&r->st, m, seed, e) : cd_run_pair(&r->st, m, seed, e);
+      if (rc == CD_RUN_DIVERGED ? note_new(r, m, seed, e) : rc || write_metrics(&r->st, r->tr.lines, e)) return -1;
     }
   }
-  if (n == 1) status[0] = cd_run_pair(st, lm[0], ls[0], e); /* nothing to share a step with */
-  if (n > 1 && cd_run_pairs_lockstep(st, lm, ls, n, status, e)) return -1;
+  return 0;
+}
+
+/* The lockstep group failed: its error to the run it came from, a note naming it to the
+ * others (their pairs stop where their last epoch saved them: a rerun resumes). */
+static void group_failed(cd_run_prepared *const *r, int n, const int *owner, int k, int failed, const cd_error *ge,
+                         int *rc, cd_error *errs) {
+  const char *from = failed >= 0 ? r[owner[failed]]->st.cfg->out_dir : NULL;
   for (int i = 0; i < n; i++) {
-    cd_run_divergence d;
-    if (status[i] != CD_RUN_DIVERGED) {
-      if (status[i]) return -1;
-      continue;
-    }
-    if (cd_run_pair_divergence(st, lm[i], ls[i], &d, e) != 1) return -1;
-    note_diverged(st, lm[i], ls[i], "", &d, diverged, cap, n_diverged, flag, flag_cap);
+    int had = 0;
+    for (int j = 0; j < k; j++) had |= owner[j] == i;
+    if (!had || rc[i]) continue;
+    rc[i] = -1;
+    if (!from || owner[failed] == i) errs[i] = *ge;
+    else cd_fail(&errs[i], "stopped with the pairs trained in lockstep with %s, which failed (%s); rerun to continue", from,
+                 ge->msg);
   }
-  return n > 0 ? write_metrics(st, text_lines, e) : 0;
+}
+
+int cd_run_train(cd_run_prepared *const *r, int n, int *rc, cd_error *errs) {
+  size_t cap = (size_t)n * CD_METHOD_COUNT * CD_RUN_MAX_LIST;
+  cd_error e;
+  const cd_run_state **st = cd_malloc(sizeof *st * cap, &e);
+  cd_method *lm = cd_malloc(sizeof *lm * cap, &e);
+  int *ls = cd_malloc(sizeof *ls * cap, &e), *status = cd_malloc(sizeof *status * cap, &e);
+  int *owner = cd_malloc(sizeof *owner * cap, &e), k = 0, bad = 0;
+  for (int i = 0; i < n; i++) rc[i] = st && lm && ls && status && owner ? 0 : (errs[i] = e, -1);
+  for (int i = 0; i < n; i++) {
+    int k0 = k;
+    if (!rc[i] && (rc[i] = train_alone(r[i], st, lm, ls, &k, &errs[i]))) k = k0;
+    for (int j = k0; j < k; j++) owner[j] = i;
+  }
+  int failed = -1;
+  if (k == 1) { /* nothing to share a step with */
+    status[0] = cd_run_pair(st[0], lm[0], ls[0], &errs[owner[0]]);
+    if (status[0] != 0 && status[0] != CD_RUN_DIVERGED) rc[owner[0]] = -1;
+  } else if (k > 1 && cd_run_pairs_lockstep(st, lm, ls, k, status, &failed, &e)) {
+    group_failed(r, n, owner, k, failed, &e, rc, errs);
+  }
+  for (int j = 0; j < k; j++)
+    if (!rc[owner[j]] && status[j] == CD_RUN_DIVERGED && note_new(r[owner[j]], lm[j], ls[j], &errs[owner[j]]))
+      rc[owner[j]] = -1;
+  for (int i = 0; i < n; i++) {
+    int had = 0;
+    for (int j = 0; j < k; j++) had |= owner[j] == i;
+    if (had && !rc[i]) rc[i] = write_metrics(&r[i]->st, r[i]->tr.lines, &errs[i]);
+    bad |= rc[i] != 0;
+  }
+  free(st), free(lm), free(ls), free(status), free(owner);
+  return bad ? -1 : 0;
+}
+
+cd_run_prepared *cd_run_prepare(const cd_run_config *c, const cd_feature_cache *cache, const cd_clip *m,
+                                const cd_run_text *text, const cd_run_resolved *res, FILE *log, cd_error *e) {
+  double t0 = cd_time_now();
+  cd_run_prepared *r = cd_calloc(1, sizeof *r, e);
+  if (!r) return NULL;
+  r->res = res;
+  /* RUN_DIR's lock: held already when called through cd_run; taken here for other callers */
+  if (cd_outdir_lock_write(&r->lock, c->out_dir, "run", e)) return free(r), NULL;
+  if (state_init(&r->st, c, cache, m, text, res, log, e) || cd_make_dirs(c->out_dir, e) || write_args(&r->st, res, e) ||
+      cd_run_load_elapsed(&r->st, e) || save_ints(&r->st, ".", "a_pseudo.npy", r->st.a_pseudo, e) ||
+      save_projection(&r->st, e)) {
+    cd_run_prepared_free(r);
+    return NULL;
+  }
+  r->st.t0 = t0;
+  if (text_methods(&r->st, &r->tr, e)) {
+    cd_run_prepared_free(r);
+    return NULL;
+  }
+  return r;
+}
+
+int cd_run_finish(cd_run_prepared *r, cd_error *e) {
+  const cd_run_config *c = r->st.cfg;
+  if (write_metrics(&r->st, r->tr.lines, e)) return -1;
+  cd_run_results results;
+  if (cd_run_results_collect(&r->st, (int32_t *const *)r->tr.pred, &results, e)) return -1;
+  double wall = cd_run_wall_seconds(&r->st);
+  int rc = cd_run_write_elapsed(&r->st, wall, e) || cd_run_results_write(&r->st, r->res, &results, wall, e) ? -1 : 0;
+  if (!rc && r->st.log) cd_run_results_print(r->st.log, &r->st, r->res, &results);
+  cd_run_results_free(&results);
+  int n = r->n_diverged;
+  if (!rc && n) {
+    int trained = 0;
+    for (int k = 0; k < c->n_methods; k++) trained += c->methods[k] != CD_METHOD_ZEROSHOT ? c->n_seeds : 0;
+    rc = CD_RUN_DIVERGED;
+    cd_fail(e, "training diverged for %d (method, seed) pair%s: %s%s%s; marked \"diverged\" in %s/results.json, %s", n,
+            n > 1 ? "s" : "", r->diverged, r->flag[0] ? "; likely " : "", r->flag, c->out_dir,
+            n < trained ? "the other pairs finished" : "no trained pair finished");
+  }
+  return rc;
+}
+
+void cd_run_prepared_free(cd_run_prepared *r) {
+  if (!r) return;
+  text_results_free(&r->tr);
+  state_free(&r->st);
+  cd_outdir_unlock(&r->lock);
+  free(r);
 }
 
 int cd_run_execute(const cd_run_config *c, const cd_feature_cache *cache, const cd_clip *m,
                    const cd_run_text *text, const cd_run_resolved *res, FILE *log, cd_error *e) {
-  double t0 = cd_time_now();
-  cd_run_state st;
-  text_results tr;
-  memset(&tr, 0, sizeof tr);
+  cd_run_prepared *r = cd_run_prepare(c, cache, m, text, res, log, e);
   int rc = -1;
-  cd_outdir_lock lock; /* held already when called through cd_run; taken here for other callers */
-  if (cd_outdir_lock_write(&lock, c->out_dir, "run", e)) return -1;
-  if (state_init(&st, c, cache, m, text, res, log, e) || cd_make_dirs(c->out_dir, e) || write_args(&st, res, e) ||
-      cd_run_load_elapsed(&st, e) || save_ints(&st, ".", "a_pseudo.npy", st.a_pseudo, e) || save_projection(&st, e))
-    goto done;
-  st.t0 = t0;
-  int n_diverged = 0;
-  char diverged[700] = "", flag[256] = "";
-  if (text_methods(&st, &tr, e) ||
-      run_pairs(&st, tr.lines, diverged, sizeof diverged, &n_diverged, flag, sizeof flag, e) ||
-      write_metrics(&st, tr.lines, e))
-    goto done;
-  cd_run_results results;
-  if (cd_run_results_collect(&st, (int32_t *const *)tr.pred, &results, e)) goto done;
-  double wall = cd_run_wall_seconds(&st);
-  rc = cd_run_write_elapsed(&st, wall, e) || cd_run_results_write(&st, res, &results, wall, e) ? -1 : 0;
-  if (!rc && log) cd_run_results_print(log, &st, res, &results);
-  cd_run_results_free(&results);
-  if (!rc && n_diverged) {
-    int trained = 0;
-    for (int k = 0; k < c->n_methods; k++) trained += c->methods[k] != CD_METHOD_ZEROSHOT ? c->n_seeds : 0;
-    rc = CD_RUN_DIVERGED;
-    cd_fail(e, "training diverged for %d (method, seed) pair%s: %s%s%s; marked \"diverged\" in %s/results.json, %s",
-            n_diverged, n_diverged > 1 ? "s" : "", diverged, flag[0] ? "; likely " : "", flag, c->out_dir,
-            n_diverged < trained ? "the other pairs finished" : "no trained pair finished");
-  }
-done:
-  text_results_free(&tr);
-  state_free(&st);
-  cd_outdir_unlock(&lock);
+  if (r && !cd_run_train(&r, 1, &rc, e)) rc = cd_run_finish(r, e);
+  cd_run_prepared_free(r);
   return rc;
 }

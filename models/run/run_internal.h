@@ -95,12 +95,14 @@ void cd_run_write_metrics_line(FILE *fp, const char *method, int seed, int epoch
  * uninterrupted run). Returns 0, -1 on an error, or CD_RUN_DIVERGED when training diverged:
  * then diverged.json is written instead of done.json and e holds the message. */
 int cd_run_pair(const cd_run_state *st, cd_method method, int seed, cd_error *e);
-/* The same for n pairs trained in lockstep (one text-tower pass per step for all of them;
- * prompt head only), each with the files, resume state and results it gets alone; status[i]
- * = 0 or CD_RUN_DIVERGED (a diverged pair leaves the group, the others go on). -1 on an
- * error. */
-int cd_run_pairs_lockstep(const cd_run_state *st, const cd_method *methods, const int *seeds, int n,
-                          int *status, cd_error *e);
+/* The same for n pairs trained in lockstep (prompt head only), pair i of the run st[i]: the
+ * pairs that share a model and a prompt layout (one run's, or several runs' in one process:
+ * a sweep's cells) take one text-tower pass per step together, each with the files, resume
+ * state and results it gets alone; status[i] = 0 or CD_RUN_DIVERGED (a diverged pair leaves
+ * the group, the others go on). -1 on an error, with *failed = the pair it came from (-1: the
+ * group's own). */
+int cd_run_pairs_lockstep(const cd_run_state *const *st, const cd_method *methods, const int *seeds, int n,
+                          int *status, int *failed, cd_error *e);
 
 /* A pair whose training diverged, as its diverged.json records it. */
 typedef struct {

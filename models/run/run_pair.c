@@ -145,32 +145,40 @@ typedef struct {
   cd_head **hp;
   const cd_tune_hooks **hkp;
   int *from;
+  int *part;                  /* [n] the tower-sharing group of each pair (0, 1, ...) */
   int n;
+  int *failed;                /* the pair an error came from (-1: none in particular) */
 } lockstep_pairs;
 
 static void lockstep_free(lockstep_pairs *g) {
   for (int i = 0; g->p && i < g->n; i++) pair_free(&g->p[i]);
-  free(g->p), free(g->sp), free(g->hp), free(g->hkp), free(g->from);
+  free(g->p), free(g->sp), free(g->hp), free(g->hkp), free(g->from), free(g->part);
 }
 
 static int lockstep_fail(const cd_run_pair_ctx *p, cd_error *e) {
   return cd_fail_prefix(e, "%s seed %d", cd_method_name(p->method), p->seed), -1;
 }
 
-/* JTT's first stages of every JTT pair, in lockstep (the seeds' per-sample weights). */
+/* JTT's first stages of every JTT pair, in lockstep per run (the seeds' per-sample weights). */
 static int jtt_stages(lockstep_pairs *g, cd_error *e) {
-  int seeds[CD_METHOD_COUNT * CD_RUN_MAX_LIST], errors[CD_METHOD_COUNT * CD_RUN_MAX_LIST], k = 0;
+  int seeds[CD_METHOD_COUNT * CD_RUN_MAX_LIST], errors[CD_METHOD_COUNT * CD_RUN_MAX_LIST];
   float *w[CD_METHOD_COUNT * CD_RUN_MAX_LIST];
-  for (int i = 0; i < g->n; i++)
-    if (g->p[i].method == CD_METHOD_JTT) seeds[k++] = g->p[i].seed;
-  if (k == 0 || cd_run_jtt_weights_lockstep(g->p[0].st, seeds, k, w, errors, e)) return k ? -1 : 0;
-  for (int i = 0, j = 0; i < g->n; i++)
-    if (g->p[i].method == CD_METHOD_JTT) g->p[i].sample_w = w[j], g->p[i].jtt_errors = errors[j++];
+  for (int r = 0; r < g->n; r++) { /* r: the first JTT pair of a run not yet served */
+    const cd_run_state *st = g->p[r].st;
+    int k = 0, first = 1;
+    for (int i = 0; i < r; i++) first &= !(g->p[i].method == CD_METHOD_JTT && g->p[i].st == st);
+    if (g->p[r].method != CD_METHOD_JTT || !first) continue;
+    for (int i = r; i < g->n && k < CD_METHOD_COUNT * CD_RUN_MAX_LIST; i++)
+      if (g->p[i].method == CD_METHOD_JTT && g->p[i].st == st) seeds[k++] = g->p[i].seed;
+    if (cd_run_jtt_weights_lockstep(st, seeds, k, w, errors, e)) return *g->failed = r, -1;
+    for (int i = r, j = 0; i < g->n && j < k; i++)
+      if (g->p[i].method == CD_METHOD_JTT && g->p[i].st == st) g->p[i].sample_w = w[j], g->p[i].jtt_errors = errors[j++];
+  }
   return 0;
 }
 
 /* Every pair's directory, job (head, optimiser, weights, session) and resume state. */
-static int lockstep_setup(lockstep_pairs *g, const cd_run_state *st, const cd_method *methods,
+static int lockstep_setup(lockstep_pairs *g, const cd_run_state *const *st, const cd_method *methods,
                           const int *seeds, cd_error *e) {
   int n = g->n;
   g->p = cd_calloc((size_t)n, sizeof *g->p, e);
@@ -178,22 +186,25 @@ static int lockstep_setup(lockstep_pairs *g, const cd_run_state *st, const cd_me
   g->hp = cd_calloc((size_t)n, sizeof *g->hp, e);
   g->hkp = cd_calloc((size_t)n, sizeof *g->hkp, e);
   g->from = cd_calloc((size_t)n, sizeof *g->from, e);
-  if (!g->p || !g->sp || !g->hp || !g->hkp || !g->from) return -1;
+  g->part = cd_calloc((size_t)n, sizeof *g->part, e);
+  if (!g->p || !g->sp || !g->hp || !g->hkp || !g->from || !g->part) return -1;
   char dir[4200];
   int fresh = 0;
-  for (int i = 0; i < n; i++) g->p[i].st = st, g->p[i].method = methods[i], g->p[i].seed = seeds[i];
+  for (int i = 0; i < n; i++) g->p[i].st = st[i], g->p[i].method = methods[i], g->p[i].seed = seeds[i];
   if (jtt_stages(g, e)) return -1;
   for (int i = 0; i < n; i++) {
     cd_run_pair_ctx *p = &g->p[i];
+    *g->failed = i;
     if (cd_run_pair_path(dir, p, "", e) || cd_make_dirs(dir, e) || setup(p, e) || load(p, &g->from[i], e))
       return lockstep_fail(p, e);
     if (g->from[i] == 0) g->hp[fresh++] = &p->job.head;
   }
+  *g->failed = -1;
   /* the fresh pairs' starting Z in one stacked pass: their epoch-0 evaluations run no tower */
   if (cd_tune_lockstep_refresh(g->hp, fresh, e)) return -1;
   for (int i = 0; i < n; i++) {
     cd_run_pair_ctx *p = &g->p[i];
-    if (begin(p, g->from[i], e)) return lockstep_fail(p, e);
+    if (begin(p, g->from[i], e)) return *g->failed = i, lockstep_fail(p, e);
     p->job.hk.progress_label = NULL; /* one line for the group */
     g->sp[i] = &p->job.s;
     g->hkp[i] = &p->job.hk;
@@ -237,23 +248,77 @@ static int lockstep_write(lockstep_pairs *g, const cd_error *msgs, double second
     keep_divergence(p);
     status[i] = p->diverged ? CD_RUN_DIVERGED : 0;
     if (p->diverged) *e = msgs[i];
-    if (p->diverged ? record_divergence(p, e) : cd_run_pair_write(p, seconds, e)) return lockstep_fail(p, e);
+    if (p->diverged ? record_divergence(p, e) : cd_run_pair_write(p, seconds, e)) return *g->failed = i, lockstep_fail(p, e);
   }
   return 0;
 }
 
-int cd_run_pairs_lockstep(const cd_run_state *st, const cd_method *methods, const int *seeds, int n,
-                          int *status, cd_error *e) {
+/* The pairs grouped by what their tower pass needs to share: one model and one prompt layout
+ * (tune_lockstep.h); pairs of several runs (a sweep's cells) share a group when they do. */
+static int partition(lockstep_pairs *g) {
+  int groups = 0;
+  for (int i = 0; i < g->n; i++) {
+    g->part[i] = -1;
+    for (int j = 0; j < i && g->part[i] < 0; j++) {
+      cd_tune_session *two[2] = {g->sp[j], g->sp[i]};
+      if (cd_tune_lockstep_compatible(two, 2)) g->part[i] = g->part[j];
+    }
+    if (g->part[i] < 0) g->part[i] = groups++;
+  }
+  return groups;
+}
+
+/* "12 (method, seed) pairs trained in lockstep" in the log of each run with pairs in group
+ * q, naming the other runs' pairs when there are any. */
+static void note_group(const lockstep_pairs *g, int q, int k) {
+  for (int i = 0; i < g->n; i++) {
+    const cd_run_state *st = g->p[i].st;
+    int first = 1, own = 0, runs = 0;
+    for (int j = 0; j < g->n; j++) {
+      if (g->part[j] != q) continue;
+      own += g->p[j].st == st;
+      int seen = 0;
+      for (int l = 0; l < j; l++) seen |= g->part[l] == q && g->p[l].st == g->p[j].st;
+      runs += !seen;
+      if (j < i && g->p[j].st == st) first = 0;
+    }
+    if (g->part[i] != q || !first || !st->log) continue;
+    if (runs == 1) fprintf(st->log, "%d (method, seed) pairs trained in lockstep\n", k);
+    else fprintf(st->log, "%d (method, seed) pairs of %d runs trained in lockstep, %d of them this run's\n", k, runs, own);
+  }
+}
+
+/* The pairs of group q through one lockstep session run (each session to its own last epoch). */
+static int train_group(lockstep_pairs *g, int q, cd_error *msgs, cd_error *e) {
+  cd_tune_session **sp = cd_malloc(sizeof *sp * (size_t)g->n, e);
+  const cd_tune_hooks **hkp = cd_malloc(sizeof *hkp * (size_t)g->n, e);
+  int *idx = cd_malloc(sizeof *idx * (size_t)g->n, e), k = 0, failed = -1, rc = 0;
+  cd_error *m = cd_calloc((size_t)g->n, sizeof *m, e);
+  FILE *log = NULL;
+  if (!sp || !hkp || !idx || !m) rc = -1;
+  for (int i = 0; !rc && i < g->n; i++)
+    if (g->part[i] == q) sp[k] = g->sp[i], hkp[k] = g->hkp[i], idx[k++] = i, log = log ? log : g->p[i].st->log;
+  char label[64];
+  snprintf(label, sizeof label, "lockstep %d pairs", k);
+  if (!rc) note_group(g, q, k);
+  if (!rc && cd_tune_lockstep_run(sp, hkp, k, 0, log ? label : NULL, &failed, m, e))
+    rc = failed >= 0 ? (*g->failed = idx[failed], lockstep_fail(&g->p[idx[failed]], e)) : -1;
+  for (int j = 0; !rc && j < k; j++) msgs[idx[j]] = m[j];
+  free(sp), free(hkp), free(idx), free(m);
+  return rc;
+}
+
+int cd_run_pairs_lockstep(const cd_run_state *const *st, const cd_method *methods, const int *seeds, int n,
+                          int *status, int *failed, cd_error *e) {
   double t0 = cd_time_now();
   lockstep_pairs g = {0};
   g.n = n;
+  g.failed = failed;
+  *failed = -1;
   cd_error *msgs = cd_calloc((size_t)n, sizeof *msgs, e);
-  int rc = msgs ? lockstep_setup(&g, st, methods, seeds, e) : -1, failed = -1;
-  char label[64];
-  snprintf(label, sizeof label, "lockstep %d pairs", n);
-  if (!rc && st->log) fprintf(st->log, "%d (method, seed) pairs trained in lockstep\n", n);
-  if (!rc && cd_tune_lockstep_run(g.sp, g.hkp, n, st->cfg->optim.max_epoch, st->log ? label : NULL, &failed, msgs, e))
-    rc = failed >= 0 ? lockstep_fail(&g.p[failed], e) : -1;
+  int rc = msgs ? lockstep_setup(&g, st, methods, seeds, e) : -1;
+  int groups = rc ? 0 : partition(&g);
+  for (int q = 0; !rc && q < groups; q++) rc = train_group(&g, q, msgs, e);
   if (!rc) rc = lockstep_write(&g, msgs, cd_time_now() - t0, status, e);
   lockstep_free(&g);
   free(msgs);

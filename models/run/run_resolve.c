@@ -45,7 +45,10 @@ static int resolve_classnames(const cd_run_config *c, cd_run_inputs *in, cd_erro
   return 0;
 }
 
-int cd_run_inputs_load(cd_run_inputs *in, const cd_run_config *c, int need_attr_prompts, cd_error *e) {
+/* The inputs, with a model already loaded (shared, its checksum sum) or, shared NULL, their own
+ * in in->model. */
+static int inputs_load(cd_run_inputs *in, const cd_run_config *c, int need_attr_prompts, const cd_clip *shared,
+                       const char *sum, cd_error *e) {
   memset(in, 0, sizeof *in);
   if (cd_run_config_check(c, e)) return -1;
   if (!c->cache_dir) return cd_fail(e, "--cache DIR is required (a feature cache written by `clipdebias embed`)");
@@ -55,22 +58,23 @@ int cd_run_inputs_load(cd_run_inputs *in, const cd_run_config *c, int need_attr_
   in->n_templates = c->n_templates ? c->n_templates : 1;
   cd_clip_load_opts lo = {.vocab_path = c->vocab, .require_tokenizer = 1, .towers = CD_TOWER_TEXT,
                           .text_rows = c->precision}; /* the image features are cached */
-  if (resolve_classnames(c, in, e) || (need_attr_prompts && resolve_attr_prompts(c, in, e))) {
+  if (resolve_classnames(c, in, e) || (need_attr_prompts && resolve_attr_prompts(c, in, e)) ||
+      (!shared && cd_clip_load(&in->model, c->model, &lo, e))) {
     cd_run_inputs_free(in);
     return -1;
   }
-  if (cd_clip_load(&in->model, c->model, &lo, e)) {
-    cd_run_inputs_free(in);
-    return -1;
-  }
-  in->model_loaded = 1;
-  char *sum = in->model_checksum;
-  cd_model_checksum(&in->model, sum); /* recorded with everything made from these inputs */
-  if (cd_cache_model_check(&in->cache, c->cache_dir, &in->model, sum, e)) {
+  in->model_loaded = !shared;
+  if (shared) snprintf(in->model_checksum, sizeof in->model_checksum, "%s", sum);
+  else cd_model_checksum(&in->model, in->model_checksum); /* recorded with everything made from these inputs */
+  if (cd_cache_model_check(&in->cache, c->cache_dir, shared ? shared : &in->model, in->model_checksum, e)) {
     cd_run_inputs_free(in);
     return -1;
   }
   return 0;
+}
+
+int cd_run_inputs_load(cd_run_inputs *in, const cd_run_config *c, int need_attr_prompts, cd_error *e) {
+  return inputs_load(in, c, need_attr_prompts, NULL, NULL, e);
 }
 
 void cd_run_inputs_free(cd_run_inputs *in) {
@@ -107,53 +111,120 @@ static int embed_first(const cd_run_config *c, char *cache_dir, size_t cap, FILE
   return rc ? -1 : 0;
 }
 
-/* The whole run under RUN_DIR's lock (cd_run takes it). */
-static int run_locked(const cd_run_config *cfg, FILE *log, cd_error *e) {
-  cd_run_config c = *cfg;
+/* One run of cd_run or cd_run_group from its lock to its prepared state (cd_run_prepare). */
+typedef struct {
+  cd_run_config c;
   char cache_dir[4200];
-  if (c.dataset) {
-    if (embed_first(&c, cache_dir, sizeof cache_dir, log, e)) return -1;
-    c.cache_dir = cache_dir;
-  }
+  cd_outdir_lock lock;
+  int locked, loaded, text_ready;
   cd_run_inputs in;
+  const cd_clip *m;  /* in.model, or the model of an earlier run of the group */
   cd_run_text text;
-  if (cd_run_inputs_load(&in, &c, !c.resolve_attr, e)) return -1;
-  if (log) fprintf(log, "cache %s: %s, %d rows, %d classes; model %s\n", c.cache_dir, in.cache.dataset, in.cache.N,
-                   in.cache.n_cls, c.model);
-  if (log && c.precision == CD_PREC_BF16)
-    fprintf(log, "text tower: --precision bf16, its weights rounded once to bfloat16; float32 activations, gradients and sums\n");
-  if (c.resolve_attr && c.resolve_attr(c.resolve_attr_user, &in, c.cache_dir, log, e)) {
-    cd_run_inputs_free(&in);
-    return -1;
-  }
-  int rc = cd_run_text_prepare(&text, &in.model, &c, in.classnames, in.n_cls, in.templates, in.n_templates,
-                               in.attr_prompts, in.n_attr_prompts, e);
-  if (!rc) {
-    cd_run_resolved res = {c.cache_dir, in.cache.dataset, in.classnames, in.n_cls, in.cache.attr_names,
-                           in.cache.n_attr, in.templates, in.n_templates, in.attr_prompts, in.n_attr_prompts,
-                           in.cache.N, in.model_checksum, in.cache.index_checksum, in.cache.features_checksum,
-                           c.resolve_attr ? "discovered" : "given"};
-    rc = cd_run_execute(&c, &in.cache, &in.model, &text, &res, log, e);
-    cd_run_text_free(&text);
-  }
-  cd_run_inputs_free(&in);
-  return rc;
+  cd_run_resolved res;
+  cd_run_prepared *prep;
+} run_one;
+
+static void close_one(run_one *r) {
+  cd_run_prepared_free(r->prep);
+  if (r->text_ready) cd_run_text_free(&r->text);
+  if (r->loaded) cd_run_inputs_free(&r->in);
+  if (r->locked) cd_outdir_unlock(&r->lock);
+  memset(r, 0, sizeof *r);
 }
 
-int cd_run(const cd_run_config *cfg, FILE *log, cd_error *e) {
+/* What cd_run refuses before it takes the lock. */
+static int check_config(const cd_run_config *cfg, cd_error *e) {
   if (!cfg->out_dir) return cd_fail(e, "run: --out RUN_DIR is required");
   if (!cfg->model) return cd_fail(e, "run: --model is required");
   if (!cfg->cache_dir == !cfg->dataset)
     return cd_fail(e, "run: give either --cache CACHE or --dataset NAME --root DIR (embedded into RUN_DIR/cache)");
-  if (cd_run_config_check(cfg, e)) return -1; /* before anything is embedded */
-  cd_outdir_lock lock;
-  if (cd_outdir_lock_write(&lock, cfg->out_dir, "run", e)) return -1;
+  return cd_run_config_check(cfg, e); /* before anything is embedded */
+}
+
+/* RUN_DIR's lock, the inputs (with the model shared: its checksum sum; NULL: loaded), the text
+ * features and cd_run_prepare. */
+static int open_one(run_one *r, const cd_run_config *cfg, const cd_clip *shared, const char *sum, FILE *log,
+                    cd_error *e) {
+  memset(r, 0, sizeof *r);
+  r->c = *cfg;
+  cd_run_config *c = &r->c;
+  if (check_config(cfg, e) || cd_outdir_lock_write(&r->lock, cfg->out_dir, "run", e)) return -1;
+  r->locked = 1;
   char marker[64];
   const char *kind = cd_outdir_kind(cfg->out_dir, marker);
-  int rc = kind && strcmp(kind, "a run folder")
-               ? cd_fail(e, "%s: is %s (%s is there); run writes a run folder: give it an --out of its own", cfg->out_dir, kind,
-                         marker)
-               : run_locked(cfg, log, e);
-  cd_outdir_unlock(&lock);
+  if (kind && strcmp(kind, "a run folder"))
+    return cd_fail(e, "%s: is %s (%s is there); run writes a run folder: give it an --out of its own", cfg->out_dir,
+                   kind, marker);
+  if (c->dataset) {
+    if (embed_first(c, r->cache_dir, sizeof r->cache_dir, log, e)) return -1;
+    c->cache_dir = r->cache_dir;
+  }
+  cd_run_inputs *in = &r->in;
+  if (inputs_load(in, c, !c->resolve_attr, shared, sum, e)) return -1;
+  r->loaded = 1;
+  r->m = shared ? shared : &in->model;
+  if (log) fprintf(log, "cache %s: %s, %d rows, %d classes; model %s\n", c->cache_dir, in->cache.dataset, in->cache.N,
+                   in->cache.n_cls, c->model);
+  if (log && c->precision == CD_PREC_BF16)
+    fprintf(log, "text tower: --precision bf16, its weights rounded once to bfloat16; float32 activations, gradients and sums\n");
+  if (c->resolve_attr && c->resolve_attr(c->resolve_attr_user, in, c->cache_dir, log, e)) return -1;
+  if (cd_run_text_prepare(&r->text, r->m, c, in->classnames, in->n_cls, in->templates, in->n_templates,
+                          in->attr_prompts, in->n_attr_prompts, e))
+    return -1;
+  r->text_ready = 1;
+  r->res = (cd_run_resolved){c->cache_dir, in->cache.dataset, in->classnames, in->n_cls, in->cache.attr_names,
+                             in->cache.n_attr, in->templates, in->n_templates, in->attr_prompts, in->n_attr_prompts,
+                             in->cache.N, in->model_checksum, in->cache.index_checksum, in->cache.features_checksum,
+                             c->resolve_attr ? "discovered" : "given"};
+  r->prep = cd_run_prepare(c, &in->cache, r->m, &r->text, &r->res, log, e);
+  return r->prep ? 0 : -1;
+}
+
+int cd_run(const cd_run_config *cfg, FILE *log, cd_error *e) {
+  run_one r;
+  int rc = -1;
+  if (!open_one(&r, cfg, NULL, NULL, log, e) && !cd_run_train(&r.prep, 1, &rc, e)) rc = cd_run_finish(r.prep, e);
+  close_one(&r);
   return rc;
+}
+
+/* An earlier run of the group whose model run i can share (same file, vocabulary and
+ * precision), or NULL. */
+static const run_one *model_of(const run_one *r, const int *ok, int i, const cd_run_config *c) {
+  if (c->resolve_attr) return NULL; /* its hook reads the inputs' own model */
+  for (int j = 0; j < i; j++) {
+    const cd_run_config *o = &r[j].c;
+    if (ok[j] && !strcmp(o->model, c->model) && o->precision == c->precision &&
+        (o->vocab ? c->vocab && !strcmp(o->vocab, c->vocab) : !c->vocab))
+      return &r[j];
+  }
+  return NULL;
+}
+
+void cd_run_group(const cd_run_config *const *c, int n, FILE *const *logs, int *rc, cd_error *errs) {
+  cd_error e;
+  run_one *r = cd_calloc((size_t)(n ? n : 1), sizeof *r, &e);
+  int *ok = cd_calloc((size_t)(n ? n : 1), sizeof *ok, &e);
+  cd_run_prepared **prep = cd_calloc((size_t)(n ? n : 1), sizeof *prep, &e);
+  int *trc = cd_calloc((size_t)(n ? n : 1), sizeof *trc, &e), k = 0;
+  cd_error *terr = cd_calloc((size_t)(n ? n : 1), sizeof *terr, &e);
+  for (int i = 0; i < n; i++) {
+    rc[i] = -1;
+    if (!r || !ok || !prep || !trc || !terr) {
+      errs[i] = e;
+      continue;
+    }
+    const run_one *o = model_of(r, ok, i, c[i]);
+    ok[i] = !open_one(&r[i], c[i], o ? o->m : NULL, o ? o->in.model_checksum : NULL, logs[i], &errs[i]);
+    if (ok[i]) prep[k++] = r[i].prep;
+  }
+  if (k) cd_run_train(prep, k, trc, terr);
+  for (int i = 0, j = 0; i < n; i++) {
+    if (!ok[i]) continue;
+    if (trc[j]) errs[i] = terr[j];
+    else rc[i] = cd_run_finish(r[i].prep, &errs[i]);
+    j++;
+  }
+  for (int i = n - 1; r && i >= 0; i--) close_one(&r[i]); /* the runs that share a model before its owner */
+  free(r), free(ok), free(prep), free(trc), free(terr);
 }
