@@ -89,7 +89,12 @@ static void fill_avx512(cd_kernels *k) {
   k->act_forward = cd_act_forward_avx512;
   k->act_backward = cd_act_backward_avx512;
   k->attention_head = cd_attention_head_avx512;
-  mark(k, CD_ISA_AVX512, CD_OP_EPILOGUE, CD_OP_ATTENTION);
+  k->skinny_forward = cd_skinny_forward_avx512;
+  k->skinny_backward = cd_skinny_backward_avx512;
+  k->skinny_forward_bf16 = cd_skinny_forward_bf16_avx512;
+  k->skinny_backward_bf16 = cd_skinny_backward_bf16_avx512;
+  mark(k, CD_ISA_AVX512, CD_OP_EPILOGUE, CD_OP_SKINNY);
+  mark(k, CD_ISA_AVX512, CD_OP_SKINNY_BF16, CD_OP_SKINNY_BF16);
 }
 
 static void fill_avx512bf16(cd_kernels *k) {

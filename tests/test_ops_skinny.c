@@ -2,7 +2,10 @@
  * matmul reference on the shapes the text tower produces (M = 1..80 rows, odd K and N), for
  * every ISA level this CPU runs that has its own skinny kernels, 1 vs 2 threads bit for bit,
  * and each row alone bit for bit as among the others; the same for the bfloat16-weight
- * kernels (the reference computing with the same rounded weights). */
+ * kernels (the reference computing with the same rounded weights). The AVX-512 kernels give
+ * the AVX2 kernels' bits (memcmp) on many shapes: the demo's table and lockstep results do not
+ * depend on which of the two a machine runs. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -69,6 +72,73 @@ static void check_shape(const cd_kernels *kt, int M, int K, int N, int bf16) {
   free(X), free(W), free(b), free(dY), free(out), free(ref), free(dX), free(dref), free(Wh);
 }
 
+/* Two levels' kernels give the same bits (the AVX-512 kernels keep the AVX2 kernels' order of
+ * every sum): the drivers on M x K x N, forward and backward, float32 and bfloat16 weights, and
+ * the forward kernel alone over an inner range of weight rows with padded input rows. */
+static void check_same_bits(const cd_kernels *ka, const cd_kernels *kb, int M, int K, int N, int bf16) {
+  size_t ldx = (size_t)K + 3;
+  float *X = malloc(sizeof(float) * M * ldx), *W = malloc(sizeof(float) * N * K), *b = malloc(sizeof(float) * N);
+  float *dY = malloc(sizeof(float) * M * N), *oa = malloc(sizeof(float) * M * N), *ob = malloc(sizeof(float) * M * N);
+  float *da = malloc(sizeof(float) * M * K), *db = malloc(sizeof(float) * M * K);
+  uint16_t *Wh = malloc(sizeof(uint16_t) * N * K);
+  cd_test_fill(X, (size_t)M * ldx, 11 + M, 1.0f);
+  cd_test_fill(W, (size_t)N * K, 12 + N, 0.1f);
+  cd_test_fill(b, (size_t)N, 13, 0.5f);
+  cd_test_fill(dY, (size_t)M * N, 14 + K, 1.0f);
+  for (size_t i = 0; i < (size_t)N * K; i++) Wh[i] = cd_f32_to_bf16(W[i]);
+  const char *la = cd_isa_name(ka->isa), *lb = cd_isa_name(kb->isa), *ty = bf16 ? " bf16" : "";
+#define FWD(kt, o) (bf16 ? cd_skinny_linear_forward_bf16(kt, o, X, Wh, b, M, K, N) : cd_skinny_linear_forward(kt, o, X, W, b, M, K, N))
+#define BWD(kt, d) (bf16 ? cd_skinny_linear_backward_bf16(kt, d, dY, Wh, M, K, N) : cd_skinny_linear_backward(kt, d, dY, W, M, K, N))
+  /* X as M rows of K (the drivers' layout) */
+  for (int m = 0; m < M; m++) memmove(X + (size_t)m * K, X + (size_t)m * ldx, sizeof(float) * K);
+  FWD(ka, oa);
+  FWD(kb, ob);
+  CHECK(memcmp(oa, ob, sizeof(float) * M * N) == 0, "%s%s forward M=%d K=%d N=%d: bits differ from %s", lb, ty, M, K, N, la);
+  cd_test_fill(da, (size_t)M * K, 15, 1.0f);
+  memcpy(db, da, sizeof(float) * M * K);
+  BWD(ka, da);
+  BWD(kb, db);
+  CHECK(memcmp(da, db, sizeof(float) * M * K) == 0, "%s%s backward M=%d K=%d N=%d: bits differ from %s", lb, ty, M, K, N, la);
+#undef FWD
+#undef BWD
+  /* the kernel alone: rows ldx apart, weight rows [n0, n1) */
+  cd_test_fill(X, (size_t)M * ldx, 11 + M, 1.0f);
+  int n0 = N > 8 ? 5 : 0, n1 = N > 8 ? N - 2 : N;
+  memset(oa, 0, sizeof(float) * M * N);
+  memset(ob, 0, sizeof(float) * M * N);
+  if (bf16) {
+    ka->skinny_forward_bf16(oa, X, ldx, Wh, b, M, K, N, n0, n1);
+    kb->skinny_forward_bf16(ob, X, ldx, Wh, b, M, K, N, n0, n1);
+  } else {
+    ka->skinny_forward(oa, X, ldx, W, b, M, K, N, n0, n1);
+    kb->skinny_forward(ob, X, ldx, W, b, M, K, N, n0, n1);
+  }
+  CHECK(memcmp(oa, ob, sizeof(float) * M * N) == 0, "%s%s forward kernel M=%d K=%d N=%d rows [%d, %d): bits differ from %s",
+        lb, ty, M, K, N, n0, n1, la);
+  free(X), free(W), free(b), free(dY), free(oa), free(ob), free(da), free(db), free(Wh);
+}
+
+/* The AVX-512 skinny kernels against the AVX2 ones, bit for bit, on the text towers' widths
+ * (ViT-B/32: 512, 2048; the toy CLIP: 96, 384) and odd ones, from 1 to about 400 rows (one
+ * run's prompts to a dozen runs stacked in lockstep). */
+static void check_avx512_vs_avx2(void) {
+  const cd_kernels *k2 = cd_kernels_for(CD_ISA_AVX2), *k5 = cd_kernels_for(CD_ISA_AVX512);
+  if (!k2 || !k5 || k5->from[CD_OP_SKINNY] != CD_ISA_AVX512) {
+    printf("test_ops_skinny: no AVX-512 skinny kernels on this CPU or build, the AVX2 comparison skipped\n");
+    return;
+  }
+  static const int kn[][2] = {{96, 384}, {384, 96}, {512, 512}, {512, 2048}, {2048, 512}, {33, 17}, {7, 5},
+                              {8, 3},    {15, 9},   {100, 300}, {129, 257}, {520, 1031}, {1000, 37}, {31, 64}};
+  static const int ms[] = {1, 2, 3, 4, 5, 7, 11, 12, 13, 24, 25, 26, 31, 49, 64, 77, 150, 300, 397};
+  for (size_t s = 0; s < sizeof kn / sizeof kn[0]; s++)
+    for (size_t i = 0; i < sizeof ms / sizeof ms[0]; i++) {
+      int K = kn[s][0], N = kn[s][1], M = ms[i];
+      /* the largest shapes at a few row counts only (the test stays a second or two) */
+      if ((double)M * K * N > 6e7 && M != 25 && M != 300 && M != 397) continue;
+      for (int bf16 = 0; bf16 < 2; bf16++) check_same_bits(k2, k5, M, K, N, bf16);
+    }
+}
+
 int main(void) {
   static const int shapes[][3] = {{1, 64, 32}, {5, 512, 512}, {7, 33, 17}, {13, 100, 300},
                                   {25, 512, 1536}, {25, 2048, 512}, {80, 129, 257}, {3, 16, 1}};
@@ -80,5 +150,6 @@ int main(void) {
     if (kt && kt->from[CD_OP_SKINNY_BF16] == (cd_isa)isa && isa != CD_ISA_AMX)
       for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) check_shape(kt, shapes[s][0], shapes[s][1], shapes[s][2], 1);
   }
+  check_avx512_vs_avx2();
   return cd_test_finish("test_ops_skinny");
 }

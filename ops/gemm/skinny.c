@@ -1,6 +1,7 @@
 /* Drivers and portable kernels of the skinny products (see ops/gemm/skinny.h). */
 #include "ops/gemm/skinny.h"
 
+#include <pthread.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -121,6 +122,34 @@ void cd_skinny_linear_forward_bf16(const cd_kernels *kt, float *out, const float
   linear_forward(kt, out, X, NULL, W, bias, M, K, N);
 }
 
+/* Each thread's strip scratch of the backward, kept from call to call (a fresh one per call
+ * cost a malloc and, past the mmap threshold, page faults on every product); the key frees
+ * it when the thread ends. */
+static _Thread_local struct {
+  float *p;
+  size_t n;
+} t_strip;
+static pthread_key_t g_strip_key;
+static pthread_once_t g_strip_once = PTHREAD_ONCE_INIT;
+static int g_strip_key_ok;
+
+static void strip_key_make(void) { g_strip_key_ok = pthread_key_create(&g_strip_key, free) == 0; }
+
+/* n floats, 64-byte aligned, or NULL when out of memory. */
+static float *strip_scratch(size_t n) {
+  if (t_strip.n >= n) return t_strip.p;
+  pthread_once(&g_strip_once, strip_key_make);
+  if (!g_strip_key_ok) return NULL;
+  free(t_strip.p);
+  t_strip.p = aligned_alloc(64, (sizeof(float) * n + 63) & ~(size_t)63);
+  t_strip.n = t_strip.p ? n : 0;
+  if (pthread_setspecific(g_strip_key, t_strip.p)) {
+    free(t_strip.p);
+    t_strip.p = NULL, t_strip.n = 0;
+  }
+  return t_strip.p;
+}
+
 /* Item i of the backward: the i-th of nitems equal runs of 16-column strips of dX. Every dX
  * element sums over the weight rows in the same order whichever run holds its strip, so the
  * split (one long run per thread, which reads each weight row in long pieces) never changes
@@ -140,12 +169,11 @@ static void backward_item(void *ctx, int i, int worker) {
     free(pairs);
     return;
   }
-  float *strip = aligned_alloc(32, sizeof(float) * CD_SKINNY_PCHUNK * (size_t)(jb1 - jb0) * 16);
+  float *strip = strip_scratch((size_t)CD_SKINNY_PCHUNK * (jb1 - jb0) * 16);
   if (j->Wh && strip) j->kt->skinny_backward_bf16(j->out, j->dY, j->Wh, j->M, j->K, j->N, j0, j1, strip);
   else if (j->Wh) cd_skinny_backward_bf16_portable(j->out, j->dY, j->Wh, j->M, j->K, j->N, j0, j1, NULL);
   else if (strip) j->kt->skinny_backward(j->out, j->dY, j->W, j->M, j->K, j->N, j0, j1, strip);
   else cd_skinny_backward_portable(j->out, j->dY, j->W, j->M, j->K, j->N, j0, j1, NULL); /* needs no memory */
-  free(strip);
 }
 
 static void linear_backward(const cd_kernels *kt, float *dX, const float *dY, const float *W,

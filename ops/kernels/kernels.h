@@ -144,7 +144,7 @@ void cd_attention_head_neon(float *out, ptrdiff_t ldo, const float *q, const flo
 
 /* ---- skinny products (few rows against a [N,K] weight, see ops/gemm/skinny.h) ----
  * forward: out columns [n0, n1) (weight rows); backward: dX columns [j0, j1) (j0 a multiple
- * of 16), with strip scratch of CD_SKINNY_PCHUNK * (j1 - j0) floats, 32-byte aligned. */
+ * of 16), with strip scratch of CD_SKINNY_PCHUNK * (j1 - j0) floats, 64-byte aligned. */
 #define CD_SKINNY_PCHUNK 32
 void cd_skinny_forward_portable(float *out, const float *X, size_t ldx, const float *W,
                                 const float *bias, int M, int K, int N, int n0, int n1);
@@ -154,6 +154,10 @@ void cd_skinny_forward_avx2(float *out, const float *X, size_t ldx, const float 
                             const float *bias, int M, int K, int N, int n0, int n1);
 void cd_skinny_backward_avx2(float *dX, const float *dY, const float *W, int M, int K, int N,
                              int j0, int j1, float *strip);
+void cd_skinny_forward_avx512(float *out, const float *X, size_t ldx, const float *W,
+                              const float *bias, int M, int K, int N, int n0, int n1);
+void cd_skinny_backward_avx512(float *dX, const float *dY, const float *W, int M, int K, int N,
+                               int j0, int j1, float *strip);
 /* The same with W [N,K] stored as bfloat16 rows (prompt tuning's bf16 text tower): each
  * weight is widened exactly to float32 (a 16-bit shift) as it is loaded, so inputs, products,
  * sums and outputs stay float32; one array serves the forward and the transposed backward. */
@@ -165,6 +169,10 @@ void cd_skinny_forward_bf16_avx2(float *out, const float *X, size_t ldx, const u
                                  const float *bias, int M, int K, int N, int n0, int n1);
 void cd_skinny_backward_bf16_avx2(float *dX, const float *dY, const uint16_t *W, int M, int K,
                                   int N, int j0, int j1, float *strip);
+void cd_skinny_forward_bf16_avx512(float *out, const float *X, size_t ldx, const uint16_t *W,
+                                   const float *bias, int M, int K, int N, int n0, int n1);
+void cd_skinny_backward_bf16_avx512(float *dX, const float *dY, const uint16_t *W, int M, int K,
+                                    int N, int j0, int j1, float *strip);
 void cd_skinny_forward_bf16_neon(float *out, const float *X, size_t ldx, const uint16_t *W,
                                  const float *bias, int M, int K, int N, int n0, int n1);
 void cd_skinny_backward_bf16_neon(float *dX, const float *dY, const uint16_t *W, int M, int K,

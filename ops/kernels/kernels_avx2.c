@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "ops/kernels/gemm_x86.h"
+#include "ops/kernels/skinny_x86.h"
 
 enum { MR = 5, NR = 16 };
 
@@ -158,16 +159,6 @@ INLINE __m256 w_load8(const void *W, int BF, size_t i) {
   return _mm256_loadu_ps((const float *)W + i);
 }
 
-INLINE float w_load1(const void *W, int BF, size_t i) {
-  if (BF) {
-    uint32_t u = (uint32_t)((const uint16_t *)W)[i] << 16;
-    float f;
-    memcpy(&f, &u, sizeof f);
-    return f;
-  }
-  return ((const float *)W)[i];
-}
-
 INLINE void fwd_tile(int NW, int NX, const void *W, int BF, const float *X, int K, size_t ldx, int N,
                      float *out, const float *bias, int n0, int m0, const char *pf, int npf) {
   __m256 acc[3][4];
@@ -198,9 +189,7 @@ INLINE void fwd_tile(int NW, int NX, const void *W, int BF, const float *X, int 
       for (int b = 0; b < NX; b++) sum[4 * a + b] = hsum8(acc[a][b]);
   for (int a = 0; a < NW; a++)
     for (int b = 0; b < NX; b++) {
-      float s = sum[4 * a + b];
-      for (int k = K8; k < K; k++) s += w_load1(W, BF, w[a] + k) * x[b][k];
-      out[(size_t)(m0 + b) * N + n0 + a] = s + (bias ? bias[n0 + a] : 0.0f);
+      out[(size_t)(m0 + b) * N + n0 + a] = cd_x86_skinny_out(sum[4 * a + b], W, BF, w[a], x[b], K8, K, bias, n0 + a);
     }
 }
 
@@ -346,13 +335,7 @@ INLINE void avx2_skinny_backward(float *dX, const float *dY, const void *W, int 
       }
     }
   }
-  for (int m = 0; m < M; m++)
-    for (int p = 0; p < N; p++) {
-      float gv = dY[(size_t)m * N + p];
-      size_t w = (size_t)p * K;
-      float *d = dX + (size_t)m * K;
-      for (int k = j0 + ns * 16; k < j1; k++) d[k] += gv * w_load1(W, BF, w + k);
-    }
+  cd_x86_skinny_dx_tail(dX, dY, W, BF, M, K, N, j0 + ns * 16, j1);
 }
 
 void cd_skinny_backward_avx2(float *dX, const float *dY, const float *W, int M, int K, int N,

@@ -1,0 +1,120 @@
+/* The skinny products of prompt tuning (ops/gemm/skinny.h), two ISA levels side by side.
+ *
+ *   bench_skinny [threads] [rounds] [level-a] [level-b]
+ *
+ * For one run's prompts (M = 25 rows, the weights streamed from memory) and a dozen runs
+ * stacked in lockstep (M = 300, the weights reused by many rows), ViT-B/32's text-tower widths
+ * (K x N = 512 x 2048, 2048 x 512, 512 x 512), float32 and bfloat16 weights, the forward
+ * out = X · W^T + b and the input gradient dX += dY · W, each timed on level a and level b
+ * (default avx2 and avx512) in alternating rounds so that both see the same share of a shared
+ * machine. Each round times a batch of calls long enough to read (about 20 ms) by process CPU
+ * time per thread; the weights are 8 copies in turn, so that a product finds its weight in
+ * memory, not in the cache, as in a tower's pass. One line per case:
+ *   <dir> <prec> M K N <GFLOP/s a> <GFLOP/s b> <b/a: best rounds> <b/a: median of the rounds'>
+ * (GFLOP/s from the best round's CPU time, 2·M·K·N per product). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/cpu.h"
+#include "core/dtype.h"
+#include "core/pool.h"
+#include "core/progress.h"
+#include "ops/dispatch.h"
+#include "ops/gemm/skinny.h"
+#include "tools/cli/args.h"
+
+enum { COPIES = 8 };
+
+typedef struct {
+  int M, K, N, bf16, backward;
+  float *X, *b, *dY, *out, *dX;
+  float *W[COPIES];
+  uint16_t *Wh[COPIES];
+} bench_case;
+
+static void call(const cd_kernels *kt, const bench_case *c, int copy) {
+  if (c->backward) {
+    if (c->bf16) cd_skinny_linear_backward_bf16(kt, c->dX, c->dY, c->Wh[copy], c->M, c->K, c->N);
+    else cd_skinny_linear_backward(kt, c->dX, c->dY, c->W[copy], c->M, c->K, c->N);
+  } else {
+    if (c->bf16) cd_skinny_linear_forward_bf16(kt, c->out, c->X, c->Wh[copy], c->b, c->M, c->K, c->N);
+    else cd_skinny_linear_forward(kt, c->out, c->X, c->W[copy], c->b, c->M, c->K, c->N);
+  }
+}
+
+/* CPU seconds per call (per thread) of `reps` calls. */
+static double time_calls(const cd_kernels *kt, const bench_case *c, int reps, int nt) {
+  double c0 = cd_cpu_time_now();
+  for (int r = 0; r < reps; r++) call(kt, c, r % COPIES);
+  return (cd_cpu_time_now() - c0) / reps / nt;
+}
+
+static int cmp_double(const void *a, const void *b) {
+  double x = *(const double *)a, y = *(const double *)b;
+  return (x > y) - (x < y);
+}
+
+int main(int argc, char **argv) {
+  int threads = 1, rounds = 9;
+  if ((argc > 1 && cd_arg_int("threads", argv[1], 1, CD_POOL_MAX_THREADS, &threads)) ||
+      (argc > 2 && cd_arg_int("rounds", argv[2], 1, 1000, &rounds)))
+    return 1;
+  const char *na = argc > 3 ? argv[3] : "avx2", *nb = argc > 4 ? argv[4] : "avx512";
+  const cd_kernels *ka = NULL, *kb = NULL;
+  for (int l = 0; l < CD_ISA_COUNT; l++) {
+    if (!strcmp(cd_isa_name((cd_isa)l), na)) ka = cd_kernels_for((cd_isa)l);
+    if (!strcmp(cd_isa_name((cd_isa)l), nb)) kb = cd_kernels_for((cd_isa)l);
+  }
+  if (!ka || !kb) {
+    fprintf(stderr, "bench_skinny: this CPU or build cannot run level %s\n", !ka ? na : nb);
+    return 1;
+  }
+  cd_threads_set(threads);
+  int nt = cd_threads_get();
+  fprintf(stderr, "bench_skinny: %s (skinny %s) vs %s (skinny %s), %d thread(s), %d alternating rounds\n", na,
+          cd_kernels_describe(ka, CD_OP_SKINNY), nb, cd_kernels_describe(kb, CD_OP_SKINNY), nt, rounds);
+  printf("# dir prec M K N GFLOP/s(%s) GFLOP/s(%s) %s/%s(best rounds) %s/%s(median of paired rounds)\n", na, nb,
+         nb, na, nb, na);
+  static const int shapes[][3] = {{25, 512, 2048}, {25, 2048, 512}, {25, 512, 512},
+                                  {300, 512, 2048}, {300, 2048, 512}, {300, 512, 512}};
+  for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++)
+    for (int bf16 = 0; bf16 < 2; bf16++)
+      for (int backward = 0; backward < 2; backward++) {
+        bench_case c = {.M = shapes[s][0], .K = shapes[s][1], .N = shapes[s][2], .bf16 = bf16, .backward = backward};
+        size_t mk = (size_t)c.M * c.K, mn = (size_t)c.M * c.N, nk = (size_t)c.N * c.K;
+        c.X = malloc(sizeof(float) * mk), c.dX = malloc(sizeof(float) * mk), c.b = malloc(sizeof(float) * c.N);
+        c.dY = malloc(sizeof(float) * mn), c.out = malloc(sizeof(float) * mn);
+        if (!c.X || !c.dX || !c.b || !c.dY || !c.out) return 1;
+        for (size_t i = 0; i < mk; i++) c.X[i] = (float)((i * 7919) % 1000) * 1e-3f - 0.5f, c.dX[i] = 0;
+        for (size_t i = 0; i < mn; i++) c.dY[i] = (float)((i * 104729) % 1000) * 1e-3f - 0.5f;
+        for (int i = 0; i < c.N; i++) c.b[i] = 0.01f * i;
+        for (int k = 0; k < COPIES; k++) {
+          c.W[k] = malloc(sizeof(float) * nk), c.Wh[k] = malloc(sizeof(uint16_t) * nk);
+          if (!c.W[k] || !c.Wh[k]) return 1;
+          for (size_t i = 0; i < nk; i++) {
+            c.W[k][i] = (float)(((i + k) * 104729) % 1000) * 1e-4f - 0.05f;
+            c.Wh[k][i] = cd_f32_to_bf16(c.W[k][i]);
+          }
+        }
+        /* calls per round: about 20 ms at the first level's rate */
+        double t1 = time_calls(ka, &c, COPIES, nt);
+        int reps = (int)(0.02 / (t1 > 1e-7 ? t1 : 1e-7)) + 1;
+        double best_a = 1e30, best_b = 1e30, *ratio = malloc(sizeof(double) * rounds);
+        if (!ratio) return 1;
+        for (int r = 0; r < rounds; r++) {
+          double ta = time_calls(ka, &c, reps, nt), tb = time_calls(kb, &c, reps, nt);
+          if (ta < best_a) best_a = ta;
+          if (tb < best_b) best_b = tb;
+          ratio[r] = ta / tb;
+        }
+        qsort(ratio, rounds, sizeof *ratio, cmp_double);
+        double fl = 2.0 * c.M * c.K * c.N * 1e-9;
+        printf("%s %s %d %d %d %.1f %.1f %.2f %.2f\n", backward ? "backward" : "forward", bf16 ? "bf16" : "fp32", c.M,
+               c.K, c.N, fl / best_a, fl / best_b, best_a / best_b, ratio[rounds / 2]);
+        fflush(stdout);
+        free(ratio), free(c.X), free(c.dX), free(c.b), free(c.dY), free(c.out);
+        for (int k = 0; k < COPIES; k++) free(c.W[k]), free(c.Wh[k]);
+      }
+  return 0;
+}
