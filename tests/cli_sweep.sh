@@ -3,7 +3,9 @@
 # folders; the dims=full cell equals the plain run; sweep.csv has the named columns and a row
 # per cell x method; a rerun runs nothing, a grown grid only the new cells; a cell that fails
 # is recorded and the others finish (exit 1); a sweep killed with -9 midway (with its cells)
-# and rerun gives what an uninterrupted sweep gives; sweep.html is well-formed and offline;
+# and rerun gives what an uninterrupted sweep gives; cells trained in lockstep across cells
+# (one process per group) write the files of the cell's run alone, bit for bit, and
+# --lockstep off runs a process per cell; sweep.html is well-formed and offline;
 # bad input is one "clipdebias:" line and exit 1, with nothing run.
 # usage: bash tests/cli_sweep.sh path/to/clipdebias   (from the repository root)
 set -u
@@ -74,27 +76,58 @@ check "the others finished" test "$(grep -c ',done,$' "$TMP/f/sweep.csv")" -eq 1
 check "the failure and its one-line error are in sweep.csv" grep -q '^,4,pca,cache,1,.*,dims-4_eta-1,failed,.*another ""epochs""' "$TMP/f/sweep.csv"
 check "... and in the closing message" grep -q "^clipdebias: sweep: 1 of 4 cells did not finish (first: dims-4_eta-1: " "$TMP/err"
 
-echo "== killed midway (kill -9 the sweep and its cells), then rerun"
+echo "== killed midway (kill -9 the sweep and its group processes inside training), then rerun"
 long=(--caches "$C" --model $M --epochs 12 --seeds 0,1 --threads 2 --dims 4,8,full --eta 1,2 --jobs 2)
 "$BIN" sweep "${long[@]}" --out "$TMP/whole" >/dev/null 2>&1
 setsid "$BIN" sweep "${long[@]}" --out "$TMP/k" >/dev/null 2>&1 &
 pid=$!
+# inside training: some pair has saved the state of a finished epoch
 for _ in $(seq 1 600); do
-  [ "$(grep -l '"status": "done"' "$TMP"/k/cells/*/cell.json 2>/dev/null | wc -l)" -ge 1 ] && break
+  ls "$TMP"/k/cells/*/*/seed*/state/state.json >/dev/null 2>&1 && break
   sleep 0.05
 done
 expect_fail "a second sweep into the same folder is refused" "clipdebias sweep \(pid [0-9]+ .*\) is writing this folder" "$BIN" sweep "${long[@]}" --out "$TMP/k"
 kill -9 -- -"$pid" 2>/dev/null
 wait "$pid" 2>/dev/null
 ndone=$(grep -l '"status": "done"' "$TMP"/k/cells/*/cell.json 2>/dev/null | wc -l)
-echo "  killed with $ndone of 6 cells done"
-check "killed midway" test "$ndone" -ge 1 -a "$ndone" -lt 6
+nstate=$(ls "$TMP"/k/cells/*/*/seed*/state/state.json "$TMP"/k/cells/*/*/seed*/done.json 2>/dev/null | wc -l)
+echo "  killed with $ndone of 6 cells done, $nstate pairs with a finished epoch or done"
+check "killed midway" test "$ndone" -lt 6 -a "$nstate" -ge 1
 "$BIN" sweep "${long[@]}" --out "$TMP/k" >"$TMP/log" 2>&1
 check "the rerun completes" test $? -eq 0
+check "the rerun's pairs continue from their saved epochs" grep -q "resumed after epoch\|finished earlier (done.json): reused" "$TMP"/k/cells/*/run.log
 check "sweep.csv (without time and memory) = the uninterrupted sweep's" diff <(stable_csv "$TMP/whole/sweep.csv") <(stable_csv "$TMP/k/sweep.csv")
 for c in dims-4_eta-1 dims-8_eta-2 dims-full_eta-1; do
   check "$c: results.json = the uninterrupted sweep's" same_but_wall "$TMP/whole/cells/$c/results.json" "$TMP/k/cells/$c/results.json"
 done
+
+echo "== lockstep across cells: every cell's files = the cell's run alone, bit for bit"
+# dims and eta share a pass (the projection and the weights come after the tower), n-ctx does
+# not (another prompt layout): two group processes of 4 cells
+grid=(--caches "$C" --model $M --epochs 2 --seeds 0,1 --threads 2 --dims 4,full --eta 1,2 --n-ctx 2,3)
+"$BIN" sweep "${grid[@]}" --out "$TMP/g" >"$TMP/log" 2>&1
+check "sweep exits 0" test $? -eq 0
+check "2 group processes" grep -q "lockstep across cells: 2 processes" "$TMP/log"
+check "groups.log names them" test "$(grep -c '^group of 4 cells' "$TMP/g/groups.log")" -eq 2
+check "the n-ctx 2 cells are one group" grep -q "^group of 4 cells (pid [0-9]*): dims-4_eta-1_n-ctx-2 dims-4_eta-2_n-ctx-2 dims-full_eta-1_n-ctx-2 dims-full_eta-2_n-ctx-2$" "$TMP/g/groups.log"
+check "a cell's run.log: its 6 pairs stepped with the group's 24" grep -q "^24 (method, seed) pairs of 4 runs trained in lockstep, 6 of them this run's$" "$TMP/g/cells/dims-4_eta-2_n-ctx-3/run.log"
+check "cell.json: an equal share of the group's wall time" grep -q '"group_cells": 4, "group_wall_seconds"' "$TMP/g/cells/dims-full_eta-1_n-ctx-2/cell.json"
+for c in $(ls "$TMP/g/cells"); do
+  # the cell's own command line, from its cell.json, into another folder
+  mapfile -t cmd < <(sed -n 's/.*"command": \[\(.*\)\]}/\1/p' "$TMP/g/cells/$c/cell.json" | tr -d '"' | sed 's/, /\n/g')
+  for k in "${!cmd[@]}"; do [ "${cmd[$k]}" = "--out" ] && cmd[$((k + 1))]=$TMP/alone/$c; done
+  "$BIN" "${cmd[@]:1}" >/dev/null 2>&1
+  n=0 same=yes
+  for f in $(cd "$TMP/alone/$c" && ls metrics.jsonl *.npy */*.npy */seed*/metrics.jsonl */seed*/*.npy); do
+    n=$((n + 1))
+    cmp -s "$TMP/alone/$c/$f" "$TMP/g/cells/$c/$f" || same="NO ($f)"
+  done
+  check "$c: $n files (every pair's metrics.jsonl and .npy) = run alone: $same" test "$same" = yes -a "$n" -ge 30
+done
+"$BIN" sweep "${grid[@]}" --out "$TMP/g1" --lockstep off --jobs 2 >"$TMP/log" 2>&1
+check "--lockstep off: one process per cell" test ! -e "$TMP/g1/groups.log" -a "$(grep -c 'done in' "$TMP/log")" -eq 8
+check "... with no lockstep" test "$(grep -l 'trained in lockstep' "$TMP"/g1/cells/*/run.log | wc -l)" -eq 0
+check "... and the same numbers" diff <(stable_csv "$TMP/g/sweep.csv") <(stable_csv "$TMP/g1/sweep.csv")
 
 echo "== bad input: one line, nothing run"
 echo '{"dims": [4], "colour": [1, 2]}' >"$TMP/g1.json"

@@ -254,17 +254,22 @@ static int lockstep_write(lockstep_pairs *g, const cd_error *msgs, double second
 }
 
 /* The pairs grouped by what their tower pass needs to share: one model and one prompt layout
- * (tune_lockstep.h); pairs of several runs (a sweep's cells) share a group when they do. */
-static int partition(lockstep_pairs *g) {
-  int groups = 0;
+ * (tune_lockstep.h), CD_RUN_LOCKSTEP_MAX_PAIRS at most; pairs of several runs (a sweep's cells)
+ * share a group when they do. */
+static int partition(lockstep_pairs *g, cd_error *e) {
+  int groups = 0, *size = cd_calloc((size_t)g->n, sizeof *size, e);
+  if (!size) return -1;
   for (int i = 0; i < g->n; i++) {
     g->part[i] = -1;
     for (int j = 0; j < i && g->part[i] < 0; j++) {
       cd_tune_session *two[2] = {g->sp[j], g->sp[i]};
-      if (cd_tune_lockstep_compatible(two, 2)) g->part[i] = g->part[j];
+      if (size[g->part[j]] < CD_RUN_LOCKSTEP_MAX_PAIRS && cd_tune_lockstep_compatible(two, 2))
+        g->part[i] = g->part[j];
     }
     if (g->part[i] < 0) g->part[i] = groups++;
+    size[g->part[i]]++;
   }
+  free(size);
   return groups;
 }
 
@@ -317,7 +322,8 @@ int cd_run_pairs_lockstep(const cd_run_state *const *st, const cd_method *method
   *failed = -1;
   cd_error *msgs = cd_calloc((size_t)n, sizeof *msgs, e);
   int rc = msgs ? lockstep_setup(&g, st, methods, seeds, e) : -1;
-  int groups = rc ? 0 : partition(&g);
+  int groups = rc ? 0 : partition(&g, e);
+  if (groups < 0) rc = -1;
   for (int q = 0; !rc && q < groups; q++) rc = train_group(&g, q, msgs, e);
   if (!rc) rc = lockstep_write(&g, msgs, cd_time_now() - t0, status, e);
   lockstep_free(&g);

@@ -8,11 +8,14 @@
  *   DIR/sweep.json      the same, machine-readable, with the axes and the best cells
  *   DIR/sweep.html      figures against the embedding size, heat map, best cells, links
  *                       (drawn by the commands from what collect read: tools/report)
+ *   DIR/groups.log      a line per group process naming its cells, and what it printed
  *
  * <name> is "axis-value" for every axis the sweep was given, joined by '_' (dims first,
  * "cache-<name>" first of all with several caches), so a rerun finds its cells again and a
- * grow grid adds cells beside the finished ones. Cells run as child processes (--jobs), a
- * Slurm array task runs one (cd_sweep_run_cell), and the collect step reads whatever is
+ * grow grid adds cells beside the finished ones. Cells run in child processes (--jobs), a
+ * group of cells per process whose pairs train in lockstep across the cells, or a process
+ * per cell (--lockstep off); a Slurm array task runs one cell (cd_sweep_run_cell), and the
+ * collect step reads whatever is
  * finished. A cell is finished when its cell.json says "done"; any other cell is (re)run and
  * resumes where its run folder stopped. */
 #ifndef CD_SWEEP_H
@@ -79,15 +82,33 @@ void cd_sweep_argv_free(char **argv);
 /* 1 when the cell's cell.json says it is done. */
 int cd_sweep_cell_done(const cd_sweep_plan *p, int i);
 
+/* The processes of a local sweep: cells[0..n) grouped so that each group's runs train their
+ * prompt-tuned pairs together in one lockstep group (run.h: cd_run_group), so the cells of a
+ * group share the cache's model, the precision and n-ctx (the prompt layout; --dims, --eta,
+ * --lr, ... may differ: the projection and everything after the tower are per pair), at most
+ * CD_RUN_LOCKSTEP_MAX_PAIRS pairs together; then the largest groups halved until there are
+ * `jobs` of them. group[k] receives the group of cells[k]; returns the number of groups. Every
+ * cell is a group of its own when runs cannot share a pass: --lockstep off, --head linear, an
+ * attribute discovered per cell (--attr, --attr-from). */
+int cd_sweep_plan_groups(const cd_sweep_plan *p, const int *cells, int n, int jobs, int *group);
+
 /* How a cell is run: `clipdebias run` with these arguments, in this process; returns the
  * exit status (0 ok). */
 typedef int (*cd_sweep_run_fn)(int argc, char **argv, void *user);
+/* How a group of cells is run: the `clipdebias run` command lines of n cells in this process
+ * (cd_run_group), the output of cell i to logs[i], its exit status into status[i]. */
+typedef void (*cd_sweep_group_fn)(int n, int *argc, char ***argv, FILE **logs, int *status, void *user);
 
-/* Runs every unfinished cell, `jobs` child processes at a time (each its own process, its
- * output in the cell's run.log); a failing cell is recorded in its cell.json and the others
- * go on. *failed = cells that failed. Progress lines go to log (may be NULL). */
-int cd_sweep_run_local(const cd_sweep_plan *p, int jobs, cd_sweep_run_fn fn, void *user, FILE *log,
-                       int *failed, cd_error *e);
+/* Runs every unfinished cell, `jobs` child processes at a time, a failing cell recorded in its
+ * cell.json while the others go on; *failed = cells that failed. Progress lines go to log (may
+ * be NULL). With group_fn, each process runs a group of cells (cd_sweep_plan_groups) that
+ * trains its pairs in lockstep: every cell keeps its folder, lock, run.log, files and
+ * cell.json (wall_seconds: an equal share of the group's wall time, group_wall_seconds and
+ * group_cells beside it; peak_rss_bytes: the group process's); what the process itself
+ * prints goes to DIR/groups.log. A cell alone in its group, and every cell without group_fn,
+ * is its own process running fn, its output in its run.log. */
+int cd_sweep_run_local(const cd_sweep_plan *p, int jobs, cd_sweep_run_fn fn, cd_sweep_group_fn group_fn, void *user,
+                       FILE *log, int *failed, cd_error *e);
 /* Runs cell i in this process (a Slurm array task): skips it when done; cell.json says
  * "running" while it runs and "done" / "failed" after. Returns the cell's exit status. */
 int cd_sweep_run_cell(const cd_sweep_plan *p, int i, cd_sweep_run_fn fn, void *user, cd_error *e);

@@ -11,6 +11,7 @@
 #include "data/datasets/feature_cache.h"
 #include "models/debias/reduce.h"
 #include "models/debias/selection.h"
+#include "models/run/run.h"
 #include "models/sweep/sweep_results.h"
 
 const char *const CD_SWEEP_AXES[] = {"dims", "reduce", "n-ctx", "eta", "ema", "lr", "epochs", "batch", "select",
@@ -295,4 +296,73 @@ double cd_sweep_cell_dims(const cd_sweep_plan *p, int i) {
 const char *cd_sweep_cell_value(const cd_sweep_plan *p, int i, int a) {
   int k = p->cells[i].value[a];
   return k < 0 ? "" : p->axes[a].values[k];
+}
+
+/* ---- processes of a local sweep ---- */
+
+/* The value of run flag --name for every cell (given once), or NULL. */
+static const char *base_flag(const cd_sweep_plan *p, const char *name) {
+  for (int k = 0; k + 1 < p->n_base; k++)
+    if (p->base[k][0] == '-' && p->base[k][1] == '-' && !strcmp(p->base[k] + 2, name)) return p->base[k + 1];
+  return NULL;
+}
+
+/* The value cell i runs with for --name: its axis value, else the flag given once, else "". */
+static const char *cell_setting(const cd_sweep_plan *p, int i, const char *name) {
+  for (int a = 0; a < p->n_axes; a++)
+    if (!strcmp(p->axes[a].name, name) && p->cells[i].value[a] >= 0) return p->axes[a].values[p->cells[i].value[a]];
+  const char *v = base_flag(p, name);
+  return v ? v : "";
+}
+
+/* Whether the cells' runs can share a tower pass at all: prompt-tuned pairs in lockstep, the
+ * attribute prompts given (a discovery makes its own per cell). */
+static int can_share(const cd_sweep_plan *p) {
+  const char *lockstep = base_flag(p, "lockstep"), *head = base_flag(p, "head");
+  return !(lockstep && !strcmp(lockstep, "off")) && !(head && !strcmp(head, "linear")) && !base_flag(p, "attr") &&
+         !base_flag(p, "attr-from");
+}
+
+/* The prompt-tuned (method, seed) pairs of every cell (the --methods and --seeds given once). */
+static int pairs_per_cell(const cd_sweep_plan *p) {
+  cd_run_config c;
+  cd_run_config_default(&c);
+  const char *m = base_flag(p, "methods"), *s = base_flag(p, "seeds");
+  if ((m && cd_run_config_set_methods(&c, m, NULL)) || (s && cd_run_config_set_seeds(&c, s, NULL))) return 1;
+  int n = 0;
+  for (int k = 0; k < c.n_methods; k++) n += cd_method_kind_of(c.methods[k]) == CD_KIND_TUNE;
+  return n * c.n_seeds > 0 ? n * c.n_seeds : 1;
+}
+
+static int same_pass(const cd_sweep_plan *p, int i, int j) {
+  static const char *const key[] = {"precision", "n-ctx"};
+  if (strcmp(p->models[p->cells[i].cache], p->models[p->cells[j].cache])) return 0;
+  for (size_t k = 0; k < sizeof key / sizeof key[0]; k++)
+    if (strcmp(cell_setting(p, i, key[k]), cell_setting(p, j, key[k]))) return 0;
+  return 1;
+}
+
+int cd_sweep_plan_groups(const cd_sweep_plan *p, const int *cells, int n, int jobs, int *group) {
+  int share = can_share(p), per_group = CD_RUN_LOCKSTEP_MAX_PAIRS / pairs_per_cell(p), groups = 0;
+  if (per_group < 1) per_group = 1;
+  int *size = calloc((size_t)(n ? n : 1), sizeof *size);
+  if (!size) share = 0;
+  for (int k = 0; k < n; k++) {
+    group[k] = -1;
+    for (int j = 0; share && j < k && group[k] < 0; j++)
+      if (size[group[j]] < per_group && same_pass(p, cells[j], cells[k])) group[k] = group[j];
+    if (group[k] < 0) group[k] = groups++;
+    if (size) size[group[k]]++;
+  }
+  while (share && groups < jobs) { /* every process busy: halve the largest group */
+    int big = 0;
+    for (int g = 1; g < groups; g++) big = size[g] > size[big] ? g : big;
+    if (size[big] < 2) break;
+    int move = size[big] / 2, seen = 0;
+    for (int k = 0; k < n; k++)
+      if (group[k] == big && ++seen > size[big] - move) group[k] = groups;
+    size[big] -= move, size[groups++] = move;
+  }
+  free(size);
+  return groups;
 }

@@ -1,6 +1,7 @@
 /* clipdebias run : zero-shot CLIP, pseudo spurious labels, DPT and its baselines over seeds,
  * group metrics, model selection and the closing table (models/run/run.h). */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "core/cpu.h"
@@ -208,6 +209,23 @@ int cd_cmd_run_check(int argc, char **argv) {
   return cd_run_config_check(&a.c, &e) ? cd_cli_fail("%s", e.msg) : 0;
 }
 
+/* The run's report.html after its files (also when some pair diverged); 1 after the one
+ * "clipdebias:" line of an error on err. */
+static int after_run(const char *out_dir, int rc, cd_error *e, FILE *log, FILE *err) {
+  if (!cd_report_after_run(out_dir, rc, log, e)) return 0;
+  fprintf(err, "clipdebias: %s\n", e->msg);
+  fflush(err);
+  return 1;
+}
+
+/* A parsed run by itself (with its discovery, --attr auto or --attr-from). */
+static int run_alone(run_args *a, FILE *log, FILE *err) {
+  a->disc.write_page = cd_discover_write_html;
+  cd_error e;
+  int rc = cd_discover_run(&a->c, a->attr_auto ? &a->disc : NULL, a->attr_from, log, &e);
+  return after_run(a->c.out_dir, rc, &e, log, err);
+}
+
 int cd_cmd_run(int argc, char **argv) {
   if (cd_args_want_help(argc, argv)) return print_help(), 0;
   run_args a;
@@ -215,9 +233,28 @@ int cd_cmd_run(int argc, char **argv) {
   cd_run_config_default(&a.c);
   cd_discover_opts_default(&a.disc);
   if (parse(argc, argv, &a)) return 1;
-  a.disc.write_page = cd_discover_write_html;
-  cd_error e;
-  int rc = cd_discover_run(&a.c, a.attr_auto ? &a.disc : NULL, a.attr_from, stdout, &e);
-  if (cd_report_after_run(a.c.out_dir, rc, stdout, &e)) return cd_cli_fail("%s", e.msg);
-  return 0;
+  return run_alone(&a, stdout, stderr);
+}
+
+void cd_cmd_run_cells(int n, int *argc, char ***argv, FILE **logs, int *status) {
+  run_args *a = calloc((size_t)n, sizeof *a);
+  const cd_run_config **cfg = calloc((size_t)n, sizeof *cfg);
+  FILE **glogs = calloc((size_t)n, sizeof *glogs);
+  int *idx = calloc((size_t)n, sizeof *idx), *rc = calloc((size_t)n, sizeof *rc), k = 0;
+  cd_error *errs = calloc((size_t)n, sizeof *errs);
+  for (int i = 0; i < n; i++) {
+    status[i] = 1;
+    if (!a || !cfg || !glogs || !idx || !rc || !errs) {
+      fprintf(logs[i], "clipdebias: run: out of memory\n");
+      continue;
+    }
+    cd_run_config_default(&a[i].c);
+    cd_discover_opts_default(&a[i].disc);
+    if (parse(argc[i], argv[i], &a[i])) fprintf(logs[i], "clipdebias: run: the cell's arguments are refused\n");
+    else if (a[i].attr_auto || a[i].attr_from) status[i] = run_alone(&a[i], logs[i], logs[i]);
+    else cfg[k] = &a[i].c, glogs[k] = logs[i], idx[k++] = i;
+  }
+  if (k) cd_run_group(cfg, k, glogs, rc, errs);
+  for (int j = 0; j < k; j++) status[idx[j]] = after_run(a[idx[j]].c.out_dir, rc[j], &errs[j], glogs[j], glogs[j]);
+  free(a), free(cfg), free(glogs), free(idx), free(rc), free(errs);
 }

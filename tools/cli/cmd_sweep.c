@@ -36,8 +36,13 @@ static void print_help(void) {
       "any cell failed. Outputs: DIR/sweep.csv (one row per cell x method, test split),\n"
       "DIR/sweep.json and DIR/sweep.html (accuracy against the embedding size, heat map, best\n"
       "cells, links to every cell's report).\n"
-      "  --jobs N        cells run at once, each its own process (default 1); the threads\n"
-      "                  (--threads, default all cores) are shared out between them\n"
+      "Lockstep across cells (unless --lockstep off): the cells that share the cache's model,\n"
+      "the precision and --n-ctx run in one process (48 pairs at most) and train all their\n"
+      "prompt-tuned pairs together, one text-tower pass per step; each cell keeps its folder,\n"
+      "run.log and files, the same bit for bit as its run alone; DIR/groups.log names the\n"
+      "groups. --lockstep off: a process per cell, each run's pairs one by one.\n"
+      "  --jobs N        processes at once (default 1), each a group of cells or one cell; the\n"
+      "                  threads (--threads, default all cores) are shared out between them\n"
       "  --slurm         submit an sbatch array job (a task per unfinished cell, --cpus-per-task\n"
       "                  = --threads, default 1) and a collect job after it; scripts in DIR/slurm/\n"
       "  --slurm-args S  extra sbatch options for both jobs, e.g. \"--partition=cpu --time=60\"\n"
@@ -117,6 +122,11 @@ static int run_cell(int argc, char **argv, void *user) {
   return cd_cmd_run(argc, argv);
 }
 
+static void run_cells(int n, int *argc, char ***argv, FILE **logs, int *status, void *user) {
+  (void)user;
+  cd_cmd_run_cells(n, argc, argv, logs, status);
+}
+
 /* Every cell's run arguments parse (unknown option or bad value: one line, nothing run). */
 static int check_cells(const cd_sweep_plan *p) {
   for (int i = 0; i < p->n_cells; i++) {
@@ -188,7 +198,7 @@ int cd_cmd_sweep(int argc, char **argv) {
     else if (a.slurm) rc = submit(&p, &a);
     else {
       int failed = 0;
-      if (cd_sweep_run_local(&p, jobs, run_cell, NULL, stdout, &failed, &e)) rc = cd_cli_fail("%s", e.msg);
+      if (cd_sweep_run_local(&p, jobs, run_cell, run_cells, NULL, stdout, &failed, &e)) rc = cd_cli_fail("%s", e.msg);
       else rc = collect(&p, 0);
     }
   }
