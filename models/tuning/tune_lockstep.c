@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/cpu.h"
+#include "core/pool.h"
 #include "core/progress.h"
 
 static int same_prompt(const cd_prompt *a, const cd_prompt *b) {
@@ -59,8 +61,20 @@ typedef struct {
   double lr, sum;
 } lane;
 
+/* The thread plan of a step. A tower whose frozen weights stay in a core's cache (the toy
+ * tower: 0.9 MB) is run in parts: the step's copies are cut into parts of `part` copies and
+ * each part's forward, losses and backward is one pool item with its own tower buffers (its
+ * GEMMs, attention and activations run inline on that thread). A step is then one join
+ * instead of about a dozen per layer and direction, each of which cost more than its work at
+ * width 96 (about half of a 2-thread run's CPU was workers waiting). A larger tower (a
+ * B/32's 150 MB) is one part whose GEMMs split their weight rows over the threads, so the
+ * weights are streamed once per step. Each copy's rows are computed alone either way, so the
+ * plan never changes the bits. */
+enum { CACHED_TOWER_BYTES = 4 << 20, PARTS_PER_THREAD = 3 };
+
 typedef struct {
-  cd_text_train tt;  /* n copies */
+  cd_text_train *tt; /* [n_parts], `part` copies each */
+  int part, n_parts;
   const float **ctx; /* [n] contexts of this step's sessions */
   float **grad;      /* [n] their gradients */
   float *dfeat;      /* [n·C, D] d loss / d text features, stacked */
@@ -68,23 +82,40 @@ typedef struct {
   lane *lanes;       /* [n] */
 } group;
 
+static size_t tower_weight_bytes(const cd_clip *m) {
+  const cd_transformer *tf = &m->text.tf;
+  size_t C = (size_t)tf->width, F = (size_t)tf->mlp_dim, elem = cd_weight_bf16(&m->text.proj) ? 2 : 4;
+  return elem * ((size_t)tf->layers * (4 * C * C + 2 * C * F) + C * (size_t)m->embed_dim);
+}
+
+/* Copies per part for n sessions (see the thread plan above). */
+static int part_copies(const cd_clip *m, int n) {
+  int threads = cd_threads_get();
+  if (threads <= 1 || n < 2 || tower_weight_bytes(m) > CACHED_TOWER_BYTES) return n > 0 ? n : 1;
+  int items = threads * PARTS_PER_THREAD;
+  return (n + items - 1) / items;
+}
+
 static void group_free(group *g) {
-  cd_text_train_free(&g->tt);
-  free(g->ctx), free(g->grad), free(g->dfeat), free(g->act), free(g->lanes);
+  for (int p = 0; g->tt && p < g->n_parts; p++) cd_text_train_free(&g->tt[p]);
+  free(g->tt), free(g->ctx), free(g->grad), free(g->dfeat), free(g->act), free(g->lanes);
 }
 
 static int group_init(group *g, cd_tune_session *const *s, int n, int stop_epoch, cd_error *e) {
   memset(g, 0, sizeof *g);
   const cd_head *h = s[0]->head;
   size_t CD = (size_t)h->C * h->m->embed_dim;
+  g->part = part_copies(h->m, n);
+  g->n_parts = (n + g->part - 1) / g->part;
+  g->tt = cd_calloc((size_t)g->n_parts, sizeof(cd_text_train), e);
   g->ctx = cd_malloc(sizeof(float *) * (size_t)n, e);
   g->grad = cd_malloc(sizeof(float *) * (size_t)n, e);
   g->dfeat = cd_malloc(sizeof(float) * CD * (size_t)n, e);
   g->act = cd_malloc(sizeof(int) * (size_t)n, e);
   g->lanes = cd_calloc((size_t)n, sizeof(lane), e);
-  if (!g->ctx || !g->grad || !g->dfeat || !g->act || !g->lanes ||
-      cd_text_train_init_copies(&g->tt, h->m, h->prompt, n, e))
-    return group_free(g), -1;
+  if (!g->tt || !g->ctx || !g->grad || !g->dfeat || !g->act || !g->lanes) return group_free(g), -1;
+  for (int p = 0; p < g->n_parts; p++)
+    if (cd_text_train_init_copies(&g->tt[p], h->m, h->prompt, g->part, e)) return group_free(g), -1;
   for (int i = 0; i < n; i++) {
     lane *l = &g->lanes[i];
     int N = s[i]->data.N;
@@ -106,8 +137,6 @@ static int gather_step(group *g, cd_tune_session *const *s, int n) {
       cd_tune_epoch_order(s[i]->perm, s[i]->data.N, s[i]->data.seed, s[i]->epoch);
     }
     cd_tune_step_gather(s[i], s[i]->perm + (size_t)l->b * l->B, l->B);
-    g->ctx[k] = s[i]->head->params;
-    g->grad[k] = s[i]->grad;
     g->act[k++] = i;
   }
   return k;
@@ -119,44 +148,86 @@ static void leave(group *g, int i, cd_error *msgs, const cd_error *why) {
   if (msgs) msgs[i] = *why;
 }
 
-/* The step's losses and their gradients down to the stacked text features, then the tower's
- * backward into every session's gradient (a session that diverged in this step contributes a
- * zero gradient that nothing reads). */
-static int step_losses(group *g, cd_tune_session *const *s, const cd_tune_hooks *const *hk, int k,
-                       double *loss, int *failed, cd_error *msgs, cd_error *e) {
-  for (int j = 0; j < k; j++) {
-    cd_tune_session *si = s[g->act[j]];
+/* One pool run over the parts of a step's k sessions: the stacked tower forward of each part,
+ * and with losses set its sessions' losses and the backward into their gradients. */
+typedef struct {
+  group *g;
+  cd_tune_session *const *s;
+  const cd_tune_hooks *const *hk;
+  const int *list; /* [k] sessions, in the parts' order */
+  int k, losses;
+  double *loss;
+  cd_error *msgs;
+  int *failed;     /* [n_parts] position in list of a part's error, or -1 */
+  cd_error *errs;  /* [n_parts] */
+} parts_job;
+
+/* The losses of list[j0..j1) (copy j - j0 of tower t) and their gradients down to the
+ * stacked text features, then the tower's backward into every session's gradient (a session
+ * that diverged in this step contributes a zero gradient that nothing reads). Returns the
+ * position of a session whose step failed (e filled), or -1. */
+static int part_losses(const parts_job *pj, cd_text_train *t, int j0, int j1, cd_error *e) {
+  group *g = pj->g;
+  cd_head *h0 = pj->s[0]->head;
+  size_t CD = (size_t)h0->C * h0->m->embed_dim;
+  for (int j = j0; j < j1; j++) {
+    int i = pj->list[j];
+    cd_tune_session *si = pj->s[i];
     cd_head *h = si->head;
-    lane *l = &g->lanes[g->act[j]];
-    size_t CD = (size_t)h->C * h->m->embed_dim;
-    cd_head_forward_from_text(h, g->tt.features + (size_t)j * CD);
-    int rc = cd_tune_step_loss(si, si->perm + (size_t)l->b * l->B, l->B, hk[g->act[j]], &loss[j], e);
+    lane *l = &g->lanes[i];
+    cd_head_forward_from_text(h, t->features + (size_t)(j - j0) * CD);
+    int rc = cd_tune_step_loss(si, si->perm + (size_t)l->b * l->B, l->B, pj->hk[i], &pj->loss[j], e);
     if (rc == CD_TUNE_STEP_DIVERGED) {
       cd_error why;
-      cd_tune_session_diverged(si, loss[j], &why);
-      leave(g, g->act[j], msgs, &why);
+      cd_tune_session_diverged(si, pj->loss[j], &why);
+      leave(g, i, pj->msgs, &why);
       memset(g->dfeat + (size_t)j * CD, 0, sizeof(float) * CD);
     } else if (rc) {
-      return *failed = g->act[j], -1;
+      return j;
     } else {
       cd_head_backward_to_text(h, si->dZ);
       memcpy(g->dfeat + (size_t)j * CD, h->dtxt, sizeof(float) * CD);
     }
     memset(si->grad, 0, sizeof(float) * h->n_params);
   }
-  cd_text_train_backward_copies(&g->tt, s[0]->head->m, g->dfeat, g->grad, k);
-  return 0;
+  cd_text_train_backward_copies(t, h0->m, g->dfeat + (size_t)j0 * CD, g->grad + j0, j1 - j0);
+  return -1;
 }
 
-/* Z of sessions list[0..k) for their current parameters, from one stacked tower forward (each
- * copy's rows computed as alone: the bits of cd_head_forward), so that the predictions of
- * their epoch hooks run no tower of their own (cd_head_refresh finds Z current). */
-static void refresh(group *g, cd_tune_session *const *s, const int *list, int k) {
-  if (k == 0) return;
-  for (int j = 0; j < k; j++) g->ctx[j] = s[list[j]]->head->params;
-  cd_text_train_forward_copies(&g->tt, s[0]->head->m, g->ctx, k);
-  size_t CD = (size_t)s[0]->head->C * s[0]->head->m->embed_dim;
-  for (int j = 0; j < k; j++) cd_head_forward_from_text(s[list[j]]->head, g->tt.features + (size_t)j * CD);
+static void part_item(void *ctx, int p, int worker) {
+  const parts_job *pj = ctx;
+  group *g = pj->g;
+  cd_head *h0 = pj->s[0]->head;
+  int j0 = p * g->part, j1 = j0 + g->part < pj->k ? j0 + g->part : pj->k;
+  cd_text_train *t = &g->tt[p];
+  for (int j = j0; j < j1; j++) g->ctx[j] = pj->s[pj->list[j]]->head->params, g->grad[j] = pj->s[pj->list[j]]->grad;
+  cd_text_train_forward_copies(t, h0->m, g->ctx + j0, j1 - j0);
+  if (pj->losses) {
+    pj->failed[p] = part_losses(pj, t, j0, j1, &pj->errs[p]);
+    return;
+  }
+  size_t CD = (size_t)h0->C * h0->m->embed_dim;
+  for (int j = j0; j < j1; j++) cd_head_forward_from_text(pj->s[pj->list[j]]->head, t->features + (size_t)(j - j0) * CD);
+}
+
+/* Runs the parts of sessions list[0..k): forward only (Z of their heads for their current
+ * parameters, the bits of cd_head_forward, so that the predictions of their epoch hooks run
+ * no tower of their own), or with losses the whole step but the optimiser. A session whose
+ * step failed: *failed = its index, e filled, -1. */
+static int run_parts(group *g, cd_tune_session *const *s, const cd_tune_hooks *const *hk, const int *list,
+                     int k, double *loss, int *failed, cd_error *msgs, cd_error *e) {
+  if (k == 0) return 0;
+  int np = (k + g->part - 1) / g->part, fail[np];
+  cd_error *errs = loss ? cd_malloc(sizeof(cd_error) * (size_t)np, e) : NULL;
+  if (loss && !errs) return -1;
+  parts_job pj = {g, s, hk, list, k, loss != NULL, loss, msgs, fail, errs};
+  for (int p = 0; p < np; p++) fail[p] = -1;
+  cd_pool_run(np, 0, part_item, &pj);
+  int rc = 0;
+  for (int p = 0; p < np && !rc; p++)
+    if (fail[p] >= 0) *failed = list[fail[p]], *e = errs[p], rc = -1;
+  free(errs);
+  return rc;
 }
 
 /* Optimiser steps and step hooks; then the sessions at their epoch's last batch get their Z
@@ -177,7 +248,7 @@ static int step_end(group *g, cd_tune_session *const *s, const cd_tune_hooks *co
     l->b = 0;
     g->act[n_end++] = g->act[j]; /* j >= n_end: entries still to be read are not overwritten */
   }
-  refresh(g, s, g->act, n_end);
+  if (run_parts(g, s, hk, g->act, n_end, NULL, failed, msgs, e)) return -1;
   for (int j = 0; j < n_end; j++) {
     int i = g->act[j];
     if (!cd_tune_session_end_epoch(s[i], hk[i], g->lanes[i].sum / g->lanes[i].per_epoch, e)) continue;
@@ -204,8 +275,7 @@ int cd_tune_lockstep_run(cd_tune_session *const *s, const cd_tune_hooks *const *
   if (progress_label) cd_progress_start(&pr, progress_label, "pair-step", total);
   int rc = 0, k;
   while (!rc && (k = gather_step(&g, s, n)) > 0) {
-    cd_text_train_forward_copies(&g.tt, s[0]->head->m, g.ctx, k);
-    rc = step_losses(&g, s, hk, k, loss, failed, msgs, e) || step_end(&g, s, hk, k, loss, failed, msgs, e) ? -1 : 0;
+    rc = run_parts(&g, s, hk, g.act, k, loss, failed, msgs, e) || step_end(&g, s, hk, k, loss, failed, msgs, e) ? -1 : 0;
     done += (size_t)k;
     if (progress_label) {
       snprintf(label, sizeof label, "%s  %d in step  epoch %d/%d ", progress_label, k,

@@ -9,6 +9,8 @@
  * resumed run) and leaves the group when it reaches the stop epoch or diverges. The sessions
  * that end an epoch in the same step get their heads' Z in one stacked forward before their
  * epoch hooks run, so the hooks' evaluations share that pass too.
+ * A tower small enough to stay in cache runs a step in parts of copies, one pool item each
+ * (tune_lockstep.c's thread plan); a large one as one part whose GEMMs split the weights.
  * Results: every session gets the bits it gets when run alone (cd_tune_session_run), as the
  * stacked tower computes each copy's rows alone (tests/test_lockstep.c checks this). */
 #ifndef CD_TUNE_LOCKSTEP_H
