@@ -184,7 +184,7 @@ void cd_skinny_backward_bf16_neon(float *dX, const float *dY, const uint16_t *W,
  * CD_SKINNY_AMX_NC weight rows of the caller's columns in pairs: CD_SKINNY_AMX_NC * 2 bytes
  * per column (rounded up to 16 columns), 64-byte aligned. The _unpacked entries pack inside
  * (one range per call, for callers without the drivers). */
-#define CD_SKINNY_AMX_NC 256
+#define CD_SKINNY_AMX_NC 512
 #define CD_SKINNY_AMX_BYTES(M, K) ((size_t)(((M) + 15) / 16) * (size_t)(((K) + 31) / 32) * 2048u)
 void cd_skinny_pack_bf16_amx(uint16_t *dst, const float *X, size_t ldx, int M, int K, int vnni,
                              int b0, int b1);

@@ -16,13 +16,19 @@
  *     rows: tile row r = row 16b + r, its 32 values from column 32s (the backward's A = dY);
  *     vnni: tile row q = the pairs (x[m][32s + 2q], x[m][32s + 2q + 1]) of the 16 rows m
  *     (the forward's B = X^T). Rows past M and columns past K are zero.
- *   forward: out^T[n, m] = W[n, :]·X[m, :]; A = 16 weight rows x 32 values read in place
- *     (stride K; zero-padded copies at the K and N edges), B = packed X. C tiles: 2 blocks of
- *     weight rows x 2 blocks of rows, transposed into out (+ bias).
+ *   forward: out^T[n, m] = W[n, :]·X[m, :]; A = 16 weight rows x 32 values, copied 32 rows
+ *     at a time as they stream from memory into contiguous tiles (zeros past K and the
+ *     caller's rows) reused by every block of rows, B = packed X. C tiles: 2 blocks of weight
+ *     rows x 2 blocks of rows, transposed into out (+ bias).
  *   backward: dX[m, c] += Σ_p dY[m, p]·W[p, c]; A = packed dY, B = W in pairs of rows
  *     (rows 2q and 2q + 1 interleaved: 16 columns x 2 per tile row) copied into the scratch a
- *     chunk of CD_SKINNY_AMX_NC weight rows at a time, reused by every block of rows; C tiles
- *     (2 blocks of rows x 2 strips of 16 columns) loaded from dX and stored back. */
+ *     chunk of up to CD_SKINNY_AMX_NC weight rows at a time (as many as stay in L2), reused by
+ *     every block of rows; C tiles (2 blocks of rows x 2 strips of 16 columns) loaded from dX
+ *     and stored back once per chunk.
+ * Both prefetch the weight rows of their next pass while this one computes. On a 2-core
+ * Sapphire Rapids at 300 rows (12 runs in lockstep), one thread: forward 1.5 ms, backward
+ * 1.65 ms for a 2048 x 512 weight (about 400 GFLOP/s counting W·x once), against 8.9 and
+ * 7.7 ms for the float32-widening AVX2 kernels. */
 #include "ops/kernels/kernels.h"
 
 #if defined(__x86_64__) || defined(_M_X64)
@@ -47,6 +53,29 @@ static void tiles_on(void) {
   c.palette = 1;
   for (int t = 0; t < 8; t++) c.colsb[t] = 64, c.rows[t] = 16;
   _tile_loadconfig(&c);
+}
+
+/* The weight rows the next pass needs, fetched into L2 a share at a time while this pass
+ * computes, so that the memory streams the whole time instead of only while packing: rows
+ * [r0, r1) of `bytes` bytes from column offset `off`, ld bytes apart. */
+typedef struct {
+  const char *row; /* the next line's row */
+  size_t ld;
+  long per_row, col, rows_left;
+} prefetcher;
+
+static prefetcher pf_rows(const void *W, size_t ld, size_t off, int r0, int r1, size_t bytes) {
+  prefetcher p = {(const char *)W + (size_t)r0 * ld + off, ld, (long)((bytes + 63) / 64), 0, r1 - r0};
+  return p;
+}
+
+static long pf_total(const prefetcher *p) { return p->rows_left > 0 ? p->rows_left * p->per_row : 0; }
+
+static void pf_some(prefetcher *p, long n) {
+  for (; n > 0 && p->rows_left > 0; n--) {
+    _mm_prefetch(p->row + 64 * p->col, _MM_HINT_T1);
+    if (++p->col == p->per_row) p->col = 0, p->row += p->ld, p->rows_left--;
+  }
 }
 
 /* ---- packing the activations ---- */
@@ -123,19 +152,17 @@ void cd_skinny_pack_bf16_amx(uint16_t *dst, const float *X, size_t ldx, int M, i
 /* ---- forward ---- */
 
 /* MP blocks of rows x NP blocks of weight rows over all S steps: C tile 2a + b = weight
- * block a, row block b. a[i] / lda[i]: weight block i's first S - tail steps in place;
- * at[i]: its last step (zero padded) when tail. xp: the packed X of the first row block. */
-INLINE void fwd_body(int NP, int MP, const uint16_t *const *a, const size_t *lda, const uint16_t *const *at,
-                     int tail, const uint16_t *xp, int S, float *c) {
+ * block a, row block b. wt: the weight rows' tiles, step s's block a at (2s + a) * TILE;
+ * xp: the packed X of the first row block. */
+INLINE void fwd_body(int NP, int MP, const uint16_t *wt, const uint16_t *xp, int S, float *c) {
   _tile_zero(0);
   if (MP == 2) _tile_zero(1);
   if (NP == 2) _tile_zero(2);
   if (NP == 2 && MP == 2) _tile_zero(3);
   const size_t xb = (size_t)S * 2 * TILE; /* next row block */
   for (int s = 0; s < S; s++) {
-    int edge = tail && s == S - 1;
-    _tile_loadd(4, edge ? at[0] : a[0] + 32 * s, edge ? 64 : lda[0]);
-    if (NP == 2) _tile_loadd(5, edge ? at[1] : a[1] + 32 * s, edge ? 64 : lda[1]);
+    _tile_loadd(4, wt + (size_t)2 * s * TILE, 64);
+    if (NP == 2) _tile_loadd(5, wt + (size_t)(2 * s + 1) * TILE, 64);
     for (int part = 0; part < 2; part++) {
       const uint16_t *b = xp + ((size_t)s * 2 + part) * TILE;
       _tile_loadd(6, b, 64);
@@ -152,68 +179,76 @@ INLINE void fwd_body(int NP, int MP, const uint16_t *const *a, const size_t *lda
   if (NP == 2 && MP == 2) _tile_stored(3, c + 768, 64);
 }
 
-/* Rows of X per pass over the weight rows: their packed tiles (4 KB per row at K = 512 is
- * 2 KB...) stay in L2 while the weight rows pass over them. */
+/* Weight rows [n, n + 16 NP) (zeros from n1 on and past K) as tiles: step s's block a at
+ * (2s + a) * TILE. Each row is read once, front to back, as it streams from memory. */
+static void pack_w_rows(uint16_t *dst, const uint16_t *W, int K, int n, int NP, int n1, int S) {
+  for (int a = 0; a < NP; a++)
+    for (int r = 0; r < 16; r++) {
+      int row = n + 16 * a + r;
+      const uint16_t *w = W + (size_t)row * K;
+      for (int s = 0; s < S; s++) {
+        int left = row < n1 ? K - 32 * s : 0;
+        __mmask32 m = left >= 32 ? 0xFFFFFFFFu : left <= 0 ? 0 : (__mmask32)((1u << left) - 1);
+        _mm512_store_si512(dst + (size_t)(2 * s + a) * TILE + 32 * r, _mm512_maskz_loadu_epi16(m, w + 32 * s));
+      }
+    }
+}
+
+/* out[m0 + m, n + r] = c[r][m] + bias[n + r] for m < mm, r < nn (c: one 16 x 16 C tile). */
+static void store_transposed(float *out, int N, const float *c, const float *bias, int n, int nn, int m0, int mm) {
+  __m512i v[16];
+  for (int r = 0; r < 16; r++) v[r] = _mm512_load_si512(c + 16 * r);
+  transpose16(v);
+  __mmask16 k = (__mmask16)((1u << nn) - 1);
+  __m512 b = bias ? _mm512_maskz_loadu_ps(k, bias + n) : _mm512_setzero_ps();
+  for (int m = 0; m < mm; m++)
+    _mm512_mask_storeu_ps(out + (size_t)(m0 + m) * N + n, k, _mm512_add_ps(_mm512_castsi512_ps(v[m]), b));
+}
+
+/* Rows of X per pass over a pair of weight blocks: their packed tiles stay in L2 while the
+ * weight tiles (in L1 / L2) pass over them. */
 enum { XPASS_BYTES = 256 << 10 };
 
 void cd_skinny_forward_bf16_amx(float *out, const uint16_t *Xp, const uint16_t *W, const float *bias,
                                 int M, int K, int N, int n0, int n1) {
   if (M <= 0 || n1 <= n0) return;
-  int S = (K + 31) / 32, MB = (M + 15) / 16, tail = K % 32 != 0, Kp = 32 * S;
+  int S = (K + 31) / 32, MB = (M + 15) / 16;
   size_t tile_bytes = (size_t)S * 4 * TILE;
   int G = (int)(XPASS_BYTES / tile_bytes) & ~1;
   if (G < 2) G = 2;
-  /* weight rows past N: a zero-padded copy of the last block; the K edge: padded last steps */
-  uint16_t *pad = NULL;
-  _Alignas(64) uint16_t at[2][TILE];
+  uint16_t *wt = aligned_alloc(64, (size_t)S * 2 * TILE * sizeof(uint16_t));
+  if (!wt) abort();
   _Alignas(64) float c[4][256];
   tiles_on();
   for (int nb = n0; nb < n1; nb += 32) {
     int NP = n1 - nb > 16 ? 2 : 1;
-    const uint16_t *a[2];
-    size_t lda[2];
-    for (int i = 0; i < NP; i++) {
-      int r0 = nb + 16 * i;
-      a[i] = W + (size_t)r0 * K, lda[i] = (size_t)K * 2;
-      if (r0 + 16 > N) { /* the last block of the weight: rows past N are zeros */
-        if (!pad && !(pad = calloc((size_t)16 * Kp, sizeof(uint16_t)))) abort();
-        memset(pad, 0, sizeof(uint16_t) * 16 * (size_t)Kp);
-        for (int r = r0; r < N; r++) memcpy(pad + (size_t)(r - r0) * Kp, W + (size_t)r * K, sizeof(uint16_t) * K);
-        a[i] = pad, lda[i] = (size_t)Kp * 2;
-      }
-      if (tail) {
-        memset(at[i], 0, sizeof at[i]);
-        for (int r = 0; r < 16; r++)
-          if (r0 + r < N)
-            memcpy(at[i] + 32 * r, W + (size_t)(r0 + r) * K + 32 * (S - 1), sizeof(uint16_t) * (K - 32 * (S - 1)));
-      }
-    }
-    const uint16_t *atp[2] = {at[0], at[1]};
+    pack_w_rows(wt, W, K, nb, NP, n1, S);
+    /* the next 32 rows (past n1 too: usually the next item's), over this pass's row pairs */
+    int nx = nb + 32 + 32 < N ? nb + 64 : N;
+    prefetcher pf = pf_rows(W, (size_t)K * 2, 0, nb + 32, nx, (size_t)K * 2);
+    long share = pf_total(&pf) / ((MB + 1) / 2) + 1;
     for (int g0 = 0; g0 < MB; g0 += G) {
       int g1 = g0 + G < MB ? g0 + G : MB;
       for (int mb = g0; mb < g1; mb += 2) {
         int MP = g1 - mb >= 2 ? 2 : 1;
+        pf_some(&pf, share);
         const uint16_t *xp = Xp + (size_t)mb * S * 2 * TILE;
-        if (NP == 2 && MP == 2) fwd_body(2, 2, a, lda, atp, tail, xp, S, c[0]);
-        else if (NP == 2) fwd_body(2, 1, a, lda, atp, tail, xp, S, c[0]);
-        else if (MP == 2) fwd_body(1, 2, a, lda, atp, tail, xp, S, c[0]);
-        else fwd_body(1, 1, a, lda, atp, tail, xp, S, c[0]);
+        if (NP == 2 && MP == 2) fwd_body(2, 2, wt, xp, S, c[0]);
+        else if (NP == 2) fwd_body(2, 1, wt, xp, S, c[0]);
+        else if (MP == 2) fwd_body(1, 2, wt, xp, S, c[0]);
+        else fwd_body(1, 1, wt, xp, S, c[0]);
         /* tile 2i + j: weight rows nb + 16i + r, rows 16(mb + j) + col */
         for (int i = 0; i < NP; i++)
           for (int j = 0; j < MP; j++) {
-            const float *ct = c[2 * i + j];
             int nlo = nb + 16 * i, nn = n1 - nlo < 16 ? n1 - nlo : 16;
             int mlo = 16 * (mb + j), mm = M - mlo < 16 ? M - mlo : 16;
-            for (int m = 0; m < mm; m++) {
-              float *o = out + (size_t)(mlo + m) * N + nlo;
-              for (int r = 0; r < nn; r++) o[r] = ct[16 * r + m] + (bias ? bias[nlo + r] : 0.0f);
-            }
+            store_transposed(out, N, c[2 * i + j], bias, nlo, nn, mlo, mm);
           }
       }
     }
   }
   _tile_release();
-  free(pad);
+  free(wt);
 }
 
 /* ---- backward ---- */
@@ -221,20 +256,20 @@ void cd_skinny_forward_bf16_amx(float *out, const uint16_t *Xp, const uint16_t *
 /* Weight rows [p0, p0 + 32 * TC) (zeros past N), columns [c0, c0 + 16 * ns) (zeros past K),
  * as TC steps x ns strips of pair tiles: strip j's step t at (j * TC + t) * TILE. */
 static void pack_w_pairs(uint16_t *dst, const uint16_t *W, int K, int N, int p0, int TC, int c0, int ns) {
-  for (int j = 0; j < ns; j++) {
-    int c = c0 + 16 * j, nc = K - c < 16 ? K - c : 16;
-    __mmask16 cm = (__mmask16)((1u << nc) - 1);
-    for (int t = 0; t < TC; t++) {
-      uint16_t *d = dst + ((size_t)j * TC + t) * TILE;
-      for (int q = 0; q < 16; q++) {
-        int p = p0 + 32 * t + 2 * q;
-        __m256i r0 = p < N ? _mm256_maskz_loadu_epi16(cm, W + (size_t)p * K + c) : _mm256_setzero_si256();
-        __m256i r1 = p + 1 < N ? _mm256_maskz_loadu_epi16(cm, W + (size_t)(p + 1) * K + c) : _mm256_setzero_si256();
+  /* row pair by row pair, each read front to back across the caller's columns */
+  for (int t = 0; t < TC; t++)
+    for (int q = 0; q < 16; q++) {
+      int p = p0 + 32 * t + 2 * q;
+      const uint16_t *w0 = W + (size_t)p * K, *w1 = w0 + K;
+      for (int j = 0; j < ns; j++) {
+        int c = c0 + 16 * j, nc = K - c < 16 ? K - c : 16;
+        __mmask16 cm = (__mmask16)((1u << nc) - 1);
+        __m256i r0 = p < N ? _mm256_maskz_loadu_epi16(cm, w0 + c) : _mm256_setzero_si256();
+        __m256i r1 = p + 1 < N ? _mm256_maskz_loadu_epi16(cm, w1 + c) : _mm256_setzero_si256();
         __m512i v = _mm512_or_si512(_mm512_cvtepu16_epi32(r0), _mm512_slli_epi32(_mm512_cvtepu16_epi32(r1), 16));
-        _mm512_store_si512(d + 32 * q, v);
+        _mm512_store_si512(dst + ((size_t)j * TC + t) * TILE + 32 * q, v);
       }
     }
-  }
 }
 
 /* C tiles of MP row blocks x SP strips (tile 2i + j: row block i, strip j) from dX, or
@@ -305,19 +340,31 @@ INLINE void bwd_body(int MP, int SP, const bwd_out *o, int m0, int c, const uint
   if (MP == 2 && SP == 2) C_STORE(3, 1, 1);
 }
 
+enum { WPAIR_BYTES = 384 << 10 };
+
 void cd_skinny_backward_bf16_amx(float *dX, const uint16_t *dYp, const uint16_t *W, int M, int K, int N,
                                  int j0, int j1, uint16_t *wp) {
   if (M <= 0 || j1 <= j0 || N <= 0) return;
-  enum { TCMAX = CD_SKINNY_AMX_NC / 32 };
   int T = (N + 31) / 32, MB = (M + 15) / 16, ns = (j1 - j0 + 15) / 16;
+  /* steps per chunk: as many as the scratch takes (fewer passes of dX through the C tiles)
+   * while the chunk's pair tiles stay in L2; the chunks never change the bits (the C tiles
+   * are spilled exactly) */
+  int TCMAX = (int)(WPAIR_BYTES / ((size_t)ns * 2 * TILE));
+  if (TCMAX > CD_SKINNY_AMX_NC / 32) TCMAX = CD_SKINNY_AMX_NC / 32;
+  if (TCMAX < 4) TCMAX = 4;
   bwd_out o = {dX, K, M, j1};
   const size_t yb = (size_t)T * 2 * TILE;
   tiles_on();
   for (int t0 = 0; t0 < T; t0 += TCMAX) {
     int TC = T - t0 < TCMAX ? T - t0 : TCMAX;
     pack_w_pairs(wp, W, K, N, 32 * t0, TC, j0, ns);
+    /* the next chunk's part of the weight rows, over this chunk's row pairs */
+    int p1 = 32 * (t0 + TC), p2 = p1 + CD_SKINNY_AMX_NC < N ? p1 + CD_SKINNY_AMX_NC : N;
+    prefetcher pf = pf_rows(W, (size_t)K * 2, (size_t)j0 * 2, p1, p2, (size_t)(j1 - j0) * 2);
+    long share = pf_total(&pf) / ((MB + 1) / 2) + 1;
     for (int mb = 0; mb < MB; mb += 2) {
       int MP = MB - mb >= 2 ? 2 : 1, m0 = 16 * mb;
+      pf_some(&pf, share);
       const uint16_t *ya = dYp + ((size_t)mb * T + t0) * 2 * TILE;
       for (int j = 0; j < ns; j += 2) {
         int SP = ns - j >= 2 ? 2 : 1, c = j0 + 16 * j;
