@@ -5,6 +5,7 @@
  *   kernels_avx2.c        AVX2 + FMA (+ F16C)
  *   kernels_avx512.c      AVX-512 F/BW/VL/DQ
  *   kernels_avx512bf16.c  AVX512_BF16 (the bf16 GEMMs)
+ *   kernels_amx.c         AMX tiles (the bf16 tuning tower's skinny products)
  *   kernels_neon.c        aarch64 NEON
  * The per-op kernels every level has (activation and GEMM epilogue, LayerNorm rows, row
  * softmax, fused attention head) are one portable source each (*_impl.h), compiled in every

@@ -216,33 +216,40 @@ void cd_skinny_forward_bf16_amx(float *out, const uint16_t *Xp, const uint16_t *
   size_t tile_bytes = (size_t)S * 4 * TILE;
   int G = (int)(XPASS_BYTES / tile_bytes) & ~1;
   if (G < 2) G = 2;
-  uint16_t *wt = aligned_alloc(64, (size_t)S * 2 * TILE * sizeof(uint16_t));
+  /* the caller's weight rows, packed once and reused by every group of rows: X passes
+   * through L2 once per call instead of once per 32 weight rows */
+  int npairs = (n1 - n0 + 31) / 32;
+  size_t pair_tiles = (size_t)S * 2 * TILE;
+  uint16_t *wt = aligned_alloc(64, (size_t)npairs * pair_tiles * sizeof(uint16_t));
   if (!wt) abort();
   _Alignas(64) float c[4][256];
+  for (int i = 0; i < npairs; i++) {
+    int nb = n0 + 32 * i;
+    pack_w_rows(wt + i * pair_tiles, W, K, nb, n1 - nb > 16 ? 2 : 1, n1, S);
+  }
+  /* as many rows after n1 (usually the next item's), fetched a share per tile pass */
+  prefetcher pf = pf_rows(W, (size_t)K * 2, 0, n1, n1 + (n1 - n0) < N ? n1 + (n1 - n0) : N, (size_t)K * 2);
+  long share = pf_total(&pf) / ((long)npairs * ((MB + 1) / 2)) + 1;
   tiles_on();
-  for (int nb = n0; nb < n1; nb += 32) {
-    int NP = n1 - nb > 16 ? 2 : 1;
-    pack_w_rows(wt, W, K, nb, NP, n1, S);
-    /* the next 32 rows (past n1 too: usually the next item's), over this pass's row pairs */
-    int nx = nb + 32 + 32 < N ? nb + 64 : N;
-    prefetcher pf = pf_rows(W, (size_t)K * 2, 0, nb + 32, nx, (size_t)K * 2);
-    long share = pf_total(&pf) / ((MB + 1) / 2) + 1;
-    for (int g0 = 0; g0 < MB; g0 += G) {
-      int g1 = g0 + G < MB ? g0 + G : MB;
+  for (int g0 = 0; g0 < MB; g0 += G) {
+    int g1 = g0 + G < MB ? g0 + G : MB;
+    for (int i = 0; i < npairs; i++) {
+      int nb = n0 + 32 * i, NP = n1 - nb > 16 ? 2 : 1;
+      const uint16_t *w = wt + i * pair_tiles;
       for (int mb = g0; mb < g1; mb += 2) {
         int MP = g1 - mb >= 2 ? 2 : 1;
         pf_some(&pf, share);
         const uint16_t *xp = Xp + (size_t)mb * S * 2 * TILE;
-        if (NP == 2 && MP == 2) fwd_body(2, 2, wt, xp, S, c[0]);
-        else if (NP == 2) fwd_body(2, 1, wt, xp, S, c[0]);
-        else if (MP == 2) fwd_body(1, 2, wt, xp, S, c[0]);
-        else fwd_body(1, 1, wt, xp, S, c[0]);
-        /* tile 2i + j: weight rows nb + 16i + r, rows 16(mb + j) + col */
-        for (int i = 0; i < NP; i++)
-          for (int j = 0; j < MP; j++) {
-            int nlo = nb + 16 * i, nn = n1 - nlo < 16 ? n1 - nlo : 16;
-            int mlo = 16 * (mb + j), mm = M - mlo < 16 ? M - mlo : 16;
-            store_transposed(out, N, c[2 * i + j], bias, nlo, nn, mlo, mm);
+        if (NP == 2 && MP == 2) fwd_body(2, 2, w, xp, S, c[0]);
+        else if (NP == 2) fwd_body(2, 1, w, xp, S, c[0]);
+        else if (MP == 2) fwd_body(1, 2, w, xp, S, c[0]);
+        else fwd_body(1, 1, w, xp, S, c[0]);
+        /* tile 2a + b: weight rows nb + 16a + r, rows 16(mb + b) + col */
+        for (int a = 0; a < NP; a++)
+          for (int b = 0; b < MP; b++) {
+            int nlo = nb + 16 * a, nn = n1 - nlo < 16 ? n1 - nlo : 16;
+            int mlo = 16 * (mb + b), mm = M - mlo < 16 ? M - mlo : 16;
+            store_transposed(out, N, c[2 * a + b], bias, nlo, nn, mlo, mm);
           }
       }
     }
