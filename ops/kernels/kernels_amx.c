@@ -154,13 +154,15 @@ void cd_skinny_pack_bf16_amx(uint16_t *dst, const float *X, size_t ldx, int M, i
 /* MP blocks of rows x NP blocks of weight rows over all S steps: C tile 2a + b = weight
  * block a, row block b. wt: the weight rows' tiles, step s's block a at (2s + a) * TILE;
  * xp: the packed X of the first row block. */
-INLINE void fwd_body(int NP, int MP, const uint16_t *wt, const uint16_t *xp, int S, float *c) {
+INLINE void fwd_body(int NP, int MP, const uint16_t *wt, const uint16_t *xp, int S, float *c, prefetcher *pf,
+                     long per_step) {
   _tile_zero(0);
   if (MP == 2) _tile_zero(1);
   if (NP == 2) _tile_zero(2);
   if (NP == 2 && MP == 2) _tile_zero(3);
   const size_t xb = (size_t)S * 2 * TILE; /* next row block */
   for (int s = 0; s < S; s++) {
+    pf_some(pf, per_step);
     _tile_loadd(4, wt + (size_t)2 * s * TILE, 64);
     if (NP == 2) _tile_loadd(5, wt + (size_t)(2 * s + 1) * TILE, 64);
     for (int part = 0; part < 2; part++) {
@@ -229,7 +231,7 @@ void cd_skinny_forward_bf16_amx(float *out, const uint16_t *Xp, const uint16_t *
   }
   /* as many rows after n1 (usually the next item's), fetched a share per tile pass */
   prefetcher pf = pf_rows(W, (size_t)K * 2, 0, n1, n1 + (n1 - n0) < N ? n1 + (n1 - n0) : N, (size_t)K * 2);
-  long share = pf_total(&pf) / ((long)npairs * ((MB + 1) / 2)) + 1;
+  long per_step = pf_total(&pf) / ((long)npairs * ((MB + 1) / 2) * S) + 1;
   tiles_on();
   for (int g0 = 0; g0 < MB; g0 += G) {
     int g1 = g0 + G < MB ? g0 + G : MB;
@@ -238,12 +240,11 @@ void cd_skinny_forward_bf16_amx(float *out, const uint16_t *Xp, const uint16_t *
       const uint16_t *w = wt + i * pair_tiles;
       for (int mb = g0; mb < g1; mb += 2) {
         int MP = g1 - mb >= 2 ? 2 : 1;
-        pf_some(&pf, share);
         const uint16_t *xp = Xp + (size_t)mb * S * 2 * TILE;
-        if (NP == 2 && MP == 2) fwd_body(2, 2, w, xp, S, c[0]);
-        else if (NP == 2) fwd_body(2, 1, w, xp, S, c[0]);
-        else if (MP == 2) fwd_body(1, 2, w, xp, S, c[0]);
-        else fwd_body(1, 1, w, xp, S, c[0]);
+        if (NP == 2 && MP == 2) fwd_body(2, 2, w, xp, S, c[0], &pf, per_step);
+        else if (NP == 2) fwd_body(2, 1, w, xp, S, c[0], &pf, per_step);
+        else if (MP == 2) fwd_body(1, 2, w, xp, S, c[0], &pf, per_step);
+        else fwd_body(1, 1, w, xp, S, c[0], &pf, per_step);
         /* tile 2a + b: weight rows nb + 16a + r, rows 16(mb + b) + col */
         for (int a = 0; a < NP; a++)
           for (int b = 0; b < MP; b++) {
@@ -322,13 +323,14 @@ static void c_from_buf(const bwd_out *o, int m0, int c, const float *buf) {
  * ya: packed dY of row block m0/16 at the chunk's first step; yb: the next row block's
  * offset; wb: the strip's pair tiles, ws: the next strip's offset. */
 INLINE void bwd_body(int MP, int SP, const bwd_out *o, int m0, int c, const uint16_t *ya, size_t yb,
-                     const uint16_t *wb, size_t ws, int TC) {
+                     const uint16_t *wb, size_t ws, int TC, prefetcher *pf, long per_step) {
   _Alignas(64) float cbuf[4][256];
   C_LOAD(0, 0, 0);
   if (SP == 2) C_LOAD(1, 0, 1);
   if (MP == 2) C_LOAD(2, 1, 0);
   if (MP == 2 && SP == 2) C_LOAD(3, 1, 1);
   for (int t = 0; t < TC; t++) {
+    pf_some(pf, per_step);
     _tile_loadd(6, wb + (size_t)t * TILE, 64);
     if (SP == 2) _tile_loadd(7, wb + ws + (size_t)t * TILE, 64);
     for (int part = 0; part < 2; part++) {
@@ -368,19 +370,18 @@ void cd_skinny_backward_bf16_amx(float *dX, const uint16_t *dYp, const uint16_t 
     /* the next chunk's part of the weight rows, over this chunk's row pairs */
     int p1 = 32 * (t0 + TC), p2 = p1 + CD_SKINNY_AMX_NC < N ? p1 + CD_SKINNY_AMX_NC : N;
     prefetcher pf = pf_rows(W, (size_t)K * 2, (size_t)j0 * 2, p1, p2, (size_t)(j1 - j0) * 2);
-    long share = pf_total(&pf) / ((MB + 1) / 2) + 1;
+    long per_step = pf_total(&pf) / ((long)((MB + 1) / 2) * ((ns + 1) / 2) * TC) + 1;
     for (int mb = 0; mb < MB; mb += 2) {
       int MP = MB - mb >= 2 ? 2 : 1, m0 = 16 * mb;
-      pf_some(&pf, share);
       const uint16_t *ya = dYp + ((size_t)mb * T + t0) * 2 * TILE;
       for (int j = 0; j < ns; j += 2) {
         int SP = ns - j >= 2 ? 2 : 1, c = j0 + 16 * j;
         const uint16_t *wb = wp + (size_t)j * TC * TILE;
         size_t ws = (size_t)TC * TILE;
-        if (MP == 2 && SP == 2) bwd_body(2, 2, &o, m0, c, ya, yb, wb, ws, TC);
-        else if (MP == 2) bwd_body(2, 1, &o, m0, c, ya, yb, wb, ws, TC);
-        else if (SP == 2) bwd_body(1, 2, &o, m0, c, ya, yb, wb, ws, TC);
-        else bwd_body(1, 1, &o, m0, c, ya, yb, wb, ws, TC);
+        if (MP == 2 && SP == 2) bwd_body(2, 2, &o, m0, c, ya, yb, wb, ws, TC, &pf, per_step);
+        else if (MP == 2) bwd_body(2, 1, &o, m0, c, ya, yb, wb, ws, TC, &pf, per_step);
+        else if (SP == 2) bwd_body(1, 2, &o, m0, c, ya, yb, wb, ws, TC, &pf, per_step);
+        else bwd_body(1, 1, &o, m0, c, ya, yb, wb, ws, TC, &pf, per_step);
       }
     }
   }
