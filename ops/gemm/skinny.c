@@ -43,10 +43,6 @@ enum { XBYTES = 128 << 10 };
 /* Weight rows [n0, n1) of the forward. */
 static void forward_rows(void *ctx, size_t n0, size_t n1, int worker) {
   const skinny_job *j = ctx;
-  if (j->split) { /* the kernel passes over the packed rows in L2-sized groups itself */
-    j->kt->skinny_forward_bf16_packed(j->out, j->split, j->Wh, j->bias, j->M, j->K, j->N, (int)n0, (int)n1);
-    return;
-  }
   int rows = (int)(XBYTES / (sizeof(float) * j->ldx)) & ~3;
   if (rows < 8) rows = 8;
   for (int m0 = 0; m0 < j->M; m0 += rows) {
@@ -84,9 +80,17 @@ static uint16_t *split_rows(const cd_kernels *kt, const float *X, int M, int K, 
   return dst;
 }
 
-/* Weight rows per work item of the AMX forward: whole 32-row tile pairs, packed once per
- * item (128 KB at K = 512, 512 KB at 2048: in L2 beside a group of input rows). */
-enum { ROWS_AMX = 128 };
+/* AMX forward item i: the i-th of nitems equal runs of 32-row tile pairs (the kernel packs
+ * them a block at a time and prefetches its next block while computing this one, so each
+ * thread's run streams from memory without a gap). Every output element is computed whole
+ * by one tile pass, so the split never changes the bits. */
+static void forward_pairs(void *ctx, int i, int worker) {
+  const skinny_job *j = ctx;
+  (void)worker;
+  int n0 = (int)((long)j->nj * i / j->nitems) * 32, n1 = (int)((long)j->nj * (i + 1) / j->nitems) * 32;
+  if (n1 > j->N) n1 = j->N;
+  if (n1 > n0) j->kt->skinny_forward_bf16_packed(j->out, j->split, j->Wh, j->bias, j->M, j->K, j->N, n0, n1);
+}
 
 static void linear_forward(const cd_kernels *kt, float *out, const float *X, const float *W,
                            const uint16_t *Wh, const float *bias, int M, int K, int N) {
@@ -94,8 +98,9 @@ static void linear_forward(const cd_kernels *kt, float *out, const float *X, con
   int threads = (double)M * N * K > 2e5 ? 0 : 1;
   if (Wh && kt->skinny_forward_bf16_packed) {
     uint16_t *split = split_rows(kt, X, M, K, 1, threads);
-    skinny_job j = {kt, out, X, NULL, bias, NULL, Wh, split, (size_t)K, M, K, N, 0, 0};
-    cd_pool_range((size_t)N, ROWS_AMX, threads, forward_rows, &j);
+    int nj = (N + 31) / 32, nt = threads == 1 || cd_pool_in_item() ? 1 : cd_threads_get();
+    skinny_job j = {kt, out, X, NULL, bias, NULL, Wh, split, (size_t)K, M, K, N, nj, nt < nj ? nt : nj};
+    cd_pool_run(j.nitems, j.nitems, forward_pairs, &j);
     free(split);
     return;
   }

@@ -211,6 +211,10 @@ static void store_transposed(float *out, int N, const float *c, const float *bia
  * weight tiles (in L1 / L2) pass over them. */
 enum { XPASS_BYTES = 256 << 10 };
 
+/* Weight rows packed at a time (128 KB at K = 512, 512 KB at 2048: in L2 beside a group of
+ * input rows). A multiple of 32. */
+enum { WBLOCK = 128 };
+
 void cd_skinny_forward_bf16_amx(float *out, const uint16_t *Xp, const uint16_t *W, const float *bias,
                                 int M, int K, int N, int n0, int n1) {
   if (M <= 0 || n1 <= n0) return;
@@ -218,40 +222,43 @@ void cd_skinny_forward_bf16_amx(float *out, const uint16_t *Xp, const uint16_t *
   size_t tile_bytes = (size_t)S * 4 * TILE;
   int G = (int)(XPASS_BYTES / tile_bytes) & ~1;
   if (G < 2) G = 2;
-  /* the caller's weight rows, packed once and reused by every group of rows: X passes
-   * through L2 once per call instead of once per 32 weight rows */
-  int npairs = (n1 - n0 + 31) / 32;
+  /* the caller's weight rows a block at a time, packed once and reused by every group of
+   * rows (X passes through L2 once per block instead of once per 32 weight rows); the next
+   * block's rows are fetched a few lines per tile step meanwhile */
   size_t pair_tiles = (size_t)S * 2 * TILE;
-  uint16_t *wt = aligned_alloc(64, (size_t)npairs * pair_tiles * sizeof(uint16_t));
+  int bpairs = (n1 - n0 + 31) / 32 < WBLOCK / 32 ? (n1 - n0 + 31) / 32 : WBLOCK / 32;
+  uint16_t *wt = aligned_alloc(64, (size_t)bpairs * pair_tiles * sizeof(uint16_t));
   if (!wt) abort();
   _Alignas(64) float c[4][256];
-  for (int i = 0; i < npairs; i++) {
-    int nb = n0 + 32 * i;
-    pack_w_rows(wt + i * pair_tiles, W, K, nb, n1 - nb > 16 ? 2 : 1, n1, S);
-  }
-  /* as many rows after n1 (usually the next item's), fetched a share per tile pass */
-  prefetcher pf = pf_rows(W, (size_t)K * 2, 0, n1, n1 + (n1 - n0) < N ? n1 + (n1 - n0) : N, (size_t)K * 2);
-  long per_step = pf_total(&pf) / ((long)npairs * ((MB + 1) / 2) * S) + 1;
   tiles_on();
-  for (int g0 = 0; g0 < MB; g0 += G) {
-    int g1 = g0 + G < MB ? g0 + G : MB;
+  for (int r0 = n0; r0 < n1; r0 += WBLOCK) {
+    int r1 = r0 + WBLOCK < n1 ? r0 + WBLOCK : n1, npairs = (r1 - r0 + 31) / 32;
     for (int i = 0; i < npairs; i++) {
-      int nb = n0 + 32 * i, NP = n1 - nb > 16 ? 2 : 1;
-      const uint16_t *w = wt + i * pair_tiles;
-      for (int mb = g0; mb < g1; mb += 2) {
-        int MP = g1 - mb >= 2 ? 2 : 1;
-        const uint16_t *xp = Xp + (size_t)mb * S * 2 * TILE;
-        if (NP == 2 && MP == 2) fwd_body(2, 2, w, xp, S, c[0], &pf, per_step);
-        else if (NP == 2) fwd_body(2, 1, w, xp, S, c[0], &pf, per_step);
-        else if (MP == 2) fwd_body(1, 2, w, xp, S, c[0], &pf, per_step);
-        else fwd_body(1, 1, w, xp, S, c[0], &pf, per_step);
-        /* tile 2a + b: weight rows nb + 16a + r, rows 16(mb + b) + col */
-        for (int a = 0; a < NP; a++)
-          for (int b = 0; b < MP; b++) {
-            int nlo = nb + 16 * a, nn = n1 - nlo < 16 ? n1 - nlo : 16;
-            int mlo = 16 * (mb + b), mm = M - mlo < 16 ? M - mlo : 16;
-            store_transposed(out, N, c[2 * a + b], bias, nlo, nn, mlo, mm);
-          }
+      int nb = r0 + 32 * i;
+      pack_w_rows(wt + i * pair_tiles, W, K, nb, r1 - nb > 16 ? 2 : 1, r1, S);
+    }
+    prefetcher pf = pf_rows(W, (size_t)K * 2, 0, r1, r1 + WBLOCK < n1 ? r1 + WBLOCK : n1, (size_t)K * 2);
+    long per_step = pf_total(&pf) / ((long)npairs * ((MB + 1) / 2) * S) + 1;
+    for (int g0 = 0; g0 < MB; g0 += G) {
+      int g1 = g0 + G < MB ? g0 + G : MB;
+      for (int i = 0; i < npairs; i++) {
+        int nb = r0 + 32 * i, NP = r1 - nb > 16 ? 2 : 1;
+        const uint16_t *w = wt + i * pair_tiles;
+        for (int mb = g0; mb < g1; mb += 2) {
+          int MP = g1 - mb >= 2 ? 2 : 1;
+          const uint16_t *xp = Xp + (size_t)mb * S * 2 * TILE;
+          if (NP == 2 && MP == 2) fwd_body(2, 2, w, xp, S, c[0], &pf, per_step);
+          else if (NP == 2) fwd_body(2, 1, w, xp, S, c[0], &pf, per_step);
+          else if (MP == 2) fwd_body(1, 2, w, xp, S, c[0], &pf, per_step);
+          else fwd_body(1, 1, w, xp, S, c[0], &pf, per_step);
+          /* tile 2a + b: weight rows nb + 16a + r, rows 16(mb + b) + col */
+          for (int a = 0; a < NP; a++)
+            for (int b = 0; b < MP; b++) {
+              int nlo = nb + 16 * a, nn = r1 - nlo < 16 ? r1 - nlo : 16;
+              int mlo = 16 * (mb + b), mm = M - mlo < 16 ? M - mlo : 16;
+              store_transposed(out, N, c[2 * a + b], bias, nlo, nn, mlo, mm);
+            }
+        }
       }
     }
   }
