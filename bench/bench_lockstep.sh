@@ -7,13 +7,18 @@
 # time), its CPU time (user + system, all threads: what other processes on a shared machine
 # cannot inflate) and the paired ratios of both; then the median, min and max of the ratios,
 # and whether the two runs' results agree (every pair's files, bit for bit).
-# usage: bench/bench_lockstep.sh BUILD_DIR [threads] [train_rows] [epochs] [rounds]
+# With precision bf16 the lockstep side runs --precision bf16 against --lockstep off in fp32
+# (the issue's comparison), and a bf16 --lockstep off run in each round is held to the bf16
+# lockstep run's files bit for bit instead (bf16 and fp32 results differ by design).
+# usage: bench/bench_lockstep.sh BUILD_DIR [threads] [train_rows] [epochs] [rounds] [fp32|bf16]
 set -euo pipefail
-build=${1:?usage: bench_lockstep.sh BUILD_DIR [threads] [train_rows] [epochs] [rounds]}
+build=${1:?usage: bench_lockstep.sh BUILD_DIR [threads] [train_rows] [epochs] [rounds] [fp32|bf16]}
 threads=${2:-$(nproc)}
 n_train=${3:-320}
 epochs=${4:-2}
 rounds=${5:-3}
+precision=${6:-fp32}
+case $precision in fp32 | bf16) ;; *) echo "bench_lockstep: precision must be fp32 or bf16, not '$precision'" >&2; exit 2 ;; esac
 here=$(cd "$(dirname "$0")" && pwd)
 work=${CD_BENCH_DIR:-/tmp/clipdebias-bench}
 CD_BENCH_PREPARE_ONLY=1 CD_BENCH_DIR=$work bash "$here/bench_run.sh" "$build" "$threads" "$n_train" "$epochs" >/dev/null
@@ -22,18 +27,22 @@ batch=32
 steps=$((n_train / batch))
 pair_steps=$((12 * epochs * steps))
 echo "== run: erm,dpt,oracle,gdro x seeds 0,1,2, $epochs epochs of $steps steps (batch $batch): $pair_steps pair-steps; threads $threads"
-one() { # on|off round -> "wall_seconds cpu_seconds"
-  local out=$work/lockstep-$1-$2
+[ "$precision" = bf16 ] && echo "   lockstep side: --precision bf16; off side: fp32 --lockstep off"
+one() { # on|off round [precision] -> "wall_seconds cpu_seconds"
+  local p=${3:-fp32} out=$work/lockstep-$1-$2${3:+-$3}
   rm -rf "$out"
   TIMEFORMAT='%U %S'
   { time "$bin" run --cache "$work/cache" --model "$work/vitb32.safetensors" --out "$out" --methods erm,dpt,oracle,gdro \
-    --seeds 0,1,2 --epochs "$epochs" --batch $batch --threads "$threads" --lockstep "$1" >"$work/log-$1" 2>&1; } 2>"$work/time-$1" ||
-    { echo "bench_lockstep: run --lockstep $1 failed:" >&2; tail -n 3 "$work/log-$1" >&2; exit 1; }
+    --seeds 0,1,2 --epochs "$epochs" --batch $batch --threads "$threads" --lockstep "$1" --precision "$p" >"$work/log-$1" 2>&1; } 2>"$work/time-$1" ||
+    { echo "bench_lockstep: run --lockstep $1 --precision $p failed:" >&2; tail -n 3 "$work/log-$1" >&2; exit 1; }
   echo "$(sed -n 's/.*"wall_seconds": \([0-9.]*\).*/\1/p' "$out/results.json" | tail -1) $(awk '{ print $1 + $2 }' "$work/time-$1")"
 }
+# the lockstep side's precision: with bf16 its files are compared with a bf16 --lockstep off run
+on_p=""
+[ "$precision" = bf16 ] && on_p=bf16
 ratios=() cpu_ratios=()
 for r in $(seq 1 "$rounds"); do
-  if [ $((r % 2)) -eq 1 ]; then off=$(one off $r) && on=$(one on $r); else on=$(one on $r) && off=$(one off $r); fi
+  if [ $((r % 2)) -eq 1 ]; then off=$(one off $r) && on=$(one on $r $on_p); else on=$(one on $r $on_p) && off=$(one off $r); fi
   read -r off_s off_c <<<"$off"
   read -r on_s on_c <<<"$on"
   ratio=$(awk -v a="$off_s" -v b="$on_s" 'BEGIN { printf "%.2f", a / b }')
@@ -43,11 +52,16 @@ for r in $(seq 1 "$rounds"); do
   awk -v a="$off_s" -v b="$on_s" -v ca="$off_c" -v cb="$on_c" -v n=$pair_steps -v r=$r -v x="$ratio" -v cx="$cpu_ratio" 'BEGIN {
     printf "round %d: off %.1f s (%.2f pair-steps/s, cpu %.1f s), lockstep %.1f s (%.2f pair-steps/s, cpu %.1f s): %sx wall, %sx cpu\n",
            r, a, n / a, ca, b, n / b, cb, x, cx }'
-  same=yes
-  for f in $(cd "$work/lockstep-off-$r" && ls */seed*/{metrics.jsonl,*.npy} metrics.jsonl); do
-    cmp -s "$work/lockstep-off-$r/$f" "$work/lockstep-on-$r/$f" || same="NO ($f)"
+  same=yes ref=$work/lockstep-off-$r
+  if [ "$precision" = bf16 ]; then
+    read -r b_s b_c <<<"$(one off $r bf16)"
+    ref=$work/lockstep-off-$r-bf16
+    echo "         bf16 --lockstep off: $b_s s (cpu $b_c s), compared with bf16 lockstep below"
+  fi
+  for f in $(cd "$ref" && ls */seed*/{metrics.jsonl,*.npy} metrics.jsonl); do
+    cmp -s "$ref/$f" "$work/lockstep-on-$r${on_p:+-$on_p}/$f" || same="NO ($f)"
   done
-  echo "         results identical (every pair's metrics.jsonl and .npy files): $same"
+  echo "         results identical (every pair's metrics.jsonl and .npy files${on_p:+, bf16 lockstep on vs off}): $same"
 done
 printf '%s\n' "${cpu_ratios[@]}" | sort -n | awk '{ v[NR] = $1 } END {
   printf "cpu time, off / lockstep, paired over %d rounds: median %.2fx (min %.2fx, max %.2fx)\n", NR, v[int((NR + 1) / 2)], v[1], v[NR] }'
