@@ -177,6 +177,15 @@ static int jtt_stages(lockstep_pairs *g, cd_error *e) {
   return 0;
 }
 
+/* Z of n heads in stacked passes of CD_RUN_LOCKSTEP_MAX_PAIRS heads at most (the memory of a
+ * lockstep group's pass). */
+static int refresh(cd_head *const *h, int n, cd_error *e) {
+  for (int i = 0; i < n; i += CD_RUN_LOCKSTEP_MAX_PAIRS)
+    if (cd_tune_lockstep_refresh(h + i, n - i < CD_RUN_LOCKSTEP_MAX_PAIRS ? n - i : CD_RUN_LOCKSTEP_MAX_PAIRS, e))
+      return -1;
+  return 0;
+}
+
 /* Every pair's directory, job (head, optimiser, weights, session) and resume state. */
 static int lockstep_setup(lockstep_pairs *g, const cd_run_state *const *st, const cd_method *methods,
                           const int *seeds, cd_error *e) {
@@ -201,7 +210,7 @@ static int lockstep_setup(lockstep_pairs *g, const cd_run_state *const *st, cons
   }
   *g->failed = -1;
   /* the fresh pairs' starting Z in one stacked pass: their epoch-0 evaluations run no tower */
-  if (cd_tune_lockstep_refresh(g->hp, fresh, e)) return -1;
+  if (refresh(g->hp, fresh, e)) return -1;
   for (int i = 0; i < n; i++) {
     cd_run_pair_ctx *p = &g->p[i];
     if (begin(p, g->from[i], e)) return *g->failed = i, lockstep_fail(p, e);
@@ -230,7 +239,7 @@ static int refresh_selected(lockstep_pairs *g, cd_error *e) {
     memcpy(h->params, g->p[i].selected, sizeof(float) * h->n_params);
     g->hp[k++] = h;
   }
-  int rc = cd_tune_lockstep_refresh(g->hp, k, e);
+  int rc = refresh(g->hp, k, e);
   at = last;
   for (int i = 0; i < g->n; i++) {
     cd_head *h = &g->p[i].job.head;

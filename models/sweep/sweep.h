@@ -25,7 +25,7 @@
 
 #include "core/error.h"
 
-enum { CD_SWEEP_MAX_AXES = 10, CD_SWEEP_MAX_VALUES = 64, CD_SWEEP_MAX_CACHES = 16 };
+enum { CD_SWEEP_MAX_AXES = 10, CD_SWEEP_MAX_VALUES = 64, CD_SWEEP_MAX_CACHES = 16, CD_SWEEP_MAX_GROUP_CELLS = 16 };
 
 /* The axes a sweep knows, by their `run` flag without "--": dims, reduce, n-ctx, eta, ema,
  * lr, epochs, batch, select, precision. */
@@ -86,7 +86,9 @@ int cd_sweep_cell_done(const cd_sweep_plan *p, int i);
  * prompt-tuned pairs together in one lockstep group (run.h: cd_run_group), so the cells of a
  * group share the cache's model, the precision and n-ctx (the prompt layout; --dims, --eta,
  * --lr, ... may differ: the projection and everything after the tower are per pair), at most
- * CD_RUN_LOCKSTEP_MAX_PAIRS pairs together; then the largest groups halved until there are
+ * CD_RUN_LOCKSTEP_MAX_PAIRS pairs and CD_SWEEP_MAX_GROUP_CELLS cells together (a process holds
+ * the features of each of its cells: the cache, the projected rows and their splits, three
+ * N x D float arrays); then the largest groups halved until there are
  * `jobs` of them. group[k] receives the group of cells[k]; returns the number of groups. Every
  * cell is a group of its own when runs cannot share a pass: --lockstep off, --head linear, an
  * attribute discovered per cell (--attr, --attr-from). */

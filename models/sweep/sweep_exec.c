@@ -99,17 +99,21 @@ static int write_cell_json(const cd_sweep_plan *p, int i, const char *status, co
   return rc;
 }
 
-/* stdout and stderr of this process -> the cell's run.log (appended: a resumed cell keeps
- * the output of its earlier attempts). */
-static int redirect_output(const cd_sweep_plan *p, int i) {
-  char path[4300];
-  if (cell_path(p, i, "run.log", path, sizeof path)) return -1;
+/* stdout and stderr of this process -> path (appended: a resumed cell keeps the output of its
+ * earlier attempts). */
+static int redirect_to(const char *path) {
   int fd = open(path, O_WRONLY | O_CREAT | O_APPEND, 0644);
   if (fd < 0) return -1;
   fflush(stdout), fflush(stderr);
   dup2(fd, 1), dup2(fd, 2);
   close(fd);
   return 0;
+}
+
+/* ... the cell's run.log */
+static int redirect_output(const cd_sweep_plan *p, int i) {
+  char path[4300];
+  return cell_path(p, i, "run.log", path, sizeof path) ? -1 : redirect_to(path);
 }
 
 static int call_cell(const cd_sweep_plan *p, int i, cd_sweep_run_fn fn, void *user) {
@@ -151,13 +155,7 @@ int cd_sweep_run_cell(const cd_sweep_plan *p, int i, cd_sweep_run_fn fn, void *u
  * run.log); appended by every group. */
 static int redirect_group_output(const cd_sweep_plan *p) {
   char path[4300];
-  if (cd_path_join(path, sizeof path, p->out_dir, "groups.log")) return -1;
-  int fd = open(path, O_WRONLY | O_CREAT | O_APPEND, 0644);
-  if (fd < 0) return -1;
-  fflush(stdout), fflush(stderr);
-  dup2(fd, 1), dup2(fd, 2);
-  close(fd);
-  return 0;
+  return cd_path_join(path, sizeof path, p->out_dir, "groups.log") ? -1 : redirect_to(path);
 }
 
 /* The process of a group: every cell's run.log open, group_fn over the cells, then each

@@ -344,6 +344,7 @@ static int same_pass(const cd_sweep_plan *p, int i, int j) {
 
 int cd_sweep_plan_groups(const cd_sweep_plan *p, const int *cells, int n, int jobs, int *group) {
   int share = can_share(p), per_group = CD_RUN_LOCKSTEP_MAX_PAIRS / pairs_per_cell(p), groups = 0;
+  if (per_group > CD_SWEEP_MAX_GROUP_CELLS) per_group = CD_SWEEP_MAX_GROUP_CELLS;
   if (per_group < 1) per_group = 1;
   int *size = calloc((size_t)(n ? n : 1), sizeof *size);
   if (!size) share = 0;
