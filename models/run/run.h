@@ -68,9 +68,10 @@ int cd_run_execute(const cd_run_config *c, const cd_feature_cache *cache, const 
  *                   alone (dfr, --lockstep off, the linear head) in turn, then the prompt-tuned
  *                   pairs of all of them in lockstep, one text-tower pass per step for every
  *                   pair that shares a model and a prompt layout (tune_lockstep.h), each pair
- *                   with the files it gets alone; rc[i] = 0, or -1 with errs[i] (a failure in
- *                   the lockstep group stops every run with pairs in it: resumable); returns
- *                   -1 when any rc[i] is;
+ *                   with the files it gets alone; rc[i] = 0, or -1 with errs[i] (an error in
+ *                   a lockstep group stops every run with pairs in that group, each pair at
+ *                   its last finished epoch: a rerun resumes them; the other groups go on);
+ *                   returns -1 when any rc[i] is;
  *   cd_run_finish   metrics.jsonl, results.json and the table; returns as cd_run_execute. */
 typedef struct cd_run_prepared cd_run_prepared;
 cd_run_prepared *cd_run_prepare(const cd_run_config *c, const cd_feature_cache *cache, const cd_clip *m,

@@ -415,22 +415,6 @@ static int train_alone(cd_run_prepared *r, const cd_run_state **st, cd_method *l
   return 0;
 }
 
-/* The lockstep group failed: its error to the run it came from, a note naming it to the
- * others (their pairs stop where their last epoch saved them: a rerun resumes). */
-static void group_failed(cd_run_prepared *const *r, int n, const int *owner, int k, int failed, const cd_error *ge,
-                         int *rc, cd_error *errs) {
-  const char *from = failed >= 0 ? r[owner[failed]]->st.cfg->out_dir : NULL;
-  for (int i = 0; i < n; i++) {
-    int had = 0;
-    for (int j = 0; j < k; j++) had |= owner[j] == i;
-    if (!had || rc[i]) continue;
-    rc[i] = -1;
-    if (!from || owner[failed] == i) errs[i] = *ge;
-    else cd_fail(&errs[i], "stopped with the pairs trained in lockstep with %s, which failed (%s); rerun to continue", from,
-                 ge->msg);
-  }
-}
-
 int cd_run_train(cd_run_prepared *const *r, int n, int *rc, cd_error *errs) {
   size_t cap = (size_t)n * CD_METHOD_COUNT * CD_RUN_MAX_LIST;
   cd_error e;
@@ -444,12 +428,17 @@ int cd_run_train(cd_run_prepared *const *r, int n, int *rc, cd_error *errs) {
     if (!rc[i] && (rc[i] = train_alone(r[i], st, lm, ls, &k, &errs[i]))) k = k0;
     for (int j = k0; j < k; j++) owner[j] = i;
   }
-  int failed = -1;
-  if (k == 1) { /* nothing to share a step with */
-    status[0] = cd_run_pair(st[0], lm[0], ls[0], &errs[owner[0]]);
-    if (status[0] != 0 && status[0] != CD_RUN_DIVERGED) rc[owner[0]] = -1;
-  } else if (k > 1 && cd_run_pairs_lockstep(st, lm, ls, k, status, &failed, &e)) {
-    group_failed(r, n, owner, k, failed, &e, rc, errs);
+  cd_error *perr = k ? cd_malloc(sizeof *perr * (size_t)k, &e) : NULL; /* the lockstep pairs' errors */
+  for (int j = 0; j < k && !perr; j++)
+    if (!rc[owner[j]]) rc[owner[j]] = -1, errs[owner[j]] = e;
+  if (!perr) k = 0;
+  if (k == 1) /* nothing to share a step with */
+    status[0] = cd_run_pair(st[0], lm[0], ls[0], &perr[0]);
+  else if (k > 1)
+    cd_run_pairs_lockstep(st, lm, ls, k, status, perr);
+  for (int j = 0; j < k; j++) { /* a run's first failed pair names its error */
+    int i = owner[j];
+    if (!rc[i] && status[j] != 0 && status[j] != CD_RUN_DIVERGED) rc[i] = -1, errs[i] = perr[j];
   }
   for (int j = 0; j < k; j++)
     if (!rc[owner[j]] && status[j] == CD_RUN_DIVERGED && note_new(r[owner[j]], lm[j], ls[j], &errs[owner[j]]))
@@ -460,7 +449,7 @@ int cd_run_train(cd_run_prepared *const *r, int n, int *rc, cd_error *errs) {
     if (had && !rc[i]) rc[i] = write_metrics(&r[i]->st, r[i]->tr.lines, &errs[i]);
     bad |= rc[i] != 0;
   }
-  free(st), free(lm), free(ls), free(status), free(owner);
+  free(st), free(lm), free(ls), free(status), free(owner), free(perr);
   return bad ? -1 : 0;
 }
 

@@ -98,11 +98,12 @@ int cd_run_pair(const cd_run_state *st, cd_method method, int seed, cd_error *e)
 /* The same for n pairs trained in lockstep (prompt head only), pair i of the run st[i]: the
  * pairs that share a model and a prompt layout (one run's, or several runs' in one process:
  * a sweep's cells) take one text-tower pass per step together, each with the files, resume
- * state and results it gets alone; status[i] = 0 or CD_RUN_DIVERGED (a diverged pair leaves
- * the group, the others go on). -1 on an error, with *failed = the pair it came from (-1: the
- * group's own). */
+ * state and results it gets alone. status[i] = 0, CD_RUN_DIVERGED (a diverged pair leaves
+ * its group, the others go on; errs[i] its message) or -1 with errs[i]: an error stops the
+ * lockstep group it happens in (its pairs keep their last finished epoch: a rerun resumes
+ * them), the other groups go on. Returns -1 when any status[i] is. */
 int cd_run_pairs_lockstep(const cd_run_state *const *st, const cd_method *methods, const int *seeds, int n,
-                          int *status, int *failed, cd_error *e);
+                          int *status, cd_error *errs);
 
 /* A pair whose training diverged, as its diverged.json records it. */
 typedef struct {

@@ -226,15 +226,16 @@ static int lockstep_setup(lockstep_pairs *g, const cd_run_state *const *st, cons
 /* The selected parameters' Z of every finished pair in one stacked pass (each head's params
  * hold the selected ones for the pass, then the last ones again), so that the predictions
  * cd_run_pair_write makes of them run no tower. */
-static int refresh_selected(lockstep_pairs *g, cd_error *e) {
+static int refresh_selected(lockstep_pairs *g, const int *status, cd_error *e) {
   size_t total = 0;
   int k = 0;
-  for (int i = 0; i < g->n; i++) total += g->p[i].job.s.diverged ? 0 : g->p[i].job.head.n_params;
+#define SKIP(i) (g->p[i].job.s.diverged || status[i] < 0)
+  for (int i = 0; i < g->n; i++) total += SKIP(i) ? 0 : g->p[i].job.head.n_params;
   float *last = cd_malloc(sizeof(float) * (total ? total : 1), e), *at = last;
   if (!last) return -1;
   for (int i = 0; i < g->n; i++) {
     cd_head *h = &g->p[i].job.head;
-    if (g->p[i].job.s.diverged) continue;
+    if (SKIP(i)) continue;
     memcpy(at, h->params, sizeof(float) * h->n_params), at += h->n_params;
     memcpy(h->params, g->p[i].selected, sizeof(float) * h->n_params);
     g->hp[k++] = h;
@@ -243,23 +244,46 @@ static int refresh_selected(lockstep_pairs *g, cd_error *e) {
   at = last;
   for (int i = 0; i < g->n; i++) {
     cd_head *h = &g->p[i].job.head;
-    if (g->p[i].job.s.diverged) continue;
+    if (SKIP(i)) continue;
     memcpy(h->params, at, sizeof(float) * h->n_params), at += h->n_params;
   }
+#undef SKIP
   free(last);
   return rc;
 }
 
-static int lockstep_write(lockstep_pairs *g, const cd_error *msgs, double seconds, int *status, cd_error *e) {
-  if (refresh_selected(g, e)) return -1;
+/* Every pair still in (status[i] = 0) gets its files, or its diverged.json (status
+ * CD_RUN_DIVERGED); a pair whose files fail gets -1 and its error. */
+static void lockstep_write(lockstep_pairs *g, const cd_error *msgs, double seconds, int *status, cd_error *errs) {
+  cd_error e;
+  if (refresh_selected(g, status, &e)) {
+    for (int i = 0; i < g->n; i++)
+      if (!status[i]) status[i] = -1, errs[i] = e;
+    return;
+  }
   for (int i = 0; i < g->n; i++) {
     cd_run_pair_ctx *p = &g->p[i];
+    if (status[i]) continue;
     keep_divergence(p);
     status[i] = p->diverged ? CD_RUN_DIVERGED : 0;
-    if (p->diverged) *e = msgs[i];
-    if (p->diverged ? record_divergence(p, e) : cd_run_pair_write(p, seconds, e)) return *g->failed = i, lockstep_fail(p, e);
+    if (p->diverged) errs[i] = msgs[i];
+    if (p->diverged ? record_divergence(p, &errs[i]) : cd_run_pair_write(p, seconds, &errs[i]))
+      status[i] = lockstep_fail(p, &errs[i]);
   }
-  return 0;
+}
+
+/* The pairs in[i] stopped with an error: the pair it came from (failed; -1: none in
+ * particular) and the other pairs of its run get e, the others a note naming that run (their
+ * last finished epochs are saved: a rerun resumes them). */
+static void fail_pairs(const lockstep_pairs *g, const int *in, int failed, const cd_error *e, int *status,
+                       cd_error *errs) {
+  for (int i = 0; i < g->n; i++) {
+    if (!in[i]) continue;
+    status[i] = -1;
+    if (failed < 0 || g->p[i].st == g->p[failed].st) errs[i] = *e;
+    else cd_fail(&errs[i], "stopped with the pairs trained in lockstep with %s, which failed (%s); rerun to continue",
+                 g->p[failed].st->cfg->out_dir, e->msg);
+  }
 }
 
 /* The pairs grouped by what their tower pass needs to share: one model and one prompt layout
@@ -302,40 +326,58 @@ static void note_group(const lockstep_pairs *g, int q, int k) {
   }
 }
 
-/* The pairs of group q through one lockstep session run (each session to its own last epoch). */
-static int train_group(lockstep_pairs *g, int q, cd_error *msgs, cd_error *e) {
-  cd_tune_session **sp = cd_malloc(sizeof *sp * (size_t)g->n, e);
-  const cd_tune_hooks **hkp = cd_malloc(sizeof *hkp * (size_t)g->n, e);
-  int *idx = cd_malloc(sizeof *idx * (size_t)g->n, e), k = 0, failed = -1, rc = 0;
-  cd_error *m = cd_calloc((size_t)g->n, sizeof *m, e);
+/* The pairs of group q through one lockstep session run (each session to its own last epoch);
+ * when it fails, its pairs get status -1 and their errors (the other groups go on). */
+static void train_group(lockstep_pairs *g, int q, cd_error *msgs, int *status, cd_error *errs) {
+  cd_error e;
+  cd_tune_session **sp = cd_malloc(sizeof *sp * (size_t)g->n, &e);
+  const cd_tune_hooks **hkp = cd_malloc(sizeof *hkp * (size_t)g->n, &e);
+  int *idx = cd_malloc(sizeof *idx * (size_t)g->n, &e), *in = cd_calloc((size_t)g->n, sizeof *in, &e);
+  int k = 0, failed = -1, rc = 0;
+  cd_error *m = cd_calloc((size_t)g->n, sizeof *m, &e);
   FILE *log = NULL;
-  if (!sp || !hkp || !idx || !m) rc = -1;
+  if (!sp || !hkp || !idx || !in || !m) rc = -1;
   for (int i = 0; !rc && i < g->n; i++)
-    if (g->part[i] == q) sp[k] = g->sp[i], hkp[k] = g->hkp[i], idx[k++] = i, log = log ? log : g->p[i].st->log;
+    if (g->part[i] == q) sp[k] = g->sp[i], hkp[k] = g->hkp[i], idx[k++] = i, in[i] = 1, log = log ? log : g->p[i].st->log;
   char label[64];
   snprintf(label, sizeof label, "lockstep %d pairs", k);
   if (!rc) note_group(g, q, k);
-  if (!rc && cd_tune_lockstep_run(sp, hkp, k, 0, log ? label : NULL, &failed, m, e))
-    rc = failed >= 0 ? (*g->failed = idx[failed], lockstep_fail(&g->p[idx[failed]], e)) : -1;
+  if (!rc && cd_tune_lockstep_run(sp, hkp, k, 0, log ? label : NULL, &failed, m, &e)) {
+    if (failed >= 0) lockstep_fail(&g->p[idx[failed]], &e);
+    rc = -1;
+  }
   for (int j = 0; !rc && j < k; j++) msgs[idx[j]] = m[j];
-  free(sp), free(hkp), free(idx), free(m);
-  return rc;
+  if (rc) {
+    for (int i = 0; in && i < g->n; i++) in[i] = g->part[i] == q;
+    if (in) fail_pairs(g, in, failed >= 0 ? idx[failed] : -1, &e, status, errs);
+    else
+      for (int i = 0; i < g->n; i++) status[i] = g->part[i] == q ? -1 : status[i], errs[i] = e;
+  }
+  free(sp), free(hkp), free(idx), free(in), free(m);
 }
 
 int cd_run_pairs_lockstep(const cd_run_state *const *st, const cd_method *methods, const int *seeds, int n,
-                          int *status, int *failed, cd_error *e) {
+                          int *status, cd_error *errs) {
   double t0 = cd_time_now();
   lockstep_pairs g = {0};
+  int failed = -1, bad = 0;
   g.n = n;
-  g.failed = failed;
-  *failed = -1;
-  cd_error *msgs = cd_calloc((size_t)n, sizeof *msgs, e);
-  int rc = msgs ? lockstep_setup(&g, st, methods, seeds, e) : -1;
-  int groups = rc ? 0 : partition(&g, e);
-  if (groups < 0) rc = -1;
-  for (int q = 0; !rc && q < groups; q++) rc = train_group(&g, q, msgs, e);
-  if (!rc) rc = lockstep_write(&g, msgs, cd_time_now() - t0, status, e);
+  g.failed = &failed;
+  cd_error e;
+  for (int i = 0; i < n; i++) status[i] = 0;
+  cd_error *msgs = cd_calloc((size_t)n, sizeof *msgs, &e);
+  int *all = cd_malloc(sizeof *all * (size_t)n, &e);
+  int groups = -1;
+  if (msgs && all && !lockstep_setup(&g, st, methods, seeds, &e)) groups = partition(&g, &e);
+  if (groups < 0) { /* nothing trained: every pair stops with the error */
+    for (int i = 0; i < n; i++) status[i] = -1, errs[i] = e;
+    for (int i = 0; all && g.p && i < n; i++) all[i] = 1;
+    if (all && g.p) fail_pairs(&g, all, failed, &e, status, errs);
+  }
+  for (int q = 0; q < groups; q++) train_group(&g, q, msgs, status, errs);
+  if (groups >= 0) lockstep_write(&g, msgs, cd_time_now() - t0, status, errs);
+  for (int i = 0; i < n; i++) bad |= status[i] < 0;
   lockstep_free(&g);
-  free(msgs);
-  return rc;
+  free(msgs), free(all);
+  return bad ? -1 : 0;
 }
