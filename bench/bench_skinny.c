@@ -1,6 +1,6 @@
 /* The skinny products of prompt tuning (ops/gemm/skinny.h), two ISA levels side by side.
  *
- *   bench_skinny [threads] [rounds] [level-a] [level-b]
+ *   bench_skinny [threads] [rounds] [level-a] [level-b] [case-substring]
  *
  * For one run's prompts (M = 25 rows, the weights streamed from memory) and a dozen runs
  * stacked in lockstep (M = 300, the weights reused by many rows), ViT-B/32's text-tower widths
@@ -60,7 +60,7 @@ int main(int argc, char **argv) {
   if ((argc > 1 && cd_arg_int("threads", argv[1], 1, CD_POOL_MAX_THREADS, &threads)) ||
       (argc > 2 && cd_arg_int("rounds", argv[2], 1, 1000, &rounds)))
     return 1;
-  const char *na = argc > 3 ? argv[3] : "avx2", *nb = argc > 4 ? argv[4] : "avx512";
+  const char *na = argc > 3 ? argv[3] : "avx2", *nb = argc > 4 ? argv[4] : "avx512", *filter = argc > 5 ? argv[5] : NULL;
   const cd_kernels *ka = NULL, *kb = NULL;
   for (int l = 0; l < CD_ISA_COUNT; l++) {
     if (!strcmp(cd_isa_name((cd_isa)l), na)) ka = cd_kernels_for((cd_isa)l);
@@ -81,6 +81,10 @@ int main(int argc, char **argv) {
   for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++)
     for (int bf16 = 0; bf16 < 2; bf16++)
       for (int backward = 0; backward < 2; backward++) {
+        char tag[64];
+        snprintf(tag, sizeof tag, "%s %s %d %d %d", backward ? "backward" : "forward", bf16 ? "bf16" : "fp32",
+                 shapes[s][0], shapes[s][1], shapes[s][2]);
+        if (filter && !strstr(tag, filter)) continue;
         bench_case c = {.M = shapes[s][0], .K = shapes[s][1], .N = shapes[s][2], .bf16 = bf16, .backward = backward};
         size_t mk = (size_t)c.M * c.K, mn = (size_t)c.M * c.N, nk = (size_t)c.N * c.K;
         c.X = malloc(sizeof(float) * mk), c.dX = malloc(sizeof(float) * mk), c.b = malloc(sizeof(float) * c.N);
@@ -110,8 +114,7 @@ int main(int argc, char **argv) {
         }
         qsort(ratio, rounds, sizeof *ratio, cmp_double);
         double fl = 2.0 * c.M * c.K * c.N * 1e-9;
-        printf("%s %s %d %d %d %.1f %.1f %.2f %.2f\n", backward ? "backward" : "forward", bf16 ? "bf16" : "fp32", c.M,
-               c.K, c.N, fl / best_a, fl / best_b, best_a / best_b, ratio[rounds / 2]);
+        printf("%s %.1f %.1f %.2f %.2f\n", tag, fl / best_a, fl / best_b, best_a / best_b, ratio[rounds / 2]);
         fflush(stdout);
         free(ratio), free(c.X), free(c.dX), free(c.b), free(c.dY), free(c.out);
         for (int k = 0; k < COPIES; k++) free(c.W[k]), free(c.Wh[k]);

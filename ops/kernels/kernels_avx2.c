@@ -221,13 +221,25 @@ INLINE void fwd_rows(int NW, const void *W, int BF, const float *X, int M, int K
 #undef PF_STEP
 }
 
+/* Input rows per pass over the weight rows: many stacked rows (lockstep) would stream every
+ * input row through the cache once per 3 weight rows; in blocks of about XBYTES the block
+ * stays in L2 while the weight rows (in L2 too) pass over it. Each output element is
+ * computed alone, so the blocks do not change the bits. */
+enum { XBYTES = 128 << 10 };
+
 INLINE void avx2_skinny_forward(float *out, const float *X, size_t ldx, const void *W, int BF,
                                 const float *bias, int M, int K, int N, int n0, int n1) {
-  int n = n0;
-  /* the prefetch runs past n1 (to N): the next range of rows is usually the next call's */
-  for (; n + 3 <= n1; n += 3) fwd_rows(3, W, BF, X, M, K, ldx, N, out, bias, n, N);
-  if (n1 - n == 2) fwd_rows(2, W, BF, X, M, K, ldx, N, out, bias, n, N);
-  else if (n1 - n == 1) fwd_rows(1, W, BF, X, M, K, ldx, N, out, bias, n, N);
+  int rows = (int)(XBYTES / (sizeof(float) * ldx)) & ~3;
+  if (rows < 8) rows = 8;
+  for (int m0 = 0; m0 < M; m0 += rows) {
+    int m = M - m0 < rows ? M - m0 : rows, n = n0;
+    const float *Xm = X + (size_t)m0 * ldx;
+    float *om = out + (size_t)m0 * N;
+    /* the prefetch runs past n1 (to N): the next range of rows is usually the next call's */
+    for (; n + 3 <= n1; n += 3) fwd_rows(3, W, BF, Xm, m, K, ldx, N, om, bias, n, N);
+    if (n1 - n == 2) fwd_rows(2, W, BF, Xm, m, K, ldx, N, om, bias, n, N);
+    else if (n1 - n == 1) fwd_rows(1, W, BF, Xm, m, K, ldx, N, om, bias, n, N);
+  }
 }
 
 void cd_skinny_forward_avx2(float *out, const float *X, size_t ldx, const float *W,

@@ -107,7 +107,10 @@ const cd_gemm_kernel cd_gemm_avx512_fp16 = {
  *             K tail in plain C and the bias. A zmm holds two such 8-lane sums: the input rows
  *             are packed in pairs ([row 2q | row 2q+1] per 8 k) and each weight row's 8 k are
  *             broadcast to both halves. Register tile: 4 weight rows x 6 row pairs (24
- *             accumulators, 10 loads per 24 FMAs), reduced 16 outputs at a time.
+ *             accumulators, 10 loads per 24 FMAs), reduced 16 outputs at a time. Loops: weight
+ *             rows in chunks of 64, then tiles of 6 pairs packed into an L1 scratch 512 k at a
+ *             time, then the chunk's weight rows 4 at a time (from L2 after the first pair
+ *             tile); the next chunk's rows are prefetched a line per k step meanwhile.
  *   backward: every dX element is an FMA chain over the weight rows in order starting from
  *             dX, so a 16-wide strip is one zmm: R rows x S strips (24 accumulators at S = 4)
  *             with the AVX2 kernel's chunked strip scratch and its plain C last partial strip. */
@@ -115,18 +118,13 @@ const cd_gemm_kernel cd_gemm_avx512_fp16 = {
 
 enum { FW_NW = 4, FW_NP = 6 };
 
-/* Each thread's packed input pairs: XCAP floats hold 36 rows at K = 512 (the driver hands
- * the kernel blocks of about 128 KB of rows; bigger blocks are packed in turns). */
-enum { XCAP = 36 * 1024 };
-static _Thread_local _Alignas(64) float t_xpairs[XCAP];
-
 /* Rows [0, M) of X into pairs ps floats apart: pair q's 8 k at xp + q * ps + 2k as
  * [row 2q | row 2q+1] (a missing odd row is zero). */
-static void pack_pairs(float *xp, size_t ps, const float *X, size_t ldx, int M, int K8) {
+static void pack_pairs(float *xp, size_t ps, const float *X, size_t ldx, int M, int k0, int k1) {
   for (int q = 0; 2 * q < M; q++) {
     const float *r0 = X + (size_t)2 * q * ldx, *r1 = r0 + ldx;
-    float *d = xp + (size_t)q * ps;
-    for (int k = 0; k < K8; k += 8) {
+    float *d = xp + (size_t)q * ps - 2 * k0;
+    for (int k = k0; k < k1; k += 8) {
       __m256 hi = 2 * q + 1 < M ? _mm256_loadu_ps(r1 + k) : _mm256_setzero_ps();
       _mm512_store_ps(d + 2 * k, _mm512_insertf32x8(_mm512_castps256_ps512(_mm256_loadu_ps(r0 + k)), hi, 1));
     }
@@ -145,7 +143,7 @@ INLINE __m512 w_bcast8(const void *W, int BF, size_t i, __m512i widen) {
 
 /* The 8-lane sums of z[0..8) (16 outputs: z[i]'s halves are outputs 2i and 2i + 1) with the
  * AVX2 kernel's additions: a_j = l_j + l_(j+4), then (a_0 + a_2) + (a_1 + a_3). */
-INLINE void hsum16(const __m512 *z, float *s) {
+INLINE __m512 hsum16v(const __m512 *z) {
   __m512 A[4];
   for (int m = 0; m < 4; m++) /* 128-bit lane q of A[m]: the a_j of output 4m + q */
     A[m] = _mm512_add_ps(_mm512_shuffle_f32x4(z[2 * m], z[2 * m + 1], _MM_SHUFFLE(2, 0, 2, 0)),
@@ -153,95 +151,141 @@ INLINE void hsum16(const __m512 *z, float *s) {
   /* [a0 + a2 of A0, of A1, a1 + a3 of A0, of A1] per lane, and the same of A2, A3 */
   __m512 y01 = _mm512_add_ps(_mm512_unpacklo_ps(A[0], A[1]), _mm512_unpackhi_ps(A[0], A[1]));
   __m512 y23 = _mm512_add_ps(_mm512_unpacklo_ps(A[2], A[3]), _mm512_unpackhi_ps(A[2], A[3]));
-  __m512 r = _mm512_add_ps(_mm512_shuffle_ps(y01, y23, _MM_SHUFFLE(1, 0, 1, 0)),
-                           _mm512_shuffle_ps(y01, y23, _MM_SHUFFLE(3, 2, 3, 2)));
+  /* element 4q + m: output 4m + q */
+  return _mm512_add_ps(_mm512_shuffle_ps(y01, y23, _MM_SHUFFLE(1, 0, 1, 0)),
+                       _mm512_shuffle_ps(y01, y23, _MM_SHUFFLE(3, 2, 3, 2)));
+}
+
+INLINE void hsum16(const __m512 *z, float *s) {
   _Alignas(64) float o[16];
-  _mm512_store_ps(o, r); /* o[4q + m]: output 4m + q */
+  _mm512_store_ps(o, hsum16v(z));
   for (int m = 0; m < 4; m++)
     for (int q = 0; q < 4; q++) s[4 * m + q] = o[4 * q + m];
 }
 
-/* Weight rows n0 .. n0 + NW - 1 against input rows m0 .. m0 + mr - 1 (pairs m0 / 2 on, mr <=
- * 2 NP); pf/npf: lines of the next weight rows to prefetch meanwhile. */
-INLINE void fwd_tile(int NW, int NP, const void *W, int BF, const float *xp, size_t ps, const float *X,
-                     size_t ldx, int K, int N, float *out, const float *bias, int n0, int m0, int mr,
-                     const char *pf, int npf) {
+/* K per packed block (6 pairs: 25 KB) and weight rows per chunk. */
+enum { FW_KB = 512, FW_NCH = 64 };
+static _Thread_local _Alignas(64) float t_xtile[FW_NP * (2 * FW_KB + 16)];
+
+typedef struct {
+  const void *W;
+  const float *X, *bias;
+  float *out;
+  size_t ldx;
+  int K, K8, N;
+} fw_args;
+
+/* Weight rows n .. n + NW - 1 x the NP pairs of xb (packed for k in [k0, k1), ps apart, input
+ * rows m0 .. m0 + mr - 1): the lane sums continue from `save` unless k0 == 0 and end there
+ * unless k1 == K8, where they are reduced and written out. */
+INLINE void fwd_block(int NW, int NP, int BF, const fw_args *f, const float *xb, size_t ps, int n, int m0, int mr,
+                      int k0, int k1, __m512 *save, const char *pf, int npf) {
   const __m512i widen = _mm512_setr_epi32(0, 1 << 16, 2 << 16, 3 << 16, 4 << 16, 5 << 16, 6 << 16, 7 << 16, 0,
                                           1 << 16, 2 << 16, 3 << 16, 4 << 16, 5 << 16, 6 << 16, 7 << 16);
   __m512 acc[FW_NW * FW_NP + 7];
-  for (int i = 0; i < NW * NP; i++) acc[i] = _mm512_setzero_ps();
+  if (k0)
+    for (int i = 0; i < NW * NP; i++) acc[i] = save[i];
+  else
+    for (int i = 0; i < NW * NP; i++) acc[i] = _mm512_setzero_ps();
   size_t w[FW_NW];
-  const float *x[FW_NP];
-  for (int a = 0; a < NW; a++) w[a] = (size_t)(n0 + a) * K;
-  for (int p = 0; p < NP; p++) x[p] = xp + (size_t)(m0 / 2 + p) * ps;
-  int K8 = K & ~7;
-  for (int i = 0; i < npf; i++) _mm_prefetch(pf + 64 * i, _MM_HINT_T1);
-  for (int k = 0; k < K8; k += 8) {
+  for (int a = 0; a < NW; a++) w[a] = (size_t)(n + a) * f->K;
+  int ipf = 0;
+  for (int k = k0; k < k1; k += 8) {
+    if (ipf < npf) _mm_prefetch(pf + 64 * ipf, _MM_HINT_T1), ipf++;
     __m512 wv[FW_NW];
-    for (int a = 0; a < NW; a++) wv[a] = w_bcast8(W, BF, w[a] + k, widen);
+    for (int a = 0; a < NW; a++) wv[a] = w_bcast8(f->W, BF, w[a] + k, widen);
     for (int p = 0; p < NP; p++) {
-      __m512 xv = _mm512_load_ps(x[p] + 2 * k);
+      __m512 xv = _mm512_load_ps(xb + (size_t)p * ps + 2 * (k - k0));
       for (int a = 0; a < NW; a++) acc[a * NP + p] = _mm512_fmadd_ps(wv[a], xv, acc[a * NP + p]);
     }
+  }
+  for (; ipf < npf; ipf++) _mm_prefetch(pf + 64 * ipf, _MM_HINT_T1);
+  if (k1 < f->K8) {
+    for (int i = 0; i < NW * NP; i++) save[i] = acc[i];
+    return;
+  }
+  if (NW == FW_NW && f->K8 == f->K) { /* no K tail: 4 weight rows x 4 input rows per reduction */
+    __m512 b4 = f->bias ? _mm512_broadcast_f32x4(_mm_loadu_ps(f->bias + n)) : _mm512_setzero_ps();
+    for (int p = 0; p < NP; p += 2) {
+      __m512 z[8];
+      for (int a = 0; a < FW_NW; a++) {
+        z[2 * a] = acc[a * NP + p];
+        z[2 * a + 1] = p + 1 < NP ? acc[a * NP + p + 1] : _mm512_setzero_ps();
+      }
+      _Alignas(64) float o[16]; /* o[4q .. 4q + 3]: input row 2p + q, weight rows n .. n + 3 */
+      _mm512_store_ps(o, _mm512_add_ps(hsum16v(z), b4));
+      for (int q = 0; q < 4 && 2 * p + q < mr; q++) memcpy(f->out + (size_t)(m0 + 2 * p + q) * f->N + n, o + 4 * q, 16);
+    }
+    return;
   }
   float sum[2 * (FW_NW * FW_NP + 7)];
   for (int i = NW * NP; i < (NW * NP + 7) / 8 * 8; i++) acc[i] = _mm512_setzero_ps();
   for (int i = 0; i < NW * NP; i += 8) hsum16(acc + i, sum + 2 * i);
   for (int a = 0; a < NW; a++)
     for (int r = 0; r < mr; r++)
-      out[(size_t)(m0 + r) * N + n0 + a] = cd_x86_skinny_out(sum[2 * (a * NP + r / 2) + r % 2], W, BF, w[a],
-                                                             X + (size_t)(m0 + r) * ldx, K8, K, bias, n0 + a);
+      f->out[(size_t)(m0 + r) * f->N + n + a] =
+          cd_x86_skinny_out(sum[2 * (a * NP + r / 2) + r % 2], f->W, BF, w[a], f->X + (size_t)(m0 + r) * f->ldx,
+                            f->K8, f->K, f->bias, n + a);
 }
 
-/* Weight rows n0 .. n0 + NW - 1 against all M rows, in tiles of up to FW_NP pairs of about
- * equal size; while they run (the weight rows from L1 after the first tile) the next NW
- * weight rows are prefetched, a share per tile, as in the AVX2 kernel. */
-INLINE void fwd_rows(int NW, const void *W, int BF, const float *xp, size_t ps, const float *X, size_t ldx, int M,
-                     int K, int N, float *out, const float *bias, int n0, int nend) {
-  const size_t esz = BF ? 2 : 4;
-  int npairs = (M + 1) / 2, nt = (npairs + FW_NP - 1) / FW_NP;
-  int rest = nend - n0 - NW < FW_NW ? nend - n0 - NW : FW_NW;
-  int left = rest > 0 ? (int)(((size_t)rest * K * esz + 63) / 64) : 0, per = (left + nt - 1) / nt;
-  if (per > 16) per = 16;
-  const char *pf = (const char *)W + (size_t)(n0 + NW) * K * esz;
-  for (int t = 0, q = 0; t < nt; t++) {
-    int np = npairs / nt + (t < npairs % nt), m0 = 2 * q, mr = 2 * np < M - m0 ? 2 * np : M - m0;
-    int npf = per < left ? per : left;
-    switch (np) {
-#define FW_CASE(P) case P: fwd_tile(NW, P, W, BF, xp, ps, X, ldx, K, N, out, bias, n0, m0, mr, pf, npf); break;
-      FW_CASE(1) FW_CASE(2) FW_CASE(3) FW_CASE(4) FW_CASE(5) FW_CASE(6)
-#undef FW_CASE
-    default: break;
+/* Weight rows [c0, c1) (at most FW_NCH) x NP pairs from input row m0, K block by K block
+ * (save: the lane sums between blocks); pf: the next weight rows to prefetch meanwhile, per
+ * block. */
+INLINE void fwd_pairs(int NP, int BF, const fw_args *f, int M, int m0, int c0, int c1,
+                      __m512 (*save)[FW_NW * FW_NP], const char **pf, int *left, int per) {
+  size_t ps = 2 * FW_KB + 16;
+  int mr = 2 * NP < M - m0 ? 2 * NP : M - m0;
+  for (int k0 = 0; k0 < f->K8; k0 += FW_KB) {
+    int k1 = k0 + FW_KB < f->K8 ? k0 + FW_KB : f->K8;
+    pack_pairs(t_xtile, ps, f->X + (size_t)m0 * f->ldx, f->ldx, mr, k0, k1);
+    for (int n = c0, t = 0; n < c1; n += FW_NW, t++) {
+      int npf = per < *left ? per : *left;
+      switch (c1 - n < FW_NW ? c1 - n : FW_NW) {
+      case 4: fwd_block(4, NP, BF, f, t_xtile, ps, n, m0, mr, k0, k1, save[t], *pf, npf); break;
+      case 3: fwd_block(3, NP, BF, f, t_xtile, ps, n, m0, mr, k0, k1, save[t], *pf, npf); break;
+      case 2: fwd_block(2, NP, BF, f, t_xtile, ps, n, m0, mr, k0, k1, save[t], *pf, npf); break;
+      default: fwd_block(1, NP, BF, f, t_xtile, ps, n, m0, mr, k0, k1, save[t], *pf, npf); break;
+      }
+      *pf += 64 * npf, *left -= npf;
     }
-    pf += 64 * npf, left -= npf, q += np;
+  }
+}
+
+INLINE void avx512_skinny_forward_blocked(float *out, const float *X, size_t ldx, const void *W, int BF,
+                                          const float *bias, int M, int K, int N, int n0, int n1) {
+  fw_args f = {W, X, bias, out, ldx, K, K & ~7, N};
+  const size_t esz = BF ? 2 : 4;
+  __m512 save[FW_NCH / FW_NW][FW_NW * FW_NP];
+  int npairs = (M + 1) / 2, nt = (npairs + FW_NP - 1) / FW_NP, nkb = (f.K8 + FW_KB - 1) / FW_KB;
+  for (int c0 = n0; c0 < n1; c0 += FW_NCH) {
+    int c1 = c0 + FW_NCH < n1 ? c0 + FW_NCH : n1;
+    /* the next chunk's rows (past n1 too: usually the next call's), spread over the blocks */
+    int rest = N - c1 < c1 - c0 ? N - c1 : c1 - c0;
+    int left = rest > 0 ? (int)(((size_t)rest * K * esz + 63) / 64) : 0;
+    int calls = nt * nkb * ((c1 - c0 + FW_NW - 1) / FW_NW), per = (left + calls - 1) / calls;
+    const char *pf = (const char *)W + (size_t)c1 * K * esz;
+    for (int t = 0, q = 0; t < nt; t++) {
+      int np = npairs / nt + (t < npairs % nt);
+      switch (np) {
+#define FP_CASE(P) case P: fwd_pairs(P, BF, &f, M, 2 * q, c0, c1, save, &pf, &left, per); break;
+        FP_CASE(1) FP_CASE(2) FP_CASE(3) FP_CASE(4) FP_CASE(5) FP_CASE(6)
+#undef FP_CASE
+      default: break;
+      }
+      q += np;
+    }
   }
 }
 
 INLINE void avx512_skinny_forward(float *out, const float *X, size_t ldx, const void *W, int BF,
                                   const float *bias, int M, int K, int N, int n0, int n1) {
-  int K8 = K & ~7;
-  size_t ps = 2 * (size_t)K8 + 16; /* pairs 64 bytes more than a multiple of 4 KB apart: other L1 sets */
-  int cap = 2 * (int)(XCAP / ps);
-  if (K8 == 0 || cap < 2) { /* nothing for the vectors, or a row too long to pack: the same bits */
+  if (M <= 0) return;
+  if (K < 8) { /* nothing for the vectors: the AVX2 kernel's plain C, the same bits */
     if (BF) cd_skinny_forward_bf16_avx2(out, X, ldx, W, bias, M, K, N, n0, n1);
     else cd_skinny_forward_avx2(out, X, ldx, W, bias, M, K, N, n0, n1);
     return;
   }
-  for (int m0 = 0; m0 < M; m0 += cap) {
-    int m = M - m0 < cap ? M - m0 : cap;
-    const float *Xm = X + (size_t)m0 * ldx;
-    float *om = out + (size_t)m0 * N;
-    pack_pairs(t_xpairs, ps, Xm, ldx, m, K8);
-    int n = n0;
-    /* the prefetch runs past n1 (to N): the next range of rows is usually the next call's */
-    for (; n + FW_NW <= n1; n += FW_NW) fwd_rows(FW_NW, W, BF, t_xpairs, ps, Xm, ldx, m, K, N, om, bias, n, N);
-    switch (n1 - n) {
-    case 3: fwd_rows(3, W, BF, t_xpairs, ps, Xm, ldx, m, K, N, om, bias, n, N); break;
-    case 2: fwd_rows(2, W, BF, t_xpairs, ps, Xm, ldx, m, K, N, om, bias, n, N); break;
-    case 1: fwd_rows(1, W, BF, t_xpairs, ps, Xm, ldx, m, K, N, om, bias, n, N); break;
-    default: break;
-    }
-  }
+  avx512_skinny_forward_blocked(out, X, ldx, W, BF, bias, M, K, N, n0, n1);
 }
 
 void cd_skinny_forward_avx512(float *out, const float *X, size_t ldx, const float *W,
@@ -254,15 +298,32 @@ void cd_skinny_forward_bf16_avx512(float *out, const float *X, size_t ldx, const
   avx512_skinny_forward(out, X, ldx, W, 1, bias, M, K, N, n0, n1);
 }
 
+/* The prefetch of the next chunk's part of a strip group (lpr lines per weight row), spread
+ * over the group's row tiles a line per weight row step: issued all at once the requests
+ * would queue behind each other and stall the tile. */
+typedef struct {
+  const char *p;
+  size_t row;
+  int lpr, line, left;
+} bwd_pf;
+
+INLINE void pf_next(bwd_pf *f) {
+  if (f->left <= 0) return;
+  _mm_prefetch(f->p + 64 * f->line, _MM_HINT_T1);
+  if (++f->line == f->lpr) f->line = 0, f->p += f->row;
+  f->left--;
+}
+
 /* R rows x S strips of dX from m0, c0 (strip s's chunk rows at st + s * CD_SKINNY_PCHUNK * 16):
- * per weight row S loads and R broadcasts for R * S FMAs. */
+ * per weight row S loads and R broadcasts for R * S FMAs; npf lines of pf fetched meanwhile. */
 INLINE void bwd_tile(int R, int S, float *dX, const float *dY, const float *st, int K, int N, int m0, int c0,
-                     int p0, int p1) {
+                     int p0, int p1, bwd_pf *pf, int npf) {
   __m512 acc[24];
   for (int r = 0; r < R; r++)
     for (int s = 0; s < S; s++) acc[r * S + s] = _mm512_loadu_ps(dX + (size_t)(m0 + r) * K + c0 + 16 * s);
   const float *g = dY + (size_t)m0 * N;
   for (int p = p0; p < p1; p++) {
+    if (p - p0 < npf) pf_next(pf);
     __m512 b[4];
     for (int s = 0; s < S; s++) b[s] = _mm512_loadu_ps(st + ((size_t)s * CD_SKINNY_PCHUNK + (p - p0)) * 16);
     for (int r = 0; r < R; r++) {
@@ -277,12 +338,12 @@ INLINE void bwd_tile(int R, int S, float *dX, const float *dY, const float *st, 
 /* All M rows of S strips from c0, in row tiles of about equal size, up to 24 / S rows (at
  * least 6). */
 INLINE void bwd_strips(int S, float *dX, const float *dY, const float *st, int M, int K, int N, int c0, int p0,
-                       int p1) {
-  int rmax = S == 4 ? 6 : 12, nt = (M + rmax - 1) / rmax;
+                       int p1, bwd_pf *pf) {
+  int rmax = S == 4 ? 6 : 12, nt = (M + rmax - 1) / rmax, npf = (pf->left + nt - 1) / nt;
   for (int t = 0, m = 0; t < nt; t++) {
     int R = M / nt + (t < M % nt);
     switch (R) {
-#define BW_CASE(RR) case RR: if (RR * S <= 24) bwd_tile(RR, S, dX, dY, st, K, N, m, c0, p0, p1); break;
+#define BW_CASE(RR) case RR: if (RR * S <= 24) bwd_tile(RR, S, dX, dY, st, K, N, m, c0, p0, p1, pf, npf); break;
       BW_CASE(1) BW_CASE(2) BW_CASE(3) BW_CASE(4) BW_CASE(5) BW_CASE(6)
       BW_CASE(7) BW_CASE(8) BW_CASE(9) BW_CASE(10) BW_CASE(11) BW_CASE(12)
 #undef BW_CASE
@@ -300,7 +361,7 @@ INLINE void avx512_skinny_backward(float *dX, const float *dY, const void *W, in
   enum { PCHUNK = CD_SKINNY_PCHUNK };
   const size_t esz = BF ? 2 : 4;
   const char *Wb = W;
-  int jb0 = j0 / 16, ns = (j1 - j0) / 16; /* full strips */
+  int jb0 = j0 / 16, ns = M > 0 ? (j1 - j0) / 16 : 0; /* full strips */
   for (int p0 = 0; p0 < N && ns > 0; p0 += PCHUNK) {
     int p1 = p0 + PCHUNK < N ? p0 + PCHUNK : N;
     for (int p = p0; p < p1; p++) {
@@ -314,13 +375,14 @@ INLINE void avx512_skinny_backward(float *dX, const float *dY, const void *W, in
     }
     for (int j = 0; j < ns;) {
       int S = ns - j >= 4 ? 4 : ns - j >= 2 ? 2 : 1, c0 = (jb0 + j) * 16;
-      /* the next chunk's part of these strips (a line per row and strip), fetched meanwhile */
-      for (int p = p1; p < p1 + PCHUNK && p < N; p++)
-        for (size_t b = 0; b < (size_t)S * 16 * esz; b += 64) _mm_prefetch(Wb + ((size_t)p * K + c0) * esz + b, _MM_HINT_T1);
+      /* the next chunk's part of these strips, fetched meanwhile */
+      int lpr = (int)((S * 16 * esz + 63) / 64), rows = N - p1 < PCHUNK ? N - p1 : PCHUNK;
+      bwd_pf pf = {Wb + ((size_t)p1 * K + c0) * esz, (size_t)K * esz, lpr, 0, rows * lpr};
       const float *st = pk + (size_t)j * PCHUNK * 16;
-      if (S == 4) bwd_strips(4, dX, dY, st, M, K, N, c0, p0, p1);
-      else if (S == 2) bwd_strips(2, dX, dY, st, M, K, N, c0, p0, p1);
-      else bwd_strips(1, dX, dY, st, M, K, N, c0, p0, p1);
+      if (S == 4) bwd_strips(4, dX, dY, st, M, K, N, c0, p0, p1, &pf);
+      else if (S == 2) bwd_strips(2, dX, dY, st, M, K, N, c0, p0, p1, &pf);
+      else bwd_strips(1, dX, dY, st, M, K, N, c0, p0, p1, &pf);
+      while (pf.left > 0) pf_next(&pf);
       j += S;
     }
   }
