@@ -110,6 +110,7 @@ int cd_train_job_begin(cd_train_job *j, int start_epoch, cd_error *e) {
   j->hk.epoch_end = epoch_end;
   j->hk.user = j;
   j->hk.progress_label = c->progress_label;
+  j->hk.epoch_end_concurrent = c->epoch_end_concurrent;
   if (c->ckpt && c->head == CD_HEAD_PROMPT) {
     cd_train_job_meta(j, start_epoch, &j->meta);
     j->hk.ckpt_path = c->ckpt;

@@ -65,6 +65,7 @@ typedef struct {
   /* after every epoch (epochs completed, the epoch's mean loss); non-zero stops the job */
   int (*epoch_end)(void *user, int epoch, double mean_loss, cd_error *e);
   void *user;
+  int epoch_end_concurrent;    /* epoch_end may run beside other jobs' (cd_tune_hooks) */
   const char *progress_label;  /* progress line on a terminal (NULL: none) */
   int want_start_loss;         /* begin of a fresh job computes j->start_loss (run: epoch 0) */
 } cd_train_job_config;

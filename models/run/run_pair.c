@@ -2,6 +2,7 @@
  * evaluate every epoch, keep the selected epoch, write the pair's directory (done.json last).
  * See run.h for the files. */
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,6 +43,7 @@ static int setup(cd_run_pair_ctx *p, cd_error *e) {
   }
   jc.epoch_end = on_epoch;
   jc.user = p;
+  jc.epoch_end_concurrent = 1; /* on_epoch locks what the pairs share */
   jc.want_start_loss = 1;
   snprintf(p->label, sizeof p->label, "%s seed %d", cd_method_name(p->method), p->seed);
   jc.progress_label = st->log ? p->label : NULL;
@@ -71,10 +73,16 @@ static int on_epoch(void *user, int epoch, double mean_loss, cd_error *e) {
   }
   snprintf(p->label, sizeof p->label, "%s seed %d  val worst %.3f (pseudo %.3f)", cd_method_name(p->method),
            p->seed, p->ev.val.worst_group_acc, p->ev.val_pseudo.worst_group_acc);
-  if (cd_run_pair_save_state(p, epoch, e) || cd_run_save_elapsed(p->st, e)) return -1;
-  if (c->on_epoch && c->on_epoch(c->on_epoch_user, p->method, p->seed, epoch))
-    return cd_fail(e, "stopped after epoch %d (rerun to continue)", epoch);
-  return 0;
+  if (cd_run_pair_save_state(p, epoch, e)) return -1;
+  /* the run's elapsed.json and the caller's hook are shared by the pairs, whose epochs a
+   * lockstep group may end on several threads at once */
+  static pthread_mutex_t shared = PTHREAD_MUTEX_INITIALIZER;
+  pthread_mutex_lock(&shared);
+  int rc = cd_run_save_elapsed(p->st, e);
+  if (!rc && c->on_epoch && c->on_epoch(c->on_epoch_user, p->method, p->seed, epoch))
+    rc = cd_fail(e, "stopped after epoch %d (rerun to continue)", epoch);
+  pthread_mutex_unlock(&shared);
+  return rc;
 }
 
 static void keep_divergence(cd_run_pair_ctx *p) {

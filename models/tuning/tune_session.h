@@ -65,6 +65,10 @@ typedef struct {
   const char *progress_label; /* progress line on a terminal; NULL: none */
   const char *ckpt_path;      /* prompt checkpoint after every epoch (prompt head); NULL: none */
   cd_prompt_ckpt_meta *meta;  /* sidecar of the checkpoint (epoch and step are filled in) */
+  /* 1: epoch_end and the checkpoint touch only this session's state and files (what they
+   * share with other sessions they lock), so that a lockstep group may end several sessions'
+   * epochs at once (their evaluations and fsyncs on different threads). */
+  int epoch_end_concurrent;
 } cd_tune_hooks;
 
 enum { CD_TUNE_DIVERGED_LOSS = 1000 };
