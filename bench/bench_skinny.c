@@ -4,7 +4,8 @@
  *
  * For one run's prompts (M = 25 rows, the weights streamed from memory) and a dozen runs
  * stacked in lockstep (M = 300, the weights reused by many rows), ViT-B/32's text-tower widths
- * (K x N = 512 x 2048, 2048 x 512, 512 x 512), float32 and bfloat16 weights, the forward
+ * (K x N = 512 x 2048, 2048 x 512, 512 x 512) and the demo's toy CLIP's (96, 288, 384 wide:
+ * 33 rows and 6 rows, its 15 runs in lockstep), float32 and bfloat16 weights, the forward
  * out = X · W^T + b and the input gradient dX += dY · W, each timed on level a and level b
  * (default avx2 and avx512) in alternating rounds so that both see the same share of a shared
  * machine. Each round times a batch of calls long enough to read (about 20 ms) by process CPU
@@ -77,7 +78,9 @@ int main(int argc, char **argv) {
   printf("# dir prec M K N GFLOP/s(%s) GFLOP/s(%s) %s/%s(best rounds) %s/%s(median of paired rounds)\n", na, nb,
          nb, na, nb, na);
   static const int shapes[][3] = {{25, 512, 2048}, {25, 2048, 512}, {25, 512, 512},
-                                  {300, 512, 2048}, {300, 2048, 512}, {300, 512, 512}};
+                                  {300, 512, 2048}, {300, 2048, 512}, {300, 512, 512},
+                                  /* the demo's toy text tower, 15 runs in lockstep */
+                                  {33, 96, 288},    {33, 96, 384},    {33, 384, 96},  {6, 96, 96}};
   for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++)
     for (int bf16 = 0; bf16 < 2; bf16++)
       for (int backward = 0; backward < 2; backward++) {
