@@ -314,10 +314,11 @@ INLINE void pf_next(bwd_pf *f) {
   f->left--;
 }
 
-/* R rows x S strips of dX from m0, c0 (strip s's chunk rows at st + s * CD_SKINNY_PCHUNK * 16):
- * per weight row S loads and R broadcasts for R * S FMAs; npf lines of pf fetched meanwhile. */
-INLINE void bwd_tile(int R, int S, float *dX, const float *dY, const float *st, int K, int N, int m0, int c0,
-                     int p0, int p1, bwd_pf *pf, int npf) {
+/* R rows x S strips of dX from m0, c0 (weight row p of strip s at st + (p - p0) * ldr + s *
+ * lds): per weight row S loads and R broadcasts for R * S FMAs; npf lines of pf fetched
+ * meanwhile. */
+INLINE void bwd_tile(int R, int S, float *dX, const float *dY, const float *st, size_t ldr, size_t lds, int K,
+                     int N, int m0, int c0, int p0, int p1, bwd_pf *pf, int npf) {
   __m512 acc[24];
   for (int r = 0; r < R; r++)
     for (int s = 0; s < S; s++) acc[r * S + s] = _mm512_loadu_ps(dX + (size_t)(m0 + r) * K + c0 + 16 * s);
@@ -325,7 +326,7 @@ INLINE void bwd_tile(int R, int S, float *dX, const float *dY, const float *st, 
   for (int p = p0; p < p1; p++) {
     if (p - p0 < npf) pf_next(pf);
     __m512 b[4];
-    for (int s = 0; s < S; s++) b[s] = _mm512_loadu_ps(st + ((size_t)s * CD_SKINNY_PCHUNK + (p - p0)) * 16);
+    for (int s = 0; s < S; s++) b[s] = _mm512_loadu_ps(st + (size_t)(p - p0) * ldr + s * lds);
     for (int r = 0; r < R; r++) {
       __m512 a = _mm512_set1_ps(g[(size_t)r * N + p]);
       for (int s = 0; s < S; s++) acc[r * S + s] = _mm512_fmadd_ps(a, b[s], acc[r * S + s]);
@@ -337,13 +338,13 @@ INLINE void bwd_tile(int R, int S, float *dX, const float *dY, const float *st, 
 
 /* All M rows of S strips from c0, in row tiles of about equal size, up to 24 / S rows (at
  * least 6). */
-INLINE void bwd_strips(int S, float *dX, const float *dY, const float *st, int M, int K, int N, int c0, int p0,
-                       int p1, bwd_pf *pf) {
+INLINE void bwd_strips(int S, float *dX, const float *dY, const float *st, size_t ldr, size_t lds, int M, int K,
+                       int N, int c0, int p0, int p1, bwd_pf *pf) {
   int rmax = S == 4 ? 6 : 12, nt = (M + rmax - 1) / rmax, npf = (pf->left + nt - 1) / nt;
   for (int t = 0, m = 0; t < nt; t++) {
     int R = M / nt + (t < M % nt);
     switch (R) {
-#define BW_CASE(RR) case RR: if (RR * S <= 24) bwd_tile(RR, S, dX, dY, st, K, N, m, c0, p0, p1, pf, npf); break;
+#define BW_CASE(RR) case RR: if (RR * S <= 24) bwd_tile(RR, S, dX, dY, st, ldr, lds, K, N, m, c0, p0, p1, pf, npf); break;
       BW_CASE(1) BW_CASE(2) BW_CASE(3) BW_CASE(4) BW_CASE(5) BW_CASE(6)
       BW_CASE(7) BW_CASE(8) BW_CASE(9) BW_CASE(10) BW_CASE(11) BW_CASE(12)
 #undef BW_CASE
@@ -362,9 +363,14 @@ INLINE void avx512_skinny_backward(float *dX, const float *dY, const void *W, in
   const size_t esz = BF ? 2 : 4;
   const char *Wb = W;
   int jb0 = j0 / 16, ns = M > 0 ? (j1 - j0) / 16 : 0; /* full strips */
+  /* float32 rows whose stride spreads over the L1 sets (not a multiple of 512 bytes) are read
+   * in place: a chunk's part of a strip group is a few KB in L1 either way, and the copy
+   * cost as much as a tenth of the toy CLIP's backward */
+  int direct = !BF && K % 128 != 0;
+  size_t ldr = direct ? (size_t)K : 16, lds = direct ? 16 : (size_t)PCHUNK * 16;
   for (int p0 = 0; p0 < N && ns > 0; p0 += PCHUNK) {
     int p1 = p0 + PCHUNK < N ? p0 + PCHUNK : N;
-    for (int p = p0; p < p1; p++) {
+    for (int p = p0; p < p1 && !direct; p++) {
       size_t w = (size_t)p * K + (size_t)jb0 * 16;
       for (int j = 0; j < ns; j++) {
         __m512 v = BF ? _mm512_castsi512_ps(_mm512_slli_epi32(
@@ -378,10 +384,10 @@ INLINE void avx512_skinny_backward(float *dX, const float *dY, const void *W, in
       /* the next chunk's part of these strips, fetched meanwhile */
       int lpr = (int)((S * 16 * esz + 63) / 64), rows = N - p1 < PCHUNK ? N - p1 : PCHUNK;
       bwd_pf pf = {Wb + ((size_t)p1 * K + c0) * esz, (size_t)K * esz, lpr, 0, rows * lpr};
-      const float *st = pk + (size_t)j * PCHUNK * 16;
-      if (S == 4) bwd_strips(4, dX, dY, st, M, K, N, c0, p0, p1, &pf);
-      else if (S == 2) bwd_strips(2, dX, dY, st, M, K, N, c0, p0, p1, &pf);
-      else bwd_strips(1, dX, dY, st, M, K, N, c0, p0, p1, &pf);
+      const float *st = direct ? (const float *)W + (size_t)p0 * K + c0 : pk + (size_t)j * PCHUNK * 16;
+      if (S == 4) bwd_strips(4, dX, dY, st, ldr, lds, M, K, N, c0, p0, p1, &pf);
+      else if (S == 2) bwd_strips(2, dX, dY, st, ldr, lds, M, K, N, c0, p0, p1, &pf);
+      else bwd_strips(1, dX, dY, st, ldr, lds, M, K, N, c0, p0, p1, &pf);
       while (pf.left > 0) pf_next(&pf);
       j += S;
     }
