@@ -364,7 +364,7 @@ static void check_skinny(const cd_kernels *kt, int bf16) {
     float *X = fmake((size_t)M * K, 50, 1.0f), *W = fmake((size_t)N * K, 51, 0.1f), *b = fmake(N, 52, 0.5f);
     float *dY = fmake((size_t)M * N, 53, 1.0f), *o = malloc(sizeof(float) * M * N), *r = malloc(sizeof(float) * M * N);
     float *dX = fmake((size_t)M * K, 54, 1.0f), *dr = malloc(sizeof(float) * M * K);
-    float *strip = aligned_alloc(32, sizeof(float) * CD_SKINNY_PCHUNK * ((K + 15) / 16 * 16));
+    float *strip = aligned_alloc(32, sizeof(float) * CD_SKINNY_PCHUNK_MAX * ((K + 15) / 16 * 16));
     uint16_t *Wh = malloc(sizeof(uint16_t) * (size_t)N * K);
     for (size_t i = 0; i < (size_t)N * K; i++) Wh[i] = cd_f32_to_bf16(W[i]), W[i] = bf16 ? cd_bf16_to_f32(Wh[i]) : W[i];
     memcpy(dr, dX, sizeof(float) * M * K);

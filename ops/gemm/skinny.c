@@ -167,7 +167,7 @@ static void backward_item(void *ctx, int i, int worker) {
     free(pairs);
     return;
   }
-  float *strip = strip_scratch((size_t)CD_SKINNY_PCHUNK * (jb1 - jb0) * 16);
+  float *strip = strip_scratch((size_t)CD_SKINNY_PCHUNK_MAX * (jb1 - jb0) * 16);
   if (j->Wh && strip) j->kt->skinny_backward_bf16(j->out, j->dY, j->Wh, j->M, j->K, j->N, j0, j1, strip);
   else if (j->Wh) cd_skinny_backward_bf16_portable(j->out, j->dY, j->Wh, j->M, j->K, j->N, j0, j1, NULL);
   else if (strip) j->kt->skinny_backward(j->out, j->dY, j->W, j->M, j->K, j->N, j0, j1, strip);

@@ -5,7 +5,8 @@
  * The drivers split the work over threads (forward: weight rows, backward: column strips of
  * dX, so each output element is computed by one thread in a fixed order) and run the kernel
  * table's range kernels. Either way each thread streams its own part of the weight once.
- * The backward reads W's rows in chunks of CD_SKINNY_PCHUNK rows, copied strip by strip into
+ * The backward reads W's rows in chunks of CD_SKINNY_PCHUNK rows (CD_SKINNY_PCHUNK_MAX for
+ * many rows in the AVX-512 kernel), copied strip by strip into
  * an L1-sized scratch as they stream by, rather than a transposed copy of W packed at load:
  * that copy would double the tower's float32 weights (about 150 MB more for ViT-B/32's text tower) and
  * the in-cache and streamed backward already run at the same speed (the copy is not what

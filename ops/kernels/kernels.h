@@ -145,8 +145,9 @@ void cd_attention_head_neon(float *out, ptrdiff_t ldo, const float *q, const flo
 
 /* ---- skinny products (few rows against a [N,K] weight, see ops/gemm/skinny.h) ----
  * forward: out columns [n0, n1) (weight rows); backward: dX columns [j0, j1) (j0 a multiple
- * of 16), with strip scratch of CD_SKINNY_PCHUNK * (j1 - j0) floats, 64-byte aligned. */
+ * of 16), with strip scratch of CD_SKINNY_PCHUNK_MAX * (j1 - j0) floats, 64-byte aligned. */
 #define CD_SKINNY_PCHUNK 32
+#define CD_SKINNY_PCHUNK_MAX 128 /* the longest chunk a kernel uses (the scratch is sized for it) */
 void cd_skinny_forward_portable(float *out, const float *X, size_t ldx, const float *W,
                                 const float *bias, int M, int K, int N, int n0, int n1);
 void cd_skinny_backward_portable(float *dX, const float *dY, const float *W, int M, int K, int N,
