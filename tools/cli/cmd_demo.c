@@ -44,7 +44,7 @@ static void print_help(void) {
          "  --seeds LIST   training seeds (default 0,1,2)\n"
          "  --epochs E     prompt-tuning epochs (default 50, as CoOp)\n"
          "  --model M      another CLIP instead of the toy one\n"
-         "  --threads N    threads (default: all for drawing, 1 for the toy CLIP's small ops)\n"
+         "  --threads N    threads (default: all for drawing and tuning, 1 for embedding with the toy CLIP)\n"
          "  --precision P  fp32 (default) or bf16: the tuned text tower's weights (run --precision);\n"
          "                 a bf16 run goes to DIR/run-bf16\n"
          "The toy CLIP is looked up in $CLIPDEBIAS_TOYCLIP, next to the program (a build folder\n"
@@ -71,6 +71,7 @@ typedef struct {
   const char *out, *model, *seeds;
   double scale;
   int epochs, threads;
+  int tune_threads; /* step 3's: --threads, else every processor (see cd_cmd_demo) */
   cd_precision precision; /* of the tuned text tower (run --precision) */
 } demo_args;
 
@@ -164,7 +165,7 @@ static int demo_config(const demo_args *a, cd_run_config *c, cd_error *e) {
   cd_run_config_default(c);
   c->optim.max_epoch = a->epochs;
   c->select = CD_SELECT_LAST; /* as CoOp reports prompt tuning: the trained prompt, unselected */
-  c->threads = a->threads ? a->threads : 1;
+  c->threads = a->tune_threads;
   c->precision = a->precision;
   if (cd_run_config_set_methods(c, DEMO_METHODS, e) || cd_run_config_set_seeds(c, a->seeds, e))
     return -1;
@@ -194,6 +195,7 @@ static int run_pipeline(const demo_args *a, const char *world, const char *model
   printf("[3/3] clipdebias run --cache %s --model %s --out %s --methods %s --seeds %s --epochs %d --select last%s\n",
          cache, model, run_dir, DEMO_METHODS, a->seeds, a->epochs, a->precision == CD_PREC_BF16 ? " --precision bf16" : "");
   fflush(stdout);
+  cd_threads_set(c.threads);
   if (cd_report_after_run(run_dir, cd_run(&c, stdout, &e), stdout, &e)) return cd_cli_fail("%s", e.msg), -1;
   printf("results: %s/results.json\n", run_dir);
   return 0;
@@ -203,6 +205,7 @@ int cd_cmd_demo(int argc, char **argv) {
   if (cd_args_want_help(argc, argv)) return print_help(), 0;
   demo_args a = {0};
   if (parse(argc, argv, &a)) return 1;
+  a.tune_threads = a.threads ? a.threads : cd_threads_get();
   double t0 = cd_time_now();
   char world[PATH_MAX], model[PATH_MAX];
   cd_error e;
@@ -216,7 +219,9 @@ int cd_cmd_demo(int argc, char **argv) {
                        CD_SOURCE_DIR);
   if (ensure_world(&a, world, sizeof world)) return 1; /* whole images per thread: scales */
   /* The toy CLIP's ops are small: split over threads they mostly wait for each other (on a
-   * busy machine many times slower), so embedding and tuning run on one thread unless asked. */
+   * busy machine many times slower), so embedding runs on one thread unless asked. Tuning
+   * uses every processor: its lockstep steps give each thread whole copies of the toy tower
+   * (one join per step), and the results are the same bits at any thread count. */
   cd_threads_set(a.threads ? a.threads : 1);
   if (run_pipeline(&a, world, model)) return 1;
   printf("demo finished in %.0f s\n", cd_time_now() - t0);
