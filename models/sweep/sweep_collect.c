@@ -117,9 +117,8 @@ static const char *reduce_of(const cd_sweep_plan *p, int i) {
   if (!strcmp(cd_sweep_cell_value(p, i, 0), "full")) return "";
   for (int a = 1; a < p->n_axes; a++)
     if (!strcmp(p->axes[a].name, "reduce")) return cd_sweep_cell_value(p, i, a);
-  for (int k = 0; k + 1 < p->n_base; k++)
-    if (!strcmp(p->base[k], "--reduce")) return p->base[k + 1];
-  return "pca";
+  const char *v = cd_sweep_base_flag(p, "reduce");
+  return v ? v : "pca";
 }
 
 /* One CSV row: the cell's axis values, then the method's numbers (row NULL: none). */

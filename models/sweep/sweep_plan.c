@@ -175,9 +175,8 @@ static int same_data(const cd_feature_cache *a, const cd_feature_cache *b, const
 
 /* --reduce given once (a setting of every cell), else pca; -1 when unknown */
 static int base_reduce(const cd_sweep_plan *p) {
-  for (int k = 0; k + 1 < p->n_base; k++)
-    if (!strcmp(p->base[k], "--reduce")) return cd_reduce_parse(p->base[k + 1]);
-  return CD_REDUCE_PCA;
+  const char *v = cd_sweep_base_flag(p, "reduce");
+  return v ? cd_reduce_parse(v) : CD_REDUCE_PCA;
 }
 
 static int check_caches(cd_sweep_plan *p, cd_error *e) {
@@ -300,8 +299,7 @@ const char *cd_sweep_cell_value(const cd_sweep_plan *p, int i, int a) {
 
 /* ---- processes of a local sweep ---- */
 
-/* The value of run flag --name for every cell (given once), or NULL. */
-static const char *base_flag(const cd_sweep_plan *p, const char *name) {
+const char *cd_sweep_base_flag(const cd_sweep_plan *p, const char *name) {
   for (int k = 0; k + 1 < p->n_base; k++)
     if (p->base[k][0] == '-' && p->base[k][1] == '-' && !strcmp(p->base[k] + 2, name)) return p->base[k + 1];
   return NULL;
@@ -311,23 +309,23 @@ static const char *base_flag(const cd_sweep_plan *p, const char *name) {
 static const char *cell_setting(const cd_sweep_plan *p, int i, const char *name) {
   for (int a = 0; a < p->n_axes; a++)
     if (!strcmp(p->axes[a].name, name) && p->cells[i].value[a] >= 0) return p->axes[a].values[p->cells[i].value[a]];
-  const char *v = base_flag(p, name);
+  const char *v = cd_sweep_base_flag(p, name);
   return v ? v : "";
 }
 
 /* Whether the cells' runs can share a tower pass at all: prompt-tuned pairs in lockstep, the
  * attribute prompts given (a discovery makes its own per cell). */
 static int can_share(const cd_sweep_plan *p) {
-  const char *lockstep = base_flag(p, "lockstep"), *head = base_flag(p, "head");
-  return !(lockstep && !strcmp(lockstep, "off")) && !(head && !strcmp(head, "linear")) && !base_flag(p, "attr") &&
-         !base_flag(p, "attr-from");
+  const char *lockstep = cd_sweep_base_flag(p, "lockstep"), *head = cd_sweep_base_flag(p, "head");
+  return !(lockstep && !strcmp(lockstep, "off")) && !(head && !strcmp(head, "linear")) &&
+         !cd_sweep_base_flag(p, "attr") && !cd_sweep_base_flag(p, "attr-from");
 }
 
 /* The prompt-tuned (method, seed) pairs of every cell (the --methods and --seeds given once). */
 static int pairs_per_cell(const cd_sweep_plan *p) {
   cd_run_config c;
   cd_run_config_default(&c);
-  const char *m = base_flag(p, "methods"), *s = base_flag(p, "seeds");
+  const char *m = cd_sweep_base_flag(p, "methods"), *s = cd_sweep_base_flag(p, "seeds");
   if ((m && cd_run_config_set_methods(&c, m, NULL)) || (s && cd_run_config_set_seeds(&c, s, NULL))) return 1;
   int n = 0;
   for (int k = 0; k < c.n_methods; k++) n += cd_method_kind_of(c.methods[k]) == CD_KIND_TUNE;

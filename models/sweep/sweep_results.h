@@ -36,6 +36,8 @@ typedef struct cd_sweep_results {
 double cd_sweep_cell_dims(const cd_sweep_plan *p, int i);
 /* The text of axis a for cell i ("" when not applicable). */
 const char *cd_sweep_cell_value(const cd_sweep_plan *p, int i, int a);
+/* The value of run flag --name given once for every cell (not an axis), or NULL. */
+const char *cd_sweep_base_flag(const cd_sweep_plan *p, const char *name);
 /* Index of method name in r->methods, -1 when absent. */
 int cd_sweep_method_index(const cd_sweep_results *r, const char *name);
 const cd_sweep_method_row *cd_sweep_row(const cd_sweep_results *r, int cell, int method);
