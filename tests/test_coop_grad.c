@@ -240,8 +240,8 @@ static void check_segment_attention(void) {
   float *ref_dqkv = calloc((size_t)R * 3 * C, sizeof(float));
   cd_test_fill(qkv, (size_t)R * 3 * C, 21, 1.5f);
   cd_test_fill(dout, (size_t)R * C, 22, 1.0f);
-  cd_attention_forward_segments(out, att, qkv, R, P, NSEG, seg, C, NH);
-  cd_attention_backward_segments(dqkv, dout, qkv, att, R, P, NSEG, seg, C, NH);
+  cd_attention_forward_segments(out, att, qkv, R, P, NSEG, seg, C, NH, 1);
+  cd_attention_backward_segments(dqkv, dout, qkv, att, R, P, NSEG, seg, C, NH, 1);
   /* unpacked: each (prefix + segment) as its own causal sequence; the prefix outputs are
    * taken from the first sequence, prefix gradients summed over all sequences */
   for (int s = 0; s < NSEG; s++) {
@@ -276,7 +276,7 @@ static void check_segment_attention(void) {
   float *att0 = malloc(sizeof(float) * NH * R0 * cd_segments_max_keys(0, NSEG, seg0));
   float *qkv0 = malloc(sizeof(float) * R0 * 3 * C);
   cd_test_fill(qkv0, (size_t)R0 * 3 * C, 23, 1.5f);
-  cd_attention_forward_segments(out0, att0, qkv0, R0, 0, NSEG, seg0, C, NH);
+  cd_attention_forward_segments(out0, att0, qkv0, R0, 0, NSEG, seg0, C, NH, 1);
   for (int s = 0; s < NSEG; s++) {
     int T = seg0[s + 1] - seg0[s];
     float *a = malloc(sizeof(float) * NH * T * T);

@@ -318,8 +318,8 @@ static void threads_segments(void) {
     o[t] = fzero(no), att[t] = fzero(na), d[t] = malloc(sizeof(float) * nq);
     memcpy(d[t], d0, sizeof(float) * nq);
     cd_threads_set(t + 1);
-    cd_attention_forward_segments(o[t], att[t], qkv, R, P, NSEG, seg, C, NH);
-    cd_attention_backward_segments(d[t], dy, qkv, att[t], R, P, NSEG, seg, C, NH);
+    cd_attention_forward_segments(o[t], att[t], qkv, R, P, NSEG, seg, C, NH, 1);
+    cd_attention_backward_segments(d[t], dy, qkv, att[t], R, P, NSEG, seg, C, NH, 1);
     if (t > 0) ok &= same(o[t], o[0], no) && same(att[t], att[0], na) && same(d[t], d[0], nq);
   }
   ok &= !same(d[0], d0, nq); /* the backward did accumulate something */
@@ -328,6 +328,36 @@ static void threads_segments(void) {
   cd_threads_set(2);
   for (int t = 0; t < 3; t++) free(o[t]), free(att[t]), free(d[t]);
   free(qkv), free(dy), free(d0);
+}
+
+/* Copies (runs in lockstep): K copies of a short prompt in one call give each copy the same
+ * bits as a call for that copy alone, at 1 and 2 threads (the copies' items are shared out). */
+static void copies_segments(void) {
+  enum { P = 5, NSEG = 2, C = 512, NH = 8, K = 12 }; /* a lockstep step: 12 runs of 2 classes */
+  int seg[NSEG + 1] = {P, P + 9, P + 20};
+  int R = seg[NSEG], Tk = cd_segments_max_keys(P, NSEG, seg);
+  size_t nq = (size_t)R * 3 * C, no = (size_t)R * C, na = (size_t)NH * R * Tk;
+  float *qkv = fmake(K * nq, 131, 1.0f), *dy = fmake(K * no, 132, 1.0f), *d0 = fmake(K * nq, 133, 1.0f);
+  float *o = fzero(K * no), *att = fzero(K * na), *d = malloc(sizeof(float) * K * nq);
+  float *o1 = fzero(no), *att1 = fzero(na), *d1 = malloc(sizeof(float) * nq);
+  int ok = 1;
+  for (int t = 1; t <= 2; t++) {
+    cd_threads_set(t);
+    memcpy(d, d0, sizeof(float) * K * nq);
+    cd_attention_forward_segments(o, att, qkv, R, P, NSEG, seg, C, NH, K);
+    cd_attention_backward_segments(d, dy, qkv, att, R, P, NSEG, seg, C, NH, K);
+    for (int k = 0; k < K; k++) {
+      memcpy(d1, d0 + k * nq, sizeof(float) * nq);
+      cd_attention_forward_segments(o1, att1, qkv + k * nq, R, P, NSEG, seg, C, NH, 1);
+      cd_attention_backward_segments(d1, dy + k * no, qkv + k * nq, att1, R, P, NSEG, seg, C, NH, 1);
+      ok &= same(o + k * no, o1, no) && same(att + k * na, att1, na) && same(d + k * nq, d1, nq);
+      ok &= !same(d1, d0 + k * nq, nq);
+    }
+  }
+  printf("  %-48s %s\n", "attention segments, 12 copies vs each alone", ok ? "identical bits" : "DIFFER");
+  CHECK(ok, "segment attention copies");
+  cd_threads_set(2);
+  free(qkv), free(dy), free(d0), free(o), free(att), free(d), free(o1), free(att1), free(d1);
 }
 
 int main(void) {
@@ -352,6 +382,7 @@ int main(void) {
     ref_attention(3, 77, 128, 2, 1);
     ref_activations();
     threads_segments();
+    copies_segments();
   }
   return cd_test_finish("test_ops_backward");
 }

@@ -58,9 +58,8 @@ static void attend(const cd_transformer *tf, const cd_block_rows *r, float *out,
   size_t A = (size_t)NH * R * cd_segments_max_keys(r->P, r->n_seg, r->seg);
   cd_scratch s = {0};
   if (!probs) probs = cd_scratch_need(&s, ws, sizeof(float) * (size_t)(M / R) * A);
-  for (int k = 0; k < M / R; k++) /* each copy attends within itself */
-    cd_attention_forward_segments(out + (size_t)k * R * C, probs + k * A, qkv + (size_t)k * R * 3 * C,
-                                  R, r->P, r->n_seg, r->seg, C, NH);
+  /* each copy attends within itself */
+  cd_attention_forward_segments(out, probs, qkv, R, r->P, r->n_seg, r->seg, C, NH, M / R);
   cd_scratch_put(&s);
 }
 
@@ -168,11 +167,8 @@ void cd_block_backward(const cd_transformer *tf, const cd_block *blk, const cd_b
   memset(dqkv, 0, sizeof(float) * (size_t)M * 3 * C);
   if (rows->seg) {
     int R = rows->seg[rows->n_seg];
-    size_t A = (size_t)tf->heads * R * cd_segments_max_keys(rows->P, rows->n_seg, rows->seg);
-    for (int k = 0; k < M / R; k++)
-      cd_attention_backward_segments(dqkv + (size_t)k * R * 3 * C, dA + (size_t)k * R * C,
-                                     sv->qkv + (size_t)k * R * 3 * C, sv->att + k * A, R, rows->P,
-                                     rows->n_seg, rows->seg, C, tf->heads);
+    cd_attention_backward_segments(dqkv, dA, sv->qkv, sv->att, R, rows->P, rows->n_seg, rows->seg, C,
+                                   tf->heads, M / R);
   } else
     cd_attention_backward(dqkv, dA, sv->qkv, sv->att, rows->B, rows->T, C, tf->heads, rows->causal);
   memset(dA + gC, 0, sizeof(float) * (size_t)(M - g0) * C);

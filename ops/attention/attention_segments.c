@@ -1,6 +1,9 @@
 /* Segment-causal attention (see ops/attention_segments.h). Rows are few (tens) in prompt tuning,
- * so the loops are plain C; the pool's items are (head, block of rows) in the forward and heads
- * in the backward, where each head owns its column slice of dqkv (no write races). */
+ * so the loops are plain C; the pool's items are (copy, head, block of rows) in the forward and
+ * (copy, head) in the backward, where each owns its copy's column slice of dqkv (no write
+ * races). All copies go to the pool at once: one copy is too little work to split, a dozen in
+ * lockstep is not. An item's arithmetic does not depend on the split, so any thread count and
+ * any number of copies give the same bits. */
 #include "ops/attention/attention_segments.h"
 
 #include <math.h>
@@ -46,11 +49,26 @@ typedef struct {
   float scale;
 } seg_job;
 
+/* The job of copy k: every pointer moved to that copy's rows (R rows of each buffer, NH * R * Tk
+ * probabilities). */
+static seg_job copy_job(const seg_job *j, int k) {
+  seg_job c = *j;
+  size_t rows = (size_t)k * j->R, C = (size_t)j->C, probs = (size_t)k * j->NH * j->R * j->Tk;
+  c.qkv += rows * 3 * C;
+  if (c.out) c.out += rows * C, c.att_out += probs;
+  if (c.dout) c.dout += rows * C, c.dqkv += rows * 3 * C, c.att += probs;
+  return c;
+}
+
 enum { SEG_ROWS = 16 };
 
-/* Rows [blk * SEG_ROWS, ...) of head h, where item = h * row blocks + blk. */
+/* Rows [blk * SEG_ROWS, ...) of head h of copy k, where item = (k * NH + h) * row blocks + blk. */
 static void forward_item(void *ctx, int item, int worker) {
-  const seg_job *j = ctx;
+  (void)worker;
+  const seg_job *job = ctx;
+  int per_copy = job->NH * ((job->R + SEG_ROWS - 1) / SEG_ROWS);
+  const seg_job copy = copy_job(job, item / per_copy), *j = &copy;
+  item %= per_copy;
   int nblk = (j->R + SEG_ROWS - 1) / SEG_ROWS, h = item / nblk, i0 = item % nblk * SEG_ROWS;
   int i1 = i0 + SEG_ROWS < j->R ? i0 + SEG_ROWS : j->R, P = j->P, hs = j->hs, Tk = j->Tk;
   size_t C = (size_t)j->C, C3 = 3 * C;
@@ -86,22 +104,25 @@ static void forward_item(void *ctx, int item, int worker) {
   }
 }
 
-/* A prompt of a few dozen rows is some ten microseconds of attention (R * Tk * C multiply-
- * adds for the scores and as many for the values): split over threads, the join would cost
- * more than the work, and on a busy machine a time slice when a worker is descheduled. */
-static int small(int R, int Tk, int C) { return (double)R * Tk * C <= (double)(1 << 20); }
+/* Under 2^16 multiply-adds (R * Tk * C for the scores and as many for the values: the toy
+ * CLIP's prompts) the work is a few microseconds and a join would cost more, on a busy machine
+ * a time slice when a worker is descheduled; a B/32 prompt (25 rows, width 512) or a dozen
+ * stacked in lockstep is tens to hundreds of microseconds and is split. */
+static int small(int R, int Tk, int C) { return (double)R * Tk * C <= (double)(1 << 16); }
 
 void cd_attention_forward_segments(float *out, float *att, const float *qkv, int R, int P,
-                                   int n_seg, const int *seg, int C, int NH) {
+                                   int n_seg, const int *seg, int C, int NH, int copies) {
   int hs = C / NH;
   seg_job j = {out, att, NULL, NULL, qkv, NULL, NULL, seg, R, P, n_seg, C, NH, hs,
                cd_segments_max_keys(P, n_seg, seg), 1.0f / sqrtf((float)hs)};
-  cd_pool_run(NH * ((R + SEG_ROWS - 1) / SEG_ROWS), small(R, j.Tk, C) ? 1 : 0, forward_item, &j);
+  cd_pool_run(copies * NH * ((R + SEG_ROWS - 1) / SEG_ROWS), small(copies * R, j.Tk, C) ? 1 : 0, forward_item, &j);
 }
 
-/* Head h: every row's gradient, with the worker's row of scratch for dP. */
-static void backward_item(void *ctx, int h, int worker) {
-  const seg_job *j = ctx;
+/* Head h of copy k (item = k * NH + h): every row's gradient, with the worker's row of scratch
+ * for dP. */
+static void backward_item(void *ctx, int item, int worker) {
+  const seg_job copy = copy_job(ctx, item / ((const seg_job *)ctx)->NH), *j = &copy;
+  int h = item % j->NH;
   int P = j->P, hs = j->hs;
   size_t C = (size_t)j->C, C3 = 3 * C;
   const float *qkv = j->qkv;
@@ -142,13 +163,13 @@ static void backward_item(void *ctx, int h, int worker) {
 
 void cd_attention_backward_segments(float *dqkv, const float *dout, const float *qkv,
                                     const float *att, int R, int P, int n_seg, const int *seg,
-                                    int C, int NH) {
+                                    int C, int NH, int copies) {
   int hs = C / NH, Tk = cd_segments_max_keys(P, n_seg, seg);
-  int nt = cd_pool_in_item() || small(R, Tk, C) ? 1 : cd_threads_get();
-  if (nt > NH) nt = NH;
+  int nt = cd_pool_in_item() || small(copies * R, Tk, C) ? 1 : cd_threads_get();
+  if (nt > copies * NH) nt = copies * NH;
   float *da = malloc(sizeof(float) * (size_t)Tk * (size_t)(nt > 0 ? nt : 1));
   if (!da) return; /* a few hundred bytes a thread could not be had: nothing sane to do */
   seg_job j = {NULL, NULL, dqkv, da, qkv, dout, att, seg, R, P, n_seg, C, NH, hs, Tk, 1.0f / sqrtf((float)hs)};
-  cd_pool_run(NH, nt, backward_item, &j);
+  cd_pool_run(copies * NH, nt, backward_item, &j);
   free(da);
 }

@@ -6,16 +6,19 @@
  * sequence, while the prefix is computed once. With P = 0 it is block-diagonal causal
  * attention (independent sequences of different lengths packed together).
  * qkv [R,3C] (q | k | v), out [R,C], att [NH, R, Tk] probabilities with Tk =
- * cd_segments_max_keys(): entry j < P is prefix key j, entry P + u is segment row seg[s]+u. */
+ * cd_segments_max_keys(): entry j < P is prefix key j, entry P + u is segment row seg[s]+u.
+ * copies: that many independent sets of R rows one after the other (runs in lockstep: qkv,
+ * out and dqkv copy k from row k * R, att from k * NH * R * Tk), all given to the pool at once;
+ * each copy's result is the same bits as a call for it alone. */
 #ifndef CD_ATTENTION_SEGMENTS_H
 #define CD_ATTENTION_SEGMENTS_H
 
 int cd_segments_max_keys(int P, int n_seg, const int *seg);
 void cd_attention_forward_segments(float *out, float *att, const float *qkv, int R, int P,
-                                   int n_seg, const int *seg, int C, int NH);
+                                   int n_seg, const int *seg, int C, int NH, int copies);
 /* dqkv += gradient (accumulates, like ops.h backward functions). */
 void cd_attention_backward_segments(float *dqkv, const float *dout, const float *qkv,
                                     const float *att, int R, int P, int n_seg, const int *seg,
-                                    int C, int NH);
+                                    int C, int NH, int copies);
 
 #endif
