@@ -10,7 +10,8 @@
  * (default avx2 and avx512) in alternating rounds so that both see the same share of a shared
  * machine. Each round times a batch of calls long enough to read (about 20 ms) by process CPU
  * time per thread; the weights are 8 copies in turn, so that a product finds its weight in
- * memory, not in the cache, as in a tower's pass. One line per case:
+ * memory, not in the cache, as in a tower's pass; bfloat16 weights come with their AMX tiles
+ * packed once (as a bf16 tower's at load) where either level has them. One line per case:
  *   <dir> <prec> M K N <GFLOP/s a> <GFLOP/s b> <b/a: best rounds> <b/a: median of the rounds'>
  * (GFLOP/s from the best round's CPU time, 2·M·K·N per product). */
 #include <stdio.h>
@@ -32,14 +33,15 @@ typedef struct {
   float *X, *b, *dY, *out, *dX;
   float *W[COPIES];
   uint16_t *Wh[COPIES];
+  uint16_t *Wt[COPIES]; /* the AMX tiles of Wh, packed once as a bf16 tower's at load (or NULL) */
 } bench_case;
 
 static void call(const cd_kernels *kt, const bench_case *c, int copy) {
   if (c->backward) {
-    if (c->bf16) cd_skinny_linear_backward_bf16(kt, c->dX, c->dY, c->Wh[copy], c->M, c->K, c->N);
+    if (c->bf16) cd_skinny_linear_backward_bf16_tiled(kt, c->dX, c->dY, c->Wh[copy], c->Wt[copy], c->M, c->K, c->N);
     else cd_skinny_linear_backward(kt, c->dX, c->dY, c->W[copy], c->M, c->K, c->N);
   } else {
-    if (c->bf16) cd_skinny_linear_forward_bf16(kt, c->out, c->X, c->Wh[copy], c->b, c->M, c->K, c->N);
+    if (c->bf16) cd_skinny_linear_forward_bf16_tiled(kt, c->out, c->X, c->Wh[copy], c->Wt[copy], c->b, c->M, c->K, c->N);
     else cd_skinny_linear_forward(kt, c->out, c->X, c->W[copy], c->b, c->M, c->K, c->N);
   }
 }
@@ -79,6 +81,8 @@ int main(int argc, char **argv) {
          nb, na, nb, na);
   static const int shapes[][3] = {{25, 512, 2048}, {25, 2048, 512}, {25, 512, 512},
                                   {300, 512, 2048}, {300, 2048, 512}, {300, 512, 512},
+                                  /* 12 runs in lockstep at the default n_ctx: 13 rows each */
+                                  {156, 512, 1536}, {156, 512, 2048}, {156, 2048, 512}, {156, 512, 512},
                                   /* the demo's toy text tower, 15 runs in lockstep */
                                   {33, 96, 288},    {33, 96, 384},    {33, 384, 96},  {6, 96, 96}};
   for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++)
@@ -103,6 +107,12 @@ int main(int argc, char **argv) {
             c.W[k][i] = (float)(((i + k) * 104729) % 1000) * 1e-4f - 0.05f;
             c.Wh[k][i] = cd_f32_to_bf16(c.W[k][i]);
           }
+          const cd_kernels *kt = ka->skinny_tile_weight_bf16 ? ka : kb;
+          c.Wt[k] = NULL;
+          if (bf16 && kt->skinny_tile_weight_bf16) {
+            if (!(c.Wt[k] = aligned_alloc(64, (kt->skinny_tile_weight_bytes(c.K, c.N) + 63) & ~(size_t)63))) return 1;
+            kt->skinny_tile_weight_bf16(c.Wt[k], c.Wh[k], c.K, c.N);
+          }
         }
         /* calls per round: about 20 ms at the first level's rate */
         double t1 = time_calls(ka, &c, COPIES, nt);
@@ -120,7 +130,7 @@ int main(int argc, char **argv) {
         printf("%s %.1f %.1f %.2f %.2f\n", tag, fl / best_a, fl / best_b, best_a / best_b, ratio[rounds / 2]);
         fflush(stdout);
         free(ratio), free(c.X), free(c.dX), free(c.b), free(c.dY), free(c.out);
-        for (int k = 0; k < COPIES; k++) free(c.W[k]), free(c.Wh[k]);
+        for (int k = 0; k < COPIES; k++) free(c.W[k]), free(c.Wh[k]), free(c.Wt[k]);
       }
   return 0;
 }

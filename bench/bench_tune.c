@@ -52,7 +52,7 @@ static float *rnd(size_t n, float scale, float offset) {
 
 /* A plain float32 Linear weight [rows, cols], as prompt tuning loads the text tower. */
 static cd_weight wrnd(int rows, int cols, float scale) {
-  return (cd_weight){rows, cols, CD_F32, rnd((size_t)rows * cols, scale, 0), NULL, NULL, 0};
+  return (cd_weight){rows, cols, CD_F32, rnd((size_t)rows * cols, scale, 0), NULL, NULL, 0, NULL};
 }
 
 /* Keys a row of the packed prompt attends to (ops/attention/attention_segments.h). */

@@ -111,6 +111,8 @@ static void fill_amx(cd_kernels *k) {
   k->skinny_pack_bf16 = cd_skinny_pack_bf16_amx;
   k->skinny_forward_bf16_packed = cd_skinny_forward_bf16_amx;
   k->skinny_backward_bf16_packed = cd_skinny_backward_bf16_amx;
+  k->skinny_tile_weight_bytes = cd_skinny_tile_weight_bytes_amx;
+  k->skinny_tile_weight_bf16 = cd_skinny_tile_weight_bf16_amx;
   mark(k, CD_ISA_AMX, CD_OP_SKINNY_BF16, CD_OP_SKINNY_BF16);
 }
 #endif

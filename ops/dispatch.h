@@ -70,10 +70,13 @@ typedef struct cd_kernels {
   /* AMX only (NULL below it): the bf16 products on activations packed once per product as
    * bfloat16 hi + lo tiles (kernels.h); the drivers use them when set. */
   void (*skinny_pack_bf16)(uint16_t *dst, const float *X, size_t ldx, int M, int K, int vnni, int b0, int b1);
-  void (*skinny_forward_bf16_packed)(float *out, const uint16_t *Xp, const uint16_t *W, const float *bias,
-                                     int M, int K, int N, int n0, int n1);
-  void (*skinny_backward_bf16_packed)(float *dX, const uint16_t *dYp, const uint16_t *W, int M, int K, int N,
-                                      int j0, int j1, uint16_t *scratch);
+  void (*skinny_forward_bf16_packed)(float *out, const uint16_t *Xp, const uint16_t *W, const uint16_t *Wt,
+                                     const float *bias, int M, int K, int N, int n0, int n1);
+  void (*skinny_backward_bf16_packed)(float *dX, const uint16_t *dYp, const uint16_t *W, const uint16_t *Wt,
+                                      int M, int K, int N, int j0, int j1, uint16_t *scratch);
+  /* and the weight's tiles packed once for both (Wt above; kernels.h) */
+  size_t (*skinny_tile_weight_bytes)(int K, int N);
+  void (*skinny_tile_weight_bf16)(uint16_t *dst, const uint16_t *W, int K, int N);
   /* LayerNorm's backward: input gradient of M rows; weight and bias gradients of columns
    * [c0, c1) summed over the rows in order; the forward's statistics again for a backward
    * called without them (see ops/kernels/kernels.h). */

@@ -7,7 +7,9 @@
  *     largest output (the activations keep about 16 bits; measured up to about 3e-6);
  *   - 1 vs 2 threads bit for bit, each row alone bit for bit as among the others (lockstep
  *     stacks runs' rows), the one-range table entries (packing inside) bit for bit as the
- *     drivers, on odd shapes (M, K, N not multiples of 16 or 32) and the text towers'.
+ *     drivers, on odd shapes (M, K, N not multiples of 16 or 32) and the text towers';
+ *   - the weight's tiles packed once (as a bf16 tower is at load) bit for bit as the
+ *     per-product packing, likewise at 1 and 2 threads and row by row.
  * Skips (exit 77) on a CPU without AMX or without the OS's permission for the tile data. */
 #include <math.h>
 #include <stdlib.h>
@@ -105,6 +107,18 @@ static void check_shape(const cd_kernels *kt, int M, int K, int N) {
   CHECK(memcmp(o2, out, sizeof(float) * ny) == 0, "amx M=%d K=%d N=%d: one-range forward differs from the driver", M, K, N);
   CHECK(memcmp(d2, dX, sizeof(float) * nx) == 0, "amx M=%d K=%d N=%d: one-range backward differs from the driver", M, K, N);
 
+  /* the weight's tiles packed once (as at load) give the same bits, alone and at 1 and 2
+   * threads below */
+  uint16_t *Wt = aligned_alloc(64, (kt->skinny_tile_weight_bytes(K, N) + 63) & ~(size_t)63);
+  CHECK(Wt != NULL, "out of memory");
+  memset(Wt, 0xA5, kt->skinny_tile_weight_bytes(K, N)); /* nothing unwritten may be read */
+  kt->skinny_tile_weight_bf16(Wt, Wh, K, N);
+  cd_skinny_linear_forward_bf16_tiled(kt, o2, X, Wh, Wt, b, M, K, N);
+  memcpy(d2, dX0, sizeof(float) * nx);
+  cd_skinny_linear_backward_bf16_tiled(kt, d2, dY, Wh, Wt, M, K, N);
+  CHECK(memcmp(o2, out, sizeof(float) * ny) == 0, "amx M=%d K=%d N=%d: forward from the weight's tiles differs", M, K, N);
+  CHECK(memcmp(d2, dX, sizeof(float) * nx) == 0, "amx M=%d K=%d N=%d: backward from the weight's tiles differs", M, K, N);
+
   /* 1 vs 2 threads */
   int threads = cd_threads_get();
   cd_threads_set(1);
@@ -119,6 +133,14 @@ static void check_shape(const cd_kernels *kt, int M, int K, int N) {
   cd_skinny_linear_backward_bf16(kt, d2, dY, Wh, M, K, N);
   CHECK(memcmp(o2, out, sizeof(float) * ny) == 0, "amx M=%d K=%d N=%d: forward differs with 2 threads", M, K, N);
   CHECK(memcmp(d2, dX, sizeof(float) * nx) == 0, "amx M=%d K=%d N=%d: backward differs with 2 threads", M, K, N);
+  for (int t = 1; t <= 2; t++) {
+    cd_threads_set(t);
+    cd_skinny_linear_forward_bf16_tiled(kt, o2, X, Wh, Wt, b, M, K, N);
+    memcpy(d2, dX0, sizeof(float) * nx);
+    cd_skinny_linear_backward_bf16_tiled(kt, d2, dY, Wh, Wt, M, K, N);
+    CHECK(memcmp(o2, out, sizeof(float) * ny) == 0, "amx M=%d K=%d N=%d: tiled forward differs with %d threads", M, K, N, t);
+    CHECK(memcmp(d2, dX, sizeof(float) * nx) == 0, "amx M=%d K=%d N=%d: tiled backward differs with %d threads", M, K, N, t);
+  }
   cd_threads_set(threads);
 
   /* each row alone (a few of them on the large shapes) */
@@ -129,9 +151,14 @@ static void check_shape(const cd_kernels *kt, int M, int K, int N) {
     cd_skinny_linear_backward_bf16(kt, d2, dY + (size_t)m * N, Wh, 1, K, N);
     CHECK(memcmp(o2, out + (size_t)m * N, sizeof(float) * N) == 0, "amx M=%d K=%d N=%d: forward of row %d alone differs", M, K, N, m);
     CHECK(memcmp(d2, dX + (size_t)m * K, sizeof(float) * K) == 0, "amx M=%d K=%d N=%d: backward of row %d alone differs", M, K, N, m);
+    cd_skinny_linear_forward_bf16_tiled(kt, o2, X + (size_t)m * K, Wh, Wt, b, 1, K, N);
+    memcpy(d2, dX0 + (size_t)m * K, sizeof(float) * K);
+    cd_skinny_linear_backward_bf16_tiled(kt, d2, dY + (size_t)m * N, Wh, Wt, 1, K, N);
+    CHECK(memcmp(o2, out + (size_t)m * N, sizeof(float) * N) == 0, "amx M=%d K=%d N=%d: tiled forward of row %d alone differs", M, K, N, m);
+    CHECK(memcmp(d2, dX + (size_t)m * K, sizeof(float) * K) == 0, "amx M=%d K=%d N=%d: tiled backward of row %d alone differs", M, K, N, m);
   }
   free(X), free(W), free(b), free(dY), free(out), free(o2), free(dX), free(d2), free(dX0), free(f32);
-  free(ref), free(mag), free(Wh);
+  free(ref), free(mag), free(Wh), free(Wt);
 }
 
 int main(void) {

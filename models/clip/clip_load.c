@@ -207,6 +207,8 @@ static int narrow_plain_bf16(cd_clip *m, cd_weight *w, cd_error *e) {
   m->bytes_converted += n * sizeof(uint16_t);
   w->data = h;
   w->dtype = CD_BF16;
+  /* and their AMX tiles where the products run on AMX (packed once: the weights are frozen) */
+  if (cd_weight_tile_bf16(w, cd_kernels_get(), e) || (w->tiles && own_adopt(m, w->tiles, e))) return -1;
   return 0;
 }
 
@@ -242,7 +244,7 @@ static int finish_weights(cd_clip *m, const cd_gemm_kernel *k, cd_error *e) {
 static int weight_from(cd_clip *m, cd_weight *w, int pack, int64_t rows, int64_t cols,
                        const cd_st_tensor *t, cd_error *e) {
   count(m, t);
-  *w = (cd_weight){(int)rows, (int)cols, t->dtype, t->data, NULL, NULL, 0};
+  *w = (cd_weight){(int)rows, (int)cols, t->dtype, t->data, NULL, NULL, 0, NULL};
   return add_pending(m, w, t, NULL, pack, e);
 }
 
@@ -268,7 +270,7 @@ static int get_weightf(cd_clip *m, cd_weight *w, int pack, int64_t rows, int64_t
 
 /* A weight assembled in float32 by the loader (tmp becomes the weight's source). */
 static int tmp_weight(cd_clip *m, cd_weight *w, int pack, int rows, int cols, float *tmp, cd_error *e) {
-  *w = (cd_weight){rows, cols, CD_F32, tmp, NULL, NULL, 0};
+  *w = (cd_weight){rows, cols, CD_F32, tmp, NULL, NULL, 0, NULL};
   return add_pending(m, w, NULL, tmp, pack, e);
 }
 

@@ -44,7 +44,7 @@ static void linear_forward(float *out, const float *x, const cd_weight *w, const
     abort();
   }
   /* bfloat16 rows (a tuning tower) stream through the row-wise kernels at any M */
-  if (Wh) cd_skinny_linear_forward_bf16(cd_kernels_get(), dst, x, Wh, bias, M, K, N);
+  if (Wh) cd_skinny_linear_forward_bf16_tiled(cd_kernels_get(), dst, x, Wh, w->tiles, bias, M, K, N);
   else if (M <= max_skinny) cd_skinny_linear_forward(cd_kernels_get(), dst, x, W, bias, M, K, N);
   else cd_matmul_forward(dst, x, W, bias, M, K, N);
   epilogue_rows(dst, M, N, act, resid == out ? NULL : resid);
@@ -69,14 +69,14 @@ void cd_linear_backward_input(float *dx, const float *dout, const cd_weight *w, 
     fprintf(stderr, "clipdebias: internal error: the input gradient needs weight [%d, %d] unpacked\n", w->rows, w->cols);
     abort();
   }
-  if (Wh) cd_skinny_linear_backward_bf16(cd_kernels_get(), dx, dout, Wh, M, w->cols, w->rows);
+  if (Wh) cd_skinny_linear_backward_bf16_tiled(cd_kernels_get(), dx, dout, Wh, w->tiles, M, w->cols, w->rows);
   else cd_skinny_linear_backward(cd_kernels_get(), dx, dout, W, M, w->cols, w->rows);
 }
 
 void cd_matmul_forward(float *out, const float *inp, const float *weight, const float *bias,
                        int M, int K, int N) {
   if (M <= 0 || N <= 0) return;
-  cd_weight w = {N, K, CD_F32, weight, NULL, NULL, 0};
+  cd_weight w = {N, K, CD_F32, weight, NULL, NULL, 0, NULL};
   if (cd_weight_pack(&w, cd_kernels_get()->gemm[CD_PREC_FP32], NULL) == 0) {
     cd_gemm_weight(&w, inp, K, M, out, N, bias, CD_ACT_NONE, NULL, NULL);
     cd_weight_free(&w);

@@ -37,6 +37,7 @@ typedef struct {
   const uint16_t *split;   /* X or dY split into packed bf16 hi + lo tiles (AMX; else NULL) */
   size_t ldx;
   int M, K, N, nj, nitems;
+  const uint16_t *Wt; /* the weight's AMX tiles packed at load (else NULL: packed per product) */
 } skinny_job;
 
 /* Weight rows [n0, n1) of the forward. */
@@ -61,8 +62,11 @@ static void split_blocks(void *ctx, size_t b0, size_t b1, int worker) {
   s->kt->skinny_pack_bf16(s->dst, s->X, (size_t)s->K, s->M, s->K, s->vnni, (int)b0, (int)b1);
 }
 
+static void *thread_scratch(int slot, size_t bytes);
+
+/* The split tiles go to the calling thread's scratch (slot 1, kept between products). */
 static uint16_t *split_rows(const cd_kernels *kt, const float *X, int M, int K, int vnni, int threads) {
-  uint16_t *dst = aligned_alloc(64, CD_SKINNY_AMX_BYTES(M, K));
+  uint16_t *dst = thread_scratch(1, CD_SKINNY_AMX_BYTES(M, K));
   if (!dst) {
     fprintf(stderr, "clipdebias: out of memory (bf16 activation tiles, %d x %d)\n", M, K);
     abort();
@@ -81,19 +85,18 @@ static void forward_pairs(void *ctx, int i, int worker) {
   (void)worker;
   int n0 = (int)((long)j->nj * i / j->nitems) * 32, n1 = (int)((long)j->nj * (i + 1) / j->nitems) * 32;
   if (n1 > j->N) n1 = j->N;
-  if (n1 > n0) j->kt->skinny_forward_bf16_packed(j->out, j->split, j->Wh, j->bias, j->M, j->K, j->N, n0, n1);
+  if (n1 > n0) j->kt->skinny_forward_bf16_packed(j->out, j->split, j->Wh, j->Wt, j->bias, j->M, j->K, j->N, n0, n1);
 }
 
 static void linear_forward(const cd_kernels *kt, float *out, const float *X, const float *W,
-                           const uint16_t *Wh, const float *bias, int M, int K, int N) {
+                           const uint16_t *Wh, const uint16_t *Wt, const float *bias, int M, int K, int N) {
   if (M <= 0 || N <= 0) return;
   int threads = (double)M * N * K > 2e5 ? 0 : 1;
   if (Wh && kt->skinny_forward_bf16_packed) {
     uint16_t *split = split_rows(kt, X, M, K, 1, threads);
     int nj = (N + 31) / 32, nt = threads == 1 || cd_pool_in_item() ? 1 : cd_threads_get();
-    skinny_job j = {kt, out, X, NULL, bias, NULL, Wh, split, (size_t)K, M, K, N, nj, nt < nj ? nt : nj};
+    skinny_job j = {kt, out, X, NULL, bias, NULL, Wh, split, (size_t)K, M, K, N, nj, nt < nj ? nt : nj, Wt};
     cd_pool_run(j.nitems, j.nitems, forward_pairs, &j);
-    free(split);
     return;
   }
   /* Rows a multiple of 4 KB apart share L1 sets, and a tile streams 7 rows at once: give the
@@ -105,48 +108,59 @@ static void linear_forward(const cd_kernels *kt, float *out, const float *X, con
     for (int m = 0; m < M; m++) memcpy(pad + m * ldx, X + (size_t)m * K, sizeof(float) * K);
     X = pad;
   }
-  skinny_job j = {kt, out, X, W, bias, NULL, Wh, NULL, ldx, M, K, N, 0, 0};
+  skinny_job j = {kt, out, X, W, bias, NULL, Wh, NULL, ldx, M, K, N, 0, 0, NULL};
   cd_pool_range((size_t)N, M >= 64 ? ROWS_MANY : ROWS, threads, forward_rows, &j);
   free(pad);
 }
 
 void cd_skinny_linear_forward(const cd_kernels *kt, float *out, const float *X, const float *W,
                               const float *bias, int M, int K, int N) {
-  linear_forward(kt, out, X, W, NULL, bias, M, K, N);
+  linear_forward(kt, out, X, W, NULL, NULL, bias, M, K, N);
 }
 
 void cd_skinny_linear_forward_bf16(const cd_kernels *kt, float *out, const float *X, const uint16_t *W,
                                    const float *bias, int M, int K, int N) {
-  linear_forward(kt, out, X, NULL, W, bias, M, K, N);
+  linear_forward(kt, out, X, NULL, W, NULL, bias, M, K, N);
 }
 
-/* Each thread's strip scratch of the backward, kept from call to call (a fresh one per call
- * cost a malloc and, past the mmap threshold, page faults on every product); the key frees
- * it when the thread ends. */
+void cd_skinny_linear_forward_bf16_tiled(const cd_kernels *kt, float *out, const float *X, const uint16_t *W,
+                                         const uint16_t *Wt, const float *bias, int M, int K, int N) {
+  linear_forward(kt, out, X, NULL, W, Wt, bias, M, K, N);
+}
+
+/* Each thread's scratch, kept from call to call (a fresh one per call cost a malloc and,
+ * past the mmap threshold, page faults on every product); the keys free it when the thread
+ * ends. Slot 0: the backward's strip (or AMX pair tiles), slot 1: the AMX split activations
+ * (the calling thread's, read by all while it runs items itself). */
 static _Thread_local struct {
-  float *p;
+  void *p;
   size_t n;
-} t_strip;
-static pthread_key_t g_strip_key;
-static pthread_once_t g_strip_once = PTHREAD_ONCE_INIT;
-static int g_strip_key_ok;
+} t_scratch[2];
+static pthread_key_t g_scratch_key[2];
+static pthread_once_t g_scratch_once = PTHREAD_ONCE_INIT;
+static int g_scratch_key_ok;
 
-static void strip_key_make(void) { g_strip_key_ok = pthread_key_create(&g_strip_key, free) == 0; }
-
-/* n floats, 64-byte aligned, or NULL when out of memory. */
-static float *strip_scratch(size_t n) {
-  if (t_strip.n >= n) return t_strip.p;
-  pthread_once(&g_strip_once, strip_key_make);
-  if (!g_strip_key_ok) return NULL;
-  free(t_strip.p);
-  t_strip.p = aligned_alloc(64, (sizeof(float) * n + 63) & ~(size_t)63);
-  t_strip.n = t_strip.p ? n : 0;
-  if (pthread_setspecific(g_strip_key, t_strip.p)) {
-    free(t_strip.p);
-    t_strip.p = NULL, t_strip.n = 0;
-  }
-  return t_strip.p;
+static void scratch_keys_make(void) {
+  g_scratch_key_ok = pthread_key_create(&g_scratch_key[0], free) == 0 && pthread_key_create(&g_scratch_key[1], free) == 0;
 }
+
+/* bytes, 64-byte aligned, or NULL when out of memory. */
+static void *thread_scratch(int slot, size_t bytes) {
+  if (t_scratch[slot].n >= bytes) return t_scratch[slot].p;
+  pthread_once(&g_scratch_once, scratch_keys_make);
+  if (!g_scratch_key_ok) return NULL;
+  free(t_scratch[slot].p);
+  t_scratch[slot].p = aligned_alloc(64, (bytes + 63) & ~(size_t)63);
+  t_scratch[slot].n = t_scratch[slot].p ? bytes : 0;
+  if (pthread_setspecific(g_scratch_key[slot], t_scratch[slot].p)) {
+    free(t_scratch[slot].p);
+    t_scratch[slot].p = NULL, t_scratch[slot].n = 0;
+  }
+  return t_scratch[slot].p;
+}
+
+/* n floats of slot 0. */
+static float *strip_scratch(size_t n) { return thread_scratch(0, sizeof(float) * n); }
 
 /* Item i of the backward: the i-th of nitems equal runs of 16-column strips of dX. Every dX
  * element sums over the weight rows in the same order whichever run holds its strip, so the
@@ -158,13 +172,12 @@ static void backward_item(void *ctx, int i, int worker) {
   int j0 = jb0 * 16, j1 = jb1 * 16 < j->K ? jb1 * 16 : j->K;
   if (j1 <= j0) return;
   if (j->split) {
-    uint16_t *pairs = aligned_alloc(64, (size_t)CD_SKINNY_AMX_NC * 2 * (size_t)(jb1 - jb0) * 16);
-    if (!pairs) {
+    uint16_t *pairs = j->Wt ? NULL : thread_scratch(0, (size_t)CD_SKINNY_AMX_NC * 2 * (size_t)(jb1 - jb0) * 16);
+    if (!j->Wt && !pairs) {
       fprintf(stderr, "clipdebias: out of memory (bf16 weight pair tiles)\n");
       abort();
     }
-    j->kt->skinny_backward_bf16_packed(j->out, j->split, j->Wh, j->M, j->K, j->N, j0, j1, pairs);
-    free(pairs);
+    j->kt->skinny_backward_bf16_packed(j->out, j->split, j->Wh, j->Wt, j->M, j->K, j->N, j0, j1, pairs);
     return;
   }
   float *strip = strip_scratch((size_t)CD_SKINNY_PCHUNK_MAX * (jb1 - jb0) * 16);
@@ -175,22 +188,26 @@ static void backward_item(void *ctx, int i, int worker) {
 }
 
 static void linear_backward(const cd_kernels *kt, float *dX, const float *dY, const float *W,
-                            const uint16_t *Wh, int M, int K, int N) {
+                            const uint16_t *Wh, const uint16_t *Wt, int M, int K, int N) {
   if (M <= 0 || N <= 0 || K <= 0) return;
   int nj = (K + 15) / 16;
   int nt = (double)M * N * K > 2e5 && !cd_pool_in_item() ? cd_threads_get() : 1;
   uint16_t *split = Wh && kt->skinny_backward_bf16_packed ? split_rows(kt, dY, M, N, 0, nt) : NULL;
-  skinny_job j = {kt, dX, NULL, W, NULL, dY, Wh, split, 0, M, K, N, nj, nt < nj ? nt : nj};
+  skinny_job j = {kt, dX, NULL, W, NULL, dY, Wh, split, 0, M, K, N, nj, nt < nj ? nt : nj, Wt};
   cd_pool_run(j.nitems, j.nitems, backward_item, &j);
-  free(split);
 }
 
 void cd_skinny_linear_backward(const cd_kernels *kt, float *dX, const float *dY, const float *W,
                                int M, int K, int N) {
-  linear_backward(kt, dX, dY, W, NULL, M, K, N);
+  linear_backward(kt, dX, dY, W, NULL, NULL, M, K, N);
 }
 
 void cd_skinny_linear_backward_bf16(const cd_kernels *kt, float *dX, const float *dY, const uint16_t *W,
                                     int M, int K, int N) {
-  linear_backward(kt, dX, dY, NULL, W, M, K, N);
+  linear_backward(kt, dX, dY, NULL, W, NULL, M, K, N);
+}
+
+void cd_skinny_linear_backward_bf16_tiled(const cd_kernels *kt, float *dX, const float *dY, const uint16_t *W,
+                                          const uint16_t *Wt, int M, int K, int N) {
+  linear_backward(kt, dX, dY, NULL, W, Wt, M, K, N);
 }

@@ -30,6 +30,12 @@ void cd_skinny_linear_forward_bf16(const cd_kernels *kt, float *out, const float
                                    const float *bias, int M, int K, int N);
 void cd_skinny_linear_backward_bf16(const cd_kernels *kt, float *dX, const float *dY, const uint16_t *W,
                                     int M, int K, int N);
+/* The same with the weight's tiles packed once (Wt: kt->skinny_tile_weight_bf16, see
+ * ops/gemm/weight.h; NULL: as above): the same bits, nothing packed per product. */
+void cd_skinny_linear_forward_bf16_tiled(const cd_kernels *kt, float *out, const float *X, const uint16_t *W,
+                                         const uint16_t *Wt, const float *bias, int M, int K, int N);
+void cd_skinny_linear_backward_bf16_tiled(const cd_kernels *kt, float *dX, const float *dY, const uint16_t *W,
+                                          const uint16_t *Wt, int M, int K, int N);
 
 /* Plain C versions over all rows (the ground truth of tests/test_ops_skinny.c). */
 void cd_skinny_linear_forward_ref(float *out, const float *X, const float *W, const float *bias,

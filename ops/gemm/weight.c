@@ -7,6 +7,7 @@
 
 #include "core/arena.h"
 #include "core/pool.h"
+#include "ops/dispatch.h"
 
 static size_t round_up(size_t x, size_t m) { return (x + m - 1) / m * m; }
 
@@ -60,7 +61,20 @@ const uint16_t *cd_weight_bf16(const cd_weight *w) {
   return w->data && w->dtype == CD_BF16 && (uintptr_t)w->data % sizeof(uint16_t) == 0 ? w->data : NULL;
 }
 
+int cd_weight_tile_bf16(cd_weight *w, const cd_kernels *kt, cd_error *e) {
+  const uint16_t *W = cd_weight_bf16(w);
+  if (!W || !kt->skinny_tile_weight_bf16) return 0;
+  size_t bytes = kt->skinny_tile_weight_bytes(w->cols, w->rows);
+  uint16_t *t = cd_alloc_big(bytes);
+  if (!t) return cd_fail(e, "weight [%d, %d]: out of memory for its %zu MB of bf16 tiles", w->rows, w->cols, bytes >> 20);
+  kt->skinny_tile_weight_bf16(t, W, w->cols, w->rows);
+  free(w->tiles);
+  w->tiles = t;
+  return 0;
+}
+
 void cd_weight_free(cd_weight *w) {
+  free(w->tiles);
   free(w->packed);
   memset(w, 0, sizeof *w);
 }

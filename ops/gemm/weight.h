@@ -24,6 +24,7 @@ typedef struct cd_weight {
   const cd_gemm_kernel *kernel;   /* the kernel `packed` is laid out for; NULL: not packed */
   void *packed;                   /* owned, 64-byte aligned */
   size_t packed_bytes;
+  void *tiles;                    /* owned: bf16 rows' tiles for the AMX products, or NULL */
 } cd_weight;
 
 /* Bytes of w packed for kernel k. */
@@ -38,6 +39,11 @@ const float *cd_weight_f32(const cd_weight *w);
 /* The plain bfloat16 rows, or NULL (prompt tuning's bf16 text tower keeps its weights so: one
  * array, read row-wise by the forward and the transposed backward alike). */
 const uint16_t *cd_weight_bf16(const cd_weight *w);
+/* Beside plain bfloat16 rows: their tiles for the kernel table's AMX products (forward and
+ * transposed backward, packed once because the tuning tower's weights are frozen: about twice
+ * the rows' bytes), when kt has them; else nothing. The rows stay (other levels read them). */
+struct cd_kernels;
+int cd_weight_tile_bf16(cd_weight *w, const struct cd_kernels *kt, cd_error *e);
 void cd_weight_free(cd_weight *w);
 
 #endif

@@ -190,10 +190,20 @@ void cd_skinny_backward_bf16_neon(float *dX, const float *dY, const uint16_t *W,
 #define CD_SKINNY_AMX_BYTES(M, K) ((size_t)(((M) + 15) / 16) * (size_t)(((K) + 31) / 32) * 2048u)
 void cd_skinny_pack_bf16_amx(uint16_t *dst, const float *X, size_t ldx, int M, int K, int vnni,
                              int b0, int b1);
-void cd_skinny_forward_bf16_amx(float *out, const uint16_t *Xp, const uint16_t *W, const float *bias,
-                                int M, int K, int N, int n0, int n1);
-void cd_skinny_backward_bf16_amx(float *dX, const uint16_t *dYp, const uint16_t *W, int M, int K, int N,
-                                 int j0, int j1, uint16_t *scratch);
+void cd_skinny_forward_bf16_amx(float *out, const uint16_t *Xp, const uint16_t *W, const uint16_t *Wt,
+                                const float *bias, int M, int K, int N, int n0, int n1);
+void cd_skinny_backward_bf16_amx(float *dX, const uint16_t *dYp, const uint16_t *W, const uint16_t *Wt,
+                                 int M, int K, int N, int j0, int j1, uint16_t *scratch);
+/* A frozen weight's tiles, packed once (cd_skinny_tile_weight_bf16_amx, CD_SKINNY_AMX_WT_BYTES
+ * 64-byte aligned): the forward's (32 weight rows at a time, as the forward packs them)
+ * then the backward's (row pairs by strips of 16 columns), about twice the bf16 weight. With
+ * Wt the products read them instead of W (then unused, may be NULL) and pack nothing: the
+ * same bits, and no scratch in the backward. */
+#define CD_SKINNY_AMX_FWD_TILES(K, N) ((size_t)(((N) + 31) / 32) * (size_t)(((K) + 31) / 32) * 1024u)
+#define CD_SKINNY_AMX_WT_BYTES(K, N) \
+  (2 * (CD_SKINNY_AMX_FWD_TILES(K, N) + (size_t)(((K) + 15) / 16) * (size_t)(((N) + 31) / 32) * 512u))
+size_t cd_skinny_tile_weight_bytes_amx(int K, int N);
+void cd_skinny_tile_weight_bf16_amx(uint16_t *dst, const uint16_t *W, int K, int N);
 void cd_skinny_forward_bf16_amx_unpacked(float *out, const float *X, size_t ldx, const uint16_t *W,
                                          const float *bias, int M, int K, int N, int n0, int n1);
 void cd_skinny_backward_bf16_amx_unpacked(float *dX, const float *dY, const uint16_t *W, int M, int K,
