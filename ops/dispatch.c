@@ -21,7 +21,7 @@ int cd_precision_from_name(const char *name) {
 static const char *const op_names[CD_OP_COUNT] = {
     "gemm fp32", "gemm bf16", "gemm bf16x3", "gemm fp16", "gemm epilogue", "layernorm",
     "softmax", "activation", "attention", "skinny linear", "layernorm backward", "softmax backward",
-    "skinny linear bf16"};
+    "skinny linear bf16", "attention segments"};
 
 const char *cd_op_name(cd_op op) { return (unsigned)op < CD_OP_COUNT ? op_names[op] : "unknown"; }
 
@@ -59,7 +59,9 @@ static void fill_ref(cd_kernels *k) {
   k->softmax_backward_rows = cd_softmax_backward_rows_portable;
   k->skinny_forward_bf16 = cd_skinny_forward_bf16_portable;
   k->skinny_backward_bf16 = cd_skinny_backward_bf16_portable;
-  mark(k, CD_ISA_REF, CD_OP_EPILOGUE, CD_OP_SKINNY_BF16);
+  k->segatt_forward = cd_segatt_forward_portable;
+  k->segatt_backward = cd_segatt_backward_portable;
+  mark(k, CD_ISA_REF, CD_OP_EPILOGUE, CD_OP_ATTENTION_SEGMENTS);
 }
 
 #if defined(__x86_64__) || defined(_M_X64)
@@ -76,8 +78,10 @@ static void fill_avx2(cd_kernels *k) {
   k->skinny_backward = cd_skinny_backward_avx2;
   k->skinny_forward_bf16 = cd_skinny_forward_bf16_avx2;
   k->skinny_backward_bf16 = cd_skinny_backward_bf16_avx2;
+  k->segatt_forward = cd_segatt_forward_avx2;
+  k->segatt_backward = cd_segatt_backward_avx2;
   mark(k, CD_ISA_AVX2, CD_OP_EPILOGUE, CD_OP_SKINNY);
-  mark(k, CD_ISA_AVX2, CD_OP_SKINNY_BF16, CD_OP_SKINNY_BF16);
+  mark(k, CD_ISA_AVX2, CD_OP_SKINNY_BF16, CD_OP_ATTENTION_SEGMENTS);
 }
 
 static void fill_avx512(cd_kernels *k) {
@@ -93,8 +97,10 @@ static void fill_avx512(cd_kernels *k) {
   k->skinny_backward = cd_skinny_backward_avx512;
   k->skinny_forward_bf16 = cd_skinny_forward_bf16_avx512;
   k->skinny_backward_bf16 = cd_skinny_backward_bf16_avx512;
+  k->segatt_forward = cd_segatt_forward_avx512;
+  k->segatt_backward = cd_segatt_backward_avx512;
   mark(k, CD_ISA_AVX512, CD_OP_EPILOGUE, CD_OP_SKINNY);
-  mark(k, CD_ISA_AVX512, CD_OP_SKINNY_BF16, CD_OP_SKINNY_BF16);
+  mark(k, CD_ISA_AVX512, CD_OP_SKINNY_BF16, CD_OP_ATTENTION_SEGMENTS);
 }
 
 static void fill_avx512bf16(cd_kernels *k) {
@@ -129,8 +135,10 @@ static void fill_neon(cd_kernels *k) {
   k->attention_head = cd_attention_head_neon;
   k->skinny_forward_bf16 = cd_skinny_forward_bf16_neon;
   k->skinny_backward_bf16 = cd_skinny_backward_bf16_neon;
+  k->segatt_forward = cd_segatt_forward_neon;
+  k->segatt_backward = cd_segatt_backward_neon;
   mark(k, CD_ISA_NEON, CD_OP_EPILOGUE, CD_OP_ATTENTION);
-  mark(k, CD_ISA_NEON, CD_OP_SKINNY_BF16, CD_OP_SKINNY_BF16);
+  mark(k, CD_ISA_NEON, CD_OP_SKINNY_BF16, CD_OP_ATTENTION_SEGMENTS);
 }
 #endif
 

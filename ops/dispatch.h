@@ -31,7 +31,8 @@ int cd_precision_from_name(const char *name);
 typedef enum {
   CD_OP_GEMM_FP32 = 0, CD_OP_GEMM_BF16, CD_OP_GEMM_BF16X3, CD_OP_GEMM_FP16, /* = CD_OP_GEMM_FP32 + precision */
   CD_OP_EPILOGUE, CD_OP_LAYERNORM, CD_OP_SOFTMAX, CD_OP_ACTIVATION, CD_OP_ATTENTION,
-  CD_OP_SKINNY, CD_OP_LAYERNORM_BACKWARD, CD_OP_SOFTMAX_BACKWARD, CD_OP_SKINNY_BF16, CD_OP_COUNT
+  CD_OP_SKINNY, CD_OP_LAYERNORM_BACKWARD, CD_OP_SOFTMAX_BACKWARD, CD_OP_SKINNY_BF16, CD_OP_ATTENTION_SEGMENTS,
+  CD_OP_COUNT
 } cd_op;
 const char *cd_op_name(cd_op op);
 
@@ -87,6 +88,11 @@ typedef struct cd_kernels {
   void (*layernorm_stats)(float *mean, float *rstd, const float *inp, int M, int C, float eps);
   /* Softmax's backward in place on M rows: d = p ⊙ (d − Σ p·d) · scale, 0 past the mask. */
   void (*softmax_backward_rows)(float *d, const float *p, int M, int N, ptrdiff_t ld, int causal, float scale);
+  /* Segment-causal attention of one copy and head, forward (a block of rows) and backward
+   * (kernels.h: cd_segatt). */
+  void (*segatt_forward)(const cd_segatt *a, int h, int i0, int i1, float *out, float *att, float *scratch);
+  void (*segatt_backward)(const cd_segatt *a, int h, const float *dout, const float *att, float *dqkv,
+                          float *scratch);
 } cd_kernels;
 
 /* What runs for op in table k: the kernel's name for the GEMMs ("avx512 fp32 10x32"), else

@@ -6,7 +6,8 @@
  *   the epilogue tile, LayerNorm rows, softmax rows (causal, offset), activations forward and
  *   backward (the backward also against central finite differences of the forward), the
  *   fused attention head (causal or not, head sizes 64, 80 and 24), the skinny products,
- *   LayerNorm's backward kernels and softmax's backward.
+ *   LayerNorm's backward kernels and softmax's backward, and segment attention (held to the
+ *   reference's bits: the kernels keep its order of every sum).
  * The reference of a reduced-precision GEMM rounds its operands exactly as the precision
  * does (fp16 weights; bf16 both operands; bf16x3 hi + lo splits without the lo·lo term), so
  * what is left is float32 accumulation and the tolerance stays tight. Every GEMM also runs
@@ -17,6 +18,7 @@
 
 #include "core/dtype.h"
 #include "ops/attention/attention.h"
+#include "ops/attention/attention_segments.h"
 #include "ops/dispatch.h"
 #include "ops/gemm/gemm.h"
 #include "ops/gemm/skinny.h"
@@ -354,6 +356,45 @@ static void check_attention(const cd_kernels *kt) {
   CHECK(eo <= 1e-5 && ep <= 1e-6, "attention %s: %.3e %.3e", cd_isa_name(kt->isa), eo, ep);
 }
 
+/* Segment-causal attention, one copy head by head (forward in blocks of CD_SEGATT_ROWS rows):
+ * the same bits as the reference's loops, forward (out, probabilities) and backward (dqkv
+ * accumulated onto random values). Layouts: a lockstep copy at the default context (prefix 5,
+ * two classes), n_ctx 16 with three classes, no prefix (independent sequences), many segments
+ * over several row blocks, one-row segments; head sizes 64, 24 and 80. */
+static void check_attention_segments(const cd_kernels *kt) {
+  static const struct {
+    int P, n_seg, len[8], C, NH;
+  } cases[] = {{5, 2, {4, 4}, 512, 8}, {17, 3, {3, 8, 5}, 512, 8}, {0, 3, {7, 20, 1}, 96, 4},
+               {60, 8, {3, 8, 5, 6, 7, 3, 4, 8}, 160, 2}, {1, 2, {1, 1}, 96, 4}, {33, 1, {30}, 160, 2}};
+  int ok = 1;
+  for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+    int P = cases[c].P, n = cases[c].n_seg, C = cases[c].C, NH = cases[c].NH, hs = C / NH, seg[9] = {P};
+    for (int s = 0; s < n; s++) seg[s + 1] = seg[s] + cases[c].len[s];
+    int R = seg[n], Tk = cd_segments_max_keys(P, n, seg);
+    size_t nq = (size_t)R * 3 * C, no = (size_t)R * C, na = (size_t)NH * R * Tk;
+    float *qkv = fmake(nq, 60 + c, 2.0f), *dy = fmake(no, 70 + c, 1.0f), *d0 = fmake(nq, 80 + c, 1.0f);
+    float *o = malloc(sizeof(float) * no), *ro = malloc(sizeof(float) * no), *att = malloc(sizeof(float) * na);
+    float *ratt = malloc(sizeof(float) * na), *d = malloc(sizeof(float) * nq), *rd = malloc(sizeof(float) * nq);
+    float *scratch = malloc(sizeof(float) * CD_SEGATT_SCRATCH(hs, Tk, R));
+    cd_segatt a = {qkv, seg, R, P, n, C, hs, Tk, 1.0f / sqrtf((float)hs)};
+    for (int h = 0; h < NH; h++)
+      for (int i0 = 0; i0 < R; i0 += CD_SEGATT_ROWS)
+        kt->segatt_forward(&a, h, i0, i0 + CD_SEGATT_ROWS < R ? i0 + CD_SEGATT_ROWS : R, o, att + (size_t)h * R * Tk,
+                           scratch);
+    cd_attention_forward_segments_ref(ro, ratt, qkv, R, P, n, seg, C, NH);
+    memcpy(d, d0, sizeof(float) * nq), memcpy(rd, d0, sizeof(float) * nq);
+    for (int h = 0; h < NH; h++) kt->segatt_backward(&a, h, dy, ratt + (size_t)h * R * Tk, d, scratch);
+    cd_attention_backward_segments_ref(rd, dy, qkv, ratt, R, P, n, seg, C, NH);
+    int same = !memcmp(o, ro, sizeof(float) * no) && !memcmp(att, ratt, sizeof(float) * na) &&
+               !memcmp(d, rd, sizeof(float) * nq) && memcmp(d, d0, sizeof(float) * nq);
+    if (!same) printf("    case %zu (P %d, %d segments, hs %d) differs from the reference\n", c, P, n, hs);
+    ok &= same;
+    free(qkv), free(dy), free(d0), free(o), free(ro), free(att), free(ratt), free(d), free(rd), free(scratch);
+  }
+  printf("  %-62s %s\n", "attention segments forward / backward vs reference (6 layouts)", ok ? "identical bits" : "DIFFER");
+  CHECK(ok, "attention segments %s differ from the reference", cd_isa_name(kt->isa));
+}
+
 /* The skinny products; bf16: against bfloat16 weight rows, the reference then computing with
  * the same rounded weights in float32 (the kernels widen them exactly). */
 static void check_skinny(const cd_kernels *kt, int bf16) {
@@ -404,6 +445,7 @@ int main(void) {
     if (kt->from[CD_OP_SKINNY_BF16] == (cd_isa)l) check_skinny(kt, 1), own++;
     if (kt->from[CD_OP_LAYERNORM_BACKWARD] == (cd_isa)l) check_layernorm_backward(kt), own++;
     if (kt->from[CD_OP_SOFTMAX_BACKWARD] == (cd_isa)l) check_softmax_backward(kt), own++;
+    if (kt->from[CD_OP_ATTENTION_SEGMENTS] == (cd_isa)l) check_attention_segments(kt), own++;
     if (!own) printf("  (no kernels of its own: every entry is inherited from a lower level)\n");
     tested += own;
   }

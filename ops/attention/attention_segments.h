@@ -21,4 +21,11 @@ void cd_attention_backward_segments(float *dqkv, const float *dout, const float 
                                     const float *att, int R, int P, int n_seg, const int *seg,
                                     int C, int NH, int copies);
 
+/* The reference (ops/attention/attention_segments_ref.c): one copy, the plain loops, whose
+ * order of every sum the kernels keep (the same bits). */
+void cd_attention_forward_segments_ref(float *out, float *att, const float *qkv, int R, int P, int n_seg,
+                                       const int *seg, int C, int NH);
+void cd_attention_backward_segments_ref(float *dqkv, const float *dout, const float *qkv, const float *att,
+                                        int R, int P, int n_seg, const int *seg, int C, int NH);
+
 #endif

@@ -97,6 +97,32 @@ void cd_gemm_pack_b_bf16(const void *W, cd_dtype dtype, size_t ldw, int nr, int 
 /* Element idx of W stored as dtype (any alignment), as float32. */
 float cd_gemm_load(const void *W, cd_dtype dtype, size_t idx);
 
+/* ---- segment-causal attention (ops/attention/attention_segments.h), one copy and one head
+ * per call (attention_segments_impl.h) ----
+ * forward: rows [i0, i1) of head h (at most CD_SEGATT_ROWS): out rows C apart, att rows of
+ * head h Tk apart (zero past each row's keys). backward: dqkv += the gradient of head h over
+ * all R rows, from dout [R, C] and the forward's att of head h. scratch: CD_SEGATT_SCRATCH
+ * floats. The same bits on every level (the reference's order of every sum). */
+typedef struct {
+  const float *qkv; /* [R, 3C]: q | k | v */
+  const int *seg;   /* n_seg + 1 segment starts: seg[0] = P, seg[n_seg] = R */
+  int R, P, n_seg, C, hs, Tk;
+  float scale;
+} cd_segatt;
+#define CD_SEGATT_ROWS 16
+/* a block's columns: at most Tk + CD_SEGATT_ROWS - 1, padded to whole vectors of 16; the
+ * backward's ds of every row: R x Tk */
+#define CD_SEGATT_SCRATCH(hs, Tk, R)                                                                  \
+  (((size_t)(hs) + CD_SEGATT_ROWS) * ((size_t)(Tk) + CD_SEGATT_ROWS + 16) + (size_t)(Tk) + (size_t)(R) * (size_t)(Tk))
+#define CD_SEGATT_DECLARE(level)                                                                              \
+  void cd_segatt_forward_##level(const cd_segatt *a, int h, int i0, int i1, float *out, float *att, float *scratch); \
+  void cd_segatt_backward_##level(const cd_segatt *a, int h, const float *dout, const float *att, float *dqkv,   \
+                                  float *scratch);
+CD_SEGATT_DECLARE(portable)
+CD_SEGATT_DECLARE(avx2)
+CD_SEGATT_DECLARE(avx512)
+CD_SEGATT_DECLARE(neon)
+
 /* ---- per-op kernels of every level (level_ops.h; suffix = level) ----
  * bias_act_tile: c[i, j] = act(c[i, j] + bias[j]) over an mr x nr tile (bias may be NULL).
  * act_forward / act_backward: out = act(in); din += dout * act'(in) over n elements.

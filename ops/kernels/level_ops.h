@@ -11,6 +11,7 @@
 #define ATT_RB 4 /* query rows per attention block */
 #include "ops/kernels/activation_impl.h"
 #include "ops/kernels/attention_impl.h"
+#include "ops/kernels/attention_segments_impl.h"
 #include "ops/kernels/layernorm_impl.h"
 #include "ops/kernels/softmax_impl.h"
 
@@ -37,6 +38,14 @@
                                  const float *v, ptrdiff_t ldqkv, int T, int hs, float scale,       \
                                  int causal, float *probs, float *scratch) {                        \
     attention_head_impl(out, ldo, q, k, v, ldqkv, T, hs, scale, causal, probs, scratch);            \
+  }                                                                                                 \
+  void cd_segatt_forward_##level(const cd_segatt *a, int h, int i0, int i1, float *out, float *att, \
+                                 float *scratch) {                                                  \
+    segatt_forward_impl(a, h, i0, i1, out, att, scratch);                                           \
+  }                                                                                                 \
+  void cd_segatt_backward_##level(const cd_segatt *a, int h, const float *dout, const float *att,    \
+                                  float *dqkv, float *scratch) {                                    \
+    segatt_backward_impl(a, h, dout, att, dqkv, scratch);                                           \
   }
 
 #endif
