@@ -16,6 +16,7 @@ n=${N:-96}
 batch=${BATCH:-16}
 threads=${THREADS:-$(nproc)}
 work=${CD_BENCH_DIR:-/tmp/clipdebias-bench}/checkpoint
+. "$here/bench_lock.sh" && cd_bench_lock "$work"
 mkdir -p "$work"
 tree=$work/wb_tree_$n
 [ -d "$tree" ] || "$py" "$here/../tools/gen/gen_dataset_fixtures.py" --bench-tree "$tree" "$n" >/dev/null

@@ -16,6 +16,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 py=${PYTHON:-/usr/bin/python3}
 bin=$build/clipdebias
 work=${CD_BENCH_DIR:-/tmp/clipdebias-bench}
+. "$here/bench_lock.sh" && cd_bench_lock "$work"
 ref=${CLIPDEBIAS_REFERENCE:-$here/../../shared/reference}
 mkdir -p "$work"
 tree=$work/wb_tree_$n

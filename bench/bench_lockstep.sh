@@ -21,6 +21,7 @@ precision=${6:-fp32}
 case $precision in fp32 | bf16) ;; *) echo "bench_lockstep: precision must be fp32 or bf16, not '$precision'" >&2; exit 2 ;; esac
 here=$(cd "$(dirname "$0")" && pwd)
 work=${CD_BENCH_DIR:-/tmp/clipdebias-bench}
+. "$here/bench_lock.sh" && cd_bench_lock "$work"
 CD_BENCH_PREPARE_ONLY=1 CD_BENCH_DIR=$work bash "$here/bench_run.sh" "$build" "$threads" "$n_train" "$epochs" >/dev/null
 bin=$build/clipdebias
 batch=32

@@ -18,6 +18,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 py=${PYTHON:-/usr/bin/python3}
 bin=$build/clipdebias
 work=${CD_BENCH_DIR:-/tmp/clipdebias-bench}
+. "$here/bench_lock.sh" && cd_bench_lock "$work"
 mkdir -p "$work"
 ckpt=$work/vitb32.safetensors
 [ -f "$ckpt" ] || "$py" "$here/../tools/gen/make_random_checkpoint.py" "$ckpt" >/dev/null

@@ -23,6 +23,7 @@ seeds=${7:-0}
 with_off=${8:-0}
 here=$(cd "$(dirname "$0")" && pwd)
 work=${CD_BENCH_DIR:-/tmp/clipdebias-bench}
+. "$here/bench_lock.sh" && cd_bench_lock "$work"
 CD_BENCH_PREPARE_ONLY=1 CD_BENCH_DIR=$work bash "$here/bench_run.sh" "$build" "$threads" "$n_train" "$epochs" >/dev/null
 bin=$build/clipdebias
 batch=32

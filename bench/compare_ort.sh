@@ -65,6 +65,7 @@ done
 case $work in "$root"|"$root"/*) die "--work $work is inside the repository; use a scratch folder" ;; esac
 mkdir -p "$work/out"
 work=$(cd "$work" && pwd)
+. "$here/bench_lock.sh" && cd_bench_lock "$work"
 rm -f "$work/out/"*.npy  # the cosines must never come from an earlier run
 
 # ---- prerequisites ---------------------------------------------------------------------
