@@ -6,7 +6,11 @@
 # time (run's own, results.json), its pair-steps/s (12 pairs x epochs x steps per epoch / that
 # time), its CPU time (user + system, all threads: what other processes on a shared machine
 # cannot inflate) and the paired ratios of both; then the median, min and max of the ratios,
-# and whether the two runs' results agree (every pair's files, bit for bit).
+# and whether the two runs' results agree (every pair's files, bit for bit). Beside the whole
+# run (model load, zero-shot and pseudo-labels included, which a run of a few hundred
+# pair-steps like this one spends a good share on), the training alone: pair-steps over the
+# pairs' own training time (each pair's done.json: the sum over pairs one by one, the group's
+# time once in lockstep), what a Waterbirds-size run of ~90,000 pair-steps is made of.
 # With precision bf16 the lockstep side runs --precision bf16 against --lockstep off in fp32
 # (the issue's comparison), and a bf16 --lockstep off run in each round is held to the bf16
 # lockstep run's files bit for bit instead (bf16 and fp32 results differ by design).
@@ -41,7 +45,13 @@ one() { # on|off round [precision] -> "wall_seconds cpu_seconds"
 # the lockstep side's precision: with bf16 its files are compared with a bf16 --lockstep off run
 on_p=""
 [ "$precision" = bf16 ] && on_p=bf16
-ratios=() cpu_ratios=()
+# seconds of training in a run's folder: the pairs' wall_seconds summed (off) or their largest
+# (lockstep: every pair carries the group's time)
+train_seconds() { # dir sum|max
+  cat "$1"/*/seed*/done.json | sed -n 's/.*"wall_seconds": \([0-9.]*\).*/\1/p' |
+    awk -v m="$2" '{ s += $1; if ($1 > x) x = $1 } END { printf "%.3f", m == "sum" ? s : x }'
+}
+ratios=() cpu_ratios=() train_ratios=()
 for r in $(seq 1 "$rounds"); do
   if [ $((r % 2)) -eq 1 ]; then off=$(one off $r) && on=$(one on $r $on_p); else on=$(one on $r $on_p) && off=$(one off $r); fi
   read -r off_s off_c <<<"$off"
@@ -53,6 +63,10 @@ for r in $(seq 1 "$rounds"); do
   awk -v a="$off_s" -v b="$on_s" -v ca="$off_c" -v cb="$on_c" -v n=$pair_steps -v r=$r -v x="$ratio" -v cx="$cpu_ratio" 'BEGIN {
     printf "round %d: off %.1f s (%.2f pair-steps/s, cpu %.1f s), lockstep %.1f s (%.2f pair-steps/s, cpu %.1f s): %sx wall, %sx cpu\n",
            r, a, n / a, ca, b, n / b, cb, x, cx }'
+  t_off=$(train_seconds "$work/lockstep-off-$r" sum) t_on=$(train_seconds "$work/lockstep-on-$r${on_p:+-$on_p}" max)
+  train_ratios+=("$(awk -v a="$t_off" -v b="$t_on" 'BEGIN { printf "%.2f", a / b }')")
+  awk -v a="$t_off" -v b="$t_on" -v n=$pair_steps 'BEGIN {
+    printf "         training alone: off %.1f s (%.2f pair-steps/s), lockstep %.1f s (%.2f pair-steps/s): %.2fx\n", a, n / a, b, n / b, a / b }'
   same=yes ref=$work/lockstep-off-$r
   if [ "$precision" = bf16 ]; then
     read -r b_s b_c <<<"$(one off $r bf16)"
@@ -68,4 +82,6 @@ printf '%s\n' "${cpu_ratios[@]}" | sort -n | awk '{ v[NR] = $1 } END {
   printf "cpu time, off / lockstep, paired over %d rounds: median %.2fx (min %.2fx, max %.2fx)\n", NR, v[int((NR + 1) / 2)], v[1], v[NR] }'
 printf '%s\n' "${ratios[@]}" | sort -n | awk '{ v[NR] = $1 } END {
   printf "pair-steps/s, lockstep / off, paired over %d rounds: median %.2fx (min %.2fx, max %.2fx)\n", NR, v[int((NR + 1) / 2)], v[1], v[NR] }'
+printf '%s\n' "${train_ratios[@]}" | sort -n | awk '{ v[NR] = $1 } END {
+  printf "training pair-steps/s (training time only), lockstep / off, paired over %d rounds: median %.2fx (min %.2fx, max %.2fx)\n", NR, v[int((NR + 1) / 2)], v[1], v[NR] }'
 echo "(load average: $(cut -d' ' -f1-3 /proc/loadavg))"
