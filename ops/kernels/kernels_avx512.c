@@ -364,9 +364,27 @@ INLINE void bwd_strips(int S, float *dX, const float *dY, const float *st, size_
   }
 }
 
+/* Rows [p0, p1) of S strips from column c0 into st ([strip][row][16] float32, strips pchunk
+ * rows apart; bfloat16 widened). */
+INLINE void copy_strips(float *st, const void *W, int BF, int K, int pchunk, int p0, int p1, int c0, int S) {
+  for (int p = p0; p < p1; p++) {
+    size_t w = (size_t)p * K + c0;
+    for (int j = 0; j < S; j++) {
+      __m512 v = BF ? _mm512_castsi512_ps(_mm512_slli_epi32(
+                          _mm512_cvtepu16_epi32(_mm256_loadu_si256((const __m256i *)((const uint16_t *)W + w + 16 * j))), 16))
+                    : _mm512_loadu_ps((const float *)W + w + 16 * j);
+      _mm512_storeu_ps(st + ((size_t)j * pchunk + (p - p0)) * 16, v);
+    }
+  }
+}
+
 /* Columns [j0, j1) of dX, the AVX2 kernel's walk: W in chunks of PCHUNK rows, each chunk's
  * part of every strip read once, row-contiguously, into pk ([strip][row][16] float32,
  * bfloat16 widened) and reused from L1 by all row tiles; the last partial strip in plain C.
+ * Few rows copy a strip group's part just before its tiles (the whole chunk's part, 64 KB on
+ * one thread at 512 wide, left L1 before its tiles read it: +15-20% at 25 rows), and fetch the
+ * next chunk's part meanwhile; many rows copy the whole chunk's part at once and fetch
+ * nothing ahead (the prefetches cost 3-7% there, the copy's loads find the rows in time).
  * From BW_MANY rows (lockstep) the chunks are CD_SKINNY_PCHUNK_MAX rows: each row tile
  * reloads and stores its dX accumulators once per chunk, and a strip group's 128-row part
  * (32 KB) still fits L1; at 300 rows the products run +15% (128 rows against 32). Few rows
@@ -386,21 +404,14 @@ INLINE void avx512_skinny_backward(float *dX, const float *dY, const void *W, in
   size_t ldr = direct ? (size_t)K : 16, lds = direct ? 16 : (size_t)PCHUNK * 16;
   for (int p0 = 0; p0 < N && ns > 0; p0 += PCHUNK) {
     int p1 = p0 + PCHUNK < N ? p0 + PCHUNK : N;
-    for (int p = p0; p < p1 && !direct; p++) {
-      size_t w = (size_t)p * K + (size_t)jb0 * 16;
-      for (int j = 0; j < ns; j++) {
-        __m512 v = BF ? _mm512_castsi512_ps(_mm512_slli_epi32(
-                            _mm512_cvtepu16_epi32(_mm256_loadu_si256((const __m256i *)((const uint16_t *)W + w + 16 * j))), 16))
-                      : _mm512_loadu_ps((const float *)W + w + 16 * j);
-        _mm512_storeu_ps(pk + ((size_t)j * PCHUNK + (p - p0)) * 16, v);
-      }
-    }
+    if (!direct && M >= BW_MANY) copy_strips(pk, W, BF, K, PCHUNK, p0, p1, jb0 * 16, ns);
     for (int j = 0; j < ns;) {
       int S = ns - j >= 4 ? 4 : ns - j >= 2 ? 2 : 1, c0 = (jb0 + j) * 16;
-      /* the next chunk's part of these strips, fetched meanwhile */
-      int lpr = (int)((S * 16 * esz + 63) / 64), rows = N - p1 < PCHUNK ? N - p1 : PCHUNK;
+      /* the next chunk's part of these strips, fetched meanwhile (few rows) */
+      int lpr = (int)((S * 16 * esz + 63) / 64), rows = M >= BW_MANY ? 0 : N - p1 < PCHUNK ? N - p1 : PCHUNK;
       bwd_pf pf = {Wb + ((size_t)p1 * K + c0) * esz, (size_t)K * esz, lpr, 0, rows * lpr};
       const float *st = direct ? (const float *)W + (size_t)p0 * K + c0 : pk + (size_t)j * PCHUNK * 16;
+      if (!direct && M < BW_MANY) copy_strips(pk + (size_t)j * PCHUNK * 16, W, BF, K, PCHUNK, p0, p1, c0, S);
       if (S == 4) bwd_strips(4, dX, dY, st, ldr, lds, M, K, N, c0, p0, p1, &pf);
       else if (S == 2) bwd_strips(2, dX, dY, st, ldr, lds, M, K, N, c0, p0, p1, &pf);
       else bwd_strips(1, dX, dY, st, ldr, lds, M, K, N, c0, p0, p1, &pf);
