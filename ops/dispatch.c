@@ -50,6 +50,8 @@ static void fill_ref(cd_kernels *k) {
   k->softmax_rows = cd_softmax_rows_portable;
   k->act_forward = cd_act_forward_portable;
   k->act_backward = cd_act_backward_portable;
+  k->act_forward_deriv = cd_act_forward_deriv_portable;
+  k->act_backward_deriv = cd_act_backward_deriv_portable;
   k->attention_head = cd_attention_head_portable;
   k->skinny_forward = cd_skinny_forward_portable;
   k->skinny_backward = cd_skinny_backward_portable;
@@ -73,6 +75,8 @@ static void fill_avx2(cd_kernels *k) {
   k->softmax_rows = cd_softmax_rows_avx2;
   k->act_forward = cd_act_forward_avx2;
   k->act_backward = cd_act_backward_avx2;
+  k->act_forward_deriv = cd_act_forward_deriv_avx2;
+  k->act_backward_deriv = cd_act_backward_deriv_avx2;
   k->attention_head = cd_attention_head_avx2;
   k->skinny_forward = cd_skinny_forward_avx2;
   k->skinny_backward = cd_skinny_backward_avx2;
@@ -92,6 +96,8 @@ static void fill_avx512(cd_kernels *k) {
   k->softmax_rows = cd_softmax_rows_avx512;
   k->act_forward = cd_act_forward_avx512;
   k->act_backward = cd_act_backward_avx512;
+  k->act_forward_deriv = cd_act_forward_deriv_avx512;
+  k->act_backward_deriv = cd_act_backward_deriv_avx512;
   k->attention_head = cd_attention_head_avx512;
   k->skinny_forward = cd_skinny_forward_avx512;
   k->skinny_backward = cd_skinny_backward_avx512;
@@ -132,6 +138,8 @@ static void fill_neon(cd_kernels *k) {
   k->softmax_rows = cd_softmax_rows_neon;
   k->act_forward = cd_act_forward_neon;
   k->act_backward = cd_act_backward_neon;
+  k->act_forward_deriv = cd_act_forward_deriv_neon;
+  k->act_backward_deriv = cd_act_backward_deriv_neon;
   k->attention_head = cd_attention_head_neon;
   k->skinny_forward_bf16 = cd_skinny_forward_bf16_neon;
   k->skinny_backward_bf16 = cd_skinny_backward_bf16_neon;

@@ -53,6 +53,9 @@ typedef struct cd_kernels {
   /* out = act(in) and din += dout * act'(in) over n elements (out may equal in). */
   void (*act_forward)(float *out, const float *in, size_t n, cd_activation act);
   void (*act_backward)(float *din, const float *dout, const float *in, size_t n, cd_activation act);
+  /* Training: out = act(in) and deriv = act'(in); din += dout * deriv (the same bits). */
+  void (*act_forward_deriv)(float *out, float *deriv, const float *in, size_t n, cd_activation act);
+  void (*act_backward_deriv)(float *din, const float *dout, const float *deriv, size_t n);
   /* One attention head of T rows (see ops/attention/attention.h); NULL: the portable path. */
   void (*attention_head)(float *out, ptrdiff_t ldo, const float *q, const float *k, const float *v,
                          ptrdiff_t ldqkv, int T, int hs, float scale, int causal, float *probs,

@@ -36,6 +36,11 @@ void cd_layernorm_backward(float *dinp, float *dweight, float *dbias, const floa
 void cd_activation_forward(float *out, const float *inp, size_t n, cd_activation act);
 void cd_activation_backward(float *dinp, const float *dout, const float *inp, size_t n,
                             cd_activation act);
+/* Training: out = act(inp) and deriv = act'(inp) (deriv may be inp: overwritten in place), then
+ * in the backward dinp += dout * deriv: the same bits as cd_activation_forward and
+ * cd_activation_backward, without evaluating the exponential a second time. */
+void cd_activation_forward_deriv(float *out, float *deriv, const float *inp, size_t n, cd_activation act);
+void cd_activation_backward_deriv(float *dinp, const float *dout, const float *deriv, size_t n);
 void cd_quickgelu_forward(float *out, const float *inp, size_t n);
 void cd_quickgelu_backward(float *dinp, const float *dout, const float *inp, size_t n);
 void cd_gelu_forward(float *out, const float *inp, size_t n);

@@ -156,7 +156,7 @@ typedef struct {
   float *atty;                 /* [M,C] attention output before the out-projection */
   float *xmid;                 /* [Mk,C] after the attention residual */
   float *ln2, *mean2, *rstd2;  /* [Mk,C] [Mk] [Mk] */
-  float *fch, *fcg;            /* [Mk,F] before / after the activation */
+  float *fcd, *fcg;            /* [Mk,F] the activation's derivative at its input, its output */
 } cd_block_saved;
 
 /* Arena bytes one block needs for B sequences of T rows (or M = B*T packed rows). */

@@ -101,9 +101,9 @@ void cd_block_forward_rows(const cd_transformer *tf, const cd_block *blk, const 
 
   float *ln2 = sv ? sv->ln2 : ln;
   cd_layernorm_forward(ln2, sv ? sv->mean2 : NULL, sv ? sv->rstd2 : NULL, xm, blk->ln_2_w, blk->ln_2_b, Mk, C, tf->eps);
-  if (sv) { /* the backward needs the MLP's input to the activation too */
-    linear(sv != NULL, sv->fch, ln2, &blk->fc_w, blk->fc_b, Mk, CD_ACT_NONE, NULL, ws);
-    cd_activation_forward(sv->fcg, sv->fch, (size_t)Mk * F, tf->act);
+  if (sv) { /* the backward needs the activation's derivative there: kept in place of its input */
+    linear(sv != NULL, sv->fcd, ln2, &blk->fc_w, blk->fc_b, Mk, CD_ACT_NONE, NULL, ws);
+    cd_activation_forward_deriv(sv->fcg, sv->fcd, sv->fcd, (size_t)Mk * F, tf->act);
     hidden = sv->fcg;
   } else {
     linear(sv != NULL, hidden, ln2, &blk->fc_w, blk->fc_b, Mk, tf->act, NULL, ws);
@@ -126,7 +126,7 @@ static void mlp_backward(const cd_transformer *tf, const cd_block *blk, const cd
   memset(dF, 0, sizeof(float) * G * F);
   cd_linear_backward_input(dF, d, &blk->proj_w, G);
   memset(dF2, 0, sizeof(float) * G * F);
-  cd_activation_backward(dF2, dF, sv->fch + off * F, (size_t)G * F, tf->act);
+  cd_activation_backward_deriv(dF2, dF, sv->fcd + off * F, (size_t)G * F);
   memset(dC, 0, sizeof(float) * G * C);
   cd_linear_backward_input(dC, dF2, &blk->fc_w, G);
   cd_layernorm_backward(d, NULL, NULL, dC, sv->xmid + off * C, blk->ln_2_w, sv->mean2 + off, sv->rstd2 + off, G, (int)C);

@@ -123,11 +123,11 @@ int cd_text_train_init_copies(cd_text_train *t, const cd_clip *m, const cd_promp
   size_t sizes[] = {
       (L + 1) * R * C, L * R * C, L * R * C, L * R * C,     /* x xmid ln1 ln2 */
       L * R, L * R, L * R, L * R,                           /* mean/rstd */
-      L * R * 3 * C, L * A, L * R * C, L * R * F, L * R * F, /* qkv att atty fch fcg */
+      L * R * 3 * C, L * A, L * R * C, L * R * F, L * R * F, /* qkv att atty fcd fcg */
       N * C, N * C, N, N, N * E,                            /* eot_x lnf meanf rstdf feat */
       R * C, N * C, N * C};                                 /* dx dC dcls */
   float **ptrs[] = {&t->x, &t->xmid, &t->ln1, &t->ln2, &t->mean1, &t->rstd1, &t->mean2,
-                    &t->rstd2, &t->qkv, &t->att, &t->atty, &t->fch, &t->fcg, &t->eot_x,
+                    &t->rstd2, &t->qkv, &t->att, &t->atty, &t->fcd, &t->fcg, &t->eot_x,
                     &t->lnf, &t->meanf, &t->rstdf, &t->features, &t->dx, &t->dC, &t->dcls};
   size_t n = sizeof sizes / sizeof sizes[0], total = 0;
   for (size_t i = 0; i < n; i++) total += (sizes[i] + 15) & ~(size_t)15; /* 64-byte steps */
@@ -162,7 +162,7 @@ static cd_block_saved layer_saved(const cd_text_train *t, int l) {
   size_t R = (size_t)t->R * t->copies, RC = R * t->C, RF = R * t->F, A = (size_t)t->NH * R * t->Tk;
   return (cd_block_saved){t->ln1 + l * RC, t->mean1 + l * R, t->rstd1 + l * R, t->qkv + l * 3 * RC,
                           t->att + l * A, t->atty + l * RC, t->xmid + l * RC, t->ln2 + l * RC,
-                          t->mean2 + l * R, t->rstd2 + l * R, t->fch + l * RF, t->fcg + l * RF};
+                          t->mean2 + l * R, t->rstd2 + l * R, t->fcd + l * RF, t->fcg + l * RF};
 }
 
 void cd_text_train_free(cd_text_train *t) {

@@ -56,7 +56,7 @@ typedef struct {
   float *qkv;        /* [L][R,3C] */
   float *att;        /* [L][NH,R,Tk] */
   float *atty;       /* [L][R,C] attention output before out-proj */
-  float *fch, *fcg;  /* [L][R,F] before / after the activation */
+  float *fcd, *fcg;  /* [L][R,F] the activation's derivative at its input, its output */
   float *eot_x, *lnf, *meanf, *rstdf; /* [n_cls,C], [n_cls,C], [n_cls] x2 */
   float *features;   /* [n_cls,E] unnormalised text features */
   /* backward */

@@ -12,20 +12,34 @@
 
 typedef struct {
   const cd_kernels *kt;
-  float *out;
-  const float *dout, *inp; /* dout NULL: the forward */
+  float *out, *deriv;      /* deriv: the training forward's act'(inp), or the backward's saved one */
+  const float *dout, *inp; /* dout NULL: a forward */
   cd_activation act;
 } act_job;
 
 static void act_range(void *ctx, size_t i0, size_t i1, int worker) {
   const act_job *j = ctx;
-  if (j->dout) j->kt->act_backward(j->out + i0, j->dout + i0, j->inp + i0, i1 - i0, j->act);
+  if (j->dout && j->deriv) j->kt->act_backward_deriv(j->out + i0, j->dout + i0, j->deriv + i0, i1 - i0);
+  else if (j->dout) j->kt->act_backward(j->out + i0, j->dout + i0, j->inp + i0, i1 - i0, j->act);
+  else if (j->deriv) j->kt->act_forward_deriv(j->out + i0, j->deriv + i0, j->inp + i0, i1 - i0, j->act);
   else j->kt->act_forward(j->out + i0, j->inp + i0, i1 - i0, j->act);
 }
 
+static void run_job(act_job *j, size_t n) { cd_pool_range(n, CHUNK, n > PAR_MIN ? 0 : 1, act_range, j); }
+
 static void run(float *out, const float *dout, const float *inp, size_t n, cd_activation act) {
-  act_job j = {cd_kernels_get(), out, dout, inp, act};
-  cd_pool_range(n, CHUNK, n > PAR_MIN ? 0 : 1, act_range, &j);
+  act_job j = {cd_kernels_get(), out, NULL, dout, inp, act};
+  run_job(&j, n);
+}
+
+void cd_activation_forward_deriv(float *out, float *deriv, const float *inp, size_t n, cd_activation act) {
+  act_job j = {cd_kernels_get(), out, deriv, NULL, inp, act};
+  run_job(&j, n);
+}
+
+void cd_activation_backward_deriv(float *dinp, const float *dout, const float *deriv, size_t n) {
+  act_job j = {cd_kernels_get(), dinp, (float *)deriv, dout, NULL, CD_ACT_NONE};
+  run_job(&j, n);
 }
 
 static void forward(float *out, const float *inp, size_t n, cd_activation act) { run(out, NULL, inp, n, act); }

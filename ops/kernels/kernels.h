@@ -126,12 +126,16 @@ CD_SEGATT_DECLARE(neon)
 /* ---- per-op kernels of every level (level_ops.h; suffix = level) ----
  * bias_act_tile: c[i, j] = act(c[i, j] + bias[j]) over an mr x nr tile (bias may be NULL).
  * act_forward / act_backward: out = act(in); din += dout * act'(in) over n elements.
+ * act_forward_deriv / act_backward_deriv: out = act(in) and deriv = act'(in) (deriv may be
+ *   in); din += dout * deriv: a training pair with the same bits as the two above.
  * layernorm_rows: LayerNorm of M rows of C (mean/rstd may be NULL).
  * softmax_rows: in-place softmax of M rows (see ops/dispatch.h).
  * attention_head: one fused attention head of T rows (see ops/attention/attention.h). */
 void cd_bias_act_tile_portable(float *c, ptrdiff_t ldc, int mr, int nr, const float *bias, cd_activation act);
 void cd_act_forward_portable(float *out, const float *in, size_t n, cd_activation act);
 void cd_act_backward_portable(float *din, const float *dout, const float *in, size_t n, cd_activation act);
+void cd_act_forward_deriv_portable(float *out, float *deriv, const float *in, size_t n, cd_activation act);
+void cd_act_backward_deriv_portable(float *din, const float *dout, const float *deriv, size_t n);
 void cd_layernorm_rows_portable(float *out, float *mean, float *rstd, const float *inp, const float *w,
                                 const float *b, int M, int C, float eps);
 void cd_softmax_rows_portable(float *x, int M, int N, ptrdiff_t ld, int causal, int diag);
@@ -142,6 +146,8 @@ void cd_attention_head_portable(float *out, ptrdiff_t ldo, const float *q, const
 void cd_bias_act_tile_avx2(float *c, ptrdiff_t ldc, int mr, int nr, const float *bias, cd_activation act);
 void cd_act_forward_avx2(float *out, const float *in, size_t n, cd_activation act);
 void cd_act_backward_avx2(float *din, const float *dout, const float *in, size_t n, cd_activation act);
+void cd_act_forward_deriv_avx2(float *out, float *deriv, const float *in, size_t n, cd_activation act);
+void cd_act_backward_deriv_avx2(float *din, const float *dout, const float *deriv, size_t n);
 void cd_layernorm_rows_avx2(float *out, float *mean, float *rstd, const float *inp, const float *w,
                             const float *b, int M, int C, float eps);
 void cd_softmax_rows_avx2(float *x, int M, int N, ptrdiff_t ld, int causal, int diag);
@@ -152,6 +158,8 @@ void cd_attention_head_avx2(float *out, ptrdiff_t ldo, const float *q, const flo
 void cd_bias_act_tile_avx512(float *c, ptrdiff_t ldc, int mr, int nr, const float *bias, cd_activation act);
 void cd_act_forward_avx512(float *out, const float *in, size_t n, cd_activation act);
 void cd_act_backward_avx512(float *din, const float *dout, const float *in, size_t n, cd_activation act);
+void cd_act_forward_deriv_avx512(float *out, float *deriv, const float *in, size_t n, cd_activation act);
+void cd_act_backward_deriv_avx512(float *din, const float *dout, const float *deriv, size_t n);
 void cd_layernorm_rows_avx512(float *out, float *mean, float *rstd, const float *inp, const float *w,
                               const float *b, int M, int C, float eps);
 void cd_softmax_rows_avx512(float *x, int M, int N, ptrdiff_t ld, int causal, int diag);
@@ -162,6 +170,8 @@ void cd_attention_head_avx512(float *out, ptrdiff_t ldo, const float *q, const f
 void cd_bias_act_tile_neon(float *c, ptrdiff_t ldc, int mr, int nr, const float *bias, cd_activation act);
 void cd_act_forward_neon(float *out, const float *in, size_t n, cd_activation act);
 void cd_act_backward_neon(float *din, const float *dout, const float *in, size_t n, cd_activation act);
+void cd_act_forward_deriv_neon(float *out, float *deriv, const float *in, size_t n, cd_activation act);
+void cd_act_backward_deriv_neon(float *din, const float *dout, const float *deriv, size_t n);
 void cd_layernorm_rows_neon(float *out, float *mean, float *rstd, const float *inp, const float *w,
                             const float *b, int M, int C, float eps);
 void cd_softmax_rows_neon(float *x, int M, int N, ptrdiff_t ld, int causal, int diag);

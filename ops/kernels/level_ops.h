@@ -27,6 +27,13 @@
                                cd_activation act) {                                                 \
     act_backward_impl(din, dout, in, n, act);                                                       \
   }                                                                                                 \
+  void cd_act_forward_deriv_##level(float *out, float *deriv, const float *in, size_t n,            \
+                                    cd_activation act) {                                            \
+    act_forward_deriv_impl(out, deriv, in, n, act);                                                 \
+  }                                                                                                 \
+  void cd_act_backward_deriv_##level(float *din, const float *dout, const float *deriv, size_t n) { \
+    act_backward_deriv_impl(din, dout, deriv, n);                                                   \
+  }                                                                                                 \
   void cd_layernorm_rows_##level(float *out, float *mean, float *rstd, const float *inp,             \
                                  const float *w, const float *b, int M, int C, float eps) {          \
     layernorm_rows_impl(out, mean, rstd, inp, w, b, M, C, eps);                                     \
