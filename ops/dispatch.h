@@ -73,7 +73,7 @@ typedef struct cd_kernels {
                                int j0, int j1, float *strip);
   /* AMX only (NULL below it): the bf16 products on activations packed once per product as
    * bfloat16 hi + lo tiles (kernels.h); the drivers use them when set. */
-  void (*skinny_pack_bf16)(uint16_t *dst, const float *X, size_t ldx, int M, int K, int vnni, int b0, int b1);
+  void (*skinny_pack_bf16)(uint16_t *dst, const float *X, size_t ldx, int M, int K, int b0, int b1);
   void (*skinny_forward_bf16_packed)(float *out, const uint16_t *Xp, const uint16_t *W, const uint16_t *Wt,
                                      const float *bias, int M, int K, int N, int n0, int n1);
   void (*skinny_backward_bf16_packed)(float *dX, const uint16_t *dYp, const uint16_t *W, const uint16_t *Wt,

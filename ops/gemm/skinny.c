@@ -54,25 +54,25 @@ typedef struct {
   const cd_kernels *kt;
   uint16_t *dst;
   const float *X;
-  int M, K, vnni;
+  int M, K;
 } split_job;
 
 static void split_blocks(void *ctx, size_t b0, size_t b1, int worker) {
   const split_job *s = ctx;
   (void)worker;
-  s->kt->skinny_pack_bf16(s->dst, s->X, (size_t)s->K, s->M, s->K, s->vnni, (int)b0, (int)b1);
+  s->kt->skinny_pack_bf16(s->dst, s->X, (size_t)s->K, s->M, s->K, (int)b0, (int)b1);
 }
 
 static void *thread_scratch(int slot, size_t bytes);
 
 /* The split tiles go to the calling thread's scratch (slot 1, kept between products). */
-static uint16_t *split_rows(const cd_kernels *kt, const float *X, int M, int K, int vnni, int threads) {
+static uint16_t *split_rows(const cd_kernels *kt, const float *X, int M, int K, int threads) {
   uint16_t *dst = thread_scratch(1, CD_SKINNY_AMX_BYTES(M, K));
   if (!dst) {
     fprintf(stderr, "clipdebias: out of memory (bf16 activation tiles, %d x %d)\n", M, K);
     abort();
   }
-  split_job s = {kt, dst, X, M, K, vnni};
+  split_job s = {kt, dst, X, M, K};
   cd_pool_range((size_t)(M + 15) / 16, 1, threads, split_blocks, &s);
   return dst;
 }
@@ -94,7 +94,7 @@ static void linear_forward(const cd_kernels *kt, float *out, const float *X, con
   if (M <= 0 || N <= 0) return;
   int threads = (double)M * N * K > 2e5 ? 0 : 1;
   if (Wh && kt->skinny_forward_bf16_packed) {
-    uint16_t *split = split_rows(kt, X, M, K, 1, threads);
+    uint16_t *split = split_rows(kt, X, M, K, threads);
     int nj = (N + 31) / 32, nt = threads == 1 || cd_pool_in_item() ? 1 : cd_threads_get();
     skinny_job j = {kt, out, X, NULL, bias, NULL, Wh, split, (size_t)K, M, K, N, nj, nt < nj ? nt : nj, Wt};
     cd_pool_run(j.nitems, j.nitems, forward_pairs, &j);
@@ -193,7 +193,7 @@ static void linear_backward(const cd_kernels *kt, float *dX, const float *dY, co
   if (M <= 0 || N <= 0 || K <= 0) return;
   int nj = (K + 15) / 16;
   int nt = (double)M * N * K > 2e5 && !cd_pool_in_item() ? cd_threads_get() : 1;
-  uint16_t *split = Wh && kt->skinny_backward_bf16_packed ? split_rows(kt, dY, M, N, 0, nt) : NULL;
+  uint16_t *split = Wh && kt->skinny_backward_bf16_packed ? split_rows(kt, dY, M, N, nt) : NULL;
   skinny_job j = {kt, dX, NULL, W, NULL, dY, Wh, split, 0, M, K, N, nj, nt < nj ? nt : nj, Wt};
   cd_pool_run(j.nitems, j.nitems, backward_item, &j);
 }

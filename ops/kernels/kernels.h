@@ -216,16 +216,14 @@ void cd_skinny_forward_bf16_neon(float *out, const float *X, size_t ldx, const u
 void cd_skinny_backward_bf16_neon(float *dX, const float *dY, const uint16_t *W, int M, int K,
                                   int N, int j0, int j1, float *strip);
 /* AMX (kernels_amx.c): the float32 activations split once per product into bfloat16 hi + lo
- * and packed as tiles (cd_skinny_pack_bf16_amx, row blocks [b0, b1) of 16; vnni 1: the
- * forward's pair layout of X^T, 0: the backward's rows of dY; CD_SKINNY_AMX_BYTES(M, K)
- * bytes in all), then W·hi + W·lo on tdpbf16ps tiles. The backward's scratch holds
+ * and packed as tiles of rows (cd_skinny_pack_bf16_amx, row blocks [b0, b1) of 16; the A
+ * tiles of both products; CD_SKINNY_AMX_BYTES(M, K) bytes in all), then W·hi + W·lo on tdpbf16ps tiles. The backward's scratch holds
  * CD_SKINNY_AMX_NC weight rows of the caller's columns in pairs: CD_SKINNY_AMX_NC * 2 bytes
  * per column (rounded up to 16 columns), 64-byte aligned. The _unpacked entries pack inside
  * (one range per call, for callers without the drivers). */
 #define CD_SKINNY_AMX_NC 512
 #define CD_SKINNY_AMX_BYTES(M, K) ((size_t)(((M) + 15) / 16) * (size_t)(((K) + 31) / 32) * 2048u)
-void cd_skinny_pack_bf16_amx(uint16_t *dst, const float *X, size_t ldx, int M, int K, int vnni,
-                             int b0, int b1);
+void cd_skinny_pack_bf16_amx(uint16_t *dst, const float *X, size_t ldx, int M, int K, int b0, int b1);
 void cd_skinny_forward_bf16_amx(float *out, const uint16_t *Xp, const uint16_t *W, const uint16_t *Wt,
                                 const float *bias, int M, int K, int N, int n0, int n1);
 void cd_skinny_backward_bf16_amx(float *dX, const uint16_t *dYp, const uint16_t *W, const uint16_t *Wt,

@@ -13,27 +13,30 @@
  * Layouts (tile = 16 rows of 64 bytes):
  *   packed activations, from cd_skinny_pack_bf16_amx: per block of 16 rows b and 32-wide step
  *     s, the hi tile then the lo tile (512 bf16 each) at ((b * S + s) * 2 + part) * 512;
- *     rows: tile row r = row 16b + r, its 32 values from column 32s (the backward's A = dY);
- *     vnni: tile row q = the pairs (x[m][32s + 2q], x[m][32s + 2q + 1]) of the 16 rows m
- *     (the forward's B = X^T). Rows past M and columns past K are zero.
- *   forward: out^T[n, m] = W[n, :]·X[m, :]; A = 16 weight rows x 32 values, copied WBLOCK
- *     rows at a time as they stream from memory into contiguous tiles (zeros past K and the
- *     caller's rows) reused by every block of rows, B = packed X. C tiles: 2 blocks of weight
- *     rows x 2 blocks of rows, transposed into out (+ bias).
+ *     tile row r = row 16b + r, its 32 values from column 32s (A of both products). Rows
+ *     past M and columns past K are zero.
+ *   forward: out[m, n] = X[m, :]·W[n, :] (+ bias after the sum); A = packed X, B = W^T in
+ *     pairs along K (tile row q: the pairs of columns 32s + 2q of 16 weight rows), packed
+ *     WBLOCK weight rows at a time as they stream from memory, reused by every block of rows.
+ *     C tiles: 2 blocks of rows x 2 blocks of weight rows, stored straight into out (tile
+ *     stores read back at once by vector loads had cost 40% of the product at K = 512).
  *   backward: dX[m, c] += Σ_p dY[m, p]·W[p, c]; A = packed dY, B = W in pairs of rows
  *     (rows 2q and 2q + 1 interleaved: 16 columns x 2 per tile row) copied into the scratch a
  *     chunk of up to CD_SKINNY_AMX_NC weight rows at a time (as many as stay in L2), reused by
  *     every block of rows; C tiles (2 blocks of rows x 2 strips of 16 columns) loaded from dX
  *     and stored back once per chunk.
- * A frozen weight's tiles can be packed once instead (cd_skinny_tile_weight_bf16_amx: the
- * forward's 32-row blocks, then the backward's pair tiles of every strip over all of N, about
- * twice the bf16 weight's bytes); the products then read them in place and pack nothing, with
- * the same bits (the same tiles, summed in the same order). At 156 rows that is +10-20% on
- * the 512 x 1536, 512 x 2048 and 2048 x 512 products (bench_skinny, weights from memory).
- * Both prefetch the weight rows (or tiles) of their next pass while this one computes. On a 2-core
- * Sapphire Rapids at 300 rows (12 runs in lockstep), one thread, weights streamed from
- * memory: forward 1.3 ms, backward 1.5 ms for a 2048 x 512 weight (about 450 GFLOP/s counting
- * W·x once), against 8.9 and 7.7 ms for the float32-widening AVX2 kernels. */
+ * A frozen weight's tiles are packed once instead (cd_skinny_tile_weight_bf16_amx, at load:
+ * the forward's B tiles by 32 weight rows, then the backward's pair tiles of every strip over
+ * all of N; about twice the bf16 weight's bytes). The products then read them in place and
+ * pack nothing, and the backward takes each pair of strips over all of N at once (each dX
+ * tile loaded and stored once, not once per chunk). Every output element sums the same
+ * products in the same order either way: the same bits.
+ * Both prefetch the weight rows (or tiles) of their next pass while this one computes.
+ * On a 2-core Sapphire Rapids (one thread, 156 rows: 12 runs in lockstep at the default n_ctx, weights
+ * from memory, tiles packed at load), counting W·hi + W·lo against the tile peak (1024
+ * flop / cycle): forward 50-54% at K = 512, 61-70% at K = 2048; backward 70% for 512 x 1536
+ * and 512 x 2048, 44% for 2048 x 512, 49% for 512 x 512 (per-product packing and transposed
+ * stores: 37-38%, 60%; 43-48%, 23%, 42%). */
 #include "ops/kernels/kernels.h"
 
 #if defined(__x86_64__) || defined(_M_X64)
@@ -133,83 +136,108 @@ INLINE void load32(const float *x, int k0, int K, __m512 *x0, __m512 *x1) {
   *x1 = _mm512_maskz_loadu_ps(m1, x + k0 + 16);
 }
 
-void cd_skinny_pack_bf16_amx(uint16_t *dst, const float *X, size_t ldx, int M, int K, int vnni,
-                             int b0, int b1) {
+void cd_skinny_pack_bf16_amx(uint16_t *dst, const float *X, size_t ldx, int M, int K, int b0, int b1) {
   int S = (K + 31) / 32;
   for (int b = b0; b < b1; b++)
-    for (int s = 0; s < S; s++) {
-      __m512i hi[16], lo[16];
-      for (int r = 0; r < 16; r++) {
-        int m = 16 * b + r;
+    for (int r = 0; r < 16; r++) {
+      int m = 16 * b + r;
+      uint16_t *d = dst + (size_t)b * S * 2 * TILE + 32 * r;
+      for (int s = 0; s < S; s++, d += 2 * TILE) {
         __m512 x0 = _mm512_setzero_ps(), x1 = _mm512_setzero_ps();
+        __m512i hi, lo;
         if (m < M) load32(X + (size_t)m * ldx, 32 * s, K, &x0, &x1);
-        split32(x0, x1, &hi[r], &lo[r]);
-      }
-      if (vnni) transpose16(hi), transpose16(lo);
-      uint16_t *d = dst + ((size_t)b * S + s) * 2 * TILE;
-      for (int r = 0; r < 16; r++) {
-        _mm512_storeu_si512(d + 32 * r, hi[r]);
-        _mm512_storeu_si512(d + TILE + 32 * r, lo[r]);
+        split32(x0, x1, &hi, &lo);
+        _mm512_store_si512(d, hi);
+        _mm512_store_si512(d + TILE, lo);
       }
     }
 }
 
 /* ---- forward ---- */
 
-/* MP blocks of rows x NP blocks of weight rows over all S steps: C tile 2a + b = weight
- * block a, row block b. wt: the weight rows' tiles, step s's block a at (2s + a) * TILE;
- * xp: the packed X of the first row block. */
-INLINE void fwd_body(int NP, int MP, const uint16_t *wt, const uint16_t *xp, int S, float *c, prefetcher *pf,
-                     long per_step) {
+/* C tiles of MP row blocks x NP weight blocks (tile 2b + a: row block b, weight block a):
+ * out's rows [m0, m0 + 16 MP) x columns [n, n + 16 NP), stored straight into out (its rows
+ * N floats apart), or through cbuf where a tile runs past M rows or the caller's columns. */
+typedef struct {
+  float *out;
+  int M, N, n1;
+} fwd_out;
+
+static void c_copy_out(const fwd_out *o, int m0, int n, const float *buf) {
+  int mm = o->M - m0 < 16 ? o->M - m0 : 16, nn = o->n1 - n < 16 ? o->n1 - n : 16;
+  __mmask16 k = (__mmask16)((1u << nn) - 1);
+  for (int r = 0; r < mm; r++) _mm512_mask_storeu_ps(o->out + (size_t)(m0 + r) * o->N + n, k, _mm512_load_ps(buf + 16 * r));
+}
+
+#define C_OUT(tile, b, a)                                                                      \
+  do {                                                                                         \
+    int m0_ = m0 + 16 * (b), n_ = n + 16 * (a);                                                \
+    if (m0_ + 16 <= o->M && n_ + 16 <= o->n1)                                                  \
+      _tile_stored(tile, o->out + (size_t)m0_ * o->N + n_, o->N * 4);                          \
+    else {                                                                                     \
+      _tile_stored(tile, cbuf, 64);                                                            \
+      c_copy_out(o, m0_, n_, cbuf);                                                            \
+    }                                                                                          \
+  } while (0)
+
+/* out rows [m0, m0 + 16 MP) x columns [n, n + 16 NP) = X·W^T over all S steps. xp: packed X
+ * (rows) of row block m0/16, the next block S * 2 tiles on; wt: the weight pair's tiles, step
+ * s's block a at (2s + a) * TILE. Per step the two weight tiles, then per part (hi, lo) the
+ * two row blocks' tiles. */
+INLINE void fwd_body(int NP, int MP, const fwd_out *o, int m0, int n, const uint16_t *wt, const uint16_t *xp,
+                     int S, prefetcher *pf, long per_step) {
+  _Alignas(64) float cbuf[256];
   _tile_zero(0);
-  if (MP == 2) _tile_zero(1);
-  if (NP == 2) _tile_zero(2);
+  if (NP == 2) _tile_zero(1);
+  if (MP == 2) _tile_zero(2);
   if (NP == 2 && MP == 2) _tile_zero(3);
   const size_t xb = (size_t)S * 2 * TILE; /* next row block */
   for (int s = 0; s < S; s++) {
     pf_some(pf, per_step);
-    _tile_loadd(4, wt + (size_t)2 * s * TILE, 64);
-    if (NP == 2) _tile_loadd(5, wt + (size_t)(2 * s + 1) * TILE, 64);
+    _tile_loadd(6, wt + (size_t)2 * s * TILE, 64);
+    if (NP == 2) _tile_loadd(7, wt + (size_t)(2 * s + 1) * TILE, 64);
     for (int part = 0; part < 2; part++) {
-      const uint16_t *b = xp + ((size_t)s * 2 + part) * TILE;
-      _tile_loadd(6, b, 64);
-      if (MP == 2) _tile_loadd(7, b + xb, 64);
+      const uint16_t *x = xp + ((size_t)s * 2 + part) * TILE;
+      _tile_loadd(4, x, 64);
+      if (MP == 2) _tile_loadd(5, x + xb, 64);
       _tile_dpbf16ps(0, 4, 6);
-      if (MP == 2) _tile_dpbf16ps(1, 4, 7);
-      if (NP == 2) _tile_dpbf16ps(2, 5, 6);
+      if (NP == 2) _tile_dpbf16ps(1, 4, 7);
+      if (MP == 2) _tile_dpbf16ps(2, 5, 6);
       if (NP == 2 && MP == 2) _tile_dpbf16ps(3, 5, 7);
     }
   }
-  _tile_stored(0, c, 64);
-  if (MP == 2) _tile_stored(1, c + 256, 64);
-  if (NP == 2) _tile_stored(2, c + 512, 64);
-  if (NP == 2 && MP == 2) _tile_stored(3, c + 768, 64);
+  C_OUT(0, 0, 0);
+  if (NP == 2) C_OUT(1, 0, 1);
+  if (MP == 2) C_OUT(2, 1, 0);
+  if (NP == 2 && MP == 2) C_OUT(3, 1, 1);
 }
 
-/* Weight rows [n, n + 16 NP) (zeros from n1 on and past K) as tiles: step s's block a at
- * (2s + a) * TILE. Each row is read once, front to back, as it streams from memory. */
+/* Weight rows [n, n + 16 NP) (zeros from n1 on and past K) as the forward's B tiles, W^T in
+ * pairs along K: step s's block a at (2s + a) * TILE, its row q the pairs (W[r][32s + 2q],
+ * W[r][32s + 2q + 1]) of the block's 16 rows r. */
 static void pack_w_rows(uint16_t *dst, const uint16_t *W, int K, int n, int NP, int n1, int S) {
   for (int a = 0; a < NP; a++)
-    for (int r = 0; r < 16; r++) {
-      int row = n + 16 * a + r;
-      const uint16_t *w = W + (size_t)row * K;
-      for (int s = 0; s < S; s++) {
-        int left = row < n1 ? K - 32 * s : 0;
+    for (int s = 0; s < S; s++) {
+      __m512i v[16];
+      for (int r = 0; r < 16; r++) {
+        int row = n + 16 * a + r, left = row < n1 ? K - 32 * s : 0;
         __mmask32 m = left >= 32 ? 0xFFFFFFFFu : left <= 0 ? 0 : (__mmask32)((1u << left) - 1);
-        _mm512_store_si512(dst + (size_t)(2 * s + a) * TILE + 32 * r, _mm512_maskz_loadu_epi16(m, w + 32 * s));
+        v[r] = _mm512_maskz_loadu_epi16(m, W + (size_t)(row < n1 ? row : n) * K + 32 * s);
       }
+      transpose16(v);
+      for (int q = 0; q < 16; q++) _mm512_store_si512(dst + (size_t)(2 * s + a) * TILE + 32 * q, v[q]);
     }
 }
 
-/* out[m0 + m, n + r] = c[r][m] + bias[n + r] for m < mm, r < nn (c: one 16 x 16 C tile). */
-static void store_transposed(float *out, int N, const float *c, const float *bias, int n, int nn, int m0, int mm) {
-  __m512i v[16];
-  for (int r = 0; r < 16; r++) v[r] = _mm512_load_si512(c + 16 * r);
-  transpose16(v);
-  __mmask16 k = (__mmask16)((1u << nn) - 1);
-  __m512 b = bias ? _mm512_maskz_loadu_ps(k, bias + n) : _mm512_setzero_ps();
-  for (int m = 0; m < mm; m++)
-    _mm512_mask_storeu_ps(out + (size_t)(m0 + m) * N + n, k, _mm512_add_ps(_mm512_castsi512_ps(v[m]), b));
+/* out[m, n0 .. n1) += bias over the rows (after the products: out = X·W^T + bias, rounded as
+ * one sum of the two). */
+static void add_bias(float *out, const float *bias, int M, int N, int n0, int n1) {
+  for (int m = 0; m < M; m++)
+    for (int n = n0; n < n1; n += 16) {
+      __mmask16 k = n1 - n >= 16 ? 0xFFFF : (__mmask16)((1u << (n1 - n)) - 1);
+      float *o = out + (size_t)m * N + n;
+      _mm512_mask_storeu_ps(o, k, _mm512_add_ps(_mm512_maskz_loadu_ps(k, o), _mm512_maskz_loadu_ps(k, bias + n)));
+    }
 }
 
 /* Rows of X per pass over a pair of weight blocks: their packed tiles stay in L2 while the
@@ -235,7 +263,7 @@ void cd_skinny_forward_bf16_amx(float *out, const uint16_t *Xp, const uint16_t *
   int bpairs = (n1 - n0 + 31) / 32 < WBLOCK / 32 ? (n1 - n0 + 31) / 32 : WBLOCK / 32;
   uint16_t *wt = NULL;
   if (!Wt && !(wt = aligned_alloc(64, (size_t)bpairs * pair_tiles * sizeof(uint16_t)))) abort();
-  _Alignas(64) float c[4][256];
+  fwd_out o = {out, M, N, n1};
   tiles_on();
   for (int r0 = n0; r0 < n1; r0 += WBLOCK) {
     int r1 = r0 + WBLOCK < n1 ? r0 + WBLOCK : n1, npairs = (r1 - r0 + 31) / 32;
@@ -260,23 +288,17 @@ void cd_skinny_forward_bf16_amx(float *out, const uint16_t *Xp, const uint16_t *
         for (int mb = g0; mb < g1; mb += 2) {
           int MP = g1 - mb >= 2 ? 2 : 1;
           const uint16_t *xp = Xp + (size_t)mb * S * 2 * TILE;
-          if (NP == 2 && MP == 2) fwd_body(2, 2, w, xp, S, c[0], &pf, per_step);
-          else if (NP == 2) fwd_body(2, 1, w, xp, S, c[0], &pf, per_step);
-          else if (MP == 2) fwd_body(1, 2, w, xp, S, c[0], &pf, per_step);
-          else fwd_body(1, 1, w, xp, S, c[0], &pf, per_step);
-          /* tile 2a + b: weight rows nb + 16a + r, rows 16(mb + b) + col */
-          for (int a = 0; a < NP; a++)
-            for (int b = 0; b < MP; b++) {
-              int nlo = nb + 16 * a, nn = r1 - nlo < 16 ? r1 - nlo : 16;
-              int mlo = 16 * (mb + b), mm = M - mlo < 16 ? M - mlo : 16;
-              store_transposed(out, N, c[2 * a + b], bias, nlo, nn, mlo, mm);
-            }
+          if (NP == 2 && MP == 2) fwd_body(2, 2, &o, 16 * mb, nb, w, xp, S, &pf, per_step);
+          else if (NP == 2) fwd_body(2, 1, &o, 16 * mb, nb, w, xp, S, &pf, per_step);
+          else if (MP == 2) fwd_body(1, 2, &o, 16 * mb, nb, w, xp, S, &pf, per_step);
+          else fwd_body(1, 1, &o, 16 * mb, nb, w, xp, S, &pf, per_step);
         }
       }
     }
   }
   _tile_release();
   if (!Wt) free(wt);
+  if (bias) add_bias(out, bias, M, N, n0, n1);
 }
 
 /* ---- backward ---- */
@@ -371,44 +393,62 @@ INLINE void bwd_body(int MP, int SP, const bwd_out *o, int m0, int c, const uint
 
 enum { WPAIR_BYTES = 384 << 10 };
 
+/* bwd_body with MP and SP as constants */
+static void bwd_block(int MP, int SP, const bwd_out *o, int m0, int c, const uint16_t *ya, size_t yb,
+                      const uint16_t *wb, size_t ws, int TC, prefetcher *pf, long per_step) {
+  if (MP == 2 && SP == 2) bwd_body(2, 2, o, m0, c, ya, yb, wb, ws, TC, pf, per_step);
+  else if (MP == 2) bwd_body(2, 1, o, m0, c, ya, yb, wb, ws, TC, pf, per_step);
+  else if (SP == 2) bwd_body(1, 2, o, m0, c, ya, yb, wb, ws, TC, pf, per_step);
+  else bwd_body(1, 1, o, m0, c, ya, yb, wb, ws, TC, pf, per_step);
+}
+
+/* From the tiles packed at load (Wt, after the forward's: strip j's step t at (j * T + t) *
+ * TILE): each pair of strips over all of N at once (each dX tile loaded and stored once),
+ * its tiles (2 T KB) reused by every pair of row blocks while the next pair's are fetched;
+ * the packed dY (all of it, MB T 2 KB) stays in L2. */
+static void backward_tiled(const bwd_out *o, const uint16_t *dYp, const uint16_t *wt, int MB, int T, int j0,
+                           int ns) {
+  const size_t yb = (size_t)T * 2 * TILE, ws = (size_t)T * TILE;
+  for (int j = 0; j < ns; j += 2) {
+    int SP = ns - j >= 2 ? 2 : 1, c = j0 + 16 * j, next = ns - j - 2 < 2 ? ns - j - 2 : 2;
+    const uint16_t *wb = wt + (size_t)j * ws;
+    prefetcher pf = pf_rows(wb + 2 * ws, 0, 0, 0, next > 0, (size_t)(next > 0 ? next : 0) * ws * 2);
+    long per_step = pf_total(&pf) / ((long)((MB + 1) / 2) * T) + 1;
+    for (int mb = 0; mb < MB; mb += 2)
+      bwd_block(MB - mb >= 2 ? 2 : 1, SP, o, 16 * mb, c, dYp + (size_t)mb * yb, yb, wb, ws, T, &pf, per_step);
+  }
+}
+
 void cd_skinny_backward_bf16_amx(float *dX, const uint16_t *dYp, const uint16_t *W, const uint16_t *Wt,
                                  int M, int K, int N, int j0, int j1, uint16_t *wp) {
   if (M <= 0 || j1 <= j0 || N <= 0) return;
   int T = (N + 31) / 32, MB = (M + 15) / 16, ns = (j1 - j0 + 15) / 16;
+  bwd_out o = {dX, K, M, j1};
+  tiles_on();
+  if (Wt) {
+    backward_tiled(&o, dYp, Wt + CD_SKINNY_AMX_FWD_TILES(K, N) + (size_t)(j0 / 16) * T * TILE, MB, T, j0, ns);
+    _tile_release();
+    return;
+  }
   /* steps per chunk: as many as the scratch takes (fewer passes of dX through the C tiles)
    * while the chunk's pair tiles stay in L2; the chunks never change the bits (the C tiles
    * are spilled exactly) */
   int TCMAX = (int)(WPAIR_BYTES / ((size_t)ns * 2 * TILE));
   if (TCMAX > CD_SKINNY_AMX_NC / 32) TCMAX = CD_SKINNY_AMX_NC / 32;
   if (TCMAX < 4) TCMAX = 4;
-  bwd_out o = {dX, K, M, j1};
   const size_t yb = (size_t)T * 2 * TILE;
-  tiles_on();
-  /* the tiles packed at load (Wt, after the forward's): strip j's step t at (j * T + t) *
-   * TILE, as pack_w_pairs lays out one chunk of the caller's strips */
-  const uint16_t *wt = Wt ? Wt + CD_SKINNY_AMX_FWD_TILES(K, N) + (size_t)(j0 / 16) * T * TILE : NULL;
   for (int t0 = 0; t0 < T; t0 += TCMAX) {
     int TC = T - t0 < TCMAX ? T - t0 : TCMAX;
-    if (!Wt) pack_w_pairs(wp, W, K, N, 32 * t0, TC, j0, ns);
-    /* the next chunk's part of the weight rows, over this chunk's row pairs (or its tiles) */
+    pack_w_pairs(wp, W, K, N, 32 * t0, TC, j0, ns);
+    /* the next chunk's part of the weight rows, over this chunk's row pairs */
     int p1 = 32 * (t0 + TC), p2 = p1 + CD_SKINNY_AMX_NC < N ? p1 + CD_SKINNY_AMX_NC : N;
-    int TN = T - t0 - TC < TCMAX ? T - t0 - TC : TCMAX;
-    prefetcher pf = Wt ? pf_rows(wt, (size_t)T * TILE * 2, (size_t)(t0 + TC) * TILE * 2, 0, TN > 0 ? ns : 0,
-                                 (size_t)TN * TILE * 2)
-                       : pf_rows(W, (size_t)K * 2, (size_t)j0 * 2, p1, p2, (size_t)(j1 - j0) * 2);
+    prefetcher pf = pf_rows(W, (size_t)K * 2, (size_t)j0 * 2, p1, p2, (size_t)(j1 - j0) * 2);
     long per_step = pf_total(&pf) / ((long)((MB + 1) / 2) * ((ns + 1) / 2) * TC) + 1;
     for (int mb = 0; mb < MB; mb += 2) {
-      int MP = MB - mb >= 2 ? 2 : 1, m0 = 16 * mb;
       const uint16_t *ya = dYp + ((size_t)mb * T + t0) * 2 * TILE;
-      for (int j = 0; j < ns; j += 2) {
-        int SP = ns - j >= 2 ? 2 : 1, c = j0 + 16 * j;
-        const uint16_t *wb = Wt ? wt + ((size_t)j * T + t0) * TILE : wp + (size_t)j * TC * TILE;
-        size_t ws = (size_t)(Wt ? T : TC) * TILE;
-        if (MP == 2 && SP == 2) bwd_body(2, 2, &o, m0, c, ya, yb, wb, ws, TC, &pf, per_step);
-        else if (MP == 2) bwd_body(2, 1, &o, m0, c, ya, yb, wb, ws, TC, &pf, per_step);
-        else if (SP == 2) bwd_body(1, 2, &o, m0, c, ya, yb, wb, ws, TC, &pf, per_step);
-        else bwd_body(1, 1, &o, m0, c, ya, yb, wb, ws, TC, &pf, per_step);
-      }
+      for (int j = 0; j < ns; j += 2)
+        bwd_block(MB - mb >= 2 ? 2 : 1, ns - j >= 2 ? 2 : 1, &o, 16 * mb, j0 + 16 * j, ya, yb,
+                  wp + (size_t)j * TC * TILE, (size_t)TC * TILE, TC, &pf, per_step);
     }
   }
   _tile_release();
@@ -434,7 +474,7 @@ void cd_skinny_forward_bf16_amx_unpacked(float *out, const float *X, size_t ldx,
   if (M <= 0 || n1 <= n0) return;
   uint16_t *xp = aligned_alloc(64, CD_SKINNY_AMX_BYTES(M, K));
   if (!xp) abort();
-  cd_skinny_pack_bf16_amx(xp, X, ldx, M, K, 1, 0, (M + 15) / 16);
+  cd_skinny_pack_bf16_amx(xp, X, ldx, M, K, 0, (M + 15) / 16);
   cd_skinny_forward_bf16_amx(out, xp, W, NULL, bias, M, K, N, n0, n1);
   free(xp);
 }
@@ -446,7 +486,7 @@ void cd_skinny_backward_bf16_amx_unpacked(float *dX, const float *dY, const uint
   uint16_t *yp = aligned_alloc(64, CD_SKINNY_AMX_BYTES(M, N));
   uint16_t *wp = aligned_alloc(64, (size_t)CD_SKINNY_AMX_NC * 2 * ((j1 - j0 + 15) / 16 * 16));
   if (!yp || !wp) abort();
-  cd_skinny_pack_bf16_amx(yp, dY, (size_t)N, M, N, 0, 0, (M + 15) / 16);
+  cd_skinny_pack_bf16_amx(yp, dY, (size_t)N, M, N, 0, (M + 15) / 16);
   cd_skinny_backward_bf16_amx(dX, yp, W, NULL, M, K, N, j0, j1, wp);
   free(yp), free(wp);
 }
