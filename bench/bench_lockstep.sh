@@ -14,14 +14,20 @@
 # With precision bf16 the lockstep side runs --precision bf16 against --lockstep off in fp32
 # (the issue's comparison), and a bf16 --lockstep off run in each round is held to the bf16
 # lockstep run's files bit for bit instead (bf16 and fp32 results differ by design).
-# usage: bench/bench_lockstep.sh BUILD_DIR [threads] [train_rows] [epochs] [rounds] [fp32|bf16]
+# The prompts are run's default (--ctx-init "a photo of a": 4 context vectors, 13 rows a pair
+# with the two class names, 156 stacked); n_ctx N gives N random context vectors instead
+# (--n-ctx 16: 25 rows a pair, 300 stacked).
+# usage: bench/bench_lockstep.sh BUILD_DIR [threads] [train_rows] [epochs] [rounds] [fp32|bf16] [n_ctx]
 set -euo pipefail
-build=${1:?usage: bench_lockstep.sh BUILD_DIR [threads] [train_rows] [epochs] [rounds] [fp32|bf16]}
+build=${1:?usage: bench_lockstep.sh BUILD_DIR [threads] [train_rows] [epochs] [rounds] [fp32|bf16] [n_ctx]}
 threads=${2:-$(nproc)}
 n_train=${3:-320}
 epochs=${4:-2}
 rounds=${5:-3}
 precision=${6:-fp32}
+n_ctx=${7:-}
+ctx_args=()
+[ -n "$n_ctx" ] && ctx_args=(--n-ctx "$n_ctx")
 case $precision in fp32 | bf16) ;; *) echo "bench_lockstep: precision must be fp32 or bf16, not '$precision'" >&2; exit 2 ;; esac
 here=$(cd "$(dirname "$0")" && pwd)
 work=${CD_BENCH_DIR:-/tmp/clipdebias-bench}
@@ -31,14 +37,14 @@ bin=$build/clipdebias
 batch=32
 steps=$((n_train / batch))
 pair_steps=$((12 * epochs * steps))
-echo "== run: erm,dpt,oracle,gdro x seeds 0,1,2, $epochs epochs of $steps steps (batch $batch): $pair_steps pair-steps; threads $threads"
+echo "== run: erm,dpt,oracle,gdro x seeds 0,1,2, $epochs epochs of $steps steps (batch $batch): $pair_steps pair-steps; threads $threads; prompts: ${n_ctx:+n_ctx $n_ctx (random)}$([ -n "$n_ctx" ] || echo "run's default (4 context vectors)")"
 [ "$precision" = bf16 ] && echo "   lockstep side: --precision bf16; off side: fp32 --lockstep off"
 one() { # on|off round [precision] -> "wall_seconds cpu_seconds"
   local p=${3:-fp32} out=$work/lockstep-$1-$2${3:+-$3}
   rm -rf "$out"
   TIMEFORMAT='%U %S'
   { time "$bin" run --cache "$work/cache" --model "$work/vitb32.safetensors" --out "$out" --methods erm,dpt,oracle,gdro \
-    --seeds 0,1,2 --epochs "$epochs" --batch $batch --threads "$threads" --lockstep "$1" --precision "$p" >"$work/log-$1" 2>&1; } 2>"$work/time-$1" ||
+    --seeds 0,1,2 --epochs "$epochs" --batch $batch --threads "$threads" --lockstep "$1" --precision "$p" ${ctx_args[@]+"${ctx_args[@]}"} >"$work/log-$1" 2>&1; } 2>"$work/time-$1" ||
     { echo "bench_lockstep: run --lockstep $1 --precision $p failed:" >&2; tail -n 3 "$work/log-$1" >&2; exit 1; }
   echo "$(sed -n 's/.*"wall_seconds": \([0-9.]*\).*/\1/p' "$out/results.json" | tail -1) $(awk '{ print $1 + $2 }' "$work/time-$1")"
 }
