@@ -29,6 +29,7 @@ enum { ROWS = 24 };
  * another +5% at 2048 wide with 128 (its chunk), the AVX2 kernel unchanged. 128 splits
  * ViT-B/32's 512-row products into 4 equal items. */
 enum { ROWS_MANY = 128 };
+enum { ITEMS_PER_THREAD = 4 }; /* the backward's runs of column strips per thread, many rows */
 
 typedef struct {
   const cd_kernels *kt;
@@ -194,8 +195,11 @@ static void linear_backward(const cd_kernels *kt, float *dX, const float *dY, co
   int nj = (K + 15) / 16;
   int nt = (double)M * N * K > 2e5 && !cd_pool_in_item() ? cd_threads_get() : 1;
   uint16_t *split = Wh && kt->skinny_backward_bf16_packed ? split_rows(kt, dY, M, N, nt) : NULL;
-  skinny_job j = {kt, dX, NULL, W, NULL, dY, Wh, split, 0, M, K, N, nj, nt < nj ? nt : nj, Wt};
-  cd_pool_run(j.nitems, j.nitems, backward_item, &j);
+  /* many rows (lockstep): a few runs per thread, so that a thread that starts late (the
+   * machine shared) still takes its share instead of leaving the whole product to the other */
+  int items = !split && M >= 64 && nt > 1 ? ITEMS_PER_THREAD * nt : nt;
+  skinny_job j = {kt, dX, NULL, W, NULL, dY, Wh, split, 0, M, K, N, nj, items < nj ? items : nj, Wt};
+  cd_pool_run(j.nitems, nt, backward_item, &j);
 }
 
 void cd_skinny_linear_backward(const cd_kernels *kt, float *dX, const float *dY, const float *W,
