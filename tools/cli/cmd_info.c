@@ -42,7 +42,7 @@ static void print_cpu(void) {
   const cd_kernels *kt = cd_kernels_get();
   printf("kernels:\n");
   for (int op = 0; op < CD_OP_COUNT; op++)
-    printf("  %-14s %s\n", cd_op_name((cd_op)op), cd_kernels_describe(kt, (cd_op)op));
+    printf("  %-19s %s\n", cd_op_name((cd_op)op), cd_kernels_describe(kt, (cd_op)op));
   printf("threads:    %d\n", cd_threads_get());
 }
 
