@@ -10,7 +10,9 @@
  * an L1-sized scratch as they stream by, rather than a transposed copy of W packed at load:
  * that copy would double the tower's float32 weights (about 150 MB more for ViT-B/32's text tower) and
  * the in-cache and streamed backward already run at the same speed (the copy is not what
- * limits it). */
+ * limits it). The AMX products of a bf16 tower are the exception: there repacking the weight
+ * rows into tiles on every product cost 10-20% of it, so each weight's tiles are packed once
+ * at load (the _tiled entries below; about twice the bf16 weight's bytes). */
 #ifndef CD_SKINNY_H
 #define CD_SKINNY_H
 

@@ -217,7 +217,8 @@ void cd_skinny_backward_bf16_neon(float *dX, const float *dY, const uint16_t *W,
                                   int N, int j0, int j1, float *strip);
 /* AMX (kernels_amx.c): the float32 activations split once per product into bfloat16 hi + lo
  * and packed as tiles of rows (cd_skinny_pack_bf16_amx, row blocks [b0, b1) of 16; the A
- * tiles of both products; CD_SKINNY_AMX_BYTES(M, K) bytes in all), then W·hi + W·lo on tdpbf16ps tiles. The backward's scratch holds
+ * tiles of both products; CD_SKINNY_AMX_BYTES(M, K) bytes in all), then W·hi + W·lo on
+ * tdpbf16ps tiles. Without the weight's tiles (Wt NULL) the backward's scratch holds
  * CD_SKINNY_AMX_NC weight rows of the caller's columns in pairs: CD_SKINNY_AMX_NC * 2 bytes
  * per column (rounded up to 16 columns), 64-byte aligned. The _unpacked entries pack inside
  * (one range per call, for callers without the drivers). */
