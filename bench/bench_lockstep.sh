@@ -28,6 +28,8 @@ precision=${6:-fp32}
 n_ctx=${7:-}
 ctx_args=()
 [ -n "$n_ctx" ] && ctx_args=(--n-ctx "$n_ctx")
+# run warms up for 1 epoch by default, which needs a second: one epoch trains at --lr throughout
+[ "$epochs" -lt 2 ] && ctx_args+=(--warmup-epochs 0)
 case $precision in fp32 | bf16) ;; *) echo "bench_lockstep: precision must be fp32 or bf16, not '$precision'" >&2; exit 2 ;; esac
 here=$(cd "$(dirname "$0")" && pwd)
 work=${CD_BENCH_DIR:-/tmp/clipdebias-bench}
@@ -59,7 +61,9 @@ train_seconds() { # dir sum|max
 }
 ratios=() cpu_ratios=() train_ratios=()
 for r in $(seq 1 "$rounds"); do
-  if [ $((r % 2)) -eq 1 ]; then off=$(one off $r) && on=$(one on $r $on_p); else on=$(one on $r $on_p) && off=$(one off $r); fi
+  # (a failed run exits its command substitution only: stop here too)
+  if [ $((r % 2)) -eq 1 ]; then off=$(one off $r) && on=$(one on $r $on_p) || exit 1
+  else on=$(one on $r $on_p) && off=$(one off $r) || exit 1; fi
   read -r off_s off_c <<<"$off"
   read -r on_s on_c <<<"$on"
   ratio=$(awk -v a="$off_s" -v b="$on_s" 'BEGIN { printf "%.2f", a / b }')
@@ -75,7 +79,8 @@ for r in $(seq 1 "$rounds"); do
     printf "         training alone: off %.1f s (%.2f pair-steps/s), lockstep %.1f s (%.2f pair-steps/s): %.2fx\n", a, n / a, b, n / b, a / b }'
   same=yes ref=$work/lockstep-off-$r
   if [ "$precision" = bf16 ]; then
-    read -r b_s b_c <<<"$(one off $r bf16)"
+    b=$(one off $r bf16) || exit 1
+    read -r b_s b_c <<<"$b"
     ref=$work/lockstep-off-$r-bf16
     echo "         bf16 --lockstep off: $b_s s (cpu $b_c s), compared with bf16 lockstep below"
   fi
