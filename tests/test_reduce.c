@@ -259,7 +259,11 @@ static void make_cache(world *w) {
 static double head_loss(cd_head *h, const float *x, int N, const int32_t *y, float *grad) {
   int C = h->C, K = h->E;
   double l[16 * 2], dl[16 * 2], ce[16], dZ[2 * 8], loss = 0;
-  cd_head_forward(h);
+  cd_error e = {0};
+  if (cd_head_forward(h, &e)) {
+    fprintf(stderr, "test_reduce: %s\n", e.msg);
+    exit(1);
+  }
   cd_logits_forward(x, N, h->Z, NULL, C, K, l);
   cd_softmax_xent_forward(l, y, N, C, ce, NULL, NULL);
   for (int i = 0; i < N; i++) loss += ce[i] / N;

@@ -27,8 +27,7 @@ int cd_head_predict_rows(cd_head *h, const float *x, int N, int32_t *pred, float
   if (!logits) return cd_head_predict(h, x, N, NULL, pred, NULL, NULL, e);
   enum { CHUNK = 4096 };
   double *l = cd_malloc(sizeof(double) * (size_t)CHUNK * h->C, e);
-  if (!l) return -1;
-  cd_head_forward(h);
+  if (!l || cd_head_forward(h, e)) return free(l), -1;
   for (int s = 0; s < N; s += CHUNK) {
     int n = N - s < CHUNK ? N - s : CHUNK;
     cd_logits_forward(x + (size_t)s * h->E, n, h->Z, h->kind == CD_HEAD_LINEAR ? h->bias : NULL, h->C, h->E, l);

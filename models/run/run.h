@@ -44,9 +44,9 @@ void cd_run_text_free(cd_run_text *t);
 enum { CD_RUN_DIVERGED = 1 };
 
 /* Pairs per lockstep group at most: more pairs that could share a pass train in several
- * groups one after the other. Each pair holds its own activations for the tower's backward
- * (about 11 MB on a ViT-B/32 text tower), and the stacked GEMMs gain little beyond a few
- * dozen prompts. */
+ * groups one after the other. Each pair holds its rows of the group's stacked activations
+ * for the tower's backward (about 5 MB on a ViT-B/32 text tower; its head allocates no
+ * buffers of its own), and the stacked GEMMs gain little beyond a few dozen prompts. */
 enum { CD_RUN_LOCKSTEP_MAX_PAIRS = 48 };
 
 /* Everything after the inputs are resolved: writes RUN_DIR and prints progress notes and the

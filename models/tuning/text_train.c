@@ -84,6 +84,15 @@ int cd_text_train_init(cd_text_train *t, const cd_clip *m, const cd_prompt *p, c
 
 int cd_text_train_init_copies(cd_text_train *t, const cd_clip *m, const cd_prompt *p, int copies,
                               cd_error *e) {
+  if (cd_text_train_plan(t, m, p, copies, e)) return -1;
+  if (cd_text_train_alloc(t, m, e)) {
+    cd_text_train_free(t);
+    return -1;
+  }
+  return 0;
+}
+
+int cd_text_train_plan(cd_text_train *t, const cd_clip *m, const cd_prompt *p, int copies, cd_error *e) {
   memset(t, 0, sizeof *t);
   if (copies < 1) return cd_fail(e, "text tower training: %d copies", copies);
   const cd_text *tx = &m->text;
@@ -119,8 +128,14 @@ int cd_text_train_init_copies(cd_text_train *t, const cd_clip *m, const cd_promp
   t->E = m->embed_dim;
   t->act = tx->tf.act;
   t->Tk = cd_segments_max_keys(t->P, t->n_seg, t->seg);
-  size_t R = (size_t)t->R * copies, C = (size_t)t->C, F = (size_t)t->F, L = (size_t)t->L;
-  size_t N = (size_t)t->n_cls * copies, E = (size_t)t->E, A = (size_t)t->NH * R * t->Tk;
+  return 0;
+}
+
+int cd_text_train_alloc(cd_text_train *t, const cd_clip *m, cd_error *e) {
+  if (t->arena) return 0;
+  const cd_text *tx = &m->text;
+  size_t R = (size_t)t->R * t->copies, C = (size_t)t->C, F = (size_t)t->F, L = (size_t)t->L;
+  size_t N = (size_t)t->n_cls * t->copies, E = (size_t)t->E, A = (size_t)t->NH * R * t->Tk;
   size_t sizes[] = {
       (L + 1) * R * C, L * R * C, L * R * C, L * R * C,     /* x xmid ln1 ln2 */
       L * R, L * R, L * R, L * R,                           /* mean/rstd */
@@ -134,10 +149,8 @@ int cd_text_train_init_copies(cd_text_train *t, const cd_clip *m, const cd_promp
   for (size_t i = 0; i < n; i++) total += (sizes[i] + 15) & ~(size_t)15; /* 64-byte steps */
   /* cd_alloc_big: in 2 MB pages where the system has them (12 pairs of B/32 prompts stacked
    * are 63 MB, allocated for each stacked pass's setup: 15,000 page faults in 4 KB pages) */
-  if (!(t->arena = cd_alloc_big(total * sizeof(float)))) {
-    cd_text_train_free(t);
+  if (!(t->arena = cd_alloc_big(total * sizeof(float))))
     return cd_fail(e, "text tower training buffers: out of memory (%zu floats)", total);
-  }
   memset(t->arena, 0, total * sizeof(float));
   float *q = t->arena;
   for (size_t i = 0; i < n; i++) {
@@ -147,8 +160,9 @@ int cd_text_train_init_copies(cd_text_train *t, const cd_clip *m, const cd_promp
   /* scratch of the block forward / backward (gathers, gradients, products) */
   size_t fwd = cd_block_scratch_bytes(1, (int)R, &tx->tf) + sizeof(float) * (2 * R * C + A);
   size_t bwd = sizeof(float) * R * (9 * C + 2 * F) + 4096;
-  if (cd_arena_init(&t->ws, fwd > bwd ? fwd : bwd, e)) {
-    cd_text_train_free(t);
+  if (cd_arena_init(&t->ws, fwd > bwd ? fwd : bwd, e)) { /* the plan stays: a later call may try again */
+    free(t->arena);
+    t->arena = NULL;
     return -1;
   }
   return 0;

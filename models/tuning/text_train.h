@@ -72,6 +72,13 @@ int cd_text_train_init(cd_text_train *t, const cd_clip *m, const cd_prompt *p, c
 /* The same with room for `copies` stacked copies of the prompt's rows (lockstep). */
 int cd_text_train_init_copies(cd_text_train *t, const cd_clip *m, const cd_prompt *p, int copies,
                               cd_error *e);
+/* The two halves of init: the plan (every check; the buffers' sizes) and the buffers (the saved
+ * activations and scratch; nothing when allocated already). A prompt head plans at once and
+ * allocates at its first own tower pass: heads trained in lockstep never make one (the group's
+ * stacked buffers serve them), which spares 5 MB per B/32 pair, 250 MB for a sweep group of
+ * 48 pairs. On failure the plan is kept (alloc) or t is left freed (plan). */
+int cd_text_train_plan(cd_text_train *t, const cd_clip *m, const cd_prompt *p, int copies, cd_error *e);
+int cd_text_train_alloc(cd_text_train *t, const cd_clip *m, cd_error *e);
 void cd_text_train_free(cd_text_train *t);
 /* ctx laid out like cd_prompt.ctx. Result in t->features [n_cls, E]. */
 void cd_text_train_forward(cd_text_train *t, const cd_clip *m, const float *ctx);

@@ -42,7 +42,7 @@ int cd_head_init_prompt_projected(cd_head *h, const cd_clip *m, cd_prompt *p,
   h->prompt = p;
   h->params = p->ctx;
   h->n_params = p->ctx_numel;
-  if (cd_text_train_init(&h->tt, m, p, e)) return -1;
+  if (cd_text_train_plan(&h->tt, m, p, 1, e)) return -1; /* buffers at the first own pass */
   h->dtxt = cd_malloc(sizeof(float) * (size_t)h->C * m->embed_dim, e);
   h->z_params = cd_malloc(sizeof(float) * h->n_params, e);
   if (h->dtxt && proj) {
@@ -85,23 +85,25 @@ void cd_head_free(cd_head *h) {
   memset(h, 0, sizeof *h);
 }
 
-void cd_head_forward(cd_head *h) {
+int cd_head_forward(cd_head *h, cd_error *e) {
   size_t CE = (size_t)h->C * h->E;
   if (h->kind == CD_HEAD_LINEAR) {
     for (size_t k = 0; k < CE; k++) h->Z[k] = h->params[k];
     for (int c = 0; c < h->C; c++) h->bias[c] = h->params[CE + c];
-    return;
+    return 0;
   }
+  if (cd_text_train_alloc(&h->tt, h->m, e)) return -1;
   cd_text_train_forward(&h->tt, h->m, h->params);
   cd_head_forward_from_text(h, h->tt.features);
+  return 0;
 }
 
 int cd_head_current(const cd_head *h) {
   return h->kind == CD_HEAD_PROMPT && h->z_valid && !memcmp(h->z_params, h->params, sizeof(float) * h->n_params);
 }
 
-void cd_head_refresh(cd_head *h) {
-  if (!cd_head_current(h)) cd_head_forward(h);
+int cd_head_refresh(cd_head *h, cd_error *e) {
+  return cd_head_current(h) ? 0 : cd_head_forward(h, e);
 }
 
 void cd_head_forward_from_text(cd_head *h, const float *t) {
@@ -135,8 +137,7 @@ int cd_head_predict(cd_head *h, const float *x, int N, const int32_t *labels, in
                     double *p_true, double *ce, cd_error *e) {
   enum { CHUNK = 4096 };
   double *l = cd_malloc(sizeof(double) * (size_t)CHUNK * h->C, e);
-  if (!l) return -1;
-  cd_head_refresh(h);
+  if (!l || cd_head_refresh(h, e)) return free(l), -1;
   const double *bias = h->kind == CD_HEAD_LINEAR ? h->bias : NULL;
   for (int s = 0; s < N; s += CHUNK) {
     int n = N - s < CHUNK ? N - s : CHUNK;

@@ -54,12 +54,13 @@ void cd_head_free(cd_head *h);
 const char *cd_head_kind_name(cd_head_kind k);
 int cd_head_kind_parse(const char *s); /* "prompt" / "linear"; -1 otherwise */
 
-void cd_head_forward(cd_head *h);
+/* -1 (e set) only when a prompt head's tower buffers cannot be allocated at its first pass. */
+int cd_head_forward(cd_head *h, cd_error *e);
 /* Z made current for the parameters for predictions: the prompt head runs its text tower only
  * when the parameters differ from those Z was last computed from (an evaluation of val and
  * test, or Z set by a stacked tower pass, costs no second pass). Training steps call
  * cd_head_forward, which always runs it, for the activations their backward needs. */
-void cd_head_refresh(cd_head *h);
+int cd_head_refresh(cd_head *h, cd_error *e);
 /* 1 when the prompt head's Z is that of its current parameters. */
 int cd_head_current(const cd_head *h);
 /* grad [n_params] += d L / d params from dZ [C,E] and dbias [C] (ignored by the prompt head). */

@@ -35,7 +35,8 @@ int cd_tune_lockstep_compatible(cd_tune_session *const *s, int n) {
 
 int cd_tune_lockstep_refresh(cd_head *const *h, int n, cd_error *e) {
   if (!heads_compatible(h, n)) {
-    for (int i = 0; i < n; i++) cd_head_refresh(h[i]);
+    for (int i = 0; i < n; i++)
+      if (cd_head_refresh(h[i], e)) return -1;
     return 0;
   }
   const float **ctx = cd_malloc(sizeof(float *) * (size_t)(n ? n : 1), e);

@@ -150,7 +150,7 @@ static int train_step(cd_tune_session *s, const int *idx, int B, double lr,
                       const cd_tune_hooks *hk, double *loss, cd_error *e) {
   cd_head *h = s->head;
   cd_tune_step_gather(s, idx, B);
-  cd_head_forward(h);
+  if (cd_head_forward(h, e)) return -1;
   int rc = cd_tune_step_loss(s, idx, B, hk, loss, e);
   if (rc) return rc;
   memset(s->grad, 0, sizeof(float) * h->n_params);
