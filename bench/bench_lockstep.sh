@@ -26,10 +26,10 @@ epochs=${4:-2}
 rounds=${5:-3}
 precision=${6:-fp32}
 n_ctx=${7:-}
-ctx_args=()
-[ -n "$n_ctx" ] && ctx_args=(--n-ctx "$n_ctx")
+run_args=() # flags both sides of the comparison pass to run
+[ -n "$n_ctx" ] && run_args=(--n-ctx "$n_ctx")
 # run warms up for 1 epoch by default, which needs a second: one epoch trains at --lr throughout
-[ "$epochs" -lt 2 ] && ctx_args+=(--warmup-epochs 0)
+[ "$epochs" -lt 2 ] && run_args+=(--warmup-epochs 0)
 case $precision in fp32 | bf16) ;; *) echo "bench_lockstep: precision must be fp32 or bf16, not '$precision'" >&2; exit 2 ;; esac
 here=$(cd "$(dirname "$0")" && pwd)
 work=${CD_BENCH_DIR:-/tmp/clipdebias-bench}
@@ -46,7 +46,7 @@ one() { # on|off round [precision] -> "wall_seconds cpu_seconds"
   rm -rf "$out"
   TIMEFORMAT='%U %S'
   { time "$bin" run --cache "$work/cache" --model "$work/vitb32.safetensors" --out "$out" --methods erm,dpt,oracle,gdro \
-    --seeds 0,1,2 --epochs "$epochs" --batch $batch --threads "$threads" --lockstep "$1" --precision "$p" ${ctx_args[@]+"${ctx_args[@]}"} >"$work/log-$1" 2>&1; } 2>"$work/time-$1" ||
+    --seeds 0,1,2 --epochs "$epochs" --batch $batch --threads "$threads" --lockstep "$1" --precision "$p" ${run_args[@]+"${run_args[@]}"} >"$work/log-$1" 2>&1; } 2>"$work/time-$1" ||
     { echo "bench_lockstep: run --lockstep $1 --precision $p failed:" >&2; tail -n 3 "$work/log-$1" >&2; exit 1; }
   echo "$(sed -n 's/.*"wall_seconds": \([0-9.]*\).*/\1/p' "$out/results.json" | tail -1) $(awk '{ print $1 + $2 }' "$work/time-$1")"
 }
