@@ -20,18 +20,14 @@ void cd_skinny_linear_backward_ref(float *dX, const float *dY, const float *W, i
   cd_skinny_backward_portable(dX, dY, W, M, K, N, 0, K, NULL);
 }
 
-/* Weight rows per work item with few input rows: about 384 KB of float32 weight (24 to 128
- * rows, a multiple of 8), long enough that the prefetch of the next rows rarely crosses into
- * another thread's item and that the AVX-512 kernel's packing of the inputs in pairs, once per
- * item, serves many weight rows. At 25 rows against 24-row items (with the AVX2 kernel, whose
- * tile keeps no packed inputs, as the control in the same run): +10% at 512 x 2048 and
- * 512 x 512 (128 rows), +4-10% at 2048 x 512 (48 rows; 128 rows there lost 5-10%, its items
- * then outgrowing L2 with the next item's rows prefetched). */
-enum { ROWS_FEW_BYTES = 384 << 10, ROWS_MIN = 24 };
-static size_t few_rows_grain(int K) {
-  size_t rows = ((size_t)ROWS_FEW_BYTES / (sizeof(float) * (size_t)K)) & ~(size_t)7;
-  return rows < ROWS_MIN ? ROWS_MIN : rows > 128 ? 128 : rows;
-}
+/* Weight rows per work item: a multiple of the AVX2 kernel's 3-row tile, long enough that the
+ * prefetch of the next rows (a tile ahead) rarely crosses into another thread's item. Longer
+ * items (about 384 KB of weight: 128 rows at 512 wide) let the AVX-512 kernel pack its input
+ * pairs for more weight rows, +7-13% at 25 rows with the weights in the cache, but with them
+ * in memory, as in a tower's pass, they gained nothing and lost 9-10% at 512 x 512: a
+ * product's first item has nothing prefetched for it, and with 4 items instead of 22 that is
+ * a quarter of a 512-row product. */
+enum { ROWS = 24 };
 /* Many input rows (lockstep): each weight row serves them all, the arithmetic outweighs the
  * streaming, and longer items let a kernel's per-call work on the inputs (the AVX-512
  * kernel packs them in pairs) serve more weight rows: +10% at 300 rows there with 64 rows,
@@ -120,7 +116,7 @@ static void linear_forward(const cd_kernels *kt, float *out, const float *X, con
     X = pad;
   }
   skinny_job j = {kt, out, X, W, bias, NULL, Wh, NULL, ldx, M, K, N, 0, 0, NULL};
-  cd_pool_range((size_t)N, M >= 64 ? ROWS_MANY : few_rows_grain(K), threads, forward_rows, &j);
+  cd_pool_range((size_t)N, M >= 64 ? ROWS_MANY : ROWS, threads, forward_rows, &j);
   free(pad);
 }
 
