@@ -62,6 +62,12 @@ static double time_calls(const cd_kernels *kt, bench_case *c, int reps, int nt) 
   return (cd_cpu_time_now() - c0) / reps / nt;
 }
 
+/* dst[i] = src[(i + k) % n] for n elements of esz bytes (k < n). */
+static void rotated_copy(void *dst, const void *src, size_t n, size_t k, size_t esz) {
+  memcpy(dst, (const char *)src + k * esz, (n - k) * esz);
+  memcpy((char *)dst + (n - k) * esz, src, k * esz);
+}
+
 /* The last-level cache's bytes (0: unknown). */
 static size_t llc_bytes(void) {
   long b = 0;
@@ -148,25 +154,27 @@ int main(int argc, char **argv) {
         size_t tiles = bf16 && kt->skinny_tile_weight_bf16 ? (kt->skinny_tile_weight_bytes(c.K, c.N) + 63) & ~(size_t)63 : 0;
         size_t copy_bytes = (bf16 ? sizeof(uint16_t) : sizeof(float)) * nk + tiles;
         c.copies = weight_copies(c.N, c.K, copy_bytes);
-        float *w0 = malloc(sizeof(float) * nk); /* copy k is copy 0's values shifted by k */
-        if (!w0) return 1;
+        /* copy k is copy 0's values shifted by k (bfloat16: rounded once, then shifted) */
+        float *w0 = malloc(sizeof(float) * nk);
+        uint16_t *h0 = bf16 ? malloc(sizeof(uint16_t) * nk) : NULL;
+        if (!w0 || (bf16 && !h0)) return 1;
         for (size_t i = 0; i < nk; i++) w0[i] = (float)((i * 104729) % 1000) * 1e-4f - 0.05f;
+        for (size_t i = 0; bf16 && i < nk; i++) h0[i] = cd_f32_to_bf16(w0[i]);
         for (int k = 0; k < c.copies; k++) {
           c.W[k] = NULL, c.Wh[k] = NULL, c.Wt[k] = NULL;
           if (!bf16) {
             if (!(c.W[k] = malloc(sizeof(float) * nk))) return 1;
-            memcpy(c.W[k], w0 + k % nk, sizeof(float) * (nk - k % nk));
-            memcpy(c.W[k] + nk - k % nk, w0, sizeof(float) * (k % nk));
+            rotated_copy(c.W[k], w0, nk, (size_t)k % nk, sizeof(float));
             continue;
           }
           if (!(c.Wh[k] = malloc(sizeof(uint16_t) * nk))) return 1;
-          for (size_t i = 0; i < nk; i++) c.Wh[k][i] = cd_f32_to_bf16(w0[(i + k) % nk]);
+          rotated_copy(c.Wh[k], h0, nk, (size_t)k % nk, sizeof(uint16_t));
           if (tiles) {
             if (!(c.Wt[k] = aligned_alloc(64, tiles))) return 1;
             kt->skinny_tile_weight_bf16(c.Wt[k], c.Wh[k], c.K, c.N);
           }
         }
-        free(w0);
+        free(w0), free(h0);
         if ((int)s != last_shape || bf16 != last_bf16) print_copies(&c, copy_bytes);
         last_shape = (int)s, last_bf16 = bf16;
         /* calls per round: about 20 ms at the first level's rate */
