@@ -2,7 +2,8 @@
  *
  *   bench_skinny [threads] [rounds] [level-a] [level-b] [case-substring]
  *
- * For one run's prompts (M = 25 rows, the weights streamed from memory) and a dozen runs
+ * For one run's prompts (M = 24 rows: 25 with the SOT row, which only the first forward and the
+ * last block's qkv compute; the weights streamed from memory) and a dozen runs
  * stacked in lockstep (M = 300, the weights reused by many rows), ViT-B/32's text-tower widths
  * (K x N = 512 x 2048, 2048 x 512, 512 x 512) and the demo's toy CLIP's (96, 288, 384 wide:
  * 33 rows and 6 rows, its 15 runs in lockstep), float32 and bfloat16 weights, the forward
@@ -16,7 +17,8 @@
  * faster than from memory); a line on stderr says how many per weight and whether they
  * outgrow the cache. The toy CLIP's weights (its whole tower under 1 MB) are 8 copies, in the
  * cache as in its tower. bfloat16 weights come with their AMX tiles packed once (as a bf16
- * tower's at load) where either level has them. One line per case:
+ * tower's at load) where either level has them. BENCH_SKINNY_COPIES=n sets the copies of every
+ * weight instead (1: the kernels' ceiling with the weight in the cache). One line per case:
  *   <dir> <prec> M K N <GFLOP/s a> <GFLOP/s b> <b/a: best rounds> <b/a: median of the rounds'>
  * (GFLOP/s from the best round's CPU time, 2·M·K·N per product). */
 #include <stdio.h>
@@ -123,12 +125,14 @@ int main(int argc, char **argv) {
     return 1;
   }
   cd_threads_set(threads);
+  const char *co = getenv("BENCH_SKINNY_COPIES");
+  int copies_override = co ? atoi(co) : 0;
   int nt = cd_threads_get();
   fprintf(stderr, "bench_skinny: %s (skinny %s) vs %s (skinny %s), %d thread(s), %d alternating rounds\n", na,
           cd_kernels_describe(ka, CD_OP_SKINNY), nb, cd_kernels_describe(kb, CD_OP_SKINNY), nt, rounds);
   printf("# dir prec M K N GFLOP/s(%s) GFLOP/s(%s) %s/%s(best rounds) %s/%s(median of paired rounds)\n", na, nb,
          nb, na, nb, na);
-  static const int shapes[][3] = {{25, 512, 2048}, {25, 2048, 512}, {25, 512, 512},
+  static const int shapes[][3] = {{24, 512, 2048}, {24, 2048, 512}, {24, 512, 512},
                                   {300, 512, 2048}, {300, 2048, 512}, {300, 512, 512},
                                   /* 12 runs in lockstep at the default n_ctx: 13 rows each */
                                   {156, 512, 1536}, {156, 512, 2048}, {156, 2048, 512}, {156, 512, 512},
@@ -153,7 +157,7 @@ int main(int argc, char **argv) {
         const cd_kernels *kt = ka->skinny_tile_weight_bf16 ? ka : kb;
         size_t tiles = bf16 && kt->skinny_tile_weight_bf16 ? (kt->skinny_tile_weight_bytes(c.K, c.N) + 63) & ~(size_t)63 : 0;
         size_t copy_bytes = (bf16 ? sizeof(uint16_t) : sizeof(float)) * nk + tiles;
-        c.copies = weight_copies(c.N, c.K, copy_bytes);
+        c.copies = copies_override > 0 ? copies_override : weight_copies(c.N, c.K, copy_bytes);
         /* copy k is copy 0's values shifted by k (bfloat16: rounded once, then shifted) */
         float *w0 = malloc(sizeof(float) * nk);
         uint16_t *h0 = bf16 ? malloc(sizeof(uint16_t) * nk) : NULL;

@@ -65,8 +65,9 @@ static double attended_keys(const cd_text_train *t) {
 }
 
 /* FLOPs of one tuning step (forward + backward down to the context) and the bytes of frozen
- * float32 weights it streams. Forward: every block's qkv over all R rows; the last block's
- * out-proj and MLP over the EOT rows only; ln_final and the projection over the EOT rows.
+ * float32 weights it streams. Forward: every block's GEMMs over the rows from g0 (the rows
+ * before it are kept from the first forward), but the last block's qkv over all R rows and
+ * its out-proj and MLP over the EOT rows only; ln_final and the projection over the EOT rows.
  * Backward: the input gradient of each of those GEMMs over the rows it runs (rows before g0
  * skipped), attention twice its forward. Norms and activations are left out (< 1%). */
 static void step_cost(const cd_text_train *t, double *flops, double *bytes) {
@@ -76,7 +77,7 @@ static void step_cost(const cd_text_train *t, double *flops, double *bytes) {
   double fwd = 0, bwd = 0;
   for (int l = 0; l < t->L; l++) {
     int last = l == t->L - 1;
-    fwd += 2 * R * 3 * C * C + (last ? N : R) * (per_row - 2 * 3 * C * C) + att;
+    fwd += 2 * (last ? R : Rb) * 3 * C * C + (last ? N : Rb) * (per_row - 2 * 3 * C * C) + att;
     bwd += 2 * Rb * 3 * C * C + (last ? N : Rb) * (per_row - 2 * 3 * C * C) + 2 * att;
   }
   fwd += 2 * N * C * E, bwd += 2 * N * C * E;

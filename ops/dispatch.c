@@ -103,6 +103,9 @@ static void fill_avx512(cd_kernels *k) {
   k->skinny_backward = cd_skinny_backward_avx512;
   k->skinny_forward_bf16 = cd_skinny_forward_bf16_avx512;
   k->skinny_backward_bf16 = cd_skinny_backward_bf16_avx512;
+  k->skinny_pack_pairs = cd_skinny_pack_pairs_avx512;
+  k->skinny_forward_pairs = cd_skinny_forward_pairs_avx512;
+  k->skinny_forward_pairs_bf16 = cd_skinny_forward_pairs_bf16_avx512;
   k->segatt_forward = cd_segatt_forward_avx512;
   k->segatt_backward = cd_segatt_backward_avx512;
   mark(k, CD_ISA_AVX512, CD_OP_EPILOGUE, CD_OP_SKINNY);
@@ -120,6 +123,7 @@ static void fill_avx512bf16(cd_kernels *k) {
 static void fill_amx(cd_kernels *k) {
   k->skinny_forward_bf16 = cd_skinny_forward_bf16_amx_unpacked;
   k->skinny_backward_bf16 = cd_skinny_backward_bf16_amx_unpacked;
+  k->skinny_forward_pairs_bf16 = NULL; /* the bf16 forward is AMX's, not the AVX-512 one */
   k->skinny_pack_bf16 = cd_skinny_pack_bf16_amx;
   k->skinny_forward_bf16_packed = cd_skinny_forward_bf16_amx;
   k->skinny_backward_bf16_packed = cd_skinny_backward_bf16_amx;

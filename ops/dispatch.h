@@ -71,6 +71,13 @@ typedef struct cd_kernels {
                               const float *bias, int M, int K, int N, int n0, int n1);
   void (*skinny_backward_bf16)(float *dX, const float *dY, const uint16_t *W, int M, int K, int N,
                                int j0, int j1, float *strip);
+  /* AVX-512 only (NULL elsewhere): the forward on input rows packed once per product
+   * (CD_SKINNY_PAIRS_FLOATS floats; kernels.h), which the drivers use when set. */
+  void (*skinny_pack_pairs)(float *xp, const float *X, size_t ldx, int M, int K);
+  void (*skinny_forward_pairs)(float *out, const float *xp, const float *X, size_t ldx, const float *W,
+                               const float *bias, int M, int K, int N, int n0, int n1);
+  void (*skinny_forward_pairs_bf16)(float *out, const float *xp, const float *X, size_t ldx, const uint16_t *W,
+                                    const float *bias, int M, int K, int N, int n0, int n1);
   /* AMX only (NULL below it): the bf16 products on activations packed once per product as
    * bfloat16 hi + lo tiles (kernels.h); the drivers use them when set. */
   void (*skinny_pack_bf16)(uint16_t *dst, const float *X, size_t ldx, int M, int K, int b0, int b1);

@@ -115,6 +115,17 @@ static void check_same_bits(const cd_kernels *ka, const cd_kernels *kb, int M, i
   }
   CHECK(memcmp(oa, ob, sizeof(float) * M * N) == 0, "%s%s forward kernel M=%d K=%d N=%d rows [%d, %d): bits differ from %s",
         lb, ty, M, K, N, n0, n1, la);
+  /* and on the input rows packed once for all items, where level b has that */
+  if (bf16 ? kb->skinny_forward_pairs_bf16 != NULL : kb->skinny_forward_pairs != NULL) {
+    float *xp = aligned_alloc(64, (sizeof(float) * CD_SKINNY_PAIRS_FLOATS(M, K) + 63) / 64 * 64);
+    kb->skinny_pack_pairs(xp, X, ldx, M, K);
+    memset(ob, 0, sizeof(float) * M * N);
+    if (bf16) kb->skinny_forward_pairs_bf16(ob, xp, X, ldx, Wh, b, M, K, N, n0, n1);
+    else kb->skinny_forward_pairs(ob, xp, X, ldx, W, b, M, K, N, n0, n1);
+    CHECK(memcmp(oa, ob, sizeof(float) * M * N) == 0,
+          "%s%s forward kernel on packed pairs M=%d K=%d N=%d rows [%d, %d): bits differ from %s", lb, ty, M, K, N, n0, n1, la);
+    free(xp);
+  }
   free(X), free(W), free(b), free(dY), free(oa), free(ob), free(da), free(db), free(Wh);
 }
 

@@ -138,7 +138,11 @@ int cd_clip_encode_text(const cd_clip *m, const int32_t *tokens, int N, float *f
  * every GEMM, while attention stays within each copy. keep then indexes all M rows.
  * A training forward (sv given) streams plain float32 weights through the row-wise kernels
  * whatever M (cd_linear_forward_rowwise), so each copy's bits do not depend on how many are
- * stacked. */
+ * stacked.
+ * r0 (training forward without keep): rows [0, r0) are constants an earlier forward saved
+ * (prompt tuning's SOT row, which no context vector reaches): their saved activations and
+ * x_out rows are kept, and only rows [r0, M) are computed (attention still reads their keys
+ * and values). */
 typedef struct {
   int B, T, causal;
   int P, n_seg;
@@ -146,6 +150,7 @@ typedef struct {
   const int *keep;
   int n_keep;
   int copies;
+  int r0;
 } cd_block_rows;
 
 /* Activations a backward reads, written by a training forward (M rows, Mk = kept rows). */

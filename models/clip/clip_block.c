@@ -85,9 +85,12 @@ void cd_block_forward_rows(const cd_transformer *tf, const cd_block *blk, const 
   float *hidden = atty + fbytes((size_t)M * C) / 4, *a_keep = hidden + fbytes((size_t)M * F) / 4;
   float *x_keep = a_keep + fbytes((size_t)Mk * C) / 4;
   if (sv) ln = sv->ln1, qkv = sv->qkv, atty = sv->atty;
+  /* rows before r0 are in place already (training, no keep): everything from r0 */
+  const size_t r0 = sv && !rows->keep ? (size_t)rows->r0 : 0, rC = r0 * C, rF = r0 * F;
 
-  cd_layernorm_forward(ln, sv ? sv->mean1 : NULL, sv ? sv->rstd1 : NULL, x_in, blk->ln_1_w, blk->ln_1_b, M, C, tf->eps);
-  linear(sv != NULL, qkv, ln, &blk->qkv_w, blk->qkv_b, M, CD_ACT_NONE, NULL, ws);
+  cd_layernorm_forward(ln + rC, sv ? sv->mean1 + r0 : NULL, sv ? sv->rstd1 + r0 : NULL, x_in + rC, blk->ln_1_w,
+                       blk->ln_1_b, M - (int)r0, C, tf->eps);
+  linear(sv != NULL, qkv + 3 * rC, ln + rC, &blk->qkv_w, blk->qkv_b, M - (int)r0, CD_ACT_NONE, NULL, ws);
   attend(tf, rows, atty, sv ? sv->att : NULL, qkv, ws);
   const float *a = atty, *xi = x_in;
   if (rows->keep) { /* only the kept rows go on */
@@ -97,24 +100,26 @@ void cd_block_forward_rows(const cd_transformer *tf, const cd_block *blk, const 
   }
   /* x_mid = x + out_proj(att): in place at inference */
   float *xm = sv ? sv->xmid : x_out;
-  linear(sv != NULL, xm, a, &blk->out_w, blk->out_b, Mk, CD_ACT_NONE, xi, ws);
+  const int G = Mk - (int)r0;
+  linear(sv != NULL, xm + rC, a + rC, &blk->out_w, blk->out_b, G, CD_ACT_NONE, xi + rC, ws);
 
   float *ln2 = sv ? sv->ln2 : ln;
-  cd_layernorm_forward(ln2, sv ? sv->mean2 : NULL, sv ? sv->rstd2 : NULL, xm, blk->ln_2_w, blk->ln_2_b, Mk, C, tf->eps);
+  cd_layernorm_forward(ln2 + rC, sv ? sv->mean2 + r0 : NULL, sv ? sv->rstd2 + r0 : NULL, xm + rC, blk->ln_2_w,
+                       blk->ln_2_b, G, C, tf->eps);
   if (sv) { /* the backward needs the activation's derivative there: kept in place of its input */
-    linear(sv != NULL, sv->fcd, ln2, &blk->fc_w, blk->fc_b, Mk, CD_ACT_NONE, NULL, ws);
-    cd_activation_forward_deriv(sv->fcg, sv->fcd, sv->fcd, (size_t)Mk * F, tf->act);
+    linear(sv != NULL, sv->fcd + rF, ln2 + rC, &blk->fc_w, blk->fc_b, G, CD_ACT_NONE, NULL, ws);
+    cd_activation_forward_deriv(sv->fcg + rF, sv->fcd + rF, sv->fcd + rF, (size_t)G * F, tf->act);
     hidden = sv->fcg;
   } else {
     linear(sv != NULL, hidden, ln2, &blk->fc_w, blk->fc_b, Mk, tf->act, NULL, ws);
   }
-  linear(sv != NULL, x_out, hidden, &blk->proj_w, blk->proj_b, Mk, CD_ACT_NONE, xm, ws);
+  linear(sv != NULL, x_out + rC, hidden + rF, &blk->proj_w, blk->proj_b, G, CD_ACT_NONE, xm + rC, ws);
   cd_scratch_put(&s);
 }
 
 void cd_block_forward(const cd_transformer *tf, const cd_block *blk, float *x, int B, int T,
                       int causal, cd_arena *ws) {
-  cd_block_rows rows = {B, T, causal, 0, 0, NULL, NULL, 0, 1};
+  cd_block_rows rows = {B, T, causal, 0, 0, NULL, NULL, 0, 1, 0};
   cd_block_forward_rows(tf, blk, x, x, &rows, NULL, ws);
 }
 

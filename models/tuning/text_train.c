@@ -152,6 +152,7 @@ int cd_text_train_alloc(cd_text_train *t, const cd_clip *m, cd_error *e) {
   if (!(t->arena = cd_alloc_big(total * sizeof(float))))
     return cd_fail(e, "text tower training buffers: out of memory (%zu floats)", total);
   memset(t->arena, 0, total * sizeof(float));
+  t->g0_saved = 0;
   float *q = t->arena;
   for (size_t i = 0; i < n; i++) {
     *ptrs[i] = q;
@@ -171,7 +172,8 @@ int cd_text_train_alloc(cd_text_train *t, const cd_clip *m, cd_error *e) {
 /* Rows of layer l for n stacked copies, and the saved activations (strided for all copies). */
 static cd_block_rows layer_rows(const cd_text_train *t, int l, int n) {
   int last = l == t->L - 1;
-  return (cd_block_rows){0, 0, 1, t->P, t->n_seg, t->seg, last ? t->keep : NULL, last ? n * t->n_cls : 0, n};
+  return (cd_block_rows){0, 0, 1, t->P, t->n_seg, t->seg, last ? t->keep : NULL, last ? n * t->n_cls : 0, n,
+                         t->g0_saved ? t->g0 : 0};
 }
 
 static cd_block_saved layer_saved(const cd_text_train *t, int l) {
@@ -223,6 +225,7 @@ void cd_text_train_forward_copies(cd_text_train *t, const cd_clip *m, const floa
     float *out = l == t->L - 1 ? t->eot_x : t->x + (l + 1) * RC;
     cd_block_forward_rows(tf, &tf->blocks[l], t->x + l * RC, out, &rows, &sv, &t->ws);
   }
+  t->g0_saved = 1;
   if (t->L == 0)
     for (int c = 0; c < N; c++)
       memcpy(t->eot_x + (size_t)c * C, t->x + (size_t)t->keep[c] * C, sizeof(float) * C);

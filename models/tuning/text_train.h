@@ -16,7 +16,9 @@
  *    (ops/attention/attention_segments.h), so every GEMM runs once over all rows;
  *  - otherwise (csc, middle, front) the per-class sequences are packed block-diagonally.
  *  - Only the EOT rows go through the last block's out-proj and MLP, ln_final and the
- *    projection; the backward skips rows that precede every context vector.
+ *    projection; rows that precede every context vector (the shared prefix's SOT) are
+ *    computed by the first forward only (later ones keep their saved activations, which no
+ *    context vector can change) and skipped by the backward.
  *
  * Copies (lockstep): the same prompt layout for several runs at once, each with its own
  * context vectors, stacked as rows (copy k holds rows [k·R, (k+1)·R) and EOT features
@@ -44,6 +46,7 @@ typedef struct {
   int *row_ctx;      /* [R] context row, -1 on token rows */
   int *eot_row;      /* [n_cls] */
   int g0;            /* rows before g0 do not depend on the context (backward skips them) */
+  int g0_saved;      /* a forward saved their activations: later forwards start at g0 */
   int copies;        /* stacked copies allocated (1 for one run) */
   int *keep;         /* [copies * n_cls] EOT rows of every copy, over all stacked rows */
   int L, C, F, NH, E, Tk;

@@ -45,12 +45,18 @@ typedef struct {
   size_t ldx;
   int M, K, N, nj, nitems;
   const uint16_t *Wt; /* the weight's AMX tiles packed at load (else NULL: packed per product) */
+  const float *pairs; /* X packed once for the whole product (kt->skinny_pack_pairs; else NULL) */
 } skinny_job;
 
 /* Weight rows [n0, n1) of the forward. */
 static void forward_rows(void *ctx, size_t n0, size_t n1, int worker) {
   const skinny_job *j = ctx;
-  if (j->Wh) j->kt->skinny_forward_bf16(j->out, j->X, j->ldx, j->Wh, j->bias, j->M, j->K, j->N, (int)n0, (int)n1);
+  (void)worker;
+  if (j->pairs && j->Wh)
+    j->kt->skinny_forward_pairs_bf16(j->out, j->pairs, j->X, j->ldx, j->Wh, j->bias, j->M, j->K, j->N, (int)n0, (int)n1);
+  else if (j->pairs)
+    j->kt->skinny_forward_pairs(j->out, j->pairs, j->X, j->ldx, j->W, j->bias, j->M, j->K, j->N, (int)n0, (int)n1);
+  else if (j->Wh) j->kt->skinny_forward_bf16(j->out, j->X, j->ldx, j->Wh, j->bias, j->M, j->K, j->N, (int)n0, (int)n1);
   else j->kt->skinny_forward(j->out, j->X, j->ldx, j->W, j->bias, j->M, j->K, j->N, (int)n0, (int)n1);
 }
 
@@ -102,9 +108,21 @@ static void linear_forward(const cd_kernels *kt, float *out, const float *X, con
   if (Wh && kt->skinny_forward_bf16_packed) {
     uint16_t *split = split_rows(kt, X, M, K, threads);
     int nj = (N + 31) / 32, nt = threads == 1 || cd_pool_in_item() ? 1 : cd_threads_get();
-    skinny_job j = {kt, out, X, NULL, bias, NULL, Wh, split, (size_t)K, M, K, N, nj, nt < nj ? nt : nj, Wt};
+    skinny_job j = {kt, out, X, NULL, bias, NULL, Wh, split, (size_t)K, M, K, N, nj, nt < nj ? nt : nj, Wt, NULL};
     cd_pool_run(j.nitems, j.nitems, forward_pairs, &j);
     return;
+  }
+  /* A kernel that takes the inputs packed once for all items gets them in the calling thread's
+   * scratch (slot 1, as the AMX split; few rows only: packing 300 rows at 2048 wide, 2.5 MB,
+   * would leave the cache before the items read it). */
+  if (M < 64 && (Wh ? kt->skinny_forward_pairs_bf16 != NULL : kt->skinny_forward_pairs != NULL)) {
+    float *pairs = thread_scratch(1, sizeof(float) * CD_SKINNY_PAIRS_FLOATS(M, K));
+    if (pairs) {
+      kt->skinny_pack_pairs(pairs, X, (size_t)K, M, K);
+      skinny_job j = {kt, out, X, W, bias, NULL, Wh, NULL, (size_t)K, M, K, N, 0, 0, NULL, pairs};
+      cd_pool_range((size_t)N, ROWS, threads, forward_rows, &j);
+      return;
+    }
   }
   /* Rows a multiple of 4 KB apart share L1 sets, and a tile streams 7 rows at once: give the
    * inputs a padded copy (small next to the weight) so they spread over the sets. */
@@ -115,7 +133,7 @@ static void linear_forward(const cd_kernels *kt, float *out, const float *X, con
     for (int m = 0; m < M; m++) memcpy(pad + m * ldx, X + (size_t)m * K, sizeof(float) * K);
     X = pad;
   }
-  skinny_job j = {kt, out, X, W, bias, NULL, Wh, NULL, ldx, M, K, N, 0, 0, NULL};
+  skinny_job j = {kt, out, X, W, bias, NULL, Wh, NULL, ldx, M, K, N, 0, 0, NULL, NULL};
   cd_pool_range((size_t)N, M >= 64 ? ROWS_MANY : ROWS, threads, forward_rows, &j);
   free(pad);
 }
@@ -137,7 +155,7 @@ void cd_skinny_linear_forward_bf16_tiled(const cd_kernels *kt, float *out, const
 
 /* Each thread's scratch, kept from call to call (a fresh one per call cost a malloc and,
  * past the mmap threshold, page faults on every product); the keys free it when the thread
- * ends. Slot 0: the backward's strip (or AMX pair tiles), slot 1: the AMX split activations
+ * ends. Slot 0: the backward's strip (or AMX pair tiles), slot 1: the AMX split activations or the forward's packed pairs
  * (the calling thread's, read by all while it runs items itself). */
 static _Thread_local struct {
   void *p;
@@ -203,7 +221,7 @@ static void linear_backward(const cd_kernels *kt, float *dX, const float *dY, co
   /* many rows (lockstep): a few runs per thread, so that a thread that starts late (the
    * machine shared) still takes its share instead of leaving the whole product to the other */
   int items = !split && M >= 64 && nt > 1 ? ITEMS_PER_THREAD * nt : nt;
-  skinny_job j = {kt, dX, NULL, W, NULL, dY, Wh, split, 0, M, K, N, nj, items < nj ? items : nj, Wt};
+  skinny_job j = {kt, dX, NULL, W, NULL, dY, Wh, split, 0, M, K, N, nj, items < nj ? items : nj, Wt, NULL};
   cd_pool_run(j.nitems, nt, backward_item, &j);
 }
 

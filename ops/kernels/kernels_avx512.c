@@ -163,8 +163,9 @@ INLINE void hsum16(const __m512 *z, float *s) {
     for (int q = 0; q < 4; q++) s[4 * m + q] = o[4 * q + m];
 }
 
-/* K per packed block (6 pairs: 25 KB) and weight rows per chunk. */
-enum { FW_KB = 512, FW_NCH = 128 };
+/* K per packed block (6 pairs: 25 KB) and weight rows per chunk (kernels.h repeats FW_KB
+ * and the pair stride in CD_SKINNY_PAIRS_FLOATS). */
+enum { FW_KB = 512, FW_NCH = 128, FW_PS = 2 * FW_KB + 16 };
 static _Thread_local _Alignas(64) float t_xtile[FW_NP * (2 * FW_KB + 16)];
 
 typedef struct {
@@ -231,21 +232,24 @@ INLINE void fwd_block(int NW, int NP, int BF, const fw_args *f, const float *xb,
 
 /* Weight rows [c0, c1) (at most FW_NCH) x NP pairs from input row m0, K block by K block
  * (save: the lane sums between blocks); pf: the next weight rows to prefetch meanwhile, per
- * block. */
+ * block. The pairs come from xp, all rows packed once per product (K block b's pairs
+ * npairs * FW_PS floats apart), or with xp NULL are packed here into an L1 tile. */
 INLINE void fwd_pairs(int NP, int BF, const fw_args *f, int M, int m0, int c0, int c1,
-                      __m512 (*save)[FW_NW * FW_NP], const char **pf, int *left, int per) {
-  size_t ps = 2 * FW_KB + 16;
+                      __m512 (*save)[FW_NW * FW_NP], const char **pf, int *left, int per, const float *xp) {
+  const size_t ps = FW_PS, npairs = (size_t)(M + 1) / 2;
   int mr = 2 * NP < M - m0 ? 2 * NP : M - m0;
   for (int k0 = 0; k0 < f->K8; k0 += FW_KB) {
     int k1 = k0 + FW_KB < f->K8 ? k0 + FW_KB : f->K8;
-    pack_pairs(t_xtile, ps, f->X + (size_t)m0 * f->ldx, f->ldx, mr, k0, k1);
+    const float *xb = t_xtile;
+    if (xp) xb = xp + ((size_t)(k0 / FW_KB) * npairs + m0 / 2) * ps;
+    else pack_pairs(t_xtile, ps, f->X + (size_t)m0 * f->ldx, f->ldx, mr, k0, k1);
     for (int n = c0, t = 0; n < c1; n += FW_NW, t++) {
       int npf = per < *left ? per : *left;
       switch (c1 - n < FW_NW ? c1 - n : FW_NW) {
-      case 4: fwd_block(4, NP, BF, f, t_xtile, ps, n, m0, mr, k0, k1, save[t], *pf, npf); break;
-      case 3: fwd_block(3, NP, BF, f, t_xtile, ps, n, m0, mr, k0, k1, save[t], *pf, npf); break;
-      case 2: fwd_block(2, NP, BF, f, t_xtile, ps, n, m0, mr, k0, k1, save[t], *pf, npf); break;
-      default: fwd_block(1, NP, BF, f, t_xtile, ps, n, m0, mr, k0, k1, save[t], *pf, npf); break;
+      case 4: fwd_block(4, NP, BF, f, xb, ps, n, m0, mr, k0, k1, save[t], *pf, npf); break;
+      case 3: fwd_block(3, NP, BF, f, xb, ps, n, m0, mr, k0, k1, save[t], *pf, npf); break;
+      case 2: fwd_block(2, NP, BF, f, xb, ps, n, m0, mr, k0, k1, save[t], *pf, npf); break;
+      default: fwd_block(1, NP, BF, f, xb, ps, n, m0, mr, k0, k1, save[t], *pf, npf); break;
       }
       *pf += 64 * npf, *left -= npf;
     }
@@ -253,7 +257,7 @@ INLINE void fwd_pairs(int NP, int BF, const fw_args *f, int M, int m0, int c0, i
 }
 
 INLINE void avx512_skinny_forward_blocked(float *out, const float *X, size_t ldx, const void *W, int BF,
-                                          const float *bias, int M, int K, int N, int n0, int n1) {
+                                          const float *bias, int M, int K, int N, int n0, int n1, const float *xp) {
   fw_args f = {W, X, bias, out, ldx, K, K & ~7, N};
   const size_t esz = BF ? 2 : 4;
   __m512 save[FW_NCH / FW_NW][FW_NW * FW_NP];
@@ -268,7 +272,7 @@ INLINE void avx512_skinny_forward_blocked(float *out, const float *X, size_t ldx
     for (int t = 0, q = 0; t < nt; t++) {
       int np = npairs / nt + (t < npairs % nt);
       switch (np) {
-#define FP_CASE(P) case P: fwd_pairs(P, BF, &f, M, 2 * q, c0, c1, save, &pf, &left, per); break;
+#define FP_CASE(P) case P: fwd_pairs(P, BF, &f, M, 2 * q, c0, c1, save, &pf, &left, per, xp); break;
         FP_CASE(1) FP_CASE(2) FP_CASE(3) FP_CASE(4) FP_CASE(5) FP_CASE(6)
 #undef FP_CASE
       default: break;
@@ -279,24 +283,44 @@ INLINE void avx512_skinny_forward_blocked(float *out, const float *X, size_t ldx
 }
 
 INLINE void avx512_skinny_forward(float *out, const float *X, size_t ldx, const void *W, int BF,
-                                  const float *bias, int M, int K, int N, int n0, int n1) {
+                                  const float *bias, int M, int K, int N, int n0, int n1, const float *xp) {
   if (M <= 0) return;
   if (K < 8) { /* nothing for the vectors: the AVX2 kernel's plain C, the same bits */
     if (BF) cd_skinny_forward_bf16_avx2(out, X, ldx, W, bias, M, K, N, n0, n1);
     else cd_skinny_forward_avx2(out, X, ldx, W, bias, M, K, N, n0, n1);
     return;
   }
-  avx512_skinny_forward_blocked(out, X, ldx, W, BF, bias, M, K, N, n0, n1);
+  avx512_skinny_forward_blocked(out, X, ldx, W, BF, bias, M, K, N, n0, n1, xp);
 }
 
 void cd_skinny_forward_avx512(float *out, const float *X, size_t ldx, const float *W,
                               const float *bias, int M, int K, int N, int n0, int n1) {
-  avx512_skinny_forward(out, X, ldx, W, 0, bias, M, K, N, n0, n1);
+  avx512_skinny_forward(out, X, ldx, W, 0, bias, M, K, N, n0, n1, NULL);
 }
 
 void cd_skinny_forward_bf16_avx512(float *out, const float *X, size_t ldx, const uint16_t *W,
                                    const float *bias, int M, int K, int N, int n0, int n1) {
-  avx512_skinny_forward(out, X, ldx, W, 1, bias, M, K, N, n0, n1);
+  avx512_skinny_forward(out, X, ldx, W, 1, bias, M, K, N, n0, n1, NULL);
+}
+
+/* All rows of X in pairs, K block after K block (CD_SKINNY_PAIRS_FLOATS(M, K) floats), for
+ * the forward's items to share instead of each packing its own: a 24-row item at 25 input
+ * rows spent a tenth of its time packing them. */
+void cd_skinny_pack_pairs_avx512(float *xp, const float *X, size_t ldx, int M, int K) {
+  int K8 = K & ~7;
+  size_t npairs = (size_t)(M + 1) / 2;
+  for (int k0 = 0; k0 < K8; k0 += FW_KB)
+    pack_pairs(xp + (size_t)(k0 / FW_KB) * npairs * FW_PS, FW_PS, X, ldx, M, k0, k0 + FW_KB < K8 ? k0 + FW_KB : K8);
+}
+
+void cd_skinny_forward_pairs_avx512(float *out, const float *xp, const float *X, size_t ldx, const float *W,
+                                    const float *bias, int M, int K, int N, int n0, int n1) {
+  avx512_skinny_forward(out, X, ldx, W, 0, bias, M, K, N, n0, n1, xp);
+}
+
+void cd_skinny_forward_pairs_bf16_avx512(float *out, const float *xp, const float *X, size_t ldx, const uint16_t *W,
+                                         const float *bias, int M, int K, int N, int n0, int n1) {
+  avx512_skinny_forward(out, X, ldx, W, 1, bias, M, K, N, n0, n1, xp);
 }
 
 /* The prefetch of the next chunk's part of a strip group (lpr lines per weight row), spread
