@@ -337,8 +337,8 @@ int main(int argc, char **argv) {
     cd_optim_step(&opt, p.ctx, grad, 0.002);
   }
   double dt = cd_time_now() - t0, dc = cd_cpu_time_now() - c0;
-  printf("rows %d (instead of %d), threads %d, loss %.6f\n", t.R, NCLS * CTX, cd_threads_get(),
-         loss);
+  printf("rows %d (instead of %d; %d after the first forward), threads %d, loss %.6f\n", t.R, NCLS * CTX,
+         t.R - t.g0, cd_threads_get(), loss);
   printf("forward %.1f ms/step, total %.1f ms/step, cpu %.1f ms/step (all threads)\n",
          1e3 * tf / steps, 1e3 * dt / steps, 1e3 * dc / steps);
   printf("steps/s %.3f\n", steps / dt);

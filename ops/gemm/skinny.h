@@ -5,6 +5,9 @@
  * The drivers split the work over threads (forward: weight rows, backward: column strips of
  * dX, so each output element is computed by one thread in a fixed order) and run the kernel
  * table's range kernels. Either way each thread streams its own part of the weight once.
+ * Where the table has skinny_pack_pairs (AVX-512), the forward with few rows packs the input
+ * rows once per product, in the calling thread's scratch, for every item to read (each item
+ * packing them again cost a tenth of a 24-row item).
  * The backward reads W's rows in chunks of CD_SKINNY_PCHUNK rows (CD_SKINNY_PCHUNK_MAX for
  * many rows in the AVX-512 kernel), copied strip by strip into
  * an L1-sized scratch as they stream by, rather than a transposed copy of W packed at load:
