@@ -192,8 +192,9 @@ static int bench_lockstep(const cd_clip *m, const cd_prompt *p, cd_text_train *t
   return 0;
 }
 
-/* The tower of m with every Linear weight rounded to bfloat16 rows (as text_rows = bf16 loads
- * it); blocks16 receives the blocks. */
+/* The tower of m with every Linear weight rounded to bfloat16 rows, with the AMX tiles packed
+ * once where the kernels have them (as text_rows = bf16 loads it); blocks16 receives the
+ * blocks. */
 static cd_clip bf16_tower(const cd_clip *m, cd_block *blocks16) {
   cd_clip m16 = *m;
   cd_weight *ws[4 * LAYERS + 1];
@@ -211,7 +212,9 @@ static cd_clip bf16_tower(const cd_clip *m, cd_block *blocks16) {
     const float *f = ws[i]->data;
     if (!h) fprintf(stderr, "bench_tune: out of memory\n"), exit(1);
     for (size_t j = 0; j < k; j++) h[j] = cd_f32_to_bf16(f[j]);
-    ws[i]->data = h, ws[i]->dtype = CD_BF16;
+    ws[i]->data = h, ws[i]->dtype = CD_BF16, ws[i]->tiles = NULL;
+    cd_error e;
+    if (cd_weight_tile_bf16(ws[i], cd_kernels_get(), &e)) fprintf(stderr, "bench_tune: %s\n", e.msg), exit(1);
   }
   return m16;
 }
@@ -219,9 +222,10 @@ static cd_clip bf16_tower(const cd_clip *m, cd_block *blocks16) {
 static void bf16_tower_free(cd_clip *m16) {
   for (int l = 0; l < LAYERS; l++) {
     cd_block *b = &m16->text.tf.blocks[l];
-    free((void *)b->qkv_w.data), free((void *)b->out_w.data), free((void *)b->fc_w.data), free((void *)b->proj_w.data);
+    cd_weight *ws[] = {&b->qkv_w, &b->out_w, &b->fc_w, &b->proj_w};
+    for (int i = 0; i < 4; i++) free((void *)ws[i]->data), free(ws[i]->tiles);
   }
-  free((void *)m16->text.proj.data);
+  free((void *)m16->text.proj.data), free(m16->text.proj.tiles);
 }
 
 /* fp32 vs bf16 weight rows, alternating rounds of `steps` steps of n runs (stacked when tt). */
