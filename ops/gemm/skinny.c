@@ -155,8 +155,9 @@ void cd_skinny_linear_forward_bf16_tiled(const cd_kernels *kt, float *out, const
 
 /* Each thread's scratch, kept from call to call (a fresh one per call cost a malloc and,
  * past the mmap threshold, page faults on every product); the keys free it when the thread
- * ends. Slot 0: the backward's strip (or AMX pair tiles), slot 1: the AMX split activations or the forward's packed pairs
- * (the calling thread's, read by all while it runs items itself). */
+ * ends. Slot 0: the backward's strip (or AMX pair tiles), slot 1: the AMX split activations
+ * or the forward's packed pairs (the calling thread's, read by all while it runs items
+ * itself). */
 static _Thread_local struct {
   void *p;
   size_t n;
