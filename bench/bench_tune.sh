@@ -12,8 +12,8 @@ cmake --build "$build" --target bench_tune -j"$threads" >/dev/null
 echo "== clipdebias (threads $threads)"
 out=$(OMP_NUM_THREADS=$threads "$build/bench_tune" 30 "$threads")
 echo "$out"
-out_ours=$out
 ours=$(echo "$out" | awk '/^steps\/s/ {print $2}')
+bf16=$(echo "$out" | awk '/^bf16 1 run:/ {print $4}') # the bf16 tower's single run, best round
 share=$(echo "$out" | awk '/^roofline share/ {print $3}')
 echo "== PyTorch (threads $threads)"
 out=$(OMP_NUM_THREADS=$threads "$python" bench/tune_torch.py 5 "$threads")
@@ -22,9 +22,8 @@ theirs=$(echo "$out" | awk '/^steps\/s/ {print $2}')
 awk -v a="$ours" -v b="$theirs" -v r="$share" 'BEGIN {
   printf "clipdebias %.3f steps/s (%.1f ms/step, %s of the roofline), PyTorch %.3f steps/s (%.1f ms/step): %.1fx\n",
          a, 1e3 / a, r, b, 1e3 / b, a / b }'
-# the bf16 tower's single run (best round, --precision bf16: float32 arithmetic on bfloat16
-# weight rows) against the same float32 PyTorch step
-bf16=$(echo "$out_ours" | awk '/^bf16 1 run:/ {print $4}')
+# the bf16 tower's step (--precision bf16: float32 arithmetic on bfloat16 weight rows)
+# against the same float32 PyTorch step
 [ -n "$bf16" ] && awk -v a="$bf16" -v b="$theirs" 'BEGIN {
   printf "clipdebias --precision bf16 %.3f steps/s (%.1f ms/step) against the same PyTorch step: %.1fx\n", a, 1e3 / a, a / b }'
 true

@@ -103,6 +103,7 @@ static void fill_avx512(cd_kernels *k) {
   k->skinny_backward = cd_skinny_backward_avx512;
   k->skinny_forward_bf16 = cd_skinny_forward_bf16_avx512;
   k->skinny_backward_bf16 = cd_skinny_backward_bf16_avx512;
+  k->skinny_pairs_floats = cd_skinny_pairs_floats_avx512;
   k->skinny_pack_pairs = cd_skinny_pack_pairs_avx512;
   k->skinny_forward_pairs = cd_skinny_forward_pairs_avx512;
   k->skinny_forward_pairs_bf16 = cd_skinny_forward_pairs_bf16_avx512;

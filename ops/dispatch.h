@@ -72,7 +72,8 @@ typedef struct cd_kernels {
   void (*skinny_backward_bf16)(float *dX, const float *dY, const uint16_t *W, int M, int K, int N,
                                int j0, int j1, float *strip);
   /* AVX-512 only (NULL elsewhere): the forward on input rows packed once per product
-   * (CD_SKINNY_PAIRS_FLOATS floats; kernels.h), which the drivers use when set. */
+   * (skinny_pairs_floats(M, K) floats; kernels.h), which the drivers use when set. */
+  size_t (*skinny_pairs_floats)(int M, int K);
   void (*skinny_pack_pairs)(float *xp, const float *X, size_t ldx, int M, int K);
   void (*skinny_forward_pairs)(float *out, const float *xp, const float *X, size_t ldx, const float *W,
                                const float *bias, int M, int K, int N, int n0, int n1);

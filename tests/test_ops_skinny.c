@@ -117,7 +117,7 @@ static void check_same_bits(const cd_kernels *ka, const cd_kernels *kb, int M, i
         lb, ty, M, K, N, n0, n1, la);
   /* and on the input rows packed once for all items, where level b has that */
   if (bf16 ? kb->skinny_forward_pairs_bf16 != NULL : kb->skinny_forward_pairs != NULL) {
-    float *xp = aligned_alloc(64, (sizeof(float) * CD_SKINNY_PAIRS_FLOATS(M, K) + 63) / 64 * 64);
+    float *xp = aligned_alloc(64, (sizeof(float) * kb->skinny_pairs_floats(M, K) + 63) / 64 * 64);
     kb->skinny_pack_pairs(xp, X, ldx, M, K);
     memset(ob, 0, sizeof(float) * M * N);
     if (bf16) kb->skinny_forward_pairs_bf16(ob, xp, X, ldx, Wh, b, M, K, N, n0, n1);

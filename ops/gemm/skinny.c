@@ -34,6 +34,7 @@ enum { ROWS = 24 };
  * another +5% at 2048 wide with 128 (its chunk), the AVX2 kernel unchanged. 128 splits
  * ViT-B/32's 512-row products into 4 equal items. */
 enum { ROWS_MANY = 128 };
+enum { MANY = 64 }; /* input rows from which a product counts as many (lockstep) */
 enum { ITEMS_PER_THREAD = 4 }; /* the backward's runs of column strips per thread, many rows */
 
 typedef struct {
@@ -115,26 +116,22 @@ static void linear_forward(const cd_kernels *kt, float *out, const float *X, con
   /* A kernel that takes the inputs packed once for all items gets them in the calling thread's
    * scratch (slot 1, as the AMX split; few rows only: packing 300 rows at 2048 wide, 2.5 MB,
    * would leave the cache before the items read it). */
-  if (M < 64 && (Wh ? kt->skinny_forward_pairs_bf16 != NULL : kt->skinny_forward_pairs != NULL)) {
-    float *pairs = thread_scratch(1, sizeof(float) * CD_SKINNY_PAIRS_FLOATS(M, K));
-    if (pairs) {
-      kt->skinny_pack_pairs(pairs, X, (size_t)K, M, K);
-      skinny_job j = {kt, out, X, W, bias, NULL, Wh, NULL, (size_t)K, M, K, N, 0, 0, NULL, pairs};
-      cd_pool_range((size_t)N, ROWS, threads, forward_rows, &j);
-      return;
-    }
-  }
+  float *pairs = NULL;
+  if (M < MANY && (Wh ? kt->skinny_forward_pairs_bf16 != NULL : kt->skinny_forward_pairs != NULL) &&
+      (pairs = thread_scratch(1, sizeof(float) * kt->skinny_pairs_floats(M, K))))
+    kt->skinny_pack_pairs(pairs, X, (size_t)K, M, K);
   /* Rows a multiple of 4 KB apart share L1 sets, and a tile streams 7 rows at once: give the
-   * inputs a padded copy (small next to the weight) so they spread over the sets. */
+   * inputs a padded copy (small next to the weight) so they spread over the sets (the packed
+   * pairs are spread already). */
   size_t ldx = (size_t)K;
   float *pad = NULL;
-  if (K >= 1024 && K % 1024 == 0 && (pad = malloc(sizeof(float) * (size_t)M * (K + 16)))) {
+  if (!pairs && K >= 1024 && K % 1024 == 0 && (pad = malloc(sizeof(float) * (size_t)M * (K + 16)))) {
     ldx = (size_t)K + 16;
     for (int m = 0; m < M; m++) memcpy(pad + m * ldx, X + (size_t)m * K, sizeof(float) * K);
     X = pad;
   }
-  skinny_job j = {kt, out, X, W, bias, NULL, Wh, NULL, ldx, M, K, N, 0, 0, NULL, NULL};
-  cd_pool_range((size_t)N, M >= 64 ? ROWS_MANY : ROWS, threads, forward_rows, &j);
+  skinny_job j = {kt, out, X, W, bias, NULL, Wh, NULL, ldx, M, K, N, 0, 0, NULL, pairs};
+  cd_pool_range((size_t)N, M >= MANY ? ROWS_MANY : ROWS, threads, forward_rows, &j);
   free(pad);
 }
 
@@ -221,7 +218,7 @@ static void linear_backward(const cd_kernels *kt, float *dX, const float *dY, co
   uint16_t *split = Wh && kt->skinny_backward_bf16_packed ? split_rows(kt, dY, M, N, nt) : NULL;
   /* many rows (lockstep): a few runs per thread, so that a thread that starts late (the
    * machine shared) still takes its share instead of leaving the whole product to the other */
-  int items = !split && M >= 64 && nt > 1 ? ITEMS_PER_THREAD * nt : nt;
+  int items = !split && M >= MANY && nt > 1 ? ITEMS_PER_THREAD * nt : nt;
   skinny_job j = {kt, dX, NULL, W, NULL, dY, Wh, split, 0, M, K, N, nj, items < nj ? items : nj, Wt, NULL};
   cd_pool_run(j.nitems, nt, backward_item, &j);
 }

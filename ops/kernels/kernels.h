@@ -194,10 +194,11 @@ void cd_skinny_backward_avx2(float *dX, const float *dY, const float *W, int M, 
                              int j0, int j1, float *strip);
 void cd_skinny_forward_avx512(float *out, const float *X, size_t ldx, const float *W,
                               const float *bias, int M, int K, int N, int n0, int n1);
-/* The AVX-512 forward with the input rows packed once per product (cd_skinny_pack_pairs_avx512:
- * rows in pairs, per K block of 512, each pair 2 * 512 + 16 floats) for every item to read;
- * X is still read for the K tail (K not a multiple of 8). The same bits as without. */
-#define CD_SKINNY_PAIRS_FLOATS(M, K) ((size_t)(((K) / 8 * 8 + 511) / 512) * (size_t)(((M) + 1) / 2) * (2 * 512 + 16))
+/* The AVX-512 forward with the input rows packed once per product (cd_skinny_pack_pairs_avx512
+ * into cd_skinny_pairs_floats_avx512(M, K) floats, 64-byte aligned: rows in pairs, K block by
+ * K block) for every item to read; X is still read for the K tail (K not a multiple of 8).
+ * The same bits as without. */
+size_t cd_skinny_pairs_floats_avx512(int M, int K);
 void cd_skinny_pack_pairs_avx512(float *xp, const float *X, size_t ldx, int M, int K);
 void cd_skinny_forward_pairs_avx512(float *out, const float *xp, const float *X, size_t ldx, const float *W,
                                     const float *bias, int M, int K, int N, int n0, int n1);

@@ -163,10 +163,9 @@ INLINE void hsum16(const __m512 *z, float *s) {
     for (int q = 0; q < 4; q++) s[4 * m + q] = o[4 * q + m];
 }
 
-/* K per packed block (6 pairs: 25 KB) and weight rows per chunk (kernels.h repeats FW_KB
- * and the pair stride in CD_SKINNY_PAIRS_FLOATS). */
-enum { FW_KB = 512, FW_NCH = 128, FW_PS = 2 * FW_KB + 16 };
-static _Thread_local _Alignas(64) float t_xtile[FW_NP * (2 * FW_KB + 16)];
+/* K per packed block (6 pairs: 25 KB), floats per packed pair and weight rows per chunk. */
+enum { FW_KB = 512, FW_PS = 2 * FW_KB + 16, FW_NCH = 128 };
+static _Thread_local _Alignas(64) float t_xtile[FW_NP * FW_PS];
 
 typedef struct {
   const void *W;
@@ -303,9 +302,13 @@ void cd_skinny_forward_bf16_avx512(float *out, const float *X, size_t ldx, const
   avx512_skinny_forward(out, X, ldx, W, 1, bias, M, K, N, n0, n1, NULL);
 }
 
-/* All rows of X in pairs, K block after K block (CD_SKINNY_PAIRS_FLOATS(M, K) floats), for
- * the forward's items to share instead of each packing its own: a 24-row item at 25 input
- * rows spent a tenth of its time packing them. */
+size_t cd_skinny_pairs_floats_avx512(int M, int K) {
+  return (size_t)((K & ~7) + FW_KB - 1) / FW_KB * (size_t)((M + 1) / 2) * FW_PS;
+}
+
+/* All rows of X in pairs, K block after K block, for the forward's items to share instead of
+ * each packing its own: a 24-row item at 25 input rows spent a tenth of its time packing
+ * them. */
 void cd_skinny_pack_pairs_avx512(float *xp, const float *X, size_t ldx, int M, int K) {
   int K8 = K & ~7;
   size_t npairs = (size_t)(M + 1) / 2;
