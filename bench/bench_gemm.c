@@ -249,7 +249,7 @@ int main(int argc, char **argv) {
       if (!kt || (l == CD_ISA_REF && cd_cpu_native_isa() != CD_ISA_REF)) continue; /* portable C: not a contender */
       for (int p = 0; p < CD_PREC_COUNT; p++) {
         if (kt->from[CD_OP_GEMM_FP32 + p] != (cd_isa)l) continue;
-        cd_weight w = {N, K, CD_F32, wf, NULL, NULL, 0, NULL};
+        cd_weight w = {N, K, CD_F32, wf, NULL, NULL, 0, NULL, NULL};
         if (cd_weight_pack(&w, kt->gemm[p], NULL)) return 1;
         double pw, pc;
         timing t = race_gemm(&w, x, o, b, M, secs, nt, shares, ws, (cd_isa)l, &pw, &pc);

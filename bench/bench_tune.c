@@ -52,7 +52,7 @@ static float *rnd(size_t n, float scale, float offset) {
 
 /* A plain float32 Linear weight [rows, cols], as prompt tuning loads the text tower. */
 static cd_weight wrnd(int rows, int cols, float scale) {
-  return (cd_weight){rows, cols, CD_F32, rnd((size_t)rows * cols, scale, 0), NULL, NULL, 0, NULL};
+  return (cd_weight){rows, cols, CD_F32, rnd((size_t)rows * cols, scale, 0), NULL, NULL, 0, NULL, NULL};
 }
 
 /* Keys a row of the packed prompt attends to (ops/attention/attention_segments.h). */
@@ -212,10 +212,12 @@ static cd_clip bf16_tower(const cd_clip *m, cd_block *blocks16) {
     const float *f = ws[i]->data;
     if (!h) fprintf(stderr, "bench_tune: out of memory\n"), exit(1);
     for (size_t j = 0; j < k; j++) h[j] = cd_f32_to_bf16(f[j]);
-    ws[i]->data = h, ws[i]->dtype = CD_BF16, ws[i]->tiles = NULL;
+    ws[i]->data = h, ws[i]->dtype = CD_BF16, ws[i]->tiles = NULL, ws[i]->rows_t = NULL;
     cd_error e;
     if (cd_weight_tile_bf16(ws[i], cd_kernels_get(), &e)) fprintf(stderr, "bench_tune: %s\n", e.msg), exit(1);
   }
+  cd_error e; /* the bf16 rows transposed too where no AMX tiles serve the backward */
+  if (cd_clip_transpose_text_rows(&m16, &e)) fprintf(stderr, "bench_tune: %s\n", e.msg), exit(1);
   return m16;
 }
 
@@ -223,9 +225,9 @@ static void bf16_tower_free(cd_clip *m16) {
   for (int l = 0; l < LAYERS; l++) {
     cd_block *b = &m16->text.tf.blocks[l];
     cd_weight *ws[] = {&b->qkv_w, &b->out_w, &b->fc_w, &b->proj_w};
-    for (int i = 0; i < 4; i++) free((void *)ws[i]->data), free(ws[i]->tiles);
+    for (int i = 0; i < 4; i++) free((void *)ws[i]->data), free(ws[i]->tiles), free(ws[i]->rows_t);
   }
-  free((void *)m16->text.proj.data), free(m16->text.proj.tiles);
+  free((void *)m16->text.proj.data), free(m16->text.proj.tiles), free(m16->text.proj.rows_t);
 }
 
 /* fp32 vs bf16 weight rows, alternating rounds of `steps` steps of n runs (stacked when tt). */
@@ -298,6 +300,9 @@ int main(int argc, char **argv) {
   m.embed_dim = EMB;
   m.towers = CD_TOWER_TEXT;
   m.logit_scale_log = logf(100.0f);
+  cd_error e;
+  /* the input gradient's transposed rows, as cd_clip_load gives a tuning tower this size */
+  if (cd_clip_transpose_text_rows(&m, &e)) return fprintf(stderr, "bench_tune: %s\n", e.msg), 1;
 
   /* "X X ... X landbird." / "X X ... X waterbird." with the real BPE ids */
   const int32_t n0[] = {1567, 3329}, n1[] = {2505, 3329};
@@ -305,7 +310,6 @@ int main(int argc, char **argv) {
   int lens[NCLS] = {2, 2};
   int32_t prefix[NCTX], tokens[NCLS * CTX];
   for (int i = 0; i < NCTX; i++) prefix[i] = 343;
-  cd_error e;
   cd_prompt p;
   cd_text_train t;
   cd_optim opt;
@@ -367,10 +371,11 @@ int main(int argc, char **argv) {
   for (int l = 0; l < LAYERS; l++) {
     cd_block *b = &blocks[l];
     const void *ps[] = {b->ln_1_w, b->ln_1_b, b->qkv_w.data, b->qkv_b, b->out_w.data, b->out_b,
-                        b->ln_2_w, b->ln_2_b, b->fc_w.data, b->fc_b, b->proj_w.data, b->proj_b};
+                        b->ln_2_w, b->ln_2_b, b->fc_w.data, b->fc_b, b->proj_w.data, b->proj_b,
+                        b->qkv_w.rows_t, b->out_w.rows_t, b->fc_w.rows_t, b->proj_w.rows_t};
     for (size_t i = 0; i < sizeof ps / sizeof ps[0]; i++) free((void *)ps[i]);
   }
   free((void *)tx->tok_emb), free((void *)tx->pos_emb), free((void *)tx->ln_final_w);
-  free((void *)tx->ln_final_b), free((void *)tx->proj.data);
+  free((void *)tx->ln_final_b), free((void *)tx->proj.data), free(tx->proj.rows_t);
   return 0;
 }

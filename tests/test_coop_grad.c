@@ -152,11 +152,19 @@ static double loss_d(const cd_prompt *p, const cd_clip *m, const double *ctx, co
 
 /* ---- the checks ---- */
 
+/* transposed: every text weight's rows also transposed, as a tower past CD_TEXT_CACHED_BYTES
+ * loads (the input gradients then run the forward's kernels over W^T). */
 static void check_config(const char *name, int csc, cd_class_position pos, int n_ctx,
-                         cd_activation act) {
+                         cd_activation act, int transposed) {
   tiny_model tm;
   tiny_build(&tm, act, 7 + (uint64_t)pos * 3 + (uint64_t)csc);
   cd_clip *m = &tm.m;
+  cd_weight *tw[4 * LAYERS + 1];
+  int ntw = cd_clip_text_weights(m, tw);
+  for (int i = 0; i < ntw && transposed; i++) {
+    cd_error te;
+    CHECK(cd_weight_transpose_rows(tw[i], &te) == 0 && tw[i]->rows_t, "%s: transposing a weight", name);
+  }
   enum { NCLS = 3 };
   const int32_t n0[] = {10, 11}, n1[] = {12}, n2[] = {13, 14, 15};
   const int32_t *names[NCLS] = {n0, n1, n2};
@@ -240,6 +248,7 @@ static void check_config(const char *name, int csc, cd_class_position pos, int n
   free(grad);
   cd_text_train_free(&t);
   cd_prompt_free(&p);
+  for (int i = 0; i < ntw; i++) free(tw[i]->rows_t), tw[i]->rows_t = NULL;
   free(tm.buf);
 }
 
@@ -306,11 +315,13 @@ static void check_segment_attention(void) {
 
 int main(void) {
   check_segment_attention();
-  check_config("unified, end (shared prefix)", 0, CD_CLASS_END, 4, CD_ACT_QUICKGELU);
-  check_config("unified, middle", 0, CD_CLASS_MIDDLE, 3, CD_ACT_QUICKGELU);
-  check_config("unified, front, GELU", 0, CD_CLASS_FRONT, 4, CD_ACT_GELU);
-  check_config("class-specific, end", 1, CD_CLASS_END, 4, CD_ACT_QUICKGELU);
-  check_config("class-specific, middle, GELU", 1, CD_CLASS_MIDDLE, 4, CD_ACT_GELU);
-  check_config("class-specific, front", 1, CD_CLASS_FRONT, 3, CD_ACT_QUICKGELU);
+  check_config("unified, end (shared prefix)", 0, CD_CLASS_END, 4, CD_ACT_QUICKGELU, 0);
+  check_config("unified, middle", 0, CD_CLASS_MIDDLE, 3, CD_ACT_QUICKGELU, 0);
+  check_config("unified, front, GELU", 0, CD_CLASS_FRONT, 4, CD_ACT_GELU, 0);
+  check_config("class-specific, end", 1, CD_CLASS_END, 4, CD_ACT_QUICKGELU, 0);
+  check_config("class-specific, middle, GELU", 1, CD_CLASS_MIDDLE, 4, CD_ACT_GELU, 0);
+  check_config("class-specific, front", 1, CD_CLASS_FRONT, 3, CD_ACT_QUICKGELU, 0);
+  check_config("unified, end, transposed rows", 0, CD_CLASS_END, 4, CD_ACT_QUICKGELU, 1);
+  check_config("class-specific, middle, GELU, transposed rows", 1, CD_CLASS_MIDDLE, 4, CD_ACT_GELU, 1);
   return cd_test_finish("test_coop_grad");
 }

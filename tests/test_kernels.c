@@ -96,7 +96,7 @@ static double gemm_case(const cd_gemm_kernel *k, cd_dtype dt, shape3 s, int use_
   for (size_t i = 0; i < (size_t)N * K; i++) w[i] = cd_gemm_load(wb, dt, i);
   if (resid_mode == 2) memcpy(out, res, sizeof(float) * (size_t)M * ldo); /* in place: out holds x */
   memcpy(pad, out, sizeof(float) * (size_t)M * ldo);
-  cd_weight W = {N, K, dt, wb, NULL, NULL, 0, NULL};
+  cd_weight W = {N, K, dt, wb, NULL, NULL, 0, NULL, NULL};
   if (cd_weight_pack(&W, k, NULL)) abort();
   const float *rp = resid_mode == 1 ? res : resid_mode == 2 ? out : NULL;
   cd_threads_set(nthreads);
@@ -134,7 +134,7 @@ static int check_a_in_place(const cd_gemm_kernel *k) {
   int M = 3 * k->mr, K = 300, N = 70, lda = K + 3;
   float *w = fmake((size_t)N * K, 7, 0.25f), *A = fmake((size_t)(M + 1) * lda, 8, 1.0f), *bias = fmake((size_t)N, 9, 1.0f);
   float *o1 = calloc((size_t)(M + 1) * N, sizeof(float)), *o2 = calloc((size_t)(M + 1) * N, sizeof(float));
-  cd_weight W = {N, K, CD_F32, w, NULL, NULL, 0, NULL};
+  cd_weight W = {N, K, CD_F32, w, NULL, NULL, 0, NULL, NULL};
   if (cd_weight_pack(&W, k, NULL)) abort();
   cd_gemm_weight(&W, A, lda, M, o1, N, bias, CD_ACT_GELU, NULL, NULL);
   cd_gemm_weight(&W, A, lda, M + 1, o2, N, bias, CD_ACT_GELU, NULL, NULL);

@@ -9,7 +9,7 @@
  *    trained alone: every step's loss, the final context and the optimiser state bit for bit;
  *  - a run that diverges leaves the group with the epoch and message it gets alone, and the
  *    run beside it keeps its bits;
- *  - the same at 1 and 2 threads. */
+ *  - the same at 1 and 2 threads, and with the input gradients through transposed rows. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -264,6 +264,17 @@ static void check_all(int threads) {
     check_copies(&t.m, shapes[s].width, 0, CD_CLASS_END, 3);
     check_copies(&t.m, shapes[s].width, 1, CD_CLASS_MIDDLE, COPIES);
     if (s == 0) check_sessions(&t.m), check_divergence(&t.m);
+    if (s == 0) { /* again with the input gradients through transposed rows (a large tower's) */
+      cd_weight *tw[4 * 2 + 1];
+      int ntw = cd_clip_text_weights(&t.m, tw);
+      cd_error e;
+      for (int i = 0; i < ntw; i++) CHECK(cd_weight_transpose_rows(tw[i], &e) == 0 && tw[i]->rows_t, "transposing");
+      printf("with transposed rows:\n");
+      check_copies(&t.m, shapes[s].width, 0, CD_CLASS_END, COPIES);
+      check_copies(&t.m, shapes[s].width, 1, CD_CLASS_MIDDLE, COPIES);
+      check_sessions(&t.m);
+      for (int i = 0; i < ntw; i++) free(tw[i]->rows_t), tw[i]->rows_t = NULL;
+    }
     cd_tiny_clip_free(&t);
   }
 }

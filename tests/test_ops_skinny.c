@@ -4,7 +4,8 @@
  * and each row alone bit for bit as among the others; the same for the bfloat16-weight
  * kernels (the reference computing with the same rounded weights). The AVX-512 kernels give
  * the AVX2 kernels' bits (memcmp) on many shapes: the demo's table and lockstep results do not
- * depend on which of the two a machine runs. */
+ * depend on which of the two a machine runs. And the input gradient through transposed rows
+ * (the forward's kernels over W^T) against the same reference, with the same invariances. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +13,7 @@
 #include "core/cpu.h"
 #include "core/dtype.h"
 #include "ops/ops.h"
+#include "ops/gemm/linear.h"
 #include "ops/gemm/skinny.h"
 #include "tests/testutil.h"
 
@@ -150,6 +152,55 @@ static void check_avx512_vs_avx2(void) {
     }
 }
 
+/* The input gradient through the transposed rows (cd_weight_transpose_rows, a tuning tower
+ * that streams from memory): the transpose exact, dx += dout · W against the double reference
+ * from a non-zero dx, 1 vs 2 threads bit for bit, each row alone bit for bit as among the
+ * others, on the level the process runs (CLIPDEBIAS_ISA lowers it). */
+static void check_transposed(int M, int K, int N, int bf16) {
+  float *W = malloc(sizeof(float) * (size_t)N * K), *dY = malloc(sizeof(float) * (size_t)M * N);
+  float *X = calloc((size_t)M * K, sizeof(float)), *dX = malloc(sizeof(float) * (size_t)M * K);
+  float *dref = malloc(sizeof(float) * (size_t)M * K), *d1 = malloc(sizeof(float) * (size_t)M * K);
+  uint16_t *Wh = malloc(sizeof(uint16_t) * (size_t)N * K);
+  cd_test_fill(W, (size_t)N * K, 12 + N, 0.1f);
+  cd_test_fill(dY, (size_t)M * N, 14 + K, 1.0f);
+  if (bf16)
+    for (size_t i = 0; i < (size_t)N * K; i++) Wh[i] = cd_f32_to_bf16(W[i]), W[i] = cd_bf16_to_f32(Wh[i]);
+  cd_weight w = {N, K, bf16 ? CD_BF16 : CD_F32, bf16 ? (const void *)Wh : (const void *)W, NULL, NULL, 0, NULL, NULL};
+  cd_error e;
+  CHECK(cd_weight_transpose_rows(&w, &e) == 0 && w.rows_t, "transpose [%d, %d]", N, K);
+  char name[96];
+  snprintf(name, sizeof name, "%s%s transposed backward M=%d K=%d N=%d", cd_isa_name(cd_kernels_get()->isa),
+           bf16 ? " bf16" : "", M, K, N);
+  int exact = 1;
+  for (int n = 0; n < N && w.rows_t; n++)
+    for (int k = 0; k < K; k++)
+      exact &= bf16 ? ((const uint16_t *)w.rows_t)[(size_t)k * N + n] == Wh[(size_t)n * K + k]
+                    : ((const float *)w.rows_t)[(size_t)k * N + n] == W[(size_t)n * K + k];
+  CHECK(exact, "%s: the transpose differs from the rows", name);
+  if (!w.rows_t) goto done;
+
+  cd_test_fill(dX, (size_t)M * K, 5, 1.0f);
+  memcpy(dref, dX, sizeof(float) * (size_t)M * K);
+  cd_linear_backward_input(dX, dY, &w, M);
+  cd_matmul_backward_ref(dref, NULL, NULL, dY, X, W, M, K, N);
+  cd_test_close(name, dX, dref, (size_t)M * K, 5e-6);
+
+  cd_threads_set(1);
+  cd_test_fill(d1, (size_t)M * K, 5, 1.0f);
+  cd_linear_backward_input(d1, dY, &w, M);
+  cd_threads_set(2);
+  CHECK(memcmp(dX, d1, sizeof(float) * (size_t)M * K) == 0, "%s differs between 1 and 2 threads", name);
+  for (int m = 0; m < M; m++) {
+    cd_test_fill(d1, (size_t)M * K, 5, 1.0f);
+    cd_linear_backward_input(d1 + (size_t)m * K, dY + (size_t)m * N, &w, 1);
+    CHECK(memcmp(d1 + (size_t)m * K, dX + (size_t)m * K, sizeof(float) * K) == 0,
+          "%s: row %d alone differs from it among %d rows", name, m, M);
+  }
+done:
+  cd_weight_free(&w);
+  free(W), free(dY), free(X), free(dX), free(dref), free(d1), free(Wh);
+}
+
 int main(void) {
   static const int shapes[][3] = {{1, 64, 32}, {5, 512, 512}, {7, 33, 17}, {13, 100, 300},
                                   {25, 512, 1536}, {25, 2048, 512}, {80, 129, 257}, {3, 16, 1}};
@@ -162,5 +213,13 @@ int main(void) {
       for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) check_shape(kt, shapes[s][0], shapes[s][1], shapes[s][2], 1);
   }
   check_avx512_vs_avx2();
+  /* the transposed input gradient on every level this CPU runs */
+  for (int isa = 0; isa < CD_ISA_COUNT; isa++) {
+    if (!cd_cpu_supports((cd_isa)isa) || !cd_kernels_for((cd_isa)isa)) continue;
+    setenv("CLIPDEBIAS_ISA", cd_isa_name((cd_isa)isa), 1);
+    for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++)
+      for (int bf16 = 0; bf16 < 2; bf16++) check_transposed(shapes[s][0], shapes[s][1], shapes[s][2], bf16);
+  }
+  unsetenv("CLIPDEBIAS_ISA");
   return cd_test_finish("test_ops_skinny");
 }

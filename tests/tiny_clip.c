@@ -16,7 +16,7 @@ static float *take(float **p, size_t n, uint64_t seed, float scale, float offset
 
 /* A plain float32 Linear weight [rows, cols] over the next floats of the arena. */
 static cd_weight take_weight(float **p, int rows, int cols, uint64_t seed, float scale) {
-  return (cd_weight){rows, cols, CD_F32, take(p, (size_t)rows * cols, seed, scale, 0), NULL, NULL, 0, NULL};
+  return (cd_weight){rows, cols, CD_F32, take(p, (size_t)rows * cols, seed, scale, 0), NULL, NULL, 0, NULL, NULL};
 }
 
 static void fill_block(cd_block *b, float **p, int W, int F, uint64_t s) {

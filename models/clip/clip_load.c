@@ -244,7 +244,7 @@ static int finish_weights(cd_clip *m, const cd_gemm_kernel *k, cd_error *e) {
 static int weight_from(cd_clip *m, cd_weight *w, int pack, int64_t rows, int64_t cols,
                        const cd_st_tensor *t, cd_error *e) {
   count(m, t);
-  *w = (cd_weight){(int)rows, (int)cols, t->dtype, t->data, NULL, NULL, 0, NULL};
+  *w = (cd_weight){(int)rows, (int)cols, t->dtype, t->data, NULL, NULL, 0, NULL, NULL};
   return add_pending(m, w, t, NULL, pack, e);
 }
 
@@ -270,7 +270,7 @@ static int get_weightf(cd_clip *m, cd_weight *w, int pack, int64_t rows, int64_t
 
 /* A weight assembled in float32 by the loader (tmp becomes the weight's source). */
 static int tmp_weight(cd_clip *m, cd_weight *w, int pack, int rows, int cols, float *tmp, cd_error *e) {
-  *w = (cd_weight){rows, cols, CD_F32, tmp, NULL, NULL, 0, NULL};
+  *w = (cd_weight){rows, cols, CD_F32, tmp, NULL, NULL, 0, NULL, NULL};
   return add_pending(m, w, NULL, tmp, pack, e);
 }
 
@@ -699,7 +699,8 @@ int cd_clip_load(cd_clip *m, const char *path, const cd_clip_load_opts *opts, cd
   const cd_gemm_kernel *k = NULL;
   if (pick_kernel(m, &k, e) || (towers & CD_TOWER_VISION && load_vision(m, nm, &arch, e)) ||
       (towers & CD_TOWER_TEXT && load_text(m, nm, &arch, pack_text, e)) || load_heads(m, nm, pack_text, e) ||
-      finish_weights(m, k, e) || (towers & CD_TOWER_TEXT && load_tokenizer(m, dir, opts, e))) {
+      finish_weights(m, k, e) || (towers & CD_TOWER_TEXT && !pack_text && cd_clip_transpose_text_rows(m, e)) ||
+      (towers & CD_TOWER_TEXT && load_tokenizer(m, dir, opts, e))) {
     cd_clip_free(m);
     return -1;
   }
@@ -707,7 +708,46 @@ int cd_clip_load(cd_clip *m, const char *path, const cd_clip_load_opts *opts, cd
   return 0;
 }
 
+int cd_clip_text_weights(cd_clip *m, cd_weight **ws) {
+  int n = 0;
+  for (int l = 0; m->text.tf.blocks && l < m->text.tf.layers; l++) {
+    cd_block *b = &m->text.tf.blocks[l];
+    ws[n++] = &b->qkv_w, ws[n++] = &b->out_w, ws[n++] = &b->fc_w, ws[n++] = &b->proj_w;
+  }
+  ws[n++] = &m->text.proj;
+  return n;
+}
+
+size_t cd_clip_text_weight_bytes(const cd_clip *m) {
+  const cd_transformer *tf = &m->text.tf;
+  size_t C = (size_t)tf->width, F = (size_t)tf->mlp_dim, elem = cd_weight_bf16(&m->text.proj) ? 2 : 4;
+  return elem * ((size_t)tf->layers * (4 * C * C + 2 * C * F) + C * (size_t)m->embed_dim);
+}
+
+int cd_clip_transpose_text_rows(cd_clip *m, cd_error *e) {
+  if (cd_clip_text_weight_bytes(m) <= CD_TEXT_CACHED_BYTES) return 0;
+  cd_weight **ws = cd_malloc(sizeof(cd_weight *) * (4 * (size_t)m->text.tf.layers + 1), e);
+  if (!ws) return -1;
+  int n = cd_clip_text_weights(m, ws), rc = 0;
+  for (int i = 0; i < n && rc == 0; i++) {
+    rc = cd_weight_transpose_rows(ws[i], e);
+    m->bytes_transposed += ws[i]->rows_t ? cd_dtype_size(ws[i]->dtype) * (size_t)ws[i]->rows * ws[i]->cols : 0;
+  }
+  free(ws);
+  return rc;
+}
+
+/* The transposed rows are the weights' own (cd_clip_transpose_text_rows), not the owned list's. */
+static void free_text_rows_t(cd_clip *m) {
+  for (int l = 0; m->text.tf.blocks && l < m->text.tf.layers; l++) {
+    cd_block *b = &m->text.tf.blocks[l];
+    free(b->qkv_w.rows_t), free(b->out_w.rows_t), free(b->fc_w.rows_t), free(b->proj_w.rows_t);
+  }
+  free(m->text.proj.rows_t);
+}
+
 void cd_clip_free(cd_clip *m) {
+  free_text_rows_t(m);
   for (int i = 0; i < m->n_pending; i++) free(m->pending[i].tmp);
   free(m->pending);
   for (int i = 0; i < m->n_owned; i++) free(m->owned[i]);

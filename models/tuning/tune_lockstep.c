@@ -71,7 +71,7 @@ typedef struct {
  * B/32's 150 MB) is one part whose GEMMs split their weight rows over the threads, so the
  * weights are streamed once per step. Each copy's rows are computed alone either way, so the
  * plan never changes the bits. */
-enum { CACHED_TOWER_BYTES = 4 << 20, PARTS_PER_THREAD = 3 };
+enum { PARTS_PER_THREAD = 3 };
 
 typedef struct {
   cd_text_train *tt; /* [n_parts], `part` copies each */
@@ -83,16 +83,10 @@ typedef struct {
   lane *lanes;       /* [n] */
 } group;
 
-static size_t tower_weight_bytes(const cd_clip *m) {
-  const cd_transformer *tf = &m->text.tf;
-  size_t C = (size_t)tf->width, F = (size_t)tf->mlp_dim, elem = cd_weight_bf16(&m->text.proj) ? 2 : 4;
-  return elem * ((size_t)tf->layers * (4 * C * C + 2 * C * F) + C * (size_t)m->embed_dim);
-}
-
 /* Copies per part for n sessions (see the thread plan above). */
 static int part_copies(const cd_clip *m, int n) {
   int threads = cd_threads_get();
-  if (threads <= 1 || n < 2 || tower_weight_bytes(m) > CACHED_TOWER_BYTES) return n > 0 ? n : 1;
+  if (threads <= 1 || n < 2 || cd_clip_text_weight_bytes(m) > CD_TEXT_CACHED_BYTES) return n > 0 ? n : 1;
   int items = threads * PARTS_PER_THREAD;
   return (n + items - 1) / items;
 }

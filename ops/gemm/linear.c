@@ -63,6 +63,11 @@ void cd_linear_forward_rowwise(float *out, const float *x, const cd_weight *w, c
 }
 
 void cd_linear_backward_input(float *dx, const float *dout, const cd_weight *w, int M) {
+  if (w->rows_t) { /* dx += dout · (W^T)^T: the forward's row-wise kernels over W^T's rows */
+    cd_weight wt = {w->cols, w->rows, w->dtype, w->rows_t, NULL, NULL, 0, NULL, NULL};
+    linear_forward(dx, dout, &wt, NULL, M, CD_ACT_NONE, dx, NULL, INT_MAX);
+    return;
+  }
   const float *W = cd_weight_f32(w);
   const uint16_t *Wh = W ? NULL : cd_weight_bf16(w);
   if (!W && !Wh) {
@@ -76,7 +81,7 @@ void cd_linear_backward_input(float *dx, const float *dout, const cd_weight *w, 
 void cd_matmul_forward(float *out, const float *inp, const float *weight, const float *bias,
                        int M, int K, int N) {
   if (M <= 0 || N <= 0) return;
-  cd_weight w = {N, K, CD_F32, weight, NULL, NULL, 0, NULL};
+  cd_weight w = {N, K, CD_F32, weight, NULL, NULL, 0, NULL, NULL};
   if (cd_weight_pack(&w, cd_kernels_get()->gemm[CD_PREC_FP32], NULL) == 0) {
     cd_gemm_weight(&w, inp, K, M, out, N, bias, CD_ACT_NONE, NULL, NULL);
     cd_weight_free(&w);

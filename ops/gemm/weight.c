@@ -73,7 +73,45 @@ int cd_weight_tile_bf16(cd_weight *w, const cd_kernels *kt, cd_error *e) {
   return 0;
 }
 
+/* Rows [r0, r1) of the transpose (columns r0.. of the source), in 32 x 32 tiles so that
+ * both sides of each tile stay in L1. */
+typedef struct {
+  const unsigned char *src;
+  unsigned char *dst;
+  int rows, cols;
+  size_t esz;
+} transpose_job;
+
+enum { TR_TILE = 32 };
+
+static void transpose_band(void *ctx, int band, int worker) {
+  const transpose_job *j = ctx;
+  (void)worker;
+  int c0 = band * TR_TILE, c1 = c0 + TR_TILE < j->cols ? c0 + TR_TILE : j->cols;
+  for (int r0 = 0; r0 < j->rows; r0 += TR_TILE) {
+    int r1 = r0 + TR_TILE < j->rows ? r0 + TR_TILE : j->rows;
+    for (int c = c0; c < c1; c++)
+      for (int r = r0; r < r1; r++)
+        memcpy(j->dst + ((size_t)c * j->rows + r) * j->esz, j->src + ((size_t)r * j->cols + c) * j->esz, j->esz);
+  }
+}
+
+int cd_weight_transpose_rows(cd_weight *w, cd_error *e) {
+  const void *W = cd_weight_f32(w) ? (const void *)cd_weight_f32(w) : (const void *)cd_weight_bf16(w);
+  if (!W || w->tiles) return 0;
+  size_t esz = cd_dtype_size(w->dtype), bytes = esz * (size_t)w->rows * w->cols;
+  unsigned char *t = cd_alloc_big(bytes);
+  if (!t)
+    return cd_fail(e, "weight [%d, %d]: out of memory for its %zu MB of transposed rows", w->rows, w->cols, bytes >> 20);
+  transpose_job j = {W, t, w->rows, w->cols, esz};
+  cd_pool_run((w->cols + TR_TILE - 1) / TR_TILE, (size_t)w->rows * w->cols > 65536 ? 0 : 1, transpose_band, &j);
+  free(w->rows_t);
+  w->rows_t = t;
+  return 0;
+}
+
 void cd_weight_free(cd_weight *w) {
+  free(w->rows_t);
   free(w->tiles);
   free(w->packed);
   memset(w, 0, sizeof *w);
