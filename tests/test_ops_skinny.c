@@ -153,8 +153,8 @@ static void check_avx512_vs_avx2(void) {
 }
 
 /* The input gradient through the transposed rows (cd_weight_transpose_rows, a tuning tower
- * that streams from memory): the transpose exact, dx += dout · W against the double reference
- * from a non-zero dx, 1 vs 2 threads bit for bit, each row alone bit for bit as among the
+ * that streams from memory): the transpose exact, dx = dout · W written over dx against the
+ * double reference (and the rows' path behind the same entry point), 1 vs 2 threads bit for bit, each row alone bit for bit as among the
  * others, on the level the process runs (CLIPDEBIAS_ISA lowers it). */
 static void check_transposed(int M, int K, int N, int bf16) {
   float *W = malloc(sizeof(float) * (size_t)N * K), *dY = malloc(sizeof(float) * (size_t)M * N);
@@ -179,11 +179,20 @@ static void check_transposed(int M, int K, int N, int bf16) {
   CHECK(exact, "%s: the transpose differs from the rows", name);
   if (!w.rows_t) goto done;
 
+  /* written over dx (garbage before), against the reference from zero; the same for the rows
+   * themselves (the strip kernels, which accumulate, behind the same entry point) */
   cd_test_fill(dX, (size_t)M * K, 5, 1.0f);
-  memcpy(dref, dX, sizeof(float) * (size_t)M * K);
+  memset(dref, 0, sizeof(float) * (size_t)M * K);
   cd_linear_backward_input(dX, dY, &w, M);
   cd_matmul_backward_ref(dref, NULL, NULL, dY, X, W, M, K, N);
   cd_test_close(name, dX, dref, (size_t)M * K, 5e-6);
+  cd_weight rows = w;
+  rows.rows_t = NULL;
+  cd_test_fill(d1, (size_t)M * K, 6, 1.0f);
+  cd_linear_backward_input(d1, dY, &rows, M);
+  char rname[160];
+  snprintf(rname, sizeof rname, "%s (rows, written over dx)", name);
+  cd_test_close(rname, d1, dref, (size_t)M * K, 5e-6);
 
   cd_threads_set(1);
   cd_test_fill(d1, (size_t)M * K, 5, 1.0f);

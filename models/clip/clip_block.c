@@ -128,11 +128,9 @@ void cd_block_forward(const cd_transformer *tf, const cd_block *blk, float *x, i
 static void mlp_backward(const cd_transformer *tf, const cd_block *blk, const cd_block_saved *sv, int r0,
                          int G, float *d, float *dF, float *dF2, float *dC) {
   size_t C = (size_t)tf->width, F = (size_t)tf->mlp_dim, off = (size_t)r0;
-  memset(dF, 0, sizeof(float) * G * F);
   cd_linear_backward_input(dF, d, &blk->proj_w, G);
   memset(dF2, 0, sizeof(float) * G * F);
   cd_activation_backward_deriv(dF2, dF, sv->fcd + off * F, (size_t)G * F);
-  memset(dC, 0, sizeof(float) * G * C);
   cd_linear_backward_input(dC, dF2, &blk->fc_w, G);
   cd_layernorm_backward(d, NULL, NULL, dC, sv->xmid + off * C, blk->ln_2_w, sv->mean2 + off, sv->rstd2 + off, G, (int)C);
 }
@@ -154,8 +152,7 @@ void cd_block_backward(const cd_transformer *tf, const cd_block *blk, const cd_b
   /* MLP and out-projection on the rows that went on: d = d x_mid, da = d atty */
   memcpy(d + rC, dx_out + rC, sizeof(float) * (size_t)G * C);
   mlp_backward(tf, blk, sv, r0, G, d + rC, dF, dF2, dC);
-  memset(da, 0, sizeof(float) * (size_t)Mk * C);
-  cd_linear_backward_input(da + rC, d + rC, &blk->out_w, G);
+  cd_linear_backward_input(da + rC, d + rC, &blk->out_w, G); /* rows before r0 are not read */
   /* back to all M rows: dA = d atty, dx_in = the residual's share */
   memset(dA, 0, sizeof(float) * (size_t)M * C);
   if (rows->keep) {
@@ -176,7 +173,6 @@ void cd_block_backward(const cd_transformer *tf, const cd_block *blk, const cd_b
                                    tf->heads, M / R);
   } else
     cd_attention_backward(dqkv, dA, sv->qkv, sv->att, rows->B, rows->T, C, tf->heads, rows->causal);
-  memset(dA + gC, 0, sizeof(float) * (size_t)(M - g0) * C);
   cd_linear_backward_input(dA + gC, dqkv + 3 * gC, &blk->qkv_w, M - g0);
   cd_layernorm_backward(dx_in + gC, NULL, NULL, dA + gC, x_in + gC, blk->ln_1_w, sv->mean1 + g0,
                         sv->rstd1 + g0, M - g0, C);

@@ -241,7 +241,6 @@ void cd_text_train_backward_copies(cd_text_train *t, const cd_clip *m, const flo
   int R = t->R, C = t->C, N = n * t->n_cls;
   size_t RC = (size_t)R * t->copies * C; /* layer stride */
   /* projection and ln_final on the EOT rows */
-  memset(t->dC, 0, sizeof(float) * (size_t)N * C);
   cd_linear_backward_input(t->dC, dfeatures, &tx->proj, N);
   memset(t->dcls, 0, sizeof(float) * (size_t)N * C);
   cd_layernorm_backward(t->dcls, NULL, NULL, t->dC, t->eot_x, tx->ln_final_w, t->meanf,

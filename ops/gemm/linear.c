@@ -63,9 +63,9 @@ void cd_linear_forward_rowwise(float *out, const float *x, const cd_weight *w, c
 }
 
 void cd_linear_backward_input(float *dx, const float *dout, const cd_weight *w, int M) {
-  if (w->rows_t) { /* dx += dout · (W^T)^T: the forward's row-wise kernels over W^T's rows */
+  if (w->rows_t) { /* dx = dout · (W^T)^T: the forward's row-wise kernels over W^T's rows */
     cd_weight wt = {w->cols, w->rows, w->dtype, w->rows_t, NULL, NULL, 0, NULL, NULL};
-    linear_forward(dx, dout, &wt, NULL, M, CD_ACT_NONE, dx, NULL, INT_MAX);
+    linear_forward(dx, dout, &wt, NULL, M, CD_ACT_NONE, NULL, NULL, INT_MAX);
     return;
   }
   const float *W = cd_weight_f32(w);
@@ -74,6 +74,8 @@ void cd_linear_backward_input(float *dx, const float *dout, const cd_weight *w, 
     fprintf(stderr, "clipdebias: internal error: the input gradient needs weight [%d, %d] unpacked\n", w->rows, w->cols);
     abort();
   }
+  if (M <= 0) return;
+  memset(dx, 0, sizeof(float) * (size_t)M * w->cols); /* the strip kernels accumulate into dx */
   if (Wh) cd_skinny_linear_backward_bf16_tiled(cd_kernels_get(), dx, dout, Wh, w->tiles, M, w->cols, w->rows);
   else cd_skinny_linear_backward(cd_kernels_get(), dx, dout, W, M, w->cols, w->rows);
 }

@@ -91,8 +91,11 @@ static void transpose_band(void *ctx, int band, int worker) {
   for (int r0 = 0; r0 < j->rows; r0 += TR_TILE) {
     int r1 = r0 + TR_TILE < j->rows ? r0 + TR_TILE : j->rows;
     for (int c = c0; c < c1; c++)
-      for (int r = r0; r < r1; r++)
-        memcpy(j->dst + ((size_t)c * j->rows + r) * j->esz, j->src + ((size_t)r * j->cols + c) * j->esz, j->esz);
+      for (int r = r0; r < r1; r++) {
+        size_t to = (size_t)c * j->rows + r, from = (size_t)r * j->cols + c;
+        if (j->esz == 4) ((uint32_t *)j->dst)[to] = ((const uint32_t *)j->src)[from];
+        else ((uint16_t *)j->dst)[to] = ((const uint16_t *)j->src)[from];
+      }
   }
 }
 
