@@ -729,10 +729,7 @@ int cd_clip_transpose_text_rows(cd_clip *m, cd_error *e) {
   cd_weight **ws = cd_malloc(sizeof(cd_weight *) * (4 * (size_t)m->text.tf.layers + 1), e);
   if (!ws) return -1;
   int n = cd_clip_text_weights(m, ws), rc = 0;
-  for (int i = 0; i < n && rc == 0; i++) {
-    rc = cd_weight_transpose_rows(ws[i], e);
-    m->bytes_transposed += ws[i]->rows_t ? cd_dtype_size(ws[i]->dtype) * (size_t)ws[i]->rows * ws[i]->cols : 0;
-  }
+  for (int i = 0; i < n && rc == 0; i++) rc = cd_weight_transpose_rows(ws[i], e);
   free(ws);
   return rc;
 }

@@ -22,10 +22,10 @@ void cd_linear_forward(float *out, const float *x, const cd_weight *w, const flo
  * stepped in lockstep and must match each run alone). Packed weights: as cd_linear_forward. */
 void cd_linear_forward_rowwise(float *out, const float *x, const cd_weight *w, const float *bias,
                                int M, cd_activation act, const float *resid, cd_arena *ws);
-/* dx[M,K] = dout[M,N] · W (the input gradient, written over dx; W frozen). Needs W's plain rows (float32 or
- * bfloat16: the same array as the forward's, read transposed), or their transpose
- * (cd_weight_transpose_rows), which then streams through the forward's row-wise kernels:
- * each dx row again computed alone in one fixed order, whatever M. */
+/* dx[M,K] = dout[M,N] · W (the input gradient, written over dx; W frozen). Needs W's plain
+ * rows (float32 or bfloat16: the same array as the forward's, read transposed), or their
+ * transpose (cd_weight_transpose_rows), which then streams through the forward's row-wise
+ * kernels: each dx row again computed alone in one fixed order, whatever M. */
 void cd_linear_backward_input(float *dx, const float *dout, const cd_weight *w, int M);
 
 #endif

@@ -73,8 +73,8 @@ int cd_weight_tile_bf16(cd_weight *w, const cd_kernels *kt, cd_error *e) {
   return 0;
 }
 
-/* Rows [r0, r1) of the transpose (columns r0.. of the source), in 32 x 32 tiles so that
- * both sides of each tile stay in L1. */
+/* Band b of the transpose: its rows [32 b, 32 b + 32) (the source's columns), 32 x 32 tiles
+ * at a time so that both sides of a tile stay in L1. */
 typedef struct {
   const unsigned char *src;
   unsigned char *dst;
