@@ -225,9 +225,10 @@ static void bf16_tower_free(cd_clip *m16) {
   for (int l = 0; l < LAYERS; l++) {
     cd_block *b = &m16->text.tf.blocks[l];
     cd_weight *ws[] = {&b->qkv_w, &b->out_w, &b->fc_w, &b->proj_w};
-    for (int i = 0; i < 4; i++) free((void *)ws[i]->data), free(ws[i]->tiles), free(ws[i]->rows_t);
+    for (int i = 0; i < 4; i++) free((void *)ws[i]->data), free(ws[i]->tiles);
   }
-  free((void *)m16->text.proj.data), free(m16->text.proj.tiles), free(m16->text.proj.rows_t);
+  free((void *)m16->text.proj.data), free(m16->text.proj.tiles);
+  cd_clip_free_text_rows_t(m16);
 }
 
 /* fp32 vs bf16 weight rows, alternating rounds of `steps` steps of n runs (stacked when tt). */
@@ -371,11 +372,11 @@ int main(int argc, char **argv) {
   for (int l = 0; l < LAYERS; l++) {
     cd_block *b = &blocks[l];
     const void *ps[] = {b->ln_1_w, b->ln_1_b, b->qkv_w.data, b->qkv_b, b->out_w.data, b->out_b,
-                        b->ln_2_w, b->ln_2_b, b->fc_w.data, b->fc_b, b->proj_w.data, b->proj_b,
-                        b->qkv_w.rows_t, b->out_w.rows_t, b->fc_w.rows_t, b->proj_w.rows_t};
+                        b->ln_2_w, b->ln_2_b, b->fc_w.data, b->fc_b, b->proj_w.data, b->proj_b};
     for (size_t i = 0; i < sizeof ps / sizeof ps[0]; i++) free((void *)ps[i]);
   }
   free((void *)tx->tok_emb), free((void *)tx->pos_emb), free((void *)tx->ln_final_w);
-  free((void *)tx->ln_final_b), free((void *)tx->proj.data), free(tx->proj.rows_t);
+  free((void *)tx->ln_final_b), free((void *)tx->proj.data);
+  cd_clip_free_text_rows_t(&m);
   return 0;
 }

@@ -248,7 +248,7 @@ static void check_config(const char *name, int csc, cd_class_position pos, int n
   free(grad);
   cd_text_train_free(&t);
   cd_prompt_free(&p);
-  for (int i = 0; i < ntw; i++) free(tw[i]->rows_t), tw[i]->rows_t = NULL;
+  cd_clip_free_text_rows_t(m);
   free(tm.buf);
 }
 

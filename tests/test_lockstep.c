@@ -273,7 +273,7 @@ static void check_all(int threads) {
       check_copies(&t.m, shapes[s].width, 0, CD_CLASS_END, COPIES);
       check_copies(&t.m, shapes[s].width, 1, CD_CLASS_MIDDLE, COPIES);
       check_sessions(&t.m);
-      for (int i = 0; i < ntw; i++) free(tw[i]->rows_t), tw[i]->rows_t = NULL;
+      cd_clip_free_text_rows_t(&t.m);
     }
     cd_tiny_clip_free(&t);
   }

@@ -125,6 +125,9 @@ enum { CD_TEXT_CACHED_BYTES = 4 << 20 };
  * the weights' bytes again in memory); a tower that stays in cache keeps one copy.
  * cd_clip_load does this for a text tower loaded with pack_text = 0; cd_clip_free frees them. */
 int cd_clip_transpose_text_rows(cd_clip *m, cd_error *e);
+/* Frees the text weights' transposed rows (they are the weights' own, not the model's owned
+ * list: a tower built by hand frees them with this). */
+void cd_clip_free_text_rows_t(cd_clip *m);
 /* Opens a tokenizer from bpe_simple_vocab_16e6.txt.gz or a folder holding vocab.json +
  * merges.txt (or the .gz); desc receives a description of the source. */
 cd_tokenizer *cd_tokenizer_open(const char *path, char *desc, size_t cap, cd_error *e);

@@ -726,25 +726,20 @@ size_t cd_clip_text_weight_bytes(const cd_clip *m) {
 
 int cd_clip_transpose_text_rows(cd_clip *m, cd_error *e) {
   if (cd_clip_text_weight_bytes(m) <= CD_TEXT_CACHED_BYTES) return 0;
-  cd_weight **ws = cd_malloc(sizeof(cd_weight *) * (4 * (size_t)m->text.tf.layers + 1), e);
-  if (!ws) return -1;
+  cd_weight *ws[4 * m->text.tf.layers + 1];
   int n = cd_clip_text_weights(m, ws), rc = 0;
   for (int i = 0; i < n && rc == 0; i++) rc = cd_weight_transpose_rows(ws[i], e);
-  free(ws);
   return rc;
 }
 
-/* The transposed rows are the weights' own (cd_clip_transpose_text_rows), not the owned list's. */
-static void free_text_rows_t(cd_clip *m) {
-  for (int l = 0; m->text.tf.blocks && l < m->text.tf.layers; l++) {
-    cd_block *b = &m->text.tf.blocks[l];
-    free(b->qkv_w.rows_t), free(b->out_w.rows_t), free(b->fc_w.rows_t), free(b->proj_w.rows_t);
-  }
-  free(m->text.proj.rows_t);
+void cd_clip_free_text_rows_t(cd_clip *m) {
+  cd_weight *ws[4 * (m->text.tf.blocks ? m->text.tf.layers : 0) + 1];
+  int n = cd_clip_text_weights(m, ws);
+  for (int i = 0; i < n; i++) free(ws[i]->rows_t), ws[i]->rows_t = NULL;
 }
 
 void cd_clip_free(cd_clip *m) {
-  free_text_rows_t(m);
+  cd_clip_free_text_rows_t(m);
   for (int i = 0; i < m->n_pending; i++) free(m->pending[i].tmp);
   free(m->pending);
   for (int i = 0; i < m->n_owned; i++) free(m->owned[i]);
