@@ -6,16 +6,15 @@
  * dX, so each output element is computed by one thread in a fixed order) and run the kernel
  * table's range kernels. Either way each thread streams its own part of the weight once.
  * Where the table has skinny_pack_pairs (AVX-512), the forward with few rows packs the input
- * rows once per product, in the calling thread's scratch, for every item to read (each item
- * packing them again cost a tenth of a 24-row item).
+ * rows once per product and thread, in its scratch, for all its kernel calls to read (each
+ * call packing them again cost a tenth of a 24-row call).
  * The backward reads W's rows in chunks of CD_SKINNY_PCHUNK rows (CD_SKINNY_PCHUNK_MAX for
- * many rows in the AVX-512 kernel), copied strip by strip into
- * an L1-sized scratch as they stream by, rather than a transposed copy of W packed at load:
- * that copy would double the tower's float32 weights (about 150 MB more for ViT-B/32's text tower) and
- * the in-cache and streamed backward already run at the same speed (the copy is not what
- * limits it). The AMX products of a bf16 tower are the exception: there repacking the weight
- * rows into tiles on every product cost 10-20% of it, so each weight's tiles are packed once
- * at load (the _tiled entries below; about twice the bf16 weight's bytes). */
+ * many rows in the AVX-512 kernel), copied strip by strip into an L1-sized scratch as they
+ * stream by. A weight that has its rows transposed beside it (cd_weight_transpose_rows: a
+ * large weight of a tuning tower, models/clip) takes the forward instead, over W^T's rows (see
+ * cd_linear_backward_input). The AMX products of a bf16 tower keep their own: repacking the
+ * weight rows into tiles on every product cost 10-20% of it, so each weight's tiles are
+ * packed once at load (the _tiled entries below; about twice the bf16 weight's bytes). */
 #ifndef CD_SKINNY_H
 #define CD_SKINNY_H
 
