@@ -139,13 +139,20 @@ static void forward_pairs(void *ctx, int i, int worker) {
   if (n1 > n0) j->kt->skinny_forward_bf16_packed(j->out, j->split, j->Wh, j->Wt, j->bias, j->M, j->K, j->N, n0, n1);
 }
 
+/* The participants of an M x K x N product: one under 2e5 multiply-adds (a fork and join
+ * would cost more than it saves) or inside a pool item (a nested run is inline), else every
+ * thread. */
+static int product_threads(int M, int K, int N) {
+  return (double)M * N * K > 2e5 && !cd_pool_in_item() ? cd_threads_get() : 1;
+}
+
 static void linear_forward(const cd_kernels *kt, float *out, const float *X, const float *W,
                            const uint16_t *Wh, const uint16_t *Wt, const float *bias, int M, int K, int N) {
   if (M <= 0 || N <= 0) return;
-  int threads = (double)M * N * K > 2e5 ? 0 : 1;
+  int nt = product_threads(M, K, N);
   if (Wh && kt->skinny_forward_bf16_packed) {
-    uint16_t *split = split_rows(kt, X, M, K, threads);
-    int nj = (N + 31) / 32, nt = threads == 1 || cd_pool_in_item() ? 1 : cd_threads_get();
+    uint16_t *split = split_rows(kt, X, M, K, nt);
+    int nj = (N + 31) / 32;
     skinny_job j = {kt, out, X, NULL, bias, NULL, Wh, split, (size_t)K, M, K, N, nj, nt < nj ? nt : nj, Wt, 0, {0}, 0};
     cd_pool_run(j.nitems, j.nitems, forward_pairs, &j);
     return;
@@ -167,7 +174,6 @@ static void linear_forward(const cd_kernels *kt, float *out, const float *X, con
     X = pad;
   }
   skinny_job j = {kt, out, X, W, bias, NULL, Wh, NULL, ldx, M, K, N, 0, 0, NULL, pairs_bytes, {0}, 0};
-  int nt = threads == 1 || cd_pool_in_item() ? 1 : cd_threads_get();
   j.piece = M >= MANY ? ROWS_MANY : ROWS;
   j.nj = (N + j.piece - 1) / j.piece;
   int runs = (M >= MANY ? ITEMS_PER_THREAD : FEW_ITEMS_PER_THREAD) * nt;
@@ -255,7 +261,7 @@ static void linear_backward(const cd_kernels *kt, float *dX, const float *dY, co
                             const uint16_t *Wh, const uint16_t *Wt, int M, int K, int N) {
   if (M <= 0 || N <= 0 || K <= 0) return;
   int nj = (K + 15) / 16;
-  int nt = (double)M * N * K > 2e5 && !cd_pool_in_item() ? cd_threads_get() : 1;
+  int nt = product_threads(M, K, N);
   uint16_t *split = Wh && kt->skinny_backward_bf16_packed ? split_rows(kt, dY, M, N, nt) : NULL;
   /* many rows (lockstep): a few runs per thread, so that a thread that starts late (the
    * machine shared) still takes its share instead of leaving the whole product to the other */
